@@ -1,0 +1,100 @@
+# hookpipe: a self-hosted webhook trigger gateway.
+#
+#   make            build bin/
+#   make run        install missing build dependencies, build, start the stack
+#   make test       unit and end-to-end tests
+#   make install    PREFIX=/usr/local
+
+PREFIX	?= /usr/local
+CC	?= cc
+OPT	?= -O2
+CFLAGS	?= $(OPT) -g
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wno-unused-parameter
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon \
+	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
+LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -lcrypto
+
+ifdef SANITIZE
+CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=$(SANITIZE)
+endif
+
+B	 = build
+
+COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
+	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
+	   common/integ.o
+RECEIVER = receiver/main.o
+VERIFIER = verifier/main.o verifier/verify.o verifier/scheme_standard.o
+ROUTER	 = router/main.o
+DISPATCHER = dispatcher/main.o dispatcher/exec.o
+ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
+	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
+	   admin/cmd_tail.o
+
+UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
+	   test_config test_verify
+
+BINS	 = bin/hookpipe-receiver bin/hookpipe-verifier bin/hookpipe-router \
+	   bin/hookpipe-dispatcher bin/hookpipe bin/hookpipectl
+
+all: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+bin/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS_BASE)
+
+bin/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+bin/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+bin/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
+
+bin/hookpipectl: admin/hookpipectl.sh
+	@mkdir -p bin
+	cp $< $@
+	chmod 755 $@
+
+# Unit tests link the module under test and its neighbours in common/.
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(addprefix $(B)/,$(COMMON) \
+	    verifier/verify.o verifier/scheme_standard.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+unit: $(addprefix $(B)/tests/,$(UNIT))
+
+test: all unit
+	@bash tests/run.sh
+
+run: deps all
+	bin/hookpipectl start --foreground
+
+deps:
+	@bash .ci/deps
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hookpipe/integrations
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 integrations/*.json $(DESTDIR)$(PREFIX)/share/hookpipe/integrations/
+
+clean:
+	rm -rf $(B) bin
+
+.PHONY: all unit test run deps install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,3 @@
+build/common/msg.o: common/msg.c common/msg.h common/mp.h
+common/msg.h:
+common/mp.h:

@@ -1,0 +1,280 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#ifndef HOOKPIPE_DATADIR
+#define HOOKPIPE_DATADIR "/usr/local/share/hookpipe"
+#endif
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : def;
+}
+
+static int
+env_int(const char *name, int64_t def, int64_t min, int64_t max,
+    int64_t *out, char *err, size_t errlen)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	if (parse_i64(v, min, max, out) == -1) {
+		snprintf(err, errlen, "%s=%s: expected a whole number from "
+		    "%lld to %lld", name, v, (long long)min, (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+path_join(char *out, size_t len, const char *a, const char *b)
+{
+	return snprintf(out, len, "%s/%s", a, b) >= (int)len ? -1 : 0;
+}
+
+static int
+parse_listen(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	int64_t port;
+	size_t hl;
+
+	if (colon == NULL || parse_i64(colon + 1, 0, 65535, &port) == -1)
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (hl >= sizeof(cfg->listen_host))
+		goto bad;
+	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+		memcpy(cfg->listen_host, v + 1, hl - 2);
+		cfg->listen_host[hl - 2] = '\0';
+	} else {
+		memcpy(cfg->listen_host, v, hl);
+		cfg->listen_host[hl] = '\0';
+	}
+	if (cfg->listen_host[0] == '\0')
+		str_copy(cfg->listen_host, "0.0.0.0", sizeof(cfg->listen_host));
+	cfg->listen_port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen, "HOOKPIPE_LISTEN=%s: expected HOST:PORT", v);
+	return -1;
+}
+
+static int
+parse_retry(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	char copy[512], *tok, *save = NULL, *end;
+	double secs;
+
+	if (strlen(v) >= sizeof(copy))
+		goto bad;
+	str_copy(copy, v, sizeof(copy));
+	cfg->retry_steps = 0;
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		errno = 0;
+		secs = strtod(tok, &end);
+		if (errno != 0 || *end != '\0' || !(secs >= 0 && secs <= 86400) ||
+		    cfg->retry_steps == RETRY_MAX_STEPS)
+			goto bad;
+		cfg->retry_ms[cfg->retry_steps++] = (int64_t)(secs * 1000);
+	}
+	if (cfg->retry_steps == 0)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "HOOKPIPE_RETRY_SCHEDULE=%s: expected up to %d "
+	    "comma-separated delays in seconds, e.g. 1,5,30,120,600", v,
+	    RETRY_MAX_STEPS);
+	return -1;
+}
+
+/*
+ * The shipped definitions sit beside the binaries: bin/../integrations in
+ * a source tree, bin/../share/hookpipe/integrations once installed.
+ */
+static void
+integrations_default(char *out, size_t len)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	str_copy(out, HOOKPIPE_DATADIR "/integrations", len);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return;
+	*slash = '\0';
+	snprintf(cand, sizeof(cand), "%s/../integrations", exe);
+	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+		str_copy(out, cand, len);
+		return;
+	}
+	snprintf(cand, sizeof(cand), "%s/../share/hookpipe/integrations", exe);
+	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
+		str_copy(out, cand, len);
+}
+
+int
+config_load(struct config *cfg, char *err, size_t errlen)
+{
+	const char *home = getenv("HOOKPIPE_HOME"), *v;
+	char def[PATH_MAX];
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (home == NULL || *home == '\0') {
+		const char *xdg = getenv("XDG_STATE_HOME");
+		const char *uh = getenv("HOME");
+
+		if (xdg != NULL && *xdg != '\0')
+			snprintf(def, sizeof(def), "%s/hookpipe", xdg);
+		else if (uh != NULL && *uh != '\0')
+			snprintf(def, sizeof(def), "%s/.local/state/hookpipe",
+			    uh);
+		else {
+			snprintf(err, errlen, "set HOOKPIPE_HOME (or HOME)");
+			return -1;
+		}
+		home = def;
+	}
+	if (home[0] != '/') {
+		snprintf(err, errlen, "HOOKPIPE_HOME=%s: must be an absolute "
+		    "path", home);
+		return -1;
+	}
+	if (str_copy(cfg->home, home, sizeof(cfg->home)) >= sizeof(cfg->home) ||
+	    path_join(cfg->run_dir, sizeof(cfg->run_dir), home, "run") ||
+	    path_join(cfg->db_dir, sizeof(cfg->db_dir), home, "db") ||
+	    path_join(cfg->log_dir, sizeof(cfg->log_dir), home, "log") ||
+	    path_join(cfg->key_path, sizeof(cfg->key_path), home,
+	    "master.key") ||
+	    path_join(cfg->user_integrations_dir,
+	    sizeof(cfg->user_integrations_dir), home, "integrations")) {
+		snprintf(err, errlen, "HOOKPIPE_HOME is too long");
+		return -1;
+	}
+	/* ZeroMQ ipc paths are limited by sockaddr_un (108 bytes). */
+	if (strlen(cfg->run_dir) + sizeof("/dispatcher.tap") > 100) {
+		snprintf(err, errlen, "HOOKPIPE_HOME=%s: too long for Unix "
+		    "socket paths (keep it under 80 characters)", home);
+		return -1;
+	}
+	integrations_default(cfg->integrations_dir,
+	    sizeof(cfg->integrations_dir));
+	str_copy(cfg->integrations_dir, env_or("HOOKPIPE_INTEGRATIONS",
+	    cfg->integrations_dir), sizeof(cfg->integrations_dir));
+
+	if (parse_listen(cfg, env_or("HOOKPIPE_LISTEN", "127.0.0.1:8080"),
+	    err, errlen) == -1)
+		return -1;
+	v = env_or("TRIGGER_URL", "http://localhost:8080");
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		snprintf(err, errlen, "TRIGGER_URL=%s: expected an http:// or "
+		    "https:// URL", v);
+		return -1;
+	}
+	str_copy(cfg->trigger_url, v, sizeof(cfg->trigger_url));
+	while (strlen(cfg->trigger_url) > 8 &&
+	    cfg->trigger_url[strlen(cfg->trigger_url) - 1] == '/')
+		cfg->trigger_url[strlen(cfg->trigger_url) - 1] = '\0';
+	v = env_or("HOOKPIPE_WORKSPACE", "default");
+	if (!name_valid(v)) {
+		snprintf(err, errlen, "HOOKPIPE_WORKSPACE=%s: expected a name "
+		    "of letters, digits, '.', '_' or '-'", v);
+		return -1;
+	}
+	str_copy(cfg->workspace, v, sizeof(cfg->workspace));
+	str_copy(cfg->github_api, env_or("HOOKPIPE_GITHUB_API",
+	    "https://api.github.com"), sizeof(cfg->github_api));
+	str_copy(cfg->github_web, env_or("HOOKPIPE_GITHUB_WEB",
+	    "https://github.com"), sizeof(cfg->github_web));
+
+	if (env_int("HOOKPIPE_MAX_BODY", 10485760, 1, (int64_t)1 << 30,
+	    &cfg->max_body, err, errlen) ||
+	    env_int("HOOKPIPE_TOLERANCE", 300, 0, 10 * 365 * 86400LL,
+	    &cfg->tolerance, err, errlen) ||
+	    env_int("HOOKPIPE_MAP_SIZE", (int64_t)8 << 30, 1 << 20,
+	    (int64_t)1 << 44, &cfg->map_size, err, errlen) ||
+	    env_int("HOOKPIPE_VERIFY_TIMEOUT_MS", 5000, 10, 600000,
+	    &cfg->verify_timeout_ms, err, errlen) ||
+	    env_int("HOOKPIPE_CONCURRENCY", 16, 1, 1024, &cfg->concurrency,
+	    err, errlen) ||
+	    env_int("HOOKPIPE_RETENTION_DAYS", 30, 1, 36500,
+	    &cfg->retention_days, err, errlen))
+		return -1;
+	if (parse_retry(cfg, env_or("HOOKPIPE_RETRY_SCHEDULE",
+	    "1,5,30,120,600"), err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_make_dirs(const struct config *cfg, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *p;
+
+	/* mkdir -p for the parents of HOOKPIPE_HOME. */
+	str_copy(parent, cfg->home, sizeof(parent));
+	for (p = parent + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(parent, 0755) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", parent,
+			    strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	if (make_dir(cfg->home, err, errlen) || make_dir(cfg->run_dir, err,
+	    errlen) || make_dir(cfg->db_dir, err, errlen) ||
+	    make_dir(cfg->log_dir, err, errlen))
+		return -1;
+	chmod(cfg->run_dir, 0700);
+	return 0;
+}
+
+int
+config_endpoint(const struct config *cfg, const char *name, char *out,
+    size_t len)
+{
+	return snprintf(out, len, "ipc://%s/%s", cfg->run_dir, name) >=
+	    (int)len ? -1 : 0;
+}
+
+int64_t
+config_retry_delay_ms(const struct config *cfg, int attempt)
+{
+	int i = attempt - 1;
+
+	if (i < 0)
+		i = 0;
+	if (i >= cfg->retry_steps)
+		i = cfg->retry_steps - 1;
+	return cfg->retry_ms[i];
+}

@@ -1,0 +1,57 @@
+/*
+ * Configuration from the environment (SPEC "Environment"), with the
+ * paths derived from HOOKPIPE_HOME.
+ */
+#ifndef HP_CONFIG_H
+#define HP_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RETRY_MAX_STEPS	16
+
+struct config {
+	char	 home[PATH_MAX];
+	char	 run_dir[PATH_MAX];	/* sockets, pid and lock files (0700) */
+	char	 db_dir[PATH_MAX];	/* the LMDB environment */
+	char	 log_dir[PATH_MAX];
+	char	 key_path[PATH_MAX];	/* master key (0600) */
+	char	 integrations_dir[PATH_MAX];	/* shipped definitions */
+	char	 user_integrations_dir[PATH_MAX];	/* $HOME/integrations */
+
+	char	 listen_host[256];
+	int	 listen_port;
+	char	 trigger_url[1024];
+	char	 workspace[80];
+	int64_t	 max_body;
+	int64_t	 tolerance;		/* seconds, both directions */
+	char	 github_api[1024];
+	char	 github_web[1024];
+
+	int64_t	 map_size;		/* LMDB map size, bytes */
+	int64_t	 verify_timeout_ms;	/* receiver: verdict wait before spooling */
+	int64_t	 concurrency;		/* dispatcher: runs at once */
+	int64_t	 retention_days;
+	/* Delay before retry N (ms): HOOKPIPE_RETRY_SCHEDULE="1,5,30,120,600". */
+	int64_t	 retry_ms[RETRY_MAX_STEPS];
+	int	 retry_steps;
+};
+
+/*
+ * Fill cfg from the environment. Returns 0, or -1 with a message that
+ * names the variable and what is wrong with it.
+ */
+int	config_load(struct config *cfg, char *err, size_t errlen);
+
+/* Create HOOKPIPE_HOME and its run/, db/, log/ directories (0700). */
+int	config_make_dirs(const struct config *cfg, char *err, size_t errlen);
+
+/* "ipc://<run_dir>/<name>" */
+int	config_endpoint(const struct config *cfg, const char *name,
+	    char *out, size_t len);
+
+/* Delay before the retry that follows attempt number `attempt` (1-based). */
+int64_t	config_retry_delay_ms(const struct config *cfg, int attempt);
+
+#endif

@@ -1,0 +1,300 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+#include "util.h"
+
+int
+crypto_random(void *p, size_t n)
+{
+	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
+void
+uuid4(char out[37])
+{
+	unsigned char b[16];
+
+	if (crypto_random(b, sizeof(b)) == -1)
+		abort();	/* no entropy: nothing safe to do */
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+int
+b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap)
+{
+	int n, pad = 0;
+
+	/* EVP_DecodeBlock wants whole quads and reports padding as zeros. */
+	if (inlen == 0)
+		return 0;
+	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX ||
+	    inlen / 4 * 3 > outcap)
+		return -1;
+	if (in[inlen - 1] == '=')
+		pad++;
+	if (in[inlen - 2] == '=')
+		pad++;
+	if (memchr(in, '=', inlen - pad) != NULL)
+		return -1;
+	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)inlen);
+	if (n < 0)
+		return -1;
+	return n - pad;
+}
+
+size_t
+b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap)
+{
+	long len = 0;
+	unsigned char *buf;
+	char *tmp;
+
+	if (inlen % 2 != 0 || inlen / 2 > outcap)
+		return -1;
+	if (inlen == 0)
+		return 0;
+	if ((tmp = strndup(in, inlen)) == NULL)
+		return -1;
+	buf = OPENSSL_hexstr2buf(tmp, &len);
+	free(tmp);
+	if (buf == NULL || (size_t)len != inlen / 2) {
+		OPENSSL_free(buf);
+		return -1;
+	}
+	memcpy(out, buf, (size_t)len);
+	OPENSSL_free(buf);
+	return (int)len;
+}
+
+static EVP_MAC *hmac_mac;
+
+int
+hmac_parts(enum hmac_alg alg, const void *key, size_t keylen,
+    const struct iov *parts, int nparts, unsigned char out[64])
+{
+	const char *digest = alg == HMAC_SHA1 ? "SHA1" :
+	    alg == HMAC_SHA512 ? "SHA512" : "SHA256";
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx;
+	size_t outlen = 0;
+	int i, ok;
+	static const unsigned char nokey[1];
+
+	if (hmac_mac == NULL &&
+	    (hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	if ((ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL)
+		return -1;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = EVP_MAC_init(ctx, keylen ? key : nokey, keylen, params) == 1;
+	for (i = 0; ok && i < nparts; i++)
+		ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
+	ok = ok && EVP_MAC_final(ctx, out, &outlen, 64) == 1;
+	EVP_MAC_CTX_free(ctx);
+	return ok ? (int)outlen : -1;
+}
+
+int
+ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int
+ed25519_verify(const unsigned char pub[32], const unsigned char *sig,
+    size_t siglen, const struct iov *parts, int nparts)
+{
+	EVP_PKEY *pkey;
+	EVP_MD_CTX *md;
+	unsigned char *msg;
+	size_t total = 0, off = 0;
+	int i, ok = 0;
+
+	if (siglen != 64)
+		return 0;
+	for (i = 0; i < nparts; i++)
+		total += parts[i].n;
+	/* Ed25519 is one-shot: it needs the message in one piece. */
+	if ((msg = malloc(total ? total : 1)) == NULL)
+		return 0;
+	for (i = 0; i < nparts; i++) {
+		memcpy(msg + off, parts[i].p, parts[i].n);
+		off += parts[i].n;
+	}
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	md = EVP_MD_CTX_new();
+	if (pkey != NULL && md != NULL &&
+	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1)
+		ok = EVP_DigestVerify(md, sig, siglen, msg, total) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	free(msg);
+	return ok;
+}
+
+static int
+read_key(const char *path, unsigned char key[MASTER_KEY_LEN], char *err,
+    size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+		fchmod(fd, 0600);
+	n = read(fd, key, MASTER_KEY_LEN);
+	close(fd);
+	if (n != MASTER_KEY_LEN) {
+		snprintf(err, errlen, "%s: expected %d bytes; the master key "
+		    "is damaged (restore it from a backup)", path,
+		    MASTER_KEY_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+int
+master_key_load(const char *path, unsigned char key[MASTER_KEY_LEN],
+    char *err, size_t errlen)
+{
+	char tmp[4200];
+	int fd, rc;
+
+	if (access(path, F_OK) == 0)
+		return read_key(path, key, err, errlen);
+	/* Write a complete key under a private name, then link it into
+	 * place: a concurrent reader sees either no key or a whole one. */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	if (crypto_random(key, MASTER_KEY_LEN) == -1 ||
+	    write(fd, key, MASTER_KEY_LEN) != MASTER_KEY_LEN ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	rc = link(tmp, path);
+	unlink(tmp);
+	if (rc == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return read_key(path, key, err, errlen);
+}
+
+int
+seal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
+    const void *plain, size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	unsigned char *nonce = out + 1, *ct = out + 13;
+	int len, ok;
+
+	out[0] = 1;	/* format version */
+	if (n > INT32_MAX || crypto_random(nonce, 12) == -1 ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1
+	    && EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
+	    (int)strlen(aad)) == 1
+	    && EVP_EncryptUpdate(ctx, ct, &len, plain, (int)n) == 1
+	    && EVP_EncryptFinal_ex(ctx, ct + len, &len) == 1
+	    && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, ct + n) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+int
+unseal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
+    const unsigned char *in, size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	size_t ctlen;
+	int len, ok;
+
+	if (n < SEAL_OVERHEAD || in[0] != 1 || n > INT32_MAX)
+		return -1;
+	ctlen = n - SEAL_OVERHEAD;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in + 1) == 1
+	    && EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
+	    (int)strlen(aad)) == 1
+	    && EVP_DecryptUpdate(ctx, out, &len, in + 13, (int)ctlen) == 1
+	    && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
+	    (void *)(in + 13 + ctlen)) == 1
+	    && EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok) {
+		OPENSSL_cleanse(out, ctlen);
+		return -1;
+	}
+	return (int)ctlen;
+}
+
+void
+mask_secret(const char *s, char *out, size_t outlen)
+{
+	size_t n = strlen(s), keep = 0;
+	const char *us = strchr(s, '_');
+
+	if (us != NULL && (size_t)(us - s) < 8 && n > (size_t)(us - s) + 8)
+		keep = (size_t)(us - s) + 1;	/* "whsec_", "ghp_" */
+	if (n <= 8)
+		snprintf(out, outlen, "****");
+	else
+		snprintf(out, outlen, "%.*s****%s", (int)keep, s, s + n - 4);
+}

@@ -1,0 +1,1345 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "db.h"
+#include "log.h"
+#include "mp.h"
+
+#define KEY_MAX	511	/* LMDB's default key limit */
+
+const char *
+db_strerror(int rc)
+{
+	return mdb_strerror(rc);
+}
+
+static int
+dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi)
+{
+	return mdb_dbi_open(txn, name, flags, dbi);
+}
+
+int
+db_open(struct db *db, const struct config *cfg, int flags, char *err,
+    size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, dead = 0, ro = (flags & DB_RDONLY) != 0;
+	unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD;
+	unsigned cf = ro ? 0 : MDB_CREATE;
+
+	memset(db, 0, sizeof(*db));
+	if (master_key_load(cfg->key_path, db->key, err, errlen) == -1)
+		return -1;
+	if ((rc = mdb_env_create(&db->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(db->env, 32);
+	mdb_env_set_maxreaders(db->env, 254);
+	if ((rc = mdb_env_set_mapsize(db->env, (size_t)cfg->map_size)) != 0)
+		goto fail;
+	if (flags & DB_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	if ((rc = mdb_env_open(db->env, cfg->db_dir, envflags, 0600)) != 0)
+		goto fail;
+	/* Readers left behind by killed processes would pin old pages. */
+	mdb_reader_check(db->env, &dead);
+	if (dead > 0)
+		log_info("cleared %d stale LMDB reader(s)", dead);
+
+	if ((rc = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = dbi_open(txn, "subs", cf, &db->subs)) ||
+	    (rc = dbi_open(txn, "subs_by_name", cf, &db->subs_by_name)) ||
+	    (rc = dbi_open(txn, "sub_stats", cf, &db->sub_stats)) ||
+	    (rc = dbi_open(txn, "workflows", cf, &db->workflows)) ||
+	    (rc = dbi_open(txn, "triggers", cf | MDB_DUPSORT, &db->triggers)) ||
+	    (rc = dbi_open(txn, "events", cf, &db->events)) ||
+	    (rc = dbi_open(txn, "events_by_time", cf, &db->events_by_time)) ||
+	    (rc = dbi_open(txn, "pending", cf, &db->pending)) ||
+	    (rc = dbi_open(txn, "dedupe", cf, &db->dedupe)) ||
+	    (rc = dbi_open(txn, "runs", cf, &db->runs)) ||
+	    (rc = dbi_open(txn, "runs_by_time", cf, &db->runs_by_time)) ||
+	    (rc = dbi_open(txn, "runs_by_event", cf | MDB_DUPSORT,
+	    &db->runs_by_event)) ||
+	    (rc = dbi_open(txn, "due", cf, &db->due)) ||
+	    (rc = dbi_open(txn, "attempts", cf, &db->attempts)) ||
+	    (rc = dbi_open(txn, "spool", cf, &db->spool)) ||
+	    (rc = dbi_open(txn, "meta", cf, &db->meta))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	k.mv_data = "schema";
+	k.mv_size = 6;
+	if (mdb_get(txn, db->meta, &k, &v) == MDB_NOTFOUND) {
+		char ver[16];
+
+		snprintf(ver, sizeof(ver), "%d", DB_SCHEMA);
+		v.mv_data = ver;
+		v.mv_size = strlen(ver);
+		mdb_put(txn, db->meta, &k, &v, 0);
+	} else if (v.mv_size == 0 || atoi((const char *)v.mv_data) !=
+	    DB_SCHEMA) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "%s holds a database of another schema "
+		    "version; use the matching hookpipe build", cfg->db_dir);
+		mdb_env_close(db->env);
+		db->env = NULL;
+		return -1;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	/* LMDB creates its files with the mode given; tighten old ones. */
+	{
+		char path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/data.mdb", cfg->db_dir);
+		chmod(path, 0600);
+		snprintf(path, sizeof(path), "%s/lock.mdb", cfg->db_dir);
+		chmod(path, 0600);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot open the database in %s: %s",
+	    cfg->db_dir, mdb_strerror(rc));
+	if (db->env != NULL)
+		mdb_env_close(db->env);
+	db->env = NULL;
+	return -1;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->env != NULL)
+		mdb_env_close(db->env);
+	OPENSSL_cleanse(db->key, sizeof(db->key));
+	db->env = NULL;
+}
+
+void
+db_sync(struct db *db)
+{
+	mdb_env_sync(db->env, 1);
+}
+
+MDB_txn *
+db_begin(struct db *db, int rdonly)
+{
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(db->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+
+		mdb_reader_check(db->env, &dead);
+		rc = mdb_txn_begin(db->env, NULL, rdonly ? MDB_RDONLY : 0,
+		    &txn);
+	}
+	if (rc != 0) {
+		log_warn("cannot begin a transaction: %s", mdb_strerror(rc));
+		return NULL;
+	}
+	return txn;
+}
+
+int
+db_commit(MDB_txn *txn)
+{
+	return mdb_txn_commit(txn);
+}
+
+int
+db_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn, MDB_val *out)
+{
+	MDB_val key = { kn, (void *)k };
+
+	if (kn == 0 || kn > KEY_MAX)
+		return MDB_NOTFOUND;
+	return mdb_get(txn, dbi, &key, out);
+}
+
+int
+db_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn, const void *v,
+    size_t vn, unsigned flags)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+
+	if (kn == 0 || kn > KEY_MAX)
+		return MDB_BAD_VALSIZE;
+	return mdb_put(txn, dbi, &key, &val, flags);
+}
+
+int
+db_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn)
+{
+	MDB_val key = { kn, (void *)k };
+	int rc;
+
+	if (kn == 0 || kn > KEY_MAX)
+		return MDB_NOTFOUND;
+	rc = mdb_del(txn, dbi, &key, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Put a finished mpw as the value of key. */
+static int
+put_mp(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn, struct mpw *w)
+{
+	int rc = db_put(txn, dbi, k, kn, w->sb.data, w->sb.size, 0);
+
+	mpw_free(w);
+	return rc;
+}
+
+/* Get and unpack key's value; -1 for a damaged record. */
+static int
+get_mp(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn,
+    msgpack_unpacked *u, const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(txn, dbi, k, kn, &v)) != 0)
+		return rc;
+	if (mp_unpack(v.mv_data, v.mv_size, u) == -1 ||
+	    u->data.type != MSGPACK_OBJECT_MAP) {
+		if (u->data.type != MSGPACK_OBJECT_NIL)
+			msgpack_unpacked_destroy(u);
+		log_warn("damaged %s record %.*s", what, (int)kn,
+		    (const char *)k);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+get_sealed(const msgpack_object *m, const char *key, unsigned char *out,
+    size_t *len)
+{
+	const void *p;
+	size_t n;
+
+	*len = 0;
+	if (mp_get_binp(m, key, &p, &n) == 0 && n <= SEALED_MAX) {
+		memcpy(out, p, n);
+		*len = n;
+	}
+}
+
+/* --- subscriptions --- */
+
+static int
+sub_name_key(char *out, size_t len, const char *ws, const char *integ,
+    const char *name)
+{
+	int n = snprintf(out, len, "%s/%s/%s", ws, integ, name);
+
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+static int
+sub_decode(const msgpack_object *m, struct sub_rec *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (mp_get_str(m, "id", s->id, sizeof(s->id)) ||
+	    mp_get_str(m, "workspace", s->workspace, sizeof(s->workspace)) ||
+	    mp_get_str(m, "name", s->name, sizeof(s->name)) ||
+	    mp_get_str(m, "integration", s->integration,
+	    sizeof(s->integration)) ||
+	    mp_get_str(m, "mode", s->mode, sizeof(s->mode)) ||
+	    mp_get_str(m, "events", s->events, sizeof(s->events)))
+		return -1;
+	get_sealed(m, "secret", s->secret, &s->secret_len);
+	get_sealed(m, "secret2", s->secret2, &s->secret2_len);
+	mp_get_str(m, "credential", s->credential, sizeof(s->credential));
+	mp_get_str(m, "params", s->params, sizeof(s->params));
+	mp_get_str(m, "remote_id", s->remote_id, sizeof(s->remote_id));
+	mp_get_i64(m, "created_at", &s->created_at);
+	return 0;
+}
+
+int
+db_sub_get(MDB_txn *txn, struct db *db, const char *id, struct sub_rec *s)
+{
+	msgpack_unpacked u;
+	int rc;
+
+	if ((rc = get_mp(txn, db->subs, id, strlen(id), &u, "subscription")))
+		return rc;
+	rc = sub_decode(&u.data, s);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+struct sub_find {
+	const char	*name;
+	struct sub_rec	*out;
+	int		 found;
+};
+
+static int
+sub_find_cb(void *arg, const struct sub_rec *s)
+{
+	struct sub_find *f = arg;
+
+	if (strcmp(s->name, f->name) != 0)
+		return 0;
+	if (f->found++ == 0)
+		*f->out = *s;
+	return 0;
+}
+
+int
+db_sub_find(MDB_txn *txn, struct db *db, const char *ws, const char *integ,
+    const char *name_or_id, struct sub_rec *s)
+{
+	char key[KEY_MAX + 1];
+	MDB_val v;
+	int rc, n;
+
+	if (uuid_valid(name_or_id)) {
+		rc = db_sub_get(txn, db, name_or_id, s);
+		if (rc == 0 && strcmp(s->workspace, ws) == 0 &&
+		    (integ == NULL || strcmp(s->integration, integ) == 0))
+			return 0;
+		return rc == 0 ? MDB_NOTFOUND : rc;
+	}
+	if (integ != NULL) {
+		if ((n = sub_name_key(key, sizeof(key), ws, integ,
+		    name_or_id)) == -1)
+			return MDB_NOTFOUND;
+		if ((rc = db_get(txn, db->subs_by_name, key, (size_t)n, &v)))
+			return rc;
+		if (v.mv_size != UUID_LEN)
+			return -1;
+		memcpy(key, v.mv_data, UUID_LEN);
+		key[UUID_LEN] = '\0';
+		return db_sub_get(txn, db, key, s);
+	} else {
+		struct sub_find f = { name_or_id, s, 0 };
+
+		if ((rc = db_sub_each(txn, db, ws, sub_find_cb, &f)) != 0)
+			return rc;
+		return f.found == 0 ? MDB_NOTFOUND : f.found > 1 ? -2 : 0;
+	}
+}
+
+int
+db_sub_put(MDB_txn *txn, struct db *db, const struct sub_rec *s)
+{
+	char key[KEY_MAX + 1];
+	struct mpw w;
+	int rc, n;
+
+	if ((n = sub_name_key(key, sizeof(key), s->workspace, s->integration,
+	    s->name)) == -1)
+		return MDB_BAD_VALSIZE;
+	mpw_init(&w);
+	mpw_map(&w, 12);
+	mpw_kv_str(&w, "id", s->id);
+	mpw_kv_str(&w, "workspace", s->workspace);
+	mpw_kv_str(&w, "name", s->name);
+	mpw_kv_str(&w, "integration", s->integration);
+	mpw_kv_str(&w, "mode", s->mode);
+	mpw_kv_str(&w, "events", s->events);
+	mpw_kv_bin(&w, "secret", s->secret, s->secret_len);
+	mpw_kv_bin(&w, "secret2", s->secret2, s->secret2_len);
+	mpw_kv_str(&w, "credential", s->credential);
+	mpw_kv_str(&w, "params", s->params);
+	mpw_kv_str(&w, "remote_id", s->remote_id);
+	mpw_kv_i64(&w, "created_at", s->created_at);
+	if ((rc = put_mp(txn, db->subs, s->id, UUID_LEN, &w)))
+		return rc;
+	return db_put(txn, db->subs_by_name, key, (size_t)n, s->id, UUID_LEN,
+	    0);
+}
+
+int
+db_sub_del(MDB_txn *txn, struct db *db, const struct sub_rec *s)
+{
+	char key[KEY_MAX + 1];
+	int rc, n;
+
+	if ((n = sub_name_key(key, sizeof(key), s->workspace, s->integration,
+	    s->name)) != -1 &&
+	    (rc = db_del(txn, db->subs_by_name, key, (size_t)n)))
+		return rc;
+	if ((rc = db_del(txn, db->sub_stats, s->id, UUID_LEN)))
+		return rc;
+	return db_del(txn, db->subs, s->id, UUID_LEN);
+}
+
+/* Visit every key of dbi that starts with prefix. */
+typedef int (*prefix_fn)(void *arg, MDB_val *k, MDB_val *v);
+
+static int
+prefix_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t pn,
+    prefix_fn fn, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k = { pn, (void *)prefix }, v;
+	MDB_cursor_op op = pn ? MDB_SET_RANGE : MDB_FIRST;
+	int rc, stop = 0;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size < pn || memcmp(k.mv_data, prefix, pn) != 0)
+			break;
+		if ((stop = fn(arg, &k, &v)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (stop < 0)
+		return stop;
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+static int
+count_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	(void)k;
+	(void)v;
+	(*(int *)arg)++;
+	return 0;
+}
+
+int
+db_sub_count(MDB_txn *txn, struct db *db, const char *ws, const char *integ)
+{
+	char prefix[KEY_MAX + 1];
+	int n = 0, pn = snprintf(prefix, sizeof(prefix), "%s/%s/", ws, integ);
+
+	if (prefix_each(txn, db->subs_by_name, prefix, (size_t)pn, count_cb,
+	    &n) != 0)
+		return -1;
+	return n;
+}
+
+struct sub_each {
+	struct db	*db;
+	MDB_txn		*txn;
+	db_sub_fn	 fn;
+	void		*arg;
+};
+
+static int
+sub_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct sub_each *e = arg;
+	struct sub_rec s;
+	char id[UUID_LEN + 1];
+
+	(void)k;
+	if (v->mv_size != UUID_LEN)
+		return 0;
+	memcpy(id, v->mv_data, UUID_LEN);
+	id[UUID_LEN] = '\0';
+	if (db_sub_get(e->txn, e->db, id, &s) != 0)
+		return 0;
+	return e->fn(e->arg, &s);
+}
+
+int
+db_sub_each(MDB_txn *txn, struct db *db, const char *ws, db_sub_fn fn,
+    void *arg)
+{
+	struct sub_each e = { db, txn, fn, arg };
+	char prefix[KEY_MAX + 1];
+	int pn = snprintf(prefix, sizeof(prefix), "%s/", ws);
+
+	return prefix_each(txn, db->subs_by_name, prefix, (size_t)pn,
+	    sub_each_cb, &e);
+}
+
+int
+db_sub_stats(MDB_txn *txn, struct db *db, const char *id, int64_t *count,
+    int64_t *last_at)
+{
+	MDB_val v;
+
+	*count = *last_at = 0;
+	if (db_get(txn, db->sub_stats, id, strlen(id), &v) == 0 &&
+	    v.mv_size == 16) {
+		*count = (int64_t)get_be64(v.mv_data);
+		*last_at = (int64_t)get_be64((unsigned char *)v.mv_data + 8);
+	}
+	return 0;
+}
+
+int
+db_sub_stats_bump(MDB_txn *txn, struct db *db, const char *id, int64_t at)
+{
+	unsigned char buf[16];
+	int64_t count, last;
+
+	db_sub_stats(txn, db, id, &count, &last);
+	put_be64(buf, (uint64_t)count + 1);
+	put_be64(buf + 8, (uint64_t)(at > last ? at : last));
+	return db_put(txn, db->sub_stats, id, strlen(id), buf, sizeof(buf), 0);
+}
+
+int
+db_sub_set_secret(struct db *db, struct sub_rec *s, int which,
+    const char *plain, size_t n)
+{
+	unsigned char *out = which == 2 ? s->secret2 : s->secret;
+	size_t *len = which == 2 ? &s->secret2_len : &s->secret_len;
+
+	if (n == 0) {
+		*len = 0;
+		return 0;
+	}
+	if (n > SECRET_MAX || seal(db->key, s->id, plain, n, out) == -1)
+		return -1;
+	*len = n + SEAL_OVERHEAD;
+	return 0;
+}
+
+int
+db_sub_secret(struct db *db, const struct sub_rec *s, int which,
+    unsigned char *out, size_t cap)
+{
+	const unsigned char *in = which == 2 ? s->secret2 : s->secret;
+	size_t n = which == 2 ? s->secret2_len : s->secret_len;
+
+	if (n == 0 || n - SEAL_OVERHEAD > cap)
+		return -1;
+	return unseal(db->key, s->id, in, n, out);
+}
+
+int
+sub_covers(const struct sub_rec *s, const char *event)
+{
+	size_t el = strlen(event);
+	const char *p = s->events;
+
+	if (strcmp(p, "*") == 0)
+		return 1;
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (n == el && memcmp(p, event, n) == 0)
+			return 1;
+		p += n + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+/* --- workflows and the trigger index --- */
+
+static int
+wf_key(char *out, size_t len, const char *ws, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", ws, name);
+
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+static int
+trig_key(char *out, size_t len, const char *sub, const char *event)
+{
+	int n = snprintf(out, len, "%s/%s", sub, event);
+
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+void
+wf_free(struct wf_rec *w)
+{
+	int i;
+
+	free(w->target);
+	free(w->headers);
+	for (i = 0; i < w->ntrig; i++) {
+		free(w->trig[i].filter);
+		free(w->trig[i].map);
+	}
+	w->target = w->headers = NULL;
+	w->ntrig = 0;
+}
+
+static int
+wf_decode(const msgpack_object *m, struct wf_rec *w)
+{
+	const msgpack_object *t;
+	uint32_t i;
+
+	memset(w, 0, sizeof(*w));
+	if (mp_get_str(m, "workspace", w->workspace, sizeof(w->workspace)) ||
+	    mp_get_str(m, "name", w->name, sizeof(w->name)) ||
+	    mp_get_str(m, "state", w->state, sizeof(w->state)) ||
+	    mp_get_str(m, "action", w->action, sizeof(w->action)))
+		return -1;
+	w->target = mp_get_strdup(m, "target");
+	w->headers = mp_get_strdup(m, "headers");
+	get_sealed(m, "app_key", w->app_key, &w->app_key_len);
+	mp_get_i64(m, "timeout", &w->timeout_s);
+	mp_get_i64(m, "retries", &w->retries);
+	mp_get_i64(m, "concurrency", &w->concurrency);
+	mp_get_i64(m, "listen_until", &w->listen_until);
+	mp_get_i64(m, "created_at", &w->created_at);
+	t = mp_get(m, "triggers");
+	if (t == NULL || t->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	for (i = 0; i < t->via.array.size && w->ntrig < TRIGGERS_MAX; i++) {
+		const msgpack_object *o = &t->via.array.ptr[i];
+		struct trigger *tr = &w->trig[w->ntrig];
+
+		if (mp_get_str(o, "sub", tr->sub, sizeof(tr->sub)) ||
+		    mp_get_str(o, "event", tr->event, sizeof(tr->event)))
+			continue;
+		tr->filter = mp_get_strdup(o, "filter");
+		tr->map = mp_get_strdup(o, "map");
+		w->ntrig++;
+	}
+	return 0;
+}
+
+int
+db_wf_get(MDB_txn *txn, struct db *db, const char *ws, const char *name,
+    struct wf_rec *w)
+{
+	char key[KEY_MAX + 1];
+	msgpack_unpacked u;
+	int rc, n;
+
+	if ((n = wf_key(key, sizeof(key), ws, name)) == -1)
+		return MDB_NOTFOUND;
+	if ((rc = get_mp(txn, db->workflows, key, (size_t)n, &u, "workflow")))
+		return rc;
+	rc = wf_decode(&u.data, w);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static int
+wf_index(MDB_txn *txn, struct db *db, const struct wf_rec *w, int add)
+{
+	char key[KEY_MAX + 1], wk[KEY_MAX + 1];
+	MDB_val k, v;
+	int i, n, wn, rc;
+
+	if ((wn = wf_key(wk, sizeof(wk), w->workspace, w->name)) == -1)
+		return MDB_BAD_VALSIZE;
+	for (i = 0; i < w->ntrig; i++) {
+		if ((n = trig_key(key, sizeof(key), w->trig[i].sub,
+		    w->trig[i].event)) == -1)
+			return MDB_BAD_VALSIZE;
+		k.mv_data = key;
+		k.mv_size = (size_t)n;
+		v.mv_data = wk;
+		v.mv_size = (size_t)wn;
+		if (add)
+			rc = mdb_put(txn, db->triggers, &k, &v, MDB_NODUPDATA);
+		else
+			rc = mdb_del(txn, db->triggers, &k, &v);
+		if (rc != 0 && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+int
+db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
+{
+	char key[KEY_MAX + 1];
+	struct wf_rec old;
+	struct mpw mw;
+	int i, n, rc;
+
+	if ((n = wf_key(key, sizeof(key), w->workspace, w->name)) == -1)
+		return MDB_BAD_VALSIZE;
+	if (db_wf_get(txn, db, w->workspace, w->name, &old) == 0) {
+		rc = wf_index(txn, db, &old, 0);
+		wf_free(&old);
+		if (rc != 0)
+			return rc;
+	}
+	mpw_init(&mw);
+	mpw_map(&mw, 13);
+	mpw_kv_str(&mw, "workspace", w->workspace);
+	mpw_kv_str(&mw, "name", w->name);
+	mpw_kv_str(&mw, "state", w->state);
+	mpw_kv_str(&mw, "action", w->action);
+	mpw_kv_str(&mw, "target", w->target ? w->target : "");
+	mpw_kv_str(&mw, "headers", w->headers ? w->headers : "");
+	mpw_kv_bin(&mw, "app_key", w->app_key, w->app_key_len);
+	mpw_kv_i64(&mw, "timeout", w->timeout_s);
+	mpw_kv_i64(&mw, "retries", w->retries);
+	mpw_kv_i64(&mw, "concurrency", w->concurrency);
+	mpw_kv_i64(&mw, "listen_until", w->listen_until);
+	mpw_kv_i64(&mw, "created_at", w->created_at);
+	mpw_str(&mw, "triggers");
+	mpw_array(&mw, (uint32_t)w->ntrig);
+	for (i = 0; i < w->ntrig; i++) {
+		const struct trigger *t = &w->trig[i];
+
+		mpw_map(&mw, 2 + (t->filter != NULL) + (t->map != NULL));
+		mpw_kv_str(&mw, "sub", t->sub);
+		mpw_kv_str(&mw, "event", t->event);
+		if (t->filter != NULL)
+			mpw_kv_str(&mw, "filter", t->filter);
+		if (t->map != NULL)
+			mpw_kv_str(&mw, "map", t->map);
+	}
+	if ((rc = put_mp(txn, db->workflows, key, (size_t)n, &mw)))
+		return rc;
+	return wf_index(txn, db, w, 1);
+}
+
+int
+db_wf_del(MDB_txn *txn, struct db *db, const char *ws, const char *name)
+{
+	char key[KEY_MAX + 1];
+	struct wf_rec old;
+	int n, rc;
+
+	if ((n = wf_key(key, sizeof(key), ws, name)) == -1)
+		return MDB_NOTFOUND;
+	if ((rc = db_wf_get(txn, db, ws, name, &old)) != 0)
+		return rc;
+	rc = wf_index(txn, db, &old, 0);
+	wf_free(&old);
+	if (rc != 0)
+		return rc;
+	return db_del(txn, db->workflows, key, (size_t)n);
+}
+
+struct wf_each {
+	db_wf_fn fn;
+	void	*arg;
+};
+
+static int
+wf_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct wf_each *e = arg;
+	msgpack_unpacked u;
+	struct wf_rec w;
+	int rc;
+
+	if (mp_unpack(v->mv_data, v->mv_size, &u) == -1) {
+		log_warn("damaged workflow record %.*s", (int)k->mv_size,
+		    (const char *)k->mv_data);
+		return 0;
+	}
+	rc = wf_decode(&u.data, &w);
+	msgpack_unpacked_destroy(&u);
+	if (rc != 0)
+		return 0;
+	rc = e->fn(e->arg, &w);
+	wf_free(&w);
+	return rc;
+}
+
+int
+db_wf_each(MDB_txn *txn, struct db *db, const char *ws, db_wf_fn fn,
+    void *arg)
+{
+	struct wf_each e = { fn, arg };
+	char prefix[KEY_MAX + 1];
+	int pn = ws ? snprintf(prefix, sizeof(prefix), "%s/", ws) : 0;
+
+	return prefix_each(txn, db->workflows, prefix, (size_t)pn, wf_each_cb,
+	    &e);
+}
+
+static int
+collect_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct buf *b = arg;
+
+	(void)k;
+	/* NUL-separated list of distinct workflow keys. */
+	buf_append(b, v->mv_data, v->mv_size);
+	buf_append(b, "", 1);
+	return 0;
+}
+
+int
+db_sub_users(MDB_txn *txn, struct db *db, const char *sub_id)
+{
+	struct buf all = { 0 };
+	char prefix[UUID_LEN + 2];
+	size_t off;
+	int n = 0, pn = snprintf(prefix, sizeof(prefix), "%s/", sub_id);
+
+	/* The index is sorted by (sub/event, workflow): collect, then count
+	 * distinct workflows across events. */
+	if (prefix_each(txn, db->triggers, prefix, (size_t)pn, collect_cb,
+	    &all) != 0) {
+		buf_free(&all);
+		return -1;
+	}
+	for (off = 0; off < all.len; off += strlen(all.data + off) + 1) {
+		const char *w = all.data + off;
+		size_t o2;
+		int seen = 0;
+
+		for (o2 = 0; o2 < off; o2 += strlen(all.data + o2) + 1)
+			if (strcmp(all.data + o2, w) == 0)
+				seen = 1;
+		if (!seen)
+			n++;
+	}
+	buf_free(&all);
+	return n;
+}
+
+int
+db_trigger_match(MDB_txn *txn, struct db *db, const char *sub_id,
+    const char *event, db_match_fn fn, void *arg)
+{
+	const char *events[2] = { event, "*" };
+	char key[KEY_MAX + 1];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int i, n, rc;
+
+	if ((rc = mdb_cursor_open(txn, db->triggers, &c)) != 0)
+		return rc;
+	for (i = 0; i < 2; i++) {
+		if ((n = trig_key(key, sizeof(key), sub_id, events[i])) == -1)
+			continue;
+		k.mv_data = key;
+		k.mv_size = (size_t)n;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		while (rc == 0) {
+			if (fn(arg, v.mv_data, v.mv_size) != 0)
+				break;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+		}
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* --- events --- */
+
+void
+event_free(struct event_rec *e)
+{
+	free(e->headers);
+	free(e->payload);
+	e->headers = NULL;
+	e->payload = NULL;
+}
+
+static int
+event_decode(const msgpack_object *m, struct event_rec *e)
+{
+	const void *p;
+	size_t n;
+
+	memset(e, 0, sizeof(*e));
+	if (mp_get_str(m, "id", e->id, sizeof(e->id)) ||
+	    mp_get_str(m, "sub", e->sub, sizeof(e->sub)) ||
+	    mp_get_str(m, "workspace", e->workspace, sizeof(e->workspace)) ||
+	    mp_get_str(m, "integration", e->integration,
+	    sizeof(e->integration)) ||
+	    mp_get_str(m, "type", e->type, sizeof(e->type)) ||
+	    mp_get_str(m, "delivery_id", e->delivery_id,
+	    sizeof(e->delivery_id)) ||
+	    mp_get_str(m, "status", e->status, sizeof(e->status)) ||
+	    mp_get_i64(m, "received_at", &e->received_at) ||
+	    mp_get_binp(m, "payload", &p, &n))
+		return -1;
+	e->headers = mp_get_strdup(m, "headers");
+	if ((e->payload = malloc(n + 1)) == NULL) {
+		free(e->headers);
+		return -1;
+	}
+	memcpy(e->payload, p, n);
+	e->payload[n] = '\0';	/* convenient for JSON parsers */
+	e->payload_len = n;
+	return 0;
+}
+
+static int
+event_encode(MDB_txn *txn, struct db *db, const struct event_rec *e)
+{
+	struct mpw w;
+
+	mpw_init(&w);
+	mpw_map(&w, 10);
+	mpw_kv_str(&w, "id", e->id);
+	mpw_kv_str(&w, "sub", e->sub);
+	mpw_kv_str(&w, "workspace", e->workspace);
+	mpw_kv_str(&w, "integration", e->integration);
+	mpw_kv_str(&w, "type", e->type);
+	mpw_kv_str(&w, "delivery_id", e->delivery_id);
+	mpw_kv_str(&w, "status", e->status);
+	mpw_kv_i64(&w, "received_at", e->received_at);
+	mpw_kv_str(&w, "headers", e->headers ? e->headers : "{}");
+	mpw_kv_bin(&w, "payload", e->payload, e->payload_len);
+	return put_mp(txn, db->events, e->id, UUID_LEN, &w);
+}
+
+int
+db_event_put(MDB_txn *txn, struct db *db, const struct event_rec *e)
+{
+	unsigned char tk[8 + UUID_LEN];
+	int rc;
+
+	if ((rc = event_encode(txn, db, e)) != 0)
+		return rc;
+	put_be64(tk, (uint64_t)e->received_at);
+	memcpy(tk + 8, e->id, UUID_LEN);
+	if ((rc = db_put(txn, db->events_by_time, tk, sizeof(tk), "", 0, 0)))
+		return rc;
+	if (strcmp(e->status, "stored") == 0)
+		return db_put(txn, db->pending, e->id, UUID_LEN, "", 0, 0);
+	return db_del(txn, db->pending, e->id, UUID_LEN);
+}
+
+int
+db_event_get(MDB_txn *txn, struct db *db, const char *id,
+    struct event_rec *e)
+{
+	msgpack_unpacked u;
+	int rc;
+
+	if ((rc = get_mp(txn, db->events, id, strlen(id), &u, "event")))
+		return rc;
+	rc = event_decode(&u.data, e);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int
+db_event_set_status(MDB_txn *txn, struct db *db, struct event_rec *e,
+    const char *status)
+{
+	int rc;
+
+	str_copy(e->status, status, sizeof(e->status));
+	if ((rc = event_encode(txn, db, e)) != 0)
+		return rc;
+	if (strcmp(status, "stored") == 0)
+		return db_put(txn, db->pending, e->id, UUID_LEN, "", 0, 0);
+	return db_del(txn, db->pending, e->id, UUID_LEN);
+}
+
+int
+db_event_each(MDB_txn *txn, struct db *db, db_event_fn fn, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_cursor_op op = MDB_LAST;
+	char id[UUID_LEN + 1];
+	int rc, stop = 0;
+
+	if ((rc = mdb_cursor_open(txn, db->events_by_time, &c)) != 0)
+		return rc;
+	while (!stop && (rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		struct event_rec e;
+
+		op = MDB_PREV;
+		if (k.mv_size != 8 + UUID_LEN)
+			continue;
+		memcpy(id, (char *)k.mv_data + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		if (db_event_get(txn, db, id, &e) != 0)
+			continue;
+		stop = fn(arg, &e);
+		event_free(&e);
+	}
+	mdb_cursor_close(c);
+	return stop < 0 ? stop : 0;
+}
+
+struct id_each {
+	db_id_fn fn;
+	void	*arg;
+	size_t	 skip;	/* bytes before the id in the key */
+};
+
+static int
+id_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct id_each *e = arg;
+	char id[UUID_LEN + 1];
+
+	(void)v;
+	if (k->mv_size != e->skip + UUID_LEN)
+		return 0;
+	memcpy(id, (char *)k->mv_data + e->skip, UUID_LEN);
+	id[UUID_LEN] = '\0';
+	return e->fn(e->arg, id);
+}
+
+int
+db_pending_each(MDB_txn *txn, struct db *db, db_id_fn fn, void *arg)
+{
+	struct id_each e = { fn, arg, 0 };
+
+	return prefix_each(txn, db->pending, NULL, 0, id_each_cb, &e);
+}
+
+/* --- dedupe --- */
+
+static int
+dedupe_key(char *out, size_t len, const char *sub, const char *did)
+{
+	int n = snprintf(out, len, "%s%s", sub, did);
+
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int
+db_dedupe_get(MDB_txn *txn, struct db *db, const char *sub_id,
+    const char *delivery_id, char event_id[UUID_LEN + 1])
+{
+	char key[KEY_MAX + 1];
+	MDB_val v;
+	int n, rc;
+
+	if ((n = dedupe_key(key, sizeof(key), sub_id, delivery_id)) == -1)
+		return MDB_NOTFOUND;
+	if ((rc = db_get(txn, db->dedupe, key, (size_t)n, &v)) != 0)
+		return rc;
+	if (v.mv_size != UUID_LEN + 8)
+		return MDB_NOTFOUND;
+	if ((int64_t)get_be64((unsigned char *)v.mv_data + UUID_LEN) <
+	    now_us() - (int64_t)DEDUPE_DAYS * 86400 * 1000000)
+		return MDB_NOTFOUND;
+	memcpy(event_id, v.mv_data, UUID_LEN);
+	event_id[UUID_LEN] = '\0';
+	return 0;
+}
+
+int
+db_dedupe_put(MDB_txn *txn, struct db *db, const char *sub_id,
+    const char *delivery_id, const char *event_id, int64_t at)
+{
+	char key[KEY_MAX + 1];
+	unsigned char v[UUID_LEN + 8];
+	int n;
+
+	if ((n = dedupe_key(key, sizeof(key), sub_id, delivery_id)) == -1)
+		return MDB_BAD_VALSIZE;
+	memcpy(v, event_id, UUID_LEN);
+	put_be64(v + UUID_LEN, (uint64_t)at);
+	return db_put(txn, db->dedupe, key, (size_t)n, v, sizeof(v), 0);
+}
+
+/* --- runs --- */
+
+static int
+run_decode(const msgpack_object *m, struct run_rec *r)
+{
+	int64_t test = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (mp_get_str(m, "id", r->id, sizeof(r->id)) ||
+	    mp_get_str(m, "workspace", r->workspace, sizeof(r->workspace)) ||
+	    mp_get_str(m, "workflow", r->workflow, sizeof(r->workflow)) ||
+	    mp_get_str(m, "event_id", r->event_id, sizeof(r->event_id)) ||
+	    mp_get_str(m, "status", r->status, sizeof(r->status)))
+		return -1;
+	mp_get_i64(m, "attempts", &r->attempts);
+	mp_get_i64(m, "max_attempts", &r->max_attempts);
+	mp_get_i64(m, "created_at", &r->created_at);
+	mp_get_i64(m, "updated_at", &r->updated_at);
+	mp_get_i64(m, "next_at", &r->next_at);
+	mp_get_i64(m, "test", &test);
+	r->test = test != 0;
+	mp_get_str(m, "last_error", r->last_error, sizeof(r->last_error));
+	return 0;
+}
+
+int
+db_run_get(MDB_txn *txn, struct db *db, const char *id, struct run_rec *r)
+{
+	msgpack_unpacked u;
+	int rc;
+
+	if ((rc = get_mp(txn, db->runs, id, strlen(id), &u, "run")))
+		return rc;
+	rc = run_decode(&u.data, r);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static int
+run_is_due(const struct run_rec *r)
+{
+	return strcmp(r->status, "queued") == 0 ||
+	    strcmp(r->status, "running") == 0 ||
+	    strcmp(r->status, "failed") == 0;
+}
+
+static int
+due_key(unsigned char out[8 + UUID_LEN], const struct run_rec *r)
+{
+	put_be64(out, (uint64_t)r->next_at);
+	memcpy(out + 8, r->id, UUID_LEN);
+	return 8 + UUID_LEN;
+}
+
+int
+db_run_put(MDB_txn *txn, struct db *db, const struct run_rec *r,
+    const struct run_rec *old)
+{
+	unsigned char k[8 + UUID_LEN];
+	struct mpw w;
+	int rc;
+
+	mpw_init(&w);
+	mpw_map(&w, 12);
+	mpw_kv_str(&w, "id", r->id);
+	mpw_kv_str(&w, "workspace", r->workspace);
+	mpw_kv_str(&w, "workflow", r->workflow);
+	mpw_kv_str(&w, "event_id", r->event_id);
+	mpw_kv_str(&w, "status", r->status);
+	mpw_kv_i64(&w, "attempts", r->attempts);
+	mpw_kv_i64(&w, "max_attempts", r->max_attempts);
+	mpw_kv_i64(&w, "created_at", r->created_at);
+	mpw_kv_i64(&w, "updated_at", r->updated_at);
+	mpw_kv_i64(&w, "next_at", r->next_at);
+	mpw_kv_i64(&w, "test", r->test);
+	mpw_kv_str(&w, "last_error", r->last_error);
+	if ((rc = put_mp(txn, db->runs, r->id, UUID_LEN, &w)) != 0)
+		return rc;
+	if (old == NULL) {
+		MDB_val key = { UUID_LEN, (void *)r->event_id };
+		MDB_val val = { UUID_LEN, (void *)r->id };
+
+		put_be64(k, (uint64_t)r->created_at);
+		memcpy(k + 8, r->id, UUID_LEN);
+		if ((rc = db_put(txn, db->runs_by_time, k, sizeof(k), "", 0,
+		    0)) != 0)
+			return rc;
+		rc = mdb_put(txn, db->runs_by_event, &key, &val,
+		    MDB_NODUPDATA);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			return rc;
+	} else if (run_is_due(old)) {
+		if ((rc = db_del(txn, db->due, k, (size_t)due_key(k, old))))
+			return rc;
+	}
+	if (run_is_due(r))
+		return db_put(txn, db->due, k, (size_t)due_key(k, r), "", 0, 0);
+	return 0;
+}
+
+struct run_each {
+	struct db	*db;
+	MDB_txn		*txn;
+	db_run_fn	 fn;
+	void		*arg;
+};
+
+static int
+run_each_id(void *arg, const char *id)
+{
+	struct run_each *e = arg;
+	struct run_rec r;
+
+	if (db_run_get(e->txn, e->db, id, &r) != 0)
+		return 0;
+	return e->fn(e->arg, &r);
+}
+
+int
+db_run_each(MDB_txn *txn, struct db *db, db_run_fn fn, void *arg)
+{
+	struct run_each e = { db, txn, fn, arg };
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_cursor_op op = MDB_LAST;
+	char id[UUID_LEN + 1];
+	int rc, stop = 0;
+
+	if ((rc = mdb_cursor_open(txn, db->runs_by_time, &c)) != 0)
+		return rc;
+	while (!stop && (rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_PREV;
+		if (k.mv_size != 8 + UUID_LEN)
+			continue;
+		memcpy(id, (char *)k.mv_data + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		stop = run_each_id(&e, id);
+	}
+	mdb_cursor_close(c);
+	return stop < 0 ? stop : 0;
+}
+
+int
+db_run_each_for_event(MDB_txn *txn, struct db *db, const char *event_id,
+    db_run_fn fn, void *arg)
+{
+	struct run_each e = { db, txn, fn, arg };
+	MDB_cursor *c;
+	MDB_val k = { UUID_LEN, (void *)event_id }, v;
+	char id[UUID_LEN + 1];
+	int rc;
+
+	if (strlen(event_id) != UUID_LEN)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, db->runs_by_event, &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		if (v.mv_size == UUID_LEN) {
+			memcpy(id, v.mv_data, UUID_LEN);
+			id[UUID_LEN] = '\0';
+			if (run_each_id(&e, id) != 0)
+				break;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+int
+db_due_each(MDB_txn *txn, struct db *db, int64_t now, db_id_fn fn,
+    void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_cursor_op op = MDB_FIRST;
+	char id[UUID_LEN + 1];
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, db->due, &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != 8 + UUID_LEN)
+			continue;
+		if ((int64_t)get_be64(k.mv_data) > now)
+			break;
+		memcpy(id, (char *)k.mv_data + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		if (fn(arg, id) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+int64_t
+db_due_next(MDB_txn *txn, struct db *db)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int64_t next = INT64_MAX;
+
+	if (mdb_cursor_open(txn, db->due, &c) != 0)
+		return next;
+	if (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && k.mv_size >= 8)
+		next = (int64_t)get_be64(k.mv_data);
+	mdb_cursor_close(c);
+	return next;
+}
+
+int
+db_attempt_put(MDB_txn *txn, struct db *db, const char *run_id,
+    const struct attempt_rec *a)
+{
+	unsigned char k[UUID_LEN + 8];
+	struct mpw w;
+
+	memcpy(k, run_id, UUID_LEN);
+	put_be64(k + UUID_LEN, (uint64_t)a->n);
+	mpw_init(&w);
+	mpw_map(&w, 7);
+	mpw_kv_i64(&w, "n", a->n);
+	mpw_kv_i64(&w, "started_at", a->started_at);
+	mpw_kv_i64(&w, "duration_us", a->duration_us);
+	mpw_kv_i64(&w, "exit_code", a->exit_code);
+	mpw_kv_i64(&w, "http_status", a->http_status);
+	mpw_kv_str(&w, "error", a->error);
+	mpw_kv_bin(&w, "output", a->output, a->output_len);
+	return put_mp(txn, db->attempts, k, sizeof(k), &w);
+}
+
+struct attempt_each {
+	db_attempt_fn fn;
+	void	*arg;
+};
+
+static int
+attempt_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct attempt_each *e = arg;
+	struct attempt_rec a;
+	msgpack_unpacked u;
+	const void *p = NULL;
+	size_t n = 0;
+	int rc;
+
+	(void)k;
+	if (mp_unpack(v->mv_data, v->mv_size, &u) == -1)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.exit_code = -1;
+	mp_get_i64(&u.data, "n", &a.n);
+	mp_get_i64(&u.data, "started_at", &a.started_at);
+	mp_get_i64(&u.data, "duration_us", &a.duration_us);
+	mp_get_i64(&u.data, "exit_code", &a.exit_code);
+	mp_get_i64(&u.data, "http_status", &a.http_status);
+	mp_get_str(&u.data, "error", a.error, sizeof(a.error));
+	mp_get_binp(&u.data, "output", &p, &n);
+	a.output = (unsigned char *)p;
+	a.output_len = n;
+	rc = e->fn(e->arg, &a);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int
+db_attempt_each(MDB_txn *txn, struct db *db, const char *run_id,
+    db_attempt_fn fn, void *arg)
+{
+	struct attempt_each e = { fn, arg };
+
+	return prefix_each(txn, db->attempts, run_id, strlen(run_id),
+	    attempt_each_cb, &e);
+}
+
+/* --- spool --- */
+
+int
+db_spool_put(MDB_txn *txn, struct db *db, int64_t at, const char *event_id,
+    const void *msg, size_t n)
+{
+	unsigned char k[8 + UUID_LEN];
+
+	put_be64(k, (uint64_t)at);
+	memcpy(k + 8, event_id, UUID_LEN);
+	return db_put(txn, db->spool, k, sizeof(k), msg, n, 0);
+}
+
+struct spool_each {
+	db_spool_fn fn;
+	void	*arg;
+};
+
+static int
+spool_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct spool_each *e = arg;
+
+	return e->fn(e->arg, k, v->mv_data, v->mv_size);
+}
+
+int
+db_spool_each(MDB_txn *txn, struct db *db, db_spool_fn fn, void *arg)
+{
+	struct spool_each e = { fn, arg };
+
+	return prefix_each(txn, db->spool, NULL, 0, spool_each_cb, &e);
+}

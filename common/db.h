@@ -1,0 +1,236 @@
+/*
+ * The shared state: one LMDB environment under $HOOKPIPE_HOME/db with a
+ * named database per kind of record. Keys are binary and sortable; values
+ * are msgpack maps (see db.c for each layout). Every function takes the
+ * caller's transaction, so a stage groups many records into one commit.
+ *
+ *	subs		sub id -> subscription
+ *	subs_by_name	"ws/integration/name" -> sub id
+ *	sub_stats	sub id -> be64 event count, be64 last event time
+ *	workflows	"ws/name" -> workflow
+ *	triggers	"sub id/event" -> "ws/name" (dupsort)
+ *	events		event id -> event
+ *	events_by_time	be64 received_at + event id -> ""
+ *	pending		event id -> "" (stored, not yet routed)
+ *	dedupe		sub id + delivery id -> event id + be64 time
+ *	runs		run id -> run
+ *	runs_by_time	be64 created_at + run id -> ""
+ *	runs_by_event	event id -> run id (dupsort)
+ *	due		be64 due time + run id -> "" (runs waiting to start)
+ *	attempts	run id + be64 attempt -> attempt
+ *	spool		be64 received_at + event id -> MSG_VERIFY message
+ *	meta		"schema" -> version
+ */
+#ifndef HP_DB_H
+#define HP_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "util.h"
+
+#define DB_SCHEMA	1
+#define SECRET_MAX	512			/* plaintext bytes */
+#define SEALED_MAX	(SECRET_MAX + SEAL_OVERHEAD)
+#define EVENTS_MAX	4096			/* "a,b,c" or "*" */
+#define TRIGGERS_MAX	32
+#define OUTPUT_MAX	(64 * 1024)		/* kept per attempt */
+#define DEDUPE_DAYS	7
+
+struct db {
+	MDB_env	*env;
+	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
+	MDB_dbi	 events, events_by_time, pending, dedupe;
+	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts;
+	MDB_dbi	 spool, meta;
+	unsigned char key[MASTER_KEY_LEN];	/* master key */
+};
+
+#define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */
+#define DB_RDONLY	0x2
+
+int	db_open(struct db *, const struct config *, int flags, char *err,
+	    size_t errlen);
+void	db_close(struct db *);
+/* Flush a DB_NOSYNC environment. */
+void	db_sync(struct db *);
+/* NULL on failure, with the LMDB message in the log. */
+MDB_txn *db_begin(struct db *, int rdonly);
+/* 0, or the LMDB error code (MDB_MAP_FULL: answer 503, retry later). */
+int	db_commit(MDB_txn *);
+
+struct sub_rec {
+	char	 id[UUID_LEN + 1];
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 name[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	char	 mode[16];			/* manual, api-key, oauth */
+	char	 events[EVENTS_MAX];		/* "*" or "a,b,c" */
+	unsigned char secret[SEALED_MAX];	/* sealed; aad = id */
+	size_t	 secret_len;
+	unsigned char secret2[SEALED_MAX];	/* during rotation */
+	size_t	 secret2_len;
+	char	 credential[NAME_MAX_LEN + 1];
+	char	 params[1024];			/* "k=v\n" lines */
+	char	 remote_id[64];
+	int64_t	 created_at;
+};
+
+struct trigger {
+	char	 sub[UUID_LEN + 1];
+	char	 event[256];
+	char	*filter;			/* jq program or NULL */
+	char	*map;
+};
+
+struct wf_rec {
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 name[NAME_MAX_LEN + 1];
+	char	 state[12];			/* draft, published */
+	char	 action[8];			/* exec, http, dify, zmq */
+	char	*target;			/* command, URL, base, endpoint */
+	char	*headers;			/* http: "K: V\n" lines */
+	unsigned char app_key[SEALED_MAX];	/* dify; sealed, aad = ws/name */
+	size_t	 app_key_len;
+	int64_t	 timeout_s;
+	int64_t	 retries;
+	int64_t	 concurrency;
+	int64_t	 listen_until;			/* workflow test, us; 0 = off */
+	int64_t	 created_at;
+	int	 ntrig;
+	struct trigger trig[TRIGGERS_MAX];
+};
+
+struct event_rec {
+	char	 id[UUID_LEN + 1];
+	char	 sub[UUID_LEN + 1];
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	char	 type[256];
+	char	 delivery_id[256];
+	char	 status[12];			/* stored, ignored, routed */
+	int64_t	 received_at;
+	char	*headers;			/* JSON object text */
+	unsigned char *payload;
+	size_t	 payload_len;
+};
+
+struct run_rec {
+	char	 id[UUID_LEN + 1];
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 workflow[NAME_MAX_LEN + 1];
+	char	 event_id[UUID_LEN + 1];
+	char	 status[12];	/* queued, running, failed, succeeded, dead */
+	int64_t	 attempts;	/* attempts started */
+	int64_t	 max_attempts;	/* retries + 1, fixed when the run is made */
+	int64_t	 created_at;
+	int64_t	 updated_at;
+	int64_t	 next_at;	/* due time while queued or failed */
+	char	 last_error[512];
+	int	 test;		/* made by `workflow test` */
+};
+
+struct attempt_rec {
+	int64_t	 n;
+	int64_t	 started_at;
+	int64_t	 duration_us;
+	int64_t	 exit_code;	/* -1 when none */
+	int64_t	 http_status;	/* 0 when none */
+	char	 error[512];
+	unsigned char *output;
+	size_t	 output_len;
+};
+
+/* Generic access; return 0, MDB_NOTFOUND, or another LMDB code. */
+int	db_get(MDB_txn *, MDB_dbi, const void *k, size_t kn, MDB_val *out);
+int	db_put(MDB_txn *, MDB_dbi, const void *k, size_t kn, const void *v,
+	    size_t vn, unsigned flags);
+int	db_del(MDB_txn *, MDB_dbi, const void *k, size_t kn);
+
+/* Subscriptions. -1 means a damaged record (logged). */
+int	db_sub_get(MDB_txn *, struct db *, const char *id, struct sub_rec *);
+/* By id or name; integration may be NULL. Ambiguous names: -2. */
+int	db_sub_find(MDB_txn *, struct db *, const char *ws, const char *integ,
+	    const char *name_or_id, struct sub_rec *);
+int	db_sub_put(MDB_txn *, struct db *, const struct sub_rec *);
+int	db_sub_del(MDB_txn *, struct db *, const struct sub_rec *);
+int	db_sub_count(MDB_txn *, struct db *, const char *ws,
+	    const char *integ);
+typedef int (*db_sub_fn)(void *arg, const struct sub_rec *);
+int	db_sub_each(MDB_txn *, struct db *, const char *ws, db_sub_fn, void *);
+int	db_sub_stats(MDB_txn *, struct db *, const char *id, int64_t *count,
+	    int64_t *last_at);
+int	db_sub_stats_bump(MDB_txn *, struct db *, const char *id, int64_t at);
+/* Seal/unseal a subscription's secret (which: 1 or 2). */
+int	db_sub_set_secret(struct db *, struct sub_rec *, int which,
+	    const char *plain, size_t n);
+int	db_sub_secret(struct db *, const struct sub_rec *, int which,
+	    unsigned char *out, size_t cap);	/* length, or -1 */
+int	sub_covers(const struct sub_rec *, const char *event);
+
+/* Workflows. db_wf_put keeps the trigger index in step with the record. */
+int	db_wf_get(MDB_txn *, struct db *, const char *ws, const char *name,
+	    struct wf_rec *);
+int	db_wf_put(MDB_txn *, struct db *, const struct wf_rec *);
+int	db_wf_del(MDB_txn *, struct db *, const char *ws, const char *name);
+typedef int (*db_wf_fn)(void *arg, const struct wf_rec *);
+int	db_wf_each(MDB_txn *, struct db *, const char *ws, db_wf_fn, void *);
+/* Workflows whose triggers use the subscription (count). */
+int	db_sub_users(MDB_txn *, struct db *, const char *sub_id);
+void	wf_free(struct wf_rec *);
+/* Workflows ("ws/name" keys) with a trigger on (sub, event). */
+typedef int (*db_match_fn)(void *arg, const char *wf_key, size_t n);
+int	db_trigger_match(MDB_txn *, struct db *, const char *sub_id,
+	    const char *event, db_match_fn, void *);
+
+/* Events. db_event_put also maintains events_by_time and pending. */
+int	db_event_put(MDB_txn *, struct db *, const struct event_rec *);
+int	db_event_get(MDB_txn *, struct db *, const char *id, struct event_rec *);
+int	db_event_set_status(MDB_txn *, struct db *, struct event_rec *,
+	    const char *status);
+void	event_free(struct event_rec *);
+typedef int (*db_event_fn)(void *arg, struct event_rec *);
+/* Newest first. */
+int	db_event_each(MDB_txn *, struct db *, db_event_fn, void *);
+/* Event ids waiting to be routed, oldest first. */
+typedef int (*db_id_fn)(void *arg, const char *id);
+int	db_pending_each(MDB_txn *, struct db *, db_id_fn, void *);
+
+/* Dedupe: 0 and the first event's id when seen within DEDUPE_DAYS. */
+int	db_dedupe_get(MDB_txn *, struct db *, const char *sub_id,
+	    const char *delivery_id, char event_id[UUID_LEN + 1]);
+int	db_dedupe_put(MDB_txn *, struct db *, const char *sub_id,
+	    const char *delivery_id, const char *event_id, int64_t at);
+
+/* Runs. db_run_put maintains due, runs_by_time and runs_by_event. */
+int	db_run_get(MDB_txn *, struct db *, const char *id, struct run_rec *);
+int	db_run_put(MDB_txn *, struct db *, const struct run_rec *,
+	    const struct run_rec *old);
+typedef int (*db_run_fn)(void *arg, const struct run_rec *);
+int	db_run_each(MDB_txn *, struct db *, db_run_fn, void *); /* newest first */
+int	db_run_each_for_event(MDB_txn *, struct db *, const char *event_id,
+	    db_run_fn, void *);
+/* Runs due at or before `now`, oldest first; stop when fn returns 1. */
+int	db_due_each(MDB_txn *, struct db *, int64_t now, db_id_fn, void *);
+/* The earliest due time, or INT64_MAX. */
+int64_t	db_due_next(MDB_txn *, struct db *);
+int	db_attempt_put(MDB_txn *, struct db *, const char *run_id,
+	    const struct attempt_rec *);
+typedef int (*db_attempt_fn)(void *arg, const struct attempt_rec *);
+int	db_attempt_each(MDB_txn *, struct db *, const char *run_id,
+	    db_attempt_fn, void *);
+
+/* Spool: the receiver's deliveries that wait for the verifier. */
+int	db_spool_put(MDB_txn *, struct db *, int64_t at, const char *event_id,
+	    const void *msg, size_t n);
+typedef int (*db_spool_fn)(void *arg, const MDB_val *key, const void *msg,
+	    size_t n);
+int	db_spool_each(MDB_txn *, struct db *, db_spool_fn, void *);
+
+const char *db_strerror(int rc);
+
+#endif

@@ -1,0 +1,373 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integ.h"
+#include "util.h"
+
+static const char *const schemes[] = {
+	"standard-webhooks", "github", "stripe", "slack", "hmac", NULL
+};
+
+int
+integ_scheme_known(const char *scheme)
+{
+	int i;
+
+	for (i = 0; schemes[i] != NULL; i++)
+		if (strcmp(schemes[i], scheme) == 0)
+			return 1;
+	return 0;
+}
+
+json_t *
+json_pointer_get(json_t *root, const char *pointer)
+{
+	char tok[256];
+	const char *p = pointer;
+
+	if (*p == '\0')
+		return root;
+	if (*p != '/')
+		return NULL;
+	while (root != NULL && *p == '/') {
+		size_t n = 0;
+
+		p++;
+		while (*p != '\0' && *p != '/') {
+			char c = *p++;
+
+			if (c == '~') {
+				if (*p == '0')
+					c = '~';
+				else if (*p == '1')
+					c = '/';
+				else
+					return NULL;
+				p++;
+			}
+			if (n + 1 >= sizeof(tok))
+				return NULL;
+			tok[n++] = c;
+		}
+		tok[n] = '\0';
+		if (json_is_object(root))
+			root = json_object_get(root, tok);
+		else if (json_is_array(root)) {
+			int64_t i;
+
+			if (parse_i64(tok, 0, INT32_MAX, &i) == -1)
+				return NULL;
+			root = json_array_get(root, (size_t)i);
+		} else
+			return NULL;
+	}
+	return root;
+}
+
+static int
+parse_source(const char *s, struct source *src)
+{
+	size_t i;
+
+	if (strncmp(s, "header:", 7) == 0 && s[7] != '\0' &&
+	    strlen(s + 7) < sizeof(src->where)) {
+		src->kind = SRC_HEADER;
+		for (i = 0; s[7 + i] != '\0'; i++)
+			src->where[i] = (char)tolower((unsigned char)s[7 + i]);
+		src->where[i] = '\0';
+		return 0;
+	}
+	if (strncmp(s, "body:", 5) == 0 && (s[5] == '/' || s[5] == '\0') &&
+	    strlen(s + 5) < sizeof(src->where)) {
+		src->kind = SRC_BODY;
+		str_copy(src->where, s + 5, sizeof(src->where));
+		return 0;
+	}
+	if (strcmp(s, "none") == 0) {
+		src->kind = SRC_NONE;
+		src->where[0] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+static int
+string_list(json_t *a, int lower)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a))
+		return -1;
+	json_array_foreach(a, i, v) {
+		char *s;
+
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return (int)i;
+		if (lower) {
+			s = strdup(json_string_value(v));
+			for (char *p = s; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			json_array_set_new(a, i, json_string(s));
+			free(s);
+		}
+	}
+	return -2;
+}
+
+static int
+integ_check(struct integ *ig, json_t *def, const char *label, char *err,
+    size_t errlen)
+{
+	const char *s;
+	json_t *v;
+	size_t i;
+	int rc;
+
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+	if (!json_is_object(def))
+		BAD("%s: the definition must be a JSON object", label);
+	s = json_string_value(json_object_get(def, "name"));
+	if (s == NULL || !name_valid(s))
+		BAD("%s: /name: expected a name of letters, digits, '.', '_' "
+		    "or '-'", label);
+	str_copy(ig->name, s, sizeof(ig->name));
+	s = json_string_value(json_object_get(def, "title"));
+	str_copy(ig->title, s ? s : ig->name, sizeof(ig->title));
+	s = json_string_value(json_object_get(def, "scheme"));
+	if (s == NULL || !integ_scheme_known(s))
+		BAD("%s: /scheme: expected one of standard-webhooks, github, "
+		    "stripe, slack, hmac", label);
+	str_copy(ig->scheme, s, sizeof(ig->scheme));
+	ig->params = json_object_get(def, "params");
+	if (ig->params != NULL && !json_is_object(ig->params))
+		BAD("%s: /params: expected an object", label);
+	s = json_string_value(json_object_get(def, "event_type"));
+	if (s == NULL || parse_source(s, &ig->event_type) == -1 ||
+	    ig->event_type.kind == SRC_NONE)
+		BAD("%s: /event_type: expected \"header:NAME\" or "
+		    "\"body:/json/pointer\"", label);
+	s = json_string_value(json_object_get(def, "delivery_id"));
+	if (s == NULL || parse_source(s, &ig->delivery_id) == -1)
+		BAD("%s: /delivery_id: expected \"header:NAME\", "
+		    "\"body:/json/pointer\" or \"none\"", label);
+	v = json_object_get(def, "max_body");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
+		BAD("%s: /max_body: expected a number of bytes", label);
+	ig->max_body = v ? json_integer_value(v) : 0;
+
+	ig->events = json_object_get(def, "events");
+	if (!json_is_array(ig->events))
+		BAD("%s: /events: expected a list", label);
+	json_array_foreach(ig->events, i, v) {
+		s = json_string_value(json_object_get(v, "name"));
+		if (s == NULL || *s == '\0' || strlen(s) > 255 ||
+		    strchr(s, ',') != NULL)
+			BAD("%s: /events/%zu/name: expected an event name",
+			    label, i);
+		if (!json_is_string(json_object_get(v, "description")))
+			BAD("%s: /events/%zu/description: expected a string",
+			    label, i);
+	}
+	v = json_object_get(def, "output");
+	if (v != NULL) {
+		size_t j;
+		json_t *o;
+
+		if (!json_is_array(v))
+			BAD("%s: /output: expected a list", label);
+		json_array_foreach(v, j, o)
+			if (!json_is_string(json_object_get(o, "name")))
+				BAD("%s: /output/%zu/name: expected a string",
+				    label, j);
+	}
+	ig->content_types = json_object_get(def, "content_types");
+	if (ig->content_types == NULL) {
+		json_object_set_new(def, "content_types",
+		    json_pack("[s]", "application/json"));
+		ig->content_types = json_object_get(def, "content_types");
+	}
+	if ((rc = string_list(ig->content_types, 1)) != -2)
+		BAD("%s: /content_types%s%.0d: expected a list of media types",
+		    label, rc >= 0 ? "/" : "", rc);
+	ig->keep_headers = json_object_get(def, "keep_headers");
+	if (ig->keep_headers == NULL) {
+		json_object_set_new(def, "keep_headers", json_array());
+		ig->keep_headers = json_object_get(def, "keep_headers");
+	}
+	if ((rc = string_list(ig->keep_headers, 1)) != -2)
+		BAD("%s: /keep_headers: expected a list of header names",
+		    label);
+	ig->modes = json_object_get(def, "modes");
+	if (ig->modes == NULL) {
+		json_object_set_new(def, "modes", json_pack("[s]", "manual"));
+		ig->modes = json_object_get(def, "modes");
+	}
+	if ((rc = string_list(ig->modes, 0)) != -2)
+		BAD("%s: /modes: expected a list of manual, api-key, oauth",
+		    label);
+	json_array_foreach(ig->modes, i, v) {
+		s = json_string_value(v);
+		if (strcmp(s, "manual") && strcmp(s, "api-key") &&
+		    strcmp(s, "oauth"))
+			BAD("%s: /modes/%zu: expected manual, api-key or "
+			    "oauth", label, i);
+	}
+#undef BAD
+	ig->def = def;
+	return 0;
+}
+
+int
+integ_load_string(struct integ *ig, const char *text, const char *label,
+    char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *def;
+
+	memset(ig, 0, sizeof(*ig));
+	def = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (def == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: %s", label, je.line,
+		    je.column, je.text);
+		return -1;
+	}
+	if (integ_check(ig, def, label, err, errlen) == -1) {
+		json_decref(def);
+		memset(ig, 0, sizeof(*ig));
+		return -1;
+	}
+	str_copy(ig->path, label, sizeof(ig->path));
+	return 0;
+}
+
+int
+integ_load_file(struct integ *ig, const char *path, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *def;
+
+	memset(ig, 0, sizeof(*ig));
+	def = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (def == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, je.line,
+		    je.column, je.text);
+		return -1;
+	}
+	if (integ_check(ig, def, path, err, errlen) == -1) {
+		json_decref(def);
+		memset(ig, 0, sizeof(*ig));
+		return -1;
+	}
+	str_copy(ig->path, path, sizeof(ig->path));
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn)
+{
+	char path[PATH_MAX * 2], err[1024], *names[256];
+	struct dirent *de;
+	int i, n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < 256) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0 &&
+		    de->d_name[0] != '.')
+			names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+	for (i = 0; i < n; i++) {
+		struct integ ig;
+		int j;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		free(names[i]);
+		if (integ_load_file(&ig, path, err, sizeof(err)) == -1) {
+			set->errors++;
+			if (warn)
+				warn(err);
+			continue;
+		}
+		for (j = 0; j < set->n; j++)
+			if (strcmp(set->v[j].name, ig.name) == 0)
+				break;
+		if (j < set->n)
+			json_decref(set->v[j].def);	/* override */
+		else if (set->n == INTEG_MAX) {
+			json_decref(ig.def);
+			continue;
+		} else
+			set->n++;
+		set->v[j] = ig;
+	}
+}
+
+void
+integ_load_all(struct integ_set *set, const struct config *cfg,
+    integ_warn_fn warn)
+{
+	memset(set, 0, sizeof(*set));
+	load_dir(set, cfg->integrations_dir, warn);
+	load_dir(set, cfg->user_integrations_dir, warn);
+}
+
+const struct integ *
+integ_find(const struct integ_set *set, const char *name)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+int
+integ_has_event(const struct integ *ig, const char *event)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ig->events, i, v)
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+		    event) == 0)
+			return 1;
+	return 0;
+}
+
+int
+integ_has_mode(const struct integ *ig, const char *mode)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ig->modes, i, v)
+		if (strcmp(json_string_value(v), mode) == 0)
+			return 1;
+	return 0;
+}
+
+void
+integ_free_all(struct integ_set *set)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++)
+		json_decref(set->v[i].def);
+	set->n = 0;
+}

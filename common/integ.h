@@ -1,0 +1,72 @@
+/*
+ * Integrations are data: one JSON definition per integration, from the
+ * shipped directory and then $HOOKPIPE_HOME/integrations (which adds or
+ * overrides). A definition names its signature scheme and parameters,
+ * where the event type and delivery id come from, its event catalogue,
+ * output variables, subscription modes, body limit and content types.
+ */
+#ifndef HP_INTEG_H
+#define HP_INTEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+#define INTEG_MAX	64
+
+enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE };
+
+struct source {
+	enum src_kind	 kind;
+	char		 where[256];	/* lower-case header name, or pointer */
+};
+
+struct integ {
+	char		 name[65];
+	char		 title[128];
+	char		 scheme[32];
+	char		 path[PATH_MAX];	/* the file it came from */
+	struct source	 event_type;
+	struct source	 delivery_id;
+	int64_t		 max_body;		/* 0: HOOKPIPE_MAX_BODY */
+	json_t		*def;			/* the whole definition */
+	json_t		*params;		/* scheme parameters (object) */
+	json_t		*events;		/* [{name, description}] */
+	json_t		*content_types;		/* [string] */
+	json_t		*keep_headers;		/* [string], lower case */
+	json_t		*modes;			/* [string] */
+};
+
+struct integ_set {
+	struct integ	 v[INTEG_MAX];
+	int		 n;
+	int		 errors;		/* definitions refused */
+};
+
+/*
+ * Load every definition. A broken file is reported through warn() with
+ * its file:line (or the JSON pointer) and skipped; the rest still load.
+ */
+typedef void (*integ_warn_fn)(const char *msg);
+void	integ_load_all(struct integ_set *, const struct config *,
+	    integ_warn_fn warn);
+/* Parse one definition from a file; -1 with "file:line: what" in err. */
+int	integ_load_file(struct integ *, const char *path, char *err,
+	    size_t errlen);
+int	integ_load_string(struct integ *, const char *json, const char *label,
+	    char *err, size_t errlen);
+const struct integ *integ_find(const struct integ_set *, const char *name);
+int	integ_has_event(const struct integ *, const char *event);
+int	integ_has_mode(const struct integ *, const char *mode);
+void	integ_free_all(struct integ_set *);
+
+/* RFC 6901 JSON pointer lookup (borrowed reference, or NULL). */
+json_t *json_pointer_get(json_t *root, const char *pointer);
+
+/* Scheme names the verifier implements. */
+int	integ_scheme_known(const char *scheme);
+
+#endif

@@ -1,0 +1,135 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "stage.h"
+#include "util.h"
+
+const char *const stage_names[4] = {
+	"receiver", "verifier", "router", "dispatcher"
+};
+
+static void
+stage_path(const struct config *cfg, const char *name, const char *ext,
+    char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s.%s", cfg->run_dir, name, ext);
+}
+
+void
+stage_init(struct stage *st, const char *name, int argc, char **argv,
+    struct config *cfg, const char *usage)
+{
+	char err[512], path[PATH_MAX + 32], logname[64];
+	sigset_t mask;
+	int i, verbose = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0 ||
+		    strcmp(argv[i], "--verbose") == 0)
+			verbose = 1;
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			printf("usage: hookpipe-%s [-v]\n\n%s", name, usage);
+			exit(0);
+		} else {
+			fprintf(stderr, "hookpipe-%s: unknown option %s "
+			    "(try --help)\n", name, argv[i]);
+			exit(EXIT_PERMANENT);
+		}
+	}
+	snprintf(logname, sizeof(logname), "hookpipe-%s", name);
+	log_init(strdup(logname), verbose);
+	memset(st, 0, sizeof(*st));
+	st->name = name;
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	umask(077);
+	if (config_load(cfg, err, sizeof(err)) == -1)
+		fatal(EXIT_PERMANENT, "%s", err);
+	if (config_make_dirs(cfg, err, sizeof(err)) == -1)
+		fatal(EXIT_PERMANENT, "%s", err);
+
+	stage_path(cfg, name, "lock", path, sizeof(path));
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd == -1)
+		fatal(EXIT_PERMANENT, "cannot open %s: %s", path,
+		    strerror(errno));
+	/* A health check may hold a shared lock for a moment: retry. */
+	for (i = 0; flock(st->lock_fd, LOCK_EX | LOCK_NB) == -1; i++) {
+		if (errno != EWOULDBLOCK || i == 50)
+			fatal(EXIT_TEMPORARY, "another %s is running (it holds "
+			    "%s); stop it first", name, path);
+		usleep(100000);
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((st->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1)
+		fatal(EXIT_TEMPORARY, "signalfd: %s", strerror(errno));
+}
+
+void
+stage_ready(struct stage *st, const struct config *cfg)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
+	FILE *f;
+
+	stage_path(cfg, st->name, "pid", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	if ((f = fopen(tmp, "w")) == NULL)
+		fatal(EXIT_TEMPORARY, "cannot write %s: %s", tmp,
+		    strerror(errno));
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0 || rename(tmp, path) == -1)
+		fatal(EXIT_TEMPORARY, "cannot write %s: %s", path,
+		    strerror(errno));
+	log_info("ready (pid %ld)", (long)getpid());
+}
+
+int
+stage_signal(struct stage *st)
+{
+	struct signalfd_siginfo si;
+
+	if (read(st->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+void
+stage_exit(struct stage *st, const struct config *cfg)
+{
+	char path[PATH_MAX + 32];
+
+	stage_path(cfg, st->name, "pid", path, sizeof(path));
+	unlink(path);
+	close(st->sig_fd);
+	close(st->lock_fd);
+}
+
+int
+stage_is_up(const struct config *cfg, const char *name)
+{
+	char path[PATH_MAX + 32];
+	int fd, up;
+
+	stage_path(cfg, name, "lock", path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	up = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return up;
+}

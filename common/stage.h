@@ -1,0 +1,37 @@
+/*
+ * The life of a stage process: one instance per stage (a lock file), a
+ * readiness signal for the supervisor (the pid file appears), and the
+ * signals as a file descriptor for the event loop.
+ */
+#ifndef HP_STAGE_H
+#define HP_STAGE_H
+
+#include <signal.h>
+
+#include "config.h"
+
+struct stage {
+	const char	*name;		/* "receiver", "verifier", ... */
+	int		 lock_fd;
+	int		 sig_fd;	/* signalfd: SIGTERM, SIGINT, SIGHUP */
+};
+
+/*
+ * Parse the common options (-v, -h), load the configuration, create the
+ * state directories, take the stage's lock. Dies with a message that says
+ * what to fix on any setup error.
+ */
+void	stage_init(struct stage *, const char *name, int argc, char **argv,
+	    struct config *cfg, const char *usage);
+/* Readiness: writes run/<stage>.pid, which the supervisor waits for. */
+void	stage_ready(struct stage *, const struct config *);
+/* Reads one pending signal; returns its number or 0. */
+int	stage_signal(struct stage *);
+void	stage_exit(struct stage *, const struct config *);
+
+/* 1 when the named stage holds its lock (is running). */
+int	stage_is_up(const struct config *, const char *name);
+
+extern const char *const stage_names[4];
+
+#endif

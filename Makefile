@@ -26,7 +26,10 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
 	   common/integ.o
 RECEIVER = receiver/main.o
-VERIFIER = verifier/main.o verifier/verify.o verifier/scheme_standard.o
+VERIFIER = verifier/main.o $(VERIFY)
+VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
+	   verifier/scheme_github.o verifier/scheme_stripe.o \
+	   verifier/scheme_slack.o verifier/scheme_hmac.o
 ROUTER	 = router/main.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
@@ -51,7 +54,7 @@ bin/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
 
 bin/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
 
 bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
 	@mkdir -p bin
@@ -72,9 +75,9 @@ bin/hookpipectl: admin/hookpipectl.sh
 
 # Unit tests link the module under test and its neighbours in common/.
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(addprefix $(B)/,$(COMMON) \
-	    verifier/verify.o verifier/scheme_standard.o)
+	    $(VERIFY))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
 
 unit: $(addprefix $(B)/tests/,$(UNIT))
 

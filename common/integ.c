@@ -158,6 +158,31 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
 		BAD("%s: /max_body: expected a number of bytes", label);
 	ig->max_body = v ? json_integer_value(v) : 0;
+	v = json_object_get(def, "body");
+	if (v != NULL && (!json_is_string(v) || (strcmp(json_string_value(v),
+	    "json") && strcmp(json_string_value(v), "any"))))
+		BAD("%s: /body: expected \"json\" or \"any\"", label);
+	ig->require_json = v == NULL || strcmp(json_string_value(v), "json") ==
+	    0;
+	if (strcmp(ig->scheme, "hmac") == 0) {
+		const char *alg, *enc;
+
+		if (ig->params == NULL || !json_is_string(json_object_get(
+		    ig->params, "header")))
+			BAD("%s: /params/header: the hmac scheme needs the "
+			    "signature header's name", label);
+		alg = json_string_value(json_object_get(ig->params,
+		    "algorithm"));
+		if (alg != NULL && strcmp(alg, "sha1") && strcmp(alg,
+		    "sha256") && strcmp(alg, "sha512"))
+			BAD("%s: /params/algorithm: expected sha1, sha256 or "
+			    "sha512", label);
+		enc = json_string_value(json_object_get(ig->params,
+		    "encoding"));
+		if (enc != NULL && strcmp(enc, "hex") && strcmp(enc, "base64"))
+			BAD("%s: /params/encoding: expected hex or base64",
+			    label);
+	}
 
 	ig->events = json_object_get(def, "events");
 	if (!json_is_array(ig->events))

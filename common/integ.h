@@ -32,6 +32,7 @@ struct integ {
 	struct source	 event_type;
 	struct source	 delivery_id;
 	int64_t		 max_body;		/* 0: HOOKPIPE_MAX_BODY */
+	int		 require_json;		/* body must parse as JSON */
 	json_t		*def;			/* the whole definition */
 	json_t		*params;		/* scheme parameters (object) */
 	json_t		*events;		/* [{name, description}] */

@@ -1,0 +1,691 @@
+/*
+ * hookpipe-dispatcher: runs workflows. It starts every run that is due
+ * (the `due` index: queued runs, failed runs whose retry time came, and
+ * runs left `running` by a dispatcher that died), up to
+ * HOOKPIPE_CONCURRENCY at once, and records each attempt. A failed
+ * attempt is retried with exponential backoff and jitter until the
+ * workflow's retries are spent; then the run is dead.
+ *
+ *	router --PUSH/PULL--> dispatcher --> action (exec)
+ *
+ * The retry schedule lives in LMDB, so a restart keeps it. A run cut off
+ * by a SIGKILL of the dispatcher is started again under the same run id
+ * and attempt number: actions can dedupe on HOOKPIPE_RUN_ID.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "db.h"
+#include "dispatch.h"
+#include "log.h"
+#include "msg.h"
+#include "stage.h"
+#include "zsock.h"
+
+#define TICK_MS		1000
+#define STOP_GRACE_MS	5000
+
+extern char **environ;
+
+struct dispatcher {
+	struct config	 cfg;
+	struct stage	 st;
+	struct db	 db;
+	void		*zctx;
+	void		*in;		/* PULL: hints from router and admin */
+	struct tap	 tap;
+	struct job	*jobs;
+	int		 njobs;		/* slots */
+	int		 active;
+	int64_t		 next_due_us;	/* earliest due time seen */
+	uint64_t	 succeeded, failed;
+};
+
+static const char usage[] =
+    "Runs workflows for routed events, with retries.\n"
+    "Started by hookpipectl.\n";
+
+static struct job *
+job_find(struct dispatcher *d, const char *run_id)
+{
+	int i;
+
+	for (i = 0; i < d->njobs; i++)
+		if (d->jobs[i].used && strcmp(d->jobs[i].run_id, run_id) == 0)
+			return &d->jobs[i];
+	return NULL;
+}
+
+static struct job *
+job_free_slot(struct dispatcher *d)
+{
+	int i;
+
+	for (i = 0; i < d->njobs; i++)
+		if (!d->jobs[i].used)
+			return &d->jobs[i];
+	return NULL;
+}
+
+static int
+wf_active(struct dispatcher *d, const char *ws, const char *name)
+{
+	int i, n = 0;
+
+	for (i = 0; i < d->njobs; i++)
+		if (d->jobs[i].used && strcmp(d->jobs[i].workflow, name) == 0 &&
+		    strcmp(d->jobs[i].workspace, ws) == 0)
+			n++;
+	return n;
+}
+
+/* The run document (SPEC "The run document"). */
+static char *
+run_document(const struct run_rec *run, const struct event_rec *ev,
+    const struct sub_rec *sub)
+{
+	char when[40];
+	json_t *inputs, *doc;
+	char *s;
+
+	inputs = json_loadb((const char *)ev->payload, ev->payload_len, 0,
+	    NULL);
+	if (inputs == NULL)
+		inputs = json_stringn((const char *)ev->payload,
+		    ev->payload_len);
+	if (inputs == NULL)
+		inputs = json_null();
+	doc = json_pack("{s:s, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}, s:o}",
+	    "run_id", run->id, "attempt", (json_int_t)run->attempts,
+	    "workflow", run->workflow,
+	    "trigger",
+	    "integration", ev->integration, "subscription", ev->sub,
+	    "subscription_name", sub ? sub->name : "",
+	    "event", ev->type, "event_id", ev->id,
+	    "delivery_id", ev->delivery_id,
+	    "received_at", fmt_rfc3339(ev->received_at, when, sizeof(when)),
+	    "inputs", inputs);
+	if (doc == NULL)
+		return NULL;
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
+/* Environment: ours first (getenv finds the first), then the stage's. */
+static char **
+run_env(const struct run_rec *run, const struct event_rec *ev)
+{
+	size_t n = 0, i, k = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 7, sizeof(*env))) == NULL)
+		return NULL;
+	if (asprintf(&env[k++], "HOOKPIPE_RUN_ID=%s", run->id) < 0 ||
+	    asprintf(&env[k++], "HOOKPIPE_EVENT=%s", ev->type) < 0 ||
+	    asprintf(&env[k++], "HOOKPIPE_EVENT_ID=%s", ev->id) < 0 ||
+	    asprintf(&env[k++], "HOOKPIPE_SUBSCRIPTION=%s", ev->sub) < 0 ||
+	    asprintf(&env[k++], "HOOKPIPE_WORKFLOW=%s", run->workflow) < 0 ||
+	    asprintf(&env[k++], "HOOKPIPE_ATTEMPT=%lld",
+	    (long long)run->attempts) < 0)
+		return env;	/* partial: still NULL-terminated */
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "HOOKPIPE_", 9) != 0)
+			env[k++] = strdup(environ[i]);
+	return env;
+}
+
+static void
+env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+static void
+tap_run(struct dispatcher *d, const struct job *j, const char *status)
+{
+	json_t *o;
+
+	if (!tap_active(&d->tap))
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "stage",
+	    "dispatcher", "message", "attempt", "run_id", j->run_id,
+	    "workflow", j->workflow, "event_id", j->event_id, "attempt",
+	    j->attempt, "status", status);
+	if (j->error[0] != '\0')
+		json_object_set_new(o, "error", json_string(j->error));
+	tap_publish(&d->tap, o, NULL);
+}
+
+/* A run that cannot start at all (its workflow or event is gone). */
+static int
+run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
+    const char *why)
+{
+	struct run_rec old = *run;
+
+	str_copy(run->status, "dead", sizeof(run->status));
+	str_copy(run->last_error, why, sizeof(run->last_error));
+	run->updated_at = now_us();
+	log_warn("run %s is dead: %s", run->id, why);
+	return db_run_put(txn, &d->db, run, &old);
+}
+
+struct due {
+	char	 id[256][UUID_LEN + 1];
+	int	 n;
+	int	 cap;
+};
+
+static int
+collect_due(void *arg, const char *id)
+{
+	struct due *due = arg;
+
+	if (due->n == due->cap)
+		return 1;
+	memcpy(due->id[due->n++], id, UUID_LEN + 1);
+	return 0;
+}
+
+struct start {
+	struct job	*job;
+	char		*cmd;
+	char		**env;
+};
+
+/*
+ * Claim due runs in one transaction (status running, attempt counted),
+ * then start their actions.
+ */
+static void
+start_due(struct dispatcher *d)
+{
+	static struct due due;
+	struct start starts[256];
+	int nstart = 0, i, rc = 0, free_slots = d->njobs - d->active;
+	int64_t now = now_us();
+	MDB_txn *txn;
+
+	if (free_slots <= 0 || (d->next_due_us != 0 && d->next_due_us > now))
+		return;
+	due.n = 0;
+	due.cap = free_slots + d->active < 256 ? free_slots + d->active : 256;
+	if ((txn = db_begin(&d->db, 0)) == NULL)
+		return;
+	db_due_each(txn, &d->db, now, collect_due, &due);
+	for (i = 0; i < due.n && nstart < free_slots && rc == 0; i++) {
+		struct run_rec run, old;
+		struct wf_rec wf;
+		struct event_rec ev;
+		struct sub_rec sub;
+		struct job *j;
+		int have_sub;
+
+		if (job_find(d, due.id[i]) != NULL)
+			continue;
+		if (db_run_get(txn, &d->db, due.id[i], &run) != 0) {
+			db_del(txn, d->db.due, due.id[i], UUID_LEN);
+			continue;
+		}
+		if (db_wf_get(txn, &d->db, run.workspace, run.workflow,
+		    &wf) != 0) {
+			rc = run_dead(d, txn, &run, "its workflow was deleted");
+			continue;
+		}
+		if (wf.concurrency > 0 && wf_active(d, run.workspace,
+		    run.workflow) >= wf.concurrency) {
+			wf_free(&wf);
+			continue;
+		}
+		if (db_event_get(txn, &d->db, run.event_id, &ev) != 0) {
+			wf_free(&wf);
+			rc = run_dead(d, txn, &run, "its event is gone");
+			continue;
+		}
+		have_sub = db_sub_get(txn, &d->db, ev.sub, &sub) == 0;
+		old = run;
+		if (strcmp(run.status, "running") == 0) {
+			/* Cut off by a dispatcher that died: same attempt. */
+			log_info("resuming run %s (attempt %lld was "
+			    "interrupted)", run.id, (long long)run.attempts);
+			run.attempts--;
+		}
+		run.attempts++;
+		str_copy(run.status, "running", sizeof(run.status));
+		run.updated_at = now;
+		/* A lease: the run stays in the due index, but not before the
+		 * attempt could have ended; recover_running() handles a
+		 * dispatcher that died meanwhile. */
+		run.next_at = now + ((wf.timeout_s > 0 ? wf.timeout_s : 30) +
+		    60) * 1000000;
+		j = job_free_slot(d);
+		memset(j, 0, sizeof(*j));
+		j->used = 1;
+		j->in_fd = j->out_fd = j->pidfd = -1;
+		str_copy(j->run_id, run.id, sizeof(j->run_id));
+		str_copy(j->workspace, run.workspace, sizeof(j->workspace));
+		str_copy(j->workflow, run.workflow, sizeof(j->workflow));
+		str_copy(j->event_id, run.event_id, sizeof(j->event_id));
+		j->attempt = (int)run.attempts;
+		j->doc = run_document(&run, &ev, have_sub ? &sub : NULL);
+		j->doc_len = j->doc ? strlen(j->doc) : 0;
+		d->active++;
+		starts[nstart].job = j;
+		starts[nstart].cmd = NULL;
+		starts[nstart].env = NULL;
+		if (strcmp(wf.action, "exec") == 0) {
+			starts[nstart].cmd = strdup(wf.target ? wf.target : "");
+			starts[nstart].env = run_env(&run, &ev);
+			j->deadline_ms = mono_ms() + (wf.timeout_s > 0 ?
+			    wf.timeout_s : 30) * 1000;
+		} else
+			snprintf(j->error, sizeof(j->error), "action %s is not "
+			    "supported by this dispatcher", wf.action);
+		nstart++;
+		wf_free(&wf);
+		event_free(&ev);
+		rc = db_run_put(txn, &d->db, &run, &old);
+	}
+	if (rc == 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_warn("cannot claim due runs: %s", rc == -1 ?
+		    "damaged record" : db_strerror(rc));
+		for (i = 0; i < nstart; i++) {
+			free(starts[i].cmd);
+			env_free(starts[i].env);
+			job_release(starts[i].job);
+			d->active--;
+		}
+		return;
+	}
+	for (i = 0; i < nstart; i++) {
+		struct job *j = starts[i].job;
+
+		j->started_us = now_us();
+		if (starts[i].cmd == NULL || exec_start(j, starts[i].cmd,
+		    starts[i].env) == -1) {
+			j->done = 1;
+			j->exit_code = -1;
+		} else
+			tap_run(d, j, "running");
+		free(starts[i].cmd);
+		env_free(starts[i].env);
+	}
+	/* Due runs all held back by their workflow's concurrency: look
+	 * again shortly rather than spin. */
+	d->next_due_us = nstart == 0 && due.n > 0 ? now + 200000 : 0;
+}
+
+struct idlist {
+	char	(*id)[UUID_LEN + 1];
+	size_t	 n, cap;
+};
+
+static int
+collect_all(void *arg, const char *id)
+{
+	struct idlist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *p = realloc(l->id, cap * sizeof(*l->id));
+
+		if (p == NULL)
+			return 1;
+		l->id = p;
+		l->cap = cap;
+	}
+	memcpy(l->id[l->n++], id, UUID_LEN + 1);
+	return 0;
+}
+
+/*
+ * At start no attempt is running, whatever the records say: a run left
+ * `running` was cut off by a dispatcher that died. Make it due now.
+ */
+static void
+recover_running(struct dispatcher *d)
+{
+	struct idlist l = { NULL, 0, 0 };
+	MDB_txn *txn;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if ((txn = db_begin(&d->db, 0)) == NULL)
+		fatal(EXIT_TEMPORARY, "cannot read the run queue");
+	db_due_each(txn, &d->db, INT64_MAX, collect_all, &l);
+	for (i = 0; i < l.n && rc == 0; i++) {
+		struct run_rec run, old;
+
+		if (db_run_get(txn, &d->db, l.id[i], &run) != 0 ||
+		    strcmp(run.status, "running") != 0)
+			continue;
+		old = run;
+		run.next_at = now_us();
+		rc = db_run_put(txn, &d->db, &run, &old);
+		n++;
+	}
+	free(l.id);
+	if (rc != 0 || (rc = db_commit(txn)) != 0)
+		fatal(EXIT_TEMPORARY, "cannot recover interrupted runs: %s",
+		    db_strerror(rc));
+	if (n > 0)
+		log_info("%zu interrupted runs will start again", n);
+}
+
+static int64_t
+retry_delay_us(struct dispatcher *d, int attempt)
+{
+	int64_t ms = config_retry_delay_ms(&d->cfg, attempt);
+	uint32_t r = 0;
+
+	/* ±20% jitter keeps retries of a burst from arriving together. */
+	crypto_random(&r, sizeof(r));
+	ms = ms * 8 / 10 + (int64_t)((double)r / UINT32_MAX * (double)ms *
+	    4 / 10);
+	return ms * 1000;
+}
+
+/* Record every finished attempt in one transaction. */
+static void
+finish_jobs(struct dispatcher *d)
+{
+	struct job *done[1024];
+	int ndone = 0, i, rc = 0;
+	MDB_txn *txn;
+
+	for (i = 0; i < d->njobs && ndone < 1024; i++)
+		if (d->jobs[i].used && d->jobs[i].done)
+			done[ndone++] = &d->jobs[i];
+	if (ndone == 0)
+		return;
+	if ((txn = db_begin(&d->db, 0)) == NULL)
+		return;	/* retried on the next pass */
+	for (i = 0; i < ndone && rc == 0; i++) {
+		struct job *j = done[i];
+		struct run_rec run, old;
+		struct attempt_rec a;
+		int64_t now = now_us();
+
+		if ((rc = db_run_get(txn, &d->db, j->run_id, &run)) != 0) {
+			rc = rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
+			continue;
+		}
+		old = run;
+		memset(&a, 0, sizeof(a));
+		a.n = j->attempt;
+		a.started_at = j->started_us;
+		a.duration_us = now - j->started_us;
+		a.exit_code = j->exit_code;
+		str_copy(a.error, j->error, sizeof(a.error));
+		a.output = (unsigned char *)j->out.data;
+		a.output_len = j->out.len;
+		if ((rc = db_attempt_put(txn, &d->db, run.id, &a)) != 0)
+			break;
+		run.updated_at = now;
+		str_copy(run.last_error, j->error, sizeof(run.last_error));
+		if (j->ok)
+			str_copy(run.status, "succeeded", sizeof(run.status));
+		else if (run.attempts < run.max_attempts) {
+			str_copy(run.status, "failed", sizeof(run.status));
+			run.next_at = now + retry_delay_us(d,
+			    (int)run.attempts);
+		} else
+			str_copy(run.status, "dead", sizeof(run.status));
+		rc = db_run_put(txn, &d->db, &run, &old);
+	}
+	if (rc == 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_warn("cannot record %d attempts: %s", ndone,
+		    rc == -1 ? "damaged record" : db_strerror(rc));
+		return;	/* kept: retried on the next pass */
+	}
+	for (i = 0; i < ndone; i++) {
+		struct job *j = done[i];
+
+		if (j->ok) {
+			d->succeeded++;
+			log_info("run %s of %s succeeded (attempt %d)",
+			    j->run_id, j->workflow, j->attempt);
+		} else {
+			d->failed++;
+			log_info("run %s of %s attempt %d failed: %s",
+			    j->run_id, j->workflow, j->attempt, j->error);
+		}
+		tap_run(d, j, j->ok ? "succeeded" : "failed");
+		job_release(j);
+		d->active--;
+	}
+	d->next_due_us = 0;	/* retries may be due: look again */
+}
+
+static void
+check_deadlines(struct dispatcher *d)
+{
+	int64_t now = mono_ms();
+	int i;
+
+	for (i = 0; i < d->njobs; i++) {
+		struct job *j = &d->jobs[i];
+
+		if (j->used && !j->done && j->pid > 0 && !j->exited &&
+		    !j->timed_out && now >= j->deadline_ms) {
+			j->timed_out = 1;
+			exec_kill(j);
+		}
+	}
+}
+
+/*
+ * Stop: give running attempts a moment, then kill them and put their
+ * runs back in the queue under the same attempt number.
+ */
+static void
+requeue_running(struct dispatcher *d)
+{
+	MDB_txn *txn;
+	int i;
+
+	if (d->active == 0 || (txn = db_begin(&d->db, 0)) == NULL)
+		return;
+	for (i = 0; i < d->njobs; i++) {
+		struct job *j = &d->jobs[i];
+		struct run_rec run, old;
+
+		if (!j->used)
+			continue;
+		exec_kill(j);
+		if (db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
+		    strcmp(run.status, "running") == 0) {
+			old = run;
+			run.attempts--;
+			str_copy(run.status, "queued", sizeof(run.status));
+			run.next_at = now_us();
+			db_run_put(txn, &d->db, &run, &old);
+		}
+		log_info("run %s interrupted by shutdown; requeued", j->run_id);
+		job_release(j);
+		d->active--;
+	}
+	db_commit(txn);
+}
+
+static int
+drain_hints(struct dispatcher *d)
+{
+	char buf[256];
+	int n = 0;
+
+	while (zmq_recv(d->in, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+static void
+loop(struct dispatcher *d)
+{
+	zmq_pollitem_t *items;
+	int64_t stop_at = 0, next_tick = mono_ms() + TICK_MS;
+	int running = 1, i;
+
+	items = calloc((size_t)(3 + 3 * d->njobs), sizeof(*items));
+	if (items == NULL)
+		fatal(EXIT_TEMPORARY, "out of memory");
+	for (;;) {
+		int n = 0, map[3 * 1024 + 3];
+		long timeout = (long)(next_tick - mono_ms());
+
+		items[n++] = (zmq_pollitem_t){ d->in, 0, ZMQ_POLLIN, 0 };
+		items[n++] = (zmq_pollitem_t){ NULL, d->st.sig_fd, ZMQ_POLLIN,
+		    0 };
+		items[n++] = (zmq_pollitem_t){ d->tap.sock, 0, ZMQ_POLLIN, 0 };
+		for (i = 0; i < d->njobs; i++) {
+			struct job *j = &d->jobs[i];
+
+			if (!j->used || j->done)
+				continue;
+			if (j->pidfd >= 0) {
+				map[n] = i;
+				items[n++] = (zmq_pollitem_t){ NULL, j->pidfd,
+				    ZMQ_POLLIN, 0 };
+			}
+			if (j->out_fd >= 0) {
+				map[n] = i;
+				items[n++] = (zmq_pollitem_t){ NULL, j->out_fd,
+				    ZMQ_POLLIN, 0 };
+			}
+			if (j->in_fd >= 0) {
+				map[n] = i;
+				items[n++] = (zmq_pollitem_t){ NULL, j->in_fd,
+				    ZMQ_POLLOUT, 0 };
+			}
+			if (j->deadline_ms - mono_ms() < timeout)
+				timeout = (long)(j->deadline_ms - mono_ms());
+		}
+		if (d->active < d->njobs && d->next_due_us != INT64_MAX) {
+			int64_t until = (d->next_due_us - now_us()) / 1000 + 1;
+
+			if (until < timeout)
+				timeout = (long)until;
+		}
+		if (timeout < 0)
+			timeout = 0;
+		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
+			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
+			    zmq_strerror(errno));
+		if (items[2].revents & ZMQ_POLLIN)
+			tap_poll(&d->tap);
+		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(d) > 0)
+			d->next_due_us = 0;
+		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&d->st) &&
+		    running) {
+			running = 0;
+			stop_at = mono_ms() + STOP_GRACE_MS;
+			log_info("stopping: waiting for %d running attempts",
+			    d->active);
+		}
+		for (i = 3; i < n; i++) {
+			struct job *j = &d->jobs[map[i]];
+
+			if (items[i].revents == 0 || !j->used)
+				continue;
+			if (items[i].fd == j->pidfd)
+				exec_reap(j);
+			else if (items[i].fd == j->out_fd)
+				exec_read(j);
+			else if (items[i].fd == j->in_fd)
+				exec_write(j);
+		}
+		check_deadlines(d);
+		for (i = 0; i < d->njobs; i++)
+			if (d->jobs[i].used)
+				exec_check_done(&d->jobs[i]);
+		finish_jobs(d);
+		if (!running) {
+			if (d->active == 0)
+				break;
+			if (mono_ms() >= stop_at) {
+				requeue_running(d);
+				break;
+			}
+			continue;
+		}
+		if (mono_ms() >= next_tick) {
+			int dead = 0;
+
+			d->next_due_us = 0;
+			db_sync(&d->db);
+			mdb_reader_check(d->db.env, &dead);
+			next_tick = mono_ms() + TICK_MS;
+		}
+		start_due(d);
+		if (d->next_due_us == 0) {
+			MDB_txn *txn = db_begin(&d->db, 1);
+
+			d->next_due_us = INT64_MAX;
+			if (txn != NULL) {
+				d->next_due_us = db_due_next(txn, &d->db);
+				mdb_txn_abort(txn);
+			}
+		}
+	}
+	free(items);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dispatcher *d = calloc(1, sizeof(*d));
+	char err[1024];
+	int i;
+
+	if (d == NULL)
+		return EXIT_TEMPORARY;
+	stage_init(&d->st, "dispatcher", argc, argv, &d->cfg, usage);
+	if (db_open(&d->db, &d->cfg, DB_NOSYNC, err, sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+	d->njobs = (int)d->cfg.concurrency;
+	if ((d->jobs = calloc((size_t)d->njobs, sizeof(*d->jobs))) == NULL)
+		fatal(EXIT_TEMPORARY, "out of memory");
+	for (i = 0; i < d->njobs; i++)
+		d->jobs[i].in_fd = d->jobs[i].out_fd = d->jobs[i].pidfd = -1;
+	if ((d->zctx = zmq_ctx_new()) == NULL ||
+	    (d->in = zs_socket(d->zctx, ZMQ_PULL, 0)) == NULL)
+		fatal(EXIT_TEMPORARY, "zmq: %s", zmq_strerror(errno));
+	if (zs_bind(d->in, &d->cfg, EP_DISPATCHER, err, sizeof(err)) == -1 ||
+	    tap_open(&d->tap, d->zctx, &d->cfg, "dispatcher", err,
+	    sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+	recover_running(d);
+	stage_ready(&d->st, &d->cfg);
+	loop(d);
+	db_sync(&d->db);
+	log_info("stopping: %llu attempts succeeded, %llu failed",
+	    (unsigned long long)d->succeeded, (unsigned long long)d->failed);
+	tap_close(&d->tap);
+	zmq_close(d->in);
+	zmq_ctx_term(d->zctx);
+	free(d->jobs);
+	db_close(&d->db);
+	stage_exit(&d->st, &d->cfg);
+	free(d);
+	return 0;
+}

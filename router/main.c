@@ -1,0 +1,326 @@
+/*
+ * hookpipe-router: turns stored events into runs. For each event waiting
+ * in the pending index it finds the trigger nodes of its (subscription,
+ * event type), and for every published workflow among them (or one in
+ * the listening state of `workflow test`) it writes a queued run; the
+ * event becomes `routed` in the same transaction, so a crash either
+ * redoes the whole event or nothing.
+ *
+ *	verifier --PUSH/PULL--> router --PUSH/PULL--> dispatcher
+ *
+ * Messages are hints; the pending index is the truth, scanned at start,
+ * on every hint and on every tick.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "db.h"
+#include "log.h"
+#include "msg.h"
+#include "stage.h"
+#include "zsock.h"
+
+#define BATCH_MAX	512
+#define TICK_MS		1000
+#define MATCH_MAX	64
+
+struct router {
+	struct config	 cfg;
+	struct stage	 st;
+	struct db	 db;
+	void		*zctx;
+	void		*in;		/* PULL: events from the verifier */
+	void		*out;		/* PUSH: runs to the dispatcher */
+	struct tap	 tap;
+	uint64_t	 routed, runs;
+};
+
+struct ids {
+	char	 id[BATCH_MAX][UUID_LEN + 1];
+	int	 n;
+};
+
+struct matches {
+	char	 wf[MATCH_MAX][2 * NAME_MAX_LEN + 2];
+	int	 n;
+};
+
+static const char usage[] =
+    "Matches stored events to workflow triggers and queues runs.\n"
+    "Started by hookpipectl.\n";
+
+static int
+collect_id(void *arg, const char *id)
+{
+	struct ids *ids = arg;
+
+	if (ids->n == BATCH_MAX)
+		return 1;
+	memcpy(ids->id[ids->n++], id, UUID_LEN + 1);
+	return 0;
+}
+
+static int
+collect_match(void *arg, const char *key, size_t n)
+{
+	struct matches *m = arg;
+	int i;
+
+	if (n >= sizeof(m->wf[0]) || m->n == MATCH_MAX)
+		return 0;
+	/* One run per workflow, however many of its triggers match. */
+	for (i = 0; i < m->n; i++)
+		if (strlen(m->wf[i]) == n && memcmp(m->wf[i], key, n) == 0)
+			return 0;
+	memcpy(m->wf[m->n], key, n);
+	m->wf[m->n++][n] = '\0';
+	return 0;
+}
+
+static void
+tap_route(struct router *r, const struct event_rec *ev, const char *wf,
+    const char *run_id, const char *why)
+{
+	json_t *o;
+
+	if (!tap_active(&r->tap))
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "stage", "router",
+	    "message", run_id ? "run" : "skip", "event_id", ev->id, "type",
+	    ev->type, "subscription", ev->sub);
+	if (wf != NULL)
+		json_object_set_new(o, "workflow", json_string(wf));
+	if (run_id != NULL)
+		json_object_set_new(o, "run_id", json_string(run_id));
+	if (why != NULL)
+		json_object_set_new(o, "reason", json_string(why));
+	tap_publish(&r->tap, o, NULL);
+}
+
+/*
+ * Queue a run of one workflow for the event, if it is published or
+ * listening. Returns an LMDB error code, 0 otherwise.
+ */
+static int
+route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
+    const char *wfkey, struct ids *runs)
+{
+	char ws[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+	const char *slash = strchr(wfkey, '/');
+	struct wf_rec wf;
+	struct run_rec run;
+	int64_t now = now_us();
+	int rc, test = 0;
+
+	if (slash == NULL || (size_t)(slash - wfkey) > NAME_MAX_LEN ||
+	    strlen(slash + 1) > NAME_MAX_LEN)
+		return 0;
+	memcpy(ws, wfkey, (size_t)(slash - wfkey));
+	ws[slash - wfkey] = '\0';
+	str_copy(name, slash + 1, sizeof(name));
+	if ((rc = db_wf_get(txn, &r->db, ws, name, &wf)) != 0)
+		return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
+	if (strcmp(wf.state, "published") != 0) {
+		if (wf.listen_until <= now) {
+			tap_route(r, ev, wfkey, NULL, "draft");
+			wf_free(&wf);
+			return 0;
+		}
+		/* `workflow test`: this event is the one it waits for. */
+		test = 1;
+		wf.listen_until = 0;
+		if ((rc = db_wf_put(txn, &r->db, &wf)) != 0) {
+			wf_free(&wf);
+			return rc;
+		}
+	} else if (wf.listen_until > now) {
+		/* Published and listening: the normal run is the test's. */
+		test = 1;
+		wf.listen_until = 0;
+		if ((rc = db_wf_put(txn, &r->db, &wf)) != 0) {
+			wf_free(&wf);
+			return rc;
+		}
+	}
+	memset(&run, 0, sizeof(run));
+	uuid4(run.id);
+	str_copy(run.workspace, ws, sizeof(run.workspace));
+	str_copy(run.workflow, name, sizeof(run.workflow));
+	str_copy(run.event_id, ev->id, sizeof(run.event_id));
+	str_copy(run.status, "queued", sizeof(run.status));
+	run.max_attempts = wf.retries + 1;
+	run.created_at = run.updated_at = run.next_at = now;
+	run.test = test;
+	wf_free(&wf);
+	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0)
+		return rc;
+	if (runs->n < BATCH_MAX)
+		memcpy(runs->id[runs->n++], run.id, UUID_LEN + 1);
+	tap_route(r, ev, wfkey, run.id, NULL);
+	log_debug("event %s -> run %s of %s", ev->id, run.id, wfkey);
+	return 0;
+}
+
+static int
+route_event(struct router *r, MDB_txn *txn, const char *id, struct ids *runs)
+{
+	struct event_rec ev;
+	struct matches m;
+	int i, rc;
+
+	if ((rc = db_event_get(txn, &r->db, id, &ev)) != 0) {
+		if (rc == MDB_NOTFOUND || rc == -1) {
+			/* Pruned or damaged: nothing left to route. */
+			log_warn("pending event %s is gone; skipped", id);
+			return db_del(txn, r->db.pending, id, UUID_LEN);
+		}
+		return rc;
+	}
+	if (strcmp(ev.status, "stored") != 0) {
+		rc = db_del(txn, r->db.pending, id, UUID_LEN);
+		event_free(&ev);
+		return rc;
+	}
+	m.n = 0;
+	if ((rc = db_trigger_match(txn, &r->db, ev.sub, ev.type,
+	    collect_match, &m)) != 0)
+		goto out;
+	for (i = 0; i < m.n && rc == 0; i++)
+		rc = route_to(r, txn, &ev, m.wf[i], runs);
+	if (m.n == 0)
+		tap_route(r, &ev, NULL, NULL, "no trigger");
+	if (rc == 0)
+		rc = db_event_set_status(txn, &r->db, &ev, "routed");
+out:
+	event_free(&ev);
+	return rc;
+}
+
+static void
+hint_dispatcher(struct router *r, const char *run_id)
+{
+	struct mpw w;
+
+	mpw_init(&w);
+	msg_begin(&w, MSG_RUN, run_id);
+	mpw_map(&w, 0);
+	zs_send(r->out, w.sb.data, w.sb.size, 0);
+	mpw_free(&w);
+}
+
+/* Route every pending event, a batch per transaction. */
+static void
+route_pending(struct router *r)
+{
+	static struct ids pending, runs;
+	MDB_txn *txn;
+	int i, rc;
+
+	do {
+		pending.n = runs.n = 0;
+		if ((txn = db_begin(&r->db, 0)) == NULL)
+			return;
+		db_pending_each(txn, &r->db, collect_id, &pending);
+		for (i = 0, rc = 0; i < pending.n && rc == 0; i++)
+			rc = route_event(r, txn, pending.id[i], &runs);
+		if (rc == 0)
+			rc = db_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc != 0) {
+			/* Nothing was written: the next tick redoes it. */
+			log_warn("cannot route %d events: %s", pending.n,
+			    rc == -1 ? "damaged record" : db_strerror(rc));
+			return;
+		}
+		r->routed += (uint64_t)pending.n;
+		r->runs += (uint64_t)runs.n;
+		for (i = 0; i < runs.n; i++)
+			hint_dispatcher(r, runs.id[i]);
+	} while (pending.n == BATCH_MAX);
+}
+
+/* Hints carry nothing we need: read them all, then scan once. */
+static int
+drain_hints(struct router *r)
+{
+	char buf[256];
+	int n = 0;
+
+	while (zmq_recv(r->in, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct router *r = calloc(1, sizeof(*r));
+	char err[1024];
+	int64_t next_tick;
+	int running = 1;
+
+	if (r == NULL)
+		return EXIT_TEMPORARY;
+	stage_init(&r->st, "router", argc, argv, &r->cfg, usage);
+	/* Only the verifier's commit answers a sender; a crash here redoes
+	 * work from the pending index, so flush on a timer, not per batch. */
+	if (db_open(&r->db, &r->cfg, DB_NOSYNC, err, sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+	if ((r->zctx = zmq_ctx_new()) == NULL ||
+	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
+	    (r->out = zs_socket(r->zctx, ZMQ_PUSH, 0)) == NULL)
+		fatal(EXIT_TEMPORARY, "zmq: %s", zmq_strerror(errno));
+	if (zs_bind(r->in, &r->cfg, EP_ROUTER, err, sizeof(err)) == -1 ||
+	    zs_connect(r->out, &r->cfg, EP_DISPATCHER, err, sizeof(err)) ==
+	    -1 || tap_open(&r->tap, r->zctx, &r->cfg, "router", err,
+	    sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+
+	route_pending(r);
+	stage_ready(&r->st, &r->cfg);
+	next_tick = mono_ms() + TICK_MS;
+	while (running) {
+		zmq_pollitem_t items[3] = {
+			{ r->in, 0, ZMQ_POLLIN, 0 },
+			{ NULL, r->st.sig_fd, ZMQ_POLLIN, 0 },
+			{ r->tap.sock, 0, ZMQ_POLLIN, 0 },
+		};
+		int64_t wait = next_tick - mono_ms();
+
+		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
+		    errno != EINTR)
+			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
+			    zmq_strerror(errno));
+		if (items[2].revents & ZMQ_POLLIN)
+			tap_poll(&r->tap);
+		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(r) > 0)
+			route_pending(r);
+		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&r->st))
+			running = 0;
+		if (mono_ms() >= next_tick) {
+			int dead = 0;
+
+			route_pending(r);
+			db_sync(&r->db);
+			mdb_reader_check(r->db.env, &dead);
+			next_tick = mono_ms() + TICK_MS;
+		}
+	}
+	route_pending(r);
+	db_sync(&r->db);
+	log_info("stopping: %llu events routed, %llu runs queued",
+	    (unsigned long long)r->routed, (unsigned long long)r->runs);
+	tap_close(&r->tap);
+	zmq_close(r->in);
+	zmq_close(r->out);
+	zmq_ctx_term(r->zctx);
+	db_close(&r->db);
+	stage_exit(&r->st, &r->cfg);
+	free(r);
+	return 0;
+}

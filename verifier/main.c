@@ -1,0 +1,629 @@
+/*
+ * hookpipe-verifier: checks each delivery's signature, drops duplicates,
+ * and stores the events durably. It drains its socket into a batch,
+ * writes the whole batch in one LMDB transaction (one fsync for all),
+ * and only then answers the receiver and tells the router: a 2xx always
+ * means the event is on disk.
+ *
+ *	receiver --DEALER/ROUTER--> verifier --PUSH/PULL--> router
+ *
+ * While the verifier is down the receiver spools deliveries in LMDB; the
+ * verifier drains that spool at start and on every tick.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <zmq.h>
+
+#include "db.h"
+#include "integ.h"
+#include "log.h"
+#include "msg.h"
+#include "stage.h"
+#include "verify.h"
+#include "zsock.h"
+
+#define BATCH_MAX	256
+#define HEADERS_MAX	128
+#define TICK_MS		1000
+
+struct item {
+	zmq_msg_t	 ident;		/* the receiver's routing id */
+	int		 has_ident;
+	zmq_msg_t	 data;		/* the frame m points into */
+	int		 has_data;
+	void		*owned;		/* or a copy from the spool */
+	struct msg	 m;
+	int		 decoded;
+	int		 spooled;	/* from the spool: no reply */
+	MDB_val		 skey;		/* its spool key (owned) */
+	/* The answer. */
+	int		 status;
+	char		 body[1024];
+	/* The stored event, for the router hint and the tap. */
+	struct event_rec ev;
+	int		 stored;	/* written in this batch's txn */
+	char		 why[256];
+};
+
+struct verifier {
+	struct config	 cfg;
+	struct stage	 st;
+	struct db	 db;
+	struct integ_set integs;
+	void		*zctx;
+	void		*in;		/* ROUTER: requests from receivers */
+	void		*out;		/* PUSH: stored events to the router */
+	struct tap	 tap;
+	struct item	 batch[BATCH_MAX];
+	int		 nbatch;
+	uint64_t	 stored, rejected, duplicates;
+};
+
+static const char usage[] =
+    "Verifies signatures, drops duplicates and stores events durably.\n"
+    "Started by hookpipectl; reads the environment described in README.\n";
+
+static void
+warn_integ(const char *msg)
+{
+	log_warn("integration definition refused: %s", msg);
+}
+
+static void
+answer(struct item *it, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+answer(struct item *it, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	it->status = status;
+	va_start(ap, fmt);
+	vsnprintf(it->body, sizeof(it->body), fmt, ap);
+	va_end(ap);
+}
+
+/* JSON string escaping for short messages, via jansson. */
+static const char *
+jstr(const char *s, char *out, size_t len)
+{
+	json_t *j = json_string(s);
+	char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	str_copy(out, d ? d : "\"\"", len);
+	free(d);
+	json_decref(j);
+	return out;
+}
+
+static void
+reject(struct verifier *v, struct item *it, int status, const char *sub,
+    const char *why)
+{
+	char esc[600];
+
+	answer(it, status, "{\"error\":%s}", jstr(why, esc, sizeof(esc)));
+	str_copy(it->why, why, sizeof(it->why));
+	v->rejected++;
+	log_info("rejected delivery for %s: %d %s", sub, status, why);
+}
+
+/* Headers the integration keeps, as a JSON object (never signatures). */
+static char *
+kept_headers(const struct integ *ig, const struct header *h, size_t n)
+{
+	json_t *o = json_object(), *name;
+	size_t i, j;
+	char *s;
+
+	json_array_foreach(ig->keep_headers, j, name)
+		for (i = 0; i < n; i++)
+			if (strcmp(h[i].name, json_string_value(name)) == 0 &&
+			    json_is_string(json_string(h[i].value)))
+				json_object_set_new(o, h[i].name,
+				    json_string(h[i].value));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+static int
+media_type_ok(const struct integ *ig, const char *ct)
+{
+	size_t i, n = strcspn(ct, "; ");
+	json_t *t;
+
+	json_array_foreach(ig->content_types, i, t)
+		if (strlen(json_string_value(t)) == n &&
+		    strncasecmp(json_string_value(t), ct, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* A handshake (Slack's url_verification) is answered, never stored. */
+static int
+handshake(const struct integ *ig, const char *type, json_t *body,
+    struct item *it)
+{
+	json_t *hs = json_object_get(ig->def, "handshakes"), *h;
+	size_t i;
+
+	json_array_foreach(hs, i, h) {
+		const char *ev = json_string_value(json_object_get(h, "event"));
+		const char *ptr = json_string_value(json_object_get(h,
+		    "respond_with"));
+		json_t *val;
+
+		if (ev == NULL || ptr == NULL || strcmp(ev, type) != 0)
+			continue;
+		val = json_pointer_get(body, ptr);
+		if (!json_is_string(val))
+			return 0;
+		it->status = 200;
+		str_copy(it->body, json_string_value(val), sizeof(it->body));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Verify one delivery and, when valid and new, write it into txn.
+ * Returns an LMDB error code when the transaction failed.
+ */
+static int
+verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
+{
+	const msgpack_object *body = it->m.body, *hm;
+	struct header hdrs[HEADERS_MAX];
+	unsigned char sec[2][SECRET_MAX];
+	char sub_id[UUID_LEN + 1], type[256], did[256], first[UUID_LEN + 1];
+	char why[256];
+	const struct integ *ig;
+	struct sub_rec sub;
+	struct vreq r;
+	json_t *json = NULL;
+	const void *payload;
+	size_t plen, i, nh = 0;
+	int64_t received_at;
+	enum vresult vr;
+	int rc, n, ok;
+
+	if (mp_get_str(body, "sub", sub_id, sizeof(sub_id)) ||
+	    mp_get_str(body, "event_id", it->ev.id, sizeof(it->ev.id)) ||
+	    !uuid_valid(it->ev.id) ||
+	    mp_get_i64(body, "received_at", &received_at) ||
+	    mp_get_binp(body, "body", &payload, &plen) ||
+	    (hm = mp_get(body, "headers")) == NULL ||
+	    hm->type != MSGPACK_OBJECT_MAP) {
+		log_warn("dropped a malformed verify message %s", it->m.id);
+		answer(it, 400, "{\"error\":\"malformed request\"}");
+		return 0;
+	}
+	/* Header strings point into the message; NUL-terminate copies. */
+	for (i = 0; i < hm->via.map.size && nh < HEADERS_MAX; i++) {
+		const msgpack_object *k = &hm->via.map.ptr[i].key;
+		const msgpack_object *val = &hm->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_STR ||
+		    val->type != MSGPACK_OBJECT_STR)
+			continue;
+		hdrs[nh].name = strndup(k->via.str.ptr, k->via.str.size);
+		hdrs[nh].value = strndup(val->via.str.ptr, val->via.str.size);
+		nh++;
+	}
+
+	rc = db_sub_get(txn, &v->db, sub_id, &sub);
+	if (rc == MDB_NOTFOUND || rc == -1) {
+		reject(v, it, 404, sub_id, "no such subscription");
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if ((ig = integ_find(&v->integs, sub.integration)) == NULL) {
+		reject(v, it, 503, sub_id, "the subscription's integration is "
+		    "not loaded (see the verifier log)");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.ig = ig;
+	r.headers = hdrs;
+	r.nheaders = nh;
+	r.body = payload;
+	r.body_len = plen;
+	r.now = received_at / 1000000;
+	r.tolerance = v->cfg.tolerance;
+	for (i = 1; i <= 2; i++) {
+		n = db_sub_secret(&v->db, &sub, (int)i, sec[r.nsecrets],
+		    SECRET_MAX);
+		if (n >= 0) {
+			r.secret[r.nsecrets] = sec[r.nsecrets];
+			r.secret_len[r.nsecrets++] = (size_t)n;
+		}
+	}
+	vr = verify_request(&r, why, sizeof(why));
+	OPENSSL_cleanse(sec, sizeof(sec));
+	if (vr != V_OK) {
+		reject(v, it, vresult_status(vr), sub_id, why);
+		goto out;
+	}
+	if (vreq_header(&r, "content-type") != NULL &&
+	    !media_type_ok(ig, vreq_header(&r, "content-type"))) {
+		snprintf(why, sizeof(why), "content type %s is not accepted "
+		    "by integration %s", vreq_header(&r, "content-type"),
+		    ig->name);
+		reject(v, it, 400, sub_id, why);
+		goto out;
+	}
+	vr = verify_extract(&r, &json, type, sizeof(type), did, sizeof(did),
+	    why, sizeof(why));
+	if (vr != V_OK) {
+		reject(v, it, 400, sub_id, why);
+		goto out;
+	}
+	if (handshake(ig, type, json, it))
+		goto out;
+	if (did[0] == '\0')
+		str_copy(did, it->ev.id, sizeof(did));
+
+	rc = db_dedupe_get(txn, &v->db, sub.id, did, first);
+	if (rc == 0) {
+		answer(it, 200, "{\"status\":\"ok\",\"event_id\":\"%s\","
+		    "\"duplicate\":true}", first);
+		v->duplicates++;
+		goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	ok = sub_covers(&sub, type);
+	str_copy(it->ev.sub, sub.id, sizeof(it->ev.sub));
+	str_copy(it->ev.workspace, sub.workspace, sizeof(it->ev.workspace));
+	str_copy(it->ev.integration, sub.integration,
+	    sizeof(it->ev.integration));
+	str_copy(it->ev.type, type, sizeof(it->ev.type));
+	str_copy(it->ev.delivery_id, did, sizeof(it->ev.delivery_id));
+	str_copy(it->ev.status, ok ? "stored" : "ignored",
+	    sizeof(it->ev.status));
+	it->ev.received_at = received_at;
+	it->ev.headers = kept_headers(ig, hdrs, nh);
+	it->ev.payload = (unsigned char *)payload;	/* borrowed */
+	it->ev.payload_len = plen;
+	if ((rc = db_event_put(txn, &v->db, &it->ev)) != 0 ||
+	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
+	    received_at)) != 0 ||
+	    (rc = db_sub_stats_bump(txn, &v->db, sub.id, received_at)) != 0)
+		goto out;
+	it->stored = 1;
+	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
+	    "\"duplicate\":false}", ok ? "ok" : "ignored", it->ev.id);
+out:
+	json_decref(json);
+	for (i = 0; i < nh; i++) {
+		free((char *)hdrs[i].name);
+		free((char *)hdrs[i].value);
+	}
+	return rc;
+}
+
+static void
+tap_item(struct verifier *v, const struct item *it)
+{
+	json_t *o, *payload = NULL;
+
+	if (!tap_active(&v->tap))
+		return;
+	o = json_pack("{s:s, s:s, s:i}", "stage", "verifier", "message",
+	    it->stored ? "event" : "verdict", "status", it->status);
+	if (it->ev.id[0] != '\0')
+		json_object_set_new(o, "event_id", json_string(it->ev.id));
+	if (it->stored) {
+		json_object_set_new(o, "subscription", json_string(it->ev.sub));
+		json_object_set_new(o, "integration",
+		    json_string(it->ev.integration));
+		json_object_set_new(o, "type", json_string(it->ev.type));
+		json_object_set_new(o, "delivery_id",
+		    json_string(it->ev.delivery_id));
+		json_object_set_new(o, "event_status",
+		    json_string(it->ev.status));
+		if (tap_wants_payload(&v->tap))
+			payload = json_loadb((const char *)it->ev.payload,
+			    it->ev.payload_len, 0, NULL);
+	} else if (it->why[0] != '\0')
+		json_object_set_new(o, "error", json_string(it->why));
+	tap_publish(&v->tap, o, payload);
+}
+
+static void
+reply(struct verifier *v, struct item *it)
+{
+	struct mpw w;
+
+	if (!it->has_ident)
+		return;
+	mpw_init(&w);
+	msg_begin(&w, MSG_VERDICT, it->m.id);
+	mpw_map(&w, it->status == 503 ? 3 : 2);
+	mpw_kv_i64(&w, "status", it->status);
+	mpw_kv_str(&w, "body", it->body);
+	if (it->status == 503)
+		mpw_kv_i64(&w, "retry_after", 5);
+	/* ROUTER drops messages to vanished peers: the receiver times out
+	 * and spools, and the dedupe index makes that harmless. */
+	if (zmq_msg_send(&it->ident, v->in, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+	    -1 || zs_send(v->in, w.sb.data, w.sb.size, 0) == -1)
+		log_debug("verdict %s not delivered: %s", it->m.id,
+		    zmq_strerror(errno));
+	mpw_free(&w);
+}
+
+static void
+hint_router(struct verifier *v, const struct item *it)
+{
+	struct mpw w;
+
+	mpw_init(&w);
+	msg_begin(&w, MSG_EVENT, it->ev.id);
+	mpw_map(&w, 0);
+	/* A hint only: the router also scans the pending index. */
+	zs_send(v->out, w.sb.data, w.sb.size, 0);
+	mpw_free(&w);
+}
+
+/* Verify, store and commit the batch; then answer and hint. */
+static void
+process_batch(struct verifier *v)
+{
+	MDB_txn *txn;
+	int i, rc = 0;
+
+	if (v->nbatch == 0)
+		return;
+	if ((txn = db_begin(&v->db, 0)) == NULL)
+		rc = EIO;
+	for (i = 0; i < v->nbatch && rc == 0; i++) {
+		struct item *it = &v->batch[i];
+
+		if (!it->decoded)
+			continue;
+		if (it->m.type != MSG_VERIFY) {
+			log_warn("dropped an unexpected %s message",
+			    msg_type_name(it->m.type));
+			continue;
+		}
+		rc = verify_one(v, txn, it);
+		if (rc == 0 && it->spooled && it->status != 503)
+			rc = mdb_del(txn, v->db.spool, &it->skey, NULL);
+	}
+	if (rc == 0 && txn != NULL)
+		rc = db_commit(txn);
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_warn("cannot store %d deliveries: %s", v->nbatch,
+		    rc == EIO ? "no transaction" : db_strerror(rc));
+		for (i = 0; i < v->nbatch; i++) {
+			if (v->batch[i].status == 0 || v->batch[i].stored) {
+				v->batch[i].stored = 0;
+				answer(&v->batch[i], 503, "{\"error\":\"cannot "
+				    "store the event right now\"}");
+			}
+		}
+	}
+	for (i = 0; i < v->nbatch; i++) {
+		struct item *it = &v->batch[i];
+
+		if (it->status == 0)
+			answer(it, 400, "{\"error\":\"malformed request\"}");
+		if (it->stored) {
+			v->stored++;
+			log_debug("stored event %s (%s %s)", it->ev.id,
+			    it->ev.type, it->ev.status);
+			if (strcmp(it->ev.status, "stored") == 0)
+				hint_router(v, it);
+		}
+		if (it->spooled && !it->stored && it->status >= 400 &&
+		    it->status != 503)
+			log_info("spooled delivery %s dropped: %d %s",
+			    it->ev.id, it->status, it->why);
+		reply(v, it);
+		tap_item(v, it);
+		if (it->has_ident)
+			zmq_msg_close(&it->ident);
+		if (it->has_data)
+			zmq_msg_close(&it->data);
+		free(it->ev.headers);
+		free(it->owned);
+		free(it->skey.mv_data);
+		msg_free(&it->m);
+		memset(it, 0, sizeof(*it));
+	}
+	v->nbatch = 0;
+}
+
+/* Read up to BATCH_MAX requests without blocking. */
+static void
+drain(struct verifier *v)
+{
+	while (v->nbatch < BATCH_MAX) {
+		struct item *it = &v->batch[v->nbatch];
+		const char *why;
+		int more_frames;
+
+		memset(it, 0, sizeof(*it));
+		zmq_msg_init(&it->ident);
+		if (zmq_msg_recv(&it->ident, v->in, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&it->ident);
+			break;
+		}
+		it->has_ident = 1;
+		zmq_msg_init(&it->data);
+		it->has_data = 1;
+		v->nbatch++;
+		if (!zmq_msg_more(&it->ident) ||
+		    zmq_msg_recv(&it->data, v->in, 0) == -1) {
+			log_warn("dropped a message without a body");
+			it->has_ident = 0;
+			zmq_msg_close(&it->ident);
+			continue;
+		}
+		/* A request is exactly [routing id][message]. */
+		if (zmq_msg_more(&it->data)) {
+			zmq_msg_t extra;
+
+			do {
+				zmq_msg_init(&extra);
+				zmq_msg_recv(&extra, v->in, 0);
+				more_frames = zmq_msg_more(&extra);
+				zmq_msg_close(&extra);
+			} while (more_frames);
+			log_warn("dropped a message with extra frames");
+			continue;
+		}
+		if (msg_decode(zmq_msg_data(&it->data), zmq_msg_size(&it->data),
+		    &it->m, &why) == 0)
+			it->decoded = 1;
+		else
+			log_warn("dropped a malformed message: %s", why);
+	}
+}
+
+static int
+spool_cb(void *arg, const MDB_val *key, const void *msg, size_t n)
+{
+	struct verifier *v = arg;
+	struct item *it = &v->batch[v->nbatch];
+	const char *why;
+
+	if (v->nbatch == BATCH_MAX)
+		return 1;
+	memset(it, 0, sizeof(*it));
+	it->spooled = 1;
+	/* Key and message must outlive the read transaction. */
+	it->skey.mv_size = key->mv_size;
+	if ((it->skey.mv_data = malloc(key->mv_size)) == NULL ||
+	    (it->owned = malloc(n)) == NULL) {
+		free(it->skey.mv_data);
+		return 1;
+	}
+	memcpy(it->skey.mv_data, key->mv_data, key->mv_size);
+	memcpy(it->owned, msg, n);
+	if (msg_decode(it->owned, n, &it->m, &why) == 0)
+		it->decoded = 1;
+	else
+		log_warn("dropped a damaged spool entry: %s", why);
+	v->nbatch++;
+	return 0;
+}
+
+/* Deliveries the receiver spooled while we were down. */
+static void
+drain_spool(struct verifier *v)
+{
+	MDB_txn *txn;
+	int n;
+
+	do {
+		if ((txn = db_begin(&v->db, 1)) == NULL)
+			return;
+		db_spool_each(txn, &v->db, spool_cb, v);
+		mdb_txn_abort(txn);
+		if ((n = v->nbatch) > 0)
+			log_info("verifying %d spooled deliveries", n);
+		process_batch(v);
+	} while (n == BATCH_MAX);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct verifier *v = calloc(1, sizeof(*v));
+	char err[1024];
+	int64_t next_tick;
+	int running = 1;
+
+	if (v == NULL)
+		return EXIT_TEMPORARY;
+	stage_init(&v->st, "verifier", argc, argv, &v->cfg, usage);
+	if (db_open(&v->db, &v->cfg, 0, err, sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+	integ_load_all(&v->integs, &v->cfg, warn_integ);
+	if (v->integs.n == 0)
+		fatal(EXIT_PERMANENT, "no integration definitions in %s or %s",
+		    v->cfg.integrations_dir, v->cfg.user_integrations_dir);
+	log_info("%d integrations loaded", v->integs.n);
+
+	if ((v->zctx = zmq_ctx_new()) == NULL ||
+	    (v->in = zs_socket(v->zctx, ZMQ_ROUTER, 0)) == NULL ||
+	    (v->out = zs_socket(v->zctx, ZMQ_PUSH, 0)) == NULL)
+		fatal(EXIT_TEMPORARY, "zmq: %s", zmq_strerror(errno));
+	if (zs_bind(v->in, &v->cfg, EP_VERIFIER, err, sizeof(err)) == -1 ||
+	    zs_connect(v->out, &v->cfg, EP_ROUTER, err, sizeof(err)) == -1 ||
+	    tap_open(&v->tap, v->zctx, &v->cfg, "verifier", err,
+	    sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
+
+	drain_spool(v);
+	stage_ready(&v->st, &v->cfg);
+	next_tick = mono_ms() + TICK_MS;
+	while (running) {
+		zmq_pollitem_t items[3] = {
+			{ v->in, 0, ZMQ_POLLIN, 0 },
+			{ NULL, v->st.sig_fd, ZMQ_POLLIN, 0 },
+			{ v->tap.sock, 0, ZMQ_POLLIN, 0 },
+		};
+		int64_t wait = next_tick - mono_ms();
+
+		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
+		    errno != EINTR)
+			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
+			    zmq_strerror(errno));
+		if (items[2].revents & ZMQ_POLLIN)
+			tap_poll(&v->tap);
+		if (items[0].revents & ZMQ_POLLIN) {
+			drain(v);
+			process_batch(v);
+		}
+		if (items[1].revents & ZMQ_POLLIN) {
+			int sig = stage_signal(&v->st);
+
+			if (sig == SIGHUP) {
+				integ_free_all(&v->integs);
+				integ_load_all(&v->integs, &v->cfg,
+				    warn_integ);
+				log_info("reloaded %d integrations",
+				    v->integs.n);
+			} else if (sig != 0)
+				running = 0;
+		}
+		if (mono_ms() >= next_tick) {
+			int dead = 0;
+
+			drain_spool(v);
+			mdb_reader_check(v->db.env, &dead);
+			next_tick = mono_ms() + TICK_MS;
+		}
+	}
+	/* Answer what was already received, then go. */
+	drain(v);
+	process_batch(v);
+	log_info("stopping: %llu stored, %llu rejected, %llu duplicates",
+	    (unsigned long long)v->stored, (unsigned long long)v->rejected,
+	    (unsigned long long)v->duplicates);
+	tap_close(&v->tap);
+	zmq_close(v->in);
+	zmq_close(v->out);
+	zmq_ctx_term(v->zctx);
+	integ_free_all(&v->integs);
+	db_close(&v->db);
+	stage_exit(&v->st, &v->cfg);
+	free(v);
+	return 0;
+}

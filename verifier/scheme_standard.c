@@ -1,0 +1,108 @@
+/*
+ * Standard Webhooks (https://www.standardwebhooks.com), the scheme of
+ * OpenAI, Svix and any "whsec_" sender.
+ *
+ *	webhook-id, webhook-timestamp, webhook-signature
+ *	signed content: id "." timestamp "." body
+ *	v1:  HMAC-SHA256 with the secret (whsec_<base64> decoded, any
+ *	     other secret used as raw bytes, as OpenAI's SDKs do)
+ *	v1a: Ed25519 with a whpk_<base64> public key
+ *
+ * The signature header is a space-separated list; any valid entry passes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "verify.h"
+
+#define SIG_MAX	128
+
+/* Key bytes of a secret: whsec_/whpk_ prefixes are base64. */
+static int
+sw_key(const unsigned char *secret, size_t n, const char *prefix,
+    unsigned char *out, size_t cap)
+{
+	size_t pl = strlen(prefix);
+
+	if (n > pl && memcmp(secret, prefix, pl) == 0)
+		return b64_decode((const char *)secret + pl, n - pl, out, cap);
+	if (strcmp(prefix, "whpk_") == 0)
+		return -1;	/* an Ed25519 key is always whpk_ */
+	if (n > cap)
+		return -1;
+	memcpy(out, secret, n);
+	return (int)n;
+}
+
+enum vresult
+verify_standard_webhooks(const struct vreq *r, char *why, size_t whylen)
+{
+	const char *id = vreq_header(r, "webhook-id");
+	const char *ts = vreq_header(r, "webhook-timestamp");
+	const char *sigs = vreq_header(r, "webhook-signature");
+	unsigned char key[512], mac[64], sig[SIG_MAX];
+	struct iov parts[5];
+	enum vresult v;
+	int s, maclen[2] = { -1, -1 };
+
+	if (id == NULL || ts == NULL || sigs == NULL) {
+		snprintf(why, whylen, "missing %s header", id == NULL ?
+		    "webhook-id" : ts == NULL ? "webhook-timestamp" :
+		    "webhook-signature");
+		return V_MISSING;
+	}
+	if ((v = check_timestamp(r, "webhook-timestamp", ts, why, whylen)))
+		return v;
+	parts[0] = (struct iov){ id, strlen(id) };
+	parts[1] = (struct iov){ ".", 1 };
+	parts[2] = (struct iov){ ts, strlen(ts) };
+	parts[3] = (struct iov){ ".", 1 };
+	parts[4] = (struct iov){ r->body, r->body_len };
+
+	/* Walk "v1,<b64> v1a,<b64> ..." entries. */
+	for (const char *p = sigs; *p != '\0';) {
+		const char *end, *comma;
+		size_t n;
+		int siglen, v1a;
+
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ' ');
+		n = end ? (size_t)(end - p) : strlen(p);
+		comma = memchr(p, ',', n);
+		if (comma == NULL)
+			goto next;
+		v1a = (size_t)(comma - p) == 3 && memcmp(p, "v1a", 3) == 0;
+		if (!v1a && !((size_t)(comma - p) == 2 && memcmp(p, "v1", 2) ==
+		    0))
+			goto next;
+		siglen = b64_decode(comma + 1, n - (size_t)(comma - p) - 1, sig,
+		    sizeof(sig));
+		if (siglen <= 0)
+			goto next;
+		for (s = 0; s < r->nsecrets; s++) {
+			int kl = sw_key(r->secret[s], r->secret_len[s],
+			    v1a ? "whpk_" : "whsec_", key, sizeof(key));
+
+			if (kl < 0)
+				continue;
+			if (v1a) {
+				if (kl == 32 && ed25519_verify(key, sig,
+				    (size_t)siglen, parts, 5))
+					return V_OK;
+				continue;
+			}
+			if (maclen[s] < 0)
+				maclen[s] = hmac_parts(HMAC_SHA256, key,
+				    (size_t)kl, parts, 5, mac + 32 * s);
+			if (maclen[s] == siglen && ct_equal(mac + 32 * s, sig,
+			    (size_t)siglen))
+				return V_OK;
+		}
+next:
+		p += n;
+	}
+	snprintf(why, whylen, "no valid signature in webhook-signature");
+	return V_SIGNATURE;
+}

@@ -1,0 +1,89 @@
+/*
+ * Signature verification. One function per scheme, each in its own file
+ * (scheme_*.c); verify_request() picks the integration's scheme. Nothing
+ * here touches sockets or the database, so unit tests and fuzz targets
+ * call it directly.
+ */
+#ifndef HP_VERIFY_H
+#define HP_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "integ.h"
+
+enum vresult {
+	V_OK = 0,
+	V_MISSING,	/* signature headers missing: 401 */
+	V_SIGNATURE,	/* no signature matched: 401 */
+	V_TIMESTAMP,	/* timestamp outside tolerance: 401 */
+	V_MALFORMED,	/* body or header unusable: 400 */
+};
+
+struct header {
+	const char	*name;		/* lower case */
+	const char	*value;
+};
+
+struct vreq {
+	const struct integ	*ig;
+	const struct header	*headers;
+	size_t			 nheaders;
+	const unsigned char	*body;
+	size_t			 body_len;
+	const unsigned char	*secret[2];	/* current, and during rotation */
+	size_t			 secret_len[2];
+	int			 nsecrets;
+	int64_t			 now;		/* seconds */
+	int64_t			 tolerance;	/* seconds */
+};
+
+/* The header's value, or NULL. */
+const char *vreq_header(const struct vreq *, const char *lname);
+
+/* Check the signature. why gets a short reason for the 401/400 answer. */
+enum vresult verify_request(const struct vreq *, char *why, size_t whylen);
+
+/* HTTP status for a result. */
+int	vresult_status(enum vresult);
+
+/*
+ * Extract the event type and delivery id the integration names. The body
+ * is parsed as JSON once (*json, owned by the caller, NULL when the body
+ * is not JSON and nothing needs it). V_MALFORMED when there is no type.
+ */
+enum vresult verify_extract(const struct vreq *, json_t **json,
+	    char *type, size_t typelen, char *delivery, size_t dlen,
+	    char *why, size_t whylen);
+
+/* Scheme implementations, one file each. */
+enum vresult verify_standard_webhooks(const struct vreq *, char *, size_t);
+enum vresult verify_github(const struct vreq *, char *, size_t);
+enum vresult verify_stripe(const struct vreq *, char *, size_t);
+enum vresult verify_slack(const struct vreq *, char *, size_t);
+enum vresult verify_hmac(const struct vreq *, char *, size_t);
+
+/* Helpers for the schemes. */
+/* 1 when the HMAC of parts under any secret equals sig. */
+int	hmac_matches(const struct vreq *, enum hmac_alg, const struct iov *,
+	    int nparts, const unsigned char *sig, size_t siglen);
+int	hex_sig_matches(const struct vreq *, enum hmac_alg, const struct iov *,
+	    int nparts, const char *hex, size_t hexlen);
+/* V_OK when ts (seconds) is within the tolerance of now. */
+enum vresult check_timestamp(const struct vreq *, const char *what,
+	    const char *ts, char *why, size_t whylen);
+
+/*
+ * application/x-www-form-urlencoded: the JSON document in the `payload`
+ * field (GitHub's form encoding), or NULL.
+ */
+json_t *form_payload_json(const unsigned char *body, size_t len,
+	    json_error_t *);
+/* A form field's decoded value (malloc'd), or NULL. */
+char	*form_field(const unsigned char *body, size_t len, const char *name,
+	    size_t *outlen);
+
+#endif

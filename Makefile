@@ -11,7 +11,7 @@ OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
-CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon \
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier \
 	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -lcrypto
 

@@ -42,22 +42,29 @@ b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap)
 {
 	int n, pad = 0;
 
-	/* EVP_DecodeBlock wants whole quads and reports padding as zeros. */
 	if (inlen == 0)
 		return 0;
-	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX ||
-	    inlen / 4 * 3 > outcap)
+	unsigned char *tmp;
+
+	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX)
 		return -1;
 	if (in[inlen - 1] == '=')
 		pad++;
 	if (in[inlen - 2] == '=')
 		pad++;
-	if (memchr(in, '=', inlen - pad) != NULL)
+	if (memchr(in, '=', inlen - pad) != NULL ||
+	    inlen / 4 * 3 - (size_t)pad > outcap)
 		return -1;
-	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)inlen);
-	if (n < 0)
+	/* EVP_DecodeBlock writes the padding's zero bytes too. */
+	if ((tmp = malloc(inlen / 4 * 3)) == NULL)
 		return -1;
-	return n - pad;
+	n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)inlen);
+	if (n >= 0) {
+		n -= pad;
+		memcpy(out, tmp, (size_t)n);
+	}
+	free(tmp);
+	return n < 0 ? -1 : n;
 }
 
 size_t

@@ -1,0 +1,82 @@
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "t.h"
+#include "util.h"
+
+int
+main(void)
+{
+	unsigned char out[256], key[MASTER_KEY_LEN], key2[MASTER_KEY_LEN];
+	unsigned char sealed[256], mac[64];
+	char enc[256], hex[129], id[37], id2[37], tmpl[] = "/tmp/hpcXXXXXX";
+	char path[64], err[256], masked[64];
+	struct iov parts[2] = { { "Hello, ", 7 }, { "World!", 6 } };
+	struct stat st;
+	int n;
+
+	n = b64_decode("aGVsbG8=", 8, out, sizeof(out));
+	CHECK(n == 5 && memcmp(out, "hello", 5) == 0);
+	CHECK(b64_decode("aGVsbG8", 7, out, sizeof(out)) == -1);
+	CHECK(b64_decode("aG=sbG8=", 8, out, sizeof(out)) == -1);
+	CHECK(b64_decode("!!!!", 4, out, sizeof(out)) == -1);
+	CHECK(b64_decode("", 0, out, sizeof(out)) == 0);
+	CHECK(b64_encode((const unsigned char *)"hello", 5, enc) == 8 &&
+	    strcmp(enc, "aGVsbG8=") == 0);
+	CHECK(hex_decode("00ff10", 6, out, sizeof(out)) == 3 && out[1] == 0xff);
+	CHECK(hex_decode("0g", 2, out, sizeof(out)) == -1);
+	CHECK(hex_decode("abc", 3, out, sizeof(out)) == -1);
+	hex_encode((const unsigned char *)"\x01\xab", 2, hex);
+	CHECK(strcmp(hex, "01ab") == 0);
+
+	/* RFC 4231 test case 2. */
+	{
+		struct iov p = { "what do ya want for nothing?", 28 };
+
+		n = hmac_parts(HMAC_SHA256, "Jefe", 4, &p, 1, mac);
+		hex_encode(mac, (size_t)n, hex);
+		CHECK(strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d"
+		    "2739839dec58b964ec3843") == 0);
+	}
+	/* Parts are concatenated: GitHub's published example. */
+	n = hmac_parts(HMAC_SHA256, "It's a Secret to Everybody", 26, parts, 2,
+	    mac);
+	hex_encode(mac, (size_t)n, hex);
+	CHECK(strcmp(hex, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46"
+	    "f4379c8b043e17") == 0);
+	CHECK(ct_equal("abc", "abc", 3) && !ct_equal("abc", "abd", 3));
+
+	uuid4(id);
+	uuid4(id2);
+	CHECK(uuid_valid(id) && uuid_valid(id2) && strcmp(id, id2) != 0);
+	CHECK(id[14] == '4');
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	snprintf(path, sizeof(path), "%s/master.key", tmpl);
+	CHECK(master_key_load(path, key, err, sizeof(err)) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(master_key_load(path, key2, err, sizeof(err)) == 0 &&
+	    memcmp(key, key2, sizeof(key)) == 0);
+
+	CHECK(seal(key, "sub-1", "s3cret", 6, sealed) == 0);
+	CHECK(memmem(sealed, 6 + SEAL_OVERHEAD, "s3cret", 6) == NULL);
+	CHECK(unseal(key, "sub-1", sealed, 6 + SEAL_OVERHEAD, out) == 6 &&
+	    memcmp(out, "s3cret", 6) == 0);
+	CHECK(unseal(key, "sub-2", sealed, 6 + SEAL_OVERHEAD, out) == -1);
+	sealed[15] ^= 1;
+	CHECK(unseal(key, "sub-1", sealed, 6 + SEAL_OVERHEAD, out) == -1);
+	CHECK(unseal(key, "sub-1", sealed, 3, out) == -1);
+
+	mask_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", masked,
+	    sizeof(masked));
+	CHECK(strcmp(masked, "whsec_****LaSw") == 0);
+	mask_secret("short", masked, sizeof(masked));
+	CHECK(strcmp(masked, "****") == 0);
+
+	unlink(path);
+	rmdir(tmpl);
+	return t_done("test_crypto");
+}

@@ -1,0 +1,184 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "t.h"
+
+static int
+count_sub(void *arg, const struct sub_rec *s)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_id(void *arg, const char *id)
+{
+	(void)id;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_match(void *arg, const char *k, size_t n)
+{
+	(void)k;
+	(void)n;
+	(*(int *)arg)++;
+	return 0;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/hpdXXXXXX", err[512], first[UUID_LEN + 1];
+	unsigned char plain[SECRET_MAX];
+	struct config cfg;
+	struct db db;
+	struct sub_rec s, s2;
+	struct wf_rec w, w2;
+	struct event_rec e, e2;
+	struct run_rec r, r2;
+	MDB_txn *txn;
+	int n;
+
+	CHECK(mkdtemp(dir) != NULL);
+	setenv("HOOKPIPE_HOME", dir, 1);
+	CHECK(config_load(&cfg, err, sizeof(err)) == 0);
+	CHECK(config_make_dirs(&cfg, err, sizeof(err)) == 0);
+	CHECK(db_open(&db, &cfg, 0, err, sizeof(err)) == 0);
+
+	/* Subscriptions, their name index, sealed secrets. */
+	txn = db_begin(&db, 0);
+	memset(&s, 0, sizeof(s));
+	uuid4(s.id);
+	strcpy(s.workspace, "default");
+	strcpy(s.name, "main");
+	strcpy(s.integration, "openai");
+	strcpy(s.mode, "manual");
+	strcpy(s.events, "batch.completed,batch.failed");
+	CHECK(db_sub_set_secret(&db, &s, 1, "whsec_abc", 9) == 0);
+	CHECK(memmem(s.secret, s.secret_len, "whsec_abc", 9) == NULL);
+	CHECK(db_sub_put(txn, &db, &s) == 0);
+	CHECK(db_commit(txn) == 0);
+
+	txn = db_begin(&db, 1);
+	CHECK(db_sub_get(txn, &db, s.id, &s2) == 0 &&
+	    strcmp(s2.name, "main") == 0);
+	CHECK(db_sub_find(txn, &db, "default", "openai", "main", &s2) == 0 &&
+	    strcmp(s2.id, s.id) == 0);
+	CHECK(db_sub_find(txn, &db, "default", NULL, "main", &s2) == 0);
+	CHECK(db_sub_find(txn, &db, "other", NULL, "main", &s2) ==
+	    MDB_NOTFOUND);
+	CHECK(db_sub_find(txn, &db, "other", NULL, s.id, &s2) == MDB_NOTFOUND);
+	CHECK(db_sub_count(txn, &db, "default", "openai") == 1);
+	CHECK(db_sub_count(txn, &db, "default", "github") == 0);
+	n = 0;
+	db_sub_each(txn, &db, "default", count_sub, &n);
+	CHECK(n == 1);
+	CHECK(db_sub_secret(&db, &s2, 1, plain, sizeof(plain)) == 9 &&
+	    memcmp(plain, "whsec_abc", 9) == 0);
+	CHECK(db_sub_secret(&db, &s2, 2, plain, sizeof(plain)) == -1);
+	mdb_txn_abort(txn);
+	CHECK(sub_covers(&s, "batch.failed") && sub_covers(&s,
+	    "batch.completed") && !sub_covers(&s, "batch"));
+
+	/* Workflows keep the trigger index in step. */
+	memset(&w, 0, sizeof(w));
+	strcpy(w.workspace, "default");
+	strcpy(w.name, "wf");
+	strcpy(w.state, "published");
+	strcpy(w.action, "exec");
+	w.target = strdup("true");
+	w.retries = 4;
+	w.ntrig = 1;
+	strcpy(w.trig[0].sub, s.id);
+	strcpy(w.trig[0].event, "batch.completed");
+	txn = db_begin(&db, 0);
+	CHECK(db_wf_put(txn, &db, &w) == 0);
+	n = 0;
+	db_trigger_match(txn, &db, s.id, "batch.completed", count_match, &n);
+	CHECK(n == 1);
+	CHECK(db_sub_users(txn, &db, s.id) == 1);
+	strcpy(w.trig[0].event, "batch.failed");	/* re-point */
+	CHECK(db_wf_put(txn, &db, &w) == 0);
+	n = 0;
+	db_trigger_match(txn, &db, s.id, "batch.completed", count_match, &n);
+	CHECK(n == 0);
+	CHECK(db_wf_get(txn, &db, "default", "wf", &w2) == 0 &&
+	    strcmp(w2.target, "true") == 0 && w2.ntrig == 1);
+	wf_free(&w2);
+	CHECK(db_commit(txn) == 0);
+
+	/* Events, the pending index, dedupe. */
+	memset(&e, 0, sizeof(e));
+	uuid4(e.id);
+	strcpy(e.sub, s.id);
+	strcpy(e.workspace, "default");
+	strcpy(e.integration, "openai");
+	strcpy(e.type, "batch.failed");
+	strcpy(e.delivery_id, "msg_1");
+	strcpy(e.status, "stored");
+	e.received_at = now_us();
+	e.payload = (unsigned char *)"{\"a\":1}";
+	e.payload_len = 7;
+	txn = db_begin(&db, 0);
+	CHECK(db_event_put(txn, &db, &e) == 0);
+	CHECK(db_dedupe_put(txn, &db, s.id, "msg_1", e.id, e.received_at) ==
+	    0);
+	CHECK(db_dedupe_get(txn, &db, s.id, "msg_1", first) == 0 &&
+	    strcmp(first, e.id) == 0);
+	CHECK(db_dedupe_get(txn, &db, s.id, "msg_2", first) == MDB_NOTFOUND);
+	n = 0;
+	db_pending_each(txn, &db, count_id, &n);
+	CHECK(n == 1);
+	CHECK(db_event_get(txn, &db, e.id, &e2) == 0 && e2.payload_len == 7 &&
+	    strcmp(e2.type, "batch.failed") == 0);
+	CHECK(db_event_set_status(txn, &db, &e2, "routed") == 0);
+	event_free(&e2);
+	n = 0;
+	db_pending_each(txn, &db, count_id, &n);
+	CHECK(n == 0);
+
+	/* Runs and the due index. */
+	memset(&r, 0, sizeof(r));
+	uuid4(r.id);
+	strcpy(r.workspace, "default");
+	strcpy(r.workflow, "wf");
+	strcpy(r.event_id, e.id);
+	strcpy(r.status, "queued");
+	r.max_attempts = 5;
+	r.created_at = r.next_at = now_us();
+	CHECK(db_run_put(txn, &db, &r, NULL) == 0);
+	n = 0;
+	db_due_each(txn, &db, now_us(), count_id, &n);
+	CHECK(n == 1);
+	CHECK(db_due_next(txn, &db) == r.next_at);
+	r2 = r;
+	strcpy(r2.status, "succeeded");
+	CHECK(db_run_put(txn, &db, &r2, &r) == 0);
+	n = 0;
+	db_due_each(txn, &db, INT64_MAX, count_id, &n);
+	CHECK(n == 0);
+	CHECK(db_due_next(txn, &db) == INT64_MAX);
+	CHECK(db_run_get(txn, &db, r.id, &r2) == 0 &&
+	    strcmp(r2.status, "succeeded") == 0);
+	CHECK(db_commit(txn) == 0);
+
+	/* Deleting the subscription's name index entry. */
+	txn = db_begin(&db, 0);
+	CHECK(db_sub_del(txn, &db, &s) == 0);
+	CHECK(db_sub_count(txn, &db, "default", "openai") == 0);
+	CHECK(db_commit(txn) == 0);
+	free(w.target);
+	db_close(&db);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0);
+	}
+	return t_done("test_db");
+}

@@ -1,0 +1,104 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "integ.h"
+#include "t.h"
+
+static int warnings;
+static char last_warning[1024];
+
+static void
+warn(const char *msg)
+{
+	warnings++;
+	snprintf(last_warning, sizeof(last_warning), "%s", msg);
+}
+
+int
+main(void)
+{
+	struct integ ig;
+	struct integ_set set;
+	struct config cfg;
+	char err[1024], dir[] = "/tmp/hpiXXXXXX", path[256];
+	json_t *doc;
+	FILE *f;
+
+	/* The shipped OpenAI definition. */
+	CHECK(integ_load_file(&ig, "integrations/openai.json", err,
+	    sizeof(err)) == 0);
+	CHECK(strcmp(ig.scheme, "standard-webhooks") == 0);
+	CHECK(json_array_size(ig.events) == 16);
+	CHECK(integ_has_event(&ig, "batch.completed"));
+	CHECK(integ_has_event(&ig, "live.call.incoming"));
+	CHECK(!integ_has_event(&ig, "nope"));
+	CHECK(ig.event_type.kind == SRC_BODY &&
+	    strcmp(ig.event_type.where, "/type") == 0);
+	CHECK(ig.delivery_id.kind == SRC_HEADER &&
+	    strcmp(ig.delivery_id.where, "webhook-id") == 0);
+	CHECK(integ_has_mode(&ig, "manual"));
+	json_decref(ig.def);
+
+	/* Syntax errors carry file:line:column. */
+	CHECK(integ_load_string(&ig, "{\n\"name\": \"x\",\n oops}", "x.json",
+	    err, sizeof(err)) == -1);
+	CHECK(strncmp(err, "x.json:3:", 9) == 0);
+	/* Semantic errors carry the JSON pointer. */
+	CHECK(integ_load_string(&ig, "{\"name\":\"x\",\"scheme\":\"rot13\"}",
+	    "x.json", err, sizeof(err)) == -1 &&
+	    strstr(err, "/scheme") != NULL);
+	CHECK(integ_load_string(&ig, "{\"name\":\"x\",\"scheme\":\"github\","
+	    "\"event_type\":\"header:X-GitHub-Event\",\"delivery_id\":\"none\","
+	    "\"events\":[{\"name\":\"push\"}]}", "x.json", err,
+	    sizeof(err)) == -1 && strstr(err, "/events/0/description") != NULL);
+	CHECK(integ_load_string(&ig, "{\"name\":\"x\",\"scheme\":\"hmac\","
+	    "\"event_type\":\"header:X-Event\",\"delivery_id\":\"none\","
+	    "\"events\":[]}", "x.json", err, sizeof(err)) == -1 &&
+	    strstr(err, "/params/header") != NULL);
+	CHECK(integ_load_string(&ig, "[]", "x.json", err, sizeof(err)) == -1);
+	CHECK(integ_load_string(&ig, "{\"name\":\"x\",\"name\":\"y\"}",
+	    "x.json", err, sizeof(err)) == -1);
+
+	/* JSON pointers. */
+	doc = json_loads("{\"a\":{\"b/c\":[1,{\"d~e\":\"x\"}]}}", 0, NULL);
+	CHECK(json_integer_value(json_pointer_get(doc, "/a/b~1c/0")) == 1);
+	CHECK(strcmp(json_string_value(json_pointer_get(doc,
+	    "/a/b~1c/1/d~0e")), "x") == 0);
+	CHECK(json_pointer_get(doc, "/a/missing") == NULL);
+	CHECK(json_pointer_get(doc, "/a/b~1c/9") == NULL);
+	CHECK(json_pointer_get(doc, "a") == NULL);
+	CHECK(json_pointer_get(doc, "/a/b~2c") == NULL);
+	json_decref(doc);
+
+	/* A user directory adds and overrides; a broken file is skipped. */
+	CHECK(mkdtemp(dir) != NULL);
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.integrations_dir, sizeof(cfg.integrations_dir),
+	    "integrations");
+	snprintf(cfg.user_integrations_dir,
+	    sizeof(cfg.user_integrations_dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/broken.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"name\": \"broken\",\n\"scheme\": \n}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/openai.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"name\":\"openai\",\"title\":\"Mine\",\"scheme\":"
+	    "\"standard-webhooks\",\"event_type\":\"body:/type\","
+	    "\"delivery_id\":\"header:webhook-id\",\"events\":[]}", f);
+	fclose(f);
+	integ_load_all(&set, &cfg, warn);
+	CHECK(set.errors == 1 && warnings == 1);
+	CHECK(strstr(last_warning, "broken.json:3:") != NULL);
+	CHECK(integ_find(&set, "openai") != NULL &&
+	    strcmp(integ_find(&set, "openai")->title, "Mine") == 0);
+	CHECK(integ_find(&set, "broken") == NULL);
+	integ_free_all(&set);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/broken.json", dir);
+	unlink(path);
+	rmdir(dir);
+	return t_done("test_integ");
+}

@@ -13,7 +13,7 @@ WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier \
 	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
-LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -lcrypto
+LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcrypto
 
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
@@ -24,14 +24,14 @@ B	 = build
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
-	   common/integ.o
+	   common/integ.o common/jqprog.o
 RECEIVER = receiver/main.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
 	   verifier/scheme_slack.o verifier/scheme_hmac.o
 ROUTER	 = router/main.o
-DISPATCHER = dispatcher/main.o dispatcher/exec.o
+DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o
@@ -62,7 +62,7 @@ bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
 
 bin/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
 
 bin/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
 	@mkdir -p bin

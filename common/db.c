@@ -69,6 +69,7 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	    &db->runs_by_event)) ||
 	    (rc = dbi_open(txn, "due", cf, &db->due)) ||
 	    (rc = dbi_open(txn, "attempts", cf, &db->attempts)) ||
+	    (rc = dbi_open(txn, "run_inputs", cf, &db->run_inputs)) ||
 	    (rc = dbi_open(txn, "spool", cf, &db->spool)) ||
 	    (rc = dbi_open(txn, "meta", cf, &db->meta))) {
 		mdb_txn_abort(txn);
@@ -1308,6 +1309,24 @@ db_attempt_each(MDB_txn *txn, struct db *db, const char *run_id,
 
 	return prefix_each(txn, db->attempts, run_id, strlen(run_id),
 	    attempt_each_cb, &e);
+}
+
+int
+db_run_inputs_put(MDB_txn *txn, struct db *db, const char *run_id,
+    const char *json)
+{
+	return db_put(txn, db->run_inputs, run_id, strlen(run_id), json,
+	    strlen(json), 0);
+}
+
+char *
+db_run_inputs_get(MDB_txn *txn, struct db *db, const char *run_id)
+{
+	MDB_val v;
+
+	if (db_get(txn, db->run_inputs, run_id, strlen(run_id), &v) != 0)
+		return NULL;
+	return strndup(v.mv_data, v.mv_size);
 }
 
 /* --- spool --- */

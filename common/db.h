@@ -18,6 +18,7 @@
  *	runs_by_event	event id -> run id (dupsort)
  *	due		be64 due time + run id -> "" (runs waiting to start)
  *	attempts	run id + be64 attempt -> attempt
+ *	run_inputs	run id -> JSON text (a trigger's --map result)
  *	spool		be64 received_at + event id -> MSG_VERIFY message
  *	meta		"schema" -> version
  */
@@ -45,7 +46,7 @@ struct db {
 	MDB_env	*env;
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
 	MDB_dbi	 events, events_by_time, pending, dedupe;
-	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts;
+	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 spool, meta;
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
 };
@@ -223,6 +224,12 @@ int	db_attempt_put(MDB_txn *, struct db *, const char *run_id,
 typedef int (*db_attempt_fn)(void *arg, const struct attempt_rec *);
 int	db_attempt_each(MDB_txn *, struct db *, const char *run_id,
 	    db_attempt_fn, void *);
+
+/* A run's inputs when a trigger's map made them (else the payload). */
+int	db_run_inputs_put(MDB_txn *, struct db *, const char *run_id,
+	    const char *json);
+/* malloc'd JSON text, or NULL. */
+char   *db_run_inputs_get(MDB_txn *, struct db *, const char *run_id);
 
 /* Spool: the receiver's deliveries that wait for the verifier. */
 int	db_spool_put(MDB_txn *, struct db *, int64_t at, const char *event_id,

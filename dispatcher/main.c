@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <zmq.h>
 
 #include "db.h"
@@ -31,7 +32,15 @@
 
 extern char **environ;
 
+#define ZMQ_ACTIONS_MAX	32
+
 struct dispatcher {
+	struct http	 http;
+	struct {
+		char	*endpoint;
+		void	*sock;
+	}		 zmq_out[ZMQ_ACTIONS_MAX];	/* PUSH, one per endpoint */
+	int		 nzmq;
 	struct config	 cfg;
 	struct stage	 st;
 	struct db	 db;
@@ -86,14 +95,15 @@ wf_active(struct dispatcher *d, const char *ws, const char *name)
 /* The run document (SPEC "The run document"). */
 static char *
 run_document(const struct run_rec *run, const struct event_rec *ev,
-    const struct sub_rec *sub)
+    const struct sub_rec *sub, const char *mapped)
 {
 	char when[40];
 	json_t *inputs, *doc;
 	char *s;
 
-	inputs = json_loadb((const char *)ev->payload, ev->payload_len, 0,
-	    NULL);
+	/* The trigger's map made the inputs, or they are the payload. */
+	inputs = mapped != NULL ? json_loads(mapped, 0, NULL) :
+	    json_loadb((const char *)ev->payload, ev->payload_len, 0, NULL);
 	if (inputs == NULL)
 		inputs = json_stringn((const char *)ev->payload,
 		    ev->payload_len);
@@ -168,6 +178,50 @@ tap_run(struct dispatcher *d, const struct job *j, const char *status)
 	tap_publish(&d->tap, o, NULL);
 }
 
+/*
+ * The zmq action: PUSH the run document to a consumer. One socket per
+ * endpoint, connected once. With ZMQ_IMMEDIATE a send fails at once when
+ * no consumer is connected, and the attempt is retried like any other.
+ */
+static void
+zmq_action(struct dispatcher *d, struct job *j, const char *endpoint)
+{
+	void *sock = NULL;
+	int i, one = 1;
+
+	j->done = 1;
+	j->exit_code = -1;
+	for (i = 0; i < d->nzmq; i++)
+		if (strcmp(d->zmq_out[i].endpoint, endpoint) == 0)
+			sock = d->zmq_out[i].sock;
+	if (sock == NULL) {
+		if (d->nzmq == ZMQ_ACTIONS_MAX) {
+			snprintf(j->error, sizeof(j->error), "too many zmq "
+			    "endpoints");
+			return;
+		}
+		if ((sock = zs_socket(d->zctx, ZMQ_PUSH, 0)) == NULL)
+			goto fail;
+		zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+		if (zmq_connect(sock, endpoint) == -1) {
+			zmq_close(sock);
+			goto fail;
+		}
+		d->zmq_out[d->nzmq].endpoint = strdup(endpoint);
+		d->zmq_out[d->nzmq++].sock = sock;
+		/* A fresh connection needs a moment before it is live. */
+		zmq_poll(NULL, 0, 50);
+	}
+	if (zmq_send(sock, j->doc, j->doc_len, ZMQ_DONTWAIT) == -1)
+		goto fail;
+	j->ok = 1;
+	j->exit_code = 0;
+	return;
+fail:
+	snprintf(j->error, sizeof(j->error), "zmq %s: %s", endpoint,
+	    errno == EAGAIN ? "no consumer connected" : zmq_strerror(errno));
+}
+
 /* A run that cannot start at all (its workflow or event is gone). */
 static int
 run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
@@ -199,11 +253,96 @@ collect_due(void *arg, const char *id)
 	return 0;
 }
 
+/* What a claimed run needs to start once its claim is committed. */
 struct start {
 	struct job	*job;
-	char		*cmd;
+	char		*cmd;		/* exec */
 	char		**env;
+	char		*url;		/* http, dify */
+	char		*headers;
+	char		*bearer;
+	char		*body;
+	char		*endpoint;	/* zmq */
+	int64_t		 timeout_ms;
 };
+
+static void
+start_free(struct start *st)
+{
+	free(st->cmd);
+	env_free(st->env);
+	free(st->url);
+	free(st->headers);
+	if (st->bearer != NULL)
+		OPENSSL_cleanse(st->bearer, strlen(st->bearer));
+	free(st->bearer);
+	free(st->body);
+	free(st->endpoint);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Dify's request: {"inputs": …, "response_mode": "blocking", "user": …}. */
+static char *
+dify_body(const char *doc)
+{
+	json_t *d = json_loads(doc, 0, NULL), *b;
+	char *s;
+
+	b = json_pack("{s:O, s:s, s:s}", "inputs", json_object_get(d,
+	    "inputs") ? json_object_get(d, "inputs") : json_object(),
+	    "response_mode", "blocking", "user", "hookpipe");
+	s = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	json_decref(d);
+	return s;
+}
+
+static void
+prepare_action(struct dispatcher *d, const struct wf_rec *wf,
+    const struct run_rec *run, const struct event_rec *ev, struct start *st)
+{
+	struct job *j = st->job;
+	int64_t timeout_ms = (wf->timeout_s > 0 ? wf->timeout_s : 30) * 1000;
+
+	st->timeout_ms = timeout_ms;
+	if (strcmp(wf->action, "exec") == 0) {
+		j->kind = JOB_EXEC;
+		st->cmd = strdup(wf->target ? wf->target : "");
+		st->env = run_env(run, ev);
+	} else if (strcmp(wf->action, "http") == 0) {
+		j->kind = JOB_HTTP;
+		st->url = strdup(wf->target ? wf->target : "");
+		st->headers = wf->headers ? strdup(wf->headers) : NULL;
+		st->body = j->doc ? strdup(j->doc) : NULL;
+	} else if (strcmp(wf->action, "dify") == 0) {
+		unsigned char key[SECRET_MAX + 1];
+		char aad[2 * NAME_MAX_LEN + 2];
+		int n;
+
+		j->kind = JOB_HTTP;
+		j->dify = 1;
+		if (asprintf(&st->url, "%s/v1/workflows/run", wf->target ?
+		    wf->target : "") < 0)
+			st->url = NULL;
+		snprintf(aad, sizeof(aad), "%s/%s", wf->workspace, wf->name);
+		n = wf->app_key_len > 0 && wf->app_key_len - SEAL_OVERHEAD <=
+		    SECRET_MAX ? unseal(d->db.key, aad, wf->app_key,
+		    wf->app_key_len, key) : -1;
+		if (n >= 0) {
+			key[n] = '\0';
+			st->bearer = strdup((char *)key);
+			OPENSSL_cleanse(key, sizeof(key));
+		}
+		st->body = j->doc ? dify_body(j->doc) : NULL;
+	} else if (strcmp(wf->action, "zmq") == 0) {
+		j->kind = JOB_NONE;
+		st->endpoint = strdup(wf->target ? wf->target : "");
+	} else {
+		j->kind = JOB_NONE;
+		snprintf(j->error, sizeof(j->error), "unknown action %s",
+		    wf->action);
+	}
+}
 
 /*
  * Claim due runs in one transaction (status running, attempt counted),
@@ -231,6 +370,7 @@ start_due(struct dispatcher *d)
 		struct event_rec ev;
 		struct sub_rec sub;
 		struct job *j;
+		char *mapped;
 		int have_sub;
 
 		if (job_find(d, due.id[i]) != NULL)
@@ -279,20 +419,15 @@ start_due(struct dispatcher *d)
 		str_copy(j->workflow, run.workflow, sizeof(j->workflow));
 		str_copy(j->event_id, run.event_id, sizeof(j->event_id));
 		j->attempt = (int)run.attempts;
-		j->doc = run_document(&run, &ev, have_sub ? &sub : NULL);
+		mapped = db_run_inputs_get(txn, &d->db, run.id);
+		j->doc = run_document(&run, &ev, have_sub ? &sub : NULL,
+		    mapped);
+		free(mapped);
 		j->doc_len = j->doc ? strlen(j->doc) : 0;
 		d->active++;
+		memset(&starts[nstart], 0, sizeof(starts[nstart]));
 		starts[nstart].job = j;
-		starts[nstart].cmd = NULL;
-		starts[nstart].env = NULL;
-		if (strcmp(wf.action, "exec") == 0) {
-			starts[nstart].cmd = strdup(wf.target ? wf.target : "");
-			starts[nstart].env = run_env(&run, &ev);
-			j->deadline_ms = mono_ms() + (wf.timeout_s > 0 ?
-			    wf.timeout_s : 30) * 1000;
-		} else
-			snprintf(j->error, sizeof(j->error), "action %s is not "
-			    "supported by this dispatcher", wf.action);
+		prepare_action(d, &wf, &run, &ev, &starts[nstart]);
 		nstart++;
 		wf_free(&wf);
 		event_free(&ev);
@@ -306,8 +441,7 @@ start_due(struct dispatcher *d)
 		log_warn("cannot claim due runs: %s", rc == -1 ?
 		    "damaged record" : db_strerror(rc));
 		for (i = 0; i < nstart; i++) {
-			free(starts[i].cmd);
-			env_free(starts[i].env);
+			start_free(&starts[i]);
 			job_release(starts[i].job);
 			d->active--;
 		}
@@ -315,16 +449,33 @@ start_due(struct dispatcher *d)
 	}
 	for (i = 0; i < nstart; i++) {
 		struct job *j = starts[i].job;
+		struct start *st = &starts[i];
+		int rc2 = -1;
 
 		j->started_us = now_us();
-		if (starts[i].cmd == NULL || exec_start(j, starts[i].cmd,
-		    starts[i].env) == -1) {
+		j->deadline_ms = mono_ms() + st->timeout_ms;
+		if (st->cmd != NULL)
+			rc2 = exec_start(j, st->cmd, st->env);
+		else if (st->url != NULL && st->body != NULL) {
+			if (j->dify && st->bearer == NULL)
+				snprintf(j->error, sizeof(j->error), "the Dify "
+				    "app key cannot be read");
+			else
+				rc2 = http_start(&d->http, j, st->url,
+				    st->headers, st->bearer, st->body,
+				    st->timeout_ms);
+		} else if (st->endpoint != NULL) {
+			zmq_action(d, j, st->endpoint);
+			rc2 = 0;
+		} else if (j->error[0] == '\0')
+			snprintf(j->error, sizeof(j->error), "cannot prepare "
+			    "the action");
+		if (rc2 == -1) {
 			j->done = 1;
 			j->exit_code = -1;
 		} else
 			tap_run(d, j, "running");
-		free(starts[i].cmd);
-		env_free(starts[i].env);
+		start_free(st);
 	}
 	/* Due runs all held back by their workflow's concurrency: look
 	 * again shortly rather than spin. */
@@ -432,6 +583,7 @@ finish_jobs(struct dispatcher *d)
 		a.started_at = j->started_us;
 		a.duration_us = now - j->started_us;
 		a.exit_code = j->exit_code;
+		a.http_status = j->http_status;
 		str_copy(a.error, j->error, sizeof(a.error));
 		a.output = (unsigned char *)j->out.data;
 		a.output_len = j->out.len;
@@ -441,10 +593,13 @@ finish_jobs(struct dispatcher *d)
 		str_copy(run.last_error, j->error, sizeof(run.last_error));
 		if (j->ok)
 			str_copy(run.status, "succeeded", sizeof(run.status));
-		else if (run.attempts < run.max_attempts) {
+		else if (run.attempts < run.max_attempts && !j->no_retry) {
+			int64_t delay = retry_delay_us(d, (int)run.attempts);
+
+			if (j->retry_after_ms * 1000 > delay)
+				delay = j->retry_after_ms * 1000;
 			str_copy(run.status, "failed", sizeof(run.status));
-			run.next_at = now + retry_delay_us(d,
-			    (int)run.attempts);
+			run.next_at = now + delay;
 		} else
 			str_copy(run.status, "dead", sizeof(run.status));
 		rc = db_run_put(txn, &d->db, &run, &old);
@@ -471,6 +626,7 @@ finish_jobs(struct dispatcher *d)
 			    j->run_id, j->workflow, j->attempt, j->error);
 		}
 		tap_run(d, j, j->ok ? "succeeded" : "failed");
+		http_abort(&d->http, j);
 		job_release(j);
 		d->active--;
 	}
@@ -486,7 +642,8 @@ check_deadlines(struct dispatcher *d)
 	for (i = 0; i < d->njobs; i++) {
 		struct job *j = &d->jobs[i];
 
-		if (j->used && !j->done && j->pid > 0 && !j->exited &&
+		if (j->used && !j->done && j->kind == JOB_EXEC && j->pid > 0 &&
+		    !j->exited &&
 		    !j->timed_out && now >= j->deadline_ms) {
 			j->timed_out = 1;
 			exec_kill(j);
@@ -513,6 +670,7 @@ requeue_running(struct dispatcher *d)
 		if (!j->used)
 			continue;
 		exec_kill(j);
+		http_abort(&d->http, j);
 		if (db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
 		    strcmp(run.status, "running") == 0) {
 			old = run;
@@ -546,12 +704,14 @@ loop(struct dispatcher *d)
 	int64_t stop_at = 0, next_tick = mono_ms() + TICK_MS;
 	int running = 1, i;
 
-	items = calloc((size_t)(3 + 3 * d->njobs), sizeof(*items));
+	items = calloc((size_t)(3 + 3 * d->njobs + HTTP_SOCKS_MAX),
+	    sizeof(*items));
 	if (items == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
 	for (;;) {
-		int n = 0, map[3 * 1024 + 3];
+		int n = 0, nhttp, map[3 * 1024 + 3];
 		long timeout = (long)(next_tick - mono_ms());
+		int64_t ht = http_timeout(&d->http);
 
 		items[n++] = (zmq_pollitem_t){ d->in, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ NULL, d->st.sig_fd, ZMQ_POLLIN,
@@ -580,6 +740,10 @@ loop(struct dispatcher *d)
 			if (j->deadline_ms - mono_ms() < timeout)
 				timeout = (long)(j->deadline_ms - mono_ms());
 		}
+		nhttp = n;
+		n += http_poll_items(&d->http, items + n, HTTP_SOCKS_MAX);
+		if (ht >= 0 && ht < timeout)
+			timeout = (long)ht;
 		if (d->active < d->njobs && d->next_due_us != INT64_MAX) {
 			int64_t until = (d->next_due_us - now_us()) / 1000 + 1;
 
@@ -602,7 +766,12 @@ loop(struct dispatcher *d)
 			log_info("stopping: waiting for %d running attempts",
 			    d->active);
 		}
-		for (i = 3; i < n; i++) {
+		for (i = nhttp; i < n; i++)
+			if (items[i].revents != 0)
+				http_ready(&d->http, items[i].fd,
+				    items[i].revents);
+		http_run(&d->http);
+		for (i = 3; i < nhttp; i++) {
 			struct job *j = &d->jobs[map[i]];
 
 			if (items[i].revents == 0 || !j->used)
@@ -660,6 +829,8 @@ main(int argc, char **argv)
 	if (d == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&d->st, "dispatcher", argc, argv, &d->cfg, usage);
+	if (http_init(&d->http) == -1)
+		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");
 	if (db_open(&d->db, &d->cfg, DB_NOSYNC, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	d->njobs = (int)d->cfg.concurrency;
@@ -682,7 +853,12 @@ main(int argc, char **argv)
 	    (unsigned long long)d->succeeded, (unsigned long long)d->failed);
 	tap_close(&d->tap);
 	zmq_close(d->in);
+	for (i = 0; i < d->nzmq; i++) {
+		zmq_close(d->zmq_out[i].sock);
+		free(d->zmq_out[i].endpoint);
+	}
 	zmq_ctx_term(d->zctx);
+	http_cleanup(&d->http);
 	free(d->jobs);
 	db_close(&d->db);
 	stage_exit(&d->st, &d->cfg);

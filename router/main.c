@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "db.h"
+#include "jqprog.h"
 #include "log.h"
 #include "msg.h"
 #include "stage.h"
@@ -102,6 +103,55 @@ tap_route(struct router *r, const struct event_rec *ev, const char *wf,
 }
 
 /*
+ * Does one of the workflow's triggers for this event fire? Its filter (if
+ * any) must give a truthy first result on the payload; its map (if any)
+ * makes *inputs. A program that fails counts as no match, and is logged.
+ */
+static int
+trigger_fires(const struct wf_rec *wf, const struct event_rec *ev,
+    char **inputs)
+{
+	char err[512];
+	int i;
+
+	*inputs = NULL;
+	for (i = 0; i < wf->ntrig; i++) {
+		const struct trigger *t = &wf->trig[i];
+		struct jqprog *p;
+
+		err[0] = '\0';
+		if (strcmp(t->sub, ev->sub) != 0 || (strcmp(t->event,
+		    ev->type) != 0 && strcmp(t->event, "*") != 0))
+			continue;
+		if (t->filter != NULL && t->filter[0] != '\0') {
+			if ((p = jqcache_get(t->filter, err, sizeof(err))) ==
+			    NULL || jqprog_run(p, (const char *)ev->payload,
+			    ev->payload_len, NULL, err, sizeof(err)) != 1) {
+				if (p == NULL || err[0] != '\0')
+					log_info("workflow %s: filter on event "
+					    "%s: %s", wf->name, ev->id, err);
+				continue;
+			}
+		}
+		if (t->map != NULL && t->map[0] != '\0') {
+			if ((p = jqcache_get(t->map, err, sizeof(err))) ==
+			    NULL || jqprog_run(p, (const char *)ev->payload,
+			    ev->payload_len, inputs, err, sizeof(err)) == -1 ||
+			    *inputs == NULL) {
+				log_info("workflow %s: map on event %s: %s",
+				    wf->name, ev->id, *inputs == NULL &&
+				    err[0] == '\0' ? "no result" : err);
+				free(*inputs);
+				*inputs = NULL;
+				continue;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Queue a run of one workflow for the event, if it is published or
  * listening. Returns an LMDB error code, 0 otherwise.
  */
@@ -114,6 +164,7 @@ route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	struct wf_rec wf;
 	struct run_rec run;
 	int64_t now = now_us();
+	char *inputs = NULL;
 	int rc, test = 0;
 
 	if (slash == NULL || (size_t)(slash - wfkey) > NAME_MAX_LEN ||
@@ -124,25 +175,24 @@ route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	str_copy(name, slash + 1, sizeof(name));
 	if ((rc = db_wf_get(txn, &r->db, ws, name, &wf)) != 0)
 		return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
-	if (strcmp(wf.state, "published") != 0) {
-		if (wf.listen_until <= now) {
-			tap_route(r, ev, wfkey, NULL, "draft");
-			wf_free(&wf);
-			return 0;
-		}
-		/* `workflow test`: this event is the one it waits for. */
-		test = 1;
+	/* Drafts run only for a listening `workflow test`; the event it
+	 * catches ends the listening state. */
+	test = wf.listen_until > now;
+	if (strcmp(wf.state, "published") != 0 && !test) {
+		tap_route(r, ev, wfkey, NULL, "draft");
+		wf_free(&wf);
+		return 0;
+	}
+	if (!trigger_fires(&wf, ev, &inputs)) {
+		tap_route(r, ev, wfkey, NULL, "filter");
+		wf_free(&wf);
+		return 0;
+	}
+	if (test) {
 		wf.listen_until = 0;
 		if ((rc = db_wf_put(txn, &r->db, &wf)) != 0) {
 			wf_free(&wf);
-			return rc;
-		}
-	} else if (wf.listen_until > now) {
-		/* Published and listening: the normal run is the test's. */
-		test = 1;
-		wf.listen_until = 0;
-		if ((rc = db_wf_put(txn, &r->db, &wf)) != 0) {
-			wf_free(&wf);
+			free(inputs);
 			return rc;
 		}
 	}
@@ -156,8 +206,13 @@ route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	run.created_at = run.updated_at = run.next_at = now;
 	run.test = test;
 	wf_free(&wf);
-	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0)
+	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0 ||
+	    (inputs != NULL && (rc = db_run_inputs_put(txn, &r->db, run.id,
+	    inputs)) != 0)) {
+		free(inputs);
 		return rc;
+	}
+	free(inputs);
 	if (runs->n < BATCH_MAX)
 		memcpy(runs->id[runs->n++], run.id, UUID_LEN + 1);
 	tap_route(r, ev, wfkey, run.id, NULL);

@@ -142,12 +142,10 @@ verify_extract(const struct vreq *r, json_t **json, char *type,
 		    "JSON pointer", ig->event_type.where);
 		return V_MALFORMED;
 	}
-	if (extract_one(r, &ig->delivery_id, *json, delivery, dlen) != V_OK) {
-		snprintf(why, whylen, "no delivery id (%s %s)",
-		    ig->delivery_id.kind == SRC_HEADER ? "header" :
-		    "JSON pointer", ig->delivery_id.where);
-		return V_MALFORMED;
-	}
+	/* Without a delivery id (a handshake, say) there is nothing to
+	 * dedupe on: the caller uses the event's own id. */
+	if (extract_one(r, &ig->delivery_id, *json, delivery, dlen) != V_OK)
+		delivery[0] = '\0';
 	return V_OK;
 }
 

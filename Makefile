@@ -1,3 +1,5 @@
+SHELL	 = /bin/bash
+
 # hookpipe: a self-hosted webhook trigger gateway.
 #
 #   make            build bin/
@@ -84,6 +86,36 @@ unit: $(addprefix $(B)/tests/,$(UNIT))
 test: all unit
 	@bash tests/run.sh
 
+# Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
+# corpus in tests/fuzz/corpus. CI runs each briefly.
+FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form
+FUZZ_SECONDS ?= 60
+FUZZ_CC	 = clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=undefined
+FB	 = $(B)/fuzz
+
+$(FB)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(addprefix $(FB)/,$(COMMON) $(VERIFY))
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ -lcurl \
+	    $(LDLIBS_BASE)
+
+fuzz-build: $(addprefix $(FB)/,$(FUZZ))
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ); do \
+	    c=tests/fuzz/corpus/$${t#fuzz_}; w=$(FB)/work/$$t; \
+	    mkdir -p $$w; \
+	    echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    $(FB)/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -print_final_stats=1 $$w $$c 2>&1 | \
+	        grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-' ; \
+	    test $${PIPESTATUS[0]} -eq 0; \
+	done
+
 run: deps all
 	bin/hookpipectl start --foreground
 
@@ -98,6 +130,6 @@ install: all
 clean:
 	rm -rf $(B) bin
 
-.PHONY: all unit test run deps install clean
+.PHONY: all unit test run deps install clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

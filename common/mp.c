@@ -201,10 +201,11 @@ int
 mp_obj_str(const msgpack_object *o, char *out, size_t cap)
 {
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-	    o->via.str.size >= cap || memchr(o->via.str.ptr, '\0',
-	    o->via.str.size) != NULL)
+	    o->via.str.size >= cap || (o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
 		return -1;
-	memcpy(out, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size > 0)
+		memcpy(out, o->via.str.ptr, o->via.str.size);
 	out[o->via.str.size] = '\0';
 	return 0;
 }
@@ -223,7 +224,8 @@ mp_get_strp(const msgpack_object *map, const char *key, const char **p,
 
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
 		return -1;
-	*p = o->via.str.ptr;
+	/* msgpack-c gives empty strings a NULL pointer. */
+	*p = o->via.str.size > 0 ? o->via.str.ptr : "";
 	*n = o->via.str.size;
 	return 0;
 }
@@ -237,12 +239,12 @@ mp_get_binp(const msgpack_object *map, const char *key, const void **p,
 	if (o == NULL)
 		return -1;
 	if (o->type == MSGPACK_OBJECT_BIN) {
-		*p = o->via.bin.ptr;
+		*p = o->via.bin.size > 0 ? o->via.bin.ptr : "";
 		*n = o->via.bin.size;
 		return 0;
 	}
 	if (o->type == MSGPACK_OBJECT_STR) {
-		*p = o->via.str.ptr;
+		*p = o->via.str.size > 0 ? o->via.str.ptr : "";
 		*n = o->via.str.size;
 		return 0;
 	}

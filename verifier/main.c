@@ -215,8 +215,10 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		if (k->type != MSGPACK_OBJECT_STR ||
 		    val->type != MSGPACK_OBJECT_STR)
 			continue;
-		hdrs[nh].name = strndup(k->via.str.ptr, k->via.str.size);
-		hdrs[nh].value = strndup(val->via.str.ptr, val->via.str.size);
+		hdrs[nh].name = strndup(k->via.str.size ? k->via.str.ptr : "",
+		    k->via.str.size);
+		hdrs[nh].value = strndup(val->via.str.size ? val->via.str.ptr :
+		    "", val->via.str.size);
 		nh++;
 	}
 

@@ -129,6 +129,30 @@ integrations_default(char *out, size_t len)
 		str_copy(out, cand, len);
 }
 
+/* "30d", "12h", "90m", "3600s" or a bare number of days. */
+static int
+parse_duration(const char *v, int64_t *secs)
+{
+	char num[32];
+	size_t n = strlen(v);
+	int64_t unit = 86400, x;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	str_copy(num, v, sizeof(num));
+	switch (num[n - 1]) {
+	case 'd': unit = 86400; num[n - 1] = '\0'; break;
+	case 'h': unit = 3600; num[n - 1] = '\0'; break;
+	case 'm': unit = 60; num[n - 1] = '\0'; break;
+	case 's': unit = 1; num[n - 1] = '\0'; break;
+	default: break;
+	}
+	if (parse_i64(num, 1, (int64_t)100 * 365 * 86400, &x) == -1)
+		return -1;
+	*secs = x * unit;
+	return 0;
+}
+
 int
 config_load(struct config *cfg, char *err, size_t errlen)
 {
@@ -212,10 +236,15 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    env_int("HOOKPIPE_VERIFY_TIMEOUT_MS", 5000, 10, 600000,
 	    &cfg->verify_timeout_ms, err, errlen) ||
 	    env_int("HOOKPIPE_CONCURRENCY", 16, 1, 1024, &cfg->concurrency,
-	    err, errlen) ||
-	    env_int("HOOKPIPE_RETENTION_DAYS", 30, 1, 36500,
-	    &cfg->retention_days, err, errlen))
+	    err, errlen))
 		return -1;
+	if (parse_duration(env_or("HOOKPIPE_RETENTION", "30d"),
+	    &cfg->retention_s) == -1) {
+		snprintf(err, errlen, "HOOKPIPE_RETENTION=%s: expected a "
+		    "duration such as 30d, 12h, 90m or 3600s",
+		    getenv("HOOKPIPE_RETENTION"));
+		return -1;
+	}
 	if (parse_retry(cfg, env_or("HOOKPIPE_RETRY_SCHEDULE",
 	    "1,5,30,120,600"), err, errlen) == -1)
 		return -1;

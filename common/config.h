@@ -32,7 +32,7 @@ struct config {
 	int64_t	 map_size;		/* LMDB map size, bytes */
 	int64_t	 verify_timeout_ms;	/* receiver: verdict wait before spooling */
 	int64_t	 concurrency;		/* dispatcher: runs at once */
-	int64_t	 retention_days;
+	int64_t	 retention_s;		/* HOOKPIPE_RETENTION: prune after */
 	/* Delay before retry N (ms): HOOKPIPE_RETRY_SCHEDULE="1,5,30,120,600". */
 	int64_t	 retry_ms[RETRY_MAX_STEPS];
 	int	 retry_steps;

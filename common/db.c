@@ -43,6 +43,7 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	mdb_env_set_maxreaders(db->env, 254);
 	if ((rc = mdb_env_set_mapsize(db->env, (size_t)cfg->map_size)) != 0)
 		goto fail;
+	db->map_max = (size_t)cfg->map_size * 16;
 	if (flags & DB_NOSYNC)
 		envflags |= MDB_NOSYNC;
 	if ((rc = mdb_env_open(db->env, cfg->db_dir, envflags, 0600)) != 0)
@@ -136,6 +137,12 @@ db_begin(struct db *db, int rdonly)
 	int rc;
 
 	rc = mdb_txn_begin(db->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		mdb_env_set_mapsize(db->env, 0);
+		rc = mdb_txn_begin(db->env, NULL, rdonly ? MDB_RDONLY : 0,
+		    &txn);
+	}
 	if (rc == MDB_READERS_FULL) {
 		int dead = 0;
 
@@ -1327,6 +1334,158 @@ db_run_inputs_get(MDB_txn *txn, struct db *db, const char *run_id)
 	if (db_get(txn, db->run_inputs, run_id, strlen(run_id), &v) != 0)
 		return NULL;
 	return strndup(v.mv_data, v.mv_size);
+}
+
+int
+db_grow(struct db *db)
+{
+	MDB_envinfo info;
+	size_t size;
+
+	if (mdb_env_info(db->env, &info) != 0)
+		return -1;
+	size = info.me_mapsize;
+	if (size >= db->map_max)
+		return -1;
+	size = size * 2 > db->map_max ? db->map_max : size * 2;
+	if (mdb_env_set_mapsize(db->env, size) != 0)
+		return -1;
+	log_info("database map grown to %zu MiB", size >> 20);
+	return 0;
+}
+
+struct prune {
+	struct db	*db;
+	MDB_txn		*txn;
+	int64_t		 cutoff;
+	int		 limit;
+	int		 n;
+	int		 rc;
+	unsigned char	 keys[1024][8 + UUID_LEN];
+	int		 nkeys;
+};
+
+static int
+prune_collect(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct prune *p = arg;
+
+	(void)v;
+	if (k->mv_size != 8 + UUID_LEN || p->nkeys == p->limit ||
+	    p->nkeys == 1024 || (int64_t)get_be64(k->mv_data) >= p->cutoff)
+		return 1;
+	memcpy(p->keys[p->nkeys++], k->mv_data, k->mv_size);
+	return 0;
+}
+
+static int
+prune_run(void *arg, const struct run_rec *r)
+{
+	struct prune *p = arg;
+	unsigned char k[8 + UUID_LEN];
+	MDB_val key, val;
+	MDB_cursor *c;
+
+	if (run_is_due(r)) {
+		p->rc = MDB_KEYEXIST;	/* still due: keep the event */
+		return 1;
+	}
+	put_be64(k, (uint64_t)r->created_at);
+	memcpy(k + 8, r->id, UUID_LEN);
+	if ((p->rc = db_del(p->txn, p->db->runs_by_time, k, sizeof(k))) ||
+	    (p->rc = db_del(p->txn, p->db->run_inputs, r->id, UUID_LEN)) ||
+	    (p->rc = db_del(p->txn, p->db->runs, r->id, UUID_LEN)))
+		return 1;
+	/* Every attempt of the run. */
+	if ((p->rc = mdb_cursor_open(p->txn, p->db->attempts, &c)) != 0)
+		return 1;
+	key.mv_size = UUID_LEN;
+	key.mv_data = (void *)r->id;
+	while (mdb_cursor_get(c, &key, &val, MDB_SET_RANGE) == 0 &&
+	    key.mv_size >= UUID_LEN && memcmp(key.mv_data, r->id,
+	    UUID_LEN) == 0) {
+		if ((p->rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		key.mv_size = UUID_LEN;
+		key.mv_data = (void *)r->id;
+	}
+	mdb_cursor_close(c);
+	p->n++;
+	return p->rc != 0;
+}
+
+int
+db_prune(MDB_txn *txn, struct db *db, int64_t cutoff, int limit, int *rc)
+{
+	struct prune *p = calloc(1, sizeof(*p));
+	char id[UUID_LEN + 1];
+	int i, n;
+
+	if (p == NULL) {
+		*rc = ENOMEM;
+		return -1;
+	}
+	p->db = db;
+	p->txn = txn;
+	p->cutoff = cutoff;
+	p->limit = limit;
+	prefix_each(txn, db->events_by_time, NULL, 0, prune_collect, p);
+	for (i = 0; i < p->nkeys && p->rc == 0; i++) {
+		MDB_val v;
+
+		memcpy(id, p->keys[i] + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		if (db_get(txn, db->pending, id, UUID_LEN, &v) == 0)
+			break;	/* not routed yet: keep it and what follows */
+		db_run_each_for_event(txn, db, id, prune_run, p);
+		if (p->rc == MDB_KEYEXIST) {
+			p->rc = 0;
+			continue;
+		}
+		if (p->rc != 0)
+			break;
+		if ((p->rc = db_del(txn, db->runs_by_event, id, UUID_LEN)) ||
+		    (p->rc = db_del(txn, db->events, id, UUID_LEN)) ||
+		    (p->rc = db_del(txn, db->events_by_time, p->keys[i],
+		    8 + UUID_LEN)))
+			break;
+		p->n++;
+	}
+	/* Dedupe entries live DEDUPE_DAYS, whatever the retention. The
+	 * deletes above leave cursors stale, so walk dedupe separately. */
+	if (p->rc == 0) {
+		MDB_cursor *c;
+		MDB_val k, v;
+		int64_t old = now_us() - (int64_t)DEDUPE_DAYS * 86400 * 1000000;
+		int dropped = 0;
+
+		if ((p->rc = mdb_cursor_open(txn, db->dedupe, &c)) == 0) {
+			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+
+			while (r == 0 && dropped < limit) {
+				if (v.mv_size == UUID_LEN + 8 && (int64_t)
+				    get_be64((unsigned char *)v.mv_data +
+				    UUID_LEN) < old) {
+					if ((p->rc = mdb_cursor_del(c, 0)) != 0)
+						break;
+					dropped++;
+					r = mdb_cursor_get(c, &k, &v,
+					    MDB_GET_CURRENT);
+					if (r == EINVAL || r == MDB_NOTFOUND)
+						r = mdb_cursor_get(c, &k, &v,
+						    MDB_NEXT);
+					continue;
+				}
+				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			}
+			mdb_cursor_close(c);
+			p->n += dropped;
+		}
+	}
+	n = p->n;
+	*rc = p->rc;
+	free(p);
+	return *rc != 0 ? -1 : n;
 }
 
 /* --- spool --- */

@@ -49,6 +49,7 @@ struct db {
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 spool, meta;
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
+	size_t	 map_max;			/* db_grow's limit */
 };
 
 #define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */
@@ -237,6 +238,20 @@ int	db_spool_put(MDB_txn *, struct db *, int64_t at, const char *event_id,
 typedef int (*db_spool_fn)(void *arg, const MDB_val *key, const void *msg,
 	    size_t n);
 int	db_spool_each(MDB_txn *, struct db *, db_spool_fn, void *);
+
+/*
+ * Retention: delete up to `limit` events received before `cutoff` (with
+ * their runs, attempts and inputs; never an event still waiting to be
+ * routed or a run still due) and dedupe entries older than DEDUPE_DAYS.
+ * Returns how many records went, or -1 (an LMDB error code in *rc).
+ */
+int	db_prune(MDB_txn *, struct db *, int64_t cutoff, int limit, int *rc);
+
+/*
+ * Grow the map after MDB_MAP_FULL (no transaction may be open in this
+ * process). 0 when it grew, -1 at the limit.
+ */
+int	db_grow(struct db *);
 
 const char *db_strerror(int rc);
 

@@ -293,7 +293,7 @@ pack_verify(struct receiver *rx, struct request *rq)
 
 /* Store the packed delivery in the spool, fsync'd: 0 or an LMDB code. */
 static int
-spool(struct receiver *rx, struct request *rq)
+spool_once(struct receiver *rx, struct request *rq, int regrown)
 {
 	MDB_txn *txn;
 	int rc;
@@ -306,6 +306,8 @@ spool(struct receiver *rx, struct request *rq)
 		rc = db_commit(txn);
 	else
 		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL && !regrown && db_grow(&rx->db) == 0)
+		return spool_once(rx, rq, 1);
 	return rc;
 }
 
@@ -313,8 +315,10 @@ static void
 answer_spooled(struct receiver *rx, struct request *rq)
 {
 	char body[160];
-	int rc = spool(rx, rq);
+	int rc;
 
+	/* The shared read txn pins the map size: let go of it first. */
+	rc = spool_once(rx, rq, 0);
 	rq->state = REQ_ANSWERED;
 	if (rc == 0) {
 		rx->spooled++;
@@ -372,9 +376,15 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	if (!uuid_valid(id))
 		return respond_json(rx, c, 404,
 		    "{\"error\":\"no such subscription\"}");
-	mdb_txn_renew(rx->rtxn);
-	rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
-	mdb_txn_reset(rx->rtxn);
+	if ((rc = mdb_txn_renew(rx->rtxn)) == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		mdb_env_set_mapsize(rx->db.env, 0);
+		rc = mdb_txn_renew(rx->rtxn);
+	}
+	if (rc == 0) {
+		rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
+		mdb_txn_reset(rx->rtxn);
+	}
 	if (rc != 0)
 		return respond_json(rx, c, rc == MDB_NOTFOUND || rc == -1 ?
 		    404 : 503, rc == MDB_NOTFOUND || rc == -1 ?

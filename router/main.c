@@ -28,6 +28,8 @@
 #define BATCH_MAX	512
 #define TICK_MS		1000
 #define MATCH_MAX	64
+#define PRUNE_EVERY_MS	60000
+#define PRUNE_BATCH	1000
 
 struct router {
 	struct config	 cfg;
@@ -299,6 +301,31 @@ route_pending(struct router *r)
 	} while (pending.n == BATCH_MAX);
 }
 
+/* Retention: a batch per transaction, so writers never wait long. */
+static void
+prune(struct router *r)
+{
+	int64_t cutoff = now_us() - r->cfg.retention_s * 1000000;
+	int n, rc, total = 0;
+	MDB_txn *txn;
+
+	do {
+		if ((txn = db_begin(&r->db, 0)) == NULL)
+			return;
+		n = db_prune(txn, &r->db, cutoff, PRUNE_BATCH, &rc);
+		if (n < 0 || (rc = db_commit(txn)) != 0) {
+			if (n < 0)
+				mdb_txn_abort(txn);
+			log_warn("cannot prune old events: %s",
+			    db_strerror(rc));
+			return;
+		}
+		total += n;
+	} while (n >= PRUNE_BATCH);
+	if (total > 0)
+		log_info("pruned %d records older than the retention", total);
+}
+
 /* Hints carry nothing we need: read them all, then scan once. */
 static int
 drain_hints(struct router *r)
@@ -316,7 +343,7 @@ main(int argc, char **argv)
 {
 	struct router *r = calloc(1, sizeof(*r));
 	char err[1024];
-	int64_t next_tick;
+	int64_t next_tick, next_prune;
 	int running = 1;
 
 	if (r == NULL)
@@ -337,8 +364,10 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
 	route_pending(r);
+	prune(r);
 	stage_ready(&r->st, &r->cfg);
 	next_tick = mono_ms() + TICK_MS;
+	next_prune = mono_ms() + PRUNE_EVERY_MS;
 	while (running) {
 		zmq_pollitem_t items[3] = {
 			{ r->in, 0, ZMQ_POLLIN, 0 },
@@ -361,6 +390,10 @@ main(int argc, char **argv)
 			int dead = 0;
 
 			route_pending(r);
+			if (mono_ms() >= next_prune) {
+				prune(r);
+				next_prune = mono_ms() + PRUNE_EVERY_MS;
+			}
 			db_sync(&r->db);
 			mdb_reader_check(r->db.env, &dead);
 			next_tick = mono_ms() + TICK_MS;

@@ -379,17 +379,15 @@ hint_router(struct verifier *v, const struct item *it)
 	mpw_free(&w);
 }
 
-/* Verify, store and commit the batch; then answer and hint. */
-static void
-process_batch(struct verifier *v)
+/* One pass over the batch in one transaction: 0 or an LMDB code. */
+static int
+store_batch(struct verifier *v)
 {
 	MDB_txn *txn;
 	int i, rc = 0;
 
-	if (v->nbatch == 0)
-		return;
 	if ((txn = db_begin(&v->db, 0)) == NULL)
-		rc = EIO;
+		return EIO;
 	for (i = 0; i < v->nbatch && rc == 0; i++) {
 		struct item *it = &v->batch[i];
 
@@ -404,10 +402,34 @@ process_batch(struct verifier *v)
 		if (rc == 0 && it->spooled && it->status != 503)
 			rc = mdb_del(txn, v->db.spool, &it->skey, NULL);
 	}
-	if (rc == 0 && txn != NULL)
-		rc = db_commit(txn);
-	else if (txn != NULL)
-		mdb_txn_abort(txn);
+	if (rc == 0)
+		return db_commit(txn);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Verify, store and commit the batch; then answer and hint. */
+static void
+process_batch(struct verifier *v)
+{
+	int i, rc;
+
+	if (v->nbatch == 0)
+		return;
+	rc = store_batch(v);
+	if (rc == MDB_MAP_FULL && db_grow(&v->db) == 0) {
+		/* Nothing was written: do the whole batch again. */
+		for (i = 0; i < v->nbatch; i++) {
+			struct item *it = &v->batch[i];
+
+			free(it->ev.headers);
+			memset(&it->ev, 0, sizeof(it->ev));
+			it->status = 0;
+			it->stored = 0;
+			it->why[0] = '\0';
+		}
+		rc = store_batch(v);
+	}
 	if (rc != 0) {
 		log_warn("cannot store %d deliveries: %s", v->nbatch,
 		    rc == EIO ? "no transaction" : db_strerror(rc));

@@ -167,6 +167,54 @@ main(void)
 	    strcmp(r2.status, "succeeded") == 0);
 	CHECK(db_commit(txn) == 0);
 
+	/* Retention: old routed events go with their runs and attempts;
+	 * an event still waiting to be routed stays; old dedupe entries go. */
+	{
+		struct event_rec old;
+		struct run_rec orun;
+		struct attempt_rec a;
+		int64_t long_ago = now_us() - (int64_t)40 * 86400 * 1000000;
+		int rc, i;
+
+		txn = db_begin(&db, 0);
+		for (i = 0; i < 3; i++) {
+			old = e;
+			uuid4(old.id);
+			old.received_at = long_ago + i;
+			strcpy(old.status, i == 2 ? "stored" : "routed");
+			CHECK(db_event_put(txn, &db, &old) == 0);
+			CHECK(db_dedupe_put(txn, &db, s.id, old.id, old.id,
+			    long_ago) == 0);
+			memset(&orun, 0, sizeof(orun));
+			uuid4(orun.id);
+			strcpy(orun.workspace, "default");
+			strcpy(orun.workflow, "wf");
+			strcpy(orun.event_id, old.id);
+			strcpy(orun.status, "succeeded");
+			orun.created_at = long_ago + i;
+			CHECK(db_run_put(txn, &db, &orun, NULL) == 0);
+			memset(&a, 0, sizeof(a));
+			a.n = 1;
+			CHECK(db_attempt_put(txn, &db, orun.id, &a) == 0);
+		}
+		CHECK(db_commit(txn) == 0);
+		txn = db_begin(&db, 0);
+		n = db_prune(txn, &db, now_us() - (int64_t)30 * 86400 * 1000000,
+		    1000, &rc);
+		/* 2 events, their 2 runs, 3 dedupe entries. */
+		CHECK_MSG(n == 7, "pruned %d (rc %d)", n, rc);
+		CHECK(db_commit(txn) == 0);
+		txn = db_begin(&db, 1);
+		n = 0;
+		db_pending_each(txn, &db, count_id, &n);
+		CHECK(n == 1);	/* the unrouted one stays */
+		CHECK(db_run_get(txn, &db, orun.id, &r2) == 0);	/* its run */
+		CHECK(db_event_get(txn, &db, e.id, &e2) == 0);	/* recent */
+		event_free(&e2);
+		CHECK(db_dedupe_get(txn, &db, s.id, "msg_1", first) == 0);
+		mdb_txn_abort(txn);
+	}
+
 	/* Deleting the subscription's name index entry. */
 	txn = db_begin(&db, 0);
 	CHECK(db_sub_del(txn, &db, &s) == 0);

@@ -24,9 +24,45 @@ stage_path(const struct config *cfg, const char *name, const char *ext,
 	snprintf(out, len, "%s/%s.%s", cfg->run_dir, name, ext);
 }
 
+static void stage_setup(struct stage *, const char *, int, char **,
+    struct config *, const char *, int);
+
 void
 stage_init(struct stage *st, const char *name, int argc, char **argv,
     struct config *cfg, const char *usage)
+{
+	stage_setup(st, name, argc, argv, cfg, usage, 0);
+}
+
+void
+stage_init_shared(struct stage *st, const char *name, int argc, char **argv,
+    struct config *cfg, const char *usage)
+{
+	stage_setup(st, name, argc, argv, cfg, usage, 1);
+}
+
+int
+stage_try_lock(struct stage *st, const struct config *cfg)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (st->lock_fd >= 0)
+		return 0;
+	stage_path(cfg, st->name, "lock", path, sizeof(path));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return -1;
+	}
+	st->lock_fd = fd;
+	return 0;
+}
+
+static void
+stage_setup(struct stage *st, const char *name, int argc, char **argv,
+    struct config *cfg, const char *usage, int shared)
 {
 	char err[512], path[PATH_MAX + 32], logname[64];
 	sigset_t mask;
@@ -64,6 +100,11 @@ stage_init(struct stage *st, const char *name, int argc, char **argv,
 		    strerror(errno));
 	/* A health check may hold a shared lock for a moment: retry. */
 	for (i = 0; flock(st->lock_fd, LOCK_EX | LOCK_NB) == -1; i++) {
+		if (errno == EWOULDBLOCK && shared && i == 5) {
+			close(st->lock_fd);
+			st->lock_fd = -1;
+			break;
+		}
 		if (errno != EWOULDBLOCK || i == 50)
 			fatal(EXIT_TEMPORARY, "another %s is running (it holds "
 			    "%s); stop it first", name, path);
@@ -115,9 +156,21 @@ stage_exit(struct stage *st, const struct config *cfg)
 	char path[PATH_MAX + 32];
 
 	stage_path(cfg, st->name, "pid", path, sizeof(path));
-	unlink(path);
+	/* A successor that took over owns the pid file now. */
+	if (st->lock_fd >= 0) {
+		FILE *f = fopen(path, "r");
+		long pid = 0;
+
+		if (f != NULL) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid == (long)getpid())
+			unlink(path);
+		close(st->lock_fd);
+	}
 	close(st->sig_fd);
-	close(st->lock_fd);
 }
 
 int

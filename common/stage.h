@@ -23,6 +23,14 @@ struct stage {
  */
 void	stage_init(struct stage *, const char *name, int argc, char **argv,
 	    struct config *cfg, const char *usage);
+/*
+ * The same, but a held lock is not fatal: st->lock_fd is -1 and the
+ * caller decides (the receiver takes over from a running one).
+ */
+void	stage_init_shared(struct stage *, const char *name, int argc,
+	    char **argv, struct config *cfg, const char *usage);
+/* Take the lock without waiting: 0, or -1 while someone holds it. */
+int	stage_try_lock(struct stage *, const struct config *);
 /* Readiness: writes run/<stage>.pid, which the supervisor waits for. */
 void	stage_ready(struct stage *, const struct config *);
 /* Reads one pending signal; returns its number or 0. */

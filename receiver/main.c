@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <zmq.h>
@@ -76,6 +78,9 @@ struct receiver {
 	uint64_t	 by_status[6];	/* 1xx..5xx */
 	uint64_t	 spooled;
 	int		 draining;
+	int		 handoff_fd;	/* run/receiver.handoff listener */
+	int64_t		 drain_deadline;
+	int		 inherited_fd;	/* listening socket taken over */
 	char		 scratch[256];
 };
 
@@ -480,6 +485,18 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Stop accepting; let the requests in flight finish. */
+static void
+start_draining(struct receiver *rx)
+{
+	MHD_socket lfd = MHD_quiesce_daemon(rx->httpd);
+
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	rx->draining = 1;
+	log_info("stopping: draining %d requests", rx->inflight);
+}
+
 static void
 tap_verdict(struct receiver *rx, const struct request *rq)
 {
@@ -568,10 +585,113 @@ expire_waiting(struct receiver *rx, int all)
 	}
 }
 
+/*
+ * Swapping the receiver refuses no connection: the new one asks the old
+ * one, over run/receiver.handoff, for its listening socket (SCM_RIGHTS).
+ * Both then hold the same socket and its accept queue; the old one stops
+ * accepting, finishes what it has, and exits.
+ */
+static void
+handoff_addr(const struct receiver *rx, struct sockaddr_un *sa)
+{
+	char path[PATH_MAX + 32];
+
+	/* config_load keeps run/ short enough for sun_path. */
+	snprintf(path, sizeof(path), "%s/receiver.handoff", rx->cfg.run_dir);
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	str_copy(sa->sun_path, path, sizeof(sa->sun_path));
+}
+
+static int
+handoff_take(struct receiver *rx)
+{
+	struct sockaddr_un sa;
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int s, fd = -1;
+
+	handoff_addr(rx, &sa);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(s);
+		return -1;
+	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	if (recvmsg(s, &mh, MSG_CMSG_CLOEXEC) == 1 &&
+	    (cm = CMSG_FIRSTHDR(&mh)) != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(s);
+	return fd;
+}
+
+static void
+handoff_listen(struct receiver *rx)
+{
+	struct sockaddr_un sa;
+
+	handoff_addr(rx, &sa);
+	unlink(sa.sun_path);
+	rx->handoff_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (rx->handoff_fd == -1 || bind(rx->handoff_fd,
+	    (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(rx->handoff_fd, 4) == -1)
+		fatal(EXIT_TEMPORARY, "cannot listen on %s: %s", sa.sun_path,
+		    strerror(errno));
+}
+
+static void start_draining(struct receiver *);
+
+/* A successor asks for the listening socket: give it, then drain. */
+static void
+handoff_give(struct receiver *rx)
+{
+	const union MHD_DaemonInfo *info;
+	char byte = 'L', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int c, lfd;
+
+	if ((c = accept4(rx->handoff_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return;
+	info = MHD_get_daemon_info(rx->httpd, MHD_DAEMON_INFO_LISTEN_FD);
+	if (rx->draining || info == NULL || (lfd = info->listen_fd) < 0) {
+		close(c);
+		return;
+	}
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+	if (sendmsg(c, &mh, MSG_NOSIGNAL) == 1) {
+		log_info("handed the listening socket to a new receiver");
+		start_draining(rx);
+	}
+	close(c);
+}
+
 static void
 start_http(struct receiver *rx)
 {
 	struct addrinfo hints, *ai = NULL;
+	struct MHD_OptionItem where[2];
 	char port[8];
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -588,9 +708,17 @@ start_http(struct receiver *rx)
 		    rx->cfg.listen_host, gai_strerror(rc));
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* A socket taken over from the previous receiver, or our own. */
+	if (rx->inherited_fd >= 0)
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+		    rx->inherited_fd, NULL };
+	else
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+		    ai->ai_addr };
+	where[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
 	    NULL, NULL, on_request, rx,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
@@ -619,7 +747,15 @@ main(int argc, char **argv)
 
 	if (rx == NULL)
 		return EXIT_TEMPORARY;
-	stage_init(&rx->st, "receiver", argc, argv, &rx->cfg, usage);
+	rx->inherited_fd = -1;
+	stage_init_shared(&rx->st, "receiver", argc, argv, &rx->cfg, usage);
+	if (rx->st.lock_fd < 0) {
+		if ((rx->inherited_fd = handoff_take(rx)) == -1)
+			fatal(EXIT_TEMPORARY, "another receiver is running and "
+			    "did not hand over its socket; stop it first");
+		log_info("took over the listening socket of the running "
+		    "receiver");
+	}
 	if (db_open(&rx->db, &rx->cfg, 0, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	if ((rc = mdb_txn_begin(rx->db.env, NULL, MDB_RDONLY, &rx->rtxn)))
@@ -638,17 +774,19 @@ main(int argc, char **argv)
 	    "receiver", err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	start_http(rx);
+	handoff_listen(rx);
 	stage_ready(&rx->st, &rx->cfg);
 	log_info("listening on %s:%d", rx->cfg.listen_host,
 	    rx->cfg.listen_port);
 
 	next_tick = mono_ms() + 1000;
 	for (;;) {
-		zmq_pollitem_t items[4] = {
+		zmq_pollitem_t items[5] = {
 			{ rx->verifier, 0, ZMQ_POLLIN, 0 },
 			{ NULL, rx->epoll_fd, ZMQ_POLLIN, 0 },
 			{ NULL, rx->st.sig_fd, ZMQ_POLLIN, 0 },
 			{ rx->tap.sock, 0, ZMQ_POLLIN, 0 },
+			{ NULL, rx->handoff_fd, ZMQ_POLLIN, 0 },
 		};
 		MHD_UNSIGNED_LONG_LONG mt;
 		long timeout = 250;
@@ -656,7 +794,7 @@ main(int argc, char **argv)
 		if (MHD_get_timeout(rx->httpd, &mt) == MHD_YES &&
 		    (long long)mt < timeout)
 			timeout = (long)mt;
-		if (zmq_poll(items, 4, timeout) == -1 && errno != EINTR)
+		if (zmq_poll(items, 5, timeout) == -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
 		if (items[3].revents & ZMQ_POLLIN)
@@ -664,17 +802,14 @@ main(int argc, char **argv)
 		if (items[0].revents & ZMQ_POLLIN)
 			read_verdicts(rx);
 		if ((items[2].revents & ZMQ_POLLIN) &&
-		    stage_signal(&rx->st) != 0 && !rx->draining) {
-			/* Stop accepting; let the requests in flight finish. */
-			MHD_socket lfd = MHD_quiesce_daemon(rx->httpd);
-
-			if (lfd != MHD_INVALID_SOCKET)
-				close(lfd);
-			rx->draining = 1;
-			drain_deadline = mono_ms() + rx->cfg.verify_timeout_ms;
-			log_info("stopping: draining %d requests",
-			    rx->inflight);
-		}
+		    stage_signal(&rx->st) != 0 && !rx->draining)
+			start_draining(rx);
+		if (items[4].revents & ZMQ_POLLIN)
+			handoff_give(rx);
+		if (rx->draining && rx->drain_deadline == 0)
+			rx->drain_deadline = mono_ms() +
+			    rx->cfg.verify_timeout_ms;
+		drain_deadline = rx->drain_deadline;
 		MHD_run(rx->httpd);
 		expire_waiting(rx, rx->draining && mono_ms() >= drain_deadline);
 		MHD_run(rx->httpd);
@@ -682,6 +817,10 @@ main(int argc, char **argv)
 			int dead = 0;
 
 			mdb_reader_check(rx->db.env, &dead);
+			/* After a takeover: ours once the old one is gone. */
+			if (rx->st.lock_fd < 0 && stage_try_lock(&rx->st,
+			    &rx->cfg) == 0)
+				log_info("the previous receiver has exited");
 			next_tick = mono_ms() + 1000;
 		}
 		if (rx->draining && rx->inflight == 0 &&
@@ -691,6 +830,7 @@ main(int argc, char **argv)
 			break;
 	}
 	MHD_stop_daemon(rx->httpd);
+	close(rx->handoff_fd);
 	tap_close(&rx->tap);
 	zmq_close(rx->verifier);
 	zmq_ctx_term(rx->zctx);

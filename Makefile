@@ -26,7 +26,7 @@ B	 = build
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
-	   common/integ.o common/jqprog.o
+	   common/integ.o common/jqprog.o common/sandbox.o
 RECEIVER = receiver/main.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \

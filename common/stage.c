@@ -72,9 +72,14 @@ stage_setup(struct stage *st, const char *name, int argc, char **argv,
 		if (strcmp(argv[i], "-v") == 0 ||
 		    strcmp(argv[i], "--verbose") == 0)
 			verbose = 1;
+		else if (strcmp(argv[i], "--no-sandbox") == 0)
+			setenv("HOOKPIPE_SANDBOX", "0", 1);
 		else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
-			printf("usage: hookpipe-%s [-v]\n\n%s", name, usage);
+			printf("usage: hookpipe-%s [-v] [--no-sandbox]\n\n%s\n"
+			    "  -v            verbose (debug) logging\n"
+			    "  --no-sandbox  do not confine the stage with "
+			    "Landlock\n", name, usage);
 			exit(0);
 		} else {
 			fprintf(stderr, "hookpipe-%s: unknown option %s "

@@ -27,6 +27,7 @@
 #include "integ.h"
 #include "log.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "stage.h"
 #include "zsock.h"
 
@@ -775,6 +776,7 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	start_http(rx);
 	handoff_listen(rx);
+	sandbox_confine(&rx->cfg);
 	stage_ready(&rx->st, &rx->cfg);
 	log_info("listening on %s:%d", rx->cfg.listen_host,
 	    rx->cfg.listen_port);

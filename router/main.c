@@ -22,6 +22,7 @@
 #include "jqprog.h"
 #include "log.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "stage.h"
 #include "zsock.h"
 
@@ -365,6 +366,7 @@ main(int argc, char **argv)
 
 	route_pending(r);
 	prune(r);
+	sandbox_confine(&r->cfg);
 	stage_ready(&r->st, &r->cfg);
 	next_tick = mono_ms() + TICK_MS;
 	next_prune = mono_ms() + PRUNE_EVERY_MS;

@@ -25,6 +25,7 @@
 #include "integ.h"
 #include "log.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "stage.h"
 #include "verify.h"
 #include "zsock.h"
@@ -595,6 +596,7 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
 	drain_spool(v);
+	sandbox_confine(&v->cfg);
 	stage_ready(&v->st, &v->cfg);
 	next_tick = mono_ms() + TICK_MS;
 	while (running) {

@@ -1,3 +1,0 @@
-build/common/msg.o: common/msg.c common/msg.h common/mp.h
-common/msg.h:
-common/mp.h:

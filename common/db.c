@@ -72,7 +72,10 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	    (rc = dbi_open(txn, "attempts", cf, &db->attempts)) ||
 	    (rc = dbi_open(txn, "run_inputs", cf, &db->run_inputs)) ||
 	    (rc = dbi_open(txn, "spool", cf, &db->spool)) ||
-	    (rc = dbi_open(txn, "meta", cf, &db->meta))) {
+	    (rc = dbi_open(txn, "meta", cf, &db->meta)) ||
+	    (rc = dbi_open(txn, "creds", cf, &db->creds)) ||
+	    (rc = dbi_open(txn, "oauth_clients", cf, &db->oauth_clients)) ||
+	    (rc = dbi_open(txn, "oauth_states", cf, &db->oauth_states))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -1486,6 +1489,256 @@ db_prune(MDB_txn *txn, struct db *db, int64_t cutoff, int limit, int *rc)
 	*rc = p->rc;
 	free(p);
 	return *rc != 0 ? -1 : n;
+}
+
+/* --- credentials and OAuth --- */
+
+static int
+cred_decode(const msgpack_object *m, struct cred_rec *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (mp_get_str(m, "workspace", c->workspace, sizeof(c->workspace)) ||
+	    mp_get_str(m, "name", c->name, sizeof(c->name)) ||
+	    mp_get_str(m, "integration", c->integration,
+	    sizeof(c->integration)) ||
+	    mp_get_str(m, "kind", c->kind, sizeof(c->kind)))
+		return -1;
+	mp_get_str(m, "login", c->login, sizeof(c->login));
+	get_sealed(m, "token", c->token, &c->token_len);
+	mp_get_i64(m, "created_at", &c->created_at);
+	return 0;
+}
+
+int
+db_cred_get(MDB_txn *txn, struct db *db, const char *ws, const char *name,
+    struct cred_rec *c)
+{
+	char key[KEY_MAX + 1];
+	msgpack_unpacked u;
+	int rc, n;
+
+	if ((n = wf_key(key, sizeof(key), ws, name)) == -1)
+		return MDB_NOTFOUND;
+	if ((rc = get_mp(txn, db->creds, key, (size_t)n, &u, "credential")))
+		return rc;
+	rc = cred_decode(&u.data, c);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int
+db_cred_put(MDB_txn *txn, struct db *db, const struct cred_rec *c)
+{
+	char key[KEY_MAX + 1];
+	struct mpw w;
+	int n;
+
+	if ((n = wf_key(key, sizeof(key), c->workspace, c->name)) == -1)
+		return MDB_BAD_VALSIZE;
+	mpw_init(&w);
+	mpw_map(&w, 7);
+	mpw_kv_str(&w, "workspace", c->workspace);
+	mpw_kv_str(&w, "name", c->name);
+	mpw_kv_str(&w, "integration", c->integration);
+	mpw_kv_str(&w, "kind", c->kind);
+	mpw_kv_str(&w, "login", c->login);
+	mpw_kv_bin(&w, "token", c->token, c->token_len);
+	mpw_kv_i64(&w, "created_at", c->created_at);
+	return put_mp(txn, db->creds, key, (size_t)n, &w);
+}
+
+int
+db_cred_del(MDB_txn *txn, struct db *db, const char *ws, const char *name)
+{
+	char key[KEY_MAX + 1];
+	int n;
+
+	if ((n = wf_key(key, sizeof(key), ws, name)) == -1)
+		return MDB_NOTFOUND;
+	return db_del(txn, db->creds, key, (size_t)n);
+}
+
+struct cred_each {
+	db_cred_fn fn;
+	void	*arg;
+};
+
+static int
+cred_each_cb(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct cred_each *e = arg;
+	msgpack_unpacked u;
+	struct cred_rec c;
+	int rc;
+
+	(void)k;
+	if (mp_unpack(v->mv_data, v->mv_size, &u) == -1)
+		return 0;
+	rc = cred_decode(&u.data, &c);
+	msgpack_unpacked_destroy(&u);
+	return rc == 0 ? e->fn(e->arg, &c) : 0;
+}
+
+int
+db_cred_each(MDB_txn *txn, struct db *db, const char *ws, db_cred_fn fn,
+    void *arg)
+{
+	struct cred_each e = { fn, arg };
+	char prefix[KEY_MAX + 1];
+	int pn = ws ? snprintf(prefix, sizeof(prefix), "%s/", ws) : 0;
+
+	return prefix_each(txn, db->creds, prefix, (size_t)pn, cred_each_cb,
+	    &e);
+}
+
+static int
+seal_str(struct db *db, const char *aad, const char *plain,
+    unsigned char *out, size_t *outlen)
+{
+	size_t n = strlen(plain);
+
+	if (n == 0 || n > SECRET_MAX || seal(db->key, aad, plain, n, out))
+		return -1;
+	*outlen = n + SEAL_OVERHEAD;
+	return 0;
+}
+
+static int
+unseal_str(struct db *db, const char *aad, const unsigned char *in,
+    size_t n, char *out, size_t cap)
+{
+	int len;
+
+	if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD >= cap)
+		return -1;
+	if ((len = unseal(db->key, aad, in, n, (unsigned char *)out)) < 0)
+		return -1;
+	out[len] = '\0';
+	return len;
+}
+
+int
+db_cred_set_token(struct db *db, struct cred_rec *c, const char *token)
+{
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	snprintf(aad, sizeof(aad), "cred:%s/%s", c->workspace, c->name);
+	return seal_str(db, aad, token, c->token, &c->token_len);
+}
+
+int
+db_cred_token(struct db *db, const struct cred_rec *c, char *out, size_t cap)
+{
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	snprintf(aad, sizeof(aad), "cred:%s/%s", c->workspace, c->name);
+	return unseal_str(db, aad, c->token, c->token_len, out, cap);
+}
+
+int
+db_oauth_client_get(MDB_txn *txn, struct db *db, const char *ws,
+    const char *integ, struct oauth_client_rec *c)
+{
+	char key[KEY_MAX + 1];
+	msgpack_unpacked u;
+	int rc, n;
+
+	if ((n = wf_key(key, sizeof(key), ws, integ)) == -1)
+		return MDB_NOTFOUND;
+	if ((rc = get_mp(txn, db->oauth_clients, key, (size_t)n, &u,
+	    "OAuth client")))
+		return rc;
+	memset(c, 0, sizeof(*c));
+	if (mp_get_str(&u.data, "workspace", c->workspace,
+	    sizeof(c->workspace)) || mp_get_str(&u.data, "integration",
+	    c->integration, sizeof(c->integration)) ||
+	    mp_get_str(&u.data, "client_id", c->client_id,
+	    sizeof(c->client_id)))
+		rc = -1;
+	get_sealed(&u.data, "secret", c->secret, &c->secret_len);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int
+db_oauth_client_put(MDB_txn *txn, struct db *db,
+    const struct oauth_client_rec *c)
+{
+	char key[KEY_MAX + 1];
+	struct mpw w;
+	int n;
+
+	if ((n = wf_key(key, sizeof(key), c->workspace, c->integration)) == -1)
+		return MDB_BAD_VALSIZE;
+	mpw_init(&w);
+	mpw_map(&w, 4);
+	mpw_kv_str(&w, "workspace", c->workspace);
+	mpw_kv_str(&w, "integration", c->integration);
+	mpw_kv_str(&w, "client_id", c->client_id);
+	mpw_kv_bin(&w, "secret", c->secret, c->secret_len);
+	return put_mp(txn, db->oauth_clients, key, (size_t)n, &w);
+}
+
+int
+db_oauth_client_set_secret(struct db *db, struct oauth_client_rec *c,
+    const char *secret)
+{
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	snprintf(aad, sizeof(aad), "oauth:%s/%s", c->workspace,
+	    c->integration);
+	return seal_str(db, aad, secret, c->secret, &c->secret_len);
+}
+
+int
+db_oauth_client_secret(struct db *db, const struct oauth_client_rec *c,
+    char *out, size_t cap)
+{
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	snprintf(aad, sizeof(aad), "oauth:%s/%s", c->workspace,
+	    c->integration);
+	return unseal_str(db, aad, c->secret, c->secret_len, out, cap);
+}
+
+int
+db_oauth_state_put(MDB_txn *txn, struct db *db,
+    const struct oauth_state_rec *st)
+{
+	struct mpw w;
+
+	mpw_init(&w);
+	mpw_map(&w, 4);
+	mpw_kv_str(&w, "workspace", st->workspace);
+	mpw_kv_str(&w, "integration", st->integration);
+	mpw_kv_str(&w, "name", st->name);
+	mpw_kv_i64(&w, "expires_at", st->expires_at);
+	return put_mp(txn, db->oauth_states, st->state, strlen(st->state), &w);
+}
+
+int
+db_oauth_state_take(MDB_txn *txn, struct db *db, const char *state,
+    struct oauth_state_rec *st)
+{
+	msgpack_unpacked u;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (strlen(state) == 0 || strlen(state) >= sizeof(st->state))
+		return MDB_NOTFOUND;
+	if ((rc = get_mp(txn, db->oauth_states, state, strlen(state), &u,
+	    "OAuth state")) != 0)
+		return rc == -1 ? MDB_NOTFOUND : rc;
+	str_copy(st->state, state, sizeof(st->state));
+	mp_get_str(&u.data, "workspace", st->workspace, sizeof(st->workspace));
+	mp_get_str(&u.data, "integration", st->integration,
+	    sizeof(st->integration));
+	mp_get_str(&u.data, "name", st->name, sizeof(st->name));
+	mp_get_i64(&u.data, "expires_at", &st->expires_at);
+	msgpack_unpacked_destroy(&u);
+	if ((rc = db_del(txn, db->oauth_states, state, strlen(state))) != 0)
+		return rc;
+	return st->expires_at < now_us() ? ETIMEDOUT : 0;
 }
 
 /* --- spool --- */

@@ -20,6 +20,9 @@
  *	attempts	run id + be64 attempt -> attempt
  *	run_inputs	run id -> JSON text (a trigger's --map result)
  *	spool		be64 received_at + event id -> MSG_VERIFY message
+ *	creds		"ws/name" -> credential (token sealed)
+ *	oauth_clients	"ws/integration" -> OAuth client (secret sealed)
+ *	oauth_states	state -> pending authorization (single use)
  *	meta		"schema" -> version
  */
 #ifndef HP_DB_H
@@ -47,7 +50,7 @@ struct db {
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
 	MDB_dbi	 events, events_by_time, pending, dedupe;
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
-	MDB_dbi	 spool, meta;
+	MDB_dbi	 spool, meta, creds, oauth_clients, oauth_states;
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
 	size_t	 map_max;			/* db_grow's limit */
 };
@@ -231,6 +234,64 @@ int	db_run_inputs_put(MDB_txn *, struct db *, const char *run_id,
 	    const char *json);
 /* malloc'd JSON text, or NULL. */
 char   *db_run_inputs_get(MDB_txn *, struct db *, const char *run_id);
+
+/* Credentials: an API key or an OAuth token, sealed (aad = "cred:ws/name"). */
+struct cred_rec {
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 name[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	char	 kind[16];			/* api-key, oauth */
+	char	 login[128];			/* the account it acts as */
+	unsigned char token[SEALED_MAX];
+	size_t	 token_len;
+	int64_t	 created_at;
+};
+
+int	db_cred_get(MDB_txn *, struct db *, const char *ws, const char *name,
+	    struct cred_rec *);
+int	db_cred_put(MDB_txn *, struct db *, const struct cred_rec *);
+int	db_cred_del(MDB_txn *, struct db *, const char *ws, const char *name);
+typedef int (*db_cred_fn)(void *arg, const struct cred_rec *);
+int	db_cred_each(MDB_txn *, struct db *, const char *ws, db_cred_fn, void *);
+int	db_cred_set_token(struct db *, struct cred_rec *, const char *token);
+/* The token as a NUL-terminated string in out; length or -1. */
+int	db_cred_token(struct db *, const struct cred_rec *, char *out,
+	    size_t cap);
+
+/* OAuth clients, per workspace and integration (aad = "oauth:ws/integ"). */
+struct oauth_client_rec {
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	char	 client_id[256];
+	unsigned char secret[SEALED_MAX];
+	size_t	 secret_len;
+};
+
+int	db_oauth_client_get(MDB_txn *, struct db *, const char *ws,
+	    const char *integ, struct oauth_client_rec *);
+int	db_oauth_client_put(MDB_txn *, struct db *,
+	    const struct oauth_client_rec *);
+int	db_oauth_client_set_secret(struct db *, struct oauth_client_rec *,
+	    const char *secret);
+int	db_oauth_client_secret(struct db *, const struct oauth_client_rec *,
+	    char *out, size_t cap);
+
+/* A pending authorization: `oauth authorize` makes it, the callback uses
+ * it once. */
+struct oauth_state_rec {
+	char	 state[65];
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	char	 name[NAME_MAX_LEN + 1];	/* the credential to store */
+	int64_t	 expires_at;			/* us */
+};
+
+int	db_oauth_state_put(MDB_txn *, struct db *,
+	    const struct oauth_state_rec *);
+/* Gets and deletes it (single use): 0, MDB_NOTFOUND, or an error. An
+ * expired state is deleted and reported as ETIMEDOUT. */
+int	db_oauth_state_take(MDB_txn *, struct db *, const char *state,
+	    struct oauth_state_rec *);
 
 /* Spool: the receiver's deliveries that wait for the verifier. */
 int	db_spool_put(MDB_txn *, struct db *, int64_t at, const char *event_id,

@@ -15,7 +15,7 @@ WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier \
 	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
-LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcrypto
+LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
@@ -26,7 +26,8 @@ B	 = build
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
-	   common/integ.o common/jqprog.o common/sandbox.o
+	   common/integ.o common/jqprog.o common/sandbox.o \
+	   common/httpc.o
 RECEIVER = receiver/main.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
@@ -56,7 +57,7 @@ bin/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
 
 bin/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
 	@mkdir -p bin
@@ -64,11 +65,11 @@ bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
 
 bin/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 bin/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 bin/hookpipectl: admin/hookpipectl.sh
 	@mkdir -p bin
@@ -79,7 +80,7 @@ bin/hookpipectl: admin/hookpipectl.sh
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(addprefix $(B)/,$(COMMON) \
 	    $(VERIFY))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 unit: $(addprefix $(B)/tests/,$(UNIT))
 
@@ -100,7 +101,7 @@ $(FB)/%.o: %.c
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
 
 $(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(addprefix $(FB)/,$(COMMON) $(VERIFY))
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ -lcurl \
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ \
 	    $(LDLIBS_BASE)
 
 fuzz-build: $(addprefix $(FB)/,$(FUZZ))

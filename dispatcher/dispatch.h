@@ -50,37 +50,15 @@ struct job {
 	char		 error[256];
 };
 
-/*
- * HTTP actions share one libcurl multi handle, driven by the dispatcher's
- * poll loop through curl's socket and timer callbacks: connections are
- * reused across runs, and no thread is needed.
- */
-#define HTTP_SOCKS_MAX	2048
+#include "httpc.h"
 
-struct http {
-	void		*multi;			/* CURLM * */
-	struct {
-		int	 fd;
-		int	 what;			/* CURL_POLL_* */
-	}		 socks[HTTP_SOCKS_MAX];
-	int		 nsocks;
-	int64_t		 timer_ms;		/* -1: none */
-};
-
-int	http_init(struct http *);
-void	http_cleanup(struct http *);
+/* HTTP actions share one libcurl multi handle (common/httpc.h). */
+int	http_init(struct httpc *);
 /* POST body to url; headers are "K: V" lines. -1 with job->error. */
-int	http_start(struct http *, struct job *, const char *url,
+int	http_start(struct httpc *, struct job *, const char *url,
 	    const char *headers, const char *bearer, const char *body,
 	    int64_t timeout_ms);
-/* Add the sockets curl waits on; returns how many items were written. */
-int	http_poll_items(struct http *, void *zmq_items, int max);
-/* After poll: one ready socket, then the timer and completions. */
-void	http_ready(struct http *, int fd, int revents);
-void	http_run(struct http *);
-/* Milliseconds until curl's timer, or -1. */
-int64_t	http_timeout(struct http *);
-void	http_abort(struct http *, struct job *);
+void	http_abort(struct httpc *, struct job *);
 
 /* Start `/bin/sh -c cmd` in its own process group. -1 with job->error. */
 int	exec_start(struct job *, const char *cmd, char **env);

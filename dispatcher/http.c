@@ -10,69 +10,15 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <jansson.h>
-#include <zmq.h>
 
 #include "dispatch.h"
 
-static int
-on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
-{
-	struct http *h = userp;
-	int i;
-
-	(void)e;
-	(void)sockp;
-	for (i = 0; i < h->nsocks; i++)
-		if (h->socks[i].fd == (int)s)
-			break;
-	if (what == CURL_POLL_REMOVE) {
-		if (i < h->nsocks)
-			h->socks[i] = h->socks[--h->nsocks];
-		return 0;
-	}
-	if (i == h->nsocks) {
-		if (h->nsocks == HTTP_SOCKS_MAX)
-			return -1;
-		h->nsocks++;
-	}
-	h->socks[i].fd = (int)s;
-	h->socks[i].what = what;
-	return 0;
-}
-
-static int
-on_timer(CURLM *m, long ms, void *userp)
-{
-	struct http *h = userp;
-
-	(void)m;
-	h->timer_ms = ms < 0 ? -1 : mono_ms() + ms;
-	return 0;
-}
+static void finish(void *ctx, void *arg, CURL *e, CURLcode res);
 
 int
-http_init(struct http *h)
+http_init(struct httpc *h)
 {
-	memset(h, 0, sizeof(*h));
-	h->timer_ms = -1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (h->multi = curl_multi_init()) == NULL)
-		return -1;
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
-	return 0;
-}
-
-void
-http_cleanup(struct http *h)
-{
-	if (h->multi != NULL)
-		curl_multi_cleanup(h->multi);
-	h->multi = NULL;
-	curl_global_cleanup();
+	return httpc_init(h, finish, h);
 }
 
 static size_t
@@ -88,7 +34,7 @@ on_body(char *p, size_t size, size_t n, void *userp)
 }
 
 int
-http_start(struct http *h, struct job *j, const char *url,
+http_start(struct httpc *h, struct job *j, const char *url,
     const char *headers, const char *bearer, const char *body,
     int64_t timeout_ms)
 {
@@ -132,7 +78,7 @@ http_start(struct http *h, struct job *j, const char *url,
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+	if (httpc_add(h, e) == -1) {
 		snprintf(j->error, sizeof(j->error), "cannot start the request");
 		curl_slist_free_all(hl);
 		curl_easy_cleanup(e);
@@ -142,49 +88,6 @@ http_start(struct http *h, struct job *j, const char *url,
 	j->hdrs = hl;
 	j->deadline_ms = INT64_MAX;	/* curl enforces the timeout */
 	return 0;
-}
-
-int
-http_poll_items(struct http *h, void *zitems, int max)
-{
-	zmq_pollitem_t *items = zitems;
-	int i, n = 0;
-
-	for (i = 0; i < h->nsocks && n < max; i++) {
-		short ev = 0;
-
-		if (h->socks[i].what & CURL_POLL_IN)
-			ev |= ZMQ_POLLIN;
-		if (h->socks[i].what & CURL_POLL_OUT)
-			ev |= ZMQ_POLLOUT;
-		items[n++] = (zmq_pollitem_t){ NULL, h->socks[i].fd, ev, 0 };
-	}
-	return n;
-}
-
-void
-http_ready(struct http *h, int fd, int revents)
-{
-	int running, ev = 0;
-
-	if (revents & ZMQ_POLLIN)
-		ev |= CURL_CSELECT_IN;
-	if (revents & ZMQ_POLLOUT)
-		ev |= CURL_CSELECT_OUT;
-	if (revents & ZMQ_POLLERR)
-		ev |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(h->multi, fd, ev, &running);
-}
-
-int64_t
-http_timeout(struct http *h)
-{
-	int64_t left;
-
-	if (h->timer_ms < 0)
-		return -1;
-	left = h->timer_ms - mono_ms();
-	return left < 0 ? 0 : left;
 }
 
 /* Dify answers 200 even when the workflow failed: read data.status. */
@@ -207,9 +110,10 @@ dify_check(struct job *j)
 }
 
 static void
-finish(struct http *h, struct job *j, CURLcode res)
+finish(void *ctx, void *arg, CURL *e, CURLcode res)
 {
-	CURL *e = j->easy;
+	struct httpc *h = ctx;
+	struct job *j = arg;
 	long status = 0;
 	curl_off_t ra = 0;
 
@@ -236,33 +140,11 @@ finish(struct http *h, struct job *j, CURLcode res)
 }
 
 void
-http_run(struct http *h)
-{
-	CURLMsg *m;
-	int running, left;
-
-	if (h->timer_ms >= 0 && mono_ms() >= h->timer_ms) {
-		h->timer_ms = -1;
-		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
-		    &running);
-	}
-	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
-		struct job *j = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		if (j != NULL)
-			finish(h, j, m->data.result);
-	}
-}
-
-void
-http_abort(struct http *h, struct job *j)
+http_abort(struct httpc *h, struct job *j)
 {
 	if (j->easy == NULL)
 		return;
-	curl_multi_remove_handle(h->multi, j->easy);
+	httpc_remove(h, j->easy);
 	curl_easy_cleanup(j->easy);
 	curl_slist_free_all(j->hdrs);
 	j->easy = NULL;

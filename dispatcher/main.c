@@ -35,7 +35,7 @@ extern char **environ;
 #define ZMQ_ACTIONS_MAX	32
 
 struct dispatcher {
-	struct http	 http;
+	struct httpc	 http;
 	struct {
 		char	*endpoint;
 		void	*sock;
@@ -704,14 +704,14 @@ loop(struct dispatcher *d)
 	int64_t stop_at = 0, next_tick = mono_ms() + TICK_MS;
 	int running = 1, i;
 
-	items = calloc((size_t)(3 + 3 * d->njobs + HTTP_SOCKS_MAX),
+	items = calloc((size_t)(3 + 3 * d->njobs + HTTPC_SOCKS_MAX),
 	    sizeof(*items));
 	if (items == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
 	for (;;) {
 		int n = 0, nhttp, map[3 * 1024 + 3];
 		long timeout = (long)(next_tick - mono_ms());
-		int64_t ht = http_timeout(&d->http);
+		int64_t ht = httpc_timeout(&d->http);
 
 		items[n++] = (zmq_pollitem_t){ d->in, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ NULL, d->st.sig_fd, ZMQ_POLLIN,
@@ -741,7 +741,7 @@ loop(struct dispatcher *d)
 				timeout = (long)(j->deadline_ms - mono_ms());
 		}
 		nhttp = n;
-		n += http_poll_items(&d->http, items + n, HTTP_SOCKS_MAX);
+		n += httpc_poll_items(&d->http, items + n, HTTPC_SOCKS_MAX);
 		if (ht >= 0 && ht < timeout)
 			timeout = (long)ht;
 		if (d->active < d->njobs && d->next_due_us != INT64_MAX) {
@@ -768,9 +768,9 @@ loop(struct dispatcher *d)
 		}
 		for (i = nhttp; i < n; i++)
 			if (items[i].revents != 0)
-				http_ready(&d->http, items[i].fd,
+				httpc_ready(&d->http, items[i].fd,
 				    items[i].revents);
-		http_run(&d->http);
+		httpc_run(&d->http);
 		for (i = 3; i < nhttp; i++) {
 			struct job *j = &d->jobs[map[i]];
 
@@ -858,7 +858,7 @@ main(int argc, char **argv)
 		free(d->zmq_out[i].endpoint);
 	}
 	zmq_ctx_term(d->zctx);
-	http_cleanup(&d->http);
+	httpc_cleanup(&d->http);
 	free(d->jobs);
 	db_close(&d->db);
 	stage_exit(&d->st, &d->cfg);

@@ -28,7 +28,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
 	   common/integ.o common/jqprog.o common/sandbox.o \
 	   common/httpc.o
-RECEIVER = receiver/main.o
+RECEIVER = receiver/main.o receiver/oauth.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \

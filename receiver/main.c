@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <zmq.h>
 
 #include "db.h"
@@ -30,60 +31,7 @@
 #include "sandbox.h"
 #include "stage.h"
 #include "zsock.h"
-
-#define HEADERS_MAX	128
-#define INFLIGHT_MAX	8192		/* requests waiting for a verdict */
-#define HASH_SIZE	4096		/* power of two */
-#define PLUGIN_PREFIX	"/triggers/plugin/"
-
-enum req_state { REQ_READING, REQ_WAITING, REQ_ANSWERED };
-
-struct request {
-	uint64_t	 id;
-	struct request	*hnext;		/* hash chain */
-	struct request	*prev, *next;	/* waiting list, oldest first */
-	struct MHD_Connection *conn;
-	enum req_state	 state;
-	char		 sub[UUID_LEN + 1];
-	char		 event_id[UUID_LEN + 1];
-	int64_t		 received_at;
-	int64_t		 sent_ms;
-	size_t		 limit;
-	size_t		 discarded;
-	int		 too_large;
-	struct buf	 body;
-	/* The answer once known. */
-	int		 status;
-	char		*answer;
-	const char	*ctype;
-	int		 retry_after;
-};
-
-struct receiver {
-	struct config	 cfg;
-	struct stage	 st;
-	struct db	 db;
-	MDB_txn		*rtxn;		/* reset/renewed read txn */
-	struct integ_set integs;
-	struct MHD_Daemon *httpd;
-	int		 epoll_fd;
-	void		*zctx;
-	void		*verifier;	/* DEALER */
-	struct tap	 tap;
-	uint64_t	 next_id;
-	struct request	*hash[HASH_SIZE];
-	struct request	*oldest, *newest;
-	int		 inflight;
-	struct mpw	 w;		/* reused message buffer */
-	/* Metrics. */
-	uint64_t	 by_status[6];	/* 1xx..5xx */
-	uint64_t	 spooled;
-	int		 draining;
-	int		 handoff_fd;	/* run/receiver.handoff listener */
-	int64_t		 drain_deadline;
-	int		 inherited_fd;	/* listening socket taken over */
-	char		 scratch[256];
-};
+#include "receiver.h"
 
 static const char usage[] =
     "Receives webhook deliveries over HTTP (HOOKPIPE_LISTEN) and hands\n"
@@ -149,7 +97,7 @@ waiting_find(struct receiver *rx, uint64_t id)
 
 /* --- responses --- */
 
-static enum MHD_Result
+enum MHD_Result
 respond(struct receiver *rx, struct MHD_Connection *c, int status,
     const char *ctype, const char *body, const char *allow, int retry_after)
 {
@@ -416,6 +364,21 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	return MHD_YES;
 }
 
+/* "/oauth/{integration}/callback" */
+static int
+oauth_path(const char *url, char *integ, size_t len)
+{
+	const char *p = url + 7, *slash;
+
+	if (strncmp(url, "/oauth/", 7) != 0 || (slash = strchr(p, '/')) ==
+	    NULL || strcmp(slash, "/callback") != 0 ||
+	    (size_t)(slash - p) >= len)
+		return 0;
+	memcpy(integ, p, (size_t)(slash - p));
+	integ[slash - p] = '\0';
+	return name_valid(integ);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -423,6 +386,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct receiver *rx = cls;
 	struct request *rq = *req_cls;
+	char integ[NAME_MAX_LEN + 1];
 
 	(void)version;
 	if (rq == NULL) {
@@ -432,6 +396,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			    strcmp(method, "HEAD") != 0)
 				return respond(rx, c, 405, "", "", "GET", 0);
 			return url[1] == 'h' ? healthz(rx, c) : metrics(rx, c);
+		}
+		if (oauth_path(url, integ, sizeof(integ))) {
+			if (strcmp(method, "GET") != 0)
+				return respond(rx, c, 405, "", "", "GET", 0);
+			return oauth_begin(rx, c, integ, req_cls);
 		}
 		if (strncmp(url, PLUGIN_PREFIX, strlen(PLUGIN_PREFIX)) != 0)
 			return respond_json(rx, c, 404,
@@ -453,6 +422,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->kind == REQ_OAUTH)
+		return rq->state == REQ_ANSWERED ? respond(rx, c, rq->status,
+		    rq->ctype, rq->answer, NULL, 0) : MHD_YES;
 	switch (rq->state) {
 	case REQ_READING:
 		if (rq->too_large)
@@ -478,8 +450,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	(void)toe;
 	if (rq == NULL)
 		return;
-	if (rq->state == REQ_WAITING)
+	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
 		waiting_del(rx, rq);
+	oauth_abort(rx, rq);
+	buf_free(&rq->reply);
 	buf_free(&rq->body);
 	free(rq->answer);
 	free(rq);
@@ -764,6 +738,8 @@ main(int argc, char **argv)
 	mdb_txn_reset(rx->rtxn);
 	integ_load_all(&rx->integs, &rx->cfg, warn_integ);
 	mpw_init(&rx->w);
+	if (httpc_init(&rx->http, oauth_done, rx) == -1)
+		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");
 
 	if ((rx->zctx = zmq_ctx_new()) == NULL ||
 	    (rx->verifier = zs_socket(rx->zctx, ZMQ_DEALER, 0)) == NULL)
@@ -783,7 +759,7 @@ main(int argc, char **argv)
 
 	next_tick = mono_ms() + 1000;
 	for (;;) {
-		zmq_pollitem_t items[5] = {
+		zmq_pollitem_t items[5 + 16] = {
 			{ rx->verifier, 0, ZMQ_POLLIN, 0 },
 			{ NULL, rx->epoll_fd, ZMQ_POLLIN, 0 },
 			{ NULL, rx->st.sig_fd, ZMQ_POLLIN, 0 },
@@ -792,11 +768,16 @@ main(int argc, char **argv)
 		};
 		MHD_UNSIGNED_LONG_LONG mt;
 		long timeout = 250;
+		int64_t ht = httpc_timeout(&rx->http);
+		int n = 5, i;
 
+		n += httpc_poll_items(&rx->http, items + 5, 16);
 		if (MHD_get_timeout(rx->httpd, &mt) == MHD_YES &&
 		    (long long)mt < timeout)
 			timeout = (long)mt;
-		if (zmq_poll(items, 5, timeout) == -1 && errno != EINTR)
+		if (ht >= 0 && ht < timeout)
+			timeout = (long)ht;
+		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
 		if (items[3].revents & ZMQ_POLLIN)
@@ -808,6 +789,11 @@ main(int argc, char **argv)
 			start_draining(rx);
 		if (items[4].revents & ZMQ_POLLIN)
 			handoff_give(rx);
+		for (i = 5; i < n; i++)
+			if (items[i].revents != 0)
+				httpc_ready(&rx->http, items[i].fd,
+				    items[i].revents);
+		httpc_run(&rx->http);
 		if (rx->draining && rx->drain_deadline == 0)
 			rx->drain_deadline = mono_ms() +
 			    rx->cfg.verify_timeout_ms;
@@ -837,6 +823,7 @@ main(int argc, char **argv)
 	zmq_close(rx->verifier);
 	zmq_ctx_term(rx->zctx);
 	mpw_free(&rx->w);
+	httpc_cleanup(&rx->http);
 	mdb_txn_abort(rx->rtxn);
 	integ_free_all(&rx->integs);
 	db_close(&rx->db);

@@ -13,7 +13,7 @@ OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
-CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier \
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
 	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
@@ -28,7 +28,8 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
 	   common/integ.o common/jqprog.o common/sandbox.o \
 	   common/httpc.o
-RECEIVER = receiver/main.o receiver/oauth.o
+RECEIVER = receiver/main.o $(RECEIVER_LIB)
+RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
@@ -89,7 +90,7 @@ test: all unit
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
-FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form
+FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
@@ -100,9 +101,13 @@ $(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
 
-$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(addprefix $(FB)/,$(COMMON) $(VERIFY))
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ \
+$(FB)/fuzz_http: $(FB)/tests/fuzz/fuzz_http.o $(addprefix $(FB)/,$(COMMON) \
+	    $(RECEIVER_LIB))
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ -lmicrohttpd \
 	    $(LDLIBS_BASE)
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(addprefix $(FB)/,$(COMMON) $(VERIFY))
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_BASE)
 
 fuzz-build: $(addprefix $(FB)/,$(FUZZ))
 

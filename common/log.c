@@ -7,6 +7,13 @@
 
 static const char *log_stage = "hookpipe";
 static int log_verbose;
+static int log_silent;
+
+void
+log_quiet(int on)
+{
+	log_silent = on;
+}
 
 void
 log_init(const char *name, int verbose)
@@ -30,6 +37,8 @@ log_vline(const char *level, const char *fmt, va_list ap)
 	struct tm tm;
 	char when[32];
 
+	if (log_silent)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);

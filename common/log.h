@@ -13,6 +13,7 @@
 
 void log_init(const char *name, int verbose);
 const char *log_name(void);
+void	log_quiet(int on);	/* fuzz targets: no log lines at all */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

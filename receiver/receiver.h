@@ -84,7 +84,19 @@ enum MHD_Result respond(struct receiver *, struct MHD_Connection *,
 	    int status, const char *ctype, const char *body,
 	    const char *allow, int retry_after);
 
-/* GET /oauth/{integration}/callback: first call. */
+/* http.c */
+void	rx_start_http(struct receiver *, int no_listen);
+void	rx_read_verdicts(struct receiver *);
+/* Spool what waited too long (or everything, when all). */
+void	rx_expire_waiting(struct receiver *, int all);
+void	rx_start_draining(struct receiver *);
+
+/* handoff.c */
+int	rx_handoff_take(struct receiver *);
+void	rx_handoff_listen(struct receiver *);
+void	rx_handoff_give(struct receiver *);
+
+/* oauth.c: GET /oauth/{integration}/callback, first call. */
 enum MHD_Result oauth_begin(struct receiver *, struct MHD_Connection *,
 	    const char *integration, void **req_cls);
 /* The code exchange finished (httpc completion). */

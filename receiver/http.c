@@ -1,0 +1,591 @@
+/*
+ * The receiver's HTTP side: libmicrohttpd handlers for deliveries,
+ * /healthz and /metrics, the table of requests waiting for a verdict,
+ * and the spool for when the verifier is away.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "msg.h"
+#include "receiver.h"
+
+/* --- the table of requests waiting for a verdict --- */
+
+static void
+waiting_add(struct receiver *rx, struct request *rq)
+{
+	struct request **b = &rx->hash[rq->id & (HASH_SIZE - 1)];
+
+	rq->hnext = *b;
+	*b = rq;
+	rq->prev = rx->newest;
+	rq->next = NULL;
+	if (rx->newest)
+		rx->newest->next = rq;
+	else
+		rx->oldest = rq;
+	rx->newest = rq;
+	rx->inflight++;
+	rq->state = REQ_WAITING;
+}
+
+static void
+waiting_del(struct receiver *rx, struct request *rq)
+{
+	struct request **b = &rx->hash[rq->id & (HASH_SIZE - 1)];
+
+	for (; *b != NULL; b = &(*b)->hnext)
+		if (*b == rq) {
+			*b = rq->hnext;
+			break;
+		}
+	if (rq->prev)
+		rq->prev->next = rq->next;
+	else
+		rx->oldest = rq->next;
+	if (rq->next)
+		rq->next->prev = rq->prev;
+	else
+		rx->newest = rq->prev;
+	rq->prev = rq->next = rq->hnext = NULL;
+	rx->inflight--;
+}
+
+static struct request *
+waiting_find(struct receiver *rx, uint64_t id)
+{
+	struct request *rq = rx->hash[id & (HASH_SIZE - 1)];
+
+	while (rq != NULL && rq->id != id)
+		rq = rq->hnext;
+	return rq;
+}
+
+/* --- responses --- */
+
+enum MHD_Result
+respond(struct receiver *rx, struct MHD_Connection *c, int status,
+    const char *ctype, const char *body, const char *allow, int retry_after)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char ra[16];
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (*body != '\0')
+		MHD_add_response_header(r, "Content-Type", ctype);
+	if (allow != NULL)
+		MHD_add_response_header(r, "Allow", allow);
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
+	ret = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	if (status >= 100 && status < 600)
+		rx->by_status[status / 100]++;
+	return ret;
+}
+
+static enum MHD_Result
+respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result
+respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
+    const char *fmt, ...)
+{
+	char body[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	return respond(rx, c, status, "application/json", body, NULL,
+	    status == 503 ? 5 : 0);
+}
+
+static enum MHD_Result
+healthz(struct receiver *rx, struct MHD_Connection *c)
+{
+	char missing[128] = "";
+	size_t i;
+
+	for (i = 1; i < 4; i++)
+		if (!stage_is_up(&rx->cfg, stage_names[i]))
+			snprintf(missing + strlen(missing), sizeof(missing) -
+			    strlen(missing), "%s\"%s\"", missing[0] ? "," : "",
+			    stage_names[i]);
+	if (missing[0] == '\0')
+		return respond_json(rx, c, 200, "{\"status\":\"ok\"}");
+	return respond(rx, c, 503, "application/json", (snprintf(rx->scratch,
+	    sizeof(rx->scratch), "{\"status\":\"degraded\",\"missing\":[%s]}",
+	    missing), rx->scratch), NULL, 0);
+}
+
+static enum MHD_Result
+metrics(struct receiver *rx, struct MHD_Connection *c)
+{
+	struct buf b = { 0 };
+	enum MHD_Result ret;
+	int i;
+
+	buf_appendf(&b, "# HELP hookpipe_receiver_responses_total HTTP "
+	    "responses by status class.\n"
+	    "# TYPE hookpipe_receiver_responses_total counter\n");
+	for (i = 1; i < 6; i++)
+		buf_appendf(&b, "hookpipe_receiver_responses_total{class="
+		    "\"%dxx\"} %llu\n", i,
+		    (unsigned long long)rx->by_status[i]);
+	buf_appendf(&b, "# HELP hookpipe_receiver_spooled_total Deliveries "
+	    "spooled while the verifier was away.\n"
+	    "# TYPE hookpipe_receiver_spooled_total counter\n"
+	    "hookpipe_receiver_spooled_total %llu\n"
+	    "# HELP hookpipe_receiver_inflight Deliveries waiting for a "
+	    "verdict.\n# TYPE hookpipe_receiver_inflight gauge\n"
+	    "hookpipe_receiver_inflight %d\n",
+	    (unsigned long long)rx->spooled, rx->inflight);
+	for (i = 1; i < 4; i++)
+		buf_appendf(&b, "hookpipe_stage_up{stage=\"%s\"} %d\n",
+		    stage_names[i], stage_is_up(&rx->cfg, stage_names[i]));
+	ret = respond(rx, c, 200, "text/plain; version=0.0.4", b.data, NULL,
+	    0);
+	buf_free(&b);
+	return ret;
+}
+
+/* --- handing deliveries to the verifier --- */
+
+struct hdr_collect {
+	struct mpw	*w;
+	const char	*k[HEADERS_MAX];
+	const char	*v[HEADERS_MAX];
+	size_t		 n;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct hdr_collect *h = cls;
+
+	(void)kind;
+	if (h->n < HEADERS_MAX && key != NULL) {
+		h->k[h->n] = key;
+		h->v[h->n++] = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+static void
+pack_verify(struct receiver *rx, struct request *rq)
+{
+	struct hdr_collect h;
+	char idstr[24], lower[256];
+	size_t i, j;
+
+	memset(&h, 0, sizeof(h));
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_header,
+	    &h);
+	snprintf(idstr, sizeof(idstr), "%llu", (unsigned long long)rq->id);
+	mpw_reset(&rx->w);
+	msg_begin(&rx->w, MSG_VERIFY, idstr);
+	mpw_map(&rx->w, 5);
+	mpw_kv_str(&rx->w, "sub", rq->sub);
+	mpw_kv_str(&rx->w, "event_id", rq->event_id);
+	mpw_kv_i64(&rx->w, "received_at", rq->received_at);
+	mpw_str(&rx->w, "headers");
+	mpw_map(&rx->w, (uint32_t)h.n);
+	for (i = 0; i < h.n; i++) {
+		for (j = 0; h.k[i][j] != '\0' && j < sizeof(lower) - 1; j++)
+			lower[j] = (char)((h.k[i][j] >= 'A' && h.k[i][j] <= 'Z')
+			    ? h.k[i][j] + 32 : h.k[i][j]);
+		lower[j] = '\0';
+		mpw_str(&rx->w, lower);
+		mpw_str(&rx->w, h.v[i]);
+	}
+	mpw_kv_bin(&rx->w, "body", rq->body.data ? rq->body.data : "",
+	    rq->body.len);
+}
+
+/* Store the packed delivery in the spool, fsync'd: 0 or an LMDB code. */
+static int
+spool_once(struct receiver *rx, struct request *rq, int regrown)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((txn = db_begin(&rx->db, 0)) == NULL)
+		return EIO;
+	rc = db_spool_put(txn, &rx->db, rq->received_at, rq->event_id,
+	    rx->w.sb.data, rx->w.sb.size);
+	if (rc == 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL && !regrown && db_grow(&rx->db) == 0)
+		return spool_once(rx, rq, 1);
+	return rc;
+}
+
+static void
+answer_spooled(struct receiver *rx, struct request *rq)
+{
+	char body[160];
+	int rc;
+
+	/* The shared read txn pins the map size: let go of it first. */
+	rc = spool_once(rx, rq, 0);
+	rq->state = REQ_ANSWERED;
+	if (rc == 0) {
+		rx->spooled++;
+		snprintf(body, sizeof(body), "{\"status\":\"accepted\","
+		    "\"event_id\":\"%s\"}", rq->event_id);
+		rq->status = 202;
+		log_info("verifier away: spooled delivery %s for %s",
+		    rq->event_id, rq->sub);
+	} else {
+		snprintf(body, sizeof(body), "{\"error\":\"cannot store the "
+		    "delivery right now\"}");
+		rq->status = 503;
+		rq->retry_after = 5;
+		log_warn("cannot spool delivery for %s: %s", rq->sub,
+		    rc == EIO ? "no transaction" : db_strerror(rc));
+	}
+	rq->answer = strdup(body);
+	rq->ctype = "application/json";
+}
+
+/* The whole body is in: hand it over, or spool it. */
+static enum MHD_Result
+submit(struct receiver *rx, struct request *rq)
+{
+	rq->received_at = now_us();
+	uuid4(rq->event_id);
+	pack_verify(rx, rq);
+	if (rx->inflight < INFLIGHT_MAX && !rx->draining &&
+	    zs_send(rx->verifier, rx->w.sb.data, rx->w.sb.size, 0) == 0) {
+		rq->sent_ms = mono_ms();
+		waiting_add(rx, rq);
+		MHD_suspend_connection(rq->conn);
+		return MHD_YES;
+	}
+	answer_spooled(rx, rq);
+	return respond(rx, rq->conn, rq->status, rq->ctype, rq->answer, NULL,
+	    rq->retry_after);
+}
+
+/* Set up a POST /triggers/plugin/{id} before its body arrives. */
+static enum MHD_Result
+begin_delivery(struct receiver *rx, struct MHD_Connection *c,
+    const char *url, const char *method, void **req_cls)
+{
+	const char *id = url + strlen(PLUGIN_PREFIX), *cl;
+	const struct integ *ig;
+	struct sub_rec sub;
+	struct request *rq;
+	int64_t limit = rx->cfg.max_body, len;
+	int rc;
+
+	if (strcmp(method, "POST") != 0)
+		return respond(rx, c, 405, "application/json",
+		    "{\"error\":\"only POST is allowed\"}", "POST", 0);
+	if (!uuid_valid(id))
+		return respond_json(rx, c, 404,
+		    "{\"error\":\"no such subscription\"}");
+	if ((rc = mdb_txn_renew(rx->rtxn)) == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		mdb_env_set_mapsize(rx->db.env, 0);
+		rc = mdb_txn_renew(rx->rtxn);
+	}
+	if (rc == 0) {
+		rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
+		mdb_txn_reset(rx->rtxn);
+	}
+	if (rc != 0)
+		return respond_json(rx, c, rc == MDB_NOTFOUND || rc == -1 ?
+		    404 : 503, rc == MDB_NOTFOUND || rc == -1 ?
+		    "{\"error\":\"no such subscription\"}" :
+		    "{\"error\":\"cannot read the subscription\"}");
+	if ((ig = integ_find(&rx->integs, sub.integration)) != NULL &&
+	    ig->max_body > 0)
+		limit = ig->max_body;
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && parse_i64(cl, 0, INT64_MAX, &len) == 0 &&
+	    len > limit)
+		return respond_json(rx, c, 413, "{\"error\":\"body of %lld "
+		    "bytes is over the limit of %lld\"}", (long long)len,
+		    (long long)limit);
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return MHD_NO;
+	rq->id = ++rx->next_id;
+	rq->conn = c;
+	rq->limit = (size_t)limit;
+	str_copy(rq->sub, id, sizeof(rq->sub));
+	*req_cls = rq;
+	return MHD_YES;
+}
+
+/* "/oauth/{integration}/callback" */
+static int
+oauth_path(const char *url, char *integ, size_t len)
+{
+	const char *p = url + 7, *slash;
+
+	if (strncmp(url, "/oauth/", 7) != 0 || (slash = strchr(p, '/')) ==
+	    NULL || strcmp(slash, "/callback") != 0 ||
+	    (size_t)(slash - p) >= len)
+		return 0;
+	memcpy(integ, p, (size_t)(slash - p));
+	integ[slash - p] = '\0';
+	return name_valid(integ);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **req_cls)
+{
+	struct receiver *rx = cls;
+	struct request *rq = *req_cls;
+	char integ[NAME_MAX_LEN + 1];
+
+	(void)version;
+	if (rq == NULL) {
+		if (strcmp(url, "/healthz") == 0 || strcmp(url,
+		    "/metrics") == 0) {
+			if (strcmp(method, "GET") != 0 &&
+			    strcmp(method, "HEAD") != 0)
+				return respond(rx, c, 405, "", "", "GET", 0);
+			return url[1] == 'h' ? healthz(rx, c) : metrics(rx, c);
+		}
+		if (oauth_path(url, integ, sizeof(integ))) {
+			if (strcmp(method, "GET") != 0)
+				return respond(rx, c, 405, "", "", "GET", 0);
+			return oauth_begin(rx, c, integ, req_cls);
+		}
+		if (strncmp(url, PLUGIN_PREFIX, strlen(PLUGIN_PREFIX)) != 0)
+			return respond_json(rx, c, 404,
+			    "{\"error\":\"not found\"}");
+		return begin_delivery(rx, c, url, method, req_cls);
+	}
+	if (*upload_size > 0) {
+		if (!rq->too_large && rq->body.len + *upload_size > rq->limit) {
+			rq->too_large = 1;
+			buf_free(&rq->body);
+		}
+		if (rq->too_large) {
+			/* Read on to answer 413, but not forever. */
+			rq->discarded += *upload_size;
+			if (rq->discarded > 4 * rq->limit + (1 << 20))
+				return MHD_NO;
+		} else if (buf_append(&rq->body, upload, *upload_size) == -1)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->kind == REQ_OAUTH)
+		return rq->state == REQ_ANSWERED ? respond(rx, c, rq->status,
+		    rq->ctype, rq->answer, NULL, 0) : MHD_YES;
+	switch (rq->state) {
+	case REQ_READING:
+		if (rq->too_large)
+			return respond_json(rx, c, 413, "{\"error\":\"body is "
+			    "over the limit of %zu bytes\"}", rq->limit);
+		return submit(rx, rq);
+	case REQ_ANSWERED:
+		return respond(rx, c, rq->status, rq->ctype, rq->answer, NULL,
+		    rq->retry_after);
+	default:
+		return MHD_YES;	/* still waiting */
+	}
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct receiver *rx = cls;
+	struct request *rq = *req_cls;
+
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
+		waiting_del(rx, rq);
+	oauth_abort(rx, rq);
+	buf_free(&rq->reply);
+	buf_free(&rq->body);
+	free(rq->answer);
+	free(rq);
+	*req_cls = NULL;
+}
+
+/* Stop accepting; let the requests in flight finish. */
+void
+rx_start_draining(struct receiver *rx)
+{
+	MHD_socket lfd = MHD_quiesce_daemon(rx->httpd);
+
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	rx->draining = 1;
+	log_info("stopping: draining %d requests", rx->inflight);
+}
+
+static void
+tap_verdict(struct receiver *rx, const struct request *rq)
+{
+	json_t *o;
+
+	if (!tap_active(&rx->tap))
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "stage", "receiver",
+	    "message", "response", "subscription", rq->sub, "event_id",
+	    rq->event_id, "status", rq->status, "bytes",
+	    (json_int_t)rq->body.len);
+	tap_publish(&rx->tap, o, NULL);
+}
+
+static void
+finish(struct receiver *rx, struct request *rq)
+{
+	waiting_del(rx, rq);
+	rq->state = REQ_ANSWERED;
+	tap_verdict(rx, rq);
+	MHD_resume_connection(rq->conn);
+}
+
+/* Verdicts from the verifier. */
+void
+rx_read_verdicts(struct receiver *rx)
+{
+	zmq_msg_t part;
+	struct msg m;
+	const char *why, *body;
+	size_t blen;
+	int64_t status, id, ra;
+	struct request *rq;
+
+	for (;;) {
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, rx->verifier, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&part);
+			return;
+		}
+		if (msg_decode(zmq_msg_data(&part), zmq_msg_size(&part), &m,
+		    &why) == -1) {
+			log_warn("dropped a malformed verdict: %s", why);
+			zmq_msg_close(&part);
+			continue;
+		}
+		if (m.type != MSG_VERDICT || parse_i64(m.id, 1, INT64_MAX,
+		    &id) == -1 || mp_get_i64(m.body, "status", &status) ||
+		    status < 100 || status > 599 ||
+		    mp_get_strp(m.body, "body", &body, &blen)) {
+			log_warn("dropped an unexpected %s message",
+			    msg_type_name(m.type));
+		} else if ((rq = waiting_find(rx, (uint64_t)id)) != NULL) {
+			rq->status = (int)status;
+			rq->answer = strndup(body, blen);
+			/* A handshake answers with the provider's text. */
+			rq->ctype = blen > 0 && body[0] == '{' ?
+			    "application/json" : "text/plain";
+			if (mp_get_i64(m.body, "retry_after", &ra) == 0 &&
+			    ra > 0 && ra < 3600)
+				rq->retry_after = (int)ra;
+			finish(rx, rq);
+		}
+		msg_free(&m);
+		zmq_msg_close(&part);
+	}
+}
+
+/* Deliveries the verifier did not answer in time: spool them. */
+void
+rx_expire_waiting(struct receiver *rx, int all)
+{
+	int64_t now = mono_ms();
+
+	while (rx->oldest != NULL && (all ||
+	    now - rx->oldest->sent_ms >= rx->cfg.verify_timeout_ms)) {
+		struct request *rq = rx->oldest;
+
+		/* Re-pack: the spool holds the same message. */
+		pack_verify(rx, rq);
+		waiting_del(rx, rq);
+		rq->state = REQ_READING;
+		answer_spooled(rx, rq);
+		tap_verdict(rx, rq);
+		MHD_resume_connection(rq->conn);
+	}
+}
+
+void
+rx_start_http(struct receiver *rx, int no_listen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct MHD_OptionItem where[2];
+	char port[8];
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", rx->cfg.listen_port);
+	if ((rc = getaddrinfo(rx->cfg.listen_host, port, &hints, &ai)) != 0)
+		fatal(EXIT_PERMANENT, "HOOKPIPE_LISTEN: cannot resolve %s: %s",
+		    rx->cfg.listen_host, gai_strerror(rc));
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* A socket taken over from the previous receiver, or our own; none
+	 * for the fuzz target, which hands connections in itself. */
+	if (no_listen) {
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	} else if (rx->inherited_fd >= 0)
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+		    rx->inherited_fd, NULL };
+	else
+		where[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+		    ai->ai_addr };
+	where[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
+	    NULL, NULL, on_request, rx,
+	    MHD_OPTION_ARRAY, where,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (rx->httpd == NULL)
+		fatal(EXIT_TEMPORARY, "cannot listen on %s:%d (in use, or not "
+		    "allowed); set HOOKPIPE_LISTEN", rx->cfg.listen_host,
+		    rx->cfg.listen_port);
+	info = MHD_get_daemon_info(rx->httpd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL)
+		fatal(EXIT_TEMPORARY, "libmicrohttpd without epoll support");
+	rx->epoll_fd = info->epoll_fd;
+}
+

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -24,6 +26,50 @@ dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi)
 	return mdb_dbi_open(txn, name, flags, dbi);
 }
 
+#define CANARY		"hookpipe"
+
+/*
+ * The canary is a known text sealed under the master key. It tells
+ * which key the secrets are sealed with when a rotation was cut off
+ * between its commit and the rename of the new key file.
+ */
+static int
+key_canary(struct db *db, MDB_txn *txn)
+{
+	unsigned char buf[64], newkey[MASTER_KEY_LEN];
+	char newpath[PATH_MAX + 8];
+	MDB_val k = { 9, "key_check" }, v;
+	int fd, rc;
+
+	snprintf(newpath, sizeof(newpath), "%s.new", db->key_path);
+	rc = mdb_get(txn, db->meta, &k, &v);
+	if (rc == 0 && access(newpath, F_OK) == 0) {
+		if ((fd = open(newpath, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    read(fd, newkey, sizeof(newkey)) == sizeof(newkey) &&
+		    v.mv_size <= sizeof(buf) + SEAL_OVERHEAD &&
+		    unseal(newkey, "key_check", v.mv_data, v.mv_size, buf) ==
+		    (int)strlen(CANARY)) {
+			/* The rotation committed: finish it. */
+			if (rename(newpath, db->key_path) == 0) {
+				memcpy(db->key, newkey, sizeof(newkey));
+				log_info("finished an interrupted key rotation");
+			}
+		} else
+			unlink(newpath);	/* it never committed */
+		if (fd != -1)
+			close(fd);
+		OPENSSL_cleanse(newkey, sizeof(newkey));
+	}
+	if (rc == MDB_NOTFOUND) {
+		if (seal(db->key, "key_check", CANARY, strlen(CANARY), buf))
+			return EIO;
+		v.mv_data = buf;
+		v.mv_size = strlen(CANARY) + SEAL_OVERHEAD;
+		return mdb_put(txn, db->meta, &k, &v, 0);
+	}
+	return rc;
+}
+
 int
 db_open(struct db *db, const struct config *cfg, int flags, char *err,
     size_t errlen)
@@ -35,6 +81,7 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	unsigned cf = ro ? 0 : MDB_CREATE;
 
 	memset(db, 0, sizeof(*db));
+	str_copy(db->key_path, cfg->key_path, sizeof(db->key_path));
 	if (master_key_load(cfg->key_path, db->key, err, errlen) == -1)
 		return -1;
 	if ((rc = mdb_env_create(&db->env)) != 0)
@@ -96,6 +143,10 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 		mdb_env_close(db->env);
 		db->env = NULL;
 		return -1;
+	}
+	if (!ro && (rc = key_canary(db, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
@@ -219,15 +270,16 @@ get_mp(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn,
 
 	if ((rc = db_get(txn, dbi, k, kn, &v)) != 0)
 		return rc;
-	if (mp_unpack(v.mv_data, v.mv_size, u) == -1 ||
-	    u->data.type != MSGPACK_OBJECT_MAP) {
-		if (u->data.type != MSGPACK_OBJECT_NIL)
-			msgpack_unpacked_destroy(u);
-		log_warn("damaged %s record %.*s", what, (int)kn,
-		    (const char *)k);
-		return -1;
+	if (mp_unpack(v.mv_data, v.mv_size, u) == -1)
+		goto damaged;
+	if (u->data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(u);
+		goto damaged;
 	}
 	return 0;
+damaged:
+	log_warn("damaged %s record %.*s", what, (int)kn, (const char *)k);
+	return -1;
 }
 
 static void
@@ -245,6 +297,8 @@ get_sealed(const msgpack_object *m, const char *key, unsigned char *out,
 }
 
 /* --- subscriptions --- */
+
+static void sub_pack(struct mpw *, const struct sub_rec *);
 
 static int
 sub_name_key(char *out, size_t len, const char *ws, const char *integ,
@@ -353,23 +407,29 @@ db_sub_put(MDB_txn *txn, struct db *db, const struct sub_rec *s)
 	    s->name)) == -1)
 		return MDB_BAD_VALSIZE;
 	mpw_init(&w);
-	mpw_map(&w, 12);
-	mpw_kv_str(&w, "id", s->id);
-	mpw_kv_str(&w, "workspace", s->workspace);
-	mpw_kv_str(&w, "name", s->name);
-	mpw_kv_str(&w, "integration", s->integration);
-	mpw_kv_str(&w, "mode", s->mode);
-	mpw_kv_str(&w, "events", s->events);
-	mpw_kv_bin(&w, "secret", s->secret, s->secret_len);
-	mpw_kv_bin(&w, "secret2", s->secret2, s->secret2_len);
-	mpw_kv_str(&w, "credential", s->credential);
-	mpw_kv_str(&w, "params", s->params);
-	mpw_kv_str(&w, "remote_id", s->remote_id);
-	mpw_kv_i64(&w, "created_at", s->created_at);
+	sub_pack(&w, s);
 	if ((rc = put_mp(txn, db->subs, s->id, UUID_LEN, &w)))
 		return rc;
 	return db_put(txn, db->subs_by_name, key, (size_t)n, s->id, UUID_LEN,
 	    0);
+}
+
+static void
+sub_pack(struct mpw *w, const struct sub_rec *s)
+{
+	mpw_map(w, 12);
+	mpw_kv_str(w, "id", s->id);
+	mpw_kv_str(w, "workspace", s->workspace);
+	mpw_kv_str(w, "name", s->name);
+	mpw_kv_str(w, "integration", s->integration);
+	mpw_kv_str(w, "mode", s->mode);
+	mpw_kv_str(w, "events", s->events);
+	mpw_kv_bin(w, "secret", s->secret, s->secret_len);
+	mpw_kv_bin(w, "secret2", s->secret2, s->secret2_len);
+	mpw_kv_str(w, "credential", s->credential);
+	mpw_kv_str(w, "params", s->params);
+	mpw_kv_str(w, "remote_id", s->remote_id);
+	mpw_kv_i64(w, "created_at", s->created_at);
 }
 
 int
@@ -509,10 +569,9 @@ db_sub_set_secret(struct db *db, struct sub_rec *s, int which,
 		*len = 0;
 		return 0;
 	}
-	if (n > SECRET_MAX || seal(db->key, s->id, plain, n, out) == -1)
+	if (n > SECRET_MAX)
 		return -1;
-	*len = n + SEAL_OVERHEAD;
-	return 0;
+	return db_seal(db, s->id, plain, n, out, len);
 }
 
 int
@@ -524,7 +583,7 @@ db_sub_secret(struct db *db, const struct sub_rec *s, int which,
 
 	if (n == 0 || n - SEAL_OVERHEAD > cap)
 		return -1;
-	return unseal(db->key, s->id, in, n, out);
+	return db_unseal(db, s->id, in, n, out, cap);
 }
 
 int
@@ -1597,10 +1656,9 @@ seal_str(struct db *db, const char *aad, const char *plain,
 {
 	size_t n = strlen(plain);
 
-	if (n == 0 || n > SECRET_MAX || seal(db->key, aad, plain, n, out))
+	if (n == 0 || n > SECRET_MAX)
 		return -1;
-	*outlen = n + SEAL_OVERHEAD;
-	return 0;
+	return db_seal(db, aad, plain, n, out, outlen);
 }
 
 static int
@@ -1611,7 +1669,7 @@ unseal_str(struct db *db, const char *aad, const unsigned char *in,
 
 	if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD >= cap)
 		return -1;
-	if ((len = unseal(db->key, aad, in, n, (unsigned char *)out)) < 0)
+	if ((len = db_unseal(db, aad, in, n, (unsigned char *)out, cap - 1)) < 0)
 		return -1;
 	out[len] = '\0';
 	return len;
@@ -1739,6 +1797,289 @@ db_oauth_state_take(MDB_txn *txn, struct db *db, const char *state,
 	if ((rc = db_del(txn, db->oauth_states, state, strlen(state))) != 0)
 		return rc;
 	return st->expires_at < now_us() ? ETIMEDOUT : 0;
+}
+
+/* --- the master key --- */
+
+static int
+reload_key(struct db *db)
+{
+	unsigned char key[MASTER_KEY_LEN];
+	int fd;
+
+	if ((fd = open(db->key_path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (read(fd, key, sizeof(key)) != sizeof(key) ||
+	    memcmp(key, db->key, sizeof(key)) == 0) {
+		close(fd);
+		return -1;	/* unchanged: the failure is real */
+	}
+	close(fd);
+	memcpy(db->key, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	log_info("master key changed on disk; reloaded");
+	return 0;
+}
+
+int
+db_seal(struct db *db, const char *aad, const void *plain, size_t n,
+    unsigned char *out, size_t *outlen)
+{
+	/* Seal with the key on disk, not a stale copy. */
+	reload_key(db);
+	if (seal(db->key, aad, plain, n, out) == -1)
+		return -1;
+	*outlen = n + SEAL_OVERHEAD;
+	return 0;
+}
+
+int
+db_unseal(struct db *db, const char *aad, const unsigned char *in, size_t n,
+    unsigned char *out, size_t cap)
+{
+	int len;
+
+	if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD > cap)
+		return -1;
+	if ((len = unseal(db->key, aad, in, n, out)) >= 0)
+		return len;
+	if (reload_key(db) == -1)
+		return -1;
+	return unseal(db->key, aad, in, n, out);
+}
+
+int
+db_wf_app_key(struct db *db, const struct wf_rec *w, char *out, size_t cap)
+{
+	char aad[2 * NAME_MAX_LEN + 2];
+
+	snprintf(aad, sizeof(aad), "%s/%s", w->workspace, w->name);
+	return unseal_str(db, aad, w->app_key, w->app_key_len, out, cap);
+}
+
+int
+db_wf_set_app_key(struct db *db, struct wf_rec *w, const char *key)
+{
+	char aad[2 * NAME_MAX_LEN + 2];
+
+	snprintf(aad, sizeof(aad), "%s/%s", w->workspace, w->name);
+	return seal_str(db, aad, key, w->app_key, &w->app_key_len);
+}
+
+/* Re-seal one value from the old key to the new one, in place. */
+static int
+reseal(const unsigned char *oldk, const unsigned char *newk, const char *aad,
+    unsigned char *val, size_t len)
+{
+	unsigned char plain[SEALED_MAX];
+	int n;
+
+	if (len == 0)
+		return 0;
+	if (len > SEALED_MAX || (n = unseal(oldk, aad, val, len, plain)) < 0)
+		return -1;
+	n = seal(newk, aad, plain, (size_t)n, val);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return n == 0 ? 1 : -1;
+}
+
+struct rotation {
+	struct db	*db;
+	MDB_txn		*txn;
+	unsigned char	 newk[MASTER_KEY_LEN];
+	int		 n;
+	int		 failed;
+	char		 what[160];
+};
+
+static void
+rot_count(struct rotation *r, int rc, const char *what)
+{
+	if (rc < 0 && !r->failed) {
+		r->failed = 1;
+		str_copy(r->what, what, sizeof(r->what));
+	} else if (rc > 0)
+		r->n++;
+}
+
+static int
+rot_wf(void *arg, const struct wf_rec *w0)
+{
+	struct rotation *r = arg;
+	struct wf_rec w = *w0;
+	char aad[2 * NAME_MAX_LEN + 2];
+
+	if (w.app_key_len == 0)
+		return 0;
+	snprintf(aad, sizeof(aad), "%s/%s", w.workspace, w.name);
+	rot_count(r, reseal(r->db->key, r->newk, aad, w.app_key,
+	    w.app_key_len), aad);
+	if (!r->failed && db_wf_put(r->txn, r->db, &w) != 0)
+		rot_count(r, -1, aad);
+	return r->failed;
+}
+
+static int
+rot_cred(void *arg, const struct cred_rec *c0)
+{
+	struct rotation *r = arg;
+	struct cred_rec c = *c0;
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	snprintf(aad, sizeof(aad), "cred:%s/%s", c.workspace, c.name);
+	rot_count(r, reseal(r->db->key, r->newk, aad, c.token, c.token_len),
+	    aad);
+	if (!r->failed && db_cred_put(r->txn, r->db, &c) != 0)
+		rot_count(r, -1, aad);
+	return r->failed;
+}
+
+static int
+rot_oauth(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct rotation *r = arg;
+	struct oauth_client_rec c;
+	msgpack_unpacked u;
+	char aad[2 * NAME_MAX_LEN + 8];
+
+	(void)k;
+	if (mp_unpack(v->mv_data, v->mv_size, &u) == -1)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	mp_get_str(&u.data, "workspace", c.workspace, sizeof(c.workspace));
+	mp_get_str(&u.data, "integration", c.integration,
+	    sizeof(c.integration));
+	mp_get_str(&u.data, "client_id", c.client_id, sizeof(c.client_id));
+	get_sealed(&u.data, "secret", c.secret, &c.secret_len);
+	msgpack_unpacked_destroy(&u);
+	snprintf(aad, sizeof(aad), "oauth:%s/%s", c.workspace, c.integration);
+	rot_count(r, reseal(r->db->key, r->newk, aad, c.secret, c.secret_len),
+	    aad);
+	/* Written after the walk: no puts under the cursor. */
+	if (!r->failed && db_oauth_client_put(r->txn, r->db, &c) != 0)
+		rot_count(r, -1, aad);
+	return r->failed;
+}
+
+/* Every workspace: subscriptions are listed per workspace prefix. */
+static int
+rot_all_subs(struct rotation *r)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(r->txn, r->db->subs, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 &&
+	    !r->failed; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct sub_rec s;
+		msgpack_unpacked u;
+
+		if (mp_unpack(v.mv_data, v.mv_size, &u) == -1)
+			continue;
+		if (sub_decode(&u.data, &s) == 0) {
+			msgpack_unpacked_destroy(&u);
+			rot_count(r, reseal(r->db->key, r->newk, s.id,
+			    s.secret, s.secret_len), s.id);
+			rot_count(r, reseal(r->db->key, r->newk, s.id,
+			    s.secret2, s.secret2_len), s.id);
+			if (!r->failed) {
+				MDB_val nv;
+				struct mpw w;
+
+				/* Same key, same size: overwrite in place. */
+				mpw_init(&w);
+				sub_pack(&w, &s);
+				nv.mv_data = w.sb.data;
+				nv.mv_size = w.sb.size;
+				if (mdb_cursor_put(c, &k, &nv, MDB_CURRENT))
+					rot_count(r, -1, s.id);
+				mpw_free(&w);
+			}
+		} else
+			msgpack_unpacked_destroy(&u);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+int
+db_rotate_key(struct db *db, char *err, size_t errlen)
+{
+	struct rotation *r = calloc(1, sizeof(*r));
+	unsigned char canary[64];
+	char newpath[PATH_MAX + 8];
+	MDB_val k = { 9, "key_check" }, v;
+	int fd, rc, n;
+
+	if (r == NULL)
+		return -1;
+	reload_key(db);
+	snprintf(newpath, sizeof(newpath), "%s.new", db->key_path);
+	if (crypto_random(r->newk, sizeof(r->newk)) == -1 ||
+	    (fd = open(newpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", newpath,
+		    strerror(errno));
+		free(r);
+		return -1;
+	}
+	if (write(fd, r->newk, sizeof(r->newk)) != sizeof(r->newk) ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", newpath,
+		    strerror(errno));
+		close(fd);
+		unlink(newpath);
+		free(r);
+		return -1;
+	}
+	close(fd);
+	r->db = db;
+	if ((r->txn = db_begin(db, 0)) == NULL) {
+		snprintf(err, errlen, "cannot begin a transaction");
+		goto fail;
+	}
+	rot_all_subs(r);
+	if (!r->failed)
+		db_wf_each(r->txn, db, NULL, rot_wf, r);
+	if (!r->failed)
+		db_cred_each(r->txn, db, NULL, rot_cred, r);
+	if (!r->failed)
+		prefix_each(r->txn, db->oauth_clients, NULL, 0, rot_oauth, r);
+	if (r->failed) {
+		snprintf(err, errlen, "cannot re-seal %s with the current key; "
+		    "nothing was changed", r->what);
+		mdb_txn_abort(r->txn);
+		goto fail;
+	}
+	seal(r->newk, "key_check", CANARY, strlen(CANARY), canary);
+	v.mv_data = canary;
+	v.mv_size = strlen(CANARY) + SEAL_OVERHEAD;
+	if ((rc = mdb_put(r->txn, db->meta, &k, &v, 0)) != 0 ||
+	    (rc = db_commit(r->txn)) != 0) {
+		if (rc != 0 && r->txn != NULL)
+			mdb_txn_abort(r->txn);
+		snprintf(err, errlen, "cannot commit: %s", mdb_strerror(rc));
+		goto fail;
+	}
+	/* Committed: the new key is the key now. */
+	if (rename(newpath, db->key_path) == -1) {
+		snprintf(err, errlen, "re-sealed, but cannot rename %s: %s "
+		    "(the next start finishes it)", newpath, strerror(errno));
+		free(r);
+		return -1;
+	}
+	memcpy(db->key, r->newk, sizeof(r->newk));
+	n = r->n;
+	OPENSSL_cleanse(r, sizeof(*r));
+	free(r);
+	return n;
+fail:
+	unlink(newpath);
+	OPENSSL_cleanse(r, sizeof(*r));
+	free(r);
+	return -1;
 }
 
 /* --- spool --- */

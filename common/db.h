@@ -52,6 +52,7 @@ struct db {
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 spool, meta, creds, oauth_clients, oauth_states;
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
+	char	 key_path[PATH_MAX];
 	size_t	 map_max;			/* db_grow's limit */
 };
 
@@ -313,6 +314,28 @@ int	db_prune(MDB_txn *, struct db *, int64_t cutoff, int limit, int *rc);
  * process). 0 when it grew, -1 at the limit.
  */
 int	db_grow(struct db *);
+
+/*
+ * Seal and unseal with the master key. After `hookpipe key rotate` a
+ * running stage still holds the old key: a failed unseal rereads the key
+ * file once and tries again.
+ */
+int	db_seal(struct db *, const char *aad, const void *plain, size_t n,
+	    unsigned char *out, size_t *outlen);
+int	db_unseal(struct db *, const char *aad, const unsigned char *in,
+	    size_t n, unsigned char *out, size_t cap);
+/* A workflow's Dify app key as a string; length or -1. */
+int	db_wf_app_key(struct db *, const struct wf_rec *, char *out,
+	    size_t cap);
+int	db_wf_set_app_key(struct db *, struct wf_rec *, const char *key);
+
+/*
+ * Re-encrypt every secret under a new master key, in one transaction.
+ * The new key is written beside the old one first and renamed into place
+ * after the commit; db_open finishes a rotation a crash interrupted.
+ * Returns how many secrets were re-sealed, or -1 with err.
+ */
+int	db_rotate_key(struct db *, char *err, size_t errlen);
 
 const char *db_strerror(int rc);
 

@@ -315,22 +315,15 @@ prepare_action(struct dispatcher *d, const struct wf_rec *wf,
 		st->headers = wf->headers ? strdup(wf->headers) : NULL;
 		st->body = j->doc ? strdup(j->doc) : NULL;
 	} else if (strcmp(wf->action, "dify") == 0) {
-		unsigned char key[SECRET_MAX + 1];
-		char aad[2 * NAME_MAX_LEN + 2];
-		int n;
+		char key[SECRET_MAX + 1];
 
 		j->kind = JOB_HTTP;
 		j->dify = 1;
 		if (asprintf(&st->url, "%s/v1/workflows/run", wf->target ?
 		    wf->target : "") < 0)
 			st->url = NULL;
-		snprintf(aad, sizeof(aad), "%s/%s", wf->workspace, wf->name);
-		n = wf->app_key_len > 0 && wf->app_key_len - SEAL_OVERHEAD <=
-		    SECRET_MAX ? unseal(d->db.key, aad, wf->app_key,
-		    wf->app_key_len, key) : -1;
-		if (n >= 0) {
-			key[n] = '\0';
-			st->bearer = strdup((char *)key);
+		if (db_wf_app_key(&d->db, wf, key, sizeof(key)) >= 0) {
+			st->bearer = strdup(key);
 			OPENSSL_cleanse(key, sizeof(key));
 		}
 		st->body = j->doc ? dify_body(j->doc) : NULL;

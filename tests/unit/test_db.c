@@ -215,6 +215,38 @@ main(void)
 		mdb_txn_abort(txn);
 	}
 
+	/* Key rotation re-seals everything; a second handle that still
+	 * holds the old key rereads the key file when unsealing fails. */
+	{
+		struct db db2;
+		struct cred_rec c, c2;
+		char tok[64];
+		unsigned char before[MASTER_KEY_LEN];
+
+		CHECK(db_open(&db2, &cfg, 0, err, sizeof(err)) == 0);
+		memset(&c, 0, sizeof(c));
+		strcpy(c.workspace, "default");
+		strcpy(c.name, "gh");
+		strcpy(c.integration, "github");
+		strcpy(c.kind, "api-key");
+		CHECK(db_cred_set_token(&db, &c, "ghp_token") == 0);
+		txn = db_begin(&db, 0);
+		CHECK(db_cred_put(txn, &db, &c) == 0);
+		CHECK(db_commit(txn) == 0);
+		memcpy(before, db.key, sizeof(before));
+		CHECK(db_rotate_key(&db, err, sizeof(err)) >= 2);
+		CHECK(memcmp(before, db.key, sizeof(before)) != 0);
+		txn = db_begin(&db2, 1);
+		CHECK(db_sub_get(txn, &db2, s.id, &s2) == 0);
+		CHECK(db_cred_get(txn, &db2, "default", "gh", &c2) == 0);
+		mdb_txn_abort(txn);
+		CHECK(db_sub_secret(&db2, &s2, 1, plain, sizeof(plain)) == 9 &&
+		    memcmp(plain, "whsec_abc", 9) == 0);
+		CHECK(db_cred_token(&db2, &c2, tok, sizeof(tok)) == 9 &&
+		    strcmp(tok, "ghp_token") == 0);
+		db_close(&db2);
+	}
+
 	/* Deleting the subscription's name index entry. */
 	txn = db_begin(&db, 0);
 	CHECK(db_sub_del(txn, &db, &s) == 0);

@@ -64,6 +64,7 @@ struct verifier {
 	struct tap	 tap;
 	struct item	 batch[BATCH_MAX];
 	int		 nbatch;
+	struct buf	 hbuf;		/* header strings of the current item */
 	uint64_t	 stored, rejected, duplicates;
 };
 
@@ -208,19 +209,42 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		answer(it, 400, "{\"error\":\"malformed request\"}");
 		return 0;
 	}
-	/* Header strings point into the message; NUL-terminate copies. */
-	for (i = 0; i < hm->via.map.size && nh < HEADERS_MAX; i++) {
-		const msgpack_object *k = &hm->via.map.ptr[i].key;
-		const msgpack_object *val = &hm->via.map.ptr[i].val;
+	/* Header strings point into the message and lack a NUL: copy them
+	 * into one reused buffer, sized first so the pointers stay put. */
+	{
+		size_t total = 0;
+		char *p;
 
-		if (k->type != MSGPACK_OBJECT_STR ||
-		    val->type != MSGPACK_OBJECT_STR)
-			continue;
-		hdrs[nh].name = strndup(k->via.str.size ? k->via.str.ptr : "",
-		    k->via.str.size);
-		hdrs[nh].value = strndup(val->via.str.size ? val->via.str.ptr :
-		    "", val->via.str.size);
-		nh++;
+		for (i = 0; i < hm->via.map.size; i++)
+			if (hm->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
+			    hm->via.map.ptr[i].val.type == MSGPACK_OBJECT_STR)
+				total += hm->via.map.ptr[i].key.via.str.size +
+				    hm->via.map.ptr[i].val.via.str.size + 2;
+		buf_reset(&v->hbuf);
+		if (buf_reserve(&v->hbuf, total) == -1) {
+			answer(it, 503, "{\"error\":\"out of memory\"}");
+			return 0;
+		}
+		p = v->hbuf.data;
+		for (i = 0; i < hm->via.map.size && nh < HEADERS_MAX; i++) {
+			const msgpack_object *k = &hm->via.map.ptr[i].key;
+			const msgpack_object *val = &hm->via.map.ptr[i].val;
+
+			if (k->type != MSGPACK_OBJECT_STR ||
+			    val->type != MSGPACK_OBJECT_STR)
+				continue;
+			hdrs[nh].name = p;
+			if (k->via.str.size > 0)
+				memcpy(p, k->via.str.ptr, k->via.str.size);
+			p += k->via.str.size;
+			*p++ = '\0';
+			hdrs[nh].value = p;
+			if (val->via.str.size > 0)
+				memcpy(p, val->via.str.ptr, val->via.str.size);
+			p += val->via.str.size;
+			*p++ = '\0';
+			nh++;
+		}
 	}
 
 	rc = db_sub_get(txn, &v->db, sub_id, &sub);
@@ -309,10 +333,6 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	    "\"duplicate\":false}", ok ? "ok" : "ignored", it->ev.id);
 out:
 	json_decref(json);
-	for (i = 0; i < nh; i++) {
-		free((char *)hdrs[i].name);
-		free((char *)hdrs[i].value);
-	}
 	return rc;
 }
 
@@ -648,6 +668,7 @@ main(int argc, char **argv)
 	zmq_close(v->out);
 	zmq_ctx_term(v->zctx);
 	integ_free_all(&v->integs);
+	buf_free(&v->hbuf);
 	db_close(&v->db);
 	stage_exit(&v->st, &v->cfg);
 	free(v);

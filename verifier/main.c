@@ -127,11 +127,15 @@ kept_headers(const struct integ *ig, const struct header *h, size_t n)
 	char *s;
 
 	json_array_foreach(ig->keep_headers, j, name)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			json_t *val;
+
+			/* json_string refuses invalid UTF-8: such a value is
+			 * not kept. */
 			if (strcmp(h[i].name, json_string_value(name)) == 0 &&
-			    json_is_string(json_string(h[i].value)))
-				json_object_set_new(o, h[i].name,
-				    json_string(h[i].value));
+			    (val = json_string(h[i].value)) != NULL)
+				json_object_set_new(o, h[i].name, val);
+		}
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;

@@ -17,12 +17,17 @@ CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
 	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
+# A sanitized build lives apart (build-san/, build-san/bin) so it never
+# mixes with the plain one; the tests run whichever BIN names.
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=$(SANITIZE)
-endif
-
+B	 = build-san
+BIN	 = build-san/bin
+else
 B	 = build
+BIN	 = bin
+endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
@@ -43,8 +48,9 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
 	   test_config test_verify
 
-BINS	 = bin/hookpipe-receiver bin/hookpipe-verifier bin/hookpipe-router \
-	   bin/hookpipe-dispatcher bin/hookpipe bin/hookpipectl
+BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
+	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
+	   $(BIN)/hookpipectl
 
 all: $(BINS)
 
@@ -52,28 +58,28 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
-bin/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
-	@mkdir -p bin
+$(BIN)/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS_BASE)
 
-bin/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
-	@mkdir -p bin
+$(BIN)/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
-bin/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
-	@mkdir -p bin
+$(BIN)/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
-bin/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
-	@mkdir -p bin
+$(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
-bin/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
-	@mkdir -p bin
+$(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
-bin/hookpipectl: admin/hookpipectl.sh
-	@mkdir -p bin
+$(BIN)/hookpipectl: admin/hookpipectl.sh
+	@mkdir -p $(BIN)
 	cp $< $@
 	chmod 755 $@
 
@@ -86,7 +92,8 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(addprefix $(B)/,$(COMMON) \
 unit: $(addprefix $(B)/tests/,$(UNIT))
 
 test: all unit
-	@bash tests/run.sh
+	@HOOKPIPE_BIN=$(CURDIR)/$(BIN) HOOKPIPE_UNIT=$(CURDIR)/$(B)/tests \
+	    bash tests/run.sh
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
@@ -134,7 +141,7 @@ install: all
 	install -m 644 integrations/*.json $(DESTDIR)$(PREFIX)/share/hookpipe/integrations/
 
 clean:
-	rm -rf $(B) bin
+	rm -rf build build-san bin
 
 .PHONY: all unit test run deps install clean fuzz fuzz-build
 

@@ -94,6 +94,32 @@ parse_source(const char *s, struct source *src)
 	return -1;
 }
 
+/* A source, or a list of them tried in order. */
+static int
+parse_sources(json_t *v, struct sources *out, int allow_none)
+{
+	size_t i;
+	json_t *e;
+
+	out->n = 0;
+	if (json_is_string(v)) {
+		if (parse_source(json_string_value(v), &out->v[0]) == -1)
+			return -1;
+		out->n = 1;
+	} else if (json_is_array(v) && json_array_size(v) > 0 &&
+	    json_array_size(v) <= SOURCES_MAX) {
+		json_array_foreach(v, i, e)
+			if (!json_is_string(e) || parse_source(
+			    json_string_value(e), &out->v[out->n++]) == -1)
+				return -1;
+	} else
+		return -1;
+	for (i = 0; i < (size_t)out->n; i++)
+		if (out->v[i].kind == SRC_NONE && (!allow_none || out->n > 1))
+			return -1;
+	return 0;
+}
+
 static int
 string_list(json_t *a, int lower)
 {
@@ -145,15 +171,15 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	ig->params = json_object_get(def, "params");
 	if (ig->params != NULL && !json_is_object(ig->params))
 		BAD("%s: /params: expected an object", label);
-	s = json_string_value(json_object_get(def, "event_type"));
-	if (s == NULL || parse_source(s, &ig->event_type) == -1 ||
-	    ig->event_type.kind == SRC_NONE)
+	if (parse_sources(json_object_get(def, "event_type"), &ig->event_type,
+	    0) == -1)
 		BAD("%s: /event_type: expected \"header:NAME\" or "
-		    "\"body:/json/pointer\"", label);
-	s = json_string_value(json_object_get(def, "delivery_id"));
-	if (s == NULL || parse_source(s, &ig->delivery_id) == -1)
+		    "\"body:/json/pointer\" (or a list of them)", label);
+	if (parse_sources(json_object_get(def, "delivery_id"),
+	    &ig->delivery_id, 1) == -1)
 		BAD("%s: /delivery_id: expected \"header:NAME\", "
-		    "\"body:/json/pointer\" or \"none\"", label);
+		    "\"body:/json/pointer\" (or a list of them) or \"none\"",
+		    label);
 	v = json_object_get(def, "max_body");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
 		BAD("%s: /max_body: expected a number of bytes", label);

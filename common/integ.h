@@ -19,9 +19,17 @@
 
 enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE };
 
+#define SOURCES_MAX	4
+
 struct source {
 	enum src_kind	 kind;
 	char		 where[256];	/* lower-case header name, or pointer */
+};
+
+/* Alternatives, tried in order: the first that yields a value wins. */
+struct sources {
+	struct source	 v[SOURCES_MAX];
+	int		 n;
 };
 
 struct integ {
@@ -29,8 +37,8 @@ struct integ {
 	char		 title[128];
 	char		 scheme[32];
 	char		 path[PATH_MAX];	/* the file it came from */
-	struct source	 event_type;
-	struct source	 delivery_id;
+	struct sources	 event_type;
+	struct sources	 delivery_id;
 	int64_t		 max_body;		/* 0: HOOKPIPE_MAX_BODY */
 	int		 require_json;		/* body must parse as JSON */
 	json_t		*def;			/* the whole definition */

@@ -51,17 +51,56 @@ form_field(const unsigned char *body, size_t len, const char *name,
 	return NULL;
 }
 
+/* Every field, decoded, as a JSON object of strings. */
+static json_t *
+form_fields(const unsigned char *body, size_t len)
+{
+	json_t *o = json_object();
+	size_t off = 0;
+
+	while (off < len && json_object_size(o) < 1000) {
+		const unsigned char *amp = memchr(body + off, '&', len - off);
+		size_t flen = amp ? (size_t)(amp - (body + off)) : len - off;
+		const unsigned char *eq = memchr(body + off, '=', flen);
+		char name[256], *val;
+		size_t nl, vl;
+
+		if (eq != NULL && (nl = (size_t)(eq - (body + off))) > 0 &&
+		    nl < sizeof(name)) {
+			json_t *jv;
+
+			memcpy(name, body + off, nl);
+			name[nl] = '\0';
+			if ((val = form_field(body + off, flen, name, &vl)) !=
+			    NULL) {
+				/* Invalid UTF-8 or a bad name: left out
+				 * (json_object_set_new frees jv then). */
+				if ((jv = json_stringn(val, vl)) != NULL)
+					json_object_set_new(o, name, jv);
+				free(val);
+			}
+		}
+		off += flen + 1;
+	}
+	if (json_object_size(o) == 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *
-form_payload_json(const unsigned char *body, size_t len, json_error_t *je)
+form_json(const unsigned char *body, size_t len, json_error_t *je)
 {
 	size_t n = 0;
 	char *payload = form_field(body, len, "payload", &n);
 	json_t *j;
 
+	memset(je, 0, sizeof(*je));
 	if (payload == NULL) {
-		memset(je, 0, sizeof(*je));
-		strcpy(je->text, "form body has no payload field");
-		return NULL;
+		if ((j = form_fields(body, len)) == NULL)
+			strcpy(je->text, "form body has no fields");
+		return j;
 	}
 	j = json_loadb(payload, n, JSON_REJECT_DUPLICATES, je);
 	free(payload);

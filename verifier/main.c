@@ -49,6 +49,7 @@ struct item {
 	char		 body[1024];
 	/* The stored event, for the router hint and the tap. */
 	struct event_rec ev;
+	char		*norm;		/* a form body, stored as its JSON */
 	int		 stored;	/* written in this batch's txn */
 	char		 why[256];
 };
@@ -325,6 +326,13 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	    sizeof(it->ev.status));
 	it->ev.received_at = received_at;
 	it->ev.headers = kept_headers(ig, hdrs, nh);
+	/* A form body is stored as the JSON it carries, so that filters,
+	 * maps and run documents see one format. */
+	if (body_is_form(&r) && json != NULL &&
+	    (it->norm = json_dumps(json, JSON_COMPACT)) != NULL) {
+		payload = it->norm;
+		plen = strlen(it->norm);
+	}
 	it->ev.payload = (unsigned char *)payload;	/* borrowed */
 	it->ev.payload_len = plen;
 	if ((rc = db_event_put(txn, &v->db, &it->ev)) != 0 ||
@@ -448,6 +456,8 @@ process_batch(struct verifier *v)
 			struct item *it = &v->batch[i];
 
 			free(it->ev.headers);
+			free(it->norm);
+			it->norm = NULL;
 			memset(&it->ev, 0, sizeof(it->ev));
 			it->status = 0;
 			it->stored = 0;
@@ -489,6 +499,7 @@ process_batch(struct verifier *v)
 		if (it->has_data)
 			zmq_msg_close(&it->data);
 		free(it->ev.headers);
+		free(it->norm);
 		free(it->owned);
 		free(it->skey.mv_data);
 		msg_free(&it->m);

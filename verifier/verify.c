@@ -85,7 +85,7 @@ printable(const char *s)
 }
 
 static enum vresult
-extract_one(const struct vreq *r, const struct source *src, json_t *json,
+extract_src(const struct vreq *r, const struct source *src, json_t *json,
     char *out, size_t len)
 {
 	const char *h;
@@ -109,15 +109,49 @@ extract_one(const struct vreq *r, const struct source *src, json_t *json,
 	return printable(out) ? V_OK : V_MALFORMED;
 }
 
-/* Bodies of `application/x-www-form-urlencoded` carry JSON in `payload`. */
-static json_t *
-parse_body(const struct vreq *r, json_error_t *je)
+/* The first of the alternatives that yields a value. */
+static enum vresult
+extract_one(const struct vreq *r, const struct sources *srcs, json_t *json,
+    char *out, size_t len)
+{
+	int i;
+
+	for (i = 0; i < srcs->n; i++)
+		if (extract_src(r, &srcs->v[i], json, out, len) == V_OK)
+			return V_OK;
+	return V_MALFORMED;
+}
+
+static int
+needs_body(const struct sources *srcs)
+{
+	int i;
+
+	for (i = 0; i < srcs->n; i++)
+		if (srcs->v[i].kind == SRC_BODY)
+			return 1;
+	return 0;
+}
+
+/*
+ * Bodies of `application/x-www-form-urlencoded`: the JSON document in the
+ * `payload` field (GitHub, Slack interactivity), or else the fields
+ * themselves as an object (Slack slash commands).
+ */
+int
+body_is_form(const struct vreq *r)
 {
 	const char *ct = vreq_header(r, "content-type");
 
-	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded",
-	    33) == 0)
-		return form_payload_json(r->body, r->body_len, je);
+	return ct != NULL && strncasecmp(ct,
+	    "application/x-www-form-urlencoded", 33) == 0;
+}
+
+static json_t *
+parse_body(const struct vreq *r, json_error_t *je)
+{
+	if (body_is_form(r))
+		return form_json(r->body, r->body_len, je);
 	return json_loadb((const char *)r->body, r->body_len,
 	    JSON_REJECT_DUPLICATES, je);
 }
@@ -130,16 +164,16 @@ verify_extract(const struct vreq *r, json_t **json, char *type,
 	json_error_t je;
 
 	*json = parse_body(r, &je);
-	if (*json == NULL && (ig->event_type.kind == SRC_BODY ||
-	    ig->delivery_id.kind == SRC_BODY || ig->require_json)) {
+	if (*json == NULL && (needs_body(&ig->event_type) ||
+	    needs_body(&ig->delivery_id) || ig->require_json)) {
 		snprintf(why, whylen, "body is not valid JSON (line %d: %s)",
 		    je.line, je.text);
 		return V_MALFORMED;
 	}
 	if (extract_one(r, &ig->event_type, *json, type, typelen) != V_OK) {
 		snprintf(why, whylen, "no event type (%s %s)",
-		    ig->event_type.kind == SRC_HEADER ? "header" :
-		    "JSON pointer", ig->event_type.where);
+		    ig->event_type.v[0].kind == SRC_HEADER ? "header" :
+		    "JSON pointer", ig->event_type.v[0].where);
 		return V_MALFORMED;
 	}
 	/* Without a delivery id (a handshake, say) there is nothing to

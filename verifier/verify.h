@@ -78,10 +78,12 @@ enum vresult check_timestamp(const struct vreq *, const char *what,
 
 /*
  * application/x-www-form-urlencoded: the JSON document in the `payload`
- * field (GitHub's form encoding), or NULL.
+ * field (GitHub's form encoding), or else an object of all the fields;
+ * NULL when neither.
  */
-json_t *form_payload_json(const unsigned char *body, size_t len,
-	    json_error_t *);
+json_t *form_json(const unsigned char *body, size_t len, json_error_t *);
+/* 1 when the request's body is application/x-www-form-urlencoded. */
+int	body_is_form(const struct vreq *);
 /* A form field's decoded value (malloc'd), or NULL. */
 char	*form_field(const unsigned char *body, size_t len, const char *name,
 	    size_t *outlen);

@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	char *v;
 
-	json_decref(form_payload_json(data, size, &je));
+	json_decref(form_json(data, size, &je));
 	v = form_field(data, size, "token", &n);
 	free(v);
 	return 0;

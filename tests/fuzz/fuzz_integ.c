@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (integ_load_string(&ig, text, "fuzz.json", err, sizeof(err)) == 0) {
 		integ_has_event(&ig, "push");
 		integ_has_mode(&ig, "manual");
-		json_pointer_get(ig.def, ig.event_type.where);
+		json_pointer_get(ig.def, ig.event_type.v[0].where);
 		json_decref(ig.def);
 	}
 	free(text);

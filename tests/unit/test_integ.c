@@ -34,10 +34,10 @@ main(void)
 	CHECK(integ_has_event(&ig, "batch.completed"));
 	CHECK(integ_has_event(&ig, "live.call.incoming"));
 	CHECK(!integ_has_event(&ig, "nope"));
-	CHECK(ig.event_type.kind == SRC_BODY &&
-	    strcmp(ig.event_type.where, "/type") == 0);
-	CHECK(ig.delivery_id.kind == SRC_HEADER &&
-	    strcmp(ig.delivery_id.where, "webhook-id") == 0);
+	CHECK(ig.event_type.v[0].kind == SRC_BODY &&
+	    strcmp(ig.event_type.v[0].where, "/type") == 0);
+	CHECK(ig.delivery_id.v[0].kind == SRC_HEADER &&
+	    strcmp(ig.delivery_id.v[0].where, "webhook-id") == 0);
 	CHECK(integ_has_mode(&ig, "manual"));
 	json_decref(ig.def);
 

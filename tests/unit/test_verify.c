@@ -330,6 +330,25 @@ extract(void)
 		    "hi") == 0);
 		json_decref(j);
 	}
+	/* Slack's slash command: form fields, the command as the type. */
+	{
+		struct header sh[1] = { { "content-type",
+		    "application/x-www-form-urlencoded" } };
+		const char *form = "token=x&command=%2Fdeploy&text=now+please"
+		    "&trigger_id=t.1";
+
+		r.ig = &ig_slack;
+		r.headers = sh;
+		r.nheaders = 1;
+		r.body = (const unsigned char *)form;
+		r.body_len = strlen(form);
+		CHECK(verify_extract(&r, &j, type, sizeof(type), did,
+		    sizeof(did), why, sizeof(why)) == V_OK &&
+		    strcmp(type, "/deploy") == 0 && strcmp(did, "t.1") == 0 &&
+		    strcmp(json_string_value(json_object_get(j, "text")),
+		    "now please") == 0);
+		json_decref(j);
+	}
 }
 
 int
@@ -345,7 +364,8 @@ main(void)
 	    "\"header:X-GitHub-Delivery\",\"events\":[],\"content_types\":"
 	    "[\"application/json\",\"application/x-www-form-urlencoded\"]}");
 	load(&ig_slack, "{\"name\":\"slack\",\"scheme\":\"slack\",\"body\":"
-	    "\"any\",\"event_type\":\"body:/type\",\"delivery_id\":\"none\","
+	    "\"any\",\"event_type\":[\"body:/type\",\"body:/command\"],"
+	    "\"delivery_id\":[\"body:/event_id\",\"body:/trigger_id\"],"
 	    "\"events\":[]}");
 	load(&ig_stripe, "{\"name\":\"stripe\",\"scheme\":\"stripe\","
 	    "\"event_type\":\"body:/type\",\"delivery_id\":\"body:/id\","

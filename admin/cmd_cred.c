@@ -1,0 +1,412 @@
+/*
+ * Credentials for subscriptions created automatically: API keys (checked
+ * against the provider when added), OAuth clients and the authorization
+ * URL whose callback the receiver serves, and master key rotation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "admin.h"
+#include "remote.h"
+
+/* Ten minutes; HOOKPIPE_OAUTH_TTL (seconds) shortens it for tests. */
+#define OAUTH_STATE_TTL_S	600
+
+static const struct integ *
+integ_with_mode(struct ctx *ctx, const char *name, const char *mode)
+{
+	const struct integ *ig = integ_find(&ctx->integs, name);
+
+	if (ig == NULL) {
+		errmsg("no integration named %s (see: hookpipe integration "
+		    "list)", name);
+		return NULL;
+	}
+	if (!integ_has_mode(ig, mode)) {
+		errmsg("integration %s does not support %s", name, mode);
+		return NULL;
+	}
+	return ig;
+}
+
+static int
+cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *integ = NULL, *key = NULL;
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &integ },
+		{ "api-key", OPT_STR, &key },
+		{ NULL, 0, NULL }
+	};
+	char **args, err[512], login[128];
+	const struct integ *ig;
+	struct cred_rec cr, old;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (!name_valid(args[0]))
+		return usage_error(ctx, "%s: a name is letters, digits, '.', "
+		    "'_' or '-'", args[0]);
+	if (integ == NULL || key == NULL || *key == '\0')
+		return usage_error(ctx, "--integration and --api-key are "
+		    "needed");
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((ig = integ_with_mode(ctx, integ, "api-key")) == NULL)
+		return EXIT_FAIL;
+	/* A token the provider refuses is not worth keeping. */
+	if (remote_validate(&ctx->cfg, ig, key, login, sizeof(login), err,
+	    sizeof(err)) == -1)
+		return fail("the API key was not accepted: %s", err);
+	memset(&cr, 0, sizeof(cr));
+	str_copy(cr.workspace, ctx->ws, sizeof(cr.workspace));
+	str_copy(cr.name, args[0], sizeof(cr.name));
+	str_copy(cr.integration, ig->name, sizeof(cr.integration));
+	str_copy(cr.kind, "api-key", sizeof(cr.kind));
+	str_copy(cr.login, login, sizeof(cr.login));
+	cr.created_at = now_us();
+	if (db_cred_set_token(&ctx->db, &cr, key) == -1)
+		return fail("cannot seal the API key (longer than %d bytes?)",
+		    SECRET_MAX);
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (db_cred_get(txn, &ctx->db, ctx->ws, args[0], &old) == 0) {
+		mdb_txn_abort(txn);
+		return fail("credential %s already exists", args[0]);
+	}
+	if ((rc = db_cred_put(txn, &ctx->db, &cr)) != 0) {
+		mdb_txn_abort(txn);
+		return db_error(rc);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:s, s:s, s:s}", "name",
+		    cr.name, "integration", cr.integration, "kind", cr.kind,
+		    "login", cr.login));
+	printf("credential %s added for %s%s%s\n", cr.name, cr.integration,
+	    login[0] ? ", acting as " : "", login);
+	return EXIT_OK;
+}
+
+struct cred_list {
+	struct ctx	*ctx;
+	json_t		*all;
+	struct table	 t;
+};
+
+static int
+cred_list_one(void *arg, const struct cred_rec *cr)
+{
+	struct cred_list *l = arg;
+	char tok[SECRET_MAX + 1], masked[64], when[40];
+
+	if (db_cred_token(&l->ctx->db, cr, tok, sizeof(tok)) >= 0)
+		mask_secret(tok, masked, sizeof(masked));
+	else
+		str_copy(masked, "(unreadable)", sizeof(masked));
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (l->ctx->json)
+		json_array_append_new(l->all, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:s, s:o}", "name", cr->name, "integration",
+		    cr->integration, "kind", cr->kind, "login", cr->login,
+		    "token", masked, "created_at", json_time(cr->created_at)));
+	else
+		table_row(&l->t, cr->name, cr->integration, cr->kind,
+		    cr->login[0] ? cr->login : "-", masked,
+		    time_str(cr->created_at, when, sizeof(when)));
+	return 0;
+}
+
+static int
+cred_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct cred_list l;
+	char **args;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx)) == NULL)
+		return rc ? rc : EXIT_FAIL;
+	memset(&l, 0, sizeof(l));
+	l.ctx = ctx;
+	l.all = json_array();
+	table_init(&l.t, 6, "NAME", "INTEGRATION", "KIND", "LOGIN", "TOKEN",
+	    "CREATED");
+	db_cred_each(txn, &ctx->db, ctx->ws, cred_list_one, &l);
+	mdb_txn_abort(txn);
+	if (ctx->json) {
+		table_free(&l.t);
+		return json_print(l.all);
+	}
+	json_decref(l.all);
+	table_print(&l.t, stdout);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+struct cred_users {
+	const char	*name;
+	char		 first[NAME_MAX_LEN + 1];
+	int		 n;
+};
+
+static int
+cred_user(void *arg, const struct sub_rec *s)
+{
+	struct cred_users *u = arg;
+
+	if (strcmp(s->credential, u->name) == 0 && u->n++ == 0)
+		str_copy(u->first, s->name, sizeof(u->first));
+	return 0;
+}
+
+static int
+cred_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct cred_users u;
+	struct cred_rec cr;
+	char **args;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_write(ctx)) == NULL)
+		return rc ? rc : EXIT_FAIL;
+	if (db_cred_get(txn, &ctx->db, ctx->ws, args[0], &cr) != 0) {
+		mdb_txn_abort(txn);
+		return fail("no credential named %s", args[0]);
+	}
+	memset(&u, 0, sizeof(u));
+	u.name = args[0];
+	db_sub_each(txn, &ctx->db, ctx->ws, cred_user, &u);
+	if (u.n > 0) {
+		mdb_txn_abort(txn);
+		return fail("credential %s is used by %d subscription%s (%s); "
+		    "delete %s first", args[0], u.n, u.n == 1 ? "" : "s",
+		    u.first, u.n == 1 ? "it" : "them");
+	}
+	if ((rc = db_cred_del(txn, &ctx->db, ctx->ws, args[0])) != 0) {
+		mdb_txn_abort(txn);
+		return db_error(rc);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:b}", "name", args[0],
+		    "deleted", 1));
+	printf("credential %s deleted\n", args[0]);
+	return EXIT_OK;
+}
+
+static int
+oauth_client_set(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *integ = NULL, *id = NULL, *secret = NULL;
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &integ },
+		{ "client-id", OPT_STR, &id },
+		{ "client-secret", OPT_STR, &secret },
+		{ NULL, 0, NULL }
+	};
+	struct oauth_client_rec cl;
+	const struct integ *ig;
+	char **args;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (integ == NULL || id == NULL || secret == NULL || !*id || !*secret)
+		return usage_error(ctx, "--integration, --client-id and "
+		    "--client-secret are needed");
+	if (strlen(id) >= sizeof(cl.client_id))
+		return usage_error(ctx, "--client-id is too long");
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((ig = integ_with_mode(ctx, integ, "oauth")) == NULL)
+		return EXIT_FAIL;
+	memset(&cl, 0, sizeof(cl));
+	str_copy(cl.workspace, ctx->ws, sizeof(cl.workspace));
+	str_copy(cl.integration, ig->name, sizeof(cl.integration));
+	str_copy(cl.client_id, id, sizeof(cl.client_id));
+	if (db_oauth_client_set_secret(&ctx->db, &cl, secret) == -1)
+		return fail("cannot seal the client secret");
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = db_oauth_client_put(txn, &ctx->db, &cl)) != 0) {
+		mdb_txn_abort(txn);
+		return db_error(rc);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:s}", "integration",
+		    cl.integration, "client_id", cl.client_id));
+	printf("OAuth client for %s saved; now run: hookpipe oauth authorize "
+	    "--integration %s --name NAME\n", cl.integration, cl.integration);
+	return EXIT_OK;
+}
+
+static int
+oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *integ = NULL, *name = NULL, *tpl, *scopes;
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &integ },
+		{ "name", OPT_STR, &name },
+		{ NULL, 0, NULL }
+	};
+	struct oauth_client_rec cl;
+	struct oauth_state_rec st;
+	const struct integ *ig;
+	unsigned char raw[24];
+	char **args, redirect[1200], *e1, *e2, *e3, *e4, url[4096];
+	struct buf base = { 0 };
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (integ == NULL || name == NULL)
+		return usage_error(ctx, "--integration and --name are needed");
+	if (!name_valid(name))
+		return usage_error(ctx, "%s: a name is letters, digits, '.', "
+		    "'_' or '-'", name);
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((ig = integ_with_mode(ctx, integ, "oauth")) == NULL)
+		return EXIT_FAIL;
+	tpl = json_string_value(json_object_get(json_object_get(ig->def,
+	    "oauth"), "authorize_url"));
+	scopes = json_string_value(json_object_get(json_object_get(ig->def,
+	    "oauth"), "scopes"));
+	if (tpl == NULL)
+		return fail("integration %s has no authorize_url", ig->name);
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (db_oauth_client_get(txn, &ctx->db, ctx->ws, ig->name, &cl) != 0) {
+		mdb_txn_abort(txn);
+		return fail("no OAuth client for %s; first run: hookpipe oauth "
+		    "client set --integration %s --client-id X "
+		    "--client-secret Y", ig->name, ig->name);
+	}
+	memset(&st, 0, sizeof(st));
+	crypto_random(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), st.state);
+	str_copy(st.workspace, ctx->ws, sizeof(st.workspace));
+	str_copy(st.integration, ig->name, sizeof(st.integration));
+	str_copy(st.name, name, sizeof(st.name));
+	{
+		const char *e = getenv("HOOKPIPE_OAUTH_TTL");
+		int64_t ttl = OAUTH_STATE_TTL_S;
+
+		if (e != NULL && parse_i64(e, 1, OAUTH_STATE_TTL_S, &ttl) == -1)
+			ttl = OAUTH_STATE_TTL_S;
+		st.expires_at = now_us() + ttl * 1000000;
+	}
+	if ((rc = db_oauth_state_put(txn, &ctx->db, &st)) != 0) {
+		mdb_txn_abort(txn);
+		return db_error(rc);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	/* {web} is the provider's web base (HOOKPIPE_GITHUB_WEB). */
+	for (const char *p = tpl; *p != '\0';) {
+		if (strncmp(p, "{web}", 5) == 0) {
+			buf_appendf(&base, "%s", ctx->cfg.github_web);
+			p += 5;
+		} else if (strncmp(p, "{api}", 5) == 0) {
+			buf_appendf(&base, "%s", ctx->cfg.github_api);
+			p += 5;
+		} else
+			buf_append(&base, p++, 1);
+	}
+	snprintf(redirect, sizeof(redirect), "%s/oauth/%s/callback",
+	    ctx->cfg.trigger_url, ig->name);
+	e1 = curl_easy_escape(NULL, cl.client_id, 0);
+	e2 = curl_easy_escape(NULL, redirect, 0);
+	e3 = curl_easy_escape(NULL, scopes ? scopes : "", 0);
+	e4 = curl_easy_escape(NULL, st.state, 0);
+	snprintf(url, sizeof(url), "%s?client_id=%s&redirect_uri=%s&scope=%s"
+	    "&state=%s", base.data, e1, e2, e3, e4);
+	curl_free(e1);
+	curl_free(e2);
+	curl_free(e3);
+	curl_free(e4);
+	buf_free(&base);
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:s, s:s, s:o}", "url", url,
+		    "state", st.state, "redirect_uri", redirect, "expires_at",
+		    json_time(st.expires_at)));
+	printf("Open this URL to authorize hookpipe (valid for 10 minutes, "
+	    "once):\n%s\n", url);
+	return EXIT_OK;
+}
+
+static int
+key_rotate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	char **args, err[512];
+	int rc, n;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((n = db_rotate_key(&ctx->db, err, sizeof(err))) < 0)
+		return fail("%s", err);
+	if (ctx->json)
+		return json_print(json_pack("{s:i}", "resealed", n));
+	printf("master key rotated; %d secrets re-encrypted\n", n);
+	return EXIT_OK;
+}
+
+const struct cmd cred_cmds[] = {
+	{ "add", cred_add, "cred add NAME --integration I --api-key KEY",
+	    "Store an API key (checked with the provider first), encrypted "
+	    "under the master key, for subscriptions with --mode api-key.", 1,
+	    "NAME", NULL },
+	{ "list", cred_list, "cred list",
+	    "List credentials; tokens are masked.", 0, NULL, NULL },
+	{ "delete", cred_delete, "cred delete NAME",
+	    "Delete a credential no subscription uses.", 1, "NAME", NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+static const struct cmd oauth_client_cmds[] = {
+	{ "set", oauth_client_set, "oauth client set --integration I "
+	    "--client-id X --client-secret Y",
+	    "Store the OAuth application's client id and secret (encrypted). "
+	    "Its callback URL is $TRIGGER_URL/oauth/INTEGRATION/callback.", 0,
+	    NULL, NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+const struct cmd oauth_cmds[] = {
+	{ "client", NULL, "oauth client set", NULL, 0, NULL,
+	    oauth_client_cmds },
+	{ "authorize", oauth_authorize, "oauth authorize --integration I "
+	    "--name C",
+	    "Print the URL that authorizes hookpipe; the receiver takes the "
+	    "provider's callback and stores the token as credential C. The "
+	    "link works once, within 10 minutes.", 0, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+const struct cmd key_cmds[] = {
+	{ "rotate", key_rotate, "key rotate",
+	    "Re-encrypt every secret and credential under a new master key. "
+	    "Running stages pick the new key up by themselves.", 0, NULL,
+	    NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};

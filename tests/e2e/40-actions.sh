@@ -15,6 +15,16 @@ sub=$SUB_ID
 hooks() { grep -c "\"path\": \"$1\"" "$T_DIR/sink.log" 2>/dev/null || echo 0; }
 has_hooks() { [ "$(hooks "$1")" -ge "$2" ]; }
 run_of() { hookpipe runs --workflow "$1" --json | json "$2"; }
+# times_of PATH: arrival times of the requests to PATH, one per line.
+times_of() {
+	python3 - "$T_DIR/sink.log" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["path"] == sys.argv[2]:
+        print(r["t"])
+PY
+}
 
 # wf NAME ACTION-ARGS... : a published workflow on batch.completed.
 wf() {
@@ -51,7 +61,7 @@ assert_eq "http: --header" ops "$(json 'd["headers"]["x-team"]' <<<"$line")"
 
 # 503 twice, then 200: retried with the configured spacing.
 check "http: retried until it passed" wait_for 20 has_hooks /flaky/2 3
-times=$(grep '"path": "/flaky/2"' "$T_DIR/sink.log" | json 'd["t"]' | tr '\n' ' ')
+times=$(times_of /flaky/2 | tr '\n' ' ')
 gaps=$(python3 -c 'import sys; t=[float(x) for x in sys.argv[1:]]; print(" ".join("%.2f" % (b - a) for a, b in zip(t, t[1:])))' $times)
 ok_gaps=$(python3 -c 'import sys
 g=[float(x) for x in sys.argv[1:]]
@@ -65,7 +75,7 @@ assert_eq "flaky: attempt statuses" "[503, 503, 200]" \
 
 # 429 with Retry-After: 1 → the next attempt waits at least a second.
 check "busy: retried" wait_for 20 has_hooks /busy/1 2
-times=$(grep '"path": "/busy/1"' "$T_DIR/sink.log" | json 'd["t"]' | tr '\n' ' ')
+times=$(times_of /busy/1 | tr '\n' ' ')
 gap=$(python3 -c 'import sys; t=[float(x) for x in sys.argv[1:]]; print("%.2f" % (t[1] - t[0]))' $times)
 check "busy: Retry-After honoured (gap $gap s)" python3 -c "import sys; sys.exit(0 if $gap >= 0.95 else 1)"
 

@@ -1,0 +1,146 @@
+/*
+ * hookpipe, the admin CLI: one file per command group, shared option
+ * parsing and output helpers in main.c and out.c.
+ *
+ * Exit codes: 0 success, 1 a failed operation (not found, limit reached,
+ * remote error), 2 a usage error. Every error is one line on stderr that
+ * starts with "hookpipe: ".
+ */
+#ifndef HP_ADMIN_H
+#define HP_ADMIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "config.h"
+#include "db.h"
+#include "integ.h"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+struct ctx {
+	struct config	 cfg;
+	struct db	 db;
+	struct integ_set integs;
+	int		 db_open;
+	int		 integs_loaded;
+	const char	*ws;		/* --workspace, or HOOKPIPE_WORKSPACE */
+	int		 json;		/* --json */
+	char		 path[64];	/* "sub create", for messages */
+};
+
+struct cmd;
+typedef int (*cmd_fn)(struct ctx *, const struct cmd *, int, char **);
+
+/*
+ * A command: a leaf with fn, or a group with a table of subcommands.
+ * nargs is the exact number of positional arguments a leaf takes.
+ */
+struct cmd {
+	const char	*name;
+	cmd_fn		 fn;
+	const char	*usage;		/* after "hookpipe " */
+	const char	*help;		/* a paragraph for --help, or NULL */
+	int		 nargs;
+	const char	*argname;	/* "NAME", for "missing NAME" */
+	const struct cmd *sub;		/* group: subcommands, NULL-terminated */
+};
+
+/* main.c: option parsing and the state every command opens. */
+enum opt_kind { OPT_FLAG, OPT_STR, OPT_LIST };
+
+#define STRLIST_MAX	32
+
+struct strlist {
+	const char	*v[STRLIST_MAX];
+	int		 n;
+};
+
+struct opt {
+	const char	*name;		/* long name, without "--" */
+	enum opt_kind	 kind;
+	void		*dst;		/* int *, const char **, struct strlist * */
+};
+
+#define OPT_CONTINUE	(-1)
+/*
+ * Parse a leaf's options and positionals (argv[0] is its name). Returns
+ * OPT_CONTINUE, or the exit code to return at once: 0 after --help,
+ * EXIT_USAGE after a message.
+ */
+int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
+	    const struct opt *, char ***args);
+/* Open the database and load the integrations; 0 or EXIT_FAIL. */
+int	ctx_open(struct ctx *, int warn_integrations);
+MDB_txn *txn_read(struct ctx *);
+MDB_txn *txn_write(struct ctx *);
+/* Commit; 0 or EXIT_FAIL with a message. */
+int	txn_commit(MDB_txn *);
+
+/* out.c: messages. */
+void	errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	usage_error(const struct ctx *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	db_error(int rc);
+void	print_usage(FILE *, const struct cmd *);
+
+/* out.c: tables. */
+struct table {
+	int	  ncol;
+	char	**cells;	/* row-major, the header first */
+	size_t	  ncells;
+	size_t	  cap;
+};
+
+void	table_init(struct table *, int ncol, ...);
+void	table_row(struct table *, ...);
+void	table_print(const struct table *, FILE *);
+void	table_free(struct table *);
+
+/* out.c: values. */
+int	json_print(json_t *);		/* steals the reference */
+json_t *json_time(int64_t us);		/* RFC 3339, or null for 0 */
+json_t *json_lossy(const void *, size_t);	/* invalid UTF-8 -> U+FFFD */
+json_t *json_or_string(const void *, size_t);
+json_t *json_event_list(const char *events);	/* "a,b" -> ["a","b"] */
+const char *time_str(int64_t us, char *buf, size_t len);	/* "-" for 0 */
+void	print_pretty(FILE *, const void *, size_t);
+
+/* Commands, with the helpers that more than one file uses. */
+extern const struct cmd integration_cmds[];
+extern const struct cmd sub_cmds[];
+extern const struct cmd workflow_cmds[];
+extern const struct cmd event_cmds[];
+/* cmd_cred.c, once the Makefile links it: cred, oauth, key. */
+extern const struct cmd cred_cmds[];
+extern const struct cmd oauth_cmds[];
+extern const struct cmd key_cmds[];
+
+int	cmd_events(struct ctx *, const struct cmd *, int, char **);
+int	cmd_runs(struct ctx *, const struct cmd *, int, char **);
+int	cmd_replay(struct ctx *, const struct cmd *, int, char **);
+int	cmd_send(struct ctx *, const struct cmd *, int, char **);
+int	cmd_tail(struct ctx *, const struct cmd *, int, char **);
+
+/* Find a subscription by id or name in the workspace; 0 or EXIT_FAIL. */
+int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,
+	    struct sub_rec *);
+void	sub_callback_url(const struct ctx *, const char *id, char *out,
+	    size_t len);
+/* Check an --events value and normalise it into out ("*" or "a,b"). */
+int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
+json_t *run_json(struct ctx *, MDB_txn *, const struct run_rec *,
+	    int history);
+json_t *event_json(struct ctx *, MDB_txn *, const struct event_rec *,
+	    int full);
+/* Wake the dispatcher so new runs start now; best effort. */
+void	dispatcher_wake(struct ctx *, const char *run_id);
+
+#endif

@@ -1,0 +1,592 @@
+/*
+ * hookpipe events | event show ID | runs | replay EVENT
+ *
+ * Read-only views of what came in and what ran, plus replay, which
+ * queues new runs for a stored event exactly as the router would (a new
+ * run id, the trigger's map applied) and wakes the dispatcher.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "admin.h"
+#include "jqprog.h"
+#include "msg.h"
+#include "util.h"
+#include "zsock.h"
+
+#define LIMIT_DEFAULT	50
+
+static int	event_show(struct ctx *, const struct cmd *, int, char **);
+
+const struct cmd event_cmds[] = {
+	{ "show", event_show, "event show ID",
+	    "Show a stored event: its headers, its payload and the runs it "
+	    "started, each with its attempts.", 1, "ID", NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+static int
+one_of(const char *s, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(s, *set) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+limit_parse(struct ctx *ctx, const char *arg, int64_t *limit)
+{
+	*limit = LIMIT_DEFAULT;
+	if (arg != NULL && parse_i64(arg, 1, 100000, limit) == -1)
+		return usage_error(ctx, "--limit: expected 1 to 100000");
+	return 0;
+}
+
+/* --- JSON objects --- */
+
+static json_t *
+attempt_json(const struct attempt_rec *a)
+{
+	return json_pack("{s:I,s:o,s:I,s:o,s:o,s:o,s:o}",
+	    "attempt", (json_int_t)a->n,
+	    "started_at", json_time(a->started_at),
+	    "duration_ms", (json_int_t)(a->duration_us / 1000),
+	    "exit_code", a->exit_code == -1 ? json_null() :
+	    json_integer(a->exit_code),
+	    "http_status", a->http_status == 0 ? json_null() :
+	    json_integer(a->http_status),
+	    "error", a->error[0] ? json_string(a->error) : json_null(),
+	    "output", json_lossy(a->output, a->output_len));
+}
+
+static int
+history_cb(void *arg, const struct attempt_rec *a)
+{
+	json_array_append_new(arg, attempt_json(a));
+	return 0;
+}
+
+json_t *
+run_json(struct ctx *ctx, MDB_txn *txn, const struct run_rec *r, int history)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:b}",
+	    "id", r->id, "workflow", r->workflow, "workspace", r->workspace,
+	    "event_id", r->event_id, "status", r->status,
+	    "attempts", (json_int_t)r->attempts,
+	    "max_attempts", (json_int_t)r->max_attempts,
+	    "created_at", json_time(r->created_at),
+	    "updated_at", json_time(r->updated_at),
+	    "last_error", r->last_error[0] ? json_string(r->last_error) :
+	    json_null(), "test", r->test);
+
+	if (strcmp(r->status, "queued") == 0 ||
+	    strcmp(r->status, "failed") == 0)
+		json_object_set_new(o, "next_at", json_time(r->next_at));
+	if (history) {
+		json_t *h = json_array();
+
+		db_attempt_each(txn, &ctx->db, r->id, history_cb, h);
+		json_object_set_new(o, "history", h);
+	}
+	return o;
+}
+
+struct run_list {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	json_t		*a;
+};
+
+static int
+runs_of_event_cb(void *arg, const struct run_rec *r)
+{
+	struct run_list *l = arg;
+
+	json_array_append_new(l->a, run_json(l->ctx, l->txn, r, 1));
+	return 0;
+}
+
+json_t *
+event_json(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
+    int full)
+{
+	struct sub_rec s;
+	json_t *o, *h;
+
+	o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:s}",
+	    "id", e->id, "subscription", e->sub, "subscription_name",
+	    db_sub_get(txn, &ctx->db, e->sub, &s) == 0 ?
+	    json_string(s.name) : json_null(),
+	    "integration", e->integration, "workspace", e->workspace,
+	    "type", e->type, "delivery_id", e->delivery_id,
+	    "received_at", json_time(e->received_at), "status", e->status);
+	if (full) {
+		struct run_list l = { ctx, txn, json_array() };
+
+		h = e->headers ? json_loads(e->headers, 0, NULL) : NULL;
+		json_object_set_new(o, "headers", h ? h : json_object());
+		json_object_set_new(o, "payload", json_or_string(e->payload,
+		    e->payload_len));
+		db_run_each_for_event(txn, &ctx->db, e->id, runs_of_event_cb,
+		    &l);
+		json_object_set_new(o, "runs", l.a);
+	}
+	return o;
+}
+
+/* --- events --- */
+
+struct events_state {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	const char	*sub;		/* id */
+	const char	*type;
+	const char	*status;
+	int64_t		 left;
+	struct table	 t;
+	json_t		*a;
+};
+
+static int
+events_cb(void *arg, struct event_rec *e)
+{
+	struct events_state *l = arg;
+	struct sub_rec s;
+	char when[40];
+
+	if (strcmp(e->workspace, l->ctx->ws) != 0 ||
+	    (l->sub && strcmp(e->sub, l->sub) != 0) ||
+	    (l->type && strcmp(e->type, l->type) != 0) ||
+	    (l->status && strcmp(e->status, l->status) != 0))
+		return 0;
+	if (l->a != NULL)
+		json_array_append_new(l->a, event_json(l->ctx, l->txn, e, 0));
+	else
+		table_row(&l->t, e->id, time_str(e->received_at, when,
+		    sizeof(when)), db_sub_get(l->txn, &l->ctx->db, e->sub,
+		    &s) == 0 ? s.name : e->sub, e->type, e->status);
+	return --l->left == 0;
+}
+
+int
+cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	static const char *const statuses[] = {
+		"stored", "ignored", "routed", NULL
+	};
+	struct events_state l = { .ctx = ctx };
+	const char *sub = NULL, *limit = NULL;
+	const struct opt opts[] = {
+		{ "sub", OPT_STR, &sub },
+		{ "type", OPT_STR, &l.type },
+		{ "status", OPT_STR, &l.status },
+		{ "limit", OPT_STR, &limit },
+		{ NULL, 0, NULL }
+	};
+	struct sub_rec s;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
+	    (rc = limit_parse(ctx, limit, &l.left)) != 0)
+		return rc;
+	if (l.status != NULL && !one_of(l.status, statuses))
+		return usage_error(ctx, "--status: expected stored, ignored or "
+		    "routed");
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((l.txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (sub != NULL && (rc = sub_lookup(ctx, l.txn, sub, &s)) != 0) {
+		mdb_txn_abort(l.txn);
+		return rc;
+	}
+	l.sub = sub ? s.id : NULL;
+	if (ctx->json)
+		l.a = json_array();
+	else
+		table_init(&l.t, 5, "ID", "RECEIVED", "SUBSCRIPTION", "TYPE",
+		    "STATUS");
+	db_event_each(l.txn, &ctx->db, events_cb, &l);
+	mdb_txn_abort(l.txn);
+	if (ctx->json)
+		return json_print(l.a);
+	table_print(&l.t, stdout);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+/* --- event show --- */
+
+static void
+event_print(json_t *o)
+{
+	json_t *v, *runs = json_object_get(o, "runs"), *r;
+	const char *k;
+	size_t i, j;
+
+	printf("id:           %s\nsubscription: %s (%s)\nintegration:  %s\n"
+	    "type:         %s\ndelivery_id:  %s\nreceived_at:  %s\n"
+	    "status:       %s\n\nheaders:\n",
+	    json_string_value(json_object_get(o, "id")),
+	    json_is_string(json_object_get(o, "subscription_name")) ?
+	    json_string_value(json_object_get(o, "subscription_name")) :
+	    "deleted", json_string_value(json_object_get(o, "subscription")),
+	    json_string_value(json_object_get(o, "integration")),
+	    json_string_value(json_object_get(o, "type")),
+	    json_string_value(json_object_get(o, "delivery_id")),
+	    json_string_value(json_object_get(o, "received_at")),
+	    json_string_value(json_object_get(o, "status")));
+	json_object_foreach(json_object_get(o, "headers"), k, v)
+		printf("  %s: %s\n", k, json_is_string(v) ?
+		    json_string_value(v) : "");
+	printf("\npayload:\n");
+	v = json_object_get(o, "payload");
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	printf("\n\nruns:%s\n", json_array_size(runs) ? "" : " none");
+	json_array_foreach(runs, i, r) {
+		printf("  run %s of %s: %s, %lld of %lld attempts\n",
+		    json_string_value(json_object_get(r, "id")),
+		    json_string_value(json_object_get(r, "workflow")),
+		    json_string_value(json_object_get(r, "status")),
+		    (long long)json_integer_value(json_object_get(r,
+		    "attempts")), (long long)json_integer_value(
+		    json_object_get(r, "max_attempts")));
+		json_array_foreach(json_object_get(r, "history"), j, v) {
+			json_t *err = json_object_get(v, "error");
+
+			printf("    #%lld %s %lld ms%s%s\n",
+			    (long long)json_integer_value(json_object_get(v,
+			    "attempt")), json_string_value(json_object_get(v,
+			    "started_at")), (long long)json_integer_value(
+			    json_object_get(v, "duration_ms")),
+			    json_is_string(err) ? ": " : "",
+			    json_is_string(err) ? json_string_value(err) : "");
+		}
+	}
+}
+
+static int
+event_get(struct ctx *ctx, MDB_txn *txn, const char *id, struct event_rec *e)
+{
+	int rc = uuid_valid(id) ? db_event_get(txn, &ctx->db, id, e) :
+	    MDB_NOTFOUND;
+
+	if (rc == 0 && strcmp(e->workspace, ctx->ws) != 0) {
+		event_free(e);
+		rc = MDB_NOTFOUND;
+	}
+	if (rc == MDB_NOTFOUND)
+		return fail("no event %s in workspace %s", id, ctx->ws);
+	return rc == 0 ? 0 : db_error(rc);
+}
+
+static int
+event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct event_rec e;
+	MDB_txn *txn;
+	char **args;
+	json_t *o;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = event_get(ctx, txn, args[0], &e)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	o = event_json(ctx, txn, &e, 1);
+	event_free(&e);
+	mdb_txn_abort(txn);
+	if (ctx->json)
+		return json_print(o);
+	event_print(o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
+/* --- runs --- */
+
+struct runs_state {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	const char	*workflow;
+	const char	*status;
+	int64_t		 left;
+	struct table	 t;
+	json_t		*a;
+};
+
+static int
+runs_cb(void *arg, const struct run_rec *r)
+{
+	struct runs_state *l = arg;
+	char when[40], att[48];
+
+	if (strcmp(r->workspace, l->ctx->ws) != 0 ||
+	    (l->workflow && strcmp(r->workflow, l->workflow) != 0) ||
+	    (l->status && strcmp(r->status, l->status) != 0))
+		return 0;
+	if (l->a != NULL)
+		json_array_append_new(l->a, run_json(l->ctx, l->txn, r, 1));
+	else {
+		snprintf(att, sizeof(att), "%lld/%lld", (long long)r->attempts,
+		    (long long)r->max_attempts);
+		table_row(&l->t, r->id, r->workflow, r->event_id, r->status,
+		    att, time_str(r->updated_at, when, sizeof(when)));
+	}
+	return --l->left == 0;
+}
+
+int
+cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	static const char *const statuses[] = {
+		"queued", "running", "succeeded", "failed", "dead", NULL
+	};
+	struct runs_state l = { .ctx = ctx };
+	const char *limit = NULL;
+	const struct opt opts[] = {
+		{ "workflow", OPT_STR, &l.workflow },
+		{ "status", OPT_STR, &l.status },
+		{ "limit", OPT_STR, &limit },
+		{ NULL, 0, NULL }
+	};
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
+	    (rc = limit_parse(ctx, limit, &l.left)) != 0)
+		return rc;
+	if (l.status != NULL && !one_of(l.status, statuses))
+		return usage_error(ctx, "--status: expected queued, running, "
+		    "succeeded, failed or dead");
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((l.txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (ctx->json)
+		l.a = json_array();
+	else
+		table_init(&l.t, 6, "ID", "WORKFLOW", "EVENT", "STATUS",
+		    "ATTEMPTS", "UPDATED");
+	db_run_each(l.txn, &ctx->db, runs_cb, &l);
+	mdb_txn_abort(l.txn);
+	if (ctx->json)
+		return json_print(l.a);
+	table_print(&l.t, stdout);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+/* --- replay --- */
+
+void
+dispatcher_wake(struct ctx *ctx, const char *run_id)
+{
+	char err[256];
+	struct mpw w;
+	void *zctx, *sock;
+
+	if ((zctx = zmq_ctx_new()) == NULL)
+		return;
+	/* Linger a little so the message leaves before the socket closes. */
+	if ((sock = zs_socket(zctx, ZMQ_PUSH, 100)) != NULL) {
+		if (zs_connect(sock, &ctx->cfg, EP_DISPATCHER, err,
+		    sizeof(err)) == 0) {
+			mpw_init(&w);
+			msg_begin(&w, MSG_WAKE, run_id);
+			mpw_map(&w, 0);
+			zmq_send(sock, w.sb.data, w.sb.size, ZMQ_DONTWAIT);
+			mpw_free(&w);
+		}
+		zmq_close(sock);
+	}
+	zmq_ctx_term(zctx);
+}
+
+/* NUL-separated distinct "ws/name" keys. */
+static int
+collect_cb(void *arg, const char *key, size_t n)
+{
+	struct buf *b = arg;
+	size_t off;
+
+	for (off = 0; off < b->len; off += strlen(b->data + off) + 1)
+		if (strlen(b->data + off) == n && memcmp(b->data + off, key,
+		    n) == 0)
+			return 0;
+	buf_append(b, key, n);
+	buf_append(b, "", 1);
+	return 0;
+}
+
+/*
+ * The inputs the router would make: the map of the first trigger on the
+ * event, or none (the dispatcher then uses the payload). -1 when the map
+ * fails on this payload.
+ */
+static int
+replay_inputs(const struct wf_rec *w, const struct event_rec *e,
+    char **inputs)
+{
+	struct jqprog *p;
+	char err[512];
+	int i;
+
+	*inputs = NULL;
+	for (i = 0; i < w->ntrig; i++) {
+		const struct trigger *t = &w->trig[i];
+
+		if (strcmp(t->sub, e->sub) != 0 || (strcmp(t->event,
+		    e->type) != 0 && strcmp(t->event, "*") != 0))
+			continue;
+		if (t->map == NULL || t->map[0] == '\0')
+			return 0;
+		err[0] = '\0';
+		if ((p = jqprog_compile(t->map, err, sizeof(err))) != NULL) {
+			jqprog_run(p, (const char *)e->payload, e->payload_len,
+			    inputs, err, sizeof(err));
+			jqprog_free(p);
+		}
+		if (*inputs == NULL) {
+			warnmsg("workflow %s: the map fails on event %s: %s",
+			    w->name, e->id, err[0] ? err : "no result");
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int
+replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
+    const struct event_rec *e, json_t *runs)
+{
+	struct run_rec r;
+	char *inputs;
+	int rc;
+
+	if (replay_inputs(w, e, &inputs) == -1)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	uuid4(r.id);
+	str_copy(r.workspace, w->workspace, sizeof(r.workspace));
+	str_copy(r.workflow, w->name, sizeof(r.workflow));
+	str_copy(r.event_id, e->id, sizeof(r.event_id));
+	str_copy(r.status, "queued", sizeof(r.status));
+	r.max_attempts = w->retries + 1;
+	r.created_at = r.updated_at = r.next_at = now_us();
+	if ((rc = db_run_put(txn, &ctx->db, &r, NULL)) == 0 && inputs != NULL)
+		rc = db_run_inputs_put(txn, &ctx->db, r.id, inputs);
+	free(inputs);
+	if (rc != 0)
+		return db_error(rc);
+	json_array_append_new(runs, run_json(ctx, txn, &r, 0));
+	return 0;
+}
+
+/* Every published workflow with a trigger on the event. */
+static int
+replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
+    json_t *runs)
+{
+	struct buf keys = { 0 };
+	size_t off;
+	int rc = 0;
+
+	db_trigger_match(txn, &ctx->db, e->sub, e->type, collect_cb, &keys);
+	for (off = 0; off < keys.len && rc == 0; off += strlen(keys.data +
+	    off) + 1) {
+		const char *key = keys.data + off, *slash = strchr(key, '/');
+		char ws[NAME_MAX_LEN + 1];
+		struct wf_rec w;
+
+		if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN)
+			continue;
+		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
+		if (db_wf_get(txn, &ctx->db, ws, slash + 1, &w) != 0)
+			continue;
+		if (strcmp(w.state, "published") == 0)
+			rc = replay_one(ctx, txn, &w, e, runs);
+		wf_free(&w);
+	}
+	buf_free(&keys);
+	return rc;
+}
+
+static int
+replay_in_txn(struct ctx *ctx, MDB_txn *txn, const char *id,
+    const char *workflow, json_t *runs)
+{
+	struct event_rec e;
+	struct wf_rec w;
+	int rc;
+
+	if ((rc = event_get(ctx, txn, id, &e)) != 0)
+		return rc;
+	if (workflow == NULL)
+		rc = replay_matching(ctx, txn, &e, runs);
+	else if ((rc = db_wf_get(txn, &ctx->db, ctx->ws, workflow, &w)) == 0) {
+		rc = replay_one(ctx, txn, &w, &e, runs);
+		wf_free(&w);
+	} else if (rc == MDB_NOTFOUND)
+		rc = fail("no workflow %s in workspace %s", workflow, ctx->ws);
+	else
+		rc = db_error(rc);
+	if (rc == 0 && json_array_size(runs) == 0)
+		rc = fail("no run queued: no published workflow has a trigger "
+		    "on event %s (%s); name one with --workflow W", id, e.type);
+	event_free(&e);
+	return rc;
+}
+
+int
+cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *workflow = NULL;
+	const struct opt opts[] = {
+		{ "workflow", OPT_STR, &workflow },
+		{ NULL, 0, NULL }
+	};
+	json_t *runs, *r;
+	MDB_txn *txn;
+	char **args;
+	size_t i;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	runs = json_array();
+	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, runs)) != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = txn_commit(txn);
+	if (rc != 0) {
+		json_decref(runs);
+		return rc;
+	}
+	dispatcher_wake(ctx, json_string_value(json_object_get(json_array_get(
+	    runs, 0), "id")));
+	if (ctx->json)
+		return json_print(runs);
+	json_array_foreach(runs, i, r)
+		printf("run %s queued for workflow %s\n",
+		    json_string_value(json_object_get(r, "id")),
+		    json_string_value(json_object_get(r, "workflow")));
+	json_decref(runs);
+	return EXIT_OK;
+}

@@ -1,0 +1,837 @@
+/*
+ * hookpipe sub create | list | show | edit | delete
+ *
+ * A subscription is one callback URL for one integration in one
+ * workspace. Its name is unique per (workspace, integration) through the
+ * subs_by_name index, and there are at most SUBS_MAX per pair; both are
+ * checked inside the write transaction that creates the record, so two
+ * concurrent `sub create` cannot both pass.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "admin.h"
+#include "util.h"
+
+#define SUBS_MAX	10	/* per integration and workspace (SPEC) */
+#define GEN_SECRET_LEN	24	/* random bytes in a generated secret */
+
+static int	sub_create(struct ctx *, const struct cmd *, int, char **);
+static int	sub_list(struct ctx *, const struct cmd *, int, char **);
+static int	sub_show(struct ctx *, const struct cmd *, int, char **);
+static int	sub_edit(struct ctx *, const struct cmd *, int, char **);
+static int	sub_delete(struct ctx *, const struct cmd *, int, char **);
+
+const struct cmd sub_cmds[] = {
+	{ "create", sub_create, "sub create NAME --integration I "
+	    "[--events a,b|all] [--secret S | --generate-secret] "
+	    "[--mode manual]",
+	    "Create a subscription and print its id and callback URL. "
+	    "--events selects the event types it accepts (default all). "
+	    "--generate-secret makes a whsec_ secret and prints it, the only "
+	    "time it is shown in full; --secret takes the one the provider "
+	    "gave you.", 1, "NAME", NULL },
+	{ "list", sub_list, "sub list [--integration I]",
+	    "List the workspace's subscriptions, with how many workflows use "
+	    "each and how many events each received.", 0, NULL, NULL },
+	{ "show", sub_show, "sub show SUB [--reveal]",
+	    "Show a subscription (by id or name). The secret is masked "
+	    "unless --reveal.", 1, "SUB", NULL },
+	{ "edit", sub_edit, "sub edit SUB [--name N] [--events a,b|all] "
+	    "[--secret S] [--secondary-secret S | --clear-secondary]",
+	    "Rename a subscription, change its events or its secret. A "
+	    "secondary secret is also accepted while a secret is rotated.", 1,
+	    "SUB", NULL },
+	{ "delete", sub_delete, "sub delete SUB [--force]",
+	    "Delete a subscription. Refused while workflows use it, unless "
+	    "--force, which also removes their triggers on it.", 1, "SUB",
+	    NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+int
+sub_lookup(struct ctx *ctx, MDB_txn *txn, const char *key, struct sub_rec *s)
+{
+	int rc = db_sub_find(txn, &ctx->db, ctx->ws, NULL, key, s);
+
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return fail("no subscription %s in workspace %s", key, ctx->ws);
+	if (rc == -2)
+		return fail("name %s matches subscriptions of several "
+		    "integrations; use the id", key);
+	return db_error(rc);
+}
+
+void
+sub_callback_url(const struct ctx *ctx, const char *id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/triggers/plugin/%s", ctx->cfg.trigger_url, id);
+}
+
+/* Names appear in URLs' neighbours and in keys; ids must stay ids. */
+static int
+sub_name_check(struct ctx *ctx, const char *name)
+{
+	if (!name_valid(name))
+		return usage_error(ctx, "invalid name '%s': use up to %d "
+		    "letters, digits, '.', '_' or '-', starting with a letter "
+		    "or digit", name, NAME_MAX_LEN);
+	if (uuid_valid(name))
+		return usage_error(ctx, "invalid name '%s': a name must not "
+		    "look like an id", name);
+	return 0;
+}
+
+int
+events_parse(struct ctx *ctx, const char *arg, char *out, size_t len)
+{
+	const char *p = arg;
+	size_t used = 0;
+
+	if (strcmp(arg, "all") == 0 || strcmp(arg, "*") == 0) {
+		str_copy(out, "*", len);
+		return 0;
+	}
+	out[0] = '\0';
+	while (*p != '\0' || p == arg) {
+		size_t n = strcspn(p, ",");
+		const char *e = p, *next = p + n + (p[n] == ',');
+
+		while (n > 0 && (*e == ' ' || *e == '\t'))
+			e++, n--;
+		while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			return usage_error(ctx, "--events: empty event name in "
+			    "'%s'", arg);
+		if (n > 255 || (n == 1 && *e == '*'))
+			return usage_error(ctx, "--events: '%.*s' is not an "
+			    "event name", (int)(n > 40 ? 40 : n), e);
+		if (used + n + 2 > len)
+			return usage_error(ctx, "--events: too many events");
+		if (used > 0)
+			out[used++] = ',';
+		memcpy(out + used, e, n);
+		used += n;
+		out[used] = '\0';
+		p = next;
+		if (*p == '\0' && p[-1] == ',')
+			return usage_error(ctx, "--events: empty event name in "
+			    "'%s'", arg);
+	}
+	return 0;
+}
+
+/* Providers add events before catalogues catch up: warn, accept. */
+static void
+events_warn_unknown(const struct integ *ig, const char *events)
+{
+	const char *p = events;
+
+	if (strcmp(events, "*") == 0)
+		return;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		char ev[256];
+
+		snprintf(ev, sizeof(ev), "%.*s", (int)n, p);
+		if (!integ_has_event(ig, ev))
+			warnmsg("event %s is not in the %s catalogue; accepted "
+			    "anyway (see 'hookpipe integration show %s')", ev,
+			    ig->name, ig->name);
+		p += n + (p[n] == ',');
+	}
+}
+
+static json_t *
+sub_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s)
+{
+	char url[2048];
+	int users = txn ? db_sub_users(txn, &ctx->db, s->id) : 0;
+	json_t *o;
+
+	sub_callback_url(ctx, s->id, url, sizeof(url));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:i,s:o}", "id", s->id,
+	    "name", s->name, "workspace", s->workspace, "integration",
+	    s->integration, "mode", s->mode, "events",
+	    json_event_list(s->events), "callback_url", url, "workflows",
+	    users < 0 ? 0 : users, "created_at", json_time(s->created_at));
+	if (s->credential[0] != '\0')
+		json_object_set_new(o, "credential", json_string(s->credential));
+	if (s->remote_id[0] != '\0')
+		json_object_set_new(o, "remote_id", json_string(s->remote_id));
+	return o;
+}
+
+/* --- create --- */
+
+struct create_args {
+	const char	*name;
+	const char	*integ;
+	const char	*events_arg;
+	const char	*secret;
+	const char	*mode;
+	const char	*credential;
+	int		 generate;
+	struct strlist	 params;
+	char		 events[EVENTS_MAX];
+	char		 gen[8 + 4 * ((GEN_SECRET_LEN + 2) / 3) + 1];
+};
+
+static int
+create_check(struct ctx *ctx, struct create_args *a)
+{
+	int rc;
+
+	if ((rc = sub_name_check(ctx, a->name)) != 0)
+		return rc;
+	if (a->integ == NULL)
+		return usage_error(ctx, "missing --integration I");
+	if ((rc = events_parse(ctx, a->events_arg ? a->events_arg : "all",
+	    a->events, sizeof(a->events))) != 0)
+		return rc;
+	if (a->secret != NULL && a->generate)
+		return usage_error(ctx, "--secret and --generate-secret "
+		    "exclude each other");
+	if (a->secret != NULL && (*a->secret == '\0' ||
+	    strlen(a->secret) > SECRET_MAX))
+		return usage_error(ctx, "--secret: expected 1 to %d bytes",
+		    SECRET_MAX);
+	if (strcmp(a->mode, "manual") && strcmp(a->mode, "api-key") &&
+	    strcmp(a->mode, "oauth"))
+		return usage_error(ctx, "--mode: expected manual, api-key or "
+		    "oauth");
+	if (strcmp(a->mode, "manual") == 0 && (a->credential != NULL ||
+	    a->params.n > 0))
+		return usage_error(ctx, "--credential and --param need "
+		    "--mode api-key or oauth");
+	return 0;
+}
+
+/*
+ * Automatic modes register the webhook with the provider through a
+ * credential; until that exists, say so instead of half-creating one.
+ */
+static int
+create_mode_check(const struct integ *ig, const char *mode)
+{
+	if (!integ_has_mode(ig, mode))
+		return fail("integration %s does not support mode %s", ig->name,
+		    mode);
+	if (strcmp(mode, "manual") != 0)
+		return fail("mode %s needs credentials: not supported yet; "
+		    "create the webhook in %s yourself and use --mode manual",
+		    mode, ig->title);
+	return 0;
+}
+
+static void
+secret_generate(char *out)
+{
+	unsigned char raw[GEN_SECRET_LEN];
+
+	crypto_random(raw, sizeof(raw));
+	memcpy(out, "whsec_", 6);
+	b64_encode(raw, sizeof(raw), out + 6);
+	OPENSSL_cleanse(raw, sizeof(raw));
+}
+
+static int
+create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
+    struct sub_rec *s)
+{
+	const char *secret = a->generate ? a->gen : a->secret;
+	int rc, n;
+
+	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, s);
+	if (rc == 0)
+		return fail("subscription %s already exists", a->name);
+	if (rc != MDB_NOTFOUND)
+		return db_error(rc);
+	if ((n = db_sub_count(txn, &ctx->db, ctx->ws, a->integ)) < 0)
+		return fail("database: cannot count subscriptions");
+	if (n >= SUBS_MAX)
+		return fail("integration %s already has %d subscriptions in "
+		    "workspace %s (the limit); delete one first", a->integ,
+		    SUBS_MAX, ctx->ws);
+	memset(s, 0, sizeof(*s));
+	uuid4(s->id);
+	str_copy(s->workspace, ctx->ws, sizeof(s->workspace));
+	str_copy(s->name, a->name, sizeof(s->name));
+	str_copy(s->integration, a->integ, sizeof(s->integration));
+	str_copy(s->mode, a->mode, sizeof(s->mode));
+	str_copy(s->events, a->events, sizeof(s->events));
+	if (secret != NULL && db_sub_set_secret(&ctx->db, s, 1, secret,
+	    strlen(secret)) == -1)
+		return fail("cannot seal the secret");
+	s->created_at = now_us();
+	if ((rc = db_sub_put(txn, &ctx->db, s)) != 0)
+		return db_error(rc);
+	return 0;
+}
+
+static void
+create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
+{
+	char url[2048];
+
+	sub_callback_url(ctx, s->id, url, sizeof(url));
+	if (ctx->json) {
+		json_t *o = sub_json(ctx, NULL, s);
+
+		if (a->generate)
+			json_object_set_new(o, "secret", json_string(a->gen));
+		json_print(o);
+		return;
+	}
+	printf("id:           %s\ncallback_url: %s\n", s->id, url);
+	if (a->generate)
+		printf("secret:       %s\n", a->gen);
+}
+
+static int
+sub_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct create_args a = { .mode = "manual" };
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &a.integ },
+		{ "events", OPT_STR, &a.events_arg },
+		{ "secret", OPT_STR, &a.secret },
+		{ "generate-secret", OPT_FLAG, &a.generate },
+		{ "mode", OPT_STR, &a.mode },
+		{ "credential", OPT_STR, &a.credential },
+		{ "param", OPT_LIST, &a.params },
+		{ NULL, 0, NULL }
+	};
+	const struct integ *ig;
+	struct sub_rec s;
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	a.name = args[0];
+	if ((rc = create_check(ctx, &a)) != 0 || (rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((ig = integ_find(&ctx->integs, a.integ)) == NULL)
+		return fail("no integration %s; see 'hookpipe integration "
+		    "list'", a.integ);
+	if ((rc = create_mode_check(ig, a.mode)) != 0)
+		return rc;
+	events_warn_unknown(ig, a.events);
+	if (a.generate)
+		secret_generate(a.gen);
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = create_in_txn(ctx, txn, &a, &s)) != 0)
+		mdb_txn_abort(txn);
+	else if ((rc = txn_commit(txn)) == 0) {
+		if (a.secret == NULL && !a.generate)
+			warnmsg("subscription %s has no signing secret: "
+			    "deliveries cannot be verified until 'hookpipe sub "
+			    "edit %s --secret S'", s.name, s.id);
+		create_print(ctx, &a, &s);
+	}
+	OPENSSL_cleanse(a.gen, sizeof(a.gen));
+	return rc;
+}
+
+/* --- list --- */
+
+struct list_state {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	const char	*integ;
+	struct table	 t;
+	json_t		*a;
+};
+
+static int
+list_cb(void *arg, const struct sub_rec *s)
+{
+	struct list_state *l = arg;
+	char users[16], count[24], last[40], events[48];
+	int64_t n, at;
+	int u;
+
+	if (l->integ != NULL && strcmp(s->integration, l->integ) != 0)
+		return 0;
+	db_sub_stats(l->txn, &l->ctx->db, s->id, &n, &at);
+	if (l->a != NULL) {
+		json_t *o = sub_json(l->ctx, l->txn, s);
+
+		json_object_set_new(o, "event_count", json_integer(n));
+		json_object_set_new(o, "last_event_at", json_time(at));
+		json_array_append_new(l->a, o);
+		return 0;
+	}
+	u = db_sub_users(l->txn, &l->ctx->db, s->id);
+	snprintf(users, sizeof(users), "%d", u < 0 ? 0 : u);
+	snprintf(count, sizeof(count), "%lld", (long long)n);
+	if (strcmp(s->events, "*") == 0)
+		str_copy(events, "all", sizeof(events));
+	else if (strlen(s->events) > 40)
+		snprintf(events, sizeof(events), "%.37s...", s->events);
+	else
+		str_copy(events, s->events, sizeof(events));
+	table_row(&l->t, s->id, s->name, s->integration, s->mode, events,
+	    users, count, time_str(at, last, sizeof(last)));
+	return 0;
+}
+
+static int
+sub_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct list_state l = { .ctx = ctx };
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &l.integ },
+		{ NULL, 0, NULL }
+	};
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((l.txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (ctx->json)
+		l.a = json_array();
+	else
+		table_init(&l.t, 8, "ID", "NAME", "INTEGRATION", "MODE",
+		    "EVENTS", "WORKFLOWS", "EVENTS_RECEIVED", "LAST_EVENT");
+	rc = db_sub_each(l.txn, &ctx->db, ctx->ws, list_cb, &l);
+	mdb_txn_abort(l.txn);
+	if (rc != 0) {
+		json_decref(l.a);
+		table_free(&l.t);
+		return db_error(rc);
+	}
+	if (ctx->json)
+		return json_print(l.a);
+	table_print(&l.t, stdout);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+/* --- show --- */
+
+/* The secret for display: masked, in full, or NULL when there is none. */
+static json_t *
+secret_json(struct ctx *ctx, const struct sub_rec *s, int which, int reveal)
+{
+	unsigned char plain[SECRET_MAX + 1];
+	char masked[SECRET_MAX + 16];
+	json_t *v;
+	int n;
+
+	if ((which == 1 ? s->secret_len : s->secret2_len) == 0)
+		return json_null();
+	if ((n = db_sub_secret(&ctx->db, s, which, plain, SECRET_MAX)) < 0) {
+		warnmsg("cannot decrypt the secret of %s (another master "
+		    "key?)", s->name);
+		return json_string("(unreadable)");
+	}
+	plain[n] = '\0';
+	if (reveal)
+		v = json_lossy(plain, (size_t)n);
+	else {
+		mask_secret((const char *)plain, masked, sizeof(masked));
+		v = json_string(masked);
+	}
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return v;
+}
+
+static json_t *
+show_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s, int reveal)
+{
+	json_t *o = sub_json(ctx, txn, s);
+	int64_t n, at;
+
+	db_sub_stats(txn, &ctx->db, s->id, &n, &at);
+	json_object_set_new(o, "secret", secret_json(ctx, s, 1, reveal));
+	if (s->secret2_len > 0)
+		json_object_set_new(o, "secondary_secret", secret_json(ctx, s,
+		    2, reveal));
+	json_object_set_new(o, "event_count", json_integer(n));
+	json_object_set_new(o, "last_event_at", json_time(at));
+	return o;
+}
+
+static void
+show_text(json_t *o)
+{
+	static const char *const keys[] = {
+		"id", "name", "workspace", "integration", "mode", "events",
+		"callback_url", "secret", "secondary_secret", "workflows",
+		"event_count", "last_event_at", "created_at", NULL
+	};
+	int i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		json_t *v = json_object_get(o, keys[i]);
+		char *s;
+
+		if (v == NULL)
+			continue;
+		printf("%s:%*s", keys[i], (int)(18 - strlen(keys[i])), "");
+		if (json_is_string(v))
+			printf("%s\n", json_string_value(v));
+		else if (json_is_null(v))
+			printf("-\n");
+		else if (json_is_array(v)) {
+			json_t *e;
+			size_t j;
+
+			json_array_foreach(v, j, e)
+				printf("%s%s", j ? "," : "", strcmp(
+				    json_string_value(e), "*") == 0 ? "all" :
+				    json_string_value(e));
+			printf("\n");
+		} else {
+			s = json_dumps(v, JSON_ENCODE_ANY);
+			printf("%s\n", s);
+			free(s);
+		}
+	}
+}
+
+static int
+sub_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	int reveal = 0, rc;
+	const struct opt opts[] = {
+		{ "reveal", OPT_FLAG, &reveal },
+		{ NULL, 0, NULL }
+	};
+	struct sub_rec s;
+	MDB_txn *txn;
+	char **args;
+	json_t *o;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = sub_lookup(ctx, txn, args[0], &s)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	o = show_json(ctx, txn, &s, reveal);
+	mdb_txn_abort(txn);
+	OPENSSL_cleanse(&s, sizeof(s));
+	if (ctx->json)
+		return json_print(o);
+	show_text(o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
+/* --- edit --- */
+
+struct edit_args {
+	const char	*name;
+	const char	*events_arg;
+	const char	*secret;
+	const char	*secret2;
+	int		 clear2;
+	char		 events[EVENTS_MAX];
+};
+
+static int
+edit_check(struct ctx *ctx, struct edit_args *a)
+{
+	int rc;
+
+	if (a->name == NULL && a->events_arg == NULL && a->secret == NULL &&
+	    a->secret2 == NULL && !a->clear2)
+		return usage_error(ctx, "nothing to change: give --name, "
+		    "--events, --secret, --secondary-secret or "
+		    "--clear-secondary");
+	if (a->name != NULL && (rc = sub_name_check(ctx, a->name)) != 0)
+		return rc;
+	if (a->events_arg != NULL && (rc = events_parse(ctx, a->events_arg,
+	    a->events, sizeof(a->events))) != 0)
+		return rc;
+	if (a->secret2 != NULL && a->clear2)
+		return usage_error(ctx, "--secondary-secret and "
+		    "--clear-secondary exclude each other");
+	if ((a->secret != NULL && (*a->secret == '\0' ||
+	    strlen(a->secret) > SECRET_MAX)) || (a->secret2 != NULL &&
+	    (*a->secret2 == '\0' || strlen(a->secret2) > SECRET_MAX)))
+		return usage_error(ctx, "a secret is 1 to %d bytes",
+		    SECRET_MAX);
+	return 0;
+}
+
+/*
+ * A rename moves the subs_by_name entry only: db_sub_del would also drop
+ * the subscription's statistics.
+ */
+static int
+edit_rename(struct ctx *ctx, MDB_txn *txn, struct sub_rec *s,
+    const char *name)
+{
+	struct sub_rec other;
+	char key[3 * (NAME_MAX_LEN + 1)];
+	int rc, n;
+
+	if (strcmp(name, s->name) == 0)
+		return 0;
+	rc = db_sub_find(txn, &ctx->db, ctx->ws, s->integration, name, &other);
+	if (rc == 0)
+		return fail("subscription %s already exists", name);
+	if (rc != MDB_NOTFOUND)
+		return db_error(rc);
+	n = snprintf(key, sizeof(key), "%s/%s/%s", s->workspace,
+	    s->integration, s->name);
+	if ((rc = db_del(txn, ctx->db.subs_by_name, key, (size_t)n)) != 0)
+		return db_error(rc);
+	str_copy(s->name, name, sizeof(s->name));
+	return 0;
+}
+
+struct uncovered {
+	const struct sub_rec *s;
+};
+
+static int
+uncovered_cb(void *arg, const struct wf_rec *w)
+{
+	struct uncovered *u = arg;
+	int i;
+
+	for (i = 0; i < w->ntrig; i++)
+		if (strcmp(w->trig[i].sub, u->s->id) == 0 &&
+		    strcmp(w->trig[i].event, "*") != 0 &&
+		    !sub_covers(u->s, w->trig[i].event))
+			warnmsg("workflow %s triggers on %s, which %s no longer "
+			    "covers: that trigger will not fire", w->name,
+			    w->trig[i].event, u->s->name);
+	return 0;
+}
+
+static int
+edit_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key,
+    struct edit_args *a, struct sub_rec *s)
+{
+	int rc;
+
+	if ((rc = sub_lookup(ctx, txn, key, s)) != 0)
+		return rc;
+	if (a->name != NULL && (rc = edit_rename(ctx, txn, s, a->name)) != 0)
+		return rc;
+	if (a->events_arg != NULL) {
+		const struct integ *ig = integ_find(&ctx->integs,
+		    s->integration);
+		struct uncovered u = { s };
+
+		str_copy(s->events, a->events, sizeof(s->events));
+		if (ig != NULL)
+			events_warn_unknown(ig, s->events);
+		db_wf_each(txn, &ctx->db, ctx->ws, uncovered_cb, &u);
+	}
+	if ((a->secret != NULL && db_sub_set_secret(&ctx->db, s, 1, a->secret,
+	    strlen(a->secret)) == -1) || (a->secret2 != NULL &&
+	    db_sub_set_secret(&ctx->db, s, 2, a->secret2,
+	    strlen(a->secret2)) == -1))
+		return fail("cannot seal the secret");
+	if (a->clear2)
+		s->secret2_len = 0;
+	if ((rc = db_sub_put(txn, &ctx->db, s)) != 0)
+		return db_error(rc);
+	return 0;
+}
+
+static int
+sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct edit_args a = { 0 };
+	const struct opt opts[] = {
+		{ "name", OPT_STR, &a.name },
+		{ "events", OPT_STR, &a.events_arg },
+		{ "secret", OPT_STR, &a.secret },
+		{ "secondary-secret", OPT_STR, &a.secret2 },
+		{ "clear-secondary", OPT_FLAG, &a.clear2 },
+		{ NULL, 0, NULL }
+	};
+	struct sub_rec s;
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = edit_check(ctx, &a)) != 0 || (rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = edit_in_txn(ctx, txn, args[0], &a, &s)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if (ctx->json) {
+		json_t *o = sub_json(ctx, txn, &s);
+
+		if ((rc = txn_commit(txn)) != 0) {
+			json_decref(o);
+			return rc;
+		}
+		return json_print(o);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	printf("updated subscription %s (%s)\n", s.name, s.id);
+	return EXIT_OK;
+}
+
+/* --- delete --- */
+
+struct users {
+	const char	*sub;
+	struct buf	 names;		/* NUL-separated workflow names */
+	int		 n;
+};
+
+static int
+users_cb(void *arg, const struct wf_rec *w)
+{
+	struct users *u = arg;
+	int i;
+
+	for (i = 0; i < w->ntrig; i++)
+		if (strcmp(w->trig[i].sub, u->sub) == 0) {
+			buf_append(&u->names, w->name, strlen(w->name) + 1);
+			u->n++;
+			return 0;
+		}
+	return 0;
+}
+
+/* Drop every trigger on the subscription from one workflow. */
+static int
+drop_triggers(struct ctx *ctx, MDB_txn *txn, const char *name,
+    const char *sub)
+{
+	struct wf_rec w;
+	int i, j, rc;
+
+	if ((rc = db_wf_get(txn, &ctx->db, ctx->ws, name, &w)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	for (i = j = 0; i < w.ntrig; i++) {
+		if (strcmp(w.trig[i].sub, sub) == 0) {
+			free(w.trig[i].filter);
+			free(w.trig[i].map);
+		} else
+			w.trig[j++] = w.trig[i];
+	}
+	w.ntrig = j;
+	rc = db_wf_put(txn, &ctx->db, &w);
+	wf_free(&w);
+	return rc;
+}
+
+static void
+users_list(const struct users *u, char *out, size_t len)
+{
+	size_t off, n;
+
+	out[0] = '\0';
+	for (off = 0; off < u->names.len; off += strlen(u->names.data +
+	    off) + 1) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", off ? ", " : "",
+		    u->names.data + off);
+	}
+}
+
+static int
+delete_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key, int force,
+    struct sub_rec *s, struct users *u)
+{
+	char names[1024];
+	size_t off;
+	int rc;
+
+	if ((rc = sub_lookup(ctx, txn, key, s)) != 0)
+		return rc;
+	u->sub = s->id;
+	if ((rc = db_wf_each(txn, &ctx->db, ctx->ws, users_cb, u)) != 0)
+		return db_error(rc);
+	if (u->n > 0 && !force) {
+		users_list(u, names, sizeof(names));
+		return fail("subscription %s is used by %d workflow%s (%s); "
+		    "remove %s triggers on it or use --force", s->name, u->n,
+		    u->n == 1 ? "" : "s", names, u->n == 1 ? "its" : "their");
+	}
+	for (off = 0; off < u->names.len; off += strlen(u->names.data +
+	    off) + 1)
+		if ((rc = drop_triggers(ctx, txn, u->names.data + off,
+		    s->id)) != 0)
+			return db_error(rc);
+	if ((rc = db_sub_del(txn, &ctx->db, s)) != 0)
+		return db_error(rc);
+	return 0;
+}
+
+static void
+delete_print(struct ctx *ctx, const struct sub_rec *s, const struct users *u)
+{
+	char names[1024];
+	size_t off;
+
+	if (ctx->json) {
+		json_t *a = json_array();
+
+		for (off = 0; off < u->names.len; off +=
+		    strlen(u->names.data + off) + 1)
+			json_array_append_new(a, json_string(u->names.data +
+			    off));
+		json_print(json_pack("{s:s,s:s,s:o}", "deleted", s->id, "name",
+		    s->name, "workflows_updated", a));
+		return;
+	}
+	printf("deleted subscription %s (%s)\n", s->name, s->id);
+	if (u->n > 0) {
+		users_list(u, names, sizeof(names));
+		printf("removed its triggers from %d workflow%s: %s\n", u->n,
+		    u->n == 1 ? "" : "s", names);
+	}
+}
+
+static int
+sub_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	int force = 0, rc;
+	const struct opt opts[] = {
+		{ "force", OPT_FLAG, &force },
+		{ NULL, 0, NULL }
+	};
+	struct users u = { 0 };
+	struct sub_rec s;
+	MDB_txn *txn;
+	char **args;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = delete_in_txn(ctx, txn, args[0], force, &s, &u)) != 0)
+		mdb_txn_abort(txn);
+	else if ((rc = txn_commit(txn)) == 0)
+		delete_print(ctx, &s, &u);
+	buf_free(&u.names);
+	return rc;
+}

@@ -1,0 +1,1018 @@
+/*
+ * hookpipe workflow create | trigger | untrigger | publish | unpublish |
+ * show | list | delete | test
+ *
+ * A workflow is an action plus up to TRIGGERS_MAX trigger nodes, each a
+ * (subscription, event) pair with an optional jq filter and map. The
+ * router does the matching; these commands only keep the records (and,
+ * through db_wf_put, the trigger index) right. jq programs are compiled
+ * here so that a typo is refused at once rather than at the first event.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "jqprog.h"
+#include "util.h"
+
+#define TIMEOUT_DEFAULT		30
+#define RETRIES_DEFAULT		4
+#define TEST_TIMEOUT_DEFAULT	300
+#define POLL_MS			100
+
+static int	wf_create(struct ctx *, const struct cmd *, int, char **);
+static int	wf_trigger(struct ctx *, const struct cmd *, int, char **);
+static int	wf_untrigger(struct ctx *, const struct cmd *, int, char **);
+static int	wf_publish(struct ctx *, const struct cmd *, int, char **);
+static int	wf_show(struct ctx *, const struct cmd *, int, char **);
+static int	wf_list(struct ctx *, const struct cmd *, int, char **);
+static int	wf_delete(struct ctx *, const struct cmd *, int, char **);
+static int	wf_test(struct ctx *, const struct cmd *, int, char **);
+
+const struct cmd workflow_cmds[] = {
+	{ "create", wf_create, "workflow create NAME (--exec CMD | --http URL "
+	    "[--header K:V]... | --dify BASE --app-key K | --zmq ENDPOINT) "
+	    "[--timeout S] [--retries N] [--concurrency N]",
+	    "Create a draft workflow. --exec runs CMD with /bin/sh and the run "
+	    "document on stdin; --http POSTs the run document to URL; --dify "
+	    "runs a Dify workflow app; --zmq PUSHes the run document to a "
+	    "ZeroMQ endpoint. --timeout is per attempt (default 30 s); "
+	    "--retries is how many times a failed attempt is retried "
+	    "(default 4); --concurrency limits its runs at once (default 0, "
+	    "no limit).", 1, "NAME", NULL },
+	{ "trigger", wf_trigger, "workflow trigger NAME --sub SUB --event EVENT "
+	    "[--filter JQ] [--map JQ]",
+	    "Add a trigger node: the workflow starts for EVENT ('*' for any) "
+	    "of subscription SUB, when the jq --filter is true; --map makes "
+	    "the run's inputs from the payload. The same (SUB, EVENT) again "
+	    "replaces the node.", 1, "NAME", NULL },
+	{ "untrigger", wf_untrigger, "workflow untrigger NAME --sub SUB "
+	    "[--event EVENT]",
+	    "Remove the trigger node on (SUB, EVENT), or every node on SUB.",
+	    1, "NAME", NULL },
+	{ "publish", wf_publish, "workflow publish NAME",
+	    "Publish a workflow: events start it from now on.", 1, "NAME",
+	    NULL },
+	{ "unpublish", wf_publish, "workflow unpublish NAME",
+	    "Make a workflow a draft again: events no longer start it.", 1,
+	    "NAME", NULL },
+	{ "show", wf_show, "workflow show NAME", NULL, 1, "NAME", NULL },
+	{ "list", wf_list, "workflow list", NULL, 0, NULL, NULL },
+	{ "delete", wf_delete, "workflow delete NAME",
+	    "Delete a workflow. Its past runs stay.", 1, "NAME", NULL },
+	{ "test", wf_test, "workflow test NAME [--timeout S]",
+	    "Listen on the workflow's triggers, draft or not: the next "
+	    "matching event is printed with its output variables, the "
+	    "workflow runs once and its result is printed. Exits 1 when no "
+	    "event comes within --timeout (default 300 s) or the run fails.",
+	    1, "NAME", NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+/* --- shared --- */
+
+static int
+wf_load(struct ctx *ctx, MDB_txn *txn, const char *name, struct wf_rec *w)
+{
+	int rc = db_wf_get(txn, &ctx->db, ctx->ws, name, w);
+
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return fail("no workflow %s in workspace %s", name, ctx->ws);
+	return db_error(rc);
+}
+
+static const char *
+target_key(const char *action)
+{
+	if (strcmp(action, "exec") == 0)
+		return "command";
+	if (strcmp(action, "dify") == 0)
+		return "base";
+	if (strcmp(action, "zmq") == 0)
+		return "endpoint";
+	return "url";
+}
+
+/* "K: V\n" lines as an object. */
+static json_t *
+headers_json(const char *headers)
+{
+	json_t *o = json_object();
+	const char *p = headers;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, ":");
+		char key[256];
+
+		if (k < n && k < sizeof(key)) {
+			const char *v = p + k + 1;
+			size_t vn = n - k - 1;
+
+			while (vn > 0 && *v == ' ')
+				v++, vn--;
+			memcpy(key, p, k);
+			key[k] = '\0';
+			json_object_set_new(o, key, json_stringn(v, vn));
+		}
+		p += n + (p[n] == '\n');
+	}
+	return o;
+}
+
+static json_t *
+action_json(const struct wf_rec *w)
+{
+	json_t *a = json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", w->action,
+	    target_key(w->action), w->target ? w->target : "", "timeout",
+	    (json_int_t)w->timeout_s, "retries", (json_int_t)w->retries,
+	    "concurrency", (json_int_t)w->concurrency);
+
+	if (strcmp(w->action, "http") == 0)
+		json_object_set_new(a, "headers", headers_json(w->headers));
+	return a;
+}
+
+static json_t *
+trigger_json(struct ctx *ctx, MDB_txn *txn, const struct trigger *t)
+{
+	struct sub_rec s;
+	json_t *name = json_null();
+
+	if (db_sub_get(txn, &ctx->db, t->sub, &s) == 0)
+		name = json_string(s.name);
+	return json_pack("{s:s,s:o,s:s,s:o,s:o}", "subscription", t->sub,
+	    "subscription_name", name, "event", t->event, "filter",
+	    t->filter ? json_string(t->filter) : json_null(), "map",
+	    t->map ? json_string(t->map) : json_null());
+}
+
+/* Never the app key: it is a credential. */
+static json_t *
+wf_json(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
+{
+	json_t *o, *trig = json_array();
+	int i;
+
+	for (i = 0; i < w->ntrig; i++)
+		json_array_append_new(trig, trigger_json(ctx, txn, &w->trig[i]));
+	o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "name", w->name,
+	    "workspace", w->workspace, "state", w->state, "action",
+	    action_json(w), "triggers", trig, "created_at",
+	    json_time(w->created_at));
+	if (w->listen_until > now_us())
+		json_object_set_new(o, "listening_until",
+		    json_time(w->listen_until));
+	return o;
+}
+
+/* Load, change and store one workflow in one write transaction. */
+typedef int (*wf_edit_fn)(struct ctx *, MDB_txn *, struct wf_rec *,
+    void *arg);
+
+static int
+wf_update(struct ctx *ctx, const char *name, wf_edit_fn fn, void *arg)
+{
+	struct wf_rec w;
+	MDB_txn *txn;
+	int rc;
+
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = wf_load(ctx, txn, name, &w)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = fn(ctx, txn, &w, arg)) == 0 &&
+	    (rc = db_wf_put(txn, &ctx->db, &w)) != 0)
+		rc = db_error(rc);
+	wf_free(&w);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return txn_commit(txn);
+}
+
+/* --- create --- */
+
+struct create_args {
+	const char	*exec, *http, *dify, *zmq, *app_key;
+	const char	*timeout, *retries, *concurrency;
+	struct strlist	 headers;
+	struct buf	 hdr;		/* "K: V\n" lines */
+};
+
+static int
+create_headers(struct ctx *ctx, struct create_args *a)
+{
+	int i;
+
+	for (i = 0; i < a->headers.n; i++) {
+		const char *h = a->headers.v[i], *colon = strchr(h, ':'), *v;
+		size_t k;
+
+		if (colon == NULL || colon == h)
+			return usage_error(ctx, "--header %s: expected K:V", h);
+		k = (size_t)(colon - h);
+		if (strcspn(h, " \t\r\n") < k || strpbrk(h, "\r\n") != NULL)
+			return usage_error(ctx, "--header %s: a header name "
+			    "has no spaces and a header no line breaks", h);
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		buf_appendf(&a->hdr, "%.*s: %s\n", (int)k, h, v);
+	}
+	return 0;
+}
+
+static int
+create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
+{
+	int64_t v;
+	int n = (a->exec != NULL) + (a->http != NULL) + (a->dify != NULL) +
+	    (a->zmq != NULL);
+
+	if (n != 1)
+		return usage_error(ctx, "give exactly one action: --exec, "
+		    "--http, --dify or --zmq");
+	if (a->headers.n > 0 && a->http == NULL)
+		return usage_error(ctx, "--header goes with --http");
+	if ((a->dify != NULL) != (a->app_key != NULL))
+		return usage_error(ctx, "--dify and --app-key go together");
+	if (a->app_key != NULL && (*a->app_key == '\0' ||
+	    strlen(a->app_key) > SECRET_MAX))
+		return usage_error(ctx, "--app-key: expected 1 to %d bytes",
+		    SECRET_MAX);
+	if (a->exec != NULL && *a->exec == '\0')
+		return usage_error(ctx, "--exec: empty command");
+	if ((a->http != NULL || a->dify != NULL) &&
+	    strncmp(a->http ? a->http : a->dify, "http://", 7) != 0 &&
+	    strncmp(a->http ? a->http : a->dify, "https://", 8) != 0)
+		return usage_error(ctx, "--%s: expected an http:// or https:// "
+		    "URL", a->http ? "http" : "dify");
+	if (a->zmq != NULL && strncmp(a->zmq, "tcp://", 6) != 0 &&
+	    strncmp(a->zmq, "ipc://", 6) != 0)
+		return usage_error(ctx, "--zmq: expected a tcp:// or ipc:// "
+		    "endpoint");
+	w->timeout_s = TIMEOUT_DEFAULT;
+	w->retries = RETRIES_DEFAULT;
+	if (a->timeout && parse_i64(a->timeout, 1, 86400, &w->timeout_s))
+		return usage_error(ctx, "--timeout: expected seconds, 1 to "
+		    "86400");
+	if (a->retries && parse_i64(a->retries, 0, 100, &w->retries))
+		return usage_error(ctx, "--retries: expected 0 to 100");
+	if (a->concurrency && parse_i64(a->concurrency, 0, 1024, &v))
+		return usage_error(ctx, "--concurrency: expected 0 (no limit) "
+		    "to 1024");
+	w->concurrency = a->concurrency ? v : 0;
+	return create_headers(ctx, a);
+}
+
+static void
+create_fill(struct ctx *ctx, struct create_args *a, const char *name,
+    struct wf_rec *w)
+{
+	const char *target;
+	size_t n;
+
+	str_copy(w->workspace, ctx->ws, sizeof(w->workspace));
+	str_copy(w->name, name, sizeof(w->name));
+	str_copy(w->state, "draft", sizeof(w->state));
+	if (a->exec != NULL) {
+		str_copy(w->action, "exec", sizeof(w->action));
+		target = a->exec;
+	} else if (a->http != NULL) {
+		str_copy(w->action, "http", sizeof(w->action));
+		target = a->http;
+	} else if (a->dify != NULL) {
+		str_copy(w->action, "dify", sizeof(w->action));
+		target = a->dify;
+	} else {
+		str_copy(w->action, "zmq", sizeof(w->action));
+		target = a->zmq;
+	}
+	w->target = strdup(target);
+	/* The dispatcher appends /v1/workflows/run to the base. */
+	if (a->dify != NULL)
+		for (n = strlen(w->target); n > 8 && w->target[n - 1] == '/';
+		    n--)
+			w->target[n - 1] = '\0';
+	w->headers = a->hdr.len > 0 ? strdup(a->hdr.data) : NULL;
+	w->created_at = now_us();
+}
+
+static int
+create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
+    struct wf_rec *w)
+{
+	struct wf_rec old;
+	int rc;
+
+	rc = db_wf_get(txn, &ctx->db, ctx->ws, w->name, &old);
+	if (rc == 0) {
+		wf_free(&old);
+		return fail("workflow %s already exists", w->name);
+	}
+	if (rc != MDB_NOTFOUND)
+		return db_error(rc);
+	if (a->app_key != NULL && db_wf_set_app_key(&ctx->db, w,
+	    a->app_key) == -1)
+		return fail("cannot seal the app key");
+	if ((rc = db_wf_put(txn, &ctx->db, w)) != 0)
+		return db_error(rc);
+	return 0;
+}
+
+static int
+wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct create_args a = { 0 };
+	const struct opt opts[] = {
+		{ "exec", OPT_STR, &a.exec },
+		{ "http", OPT_STR, &a.http },
+		{ "header", OPT_LIST, &a.headers },
+		{ "dify", OPT_STR, &a.dify },
+		{ "app-key", OPT_STR, &a.app_key },
+		{ "zmq", OPT_STR, &a.zmq },
+		{ "timeout", OPT_STR, &a.timeout },
+		{ "retries", OPT_STR, &a.retries },
+		{ "concurrency", OPT_STR, &a.concurrency },
+		{ NULL, 0, NULL }
+	};
+	struct wf_rec w;
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (!name_valid(args[0]))
+		rc = usage_error(ctx, "invalid name '%s': use up to %d "
+		    "letters, digits, '.', '_' or '-'", args[0], NAME_MAX_LEN);
+	else if ((rc = create_check(ctx, &a, &w)) == 0)
+		rc = ctx_open(ctx, 0);
+	if (rc != 0 || (txn = txn_write(ctx)) == NULL) {
+		buf_free(&a.hdr);
+		return rc != 0 ? rc : EXIT_FAIL;
+	}
+	create_fill(ctx, &a, args[0], &w);
+	buf_free(&a.hdr);
+	if ((rc = create_in_txn(ctx, txn, &a, &w)) != 0)
+		mdb_txn_abort(txn);
+	else if ((rc = txn_commit(txn)) == 0) {
+		if (ctx->json)
+			rc = json_print(wf_json(ctx, NULL, &w));
+		else
+			printf("created workflow %s (draft); add a trigger with "
+			    "'hookpipe workflow trigger %s --sub SUB --event "
+			    "EVENT', then publish it\n", w.name, w.name);
+	}
+	wf_free(&w);
+	return rc;
+}
+
+/* --- trigger, untrigger --- */
+
+struct trig_args {
+	const char	*sub;
+	const char	*event;
+	const char	*filter;
+	const char	*map;
+	struct sub_rec	 s;
+	int		 replaced;
+	int		 removed;
+};
+
+/* jq's message can span lines; an error is one line. */
+static int
+jq_check(const char *what, const char *prog)
+{
+	char err[512], *p;
+	struct jqprog *jp;
+
+	if (*prog == '\0')
+		return fail("--%s: empty jq program", what);
+	if ((jp = jqprog_compile(prog, err, sizeof(err))) != NULL) {
+		jqprog_free(jp);
+		return 0;
+	}
+	for (p = err; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return fail("--%s is not a valid jq program: %s%s", what,
+	    strncmp(err, "jq", 2) == 0 ? "" : "jq: ", err);
+}
+
+static int
+trigger_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	struct trig_args *a = arg;
+	struct trigger *t;
+	int i, rc;
+
+	if ((rc = sub_lookup(ctx, txn, a->sub, &a->s)) != 0)
+		return rc;
+	if (strcmp(a->event, "*") != 0 && !sub_covers(&a->s, a->event))
+		return fail("subscription %s does not cover event %s (it "
+		    "selects %s), so the trigger would never fire; add the "
+		    "event with 'hookpipe sub edit %s --events ...'",
+		    a->s.name, a->event, a->s.events, a->s.name);
+	for (i = 0; i < w->ntrig; i++)
+		if (strcmp(w->trig[i].sub, a->s.id) == 0 &&
+		    strcmp(w->trig[i].event, a->event) == 0)
+			break;
+	if (i == TRIGGERS_MAX)
+		return fail("workflow %s already has %d triggers (the limit)",
+		    w->name, TRIGGERS_MAX);
+	t = &w->trig[i];
+	if (i < w->ntrig) {
+		free(t->filter);
+		free(t->map);
+		a->replaced = 1;
+	} else
+		w->ntrig++;
+	memset(t, 0, sizeof(*t));
+	str_copy(t->sub, a->s.id, sizeof(t->sub));
+	str_copy(t->event, a->event, sizeof(t->event));
+	t->filter = a->filter ? strdup(a->filter) : NULL;
+	t->map = a->map ? strdup(a->map) : NULL;
+	return 0;
+}
+
+static int
+wf_trigger(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct trig_args a = { 0 };
+	const struct opt opts[] = {
+		{ "sub", OPT_STR, &a.sub },
+		{ "event", OPT_STR, &a.event },
+		{ "filter", OPT_STR, &a.filter },
+		{ "map", OPT_STR, &a.map },
+		{ NULL, 0, NULL }
+	};
+	const struct integ *ig;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (a.sub == NULL || a.event == NULL)
+		return usage_error(ctx, "missing --%s", a.sub ? "event EVENT" :
+		    "sub SUB");
+	if (*a.event == '\0' || strlen(a.event) > 255 ||
+	    strchr(a.event, ',') != NULL)
+		return usage_error(ctx, "--event: '%s' is not an event name",
+		    a.event);
+	if ((a.filter && (rc = jq_check("filter", a.filter)) != 0) ||
+	    (a.map && (rc = jq_check("map", a.map)) != 0))
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0 ||
+	    (rc = wf_update(ctx, args[0], trigger_edit, &a)) != 0)
+		return rc;
+	ig = integ_find(&ctx->integs, a.s.integration);
+	if (ig != NULL && strcmp(a.event, "*") != 0 &&
+	    !integ_has_event(ig, a.event))
+		warnmsg("event %s is not in the %s catalogue; the trigger "
+		    "fires if it comes anyway", a.event, ig->name);
+	if (ctx->json)
+		return json_print(json_pack("{s:s,s:s,s:s,s:s,s:b}",
+		    "workflow", args[0], "subscription", a.s.id,
+		    "subscription_name", a.s.name, "event", a.event,
+		    "replaced", a.replaced));
+	printf("%s trigger of workflow %s: %s %s\n", a.replaced ? "replaced" :
+	    "added", args[0], a.s.name, a.event);
+	return EXIT_OK;
+}
+
+static int
+untrigger_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	struct trig_args *a = arg;
+	int i, j, rc;
+
+	if ((rc = sub_lookup(ctx, txn, a->sub, &a->s)) != 0)
+		return rc;
+	for (i = j = 0; i < w->ntrig; i++) {
+		struct trigger *t = &w->trig[i];
+
+		if (strcmp(t->sub, a->s.id) == 0 && (a->event == NULL ||
+		    strcmp(t->event, a->event) == 0)) {
+			free(t->filter);
+			free(t->map);
+			a->removed++;
+		} else
+			w->trig[j++] = *t;
+	}
+	w->ntrig = j;
+	if (a->removed == 0)
+		return fail("workflow %s has no trigger on %s%s%s", w->name,
+		    a->s.name, a->event ? " " : "", a->event ? a->event : "");
+	return 0;
+}
+
+static int
+wf_untrigger(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct trig_args a = { 0 };
+	const struct opt opts[] = {
+		{ "sub", OPT_STR, &a.sub },
+		{ "event", OPT_STR, &a.event },
+		{ NULL, 0, NULL }
+	};
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (a.sub == NULL)
+		return usage_error(ctx, "missing --sub SUB");
+	if ((rc = ctx_open(ctx, 0)) != 0 ||
+	    (rc = wf_update(ctx, args[0], untrigger_edit, &a)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s,s:i}", "workflow", args[0],
+		    "removed", a.removed));
+	printf("removed %d trigger%s from workflow %s\n", a.removed,
+	    a.removed == 1 ? "" : "s", args[0]);
+	return EXIT_OK;
+}
+
+/* --- publish, unpublish --- */
+
+static int
+state_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	const char *state = arg;
+
+	if (strcmp(state, "published") == 0 && w->ntrig == 0)
+		warnmsg("workflow %s has no triggers: nothing will start it "
+		    "until 'hookpipe workflow trigger %s ...'", w->name,
+		    w->name);
+	str_copy(w->state, state, sizeof(w->state));
+	return 0;
+}
+
+static int
+wf_publish(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *state = strcmp(c->name, "publish") == 0 ? "published" :
+	    "draft";
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0 ||
+	    (rc = wf_update(ctx, args[0], state_edit, (void *)state)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s,s:s}", "name", args[0],
+		    "state", state));
+	printf("workflow %s is %s\n", args[0], strcmp(state, "draft") == 0 ?
+	    "a draft" : "published");
+	return EXIT_OK;
+}
+
+/* --- show, list, delete --- */
+
+static void
+show_text(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
+{
+	char when[40], cc[24];
+	struct table t;
+	int i;
+
+	printf("name:        %s\nworkspace:   %s\nstate:       %s\n"
+	    "action:      %s\n%s:%*s%s\n", w->name, w->workspace, w->state,
+	    w->action, target_key(w->action),
+	    (int)(12 - strlen(target_key(w->action))), "",
+	    w->target ? w->target : "");
+	if (w->headers != NULL && *w->headers != '\0') {
+		const char *p = w->headers;
+
+		printf("headers:\n");
+		while (*p != '\0') {
+			size_t n = strcspn(p, "\n");
+
+			printf("  %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+	}
+	if (w->concurrency > 0)
+		snprintf(cc, sizeof(cc), "%lld", (long long)w->concurrency);
+	else
+		str_copy(cc, "no limit", sizeof(cc));
+	printf("timeout:     %lld s\nretries:     %lld\nconcurrency: %s\n"
+	    "created_at:  %s\n", (long long)w->timeout_s,
+	    (long long)w->retries, cc, time_str(w->created_at, when,
+	    sizeof(when)));
+	if (w->listen_until > now_us())
+		printf("listening:   until %s\n", time_str(w->listen_until, when,
+		    sizeof(when)));
+	printf("\ntriggers:\n");
+	table_init(&t, 5, "  SUBSCRIPTION", "ID", "EVENT", "FILTER", "MAP");
+	for (i = 0; i < w->ntrig; i++) {
+		const struct trigger *tr = &w->trig[i];
+		struct sub_rec s;
+		char name[80];
+
+		snprintf(name, sizeof(name), "  %s", db_sub_get(txn,
+		    &ctx->db, tr->sub, &s) == 0 ? s.name : "(deleted)");
+		table_row(&t, name, tr->sub, tr->event, tr->filter, tr->map);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+}
+
+static int
+wf_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct wf_rec w;
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = wf_load(ctx, txn, args[0], &w)) == 0) {
+		if (ctx->json)
+			rc = json_print(wf_json(ctx, txn, &w));
+		else
+			show_text(ctx, txn, &w);
+		wf_free(&w);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+struct list_state {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	struct table	 t;
+	json_t		*a;
+};
+
+static int
+list_cb(void *arg, const struct wf_rec *w)
+{
+	struct list_state *l = arg;
+	char target[64], n[16];
+
+	if (l->a != NULL) {
+		json_array_append_new(l->a, wf_json(l->ctx, l->txn, w));
+		return 0;
+	}
+	if (w->target != NULL && strlen(w->target) > 50)
+		snprintf(target, sizeof(target), "%.47s...", w->target);
+	else
+		str_copy(target, w->target ? w->target : "", sizeof(target));
+	snprintf(n, sizeof(n), "%d", w->ntrig);
+	table_row(&l->t, w->name, w->state, w->action, target, n);
+	return 0;
+}
+
+static int
+wf_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct list_state l = { .ctx = ctx };
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((l.txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if (ctx->json)
+		l.a = json_array();
+	else
+		table_init(&l.t, 5, "NAME", "STATE", "ACTION", "TARGET",
+		    "TRIGGERS");
+	rc = db_wf_each(l.txn, &ctx->db, ctx->ws, list_cb, &l);
+	mdb_txn_abort(l.txn);
+	if (rc != 0) {
+		json_decref(l.a);
+		table_free(&l.t);
+		return db_error(rc);
+	}
+	if (ctx->json)
+		return json_print(l.a);
+	table_print(&l.t, stdout);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+static int
+wf_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	rc = db_wf_del(txn, &ctx->db, ctx->ws, args[0]);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return fail("no workflow %s in workspace %s", args[0],
+			    ctx->ws);
+		return db_error(rc);
+	}
+	if ((rc = txn_commit(txn)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s}", "deleted", args[0]));
+	printf("deleted workflow %s\n", args[0]);
+	return EXIT_OK;
+}
+
+/* --- test --- */
+
+static volatile sig_atomic_t test_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	test_stop = 1;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+listen_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	const int64_t *until = arg;
+
+	if (*until != 0 && w->ntrig == 0)
+		return fail("workflow %s has no triggers to listen on; add one "
+		    "with 'hookpipe workflow trigger %s ...'", w->name,
+		    w->name);
+	w->listen_until = *until;
+	return 0;
+}
+
+/* Ends the listening state; the router also ends it on the first event. */
+static void
+listen_clear(struct ctx *ctx, const char *name)
+{
+	int64_t zero = 0;
+
+	wf_update(ctx, name, listen_edit, &zero);
+}
+
+struct test_find {
+	const char	*ws, *name;
+	int64_t		 start;
+	struct run_rec	 run;
+	int		 found;
+};
+
+static int
+test_find_cb(void *arg, const struct run_rec *r)
+{
+	struct test_find *f = arg;
+
+	if (r->created_at < f->start)
+		return 1;	/* newest first: nothing newer is left */
+	if (r->test && strcmp(r->workspace, f->ws) == 0 &&
+	    strcmp(r->workflow, f->name) == 0) {
+		f->run = *r;
+		f->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Poll for the run the router makes; 0 found, 1 timed out or stopped. */
+static int
+test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
+{
+	MDB_txn *txn;
+
+	while (!test_stop && now_us() < deadline) {
+		if ((txn = txn_read(ctx)) == NULL)
+			return 1;
+		db_run_each(txn, &ctx->db, test_find_cb, f);
+		mdb_txn_abort(txn);
+		if (f->found)
+			return 0;
+		sleep_ms(POLL_MS);
+	}
+	return 1;
+}
+
+static int
+run_finished(const struct run_rec *r)
+{
+	return strcmp(r->status, "succeeded") == 0 ||
+	    strcmp(r->status, "dead") == 0 ||
+	    (strcmp(r->status, "failed") == 0 && r->max_attempts > 0 &&
+	    r->attempts >= r->max_attempts);
+}
+
+/* The longest a run can take: every attempt's timeout and backoff. */
+static int64_t
+run_budget_us(const struct config *cfg, const struct wf_rec *w)
+{
+	int64_t us = 0, i;
+
+	for (i = 1; i <= w->retries + 1; i++) {
+		us += (w->timeout_s + 5) * 1000000;
+		if (i <= w->retries)
+			us += config_retry_delay_ms(cfg, (int)i) * 1200;
+	}
+	return us + 10 * 1000000;
+}
+
+static int
+test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
+{
+	MDB_txn *txn;
+	int rc;
+
+	while (!test_stop && now_us() < deadline) {
+		if ((txn = txn_read(ctx)) == NULL)
+			return EXIT_FAIL;
+		rc = db_run_get(txn, &ctx->db, r->id, r);
+		mdb_txn_abort(txn);
+		if (rc != 0)
+			return db_error(rc);
+		if (run_finished(r))
+			return 0;
+		sleep_ms(POLL_MS);
+	}
+	return EXIT_FAIL;
+}
+
+static void
+test_print_event(struct ctx *ctx, const struct run_rec *r)
+{
+	struct event_rec e;
+	struct sub_rec s;
+	MDB_txn *txn;
+
+	if ((txn = txn_read(ctx)) == NULL)
+		return;
+	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
+		printf("event %s: %s from %s\n\noutput variables:\n", e.id,
+		    e.type, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
+		    s.name : e.sub);
+		print_pretty(stdout, e.payload, e.payload_len);
+		event_free(&e);
+	}
+	mdb_txn_abort(txn);
+	fflush(stdout);
+}
+
+struct last_attempt {
+	struct attempt_rec a;
+	json_t		*output;
+};
+
+static int
+last_attempt_cb(void *arg, const struct attempt_rec *a)
+{
+	struct last_attempt *l = arg;
+
+	l->a = *a;
+	json_decref(l->output);
+	l->output = json_lossy(a->output, a->output_len);
+	l->a.output = NULL;
+	return 0;
+}
+
+static void
+test_print_result(struct ctx *ctx, const struct run_rec *r)
+{
+	struct last_attempt l = { .output = NULL };
+	MDB_txn *txn;
+
+	if ((txn = txn_read(ctx)) == NULL)
+		return;
+	db_attempt_each(txn, &ctx->db, r->id, last_attempt_cb, &l);
+	mdb_txn_abort(txn);
+	printf("\nrun %s: %s after %lld attempt%s\n", r->id, r->status,
+	    (long long)r->attempts, r->attempts == 1 ? "" : "s");
+	if (r->last_error[0] != '\0' && strcmp(r->status, "succeeded") != 0)
+		printf("error: %s\n", r->last_error);
+	if (l.output != NULL && json_string_length(l.output) > 0) {
+		printf("output:\n");
+		print_pretty(stdout, json_string_value(l.output),
+		    json_string_length(l.output));
+	}
+	json_decref(l.output);
+}
+
+static int
+test_result_json(struct ctx *ctx, const struct run_rec *r)
+{
+	struct event_rec e;
+	MDB_txn *txn;
+	json_t *o;
+
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	o = json_pack("{s:o}", "run", run_json(ctx, txn, r, 1));
+	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
+		json_object_set_new(o, "event", event_json(ctx, txn, &e, 1));
+		event_free(&e);
+	}
+	mdb_txn_abort(txn);
+	return json_print(o);
+}
+
+static int
+test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
+{
+	struct test_find f = { .ws = ctx->ws, .name = name };
+	struct wf_rec w;
+	MDB_txn *txn;
+	int64_t until;
+	int rc;
+
+	f.start = now_us();
+	until = f.start + timeout_s * 1000000;
+	if ((rc = wf_update(ctx, name, listen_edit, &until)) != 0)
+		return rc;
+	if (!ctx->json)
+		fprintf(stderr, "listening on the triggers of %s for %lld s; "
+		    "send a matching event (e.g. with 'hookpipe send')...\n",
+		    name, (long long)timeout_s);
+	if (test_wait_run(ctx, &f, until) != 0) {
+		listen_clear(ctx, name);
+		if (test_stop)
+			return fail("interrupted; no longer listening");
+		return fail("no event within %lld s", (long long)timeout_s);
+	}
+	listen_clear(ctx, name);
+	if (!ctx->json)
+		test_print_event(ctx, &f.run);
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	rc = wf_load(ctx, txn, name, &w);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&ctx->cfg,
+	    &w));
+	wf_free(&w);
+	if (rc != 0)
+		return fail("run %s has not finished (status %s)", f.run.id,
+		    f.run.status);
+	if (ctx->json)
+		rc = test_result_json(ctx, &f.run);
+	else
+		test_print_result(ctx, &f.run);
+	return rc == 0 && strcmp(f.run.status, "succeeded") == 0 ? EXIT_OK :
+	    EXIT_FAIL;
+}
+
+static int
+wf_test(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *timeout = NULL;
+	const struct opt opts[] = {
+		{ "timeout", OPT_STR, &timeout },
+		{ NULL, 0, NULL }
+	};
+	struct sigaction sa;
+	int64_t secs = TEST_TIMEOUT_DEFAULT;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (timeout != NULL && parse_i64(timeout, 1, 86400, &secs) == -1)
+		return usage_error(ctx, "--timeout: expected seconds, 1 to "
+		    "86400");
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	/* Ctrl-C must still end the listening state. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return test_run(ctx, args[0], secs);
+}

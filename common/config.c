@@ -124,6 +124,12 @@ integrations_default(char *out, size_t len)
 		str_copy(out, cand, len);
 		return;
 	}
+	/* A sanitized build: build-san/bin/../../integrations. */
+	snprintf(cand, sizeof(cand), "%s/../../integrations", exe);
+	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+		str_copy(out, cand, len);
+		return;
+	}
 	snprintf(cand, sizeof(cand), "%s/../share/hookpipe/integrations", exe);
 	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
 		str_copy(out, cand, len);

@@ -21,6 +21,11 @@ on_error(void *data, jv msg)
 {
 	struct jqprog *p = data;
 
+	/* The first message says what is wrong; later ones only count. */
+	if (p->err[0] != '\0') {
+		jv_free(msg);
+		return;
+	}
 	if (jv_get_kind(msg) == JV_KIND_STRING)
 		str_copy(p->err, jv_string_value(msg), sizeof(p->err));
 	else {

@@ -86,7 +86,7 @@ printable(const char *s)
 
 static enum vresult
 extract_src(const struct vreq *r, const struct source *src, json_t *json,
-    char *out, size_t len)
+    char *out, size_t len, int strings_only)
 {
 	const char *h;
 
@@ -101,8 +101,9 @@ extract_src(const struct vreq *r, const struct source *src, json_t *json,
 		memcpy(out, h, strlen(h) + 1);
 		break;
 	case SRC_BODY:
-		if (json == NULL || json_scalar(json_pointer_get(json,
-		    src->where), out, len) == -1)
+		if (json == NULL || (strings_only && !json_is_string(
+		    json_pointer_get(json, src->where))) || json_scalar(
+		    json_pointer_get(json, src->where), out, len) == -1)
 			return V_MALFORMED;
 		break;
 	}
@@ -112,12 +113,13 @@ extract_src(const struct vreq *r, const struct source *src, json_t *json,
 /* The first of the alternatives that yields a value. */
 static enum vresult
 extract_one(const struct vreq *r, const struct sources *srcs, json_t *json,
-    char *out, size_t len)
+    char *out, size_t len, int strings_only)
 {
 	int i;
 
 	for (i = 0; i < srcs->n; i++)
-		if (extract_src(r, &srcs->v[i], json, out, len) == V_OK)
+		if (extract_src(r, &srcs->v[i], json, out, len,
+		    strings_only) == V_OK)
 			return V_OK;
 	return V_MALFORMED;
 }
@@ -170,7 +172,9 @@ verify_extract(const struct vreq *r, json_t **json, char *type,
 		    je.line, je.text);
 		return V_MALFORMED;
 	}
-	if (extract_one(r, &ig->event_type, *json, type, typelen) != V_OK) {
+	/* An event type is a name: a number there is a malformed body. A
+	 * delivery id may be a number (an id is an id). */
+	if (extract_one(r, &ig->event_type, *json, type, typelen, 1) != V_OK) {
 		snprintf(why, whylen, "no event type (%s %s)",
 		    ig->event_type.v[0].kind == SRC_HEADER ? "header" :
 		    "JSON pointer", ig->event_type.v[0].where);
@@ -178,7 +182,7 @@ verify_extract(const struct vreq *r, json_t **json, char *type,
 	}
 	/* Without a delivery id (a handshake, say) there is nothing to
 	 * dedupe on: the caller uses the event's own id. */
-	if (extract_one(r, &ig->delivery_id, *json, delivery, dlen) != V_OK)
+	if (extract_one(r, &ig->delivery_id, *json, delivery, dlen, 0) != V_OK)
 		delivery[0] = '\0';
 	return V_OK;
 }

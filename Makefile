@@ -43,7 +43,7 @@ ROUTER	 = router/main.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
-	   admin/cmd_tail.o
+	   admin/cmd_tail.o admin/cmd_cred.o admin/remote.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
 	   test_config test_verify

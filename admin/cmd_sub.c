@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "remote.h"
 #include "util.h"
 
 #define SUBS_MAX	10	/* per integration and workspace (SPEC) */
@@ -165,6 +166,8 @@ sub_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s)
 		json_object_set_new(o, "credential", json_string(s->credential));
 	if (s->remote_id[0] != '\0')
 		json_object_set_new(o, "remote_id", json_string(s->remote_id));
+	if (s->remote_id[0] != '\0')
+		json_object_set_new(o, "remote_id", json_string(s->remote_id));
 	return o;
 }
 
@@ -215,18 +218,69 @@ create_check(struct ctx *ctx, struct create_args *a)
 
 /*
  * Automatic modes register the webhook with the provider through a
- * credential; until that exists, say so instead of half-creating one.
+ * credential, with the calls the integration's definition describes.
  */
 static int
-create_mode_check(const struct integ *ig, const char *mode)
+create_mode_check(struct ctx *ctx, const struct integ *ig,
+    const struct create_args *a)
 {
-	if (!integ_has_mode(ig, mode))
+	if (!integ_has_mode(ig, a->mode))
 		return fail("integration %s does not support mode %s", ig->name,
-		    mode);
-	if (strcmp(mode, "manual") != 0)
-		return fail("mode %s needs credentials: not supported yet; "
-		    "create the webhook in %s yourself and use --mode manual",
-		    mode, ig->title);
+		    a->mode);
+	if (strcmp(a->mode, "manual") == 0)
+		return 0;
+	if (!remote_supported(ig))
+		return fail("integration %s describes no API to create its "
+		    "webhooks; use --mode manual", ig->name);
+	if (a->credential == NULL)
+		return usage_error(ctx, "--mode %s needs --credential C (see: "
+		    "hookpipe cred list)", a->mode);
+	return 0;
+}
+
+/* "k=v" --param values as "k=v\n" lines; -1 on a malformed one. */
+static int
+params_join(const struct strlist *l, char *out, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		const char *eq = strchr(l->v[i], '=');
+
+		if (eq == NULL || eq == l->v[i] || strchr(l->v[i], '\n'))
+			return -1;
+		off += (size_t)snprintf(out + off, off < len ? len - off : 0,
+		    "%s\n", l->v[i]);
+		if (off >= len)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The token of the credential an automatic subscription uses: it must
+ * belong to the same integration and be of the mode's kind.
+ */
+static int
+credential_token(struct ctx *ctx, MDB_txn *txn, const char *name,
+    const char *integ, const char *mode, char *token, size_t len)
+{
+	struct cred_rec cr;
+
+	if (db_cred_get(txn, &ctx->db, ctx->ws, name, &cr) != 0)
+		return fail("no credential named %s in workspace %s (see: "
+		    "hookpipe cred list)", name, ctx->ws);
+	if (strcmp(cr.integration, integ) != 0)
+		return fail("credential %s is for %s, not %s", name,
+		    cr.integration, integ);
+	if (strcmp(cr.kind, mode) != 0)
+		return fail("credential %s is an %s credential; --mode %s needs "
+		    "an %s one", name, cr.kind, mode, mode);
+	if (db_cred_token(&ctx->db, &cr, token, len) < 0)
+		return fail("cannot read credential %s (master key changed?)",
+		    name);
 	return 0;
 }
 
@@ -245,10 +299,11 @@ static int
 create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
     struct sub_rec *s)
 {
-	const char *secret = a->generate ? a->gen : a->secret;
+	const char *secret = a->gen[0] ? a->gen : a->secret;
+	struct sub_rec found, keep = *s;
 	int rc, n;
 
-	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, s);
+	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, &found);
 	if (rc == 0)
 		return fail("subscription %s already exists", a->name);
 	if (rc != MDB_NOTFOUND)
@@ -260,7 +315,15 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 		    "workspace %s (the limit); delete one first", a->integ,
 		    SUBS_MAX, ctx->ws);
 	memset(s, 0, sizeof(*s));
-	uuid4(s->id);
+	/* An automatic subscription's id is in the callback URL the
+	 * provider already has. */
+	if (keep.id[0] != '\0')
+		str_copy(s->id, keep.id, sizeof(s->id));
+	else
+		uuid4(s->id);
+	str_copy(s->credential, keep.credential, sizeof(s->credential));
+	str_copy(s->params, keep.params, sizeof(s->params));
+	str_copy(s->remote_id, keep.remote_id, sizeof(s->remote_id));
 	str_copy(s->workspace, ctx->ws, sizeof(s->workspace));
 	str_copy(s->name, a->name, sizeof(s->name));
 	str_copy(s->integration, a->integ, sizeof(s->integration));
@@ -272,6 +335,114 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 	s->created_at = now_us();
 	if ((rc = db_sub_put(txn, &ctx->db, s)) != 0)
 		return db_error(rc);
+	return 0;
+}
+
+/*
+ * Register the webhook with the provider before anything is stored: a
+ * refusal leaves no local trace. The checks that the local transaction
+ * repeats are made first, so that a subscription refused here for its
+ * name or the limit never reaches the provider.
+ */
+static int
+create_remote(struct ctx *ctx, const struct integ *ig, struct create_args *a,
+    struct sub_rec *s)
+{
+	char token[SECRET_MAX + 1], url[2048], err[1024];
+	struct sub_rec found;
+	MDB_txn *txn;
+	int rc, n;
+
+	if (params_join(&a->params, s->params, sizeof(s->params)) == -1)
+		return usage_error(ctx, "--param: expected KEY=VALUE");
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, &found);
+	n = db_sub_count(txn, &ctx->db, ctx->ws, a->integ);
+	if (rc == 0)
+		rc = fail("subscription %s already exists", a->name);
+	else if (n >= SUBS_MAX)
+		rc = fail("integration %s already has %d subscriptions in "
+		    "workspace %s (the limit); delete one first", a->integ,
+		    SUBS_MAX, ctx->ws);
+	else
+		rc = credential_token(ctx, txn, a->credential, ig->name,
+		    a->mode, token, sizeof(token));
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	uuid4(s->id);
+	str_copy(s->credential, a->credential, sizeof(s->credential));
+	sub_callback_url(ctx, s->id, url, sizeof(url));
+	rc = remote_create(&ctx->cfg, ig, token, s->params, a->events, url,
+	    a->gen, s->remote_id, sizeof(s->remote_id), err, sizeof(err));
+	OPENSSL_cleanse(token, sizeof(token));
+	if (rc == -1)
+		return fail("%s; nothing was created", err);
+	return 0;
+}
+
+/* The local transaction failed after the provider said yes: undo there. */
+static void
+create_undo(struct ctx *ctx, const struct integ *ig,
+    const struct create_args *a, const struct sub_rec *s)
+{
+	char token[SECRET_MAX + 1], err[1024];
+	MDB_txn *txn;
+	int rc;
+
+	if (s->remote_id[0] == '\0' || (txn = txn_read(ctx)) == NULL)
+		return;
+	rc = credential_token(ctx, txn, a->credential, ig->name, a->mode,
+	    token, sizeof(token));
+	mdb_txn_abort(txn);
+	if (rc == 0 && remote_delete(&ctx->cfg, ig, token, s->params,
+	    s->remote_id, err, sizeof(err)) == -1)
+		warnmsg("the webhook created in %s (id %s) could not be "
+		    "removed: %s", ig->title, s->remote_id, err);
+	OPENSSL_cleanse(token, sizeof(token));
+}
+
+/*
+ * Edit or delete the provider's webhook of an automatic subscription.
+ * Called with no transaction open: a slow provider must not hold the
+ * database's write lock. 0, or an exit code with the message printed.
+ */
+static int
+sub_remote(struct ctx *ctx, const char *key, const char *events, int del)
+{
+	char token[SECRET_MAX + 1], err[1024];
+	const struct integ *ig;
+	struct sub_rec s;
+	MDB_txn *txn;
+	int rc;
+
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = sub_lookup(ctx, txn, key, &s)) != 0 ||
+	    strcmp(s.mode, "manual") == 0 || s.remote_id[0] == '\0') {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((ig = integ_find(&ctx->integs, s.integration)) == NULL) {
+		mdb_txn_abort(txn);
+		return fail("integration %s is not loaded; cannot reach its "
+		    "webhook", s.integration);
+	}
+	rc = credential_token(ctx, txn, s.credential, s.integration, s.mode,
+	    token, sizeof(token));
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	if (del)
+		rc = remote_delete(&ctx->cfg, ig, token, s.params, s.remote_id,
+		    err, sizeof(err));
+	else
+		rc = remote_update(&ctx->cfg, ig, token, s.params, s.remote_id,
+		    events, err, sizeof(err));
+	OPENSSL_cleanse(token, sizeof(token));
+	if (rc == -1)
+		return fail("%s; nothing was changed", err);
 	return 0;
 }
 
@@ -322,17 +493,25 @@ sub_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if ((ig = integ_find(&ctx->integs, a.integ)) == NULL)
 		return fail("no integration %s; see 'hookpipe integration "
 		    "list'", a.integ);
-	if ((rc = create_mode_check(ig, a.mode)) != 0)
+	if ((rc = create_mode_check(ctx, ig, &a)) != 0)
 		return rc;
 	events_warn_unknown(ig, a.events);
-	if (a.generate)
+	if (a.generate || strcmp(a.mode, "manual") != 0)
 		secret_generate(a.gen);
+	memset(&s, 0, sizeof(s));
+	if (strcmp(a.mode, "manual") != 0 &&
+	    (rc = create_remote(ctx, ig, &a, &s)) != 0) {
+		OPENSSL_cleanse(a.gen, sizeof(a.gen));
+		return rc;
+	}
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
-	if ((rc = create_in_txn(ctx, txn, &a, &s)) != 0)
+	if ((rc = create_in_txn(ctx, txn, &a, &s)) != 0) {
 		mdb_txn_abort(txn);
-	else if ((rc = txn_commit(txn)) == 0) {
-		if (a.secret == NULL && !a.generate)
+		create_undo(ctx, ig, &a, &s);
+	} else if ((rc = txn_commit(txn)) == 0) {
+		if (a.secret == NULL && !a.generate &&
+		    strcmp(a.mode, "manual") == 0)
 			warnmsg("subscription %s has no signing secret: "
 			    "deliveries cannot be verified until 'hookpipe sub "
 			    "edit %s --secret S'", s.name, s.id);
@@ -674,6 +853,9 @@ sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = edit_check(ctx, &a)) != 0 || (rc = ctx_open(ctx, 0)) != 0)
 		return rc;
+	if (a.events_arg != NULL &&
+	    (rc = sub_remote(ctx, args[0], a.events, 0)) != 0)
+		return rc;
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = edit_in_txn(ctx, txn, args[0], &a, &s)) != 0) {
@@ -756,10 +938,39 @@ users_list(const struct users *u, char *out, size_t len)
 }
 
 static int
+delete_refuse(const struct sub_rec *s, const struct users *u)
+{
+	char names[1024];
+
+	users_list(u, names, sizeof(names));
+	return fail("subscription %s is used by %d workflow%s (%s); remove "
+	    "%s triggers on it or use --force", s->name, u->n, u->n == 1 ?
+	    "" : "s", names, u->n == 1 ? "its" : "their");
+}
+
+/* The refusals of delete_in_txn, in a read transaction. */
+static int
+delete_check(struct ctx *ctx, MDB_txn *txn, const char *key, int force)
+{
+	struct users u = { 0 };
+	struct sub_rec s;
+	int rc;
+
+	if ((rc = sub_lookup(ctx, txn, key, &s)) != 0)
+		return rc;
+	u.sub = s.id;
+	if ((rc = db_wf_each(txn, &ctx->db, ctx->ws, users_cb, &u)) != 0)
+		rc = db_error(rc);
+	else if (u.n > 0 && !force)
+		rc = delete_refuse(&s, &u);
+	buf_free(&u.names);
+	return rc;
+}
+
+static int
 delete_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key, int force,
     struct sub_rec *s, struct users *u)
 {
-	char names[1024];
 	size_t off;
 	int rc;
 
@@ -768,12 +979,8 @@ delete_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key, int force,
 	u->sub = s->id;
 	if ((rc = db_wf_each(txn, &ctx->db, ctx->ws, users_cb, u)) != 0)
 		return db_error(rc);
-	if (u->n > 0 && !force) {
-		users_list(u, names, sizeof(names));
-		return fail("subscription %s is used by %d workflow%s (%s); "
-		    "remove %s triggers on it or use --force", s->name, u->n,
-		    u->n == 1 ? "" : "s", names, u->n == 1 ? "its" : "their");
-	}
+	if (u->n > 0 && !force)
+		return delete_refuse(s, u);
 	for (off = 0; off < u->names.len; off += strlen(u->names.data +
 	    off) + 1)
 		if ((rc = drop_triggers(ctx, txn, u->names.data + off,
@@ -825,6 +1032,13 @@ sub_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	/* Refuse before touching the provider; then the provider first. */
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	rc = delete_check(ctx, txn, args[0], force);
+	mdb_txn_abort(txn);
+	if (rc != 0 || (rc = sub_remote(ctx, args[0], NULL, 1)) != 0)
 		return rc;
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;

@@ -28,6 +28,15 @@ static const struct cmd commands[] = {
 	    "publish | unpublish | show | list | delete | test",
 	    "Workflows: an action plus the trigger nodes that start it.", 0,
 	    NULL, workflow_cmds },
+	{ "cred", NULL, "cred add | list | delete",
+	    "Credentials (API keys, OAuth tokens) for subscriptions that "
+	    "hookpipe creates in the external system.", 0, NULL, cred_cmds },
+	{ "oauth", NULL, "oauth client set | authorize",
+	    "Authorize hookpipe with an OAuth application.", 0, NULL,
+	    oauth_cmds },
+	{ "key", NULL, "key rotate",
+	    "The master key that encrypts secrets at rest.", 0, NULL,
+	    key_cmds },
 	{ "events", cmd_events,
 	    "events [--sub SUB] [--type T] [--status S] [--limit N]",
 	    "List stored events, newest first (default limit 50). --status is "

@@ -77,8 +77,15 @@ is_stage() {
 	esac
 }
 
+# A live process: kill -0 also succeeds on a zombie, which a process
+# killed while its parent had gone stays when nothing reaps it.
 alive() {
-	[ -n "$1" ] && [ "$1" != 0 ] && kill -0 "$1" 2>/dev/null
+	[ -n "$1" ] && [ "$1" != 0 ] && kill -0 "$1" 2>/dev/null || return 1
+	st=
+	if [ -r "/proc/$1/stat" ]; then
+		read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null
+	fi
+	[ "$st" != Z ]
 }
 
 # The pid in a stage's pid file, or nothing.
@@ -308,19 +315,19 @@ prepare_dirs() {
 	    die "cannot create $run and $logdir"
 }
 
-# Runs the loop of one stage in the background. Detached (its own
-# session, no terminal, stdin from /dev/null) unless we stay in the
-# foreground, where the loops are our children and we wait for them.
+# Runs the loop of one stage in the background, detached: its own
+# session (no terminal: a Ctrl-C meant for "start --foreground" must not
+# reach the stages, which we stop in order), stdin from /dev/null, output
+# to the stage's log. setsid does not fork here (we are not a process
+# group leader), so $! is the loop, which "start --foreground" waits for.
 spawn_loop() {
 	rm -f "$run/$1.down" "$run/$1.restart" "$run/$1.exit"
-	if [ "$foreground" = 1 ]; then
-		sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
-		fg_loops="$fg_loops $!"
-	elif command -v setsid >/dev/null 2>&1; then
+	if command -v setsid >/dev/null 2>&1; then
 		setsid sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
 	else
 		nohup sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
 	fi
+	fg_loops="$fg_loops $!"
 }
 
 # Waits until the stage's pid file names the child its loop started.
@@ -449,6 +456,11 @@ stop_all() {
 restart_stage() {
 	s=$1
 	if ! loop_alive "$s"; then
+		# Running without its loop (the loop was killed): it would
+		# keep its lock and the new one could not start.
+		if stage_up "$s"; then
+			stop_stage "$s" quiet
+		fi
 		spawn_loop "$s"
 		if ! wait_ready "$s"; then
 			start_failed "$s"

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Runs every test of hookpipe: the unit test binaries (build/tests/test_*),
+# then the end-to-end scripts (tests/e2e/NN-*.sh), each against the real
+# stack in its own scratch HOOKPIPE_HOME on its own port. Counts the
+# checks of all of them and ends with the line "N passed, N failed".
+#
+#   bash tests/run.sh [PATTERN]    only the e2e scripts whose name matches
+set -u
+cd "$(dirname "$0")/.."
+pattern=${1:-}
+
+pass=0
+fail=0
+skipped=0
+failed_names=()
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Adds up the checks in a test's output. A test that exited non-zero
+# without a failing check (a crash, a timeout) counts as one failure.
+tally() {
+	local name=$1 rc=$2 out=$3 p=0 f=0 s=0
+	case $name in
+	test_*)
+		# The unit harness ends with "NAME: N passed, N failed".
+		local last
+		last=$(grep -E '^[A-Za-z0-9_]+: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+		if [ -n "$last" ]; then
+			p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$last")
+			f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$last")
+		fi
+		;;
+	*)
+		s=$(grep -c '^ok - # skip' "$out")
+		p=$(($(grep -c '^ok - ' "$out") - s))
+		f=$(grep -c '^not ok - ' "$out")
+		;;
+	esac
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skipped=$((skipped + s))
+	[ "$f" -gt 0 ] && failed_names+=("$name")
+}
+
+out=$(mktemp /tmp/hookpipe-test.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+if [ -z "$pattern" ]; then
+	found=0
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		found=1
+		name=$(basename "$t")
+		echo "# $name"
+		# Unit tests find ../shared/vectors relative to the repo root.
+		timeout 120 "$t" >"$out" 2>&1
+		rc=$?
+		cat "$out"
+		tally "$name" "$rc" "$out"
+	done
+	if [ "$found" = 0 ]; then
+		echo "not ok - no unit test binaries in build/tests (run make unit)"
+		fail=$((fail + 1))
+	fi
+fi
+
+for t in tests/e2e/[0-9]*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	case $name in
+	*"$pattern"*) ;;
+	*) continue ;;
+	esac
+	echo "# $name"
+	home=$(mktemp -d /tmp/hp.XXXXXX)
+	port=$(free_port)
+	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
+	    TRIGGER_URL=http://127.0.0.1:$port \
+	    HOOKPIPE_RETRY_SCHEDULE=0.2,0.2,0.2 \
+	    timeout -k 5 180 bash "$t" >"$out" 2>&1 </dev/null
+	rc=$?
+	cat "$out"
+	tally "$name" "$rc" "$out"
+	# The script cleans up after itself; this catches a script that was
+	# killed by the timeout.
+	HOOKPIPE_HOME=$home bin/hookpipectl stop >/dev/null 2>&1
+	for f in "$home"/run/*.pid "$home"/run/*.sup; do
+		[ -f "$f" ] || continue
+		for p in $(cat "$f" 2>/dev/null); do
+			case $p in
+			'' | 0 | *[!0-9]*) ;;
+			*) kill -KILL "$p" 2>/dev/null ;;
+			esac
+		done
+	done
+	rm -rf "$home"
+done
+
+if [ "${#failed_names[@]}" -gt 0 ]; then
+	echo "# failed: ${failed_names[*]}"
+fi
+[ "$skipped" -gt 0 ] && echo "# $skipped skipped"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

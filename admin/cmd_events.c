@@ -479,7 +479,7 @@ replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
 	if (replay_inputs(w, e, &inputs) == -1)
 		return 0;
 	memset(&r, 0, sizeof(r));
-	uuid4(r.id);
+	uuid7(r.id);
 	str_copy(r.workspace, w->workspace, sizeof(r.workspace));
 	str_copy(r.workflow, w->name, sizeof(r.workflow));
 	str_copy(r.event_id, e->id, sizeof(r.event_id));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -29,6 +30,32 @@ uuid4(char out[37])
 	if (crypto_random(b, sizeof(b)) == -1)
 		abort();	/* no entropy: nothing safe to do */
 	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void
+uuid7(char out[37])
+{
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+
+	if (crypto_random(b, sizeof(b)) == -1)
+		abort();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	b[0] = (unsigned char)(ms >> 40);
+	b[1] = (unsigned char)(ms >> 32);
+	b[2] = (unsigned char)(ms >> 24);
+	b[3] = (unsigned char)(ms >> 16);
+	b[4] = (unsigned char)(ms >> 8);
+	b[5] = (unsigned char)ms;
+	b[6] = (b[6] & 0x0f) | 0x70;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, 37,
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"

@@ -21,6 +21,12 @@ struct iov {
 
 int	crypto_random(void *, size_t);
 void	uuid4(char out[37]);
+/*
+ * A time-ordered UUID (version 7) for events and runs: consecutive ids
+ * sort together, so LMDB appends to the same pages instead of dirtying
+ * a random leaf per record.
+ */
+void	uuid7(char out[37]);
 
 /* Standard base64 with padding. Returns the decoded length, or -1. */
 int	b64_decode(const char *in, size_t inlen, unsigned char *out,

@@ -274,7 +274,7 @@ static enum MHD_Result
 submit(struct receiver *rx, struct request *rq)
 {
 	rq->received_at = now_us();
-	uuid4(rq->event_id);
+	uuid7(rq->event_id);
 	pack_verify(rx, rq);
 	if (rx->inflight < INFLIGHT_MAX && !rx->draining &&
 	    zs_send(rx->verifier, rx->w.sb.data, rx->w.sb.size, 0) == 0) {

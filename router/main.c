@@ -200,7 +200,7 @@ route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 		}
 	}
 	memset(&run, 0, sizeof(run));
-	uuid4(run.id);
+	uuid7(run.id);
 	str_copy(run.workspace, ws, sizeof(run.workspace));
 	str_copy(run.workflow, name, sizeof(run.workflow));
 	str_copy(run.event_id, ev->id, sizeof(run.event_id));

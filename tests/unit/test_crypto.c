@@ -53,6 +53,11 @@ main(void)
 	uuid4(id2);
 	CHECK(uuid_valid(id) && uuid_valid(id2) && strcmp(id, id2) != 0);
 	CHECK(id[14] == '4');
+	uuid7(id);
+	uuid7(id2);
+	CHECK(uuid_valid(id) && id[14] == '7' && strcmp(id, id2) != 0);
+	/* Time-ordered: the first 48 bits are milliseconds. */
+	CHECK(strncmp(id, id2, 8) <= 0);
 
 	CHECK(mkdtemp(tmpl) != NULL);
 	snprintf(path, sizeof(path), "%s/master.key", tmpl);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1396,6 +1397,23 @@ db_run_inputs_get(MDB_txn *txn, struct db *db, const char *run_id)
 	if (db_get(txn, db->run_inputs, run_id, strlen(run_id), &v) != 0)
 		return NULL;
 	return strndup(v.mv_data, v.mv_size);
+}
+
+void
+db_trim(struct db *db)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used;
+
+	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st))
+		return;
+	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	if (used > info.me_mapsize)
+		used = info.me_mapsize;
+	/* The map is MAP_SHARED on the data file: dropping our page table
+	 * entries loses nothing, the pages stay in the page cache. */
+	madvise(info.me_mapaddr, used, MADV_DONTNEED);
 }
 
 int

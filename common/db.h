@@ -316,6 +316,13 @@ int	db_prune(MDB_txn *, struct db *, int64_t cutoff, int limit, int *rc);
 int	db_grow(struct db *);
 
 /*
+ * Every page of the database a stage has read stays in its resident set
+ * (the map is shared with the page cache). Drop those mappings on a
+ * timer so a stage's RSS tracks its working set, not the file's size.
+ */
+void	db_trim(struct db *);
+
+/*
  * Seal and unseal with the master key. After `hookpipe key rotate` a
  * running stage still holds the old key: a failed unseal rereads the key
  * file once and tries again.

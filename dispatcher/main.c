@@ -796,6 +796,7 @@ loop(struct dispatcher *d)
 			d->next_due_us = 0;
 			db_sync(&d->db);
 			mdb_reader_check(d->db.env, &dead);
+			db_trim(&d->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);

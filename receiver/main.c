@@ -136,6 +136,7 @@ main(int argc, char **argv)
 			int dead = 0;
 
 			mdb_reader_check(rx->db.env, &dead);
+			db_trim(&rx->db);
 			/* After a takeover: ours once the old one is gone. */
 			if (rx->st.lock_fd < 0 && stage_try_lock(&rx->st,
 			    &rx->cfg) == 0)

@@ -398,6 +398,7 @@ main(int argc, char **argv)
 			}
 			db_sync(&r->db);
 			mdb_reader_check(r->db.env, &dead);
+			db_trim(&r->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

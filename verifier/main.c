@@ -669,6 +669,7 @@ main(int argc, char **argv)
 
 			drain_spool(v);
 			mdb_reader_check(v->db.env, &dead);
+			db_trim(&v->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

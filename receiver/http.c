@@ -59,6 +59,10 @@ waiting_del(struct receiver *rx, struct request *rq)
 		rx->newest = rq->prev;
 	rq->prev = rq->next = rq->hnext = NULL;
 	rx->inflight--;
+	if (rq->unsent) {
+		rq->unsent = 0;
+		rx->unsent--;
+	}
 }
 
 static struct request *
@@ -89,6 +93,10 @@ respond(struct receiver *rx, struct MHD_Connection *c, int status,
 		MHD_add_response_header(r, "Content-Type", ctype);
 	if (allow != NULL)
 		MHD_add_response_header(r, "Allow", allow);
+	/* A receiver on its way out sends keep-alive clients to its
+	 * successor: each closes after its current answer. */
+	if (rx->draining)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%d", retry_after);
 		MHD_add_response_header(r, "Retry-After", ra);
@@ -276,12 +284,29 @@ submit(struct receiver *rx, struct request *rq)
 	rq->received_at = now_us();
 	uuid7(rq->event_id);
 	pack_verify(rx, rq);
-	if (rx->inflight < INFLIGHT_MAX && !rx->draining &&
-	    zs_send(rx->verifier, rx->w.sb.data, rx->w.sb.size, 0) == 0) {
-		rq->sent_ms = mono_ms();
-		waiting_add(rx, rq);
-		MHD_suspend_connection(rq->conn);
-		return MHD_YES;
+	/* Draining still verifies: the verifier is there, only this
+	 * receiver is going. Past the drain deadline, it spools. */
+	if (rx->inflight < INFLIGHT_MAX && !(rx->draining &&
+	    mono_ms() >= rx->drain_deadline)) {
+		int sent = zs_send(rx->verifier, rx->w.sb.data, rx->w.sb.size,
+		    0) == 0;
+
+		/*
+		 * Not sent, but the verifier holds its lock: our connection
+		 * to it is not up yet (it, or we, just started). Hold the
+		 * delivery a moment instead of spooling it.
+		 */
+		if (sent || (errno == EAGAIN &&
+		    stage_is_up(&rx->cfg, "verifier"))) {
+			rq->sent_ms = mono_ms();
+			waiting_add(rx, rq);
+			if (!sent) {
+				rq->unsent = 1;
+				rx->unsent++;
+			}
+			MHD_suspend_connection(rq->conn);
+			return MHD_YES;
+		}
 	}
 	answer_spooled(rx, rq);
 	return respond(rx, rq->conn, rq->status, rq->ctype, rq->answer, NULL,
@@ -445,6 +470,7 @@ rx_start_draining(struct receiver *rx)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	rx->draining = 1;
+	rx->drain_deadline = mono_ms() + rx->cfg.verify_timeout_ms;
 	log_info("stopping: draining %d requests", rx->inflight);
 }
 
@@ -518,12 +544,33 @@ rx_read_verdicts(struct receiver *rx)
 
 /* Deliveries the verifier did not answer in time: spool them. */
 void
+rx_send_unsent(struct receiver *rx)
+{
+	struct request *rq;
+
+	for (rq = rx->oldest; rq != NULL && rx->unsent > 0; rq = rq->next) {
+		if (!rq->unsent)
+			continue;
+		pack_verify(rx, rq);
+		if (zs_send(rx->verifier, rx->w.sb.data, rx->w.sb.size, 0) ==
+		    -1)
+			return;	/* still not connected */
+		rq->unsent = 0;
+		rx->unsent--;
+	}
+}
+
+/* An unsent delivery waits this long for the connection, then spools. */
+#define UNSENT_WAIT_MS	1000
+
+void
 rx_expire_waiting(struct receiver *rx, int all)
 {
 	int64_t now = mono_ms();
 
 	while (rx->oldest != NULL && (all ||
-	    now - rx->oldest->sent_ms >= rx->cfg.verify_timeout_ms)) {
+	    now - rx->oldest->sent_ms >= (rx->oldest->unsent ?
+	    UNSENT_WAIT_MS : rx->cfg.verify_timeout_ms))) {
 		struct request *rq = rx->oldest;
 
 		/* Re-pack: the spool holds the same message. */

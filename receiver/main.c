@@ -49,7 +49,7 @@ main(int argc, char **argv)
 	struct receiver *rx = calloc(1, sizeof(*rx));
 	char err[1024];
 	int one = 1, rc;
-	int64_t drain_deadline = 0, next_tick;
+	int64_t next_tick;
 
 	if (rx == NULL)
 		return EXIT_TEMPORARY;
@@ -108,6 +108,8 @@ main(int argc, char **argv)
 			timeout = (long)mt;
 		if (ht >= 0 && ht < timeout)
 			timeout = (long)ht;
+		if (rx->unsent > 0 && timeout > 10)
+			timeout = 10;	/* retry the connection soon */
 		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
@@ -115,6 +117,7 @@ main(int argc, char **argv)
 			tap_poll(&rx->tap);
 		if (items[0].revents & ZMQ_POLLIN)
 			rx_read_verdicts(rx);
+		rx_send_unsent(rx);
 		if ((items[2].revents & ZMQ_POLLIN) &&
 		    stage_signal(&rx->st) != 0 && !rx->draining)
 			rx_start_draining(rx);
@@ -125,28 +128,25 @@ main(int argc, char **argv)
 				httpc_ready(&rx->http, items[i].fd,
 				    items[i].revents);
 		httpc_run(&rx->http);
-		if (rx->draining && rx->drain_deadline == 0)
-			rx->drain_deadline = mono_ms() +
-			    rx->cfg.verify_timeout_ms;
-		drain_deadline = rx->drain_deadline;
+		/* After a takeover the lock is ours once the old one exits;
+		 * take it as soon as it does (a flock that fails is cheap). */
+		if (rx->st.lock_fd < 0 && stage_try_lock(&rx->st, &rx->cfg) ==
+		    0)
+			log_info("the previous receiver has exited");
 		MHD_run(rx->httpd);
-		rx_expire_waiting(rx, rx->draining && mono_ms() >= drain_deadline);
+		rx_expire_waiting(rx, rx->draining && mono_ms() >= rx->drain_deadline);
 		MHD_run(rx->httpd);
 		if (mono_ms() >= next_tick) {
 			int dead = 0;
 
 			mdb_reader_check(rx->db.env, &dead);
 			db_trim(&rx->db);
-			/* After a takeover: ours once the old one is gone. */
-			if (rx->st.lock_fd < 0 && stage_try_lock(&rx->st,
-			    &rx->cfg) == 0)
-				log_info("the previous receiver has exited");
 			next_tick = mono_ms() + 1000;
 		}
 		if (rx->draining && rx->inflight == 0 &&
 		    (MHD_get_daemon_info(rx->httpd,
 		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)->num_connections == 0 ||
-		    mono_ms() >= drain_deadline + 1000))
+		    mono_ms() >= rx->drain_deadline + 1000))
 			break;
 	}
 	MHD_stop_daemon(rx->httpd);

@@ -41,6 +41,7 @@ struct request {
 	char		 event_id[UUID_LEN + 1];
 	int64_t		 received_at;
 	int64_t		 sent_ms;
+	int		 unsent;	/* the verifier's connection was not up */
 	size_t		 limit;
 	size_t		 discarded;
 	int		 too_large;
@@ -67,6 +68,7 @@ struct receiver {
 	struct request	*hash[HASH_SIZE];
 	struct request	*oldest, *newest;
 	int		 inflight;
+	int		 unsent;	/* waiting requests not sent yet */
 	struct mpw	 w;		/* reused message buffer */
 	struct httpc	 http;		/* outbound: OAuth code exchanges */
 	/* Metrics. */
@@ -90,6 +92,8 @@ void	rx_read_verdicts(struct receiver *);
 /* Spool what waited too long (or everything, when all). */
 void	rx_expire_waiting(struct receiver *, int all);
 void	rx_start_draining(struct receiver *);
+/* Send what waited for the connection to the verifier to come up. */
+void	rx_send_unsent(struct receiver *);
 
 /* handoff.c */
 int	rx_handoff_take(struct receiver *);

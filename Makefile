@@ -129,6 +129,10 @@ fuzz: fuzz-build
 	    test $${PIPESTATUS[0]} -eq 0; \
 	done
 
+# Chaos, crash consistency, hostile input and backpressure (issue 6).
+test-chaos: all
+	@bash tests/chaos/all.sh
+
 run: deps all
 	bin/hookpipectl start --foreground
 
@@ -143,6 +147,6 @@ install: all
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all unit test run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-chaos run deps install clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -77,8 +77,9 @@ is_stage() {
 	esac
 }
 
-# A live process: kill -0 also succeeds on a zombie, which a process
-# killed while its parent had gone stays when nothing reaps it.
+# A live process. kill -0 also succeeds on a zombie: a loop of "start
+# --foreground" until we wait for it, or a process whose parent died,
+# until init reaps it.
 alive() {
 	[ -n "$1" ] && [ "$1" != 0 ] && kill -0 "$1" 2>/dev/null || return 1
 	st=
@@ -124,14 +125,6 @@ loop_alive() {
 	alive "$sup_loop"
 }
 
-# The loop has exited once it removed its .sup file; a loop killed with
-# SIGKILL leaves the file behind, hence the liveness check too. (A loop
-# that is our own child stays a zombie until we wait for it, so kill -0
-# alone would not do.)
-loop_gone() {
-	[ ! -f "$run/$1.sup" ] || ! loop_alive "$1"
-}
-
 now() {
 	date +%s
 }
@@ -172,6 +165,8 @@ mtime() {
 # stage's log. It exits when a stop was requested, or when the stage
 # exits 100 (a configuration error: restarting cannot help).
 
+spawned=
+not_ready=
 loop_child=
 loop_prev=
 loop_sleeper=
@@ -222,6 +217,10 @@ start_child() {
 	"$exe" 9>&- &
 	loop_child=$!
 	write_sup "$stage" "$loop_child"
+	# A stop that came while we were forking found no child to stop.
+	if [ "$loop_stopping" = 1 ]; then
+		kill -TERM "$loop_child" 2>/dev/null
+	fi
 }
 
 # Waits for the child to exit; sets rc to its exit status. A trap
@@ -242,8 +241,23 @@ wait_child() {
 			fi
 			continue
 		fi
+		if [ -n "$loop_prev" ] && alive "$loop_prev" &&
+		    [ "$loop_stopping" = 0 ] &&
+		    [ "$(pid_of "$stage")" != "$loop_prev" ]; then
+			# The successor was ready (its pid file replaced the
+			# previous one's) and then failed. The previous receiver
+			# handed it the listening socket and is draining: start
+			# another successor, which takes the socket from it
+			# again, so that connections keep being accepted.
+			log_line "$stage" "the successor exited with $rc; starting another (pid $loop_prev is draining)"
+			sleep 0.2
+			count_restart
+			start_child
+			continue
+		fi
 		if [ -n "$loop_prev" ] && alive "$loop_prev"; then
-			# The successor failed: the previous one goes on.
+			# The successor failed before it was ready: the
+			# previous one never handed over, and goes on.
 			log_line "$stage" "the successor exited with $rc; pid $loop_prev goes on"
 			loop_child=$loop_prev
 			loop_prev=
@@ -321,13 +335,18 @@ prepare_dirs() {
 # to the stage's log. setsid does not fork here (we are not a process
 # group leader), so $! is the loop, which "start --foreground" waits for.
 spawn_loop() {
-	rm -f "$run/$1.down" "$run/$1.restart" "$run/$1.exit"
+	# A .sup file left by a loop that was killed names dead processes:
+	# wait_ready must not take it for this loop's.
+	rm -f "$run/$1.down" "$run/$1.restart" "$run/$1.exit" "$run/$1.sup"
 	if command -v setsid >/dev/null 2>&1; then
 		setsid sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
 	else
 		nohup sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
 	fi
-	fg_loops="$fg_loops $!"
+	# The loop's pid, before it has written its .sup file (a loaded
+	# machine may take a while to run it).
+	spawned=$!
+	fg_loops="$fg_loops $spawned"
 }
 
 # Waits until the stage's pid file names the child its loop started.
@@ -340,13 +359,14 @@ wait_ready() {
 		if [ -n "$p" ] && [ "$p" = "$sup_child" ] && alive "$p"; then
 			return 0
 		fi
-		# The loop may not have written its .sup file yet.
-		if [ "$i" -gt 20 ] && ! alive "$sup_loop"; then
+		if ! alive "${sup_loop:-$spawned}"; then
+			not_ready="exited before it was ready"
 			return 1
 		fi
 		sleep 0.05
 		i=$((i + 1))
 	done
+	not_ready=
 	return 1
 }
 
@@ -370,6 +390,7 @@ start_failed() {
 	if [ -z "$why" ] && [ -f "$run/$1.exit" ]; then
 		why="exited with 100 (configuration error)"
 	fi
+	why=${why:-$not_ready}
 	printf '%s: %s %s; last lines of %s:\n' "$prog" "$1" \
 	    "${why:-did not become ready within $READY_TIMEOUT s}" \
 	    "$logdir/$1.log" >&2
@@ -395,7 +416,8 @@ start_stages() {
 		fi
 		if ! wait_ready "$s"; then
 			start_failed "$s"
-			for t in $s $started_here; do
+			stop_stage "$s" quiet "$spawned"
+			for t in $started_here; do
 				stop_stage "$t" quiet
 			done
 			return 1
@@ -407,12 +429,15 @@ start_stages() {
 
 # Stops one stage and its loop: down marker first, so that the loop does
 # not restart it, then SIGTERM (the stage drains), SIGKILL after
-# STOP_TIMEOUT seconds.
+# STOP_TIMEOUT seconds. LOOP_PID names a loop that may not have written
+# its .sup file yet.
+#   stop_stage STAGE [quiet] [LOOP_PID]
 stop_stage() {
 	s=$1
 	[ -d "$run" ] || return 0
 	: >"$run/$s.down"
 	read_sup "$s"
+	[ -n "$sup_loop" ] || sup_loop=${3:-}
 	p=$(pid_of "$s")
 	alive "$p" || p=$sup_child
 	was_up=0
@@ -429,11 +454,7 @@ stop_stage() {
 	if alive "$sup_loop"; then
 		was_up=1
 		kill -TERM "$sup_loop" 2>/dev/null
-		i=0
-		while ! loop_gone "$s" && [ "$i" -lt 100 ]; do
-			sleep 0.05
-			i=$((i + 1))
-		done
+		wait_exit "$sup_loop" 5 || :
 	fi
 	rm -f "$run/$s.sup" "$run/$s.restart"
 	p=$(pid_of "$s")
@@ -464,7 +485,7 @@ restart_stage() {
 		spawn_loop "$s"
 		if ! wait_ready "$s"; then
 			start_failed "$s"
-			stop_stage "$s" quiet
+			stop_stage "$s" quiet "$spawned"
 			return 1
 		fi
 		printf '%-10s started  pid %s\n' "$s" "$(pid_of "$s")"

@@ -520,7 +520,8 @@ recover_running(struct dispatcher *d)
 		    strcmp(run.status, "running") != 0)
 			continue;
 		old = run;
-		run.next_at = now_us();
+		/* Its creation time puts it ahead of any backlog. */
+		run.next_at = run.created_at;
 		rc = db_run_put(txn, &d->db, &run, &old);
 		n++;
 	}

@@ -85,8 +85,11 @@ rx_handoff_give(struct receiver *rx)
 
 	if ((c = accept4(rx->handoff_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		return;
+	/* Draining after a handoff, we still hold the socket: a successor
+	 * that replaces a failed one takes it from us. */
 	info = MHD_get_daemon_info(rx->httpd, MHD_DAEMON_INFO_LISTEN_FD);
-	if (rx->draining || info == NULL || (lfd = info->listen_fd) < 0) {
+	lfd = rx->draining ? rx->quiesced_fd : info ? info->listen_fd : -1;
+	if (lfd < 0) {
 		close(c);
 		return;
 	}
@@ -103,7 +106,8 @@ rx_handoff_give(struct receiver *rx)
 	memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
 	if (sendmsg(c, &mh, MSG_NOSIGNAL) == 1) {
 		log_info("handed the listening socket to a new receiver");
-		rx_start_draining(rx);
+		if (!rx->draining)
+			rx_start_draining(rx);
 	}
 	close(c);
 }

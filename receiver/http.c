@@ -313,6 +313,69 @@ submit(struct receiver *rx, struct request *rq)
 	    rq->retry_after);
 }
 
+struct hdr_check {
+	int	 content_length;	/* how many */
+	int	 transfer_encoding;
+	int	 nul;			/* a NUL inside a name or value */
+};
+
+static enum MHD_Result
+check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct hdr_check *h = cls;
+
+	(void)kind;
+	if (key == NULL || strlen(key) != key_size ||
+	    (value != NULL && strlen(value) != value_size))
+		h->nul = 1;
+	if (key != NULL && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) ==
+	    0)
+		h->content_length++;
+	if (key != NULL && strcasecmp(key,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		h->transfer_encoding++;
+	return MHD_YES;
+}
+
+/*
+ * Framing a proxy and we could read differently (two Content-Lengths, or
+ * one with Transfer-Encoding: RFC 9112 §6.1) is refused, and the
+ * connection closed; so is a NUL byte in a header, which would cut what
+ * the verifier sees short of what was signed.
+ */
+static enum MHD_Result
+refuse_smuggling(struct receiver *rx, struct MHD_Connection *c, int *refused)
+{
+	struct hdr_check h = { 0, 0, 0 };
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	const char *why = NULL;
+
+	*refused = 0;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, check_header, &h);
+	if (h.nul)
+		why = "{\"error\":\"a header contains a NUL byte\"}";
+	else if (h.content_length > 1)
+		why = "{\"error\":\"more than one Content-Length\"}";
+	else if (h.content_length > 0 && h.transfer_encoding > 0)
+		why = "{\"error\":\"both Content-Length and "
+		    "Transfer-Encoding\"}";
+	if (why == NULL)
+		return MHD_YES;
+	*refused = 1;
+	r = MHD_create_response_from_buffer(strlen(why), (void *)why,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, 400, r);
+	MHD_destroy_response(r);
+	rx->by_status[4]++;
+	return ret;
+}
+
 /* Set up a POST /triggers/plugin/{id} before its body arrives. */
 static enum MHD_Result
 begin_delivery(struct receiver *rx, struct MHD_Connection *c,
@@ -357,6 +420,7 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 		    (long long)limit);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return MHD_NO;
+	rq->start_ms = mono_ms();
 	rq->id = ++rx->next_id;
 	rq->conn = c;
 	rq->limit = (size_t)limit;
@@ -391,6 +455,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (rq == NULL) {
+		int refused;
+		enum MHD_Result ret = refuse_smuggling(rx, c, &refused);
+
+		if (refused || ret == MHD_NO)
+			return ret;
 		if (strcmp(url, "/healthz") == 0 || strcmp(url,
 		    "/metrics") == 0) {
 			if (strcmp(method, "GET") != 0 &&
@@ -409,6 +478,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return begin_delivery(rx, c, url, method, req_cls);
 	}
 	if (*upload_size > 0) {
+		/* A body trickling in a byte at a time never trips the idle
+		 * timeout: give the whole body a deadline. */
+		if (mono_ms() - rq->start_ms > BODY_DEADLINE_MS) {
+			log_info("closed a delivery whose body took over %d s",
+			    BODY_DEADLINE_MS / 1000);
+			return MHD_NO;
+		}
 		if (!rq->too_large && rq->body.len + *upload_size > rq->limit) {
 			rq->too_large = 1;
 			buf_free(&rq->body);
@@ -465,10 +541,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 void
 rx_start_draining(struct receiver *rx)
 {
-	MHD_socket lfd = MHD_quiesce_daemon(rx->httpd);
-
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd);
+	/* Keep the listening socket: should the successor die, the next
+	 * one takes it from us again, and no queued connection is lost. */
+	rx->quiesced_fd = MHD_quiesce_daemon(rx->httpd);
 	rx->draining = 1;
 	rx->drain_deadline = mono_ms() + rx->cfg.verify_timeout_ms;
 	log_info("stopping: draining %d requests", rx->inflight);

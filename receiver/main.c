@@ -53,7 +53,7 @@ main(int argc, char **argv)
 
 	if (rx == NULL)
 		return EXIT_TEMPORARY;
-	rx->inherited_fd = -1;
+	rx->inherited_fd = rx->quiesced_fd = -1;
 	stage_init_shared(&rx->st, "receiver", argc, argv, &rx->cfg, usage);
 	if (rx->st.lock_fd < 0) {
 		if ((rx->inherited_fd = rx_handoff_take(rx)) == -1)
@@ -150,6 +150,8 @@ main(int argc, char **argv)
 			break;
 	}
 	MHD_stop_daemon(rx->httpd);
+	if (rx->quiesced_fd >= 0)
+		close(rx->quiesced_fd);
 	close(rx->handoff_fd);
 	tap_close(&rx->tap);
 	zmq_close(rx->verifier);

@@ -18,6 +18,7 @@
 #include "zsock.h"
 
 #define HEADERS_MAX	128
+#define BODY_DEADLINE_MS 30000		/* a whole body, however slow */
 #define INFLIGHT_MAX	8192		/* requests waiting for a verdict */
 #define HASH_SIZE	4096		/* power of two */
 #define PLUGIN_PREFIX	"/triggers/plugin/"
@@ -41,6 +42,7 @@ struct request {
 	char		 event_id[UUID_LEN + 1];
 	int64_t		 received_at;
 	int64_t		 sent_ms;
+	int64_t		 start_ms;	/* headers complete */
 	int		 unsent;	/* the verifier's connection was not up */
 	size_t		 limit;
 	size_t		 discarded;
@@ -76,6 +78,7 @@ struct receiver {
 	uint64_t	 spooled;
 	int		 draining;
 	int		 handoff_fd;	/* run/receiver.handoff listener */
+	int		 quiesced_fd;	/* our listening socket, once draining */
 	int64_t		 drain_deadline;
 	int		 inherited_fd;	/* listening socket taken over */
 	char		 scratch[256];

@@ -53,7 +53,7 @@ setup(void)
 	mdb_txn_reset(rx.rtxn);
 	mpw_init(&rx.w);
 	httpc_init(&rx.http, oauth_done, &rx);
-	rx.inherited_fd = rx.handoff_fd = -1;
+	rx.inherited_fd = rx.handoff_fd = rx.quiesced_fd = -1;
 
 	/* A subscription deliveries can name. */
 	txn = db_begin(&rx.db, 0);

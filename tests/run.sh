@@ -6,7 +6,7 @@
 #
 #   bash tests/run.sh [PATTERN]    only the e2e scripts whose name matches
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 pattern=${1:-}
 
 pass=0
@@ -56,7 +56,7 @@ trap 'rm -f "$out"' EXIT
 
 if [ -z "$pattern" ]; then
 	found=0
-	for t in build/tests/test_*; do
+	for t in "${HOOKPIPE_UNIT:-build/tests}"/test_*; do
 		[ -x "$t" ] || continue
 		found=1
 		name=$(basename "$t")

@@ -15,7 +15,8 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$ROOT/bin
+# make test SANITIZE=... runs the sanitized build (build-san/bin).
+BIN=${HOOKPIPE_BIN:-$ROOT/bin}
 SHARED=${HOOKPIPE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 SAMPLES=$SHARED/samples
 PATH=$BIN:$PATH
@@ -221,6 +222,7 @@ new_sub() {
 	fi
 	SUB_ID=$(json 'd["id"]' <<<"$out")
 	SUB_SECRET=$(json 'd["secret"]' <<<"$out")
+	# shellcheck disable=SC2034 # for the scripts that source this file
 	SUB_URL=$(json 'd["callback_url"]' <<<"$out")
 	if [ -z "$SUB_ID" ] || [ -z "$SUB_SECRET" ]; then
 		not_ok "sub create $name prints id and secret" "$out"
@@ -294,6 +296,7 @@ post() {
 	    -D "$T_DIR/resp.headers" -w '%{http_code}' \
 	    -H 'Content-Type: application/json' "${data[@]}" "$@" "$url")
 	HTTP_BODY=$(cat "$T_DIR/resp.body" 2>/dev/null)
+	# shellcheck disable=SC2034 # for the scripts that source this file
 	HTTP_HEADERS=$(tr -d '\r' <"$T_DIR/resp.headers" 2>/dev/null)
 }
 

@@ -19,6 +19,15 @@
 #include "msg.h"
 #include "receiver.h"
 
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 /* --- the table of requests waiting for a verdict --- */
 
 static void
@@ -455,8 +464,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (rq == NULL) {
+		struct conn *cn = conn_of(c);
 		int refused;
-		enum MHD_Result ret = refuse_smuggling(rx, c, &refused);
+		enum MHD_Result ret;
+
+		if (cn != NULL)
+			cn->in_request = 1;
+		ret = refuse_smuggling(rx, c, &refused);
 
 		if (refused || ret == MHD_NO)
 			return ret;
@@ -522,9 +536,13 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct receiver *rx = cls;
 	struct request *rq = *req_cls;
+	struct conn *cn = conn_of(c);
 
-	(void)c;
 	(void)toe;
+	if (cn != NULL) {
+		cn->in_request = 0;
+		cn->phase_start = mono_ms();
+	}
 	if (rq == NULL)
 		return;
 	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
@@ -658,6 +676,56 @@ rx_expire_waiting(struct receiver *rx, int all)
 	}
 }
 
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct receiver *rx = cls;
+	struct conn *cn = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((cn = calloc(1, sizeof(*cn))) == NULL)
+			return;
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		cn->fd = ci ? ci->connect_fd : -1;
+		cn->phase_start = mono_ms();
+		cn->next = rx->conns;
+		if (rx->conns)
+			rx->conns->prev = cn;
+		rx->conns = cn;
+		*socket_context = cn;
+		return;
+	}
+	if (cn == NULL)
+		return;
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		rx->conns = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	free(cn);
+	*socket_context = NULL;
+}
+
+void
+rx_enforce_deadlines(struct receiver *rx)
+{
+	int64_t now = mono_ms();
+	struct conn *cn;
+
+	for (cn = rx->conns; cn != NULL; cn = cn->next) {
+		if (cn->in_request || cn->fd < 0 ||
+		    now - cn->phase_start < HEADER_DEADLINE_MS)
+			continue;
+		/* libmicrohttpd sees the end of the stream and closes it. */
+		shutdown(cn->fd, SHUT_RDWR);
+		cn->phase_start = INT64_MAX / 2;
+	}
+}
+
 void
 rx_start_http(struct receiver *rx, int no_listen)
 {
@@ -695,6 +763,7 @@ rx_start_http(struct receiver *rx, int no_listen)
 	    NULL, NULL, on_request, rx,
 	    MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,

@@ -141,6 +141,7 @@ main(int argc, char **argv)
 
 			mdb_reader_check(rx->db.env, &dead);
 			db_trim(&rx->db);
+			rx_enforce_deadlines(rx);
 			next_tick = mono_ms() + 1000;
 		}
 		if (rx->draining && rx->inflight == 0 &&

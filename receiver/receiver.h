@@ -19,6 +19,18 @@
 
 #define HEADERS_MAX	128
 #define BODY_DEADLINE_MS 30000		/* a whole body, however slow */
+#define HEADER_DEADLINE_MS 30000	/* the headers of a request */
+
+/*
+ * A connection, for the header deadline: libmicrohttpd's timeout is an
+ * idle timeout, which a client sending a byte a second never trips.
+ */
+struct conn {
+	struct conn	*prev, *next;
+	int		 fd;
+	int		 in_request;	/* headers complete, not answered yet */
+	int64_t		 phase_start;	/* connected, or last answer sent */
+};
 #define INFLIGHT_MAX	8192		/* requests waiting for a verdict */
 #define HASH_SIZE	4096		/* power of two */
 #define PLUGIN_PREFIX	"/triggers/plugin/"
@@ -79,6 +91,7 @@ struct receiver {
 	int		 draining;
 	int		 handoff_fd;	/* run/receiver.handoff listener */
 	int		 quiesced_fd;	/* our listening socket, once draining */
+	struct conn	*conns;		/* every open connection */
 	int64_t		 drain_deadline;
 	int		 inherited_fd;	/* listening socket taken over */
 	char		 scratch[256];
@@ -95,6 +108,8 @@ void	rx_read_verdicts(struct receiver *);
 /* Spool what waited too long (or everything, when all). */
 void	rx_expire_waiting(struct receiver *, int all);
 void	rx_start_draining(struct receiver *);
+/* Close connections whose headers did not arrive in time. */
+void	rx_enforce_deadlines(struct receiver *);
 /* Send what waited for the connection to the verifier to come up. */
 void	rx_send_unsent(struct receiver *);
 

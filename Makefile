@@ -133,6 +133,10 @@ fuzz: fuzz-build
 test-chaos: all
 	@bash tests/chaos/all.sh
 
+# Benchmarks (issue 7): figures on stdout and in bench/results.md.
+bench: all
+	@bash bench/run.sh
+
 run: deps all
 	bin/hookpipectl start --foreground
 
@@ -147,6 +151,6 @@ install: all
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all unit test test-chaos run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-chaos bench run deps install clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1399,21 +1399,58 @@ db_run_inputs_get(MDB_txn *txn, struct db *db, const char *run_id)
 	return strndup(v.mv_data, v.mv_size);
 }
 
+/*
+ * LMDB does not say where it mapped the file (me_mapaddr is only set for
+ * MDB_FIXEDMAP): find the mapping of data.mdb in /proc/self/maps.
+ */
+static void *
+map_base(struct db *db, size_t *len)
+{
+	char line[PATH_MAX + 256], want[PATH_MAX + 16];
+	const char *path;
+	unsigned long lo, hi;
+	void *base = NULL;
+	FILE *f;
+
+	if (mdb_env_get_path(db->env, &path) != 0)
+		return NULL;
+	snprintf(want, sizeof(want), "%s/data.mdb", path);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *name = strchr(line, '/');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (name == NULL || strcmp(name, want) != 0 ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		/* The map of the whole file is the largest such range. */
+		if (hi - lo > *len) {
+			base = (void *)lo;
+			*len = hi - lo;
+		}
+	}
+	fclose(f);
+	return base;
+}
+
 void
 db_trim(struct db *db)
 {
 	MDB_envinfo info;
 	MDB_stat st;
-	size_t used;
+	size_t used, len = 0;
+	void *base;
 
-	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st))
+	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st) ||
+	    (base = map_base(db, &len)) == NULL)
 		return;
 	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	if (used > info.me_mapsize)
-		used = info.me_mapsize;
+	if (used > len)
+		used = len;
 	/* The map is MAP_SHARED on the data file: dropping our page table
 	 * entries loses nothing, the pages stay in the page cache. */
-	madvise(info.me_mapaddr, used, MADV_DONTNEED);
+	madvise(base, used, MADV_DONTNEED);
 }
 
 int

@@ -68,6 +68,9 @@ sandbox_confine(const struct config *cfg)
 	if (allow(ruleset, cfg->home, FS_RW | (abi >= 2 ?
 	    LANDLOCK_ACCESS_FS_REFER : 0)) == -1 ||
 	    allow(ruleset, cfg->integrations_dir, FS_READ) == -1 ||
+	    /* db_trim finds the database's mapping there. */
+	    allow(ruleset, "/proc/self/maps", LANDLOCK_ACCESS_FS_READ_FILE) ==
+	    -1 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0) == -1) {
 		log_warn("Landlock: %s; running unconfined", strerror(errno));

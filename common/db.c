@@ -1457,10 +1457,18 @@ int
 db_grow(struct db *db)
 {
 	MDB_envinfo info;
-	size_t size;
+	size_t size, before;
 
 	if (mdb_env_info(db->env, &info) != 0)
 		return -1;
+	/* Another process may have grown it already: adopt that first. */
+	before = info.me_mapsize;
+	if (mdb_env_set_mapsize(db->env, 0) == 0 &&
+	    mdb_env_info(db->env, &info) == 0 && info.me_mapsize > before) {
+		log_info("database map is %zu MiB (grown elsewhere)",
+		    info.me_mapsize >> 20);
+		return 0;
+	}
 	size = info.me_mapsize;
 	if (size >= db->map_max)
 		return -1;

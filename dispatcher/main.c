@@ -430,6 +430,8 @@ start_due(struct dispatcher *d)
 		rc = db_commit(txn);
 	else
 		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL)
+		db_grow(&d->db);	/* the next pass claims them */
 	if (rc != 0) {
 		log_warn("cannot claim due runs: %s", rc == -1 ?
 		    "damaged record" : db_strerror(rc));
@@ -602,6 +604,8 @@ finish_jobs(struct dispatcher *d)
 		rc = db_commit(txn);
 	else
 		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL)
+		db_grow(&d->db);	/* the next pass records them */
 	if (rc != 0) {
 		log_warn("cannot record %d attempts: %s", ndone,
 		    rc == -1 ? "damaged record" : db_strerror(rc));

@@ -289,6 +289,11 @@ route_pending(struct router *r)
 			rc = db_commit(txn);
 		else
 			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL && db_grow(&r->db) == 0) {
+			/* Nothing was written: again, with a larger map. */
+			pending.n = BATCH_MAX;
+			continue;
+		}
 		if (rc != 0) {
 			/* Nothing was written: the next tick redoes it. */
 			log_warn("cannot route %d events: %s", pending.n,

@@ -78,6 +78,12 @@ assert_eq "a failed remote call exits 1" 1 "$?"
 assert_contains "with GitHub's answer" 404 "$out"
 assert_eq "and no local subscription" false \
     "$(hookpipe sub list --json | json 'any(s["name"] == "gone" for s in d)')"
+out=$(hookpipe sub create ro --integration github --mode api-key --credential gh \
+    --param repository=acme/archived 2>&1)
+assert_eq "a 422 from GitHub exits 1" 1 "$?"
+assert_contains "quoting GitHub's validation message" "archived" "$out"
+assert_eq "and no local subscription either" false \
+    "$(hookpipe sub list --json | json 'any(s["name"] == "ro" for s in d)')"
 out=$(hookpipe sub create noparam --integration github --mode api-key --credential gh 2>&1)
 assert_eq "a missing --param is refused" 1 "$?"
 

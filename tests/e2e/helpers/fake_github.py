@@ -5,7 +5,8 @@ does. Every call is recorded as a JSON line in LOG.
 usage: fake_github.py PORTFILE LOG
 Tokens: "good-token" (and whatever the OAuth exchange issued) are valid.
 OAuth: client "cid"/"csecret", code "good-code" -> token "oauth-token-1".
-Repository "acme/missing" does not exist (404).
+Repository "acme/missing" does not exist (404); "acme/archived" refuses
+new hooks (422).
 """
 import http.server
 import json
@@ -74,6 +75,10 @@ class GitHub(http.server.BaseHTTPRequestHandler):
         scope, hid = m.group(1), m.group(2)
         if scope == "repos/acme/missing":
             return self.reply(404, {"message": "Not Found"})
+        if scope == "repos/acme/archived" and self.command == "POST":
+            return self.reply(422, {"message": "Validation Failed",
+                                    "errors": [{"resource": "Hook", "code": "custom",
+                                                "message": "Repository was archived so is read-only."}]})
         with lock:
             table = hooks.setdefault(scope, {})
             if self.command == "POST" and hid is None:

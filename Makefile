@@ -133,6 +133,10 @@ fuzz: fuzz-build
 test-chaos: all
 	@bash tests/chaos/all.sh
 
+# Every stage under valgrind through 10,000 events: no leak, no error.
+test-valgrind: all
+	@bash tests/chaos/valgrind.sh
+
 # Benchmarks (issue 7): figures on stdout and in bench/results.md.
 bench: all
 	@bash bench/run.sh
@@ -151,6 +155,6 @@ install: all
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all unit test test-chaos bench run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-chaos test-valgrind bench run deps install clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

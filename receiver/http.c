@@ -442,11 +442,13 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 static int
 oauth_path(const char *url, char *integ, size_t len)
 {
-	const char *p = url + 7, *slash;
+	const char *p, *slash;
 
-	if (strncmp(url, "/oauth/", 7) != 0 || (slash = strchr(p, '/')) ==
-	    NULL || strcmp(slash, "/callback") != 0 ||
-	    (size_t)(slash - p) >= len)
+	if (strncmp(url, "/oauth/", 7) != 0)
+		return 0;
+	p = url + 7;
+	if ((slash = strchr(p, '/')) == NULL || strcmp(slash, "/callback") !=
+	    0 || (size_t)(slash - p) >= len)
 		return 0;
 	memcpy(integ, p, (size_t)(slash - p));
 	integ[slash - p] = '\0';

@@ -1,0 +1,13 @@
+# The bench's own programs, built with the project's flags and objects:
+#   make -f Makefile -f bench/bench.mk build/bench/micro build/bench/send \
+#       build/bench/sink
+# micro links exactly what the unit tests link (COMMON and VERIFY).
+
+$(B)/bench/micro: $(B)/bench/micro.o $(addprefix $(B)/,$(COMMON) $(VERIFY))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+$(B)/bench/send: $(B)/bench/send.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
+
+$(B)/bench/sink: $(B)/bench/sink.o
+	$(CC) $(LDFLAGS) -o $@ $^

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Render bench/run.sh's figures: one table on stdout, bench/results.md.
+
+    report.py RESULTS.kv COMMANDS.txt WORKDIR RESULTS.md
+"""
+import os
+import re
+import statistics
+import sys
+
+TARGETS = {"nginx": 0.75, "node": 4.0, "webhook": 10.0}
+LATENCY_P99_MS = 5.0
+RSS_MIB = 64.0
+STAGES = ("receiver", "verifier", "router", "dispatcher")
+ABBR = {"receiver": "rx", "verifier": "ver", "router": "rt",
+        "dispatcher": "disp"}
+REFS = (("nginx", "nginx `return 200`"),
+        ("node", "Node.js + standardwebhooks (verify only)"),
+        ("webhook", "adnanh/webhook (payload-hmac-sha256, /bin/true)"))
+
+
+def load(path):
+    kv = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                kv[k] = v
+    return kv
+
+
+def num(kv, key, default=None):
+    try:
+        return float(kv[key])
+    except (KeyError, ValueError):
+        return default
+
+
+def rounds(kv):
+    rs = set()
+    for k in kv:
+        if k.startswith("receipt.hookpipe."):
+            rs.add(k.split(".")[2])
+    return sorted(rs, key=int)
+
+
+def totals(line):
+    """'stage:rss/anon/pss ...' (kB) -> the three sums in MiB."""
+    if not line:
+        return None
+    t = [0.0, 0.0, 0.0]
+    for part in line.split():
+        for i, v in enumerate(part.split(":", 1)[1].split("/")):
+            try:
+                t[i] += float(v) / 1024
+            except ValueError:
+                pass
+    return t
+
+
+def verdict(ok):
+    return "ok" if ok else "MISSED"
+
+
+def fmt(x, spec="{:,.0f}"):
+    return "-" if x is None else spec.format(x)
+
+
+def main():
+    kv = load(sys.argv[1])
+    with open(sys.argv[2]) as f:
+        commands = [c.rstrip("\n") for c in f if c.strip()]
+    work, out_md = sys.argv[3], sys.argv[4]
+    rows = []		# (section, what, figure, ratio/extra, target, verdict)
+    notes = []
+    details = []	# results.md only
+
+    # Receipt throughput, ratios taken per round, median over rounds.
+    rs = rounds(kv)
+    if rs:
+        hp = [num(kv, "receipt.hookpipe.%s.rps" % r) for r in rs]
+        rows.append(("receipt", "hookpipe, full durable stack",
+                     fmt(statistics.median(hp)) + " req/s", "", "", ""))
+        for name, label in REFS:
+            vals = [num(kv, "receipt.%s.%s.rps" % (name, r)) for r in rs]
+            ratios = [h / v for h, v in zip(hp, vals) if h and v]
+            if not ratios:
+                continue
+            ratio = statistics.median(ratios)
+            rows.append(("receipt", label,
+                         fmt(statistics.median(vals)) + " req/s",
+                         "hookpipe %.2fx" % ratio,
+                         ">= %gx" % TARGETS[name],
+                         verdict(ratio >= TARGETS[name])))
+        for r in rs:
+            for name in ("hookpipe", "nginx", "node", "webhook"):
+                p = "receipt.%s.%s." % (name, r)
+                bad = num(kv, p + "non2xx", 0) + num(kv, p + "errors", 0)
+                if bad:
+                    notes.append("round %s: %s answered %d non-2xx or "
+                                 "failed requests" % (r, name, bad))
+            w = num(kv, "receipt.hookpipe.%s.wrapped" % r, 0)
+            if w:
+                notes.append("round %s: wrk ran out of pre-signed requests "
+                             "(%d wraps): hookpipe answered repeats as "
+                             "duplicates; raise BENCH_REQUESTS" % (r, w))
+            req = num(kv, "receipt.hookpipe.%s.requests" % r)
+            st = num(kv, "receipt.hookpipe.%s.stored" % r)
+            if req is not None and st is not None and st < req:
+                notes.append("round %s: wrk counted %d answers but only %d "
+                             "events were stored" % (r, req, st))
+            cpu = num(kv, "receipt.hookpipe.%s.stage_cpu_s" % r)
+            if cpu and req:
+                notes.append("round %s: the four stages used %.2f CPU-s for "
+                             "%d events: %.0f us of CPU per event" %
+                             (r, cpu, req, cpu * 1e6 / req))
+
+    if len(rs) > 1:
+        details += ["### Receipt, round by round (req/s)", "",
+                    "| round | hookpipe | nginx | node | webhook |",
+                    "| --- | --- | --- | --- | --- |"]
+        for r in rs:
+            details.append("| %s | %s |" % (r, " | ".join(
+                fmt(num(kv, "receipt.%s.%s.rps" % (n, r)))
+                for n in ("hookpipe", "nginx", "node", "webhook"))))
+        details.append("")
+
+    # Latency.
+    if "latency.lat_p99_ms" in kv:
+        p99 = num(kv, "latency.lat_p99_ms")
+        rows.append(("latency", "request -> action at %s/s: p50 / p99 / "
+                     "p99.9" % kv.get("config.rate", "?"),
+                     "%s / %s / %s ms" % (kv["latency.lat_p50_ms"],
+                                          kv["latency.lat_p99_ms"],
+                                          kv["latency.lat_p99_9_ms"]),
+                     "max %s ms" % kv.get("latency.lat_max_ms"),
+                     "p99 <= %g ms" % LATENCY_P99_MS,
+                     verdict(p99 is not None and p99 <= LATENCY_P99_MS)))
+        rows.append(("latency", "  from the scheduled send (queueing "
+                     "included)",
+                     "%s / %s / %s ms" % (kv.get("latency.lat_sched_p50_ms"),
+                                          kv.get("latency.lat_sched_p99_ms"),
+                                          kv.get("latency.lat_sched_p99_9_ms")),
+                     "", "", ""))
+        rows.append(("latency", "  HTTP answer (2xx) p50 / p99 / p99.9",
+                     "%s / %s / %s ms" % (kv.get("latency.ack_p50_ms"),
+                                          kv.get("latency.ack_p99_ms"),
+                                          kv.get("latency.ack_p99_9_ms")),
+                     "", "", ""))
+        for k in ("missing", "duplicates", "non2xx"):
+            if num(kv, "latency." + k, 0):
+                notes.append("latency run: %s %s" % (kv["latency." + k], k))
+
+    # Dispatch.
+    for kind, what in (("exec", "exec actions (sh -c)"),
+                       ("http", "http actions to a local sink")):
+        if "dispatch.%s.per_s" % kind in kv:
+            extra = ""
+            ceil = num(kv, "dispatch.%s.ceiling_per_s" % kind)
+            if ceil:
+                extra = "; xargs -P spawns %s/s" % fmt(ceil)
+            rows.append(("dispatch", what,
+                         fmt(num(kv, "dispatch.%s.per_s" % kind)) + " /s",
+                         "%s runs in %s s%s" % (
+                             kv.get("dispatch.%s.runs" % kind),
+                             kv.get("dispatch.%s.seconds" % kind), extra),
+                         "", ""))
+
+    # Memory.
+    def per_stage(v):
+        return " / ".join("%s %.1f" % (ABBR[s], (v[s] or 0) / 1024)
+                          for s in STAGES)
+
+    hwm = {s: num(kv, "mem.hwm.%s" % s) for s in STAGES}
+    if any(hwm.values()):
+        total = sum(v for v in hwm.values() if v) / 1024
+        rows.append(("memory", "peak RSS (VmHWM), four stages",
+                     "%.1f MiB" % total, per_stage(hwm),
+                     "<= %g MiB" % RSS_MIB, verdict(total <= RSS_MIB)))
+        for key, what in (("anon", "  of which private (peak RssAnon)"),
+                          ("pss", "  PSS (shared LMDB pages split)")):
+            v = {s: num(kv, "mem.%s.%s" % (key, s)) for s in STAGES}
+            if any(v.values()):
+                t = sum(x for x in v.values() if x) / 1024
+                rows.append(("memory", what, "%.1f MiB" % t, per_stage(v),
+                             "", ""))
+    if "long.events" in kv:
+        lhwm = sum(num(kv, "long.hwm.%s" % s, 0) for s in STAGES) / 1024
+        lanon = sum(num(kv, "long.anon.%s" % s, 0) for s in STAGES) / 1024
+        lpss = sum(num(kv, "long.pss.%s" % s, 0) for s in STAGES) / 1024
+        rows.append(("memory", "after %s events: peak RSS" % "{:,}".format(
+            int(kv["long.events"])), "%.1f MiB" % lhwm,
+            "anon %.1f, PSS %.1f MiB; %s actions" % (
+                lanon, lpss, kv.get("long.actions")),
+            "<= %g MiB" % RSS_MIB, verdict(lhwm <= RSS_MIB)))
+        first, last = (totals(kv.get("long.1.rss")),
+                       totals(kv.get("long.final.rss")))
+        if first and last:
+            rows.append(("memory", "  RSS / anon / PSS, 1/10 -> end", "",
+                         "%.0f -> %.0f / %.1f -> %.1f / %.0f -> %.0f MiB" % (
+                             first[0], last[0], first[1], last[1], first[2],
+                             last[2]), "", ""))
+        details += ["### The long run, chunk by chunk", "",
+                    "| after chunk | RSS / anon / PSS of each stage, kB "
+                    "| sender |", "| --- | --- | --- |"]
+        for i in range(1, 11):
+            if "long.%d.rss" % i in kv:
+                details.append("| %d | %s | %s |" % (
+                    i, kv["long.%d.rss" % i], kv.get("long.%d.sender" % i)))
+        details.append("")
+
+    # Micro.
+    v, h = num(kv, "micro.verify_request"), num(kv, "micro.openssl_hmac")
+    if v and h:
+        rows.append(("micro", "verify_request() vs bare OpenSSL HMAC()",
+                     "%.3f vs %.3f us" % (v, h), "%.2fx the HMAC" % (v / h),
+                     "", ""))
+        rows.append(("micro", "  keyed EVP_MAC_CTX dup / verify_extract "
+                     "(JSON)", "%.3f / %.3f us" % (
+                         num(kv, "micro.openssl_mac_ctx_dup", 0),
+                         num(kv, "micro.verify_extract", 0)), "", "", ""))
+
+    for k, v in sorted(kv.items()):
+        if k.startswith("crash."):
+            notes.append("hookpipe-%s DIED %s (restarted by the bench)" %
+                         (k[6:], v))
+    if kv.get("logs.warnings", "0 0 0 0").replace(" ", "").strip("0"):
+        notes.append("warning/error lines in the stage logs (receiver "
+                     "verifier router dispatcher): " + kv["logs.warnings"])
+    busy = [num(kv, "machine.busy_before"), num(kv, "machine.busy_after")]
+    if any(b is not None and b > 10 for b in busy):
+        notes.append("other load on the machine: %s%% / %s%% of the CPUs "
+                     "busy before / after the run: every figure is skewed" %
+                     (kv.get("machine.busy_before"),
+                      kv.get("machine.busy_after")))
+
+    # stdout: one table.
+    head = ("section", "measurement", "figure", "ratio / detail", "target",
+            "")
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(6)]
+    machine = "%s x %s, %s, %s" % (kv.get("machine.nproc"),
+                                   kv.get("machine.model"),
+                                   kv.get("machine.mem"),
+                                   kv.get("machine.date"))
+    print("\nhookpipe bench: " + machine)
+    print("wrk -t%s -c%s -d%ss; results in %s" % (
+        kv.get("config.threads"), kv.get("config.conns"),
+        kv.get("config.seconds"), out_md))
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    for r in [head] + rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        if r is head:
+            print(line)
+    print(line)
+    for n in notes:
+        print("note: " + n)
+
+    # results.md
+    md = ["# hookpipe benchmark results", "",
+          "Written by `make bench` (bench/run.sh); see issue 7 for what is "
+          "measured and why.", "",
+          "## Machine", "",
+          "| | |", "| --- | --- |"]
+    for k, label in (("machine.date", "date"), ("machine.nproc", "nproc"),
+                     ("machine.model", "CPU model name"),
+                     ("machine.mem", "memory"),
+                     ("machine.kernel", "kernel"), ("machine.os", "OS"),
+                     ("machine.fs", "file system of HOOKPIPE_HOME"),
+                     ("machine.commit", "hookpipe commit"),
+                     ("machine.busy_before", "CPU busy before the run, %"),
+                     ("machine.busy_after", "CPU busy after the run, %"),
+                     ("version.wrk", "wrk"), ("version.nginx", "nginx"),
+                     ("version.node", "node"),
+                     ("version.standardwebhooks", "standardwebhooks (npm)"),
+                     ("version.webhook", "adnanh/webhook")):
+        md.append("| %s | %s |" % (label, kv.get(k, "-")))
+    md += ["", "Load: wrk -t%s -c%s -d%ss per receipt measurement "
+           "(%s round(s)); latency at %s events/s; HOOKPIPE_CONCURRENCY=%s."
+           % (kv.get("config.threads"), kv.get("config.conns"),
+              kv.get("config.seconds"), len(rs) or 0,
+              kv.get("config.rate"), kv.get("config.concurrency")), "",
+           "How to read it: *receipt* is wrk against each server with the "
+           "same pre-signed requests; hookpipe's subscription has no "
+           "workflow, so it is receipt, verification, durable storage and "
+           "routing, every 2xx fsync'd. *latency* runs from the request "
+           "written to the socket to the http action's arrival at a local "
+           "sink (both CLOCK_MONOTONIC). *dispatch* queues runs while the "
+           "dispatcher is stopped, then times it (http: first to last arrival "
+           "at the sink; exec: dispatcher ready to the last run). *memory*: "
+           "VmHWM counts the pages of the shared LMDB "
+           "map each stage touched (page cache, counted once per stage); "
+           "RssAnon is private memory; PSS splits the shared pages.", "",
+           "## Figures", "",
+           "| section | measurement | figure | ratio / detail | target | |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        md.append("| " + " | ".join(str(c).replace("|", "/") for c in r) +
+                  " |")
+    if notes:
+        md += ["", "## Notes", ""] + ["- " + n for n in notes]
+    if details:
+        md += ["", "## Details", ""] + details
+    md += ["", "## Every figure", "", "```"]
+    md += ["%s=%s" % (k, v) for k, v in kv.items()
+           if not k.startswith("machine.")]
+    md += ["```", "", "## Commands", "",
+           "Run from the repository root; `$WORK` is %s, secrets elided."
+           % work, "", "```"]
+    seen = set()
+    for c in commands:
+        c = re.sub(r"whsec_[A-Za-z0-9+/=]+", "whsec_...",
+                   c.replace(work, "$WORK").replace(os.getcwd() + "/", ""))
+        if c not in seen:
+            seen.add(c)
+            md.append(c)
+    md.append("```")
+    prof = os.path.join(work, "profile.txt")
+    if os.path.exists(prof):
+        md += ["", "## Profile (perf record -g of the four stages under "
+               "wrk, self time)", "", "```"]
+        with open(prof) as f:
+            md += [l.rstrip("\n") for l in f]
+        md.append("```")
+    with open(out_md, "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

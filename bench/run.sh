@@ -1,0 +1,609 @@
+#!/usr/bin/env bash
+# hookpipe's benchmark suite (issue 7). `make bench` runs it after `make`.
+#
+# Everything runs on loopback, against a scratch HOOKPIPE_HOME, and ends
+# with one table on stdout and bench/results.md (the machine, the date,
+# the exact commands and the figures). Each measurement takes about
+# BENCH_SECONDS; the whole run about four minutes, plus BENCH_LONG
+# (about ten minutes for 1,000,000 events).
+#
+#   receipt    wrk + wrk-openai.lua (pre-signed OpenAI events, unique
+#              webhook-ids, fresh timestamps) against the full durable
+#              stack, nginx `return 200`, a Node.js standardwebhooks
+#              receiver and adnanh/webhook (payload-hmac-sha256, /bin/true)
+#   latency    bench-send at a fixed BENCH_RATE/s; the workflow's http
+#              action posts to bench-sink, which records arrivals
+#   dispatch   runs queued while the dispatcher is stopped, then timed
+#              from the first action to the last: exec and http
+#   memory     VmHWM (peak RSS) of each stage; BENCH_LONG=1 also sends
+#              BENCH_LONG_EVENTS (1,000,000) events and samples RSS
+#   micro      verify_request() against a bare OpenSSL HMAC
+#
+# Knobs (environment):
+#   BENCH_SECONDS=10  BENCH_THREADS=1  BENCH_CONNS=64  BENCH_RATE=2000
+#   BENCH_REQUESTS=200000 (pre-signed per wrk run)  BENCH_ROUNDS=3
+#   BENCH_EXEC_RUNS=5000  BENCH_HTTP_RUNS=50000  BENCH_LONG=0
+#   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
+#   BENCH_ONLY="micro receipt latency dispatch memory" (a subset; add
+#   "profile" for the perf profile alone)
+#   BENCH_WORK=/tmp/hpbench  BENCH_PORT=28080 (the next ports: nginx +1,
+#   node +2, webhook +3, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
+#   BENCH_NO_INSTALL=1 (never apt-get/npm install)
+#   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
+#   BENCH_RESULTS=bench/results.md (where the report goes)
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+SECS=${BENCH_SECONDS:-10}
+THREADS=${BENCH_THREADS:-1}
+CONNS=${BENCH_CONNS:-64}
+RATE=${BENCH_RATE:-2000}
+NREQ=${BENCH_REQUESTS:-200000}
+ROUNDS=${BENCH_ROUNDS:-3}
+EXEC_N=${BENCH_EXEC_RUNS:-5000}
+HTTP_N=${BENCH_HTTP_RUNS:-50000}
+LONG=${BENCH_LONG:-0}
+LONG_N=${BENCH_LONG_EVENTS:-1000000}
+PROFILE=${BENCH_PROFILE:-0}
+ONLY=${BENCH_ONLY:-micro receipt latency dispatch memory}
+WORK=${BENCH_WORK:-/tmp/hpbench}
+PORT=${BENCH_PORT:-28080}
+NGINX_PORT=$((PORT + 1))
+NODE_PORT=$((PORT + 2))
+WEBHOOK_PORT=$((PORT + 3))
+SINK_PORT=$((PORT + 10))
+BIN=${BENCH_BIN:-$top/bin}
+BB=$top/build/bench
+RESULTS=${BENCH_RESULTS:-$top/bench/results.md}
+
+KV=$WORK/results.kv		# every figure, key=value
+CMDS=$WORK/commands.txt		# every command that produced one
+PIDS=()				# everything we started, to stop it again
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+kv() { printf '%s=%s\n' "$1" "$2" >>"$KV"; }
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+# Run a command, noting it in the command list first (quoted as needed).
+logged() {
+	local a q=
+	for a in "$@"; do
+		if [[ $a =~ [^A-Za-z0-9_./:=,+@%-] ]]; then
+			q+="'${a//\'/\'\\\'\'}' "
+		else
+			q+="$a "
+		fi
+	done
+	printf '%s\n' "${q% }" >>"$CMDS"
+	"$@"
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -n "$WORK" ]; then
+		rm -rf "$WORK/h" "$WORK"/*.req
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Start a background process, remembered for cleanup; its pid in $!.
+bg() {
+	local name=$1
+	shift
+	"$@" >"$WORK/log/$name.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# Stop one process we started, and wait for it.
+stop() {
+	local p=$1 q keep=()
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for q in "${PIDS[@]}"; do
+		[ "$q" = "$p" ] || keep+=("$q")
+	done
+	PIDS=("${keep[@]}")
+}
+
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "nothing listens on port $1 (see $WORK/log/)"
+}
+
+# --- tools -----------------------------------------------------------
+
+need() {	# need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "$1 is missing (package $2)"
+	say "installing $2 for $1"
+	local sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" \
+	    >"$WORK/log/apt-$2.log" 2>&1 ||
+	    die "cannot install $2 (see $WORK/log/apt-$2.log)"
+}
+
+tools() {
+	need python3 python3
+	need curl curl
+	if want receipt; then
+		need wrk wrk
+		need nginx nginx
+		need webhook webhook
+		need node nodejs
+		need npm npm
+		if [ ! -d bench/node-receiver/node_modules/standardwebhooks ]; then
+			say "npm ci in bench/node-receiver"
+			(cd bench/node-receiver && { npm ci --no-audit --no-fund ||
+			    npm install --no-audit --no-fund; }) \
+			    >"$WORK/log/npm.log" 2>&1 ||
+			    die "npm install failed (see $WORK/log/npm.log)"
+		fi
+	fi
+	need mdb_stat lmdb-utils
+	make -s -f Makefile -f bench/bench.mk "$BB/micro" "$BB/send" \
+	    "$BB/sink" >"$WORK/log/build.log" 2>&1 ||
+	    die "cannot build the bench programs (see $WORK/log/build.log)"
+	for b in hookpipe-receiver hookpipe-verifier hookpipe-router \
+	    hookpipe-dispatcher hookpipe; do
+		[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run make first"
+	done
+}
+
+# --- the machine ------------------------------------------------------
+
+# Percent of the CPUs busy over one second before we start: other load
+# on the machine skews every figure, so the report says how much.
+background_busy() {
+	local a b
+	a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+	echo "$a $b" | awk '{busy=$3-$1; idle=$4-$2;
+	    printf "%.0f", (busy + idle > 0) ? 100 * busy / (busy + idle) : 0}'
+}
+
+machine() {
+	kv machine.nproc "$(nproc)"
+	kv machine.model "$(awk -F': ' '/^model name/{print $2; exit}' \
+	    /proc/cpuinfo)"
+	kv machine.mem "$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' \
+	    /proc/meminfo)"
+	kv machine.kernel "$(uname -sr)"
+	kv machine.os "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}")"
+	kv machine.fs "$(df -PT "$WORK" | awk 'NR==2{print $2}') ($WORK)"
+	kv machine.date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	kv machine.commit "$(git rev-parse --short HEAD 2>/dev/null)$(
+	    git diff --quiet HEAD -- common receiver verifier router \
+	    dispatcher 2>/dev/null || echo '+changes')"
+	kv machine.busy_before "$(background_busy)"
+	kv version.wrk "$(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+	kv version.nginx "$(nginx -v 2>&1 | sed 's/.*nginx\///')"
+	kv version.node "$(node --version 2>/dev/null)"
+	kv version.standardwebhooks "$(cd bench/node-receiver && node -p \
+	    'require("standardwebhooks/package.json").version' 2>/dev/null)"
+	kv version.webhook "$(webhook -version 2>/dev/null | awk '{print $3}')"
+}
+
+# --- hookpipe ---------------------------------------------------------
+
+export HOOKPIPE_HOME=$WORK/h
+export HOOKPIPE_LISTEN=127.0.0.1:$PORT
+export TRIGGER_URL=http://127.0.0.1:$PORT
+export HOOKPIPE_INTEGRATIONS=$top/integrations
+declare -A SPID			# stage -> pid
+declare -A HWM			# stage -> highest VmHWM seen, kB
+declare -A AHWM			# stage -> highest RssAnon sampled, kB
+declare -A PHWM			# stage -> highest PSS sampled, kB
+STAGES="dispatcher router verifier receiver"
+
+stage_start() {
+	local s=$1 i
+	rm -f "$HOOKPIPE_HOME/run/$s.pid"
+	bg "$s" "$BIN/hookpipe-$s"
+	SPID[$s]=$!
+	for i in $(seq 100); do
+		[ "$(cat "$HOOKPIPE_HOME/run/$s.pid" 2>/dev/null)" = "${SPID[$s]}" ] &&
+		    return 0
+		kill -0 "${SPID[$s]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "hookpipe-$s did not start (see $WORK/log/$s.log)"
+}
+
+stage_stop() {
+	rss_sample
+	stop "${SPID[$1]}"
+	unset "SPID[$1]"
+}
+
+stack_start() {
+	local s
+	mkdir -p "$HOOKPIPE_HOME"
+	for s in $STAGES; do
+		stage_start "$s"
+	done
+	wait_port "$PORT"
+}
+
+# Every stage still the process we started? A crash is a finding.
+stack_check() {
+	local s
+	for s in "${!SPID[@]}"; do
+		if ! kill -0 "${SPID[$s]}" 2>/dev/null; then
+			say "hookpipe-$s DIED during $1; its log ends:"
+			tail -5 "$WORK/log/$s.log" >&2
+			kv "crash.$s" "during $1"
+			stage_start "$s"
+		fi
+	done
+}
+
+# kB of a /proc/PID/status field.
+status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# Proportional set size, kB: shared pages (the LMDB map) split among
+# the processes that map them, so the stages' PSS adds up honestly.
+pss_kb() { awk '$1 == "Pss:" {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
+# Peaks per stage: VmHWM (the kernel's own peak RSS), and the highest
+# RssAnon and PSS seen at our samples.
+rss_sample() {
+	local s h
+	for s in "${!SPID[@]}"; do
+		h=$(status_kb "${SPID[$s]}" VmHWM)
+		[ -n "$h" ] && [ "$h" -gt "${HWM[$s]:-0}" ] && HWM[$s]=$h
+		h=$(status_kb "${SPID[$s]}" RssAnon)
+		[ -n "$h" ] && [ "$h" -gt "${AHWM[$s]:-0}" ] && AHWM[$s]=$h
+		h=$(pss_kb "${SPID[$s]}")
+		[ -n "$h" ] && [ "$h" -gt "${PHWM[$s]:-0}" ] && PHWM[$s]=$h
+	done
+}
+
+
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+setup_objects() {
+	SECRET=whsec_$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(24)).decode())')
+	local s
+	for s in rx lat exec; do
+		logged "$BIN/hookpipe" sub create "bench-$s" --integration openai \
+		    --secret "$SECRET" --json >"$WORK/sub-$s.json" ||
+		    die "hookpipe sub create bench-$s failed"
+	done
+	SUB_RX=$(json_field id <"$WORK/sub-rx.json")
+	SUB_LAT=$(json_field id <"$WORK/sub-lat.json")
+	SUB_EXEC=$(json_field id <"$WORK/sub-exec.json")
+	logged "$BIN/hookpipe" workflow create bench-http \
+	    --http "http://127.0.0.1:$SINK_PORT/run" >/dev/null &&
+	logged "$BIN/hookpipe" workflow trigger bench-http --sub bench-lat \
+	    --event batch.completed >/dev/null &&
+	logged "$BIN/hookpipe" workflow publish bench-http >/dev/null &&
+	logged "$BIN/hookpipe" workflow create bench-exec \
+	    --exec "printf . >>$WORK/exec.count" >/dev/null &&
+	logged "$BIN/hookpipe" workflow trigger bench-exec --sub bench-exec \
+	    --event batch.completed >/dev/null &&
+	logged "$BIN/hookpipe" workflow publish bench-exec >/dev/null ||
+	    die "cannot create the bench workflows"
+}
+
+# Entries in one LMDB database of the stack (read-only, safe while it runs).
+db_entries() {
+	mdb_stat -s "$1" "$HOOKPIPE_HOME/db" 2>/dev/null |
+	    awk '/Entries:/{print $2}'
+}
+
+# Wait until the router has routed every stored event.
+wait_routed() {
+	local i n
+	for i in $(seq 600); do
+		n=$(db_entries pending)
+		[ "${n:-1}" = 0 ] && return 0
+		sleep 0.1
+	done
+	say "the router left ${n:-?} events pending"
+}
+
+sink_stats() { curl -s "http://127.0.0.1:$SINK_PORT/stats"; }
+
+# Wait until the sink has COUNT arrivals or TIMEOUT seconds pass.
+wait_sink() {
+	local want=$1 timeout=$2 i n
+	for i in $(seq $((timeout * 10))); do
+		n=$(sink_stats | awk '{print $1}')
+		[ "${n:-0}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	say "the sink saw ${n:-0} of $want actions after ${timeout}s"
+	return 1
+}
+
+cpu_ticks() {	# total utime+stime of the stages, in clock ticks
+	local s t=0
+	for s in $STAGES; do
+		[ -n "${SPID[$s]:-}" ] || continue
+		t=$((t + $(awk '{print $14 + $15}' "/proc/${SPID[$s]}/stat")))
+	done
+	echo "$t"
+}
+
+# --- phases -----------------------------------------------------------
+
+phase_micro() {
+	say "micro: verify_request() against OpenSSL HMAC"
+	logged "$BB/micro" integrations/openai.json 500000 >"$WORK/micro.out" ||
+	    die "micro failed"
+	awk '$1 == "MICRO" {print "micro." $2 "=" $3}' "$WORK/micro.out" >>"$KV"
+}
+
+gen_requests() {	# gen_requests FILE: fresh signatures, right before use
+	logged python3 bench/gen-requests.py --secret "$SECRET" \
+	    --count "$NREQ" --out "$1" || die "gen-requests.py failed"
+}
+
+# wrk_run NAME URL PATH: one receipt measurement; figures under
+# receipt.NAME.ROUND.*
+wrk_run() {
+	local name=$1 url=$2 path=$3 round=$4 f=$WORK/$1.req out c0 c1
+	gen_requests "$f"
+	c0=$(cpu_ticks)
+	out=$(logged wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
+	    -s bench/wrk-openai.lua "$url" -- "$f" "$path" "$THREADS" 2>&1)
+	c1=$(cpu_ticks)
+	printf '%s\n' "$out" >"$WORK/log/wrk-$name-$round.log"
+	out=$(printf '%s\n' "$out" | grep '^WRK ')
+	[ -n "$out" ] || die "wrk against $name printed no figures (see \
+$WORK/log/wrk-$name-$round.log)"
+	for f in $out; do
+		case $f in *=*) kv "receipt.$name.$round.${f%%=*}" "${f#*=}" ;; esac
+	done
+	if [ "$name" = hookpipe ]; then
+		kv "receipt.hookpipe.$round.stage_cpu_s" \
+		    "$(echo "$c0 $c1 $(getconf CLK_TCK)" |
+		    awk '{printf "%.2f", ($2 - $1) / $3}')"
+	fi
+	say "  $name: $(printf '%s\n' "$out" | sed 's/^WRK //')"
+}
+
+phase_receipt() {
+	local r p t0
+	say "receipt: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS round(s)"
+	for r in $(seq "$ROUNDS"); do
+		# hookpipe: the full durable path (no workflow on bench-rx:
+		# receipt, verification, storage and routing, no actions).
+		local before
+		before=$(db_entries events)
+		wrk_run hookpipe "http://127.0.0.1:$PORT" \
+		    "/triggers/plugin/$SUB_RX" "$r"
+		stack_check "receipt"
+		# The router may trail the 2xx answers: how far, how long.
+		kv "receipt.hookpipe.$r.pending_after" "$(db_entries pending)"
+		t0=$(date +%s.%N)
+		wait_routed
+		kv "receipt.hookpipe.$r.routed_after_s" "$(echo "$t0 $(date +%s.%N)" |
+		    awk '{printf "%.1f", $2 - $1}')"
+		kv "receipt.hookpipe.$r.stored" $(($(db_entries events) - ${before:-0}))
+
+		mkdir -p "$WORK/nginx"
+		sed "s/127.0.0.1:28081/127.0.0.1:$NGINX_PORT/" bench/nginx.conf \
+		    >"$WORK/nginx/nginx.conf"
+		bg nginx nginx -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf"
+		p=$!
+		printf 'nginx -p %s -c %s\n' "$WORK/nginx/" \
+		    "$WORK/nginx/nginx.conf (bench/nginx.conf)" >>"$CMDS"
+		wait_port "$NGINX_PORT"
+		wrk_run nginx "http://127.0.0.1:$NGINX_PORT" /triggers/plugin/x "$r"
+		stop "$p"
+
+		bg node env PORT="$NODE_PORT" SECRET="$SECRET" node \
+		    bench/node-receiver/server.js
+		p=$!
+		printf 'PORT=%s SECRET=whsec_… node bench/node-receiver/server.js\n' \
+		    "$NODE_PORT" >>"$CMDS"
+		wait_port "$NODE_PORT"
+		wrk_run node "http://127.0.0.1:$NODE_PORT" /webhook "$r"
+		stop "$p"
+
+		bg webhook env BENCH_SECRET="$SECRET" webhook \
+		    -hooks bench/hooks.json -template -ip 127.0.0.1 \
+		    -port "$WEBHOOK_PORT"
+		p=$!
+		printf 'BENCH_SECRET=whsec_… webhook -hooks bench/hooks.json -template -ip 127.0.0.1 -port %s\n' \
+		    "$WEBHOOK_PORT" >>"$CMDS"
+		wait_port "$WEBHOOK_PORT"
+		wrk_run webhook "http://127.0.0.1:$WEBHOOK_PORT" /hooks/openai "$r"
+		stop "$p"
+		sleep 1		# webhook's last /bin/true children
+	done
+	rss_sample
+}
+
+phase_latency() {
+	say "latency: $RATE events/s for ${SECS}s, http action to bench-sink"
+	wait_routed
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	local out
+	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" \
+	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$RATE" -d "$SECS" \
+	    -c 32 -o "$WORK/latency-send.log")
+	say "  $out"
+	kv latency.sender "$out"
+	wait_sink "$(awk 'END{print NR}' "$WORK/latency-send.log")" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/latency-sink.dump"
+	logged python3 bench/latency.py "$WORK/latency-send.log" \
+	    "$WORK/latency-sink.dump" | sed 's/^/latency./' >>"$KV"
+	stack_check "latency"
+	rss_sample
+}
+
+# Queue N runs with the dispatcher stopped, then time it through them.
+queue_runs() {	# queue_runs SUB N
+	local out
+	stage_stop dispatcher
+	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" -p "/triggers/plugin/$1" \
+	    -s "$SECRET" -n "$2" -c "$CONNS")
+	say "  queued: $out"
+	wait_routed
+}
+
+phase_dispatch() {
+	local first last n t0 tx i size
+
+	say "dispatch: $HTTP_N http actions to bench-sink"
+	queue_runs "$SUB_LAT" "$HTTP_N"
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	stage_start dispatcher
+	wait_sink "$HTTP_N" 600
+	read -r n first last < <(sink_stats)
+	kv dispatch.http.runs "$n"
+	kv dispatch.http.seconds "$(echo "$first $last" | awk '{printf "%.3f", ($2-$1)/1e9}')"
+	kv dispatch.http.per_s "$(echo "$n $first $last" | awk '{printf "%.0f", ($3 > $2) ? ($1-1)*1e9/($3-$2) : 0}')"
+	stack_check "dispatch (http)"
+
+	say "dispatch: $EXEC_N exec actions (sh -c 'printf . >>file')"
+	queue_runs "$SUB_EXEC" "$EXEC_N"
+	: >"$WORK/exec.count"
+	stage_start dispatcher
+	# From the dispatcher ready to the last action: polled every 20 ms.
+	t0=$(date +%s.%N)
+	for i in $(seq 30000); do
+		size=$(stat -c %s "$WORK/exec.count")
+		[ "$size" -ge "$EXEC_N" ] && break
+		sleep 0.02
+	done
+	last=$(date +%s.%N)
+	kv dispatch.exec.runs "$size"
+	kv dispatch.exec.seconds "$(echo "$t0 $last" | awk '{printf "%.3f", $2-$1}')"
+	kv dispatch.exec.per_s "$(echo "$size $t0 $last" | awk '{printf "%.0f", ($3 > $2) ? $1/($3-$2) : 0}')"
+	stack_check "dispatch (exec)"
+	# The machine's own ceiling for the same work: xargs spawning the
+	# same shell command, as many at once as the dispatcher runs.
+	: >"$WORK/xargs.count"
+	tx=$(date +%s.%N)
+	seq 2000 | logged xargs -P "${HOOKPIPE_CONCURRENCY:-16}" -I{} sh -c \
+	    "printf . >>$WORK/xargs.count"
+	kv dispatch.exec.ceiling_per_s "$(echo "$tx $(date +%s.%N) $(stat -c %s \
+	    "$WORK/xargs.count")" | awk '{printf "%.0f", $3 / ($2 - $1)}')"
+	rss_sample
+}
+
+mem_line() {	# kB: VmRSS/RssAnon/PSS of each stage
+	local s
+	for s in receiver verifier router dispatcher; do
+		printf '%s:%s/%s/%s ' "$s" "$(status_kb "${SPID[$s]}" VmRSS)" \
+		    "$(status_kb "${SPID[$s]}" RssAnon)" "$(pss_kb "${SPID[$s]}")"
+	done
+}
+
+phase_long() {
+	local chunk=$((LONG_N / 10)) i out s
+	say "memory: $LONG_N events through all four stages (http action)"
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	printf '%s\n' "$BB/send -u 127.0.0.1:$PORT -p /triggers/plugin/\$SUB_LAT -s \$SECRET -n $chunk -c $CONNS   # 10 times" >>"$CMDS"
+	for i in $(seq 10); do
+		out=$("$BB/send" -u "127.0.0.1:$PORT" \
+		    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -n "$chunk" \
+		    -c "$CONNS")
+		stack_check "the long run"
+		rss_sample
+		kv "long.$i.sender" "$out"
+		kv "long.$i.rss" "$(mem_line)"
+		say "  $((i * chunk)) events: $(echo "$out" | awk '{print $14 " req/s"}') $(mem_line)"
+	done
+	wait_sink "$((chunk * 10))" 1800
+	sleep 2
+	rss_sample
+	kv long.events $((chunk * 10))
+	kv long.actions "$(sink_stats | awk '{print $1}')"
+	kv long.final.rss "$(mem_line)"
+	for s in receiver verifier router dispatcher; do
+		kv "long.hwm.$s" "${HWM[$s]:-0}"
+		kv "long.anon.$s" "${AHWM[$s]:-0}"
+		kv "long.pss.$s" "${PHWM[$s]:-0}"
+	done
+	kv long.db_bytes "$(stat -c %s "$HOOKPIPE_HOME/db/data.mdb")"
+}
+
+phase_profile() {
+	command -v perf >/dev/null 2>&1 || { say "no perf: no profile"; return; }
+	say "profile: perf record of the four stages under wrk"
+	local f=$WORK/profile.req pids
+	gen_requests "$f"
+	pids=$(IFS=,; echo "${SPID[*]}")
+	wrk -t"$THREADS" -c"$CONNS" -d"$((SECS + 2))s" -s bench/wrk-openai.lua \
+	    "http://127.0.0.1:$PORT" -- "$f" "/triggers/plugin/$SUB_RX" \
+	    "$THREADS" >/dev/null 2>&1 &
+	local w=$!
+	sleep 1
+	logged perf record -q -g -o "$WORK/perf.data" -p "$pids" -- \
+	    sleep "$SECS" >/dev/null 2>&1
+	wait "$w"
+	perf report -q -i "$WORK/perf.data" --no-children --sort comm,dso,sym \
+	    --stdio -g none --percent-limit 0.7 2>/dev/null |
+	    sed 's/ *$//' | grep -v '^$' | head -60 >"$WORK/profile.txt"
+}
+
+# --- main -------------------------------------------------------------
+
+[ "$(nproc)" -ge 1 ] || exit 1
+case $WORK in /tmp/*|/var/tmp/*|/dev/shm/*) ;; *) [ -n "${BENCH_WORK:-}" ] ||
+    die "BENCH_WORK must be a scratch directory" ;; esac
+rm -rf "$WORK"
+mkdir -p "$WORK/log"
+: >"$KV"
+: >"$CMDS"
+
+for p in "$PORT" "$NGINX_PORT" "$NODE_PORT" "$WEBHOOK_PORT" "$SINK_PORT"; do
+	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+	    die "port $p is taken: stop what listens there, or set BENCH_PORT"
+done
+tools
+machine
+kv config.seconds "$SECS"
+kv config.threads "$THREADS"
+kv config.conns "$CONNS"
+kv config.rate "$RATE"
+kv config.concurrency "${HOOKPIPE_CONCURRENCY:-16 (default)}"
+
+want micro && phase_micro
+
+if want receipt || want latency || want dispatch || want memory ||
+    want profile || [ "$PROFILE" = 1 ]; then
+	bg sink "$BB/sink" "$SINK_PORT" "$WORK/sink.dump"
+	printf '%s\n' "$BB/sink $SINK_PORT $WORK/sink.dump" >>"$CMDS"
+	wait_port "$SINK_PORT"
+	say "starting hookpipe in $HOOKPIPE_HOME on $HOOKPIPE_LISTEN"
+	stack_start
+	setup_objects
+	want receipt && phase_receipt
+	{ [ "$PROFILE" = 1 ] || want profile; } && phase_profile
+	want latency && phase_latency
+	want dispatch && phase_dispatch
+	want memory && [ "$LONG" = 1 ] && phase_long
+	rss_sample
+	for s in receiver verifier router dispatcher; do
+		kv "mem.hwm.$s" "${HWM[$s]:-0}"
+		kv "mem.anon.$s" "${AHWM[$s]:-0}"
+		kv "mem.pss.$s" "${PHWM[$s]:-0}"
+	done
+	grep -h -c -i -E 'warn|error|fatal' "$WORK"/log/{receiver,verifier,router,dispatcher}.log \
+	    2>/dev/null | paste -sd' ' | sed 's/^/logs.warnings=/' >>"$KV"
+fi
+kv machine.busy_after "$(background_busy)"
+
+python3 bench/report.py "$KV" "$CMDS" "$WORK" "$RESULTS"

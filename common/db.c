@@ -94,6 +94,8 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	db->map_max = (size_t)cfg->map_size * 16;
 	if (flags & DB_NOSYNC)
 		envflags |= MDB_NOSYNC;
+	if (flags & DB_METASYNC_LATER)
+		envflags |= MDB_NOMETASYNC;
 	if ((rc = mdb_env_open(db->env, cfg->db_dir, envflags, 0600)) != 0)
 		goto fail;
 	/* Readers left behind by killed processes would pin old pages. */
@@ -216,6 +218,18 @@ int
 db_commit(MDB_txn *txn)
 {
 	return mdb_txn_commit(txn);
+}
+
+int
+db_commit_durable(struct db *db, MDB_txn *txn)
+{
+	int rc;
+
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return rc;
+	/* The data pages were synced under the writer lock; the meta page
+	 * that makes them current is synced here, outside it. */
+	return mdb_env_sync(db->env, 1);
 }
 
 int

@@ -58,6 +58,12 @@ struct db {
 
 #define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */
 #define DB_RDONLY	0x2
+/*
+ * The verifier: a commit syncs the data pages while it holds the writer
+ * lock, and db_commit_durable() syncs the meta page after releasing it,
+ * before anyone is told. Other writers wait for one fsync, not two.
+ */
+#define DB_METASYNC_LATER 0x4
 
 int	db_open(struct db *, const struct config *, int flags, char *err,
 	    size_t errlen);
@@ -68,6 +74,8 @@ void	db_sync(struct db *);
 MDB_txn *db_begin(struct db *, int rdonly);
 /* 0, or the LMDB error code (MDB_MAP_FULL: answer 503, retry later). */
 int	db_commit(MDB_txn *);
+/* Commit, then make it durable (for DB_METASYNC_LATER environments). */
+int	db_commit_durable(struct db *, MDB_txn *);
 
 struct sub_rec {
 	char	 id[UUID_LEN + 1];

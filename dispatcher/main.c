@@ -616,7 +616,7 @@ finish_jobs(struct dispatcher *d)
 
 		if (j->ok) {
 			d->succeeded++;
-			log_info("run %s of %s succeeded (attempt %d)",
+			log_debug("run %s of %s succeeded (attempt %d)",
 			    j->run_id, j->workflow, j->attempt);
 		} else {
 			d->failed++;

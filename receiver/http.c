@@ -768,7 +768,9 @@ rx_start_http(struct receiver *rx, int no_listen)
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    /* Headers fit (a 16 KiB header is refused with 431); the body
+	     * is ours. libmicrohttpd clears this pool per connection. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);

@@ -302,8 +302,10 @@ route_pending(struct router *r)
 		}
 		r->routed += (uint64_t)pending.n;
 		r->runs += (uint64_t)runs.n;
-		for (i = 0; i < runs.n; i++)
-			hint_dispatcher(r, runs.id[i]);
+		/* The dispatcher starts every due run on a hint: one per
+		 * batch is enough. */
+		if (runs.n > 0)
+			hint_dispatcher(r, runs.id[runs.n - 1]);
 	} while (pending.n == BATCH_MAX);
 }
 

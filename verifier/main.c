@@ -436,7 +436,7 @@ store_batch(struct verifier *v)
 			rc = mdb_del(txn, v->db.spool, &it->skey, NULL);
 	}
 	if (rc == 0)
-		return db_commit(txn);
+		return db_commit_durable(&v->db, txn);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -445,6 +445,7 @@ store_batch(struct verifier *v)
 static void
 process_batch(struct verifier *v)
 {
+	struct item *hinted = NULL;
 	int i, rc;
 
 	if (v->nbatch == 0)
@@ -486,7 +487,7 @@ process_batch(struct verifier *v)
 			log_debug("stored event %s (%s %s)", it->ev.id,
 			    it->ev.type, it->ev.status);
 			if (strcmp(it->ev.status, "stored") == 0)
-				hint_router(v, it);
+				hinted = it;
 		}
 		if (it->spooled && !it->stored && it->status >= 400 &&
 		    it->status != 503)
@@ -494,6 +495,10 @@ process_batch(struct verifier *v)
 			    it->ev.id, it->status, it->why);
 		reply(v, it);
 		tap_item(v, it);
+		/* The router routes every pending event on a hint: one per
+		 * batch is enough. */
+		if (hinted == it)
+			hint_router(v, it);
 		if (it->has_ident)
 			zmq_msg_close(&it->ident);
 		if (it->has_data)
@@ -612,7 +617,7 @@ main(int argc, char **argv)
 	if (v == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&v->st, "verifier", argc, argv, &v->cfg, usage);
-	if (db_open(&v->db, &v->cfg, 0, err, sizeof(err)) == -1)
+	if (db_open(&v->db, &v->cfg, DB_METASYNC_LATER, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)

@@ -3,7 +3,8 @@
  * document on stdin, stdout and stderr captured together (the first
  * OUTPUT_MAX bytes kept, the rest read and dropped so the child never
  * blocks). The child is watched through a pidfd, so the event loop polls
- * it like any other descriptor.
+ * it like any other descriptor; where pidfds are missing, through the
+ * loop's SIGCHLD signalfd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,8 +65,9 @@ exec_start(struct job *j, const char *cmd, char **env)
 	j->out_fd = out[0];
 	fcntl(j->in_fd, F_SETFL, O_NONBLOCK);
 	fcntl(j->out_fd, F_SETFL, O_NONBLOCK);
-	if ((j->pidfd = pidfd_open(j->pid, 0)) == -1) {
-		/* Cannot watch it: do not leave it running unwatched. */
+	/* Without pidfds (older kernels, valgrind) the SIGCHLD signalfd
+	 * of the dispatcher's loop tells when to reap. */
+	if ((j->pidfd = pidfd_open(j->pid, 0)) == -1 && errno != ENOSYS) {
 		snprintf(j->error, sizeof(j->error), "pidfd_open: %s",
 		    strerror(errno));
 		kill(-j->pid, SIGKILL);
@@ -136,7 +138,8 @@ exec_reap(struct job *j)
 		return;
 	if (waitpid(j->pid, &j->wstatus, WNOHANG) == j->pid) {
 		j->exited = 1;
-		close(j->pidfd);
+		if (j->pidfd >= 0)
+			close(j->pidfd);
 		j->pidfd = -1;
 		/* Grandchildren keep the output pipe open: stop them too, so
 		 * the attempt ends when the command does. */

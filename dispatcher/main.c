@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <zmq.h>
@@ -49,6 +51,7 @@ struct dispatcher {
 	struct tap	 tap;
 	struct job	*jobs;
 	int		 njobs;		/* slots */
+	int		 chld_fd;	/* signalfd: SIGCHLD, when pidfds are missing */
 	int		 active;
 	int64_t		 next_due_us;	/* earliest due time seen */
 	uint64_t	 succeeded, failed;
@@ -702,18 +705,19 @@ loop(struct dispatcher *d)
 	int64_t stop_at = 0, next_tick = mono_ms() + TICK_MS;
 	int running = 1, i;
 
-	items = calloc((size_t)(3 + 3 * d->njobs + HTTPC_SOCKS_MAX),
+	items = calloc((size_t)(4 + 3 * d->njobs + HTTPC_SOCKS_MAX),
 	    sizeof(*items));
 	if (items == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
 	for (;;) {
-		int n = 0, nhttp, map[3 * 1024 + 3];
+		int n = 0, nhttp, map[3 * 1024 + 4];
 		long timeout = (long)(next_tick - mono_ms());
 		int64_t ht = httpc_timeout(&d->http);
 
 		items[n++] = (zmq_pollitem_t){ d->in, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ NULL, d->st.sig_fd, ZMQ_POLLIN,
 		    0 };
+		items[n++] = (zmq_pollitem_t){ NULL, d->chld_fd, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ d->tap.sock, 0, ZMQ_POLLIN, 0 };
 		for (i = 0; i < d->njobs; i++) {
 			struct job *j = &d->jobs[i];
@@ -753,8 +757,17 @@ loop(struct dispatcher *d)
 		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		if (items[2].revents & ZMQ_POLLIN)
+		if (items[3].revents & ZMQ_POLLIN)
 			tap_poll(&d->tap);
+		if (items[2].revents & ZMQ_POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(d->chld_fd, &si, sizeof(si)) > 0)
+				;
+			for (i = 0; i < d->njobs; i++)
+				if (d->jobs[i].used && d->jobs[i].pid > 0)
+					exec_reap(&d->jobs[i]);
+		}
 		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(d) > 0)
 			d->next_due_us = 0;
 		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&d->st) &&
@@ -769,7 +782,7 @@ loop(struct dispatcher *d)
 				httpc_ready(&d->http, items[i].fd,
 				    items[i].revents);
 		httpc_run(&d->http);
-		for (i = 3; i < nhttp; i++) {
+		for (i = 4; i < nhttp; i++) {
 			struct job *j = &d->jobs[map[i]];
 
 			if (items[i].revents == 0 || !j->used)
@@ -835,6 +848,16 @@ main(int argc, char **argv)
 	d->njobs = (int)d->cfg.concurrency;
 	if ((d->jobs = calloc((size_t)d->njobs, sizeof(*d->jobs))) == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
+	{
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		if ((d->chld_fd = signalfd(-1, &chld, SFD_NONBLOCK |
+		    SFD_CLOEXEC)) == -1)
+			fatal(EXIT_TEMPORARY, "signalfd: %s", strerror(errno));
+	}
 	for (i = 0; i < d->njobs; i++)
 		d->jobs[i].in_fd = d->jobs[i].out_fd = d->jobs[i].pidfd = -1;
 	if ((d->zctx = zmq_ctx_new()) == NULL ||

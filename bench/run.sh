@@ -155,8 +155,9 @@ tools() {
 		fi
 	fi
 	need mdb_stat lmdb-utils
-	make -s -f Makefile -f bench/bench.mk "$BB/micro" "$BB/send" \
-	    "$BB/sink" >"$WORK/log/build.log" 2>&1 ||
+	# make's targets are relative to the top (where run.sh runs).
+	make -s -f Makefile -f bench/bench.mk build/bench/micro \
+	    build/bench/send build/bench/sink >"$WORK/log/build.log" 2>&1 ||
 	    die "cannot build the bench programs (see $WORK/log/build.log)"
 	for b in hookpipe-receiver hookpipe-verifier hookpipe-router \
 	    hookpipe-dispatcher hookpipe; do

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +23,68 @@ crypto_random(void *p, size_t n)
 	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
 }
 
+/*
+ * IDs take their randomness from a small per-thread pool of RAND_bytes
+ * output: one call per 16 IDs instead of one per ID. A forked child
+ * starts with an empty pool, so parent and child never hand out the same
+ * bytes.
+ */
+static __thread unsigned char id_pool[256];
+static __thread size_t id_used = sizeof(id_pool);
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void
+id_pool_forget(void)
+{
+	OPENSSL_cleanse(id_pool, sizeof(id_pool));
+	id_used = sizeof(id_pool);
+}
+
+static void
+id_pool_init(void)
+{
+	pthread_atfork(NULL, NULL, id_pool_forget);
+}
+
+static void
+id_random(unsigned char b[16])
+{
+	pthread_once(&id_once, id_pool_init);
+	if (id_used + 16 > sizeof(id_pool)) {
+		if (crypto_random(id_pool, sizeof(id_pool)) == -1)
+			abort();	/* no entropy: nothing safe to do */
+		id_used = 0;
+	}
+	memcpy(b, id_pool + id_used, 16);
+	OPENSSL_cleanse(id_pool + id_used, 16);
+	id_used += 16;
+}
+
+/* 8-4-4-4-12 lowercase hex. */
+static void
+uuid_format(const unsigned char b[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0x0f];
+	}
+	out[o] = '\0';
+}
+
 void
 uuid4(char out[37])
 {
 	unsigned char b[16];
 
-	if (crypto_random(b, sizeof(b)) == -1)
-		abort();	/* no entropy: nothing safe to do */
+	id_random(b);
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	uuid_format(b, out);
 }
 
 void
@@ -45,8 +94,7 @@ uuid7(char out[37])
 	struct timespec ts;
 	uint64_t ms;
 
-	if (crypto_random(b, sizeof(b)) == -1)
-		abort();
+	id_random(b);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	b[0] = (unsigned char)(ms >> 40);
@@ -57,11 +105,7 @@ uuid7(char out[37])
 	b[5] = (unsigned char)ms;
 	b[6] = (b[6] & 0x0f) | 0x70;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	uuid_format(b, out);
 }
 
 int
@@ -137,33 +181,54 @@ hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap)
 	return (int)len;
 }
 
-static EVP_MAC *hmac_mac;
+/*
+ * One HMAC context per digest and thread, made once: fetching the MAC and
+ * the digest costs more than hashing a webhook. Each call re-keys it.
+ */
+static __thread EVP_MAC_CTX *hmac_ctx[3];
+
+static EVP_MAC_CTX *
+hmac_context(enum hmac_alg alg)
+{
+	static const char *const digests[3] = { "SHA1", "SHA256", "SHA512" };
+	int i = alg == HMAC_SHA1 ? 0 : alg == HMAC_SHA512 ? 2 : 1;
+	OSSL_PARAM params[2];
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+
+	if (hmac_ctx[i] != NULL)
+		return hmac_ctx[i];
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);	/* the context holds its own reference */
+	if (ctx == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)digests[i], 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return hmac_ctx[i] = ctx;
+}
 
 int
 hmac_parts(enum hmac_alg alg, const void *key, size_t keylen,
     const struct iov *parts, int nparts, unsigned char out[64])
 {
-	const char *digest = alg == HMAC_SHA1 ? "SHA1" :
-	    alg == HMAC_SHA512 ? "SHA512" : "SHA256";
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *ctx;
+	EVP_MAC_CTX *ctx = hmac_context(alg);
 	size_t outlen = 0;
 	int i, ok;
 	static const unsigned char nokey[1];
 
-	if (hmac_mac == NULL &&
-	    (hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if (ctx == NULL)
 		return -1;
-	if ((ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL)
-		return -1;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = EVP_MAC_init(ctx, keylen ? key : nokey, keylen, params) == 1;
+	ok = EVP_MAC_init(ctx, keylen ? key : nokey, keylen, NULL) == 1;
 	for (i = 0; ok && i < nparts; i++)
 		ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
 	ok = ok && EVP_MAC_final(ctx, out, &outlen, 64) == 1;
-	EVP_MAC_CTX_free(ctx);
 	return ok ? (int)outlen : -1;
 }
 

@@ -45,6 +45,16 @@
 #define OUTPUT_MAX	(64 * 1024)		/* kept per attempt */
 #define DEDUPE_DAYS	7
 
+/* Unsealed subscription secrets, keyed by the sealed bytes and the id. */
+#define SECRET_CACHE	16
+struct secret_cache {
+	char		 id[UUID_LEN + 1];
+	unsigned char	 sealed[SEALED_MAX];
+	size_t		 sealed_len;
+	unsigned char	 plain[SECRET_MAX];
+	int		 plain_len;	/* 0: empty slot */
+};
+
 struct db {
 	MDB_env	*env;
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
@@ -54,6 +64,7 @@ struct db {
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
 	char	 key_path[PATH_MAX];
 	size_t	 map_max;			/* db_grow's limit */
+	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
 };
 
 #define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */

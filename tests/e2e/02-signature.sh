@@ -94,4 +94,27 @@ sleep 0.5
 assert_eq "only the accepted deliveries ran" 3 "$(runs_in "$T_DIR/runs")"
 events=$(hookpipe events --json)
 assert_eq "only the accepted deliveries are stored" 3 "$(json 'len(d)' <<<"$events")"
+
+# The kept headers are stored exactly, whatever their characters; the
+# signature is never kept.
+id=$(new_msg_id)
+ts=$(date +%s)
+post POST "$url" "$body" -H "webhook-id: $id" -H "webhook-timestamp: $ts" \
+    -H "webhook-signature: v1,$(sign_openai "$secret" "$id" "$ts" "$body")" \
+    -H 'User-Agent: agent "7" \ tab	end'
+assert_status "a user agent with quotes and a tab" 200
+ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
+shown=$(hookpipe event show "$ev" --json)
+assert_eq "kept header with quotes, backslash and tab" 'agent "7" \ tab	end' \
+    "$(json 'd["headers"]["user-agent"]' <<<"$shown")"
+assert_eq "kept headers, in order, signature left out" \
+    "content-type user-agent webhook-id webhook-timestamp" \
+    "$(json '" ".join(d["headers"])' <<<"$shown")"
+id=$(new_msg_id)
+post POST "$url" "$body" -H "webhook-id: $id" -H "webhook-timestamp: $ts" \
+    -H "webhook-signature: v1,$(sign_openai "$secret" "$id" "$ts" "$body")" \
+    -H 'User-Agent: plain/1.0'
+ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
+assert_eq "a plain kept header" "plain/1.0 $id" \
+    "$(hookpipe event show "$ev" --json | json 'd["headers"]["user-agent"] + " " + d["headers"]["webhook-id"]')"
 finish

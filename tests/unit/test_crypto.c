@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -58,6 +59,36 @@ main(void)
 	CHECK(uuid_valid(id) && id[14] == '7' && strcmp(id, id2) != 0);
 	/* Time-ordered: the first 48 bits are milliseconds. */
 	CHECK(strncmp(id, id2, 8) <= 0);
+	/* A forked child never repeats its parent's next id, though both
+	 * start from the same pooled randomness. */
+	{
+		int fds[2], status;
+		char child[37] = "";
+		pid_t pid;
+
+		uuid4(id);
+		CHECK(pipe(fds) == 0);
+		if ((pid = fork()) == 0) {
+			uuid4(child);
+			_exit(write(fds[1], child, 37) == 37 ? 0 : 1);
+		}
+		uuid4(id2);
+		CHECK(read(fds[0], child, 37) == 37 &&
+		    waitpid(pid, &status, 0) == pid && status == 0);
+		CHECK(uuid_valid(child) && strcmp(child, id2) != 0);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	/* The same key, again and after another one: a context is re-keyed
+	 * and reused, never left with the previous key. */
+	n = hmac_parts(HMAC_SHA256, "Jefe", 4, parts, 2, mac);
+	n = hmac_parts(HMAC_SHA256, "It's a Secret to Everybody", 26, parts, 2,
+	    mac);
+	hex_encode(mac, (size_t)n, hex);
+	CHECK(strcmp(hex, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46"
+	    "f4379c8b043e17") == 0);
+	n = hmac_parts(HMAC_SHA1, "", 0, parts, 2, mac);
+	CHECK(n == 20);
 
 	CHECK(mkdtemp(tmpl) != NULL);
 	snprintf(path, sizeof(path), "%s/master.key", tmpl);

@@ -81,6 +81,24 @@ main(void)
 	CHECK(db_sub_secret(&db, &s2, 1, plain, sizeof(plain)) == 9 &&
 	    memcmp(plain, "whsec_abc", 9) == 0);
 	CHECK(db_sub_secret(&db, &s2, 2, plain, sizeof(plain)) == -1);
+	/* Unsealed secrets are remembered: a new secret, the same bytes
+	 * under another id, or damaged bytes are never answered from it. */
+	CHECK(db_sub_secret(&db, &s2, 1, plain, sizeof(plain)) == 9);
+	{
+		struct sub_rec s3 = s2;
+
+		CHECK(db_sub_set_secret(&db, &s3, 1, "whsec_xyz0", 10) == 0);
+		CHECK(db_sub_secret(&db, &s3, 1, plain, sizeof(plain)) == 10 &&
+		    memcmp(plain, "whsec_xyz0", 10) == 0);
+		CHECK(db_sub_secret(&db, &s2, 1, plain, sizeof(plain)) == 9 &&
+		    memcmp(plain, "whsec_abc", 9) == 0);
+		s3 = s2;
+		uuid4(s3.id);
+		CHECK(db_sub_secret(&db, &s3, 1, plain, sizeof(plain)) == -1);
+		s3 = s2;
+		s3.secret[s3.secret_len - 1] ^= 1;
+		CHECK(db_sub_secret(&db, &s3, 1, plain, sizeof(plain)) == -1);
+	}
 	mdb_txn_abort(txn);
 	CHECK(sub_covers(&s, "batch.failed") && sub_covers(&s,
 	    "batch.completed") && !sub_covers(&s, "batch"));

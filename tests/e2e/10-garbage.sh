@@ -58,6 +58,16 @@ hs=()
 for i in $(seq 1 300); do hs+=(-H "x-h$i: $i"); done
 post POST "$BASE/triggers/plugin/$sub" "$T_DIR/notype.json" "${hs[@]}"
 check "300 headers get a 4xx" test "${HTTP_STATUS:0:1}" = 4
+# Large but reasonable headers (a proxy's, say) still fit: 7 KB of them.
+ok_body=$(payload batch.completed)
+id=$(new_msg_id)
+ts=$(date +%s)
+hs=()
+for i in 1 2 3 4 5 6 7; do hs+=(-H "x-forwarded-$i: $(head -c 1000 /dev/zero | tr '\0' f)"); done
+post POST "$BASE/triggers/plugin/$sub" "$ok_body" "${hs[@]}" \
+    -H "webhook-id: $id" -H "webhook-timestamp: $ts" \
+    -H "webhook-signature: v1,$(sign_openai "$SUB_SECRET" "$id" "$ts" "$ok_body")"
+assert_status "a delivery with 7 KB of extra headers" 200
 # Half a request, then the connection closes.
 python3 - "$HOOKPIPE_LISTEN" <<'PY'
 import socket, sys
@@ -79,5 +89,5 @@ assert_eq "no restarts" "0 0 0 0" "$(hookpipectl status | awk '{ for (i = 1; i <
 deliver "$sub" "$SUB_SECRET" "$(payload realtime.call.incoming)"
 assert_status "a valid delivery after the garbage" 200
 check "it ran" wait_for 15 has_runs "$T_DIR/runs" 1
-assert_eq "only the valid delivery is stored" 1 "$(hookpipe events --json | json 'len(d)')"
+assert_eq "only the valid deliveries are stored" 2 "$(hookpipe events --json | json 'len(d)')"
 finish

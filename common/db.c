@@ -1027,6 +1027,19 @@ db_event_get(MDB_txn *txn, struct db *db, const char *id,
 		return rc;
 	rc = event_decode(&u.data, e);
 	msgpack_unpacked_destroy(&u);
+	/* A stored event leaves the pending index when it is routed; the
+	 * record itself is not written again. */
+	if (rc == 0 && strcmp(e->status, "stored") == 0) {
+		MDB_val k = { UUID_LEN, (void *)e->id }, v;
+
+		if (strlen(e->id) != UUID_LEN ||
+		    (rc = mdb_get(txn, db->pending, &k, &v)) == MDB_NOTFOUND)
+			str_copy(e->status, "routed", sizeof(e->status));
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc != 0)
+			event_free(e);
+	}
 	return rc;
 }
 
@@ -1036,6 +1049,13 @@ db_event_set_status(MDB_txn *txn, struct db *db, struct event_rec *e,
 {
 	int rc;
 
+	/* Routing only takes the event off the pending index (see
+	 * db_event_get): rewriting the record, payload and all, doubled
+	 * what every event cost to store. */
+	if (strcmp(e->status, "stored") == 0 && strcmp(status, "routed") == 0) {
+		str_copy(e->status, status, sizeof(e->status));
+		return db_del(txn, db->pending, e->id, UUID_LEN);
+	}
 	str_copy(e->status, status, sizeof(e->status));
 	if ((rc = event_encode(txn, db, e)) != 0)
 		return rc;

@@ -154,11 +154,15 @@ main(void)
 	CHECK(n == 1);
 	CHECK(db_event_get(txn, &db, e.id, &e2) == 0 && e2.payload_len == 7 &&
 	    strcmp(e2.type, "batch.failed") == 0);
+	CHECK(strcmp(e2.status, "stored") == 0);
 	CHECK(db_event_set_status(txn, &db, &e2, "routed") == 0);
 	event_free(&e2);
 	n = 0;
 	db_pending_each(txn, &db, count_id, &n);
 	CHECK(n == 0);
+	CHECK(db_event_get(txn, &db, e.id, &e2) == 0 &&
+	    strcmp(e2.status, "routed") == 0 && e2.payload_len == 7);
+	event_free(&e2);
 
 	/* Runs and the due index. */
 	memset(&r, 0, sizeof(r));

@@ -54,29 +54,38 @@ BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 
 all: $(BINS)
 
+# A stage links only the parts of common/ it uses, and (--as-needed) only
+# the libraries those need: the router maps neither libcurl nor its
+# dependencies, which was 4 MB of its resident set.
+$(B)/libcommon.a: $(addprefix $(B)/,$(COMMON))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+LDFLAGS_STAGE = -Wl,--as-needed
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
-$(BIN)/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER) $(COMMON))
+$(BIN)/hookpipe-receiver: $(addprefix $(B)/,$(RECEIVER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ -lmicrohttpd $(LDLIBS_BASE)
 
-$(BIN)/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER) $(COMMON))
+$(BIN)/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
-$(BIN)/hookpipe-router: $(addprefix $(B)/,$(ROUTER) $(COMMON))
+$(BIN)/hookpipe-router: $(addprefix $(B)/,$(ROUTER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
-$(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER) $(COMMON))
+$(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
-$(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN) $(COMMON))
+$(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
 $(BIN)/hookpipectl: admin/hookpipectl.sh
 	@mkdir -p $(BIN)

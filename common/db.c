@@ -1505,15 +1505,32 @@ db_trim(struct db *db)
 	size_t used, len = 0;
 	void *base;
 
-	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st) ||
-	    (base = map_base(db, &len)) == NULL)
+	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st))
 		return;
+	/* The map moves only when its size changes. */
+	if (db->trim_base == NULL || db->trim_mapsize != info.me_mapsize) {
+		if ((base = map_base(db, &len)) == NULL)
+			return;
+		db->trim_base = base;
+		db->trim_len = len;
+		db->trim_mapsize = info.me_mapsize;
+	}
+	base = db->trim_base;
+	len = db->trim_len;
+	db->trim_last = mono_ms();
 	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
 	if (used > len)
 		used = len;
 	/* The map is MAP_SHARED on the data file: dropping our page table
 	 * entries loses nothing, the pages stay in the page cache. */
 	madvise(base, used, MADV_DONTNEED);
+}
+
+void
+db_trim_every(struct db *db, int64_t ms)
+{
+	if (mono_ms() - db->trim_last >= ms)
+		db_trim(db);
 }
 
 int

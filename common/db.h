@@ -65,6 +65,10 @@ struct db {
 	char	 key_path[PATH_MAX];
 	size_t	 map_max;			/* db_grow's limit */
 	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
+	/* db_trim's view of the map, found once per map size. */
+	void	*trim_base;
+	size_t	 trim_len, trim_mapsize;
+	int64_t	 trim_last;			/* mono_ms of the last trim */
 };
 
 #define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */
@@ -338,8 +342,12 @@ int	db_grow(struct db *);
  * Every page of the database a stage has read stays in its resident set
  * (the map is shared with the page cache). Drop those mappings on a
  * timer so a stage's RSS tracks its working set, not the file's size.
+ * db_trim_every trims when the last trim is ms old: cheap enough to call
+ * after every batch, which bounds the peak under load too.
  */
 void	db_trim(struct db *);
+void	db_trim_every(struct db *, int64_t ms);
+#define DB_TRIM_MS	100
 
 /*
  * Seal and unseal with the master key. After `hookpipe key rotate` a

@@ -818,6 +818,7 @@ loop(struct dispatcher *d)
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);
+		db_trim_every(&d->db, DB_TRIM_MS);
 		if (d->next_due_us == 0) {
 			MDB_txn *txn = db_begin(&d->db, 1);
 

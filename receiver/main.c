@@ -136,6 +136,7 @@ main(int argc, char **argv)
 		MHD_run(rx->httpd);
 		rx_expire_waiting(rx, rx->draining && mono_ms() >= rx->drain_deadline);
 		MHD_run(rx->httpd);
+		db_trim_every(&rx->db, DB_TRIM_MS);
 		if (mono_ms() >= next_tick) {
 			int dead = 0;
 

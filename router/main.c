@@ -307,6 +307,7 @@ route_pending(struct router *r)
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
 	} while (pending.n == BATCH_MAX);
+	db_trim_every(&r->db, DB_TRIM_MS);
 }
 
 /* Retention: a batch per transaction, so writers never wait long. */

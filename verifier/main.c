@@ -713,6 +713,7 @@ main(int argc, char **argv)
 		if (items[0].revents & ZMQ_POLLIN) {
 			drain(v);
 			process_batch(v);
+			db_trim_every(&v->db, DB_TRIM_MS);
 		}
 		if (items[1].revents & ZMQ_POLLIN) {
 			int sig = stage_signal(&v->st);

@@ -114,6 +114,7 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	    (rc = dbi_open(txn, "events_by_time", cf, &db->events_by_time)) ||
 	    (rc = dbi_open(txn, "pending", cf, &db->pending)) ||
 	    (rc = dbi_open(txn, "dedupe", cf, &db->dedupe)) ||
+	    (rc = dbi_open(txn, "dedupe_by_time", cf, &db->dedupe_by_time)) ||
 	    (rc = dbi_open(txn, "runs", cf, &db->runs)) ||
 	    (rc = dbi_open(txn, "runs_by_time", cf, &db->runs_by_time)) ||
 	    (rc = dbi_open(txn, "runs_by_event", cf | MDB_DUPSORT,
@@ -1157,14 +1158,92 @@ db_dedupe_put(MDB_txn *txn, struct db *db, const char *sub_id,
     const char *delivery_id, const char *event_id, int64_t at)
 {
 	char key[KEY_MAX + 1];
-	unsigned char v[UUID_LEN + 8];
-	int n;
+	unsigned char v[UUID_LEN + 8], tk[8 + KEY_MAX];
+	int n, rc;
 
-	if ((n = dedupe_key(key, sizeof(key), sub_id, delivery_id)) == -1)
+	if ((n = dedupe_key(key, sizeof(key), sub_id, delivery_id)) == -1 ||
+	    8 + (size_t)n > KEY_MAX)
 		return MDB_BAD_VALSIZE;
 	memcpy(v, event_id, UUID_LEN);
 	put_be64(v + UUID_LEN, (uint64_t)at);
-	return db_put(txn, db->dedupe, key, (size_t)n, v, sizeof(v), 0);
+	if ((rc = db_put(txn, db->dedupe, key, (size_t)n, v, sizeof(v), 0)))
+		return rc;
+	/* Expiry walks this, oldest first, instead of all of dedupe. */
+	put_be64(tk, (uint64_t)at);
+	memcpy(tk + 8, key, (size_t)n);
+	return db_put(txn, db->dedupe_by_time, tk, 8 + (size_t)n, "", 0, 0);
+}
+
+#define DEDUPE_INDEXED	"dedupe_by_time"	/* meta: the index is whole */
+#define DEDUPE_INDEX_AT	"dedupe_index_at"	/* meta: indexed up to */
+
+static int
+dedupe_indexed(MDB_txn *txn, struct db *db)
+{
+	MDB_val k = { sizeof(DEDUPE_INDEXED) - 1, DEDUPE_INDEXED }, v;
+
+	return mdb_get(txn, db->meta, &k, &v) == 0;
+}
+
+int
+db_dedupe_index(MDB_txn *txn, struct db *db, int limit, int *rc)
+{
+	MDB_val flag = { sizeof(DEDUPE_INDEXED) - 1, DEDUPE_INDEXED };
+	MDB_val at = { sizeof(DEDUPE_INDEX_AT) - 1, DEDUPE_INDEX_AT };
+	MDB_val k, v, last = { 0, NULL };
+	unsigned char tk[8 + KEY_MAX], from[KEY_MAX];
+	MDB_cursor *c;
+	int r, n = 0;
+
+	*rc = 0;
+	if (dedupe_indexed(txn, db))
+		return 0;
+	/* Resume after the last key a previous call indexed. */
+	if (mdb_get(txn, db->meta, &at, &v) == 0 && v.mv_size > 0 &&
+	    v.mv_size <= sizeof(from)) {
+		memcpy(from, v.mv_data, v.mv_size);
+		k.mv_size = v.mv_size;
+		k.mv_data = from;
+	} else
+		k.mv_size = 0;
+	if ((*rc = mdb_cursor_open(txn, db->dedupe, &c)) != 0)
+		return -1;
+	r = k.mv_size > 0 ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; r == 0 && *rc == 0 && n < limit;
+	    r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size == UUID_LEN + 8 && 8 + k.mv_size <= KEY_MAX) {
+			memcpy(tk, (unsigned char *)v.mv_data + UUID_LEN, 8);
+			memcpy(tk + 8, k.mv_data, k.mv_size);
+			*rc = db_put(txn, db->dedupe_by_time, tk,
+			    8 + k.mv_size, "", 0, 0);
+		}
+		last = k;
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (*rc != 0)
+		return -1;
+	if (r == 0 && last.mv_size > 0) {
+		/* More to do: remember where (the next call redoes this
+		 * key, harmlessly). */
+		*rc = mdb_put(txn, db->meta, &at, &last, 0);
+		return *rc != 0 ? -1 : n;
+	}
+	if (r != MDB_NOTFOUND && r != 0) {
+		*rc = r;
+		return -1;
+	}
+	/* Done: an older database is indexed whole, a new one at once. */
+	mdb_del(txn, db->meta, &at, NULL);
+	v.mv_size = 1;
+	v.mv_data = "1";
+	if ((*rc = mdb_put(txn, db->meta, &flag, &v, 0)) != 0)
+		return -1;
+	if (n > 0)
+		log_info("the delivery ids of an older database are indexed "
+		    "by time");
+	return n;
 }
 
 /* --- runs --- */
@@ -1656,32 +1735,37 @@ db_prune(MDB_txn *txn, struct db *db, int64_t cutoff, int limit, int *rc)
 			break;
 		p->n++;
 	}
-	/* Dedupe entries live DEDUPE_DAYS, whatever the retention. The
-	 * deletes above leave cursors stale, so walk dedupe separately. */
-	if (p->rc == 0) {
+	/* Dedupe entries live DEDUPE_DAYS, whatever the retention: the
+	 * oldest first, from their index by time, up to the cutoff. An entry
+	 * written again since (an id seen anew after it expired) is newer
+	 * than its old index key, and stays. */
+	if (p->rc == 0 && dedupe_indexed(txn, db)) {
 		MDB_cursor *c;
-		MDB_val k, v;
+		MDB_val k, v, dk, dv;
 		int64_t old = now_us() - (int64_t)DEDUPE_DAYS * 86400 * 1000000;
 		int dropped = 0;
 
-		if ((p->rc = mdb_cursor_open(txn, db->dedupe, &c)) == 0) {
-			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		if ((p->rc = mdb_cursor_open(txn, db->dedupe_by_time, &c)) == 0) {
+			while (dropped < limit && mdb_cursor_get(c, &k, &v,
+			    MDB_FIRST) == 0) {
+				int64_t at = k.mv_size > 8 ?
+				    (int64_t)get_be64(k.mv_data) : 0;
 
-			while (r == 0 && dropped < limit) {
-				if (v.mv_size == UUID_LEN + 8 && (int64_t)
-				    get_be64((unsigned char *)v.mv_data +
-				    UUID_LEN) < old) {
-					if ((p->rc = mdb_cursor_del(c, 0)) != 0)
-						break;
-					dropped++;
-					r = mdb_cursor_get(c, &k, &v,
-					    MDB_GET_CURRENT);
-					if (r == EINVAL || r == MDB_NOTFOUND)
-						r = mdb_cursor_get(c, &k, &v,
-						    MDB_NEXT);
-					continue;
-				}
-				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+				if (at >= old)
+					break;
+				dk.mv_size = k.mv_size - 8;
+				dk.mv_data = (unsigned char *)k.mv_data + 8;
+				if (k.mv_size > 8 &&
+				    mdb_get(txn, db->dedupe, &dk, &dv) == 0 &&
+				    dv.mv_size == UUID_LEN + 8 && (int64_t)
+				    get_be64((unsigned char *)dv.mv_data +
+				    UUID_LEN) <= at &&
+				    (p->rc = mdb_del(txn, db->dedupe, &dk,
+				    NULL)) != 0)
+					break;
+				if ((p->rc = mdb_cursor_del(c, 0)) != 0)
+					break;
+				dropped++;
 			}
 			mdb_cursor_close(c);
 			p->n += dropped;

@@ -58,7 +58,7 @@ struct secret_cache {
 struct db {
 	MDB_env	*env;
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
-	MDB_dbi	 events, events_by_time, pending, dedupe;
+	MDB_dbi	 events, events_by_time, pending, dedupe, dedupe_by_time;
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 spool, meta, creds, oauth_clients, oauth_states;
 	unsigned char key[MASTER_KEY_LEN];	/* master key */
@@ -229,6 +229,12 @@ int	db_event_each(MDB_txn *, struct db *, db_event_fn, void *);
 typedef int (*db_id_fn)(void *arg, const char *id);
 int	db_pending_each(MDB_txn *, struct db *, db_id_fn, void *);
 
+/*
+ * Index the dedupe entries of a database from before dedupe_by_time, up
+ * to limit per call: the number indexed (0 once whole), or -1 with *rc.
+ * db_prune expires dedupe entries only once the index is whole.
+ */
+int	db_dedupe_index(MDB_txn *, struct db *, int limit, int *rc);
 /* Dedupe: 0 and the first event's id when seen within DEDUPE_DAYS. */
 int	db_dedupe_get(MDB_txn *, struct db *, const char *sub_id,
 	    const char *delivery_id, char event_id[UUID_LEN + 1]);

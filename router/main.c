@@ -318,6 +318,20 @@ prune(struct router *r)
 	int n, rc, total = 0;
 	MDB_txn *txn;
 
+	/* Once per database: delivery ids from before their index. */
+	do {
+		if ((txn = db_begin(&r->db, 0)) == NULL)
+			return;
+		if ((n = db_dedupe_index(txn, &r->db, 10 * PRUNE_BATCH,
+		    &rc)) < 0 || (rc = db_commit(txn)) != 0) {
+			if (n < 0)
+				mdb_txn_abort(txn);
+			log_warn("cannot index delivery ids: %s",
+			    db_strerror(rc));
+			return;
+		}
+		db_trim_every(&r->db, DB_TRIM_MS);
+	} while (n > 0);
 	do {
 		if ((txn = db_begin(&r->db, 0)) == NULL)
 			return;

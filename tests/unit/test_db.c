@@ -219,12 +219,60 @@ main(void)
 			a.n = 1;
 			CHECK(db_attempt_put(txn, &db, orun.id, &a) == 0);
 		}
+		/* An id seen long ago and again now: its entry is new. */
+		CHECK(db_dedupe_put(txn, &db, s.id, "again", e.id, long_ago) ==
+		    0);
+		CHECK(db_dedupe_put(txn, &db, s.id, "again", e.id, now_us()) ==
+		    0);
+		/* An entry from before the index by time (written directly):
+		 * the first prune indexes it, then expires it. */
+		{
+			unsigned char v[UUID_LEN + 8];
+			char k[UUID_LEN + 7];
+			MDB_val mk, mv;
+
+			memcpy(v, e.id, UUID_LEN);
+			for (i = 0; i < 8; i++)
+				v[UUID_LEN + i] = (unsigned char)((uint64_t)
+				    long_ago >> (56 - 8 * i));
+			snprintf(k, sizeof(k), "%slegacy", s.id);
+			mk.mv_size = strlen(k);
+			mk.mv_data = k;
+			mv.mv_size = sizeof(v);
+			mv.mv_data = v;
+			CHECK(mdb_put(txn, db.dedupe, &mk, &mv, 0) == 0);
+		}
+		CHECK(db_commit(txn) == 0);
+		/* Indexed a few at a time, then whole. */
+		txn = db_begin(&db, 0);
+		CHECK(db_dedupe_index(txn, &db, 2, &rc) == 2);
+		CHECK(db_dedupe_index(txn, &db, 2, &rc) == 2);
+		while ((n = db_dedupe_index(txn, &db, 2, &rc)) > 0)
+			;
+		CHECK(n == 0 && db_dedupe_index(txn, &db, 2, &rc) == 0);
 		CHECK(db_commit(txn) == 0);
 		txn = db_begin(&db, 0);
 		n = db_prune(txn, &db, now_us() - (int64_t)30 * 86400 * 1000000,
 		    1000, &rc);
-		/* 2 events, their 2 runs, 3 dedupe entries. */
-		CHECK_MSG(n == 7, "pruned %d (rc %d)", n, rc);
+		/* 2 events, their 2 runs, 4 dedupe entries (3 and the legacy
+		 * one), and the index key of "again"'s first sighting. */
+		CHECK_MSG(n == 9, "pruned %d (rc %d)", n, rc);
+		CHECK(db_dedupe_get(txn, &db, s.id, "again", first) == 0);
+		CHECK(db_dedupe_get(txn, &db, s.id, "legacy", first) ==
+		    MDB_NOTFOUND);
+		{
+			MDB_stat st;
+
+			CHECK(mdb_stat(txn, db.dedupe, &st) == 0);
+			/* msg_1 and again */
+			CHECK_MSG(st.ms_entries == 2, "%zu dedupe entries left",
+			    st.ms_entries);
+			CHECK(mdb_stat(txn, db.dedupe_by_time, &st) == 0 &&
+			    st.ms_entries == 2);
+			/* Nothing left to expire: a second prune finds none. */
+			CHECK(db_prune(txn, &db, now_us() - (int64_t)30 * 86400 *
+			    1000000, 1000, &rc) == 0);
+		}
 		CHECK(db_commit(txn) == 0);
 		txn = db_begin(&db, 1);
 		n = 0;

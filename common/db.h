@@ -346,8 +346,11 @@ int	db_grow(struct db *);
 
 /*
  * Every page of the database a stage has read stays in its resident set
- * (the map is shared with the page cache). Drop those mappings on a
- * timer so a stage's RSS tracks its working set, not the file's size.
+ * (the map is shared with the page cache), and the kernel maps the whole
+ * page-cache folio around a page read: 64 KiB to megabytes, as LMDB's
+ * writes made them. Drop those mappings on a timer so a stage's RSS
+ * tracks its working set, not the file's size; long walks trim as they
+ * go.
  * db_trim_every trims when the last trim is ms old: cheap enough to call
  * after every batch, which bounds the peak under load too.
  */

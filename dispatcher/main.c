@@ -483,6 +483,7 @@ start_due(struct dispatcher *d)
 struct idlist {
 	char	(*id)[UUID_LEN + 1];
 	size_t	 n, cap;
+	struct db *db;		/* trimmed as the walk goes */
 };
 
 static int
@@ -490,6 +491,10 @@ collect_all(void *arg, const char *id)
 {
 	struct idlist *l = arg;
 
+	/* Each page read maps the page cache's whole folio around it (up
+	 * to megabytes): on a long queue, let them go as we walk. */
+	if (l->n % 256 == 0)
+		db_trim(l->db);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
 		void *p = realloc(l->id, cap * sizeof(*l->id));
@@ -510,7 +515,7 @@ collect_all(void *arg, const char *id)
 static void
 recover_running(struct dispatcher *d)
 {
-	struct idlist l = { NULL, 0, 0 };
+	struct idlist l = { NULL, 0, 0, &d->db };
 	MDB_txn *txn;
 	size_t i, n = 0;
 	int rc = 0;
@@ -521,6 +526,8 @@ recover_running(struct dispatcher *d)
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct run_rec run, old;
 
+		if (i % 256 == 0)
+			db_trim(&d->db);
 		if (db_run_get(txn, &d->db, l.id[i], &run) != 0 ||
 		    strcmp(run.status, "running") != 0)
 			continue;

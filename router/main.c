@@ -306,8 +306,8 @@ route_pending(struct router *r)
 		 * batch is enough. */
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
+		db_trim_every(&r->db, DB_TRIM_MS);
 	} while (pending.n == BATCH_MAX);
-	db_trim_every(&r->db, DB_TRIM_MS);
 }
 
 /* Retention: a batch per transaction, so writers never wait long. */
@@ -344,6 +344,7 @@ prune(struct router *r)
 			return;
 		}
 		total += n;
+		db_trim_every(&r->db, DB_TRIM_MS);
 	} while (n >= PRUNE_BATCH);
 	if (total > 0)
 		log_info("pruned %d records older than the retention", total);

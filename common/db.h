@@ -356,7 +356,7 @@ int	db_grow(struct db *);
  */
 void	db_trim(struct db *);
 void	db_trim_every(struct db *, int64_t ms);
-#define DB_TRIM_MS	100
+#define DB_TRIM_MS	25
 
 /*
  * Seal and unseal with the master key. After `hookpipe key rotate` a

@@ -290,8 +290,11 @@ def main():
            "dispatcher is stopped, then times it (http: first to last arrival "
            "at the sink; exec: dispatcher ready to the last run). *memory*: "
            "VmHWM counts the pages of the shared LMDB "
-           "map each stage touched (page cache, counted once per stage); "
-           "RssAnon is private memory; PSS splits the shared pages.", "",
+           "map each stage touched (page cache, counted once per stage; "
+           "the kernel maps the whole page-cache folio around a page read, "
+           "64 KiB and up); RssAnon is private memory; PSS splits the "
+           "shared pages. How the figures moved, change by change: "
+           "bench/history.md.", "",
            "## Figures", "",
            "| section | measurement | figure | ratio / detail | target | |",
            "| --- | --- | --- | --- | --- | --- |"]

@@ -1191,7 +1191,7 @@ db_dedupe_index(MDB_txn *txn, struct db *db, int limit, int *rc)
 	MDB_val flag = { sizeof(DEDUPE_INDEXED) - 1, DEDUPE_INDEXED };
 	MDB_val at = { sizeof(DEDUPE_INDEX_AT) - 1, DEDUPE_INDEX_AT };
 	MDB_val k, v, last = { 0, NULL };
-	unsigned char tk[8 + KEY_MAX], from[KEY_MAX];
+	unsigned char tk[8 + KEY_MAX], from[KEY_MAX], upto[KEY_MAX];
 	MDB_cursor *c;
 	int r, n = 0;
 
@@ -1218,7 +1218,12 @@ db_dedupe_index(MDB_txn *txn, struct db *db, int limit, int *rc)
 			*rc = db_put(txn, db->dedupe_by_time, tk,
 			    8 + k.mv_size, "", 0, 0);
 		}
-		last = k;
+		/* A copy: the page may not outlive the writes below. */
+		if (k.mv_size <= sizeof(upto)) {
+			memcpy(upto, k.mv_data, k.mv_size);
+			last.mv_size = k.mv_size;
+			last.mv_data = upto;
+		}
 		n++;
 	}
 	mdb_cursor_close(c);

@@ -225,16 +225,14 @@ main(void)
 		CHECK(db_dedupe_put(txn, &db, s.id, "again", e.id, now_us()) ==
 		    0);
 		/* An entry from before the index by time (written directly):
-		 * the first prune indexes it, then expires it. */
+		 * db_dedupe_index indexes it, then the prune expires it. */
 		{
 			unsigned char v[UUID_LEN + 8];
 			char k[UUID_LEN + 7];
 			MDB_val mk, mv;
 
 			memcpy(v, e.id, UUID_LEN);
-			for (i = 0; i < 8; i++)
-				v[UUID_LEN + i] = (unsigned char)((uint64_t)
-				    long_ago >> (56 - 8 * i));
+			put_be64(v + UUID_LEN, (uint64_t)long_ago);
 			snprintf(k, sizeof(k), "%slegacy", s.id);
 			mk.mv_size = strlen(k);
 			mk.mv_data = k;

@@ -144,6 +144,86 @@ string_list(json_t *a, int lower)
 	return -2;
 }
 
+/* Add a header name, lower case, once. */
+static void
+add_header(json_t *a, const char *name, size_t n)
+{
+	char low[256];
+	size_t i;
+	json_t *v;
+
+	if (n == 0 || n >= sizeof(low))
+		return;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[n] = '\0';
+	json_array_foreach(a, i, v)
+		if (strcmp(json_string_value(v), low) == 0)
+			return;
+	json_array_append_new(a, json_string(low));
+}
+
+/*
+ * The headers a scheme reads. The generic hmac scheme names them in its
+ * params: the signature header, the timestamp header and every
+ * {header:NAME} of the signed template.
+ */
+static void
+derive_headers(struct integ *ig)
+{
+	static const struct {
+		const char	*scheme;
+		const char	*headers[4];
+	} fixed[] = {
+		{ "standard-webhooks", { "webhook-id", "webhook-timestamp",
+		    "webhook-signature" } },
+		{ "github", { "x-hub-signature-256" } },
+		{ "stripe", { "stripe-signature" } },
+		{ "slack", { "x-slack-signature",
+		    "x-slack-request-timestamp" } },
+	};
+	json_t *sig = json_array(), *all;
+	const struct sources *srcs[2] = { &ig->event_type, &ig->delivery_id };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(fixed[i].scheme, ig->scheme) == 0)
+			for (j = 0; j < 4 && fixed[i].headers[j]; j++)
+				add_header(sig, fixed[i].headers[j],
+				    strlen(fixed[i].headers[j]));
+	if (strcmp(ig->scheme, "hmac") == 0) {
+		const char *h = json_string_value(json_object_get(ig->params,
+		    "header"));
+		const char *t = json_string_value(json_object_get(ig->params,
+		    "timestamp_header"));
+		const char *tpl = json_string_value(json_object_get(
+		    ig->params, "signed"));
+
+		if (h != NULL)
+			add_header(sig, h, strlen(h));
+		if (t != NULL)
+			add_header(sig, t, strlen(t));
+		while (tpl != NULL && (tpl = strstr(tpl, "{header:")) != NULL) {
+			const char *end = strchr(tpl, '}');
+
+			if (end == NULL)
+				break;
+			add_header(sig, tpl + 8, (size_t)(end - tpl - 8));
+			tpl = end;
+		}
+	}
+	all = json_deep_copy(sig);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < (size_t)srcs[i]->n; j++)
+			if (srcs[i]->v[j].kind == SRC_HEADER)
+				add_header(all, srcs[i]->v[j].where,
+				    strlen(srcs[i]->v[j].where));
+	json_object_set_new(ig->def, "_sig_headers", sig);
+	json_object_set_new(ig->def, "_read_headers", all);
+	ig->sig_headers = sig;
+	ig->read_headers = all;
+}
+
 static int
 integ_check(struct integ *ig, json_t *def, const char *label, char *err,
     size_t errlen)
@@ -269,6 +349,7 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	}
 #undef BAD
 	ig->def = def;
+	derive_headers(ig);
 	return 0;
 }
 
@@ -409,6 +490,18 @@ integ_has_mode(const struct integ *ig, const char *mode)
 
 	json_array_foreach(ig->modes, i, v)
 		if (strcmp(json_string_value(v), mode) == 0)
+			return 1;
+	return 0;
+}
+
+int
+integ_reads_header(const struct integ *ig, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ig->read_headers, i, v)
+		if (strcmp(json_string_value(v), name) == 0)
 			return 1;
 	return 0;
 }

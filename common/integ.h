@@ -47,6 +47,13 @@ struct integ {
 	json_t		*content_types;		/* [string] */
 	json_t		*keep_headers;		/* [string], lower case */
 	json_t		*modes;			/* [string] */
+	/*
+	 * Lower-case names of the headers that carry the signature (and its
+	 * timestamp), and of every header the integration reads: those plus
+	 * the event type's and the delivery id's. Derived at load.
+	 */
+	json_t		*sig_headers;
+	json_t		*read_headers;
 };
 
 struct integ_set {
@@ -70,6 +77,8 @@ int	integ_load_string(struct integ *, const char *json, const char *label,
 const struct integ *integ_find(const struct integ_set *, const char *name);
 int	integ_has_event(const struct integ *, const char *event);
 int	integ_has_mode(const struct integ *, const char *mode);
+/* 1 when name (lower case) is among the headers the integration reads. */
+int	integ_reads_header(const struct integ *, const char *name);
 void	integ_free_all(struct integ_set *);
 
 /* RFC 6901 JSON pointer lookup (borrowed reference, or NULL). */

@@ -39,6 +39,32 @@ main(void)
 	CHECK(ig.delivery_id.v[0].kind == SRC_HEADER &&
 	    strcmp(ig.delivery_id.v[0].where, "webhook-id") == 0);
 	CHECK(integ_has_mode(&ig, "manual"));
+	/* The headers it reads: the signature's three. */
+	CHECK(json_array_size(ig.sig_headers) == 3);
+	CHECK(integ_reads_header(&ig, "webhook-signature"));
+	CHECK(integ_reads_header(&ig, "webhook-id"));
+	CHECK(!integ_reads_header(&ig, "content-type"));
+	json_decref(ig.def);
+
+	/* GitHub's: the signature, the event and the delivery headers. */
+	CHECK(integ_load_file(&ig, "integrations/github.json", err,
+	    sizeof(err)) == 0);
+	CHECK(json_array_size(ig.sig_headers) == 1);
+	CHECK(integ_reads_header(&ig, "x-hub-signature-256"));
+	CHECK(integ_reads_header(&ig, "x-github-event"));
+	CHECK(integ_reads_header(&ig, "x-github-delivery"));
+	json_decref(ig.def);
+
+	/* hmac: its params name them, {header:NAME} included. */
+	CHECK(integ_load_string(&ig, "{\"name\":\"x\",\"scheme\":\"hmac\","
+	    "\"params\":{\"header\":\"X-Sig\",\"timestamp_header\":\"X-Ts\","
+	    "\"signed\":\"{timestamp}.{header:X-Nonce}.{body}\"},"
+	    "\"event_type\":\"header:X-Event\",\"delivery_id\":\"none\","
+	    "\"events\":[]}", "x.json", err, sizeof(err)) == 0);
+	CHECK(json_array_size(ig.sig_headers) == 3);
+	CHECK(integ_reads_header(&ig, "x-nonce"));
+	CHECK(integ_reads_header(&ig, "x-event"));
+	CHECK(integ_reads_header(&ig, "x-ts"));
 	json_decref(ig.def);
 
 	/* Syntax errors carry file:line:column. */

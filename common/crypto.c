@@ -215,6 +215,15 @@ hmac_context(enum hmac_alg alg)
 }
 
 int
+sha256(const void *p, size_t n, unsigned char out[32])
+{
+	unsigned int len = 0;
+
+	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 &&
+	    len == 32 ? 0 : -1;
+}
+
+int
 hmac_parts(enum hmac_alg alg, const void *key, size_t keylen,
     const struct iov *parts, int nparts, unsigned char out[64])
 {

@@ -38,6 +38,7 @@ void	hex_encode(const unsigned char *in, size_t n, char *out);
 int	hex_decode(const char *in, size_t inlen, unsigned char *out,
 	    size_t outcap);
 
+int	sha256(const void *, size_t, unsigned char out[32]);
 /* HMAC over the concatenation of parts; returns the MAC length or -1. */
 int	hmac_parts(enum hmac_alg, const void *key, size_t keylen,
 	    const struct iov *parts, int nparts, unsigned char out[64]);

@@ -290,6 +290,46 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 			    label);
 	}
 
+	ig->event_shapes = json_object_get(def, "event_shapes");
+	if (ig->event_shapes != NULL && !json_is_array(ig->event_shapes))
+		BAD("%s: /event_shapes: expected a list", label);
+	json_array_foreach(ig->event_shapes, i, v) {
+		json_t *has = json_object_get(v, "has"), *p;
+		size_t j;
+
+		if (!json_is_string(json_object_get(v, "event")))
+			BAD("%s: /event_shapes/%zu/event: expected an event "
+			    "name", label, i);
+		if (!json_is_array(has) || json_array_size(has) == 0)
+			BAD("%s: /event_shapes/%zu/has: expected a list of "
+			    "JSON pointers", label, i);
+		json_array_foreach(has, j, p) {
+			s = json_string_value(p);
+			if (s != NULL && *s == '!')
+				s++;
+			if (s == NULL || *s != '/')
+				BAD("%s: /event_shapes/%zu/has/%zu: expected "
+				    "\"/pointer\" or \"!/pointer\"", label, i, j);
+		}
+	}
+	v = json_object_get(def, "dedupe");
+	ig->dedupe_body = 0;
+	if (v != NULL) {
+		json_t *e;
+
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			BAD("%s: /dedupe: expected a list of \"id\" and "
+			    "\"body\"", label);
+		json_array_foreach(v, i, e) {
+			s = json_string_value(e);
+			if (s != NULL && strcmp(s, "body") == 0)
+				ig->dedupe_body = 1;
+			else if (s == NULL || strcmp(s, "id") != 0)
+				BAD("%s: /dedupe/%zu: expected \"id\" or "
+				    "\"body\"", label, i);
+		}
+	}
+
 	ig->events = json_object_get(def, "events");
 	if (!json_is_array(ig->events))
 		BAD("%s: /events: expected a list", label);
@@ -492,6 +532,41 @@ integ_has_mode(const struct integ *ig, const char *mode)
 		if (strcmp(json_string_value(v), mode) == 0)
 			return 1;
 	return 0;
+}
+
+static int
+shape_matches(json_t *body, json_t *has)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(has, i, p) {
+		const char *ptr = json_string_value(p);
+		int neg = *ptr == '!';
+
+		if ((json_pointer_get(body, ptr + neg) != NULL) == neg)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+integ_body_event(const struct integ *ig, json_t *body, const char *type,
+    int *shaped)
+{
+	size_t i;
+	json_t *s;
+
+	*shaped = 0;
+	json_array_foreach(ig->event_shapes, i, s)
+		if (body != NULL && shape_matches(body, json_object_get(s,
+		    "has")))
+			return json_string_value(json_object_get(s, "event"));
+	json_array_foreach(ig->event_shapes, i, s)
+		if (strcmp(json_string_value(json_object_get(s, "event")),
+		    type) == 0)
+			*shaped = 1;
+	return NULL;
 }
 
 int

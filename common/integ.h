@@ -54,6 +54,19 @@ struct integ {
 	 */
 	json_t		*sig_headers;
 	json_t		*read_headers;
+	/*
+	 * When the event type comes from an unsigned header, the signed body
+	 * may still tell the type: event_shapes is an ordered list of
+	 * {event, has: [pointer, "!pointer"]}; the first whose pointers all
+	 * exist (and "!" ones do not) names the body's event.
+	 */
+	json_t		*event_shapes;
+	/*
+	 * What identifies a delivery: its delivery id, and, when that id is
+	 * not signed, also the digest of the signed body ("dedupe": ["id",
+	 * "body"]). A delivery that matches either is a duplicate.
+	 */
+	int		 dedupe_body;
 };
 
 struct integ_set {
@@ -77,6 +90,13 @@ int	integ_load_string(struct integ *, const char *json, const char *label,
 const struct integ *integ_find(const struct integ_set *, const char *name);
 int	integ_has_event(const struct integ *, const char *event);
 int	integ_has_mode(const struct integ *, const char *mode);
+/*
+ * The event the body's shape says, or NULL when no shape matches (then
+ * *shaped tells whether `type` has a shape of its own, which the body
+ * should have had).
+ */
+const char *integ_body_event(const struct integ *, json_t *body,
+	    const char *type, int *shaped);
 /* 1 when name (lower case) is among the headers the integration reads. */
 int	integ_reads_header(const struct integ *, const char *name);
 void	integ_free_all(struct integ_set *);

@@ -199,6 +199,25 @@ kept_headers(const struct integ *ig, const struct header *h, size_t n)
 	return s;
 }
 
+/*
+ * A header the integration reads (signature, timestamp, id, event type,
+ * delivery id) given twice is ambiguous: the signature could be checked
+ * on one copy and the other stored or deduped on. The index of the
+ * second copy, or -1.
+ */
+static int
+repeated_header(const struct integ *ig, const struct header *h, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(h[i].name, h[j].name) == 0 &&
+			    integ_reads_header(ig, h[i].name))
+				return (int)i;
+	return -1;
+}
+
 static int
 media_type_ok(const struct integ *ig, const char *ct)
 {
@@ -249,6 +268,7 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	struct header hdrs[HEADERS_MAX];
 	unsigned char sec[2][SECRET_MAX];
 	char sub_id[UUID_LEN + 1], type[256], did[256], first[UUID_LEN + 1];
+	char bodykey[2 + 64];
 	char why[256];
 	const struct integ *ig;
 	struct sub_rec sub;
@@ -322,6 +342,12 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		    "not loaded (see the verifier log)");
 		goto out;
 	}
+	if ((n = repeated_header(ig, hdrs, nh)) >= 0) {
+		snprintf(why, sizeof(why), "header %s appears more than once",
+		    hdrs[n].name);
+		reject(v, it, 400, sub_id, why);
+		goto out;
+	}
 	memset(&r, 0, sizeof(r));
 	r.ig = ig;
 	r.headers = hdrs;
@@ -363,7 +389,22 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	if (did[0] == '\0')
 		str_copy(did, it->ev.id, sizeof(did));
 
+	/*
+	 * An unsigned delivery id (GitHub's) can be changed by anyone who
+	 * replays a signed body: such integrations also dedupe on the body's
+	 * digest. "\001" keeps the digest apart from any printable id.
+	 */
+	bodykey[0] = '\0';
+	if (ig->dedupe_body) {
+		unsigned char dg[32];
+
+		bodykey[0] = '\001';
+		sha256(r.body, r.body_len, dg);
+		hex_encode(dg, sizeof(dg), bodykey + 1);
+	}
 	rc = db_dedupe_get(txn, &v->db, sub.id, did, first);
+	if (rc == MDB_NOTFOUND && bodykey[0] != '\0')
+		rc = db_dedupe_get(txn, &v->db, sub.id, bodykey, first);
 	if (rc == 0) {
 		answer(it, 200, "{\"status\":\"ok\",\"event_id\":\"%s\","
 		    "\"duplicate\":true}", first);
@@ -395,6 +436,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	if ((rc = db_event_put(txn, &v->db, &it->ev)) != 0 ||
 	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
 	    received_at)) != 0 ||
+	    (bodykey[0] != '\0' && (rc = db_dedupe_put(txn, &v->db, sub.id,
+	    bodykey, it->ev.id, received_at)) != 0) ||
 	    (rc = db_sub_stats_bump(txn, &v->db, sub.id, received_at)) != 0)
 		goto out;
 	it->stored = 1;

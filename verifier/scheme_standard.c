@@ -5,8 +5,9 @@
  *	webhook-id, webhook-timestamp, webhook-signature
  *	signed content: id "." timestamp "." body
  *	v1:  HMAC-SHA256 with the secret (whsec_<base64> decoded, any
- *	     other secret used as raw bytes, as OpenAI's SDKs do)
- *	v1a: Ed25519 with a whpk_<base64> public key
+ *	     other secret but a whpk_ key used as raw bytes, as OpenAI's
+ *	     SDKs do)
+ *	v1a: Ed25519 with a whpk_<base64> public key, and nothing else
  *
  * The signature header is a space-separated list; any valid entry passes.
  */
@@ -18,17 +19,31 @@
 
 #define SIG_MAX	128
 
-/* Key bytes of a secret: whsec_/whpk_ prefixes are base64. */
 static int
-sw_key(const unsigned char *secret, size_t n, const char *prefix,
-    unsigned char *out, size_t cap)
+has_prefix(const unsigned char *s, size_t n, const char *prefix)
 {
 	size_t pl = strlen(prefix);
 
-	if (n > pl && memcmp(secret, prefix, pl) == 0)
-		return b64_decode((const char *)secret + pl, n - pl, out, cap);
-	if (strcmp(prefix, "whpk_") == 0)
-		return -1;	/* an Ed25519 key is always whpk_ */
+	return n > pl && memcmp(s, prefix, pl) == 0;
+}
+
+/*
+ * Key bytes of a secret for one kind of signature. A key verifies only
+ * signatures of its own kind: a whpk_ public key only v1a (Ed25519), a
+ * whsec_ or raw secret only v1 (HMAC). A public key is public: used as
+ * an HMAC key it would let anyone who knows it sign.
+ */
+static int
+sw_key(const unsigned char *secret, size_t n, int v1a, unsigned char *out,
+    size_t cap)
+{
+	if (has_prefix(secret, n, "whpk_"))
+		return v1a ? b64_decode((const char *)secret + 5, n - 5, out,
+		    cap) : -1;
+	if (v1a)
+		return -1;
+	if (has_prefix(secret, n, "whsec_"))
+		return b64_decode((const char *)secret + 6, n - 6, out, cap);
 	if (n > cap)
 		return -1;
 	memcpy(out, secret, n);
@@ -82,8 +97,8 @@ verify_standard_webhooks(const struct vreq *r, char *why, size_t whylen)
 		if (siglen <= 0)
 			goto next;
 		for (s = 0; s < r->nsecrets; s++) {
-			int kl = sw_key(r->secret[s], r->secret_len[s],
-			    v1a ? "whpk_" : "whsec_", key, sizeof(key));
+			int kl = sw_key(r->secret[s], r->secret_len[s], v1a,
+			    key, sizeof(key));
 
 			if (kl < 0)
 				continue;

@@ -180,6 +180,22 @@ verify_extract(const struct vreq *r, json_t **json, char *type,
 		    "JSON pointer", ig->event_type.v[0].where);
 		return V_MALFORMED;
 	}
+	/*
+	 * An unsigned event header (GitHub's X-GitHub-Event) must agree with
+	 * the signed body: a signed push must not fire release triggers.
+	 */
+	if (ig->event_shapes != NULL) {
+		int shaped;
+		const char *b = integ_body_event(ig, *json, type, &shaped);
+
+		if ((b != NULL && strcmp(b, type) != 0) || (b == NULL &&
+		    shaped)) {
+			snprintf(why, whylen, "the event type %s contradicts "
+			    "the body, which %s%s%s", type, b ? "is a " :
+			    "is not a ", b ? b : type, " event");
+			return V_MALFORMED;
+		}
+	}
 	/* Without a delivery id (a handshake, say) there is nothing to
 	 * dedupe on: the caller uses the event's own id. */
 	if (extract_one(r, &ig->delivery_id, *json, delivery, dlen, 0) != V_OK)

@@ -229,6 +229,24 @@ v1a(void)
 	    1700000000) == V_SIGNATURE);
 	CHECK(run(&ig_sw, h, 3, "{}", 2, spub, NULL, 1700000000) ==
 	    V_SIGNATURE);
+	/* Whoever knows the public key can compute an HMAC keyed with its
+	 * text: a whpk_ key must never verify a v1 signature. */
+	{
+		struct iov p[5] = { { id, strlen(id) }, { ".", 1 },
+		    { ts, strlen(ts) }, { ".", 1 }, { body, strlen(body) } };
+		unsigned char mac[64];
+		char forged[128] = "v1,";
+
+		hmac_parts(HMAC_SHA256, spub, strlen(spub), p, 5, mac);
+		b64_encode(mac, 32, forged + 3);
+		h[2].value = forged;
+		CHECK(run(&ig_sw, h, 3, body, strlen(body), spub, NULL,
+		    1700000000) == V_SIGNATURE);
+		/* Nor a v1a signature verify under a whsec_ or raw secret. */
+		h[2].value = ssig;
+		CHECK(run(&ig_sw, h, 3, body, strlen(body), spub + 5, NULL,
+		    1700000000) == V_SIGNATURE);
+	}
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);

@@ -279,8 +279,8 @@ ed25519_verify(const unsigned char pub[32], const unsigned char *sig,
 	return ok;
 }
 
-static int
-read_key(const char *path, unsigned char key[MASTER_KEY_LEN], char *err,
+int
+master_key_read(const char *path, unsigned char key[MASTER_KEY_LEN], char *err,
     size_t errlen)
 {
 	struct stat st;
@@ -313,7 +313,7 @@ master_key_load(const char *path, unsigned char key[MASTER_KEY_LEN],
 	int fd, rc;
 
 	if (access(path, F_OK) == 0)
-		return read_key(path, key, err, errlen);
+		return master_key_read(path, key, err, errlen);
 	/* Write a complete key under a private name, then link it into
 	 * place: a concurrent reader sees either no key or a whole one. */
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
@@ -340,19 +340,62 @@ master_key_load(const char *path, unsigned char key[MASTER_KEY_LEN],
 		    strerror(errno));
 		return -1;
 	}
-	return read_key(path, key, err, errlen);
+	return master_key_read(path, key, err, errlen);
+}
+
+uint32_t
+sealed_key_id(const unsigned char *in, size_t n)
+{
+	if (n >= SEAL_OVERHEAD && in[0] == 2)
+		return (uint32_t)in[1] << 24 | (uint32_t)in[2] << 16 |
+		    (uint32_t)in[3] << 8 | in[4];
+	if (n >= SEAL_OVERHEAD_V1 && in[0] == 1)
+		return 1;
+	return 0;
+}
+
+static size_t
+sealed_head(const unsigned char *in, size_t n)
+{
+	if (n >= SEAL_OVERHEAD && in[0] == 2)
+		return 1 + 4 + 12;
+	if (n >= SEAL_OVERHEAD_V1 && in[0] == 1)
+		return 1 + 12;
+	return 0;
 }
 
 int
-seal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
-    const void *plain, size_t n, unsigned char *out)
+sealed_len(const unsigned char *in, size_t n)
+{
+	size_t head = sealed_head(in, n);
+
+	if (head == 0 || n > INT32_MAX)
+		return -1;
+	return (int)(n - head - 16);
+}
+
+unsigned char
+sealed_nonce0(const unsigned char *in, size_t n)
+{
+	size_t head = sealed_head(in, n);
+
+	return head ? in[head - 12] : 0;
+}
+
+int
+seal(const unsigned char key[MASTER_KEY_LEN], uint32_t key_id,
+    const char *aad, const void *plain, size_t n, unsigned char *out)
 {
 	EVP_CIPHER_CTX *ctx;
-	unsigned char *nonce = out + 1, *ct = out + 13;
+	unsigned char *nonce = out + 5, *ct = out + 17;
 	int len, ok;
 
-	out[0] = 1;	/* format version */
-	if (n > INT32_MAX || crypto_random(nonce, 12) == -1 ||
+	out[0] = 2;	/* format version */
+	out[1] = (unsigned char)(key_id >> 24);
+	out[2] = (unsigned char)(key_id >> 16);
+	out[3] = (unsigned char)(key_id >> 8);
+	out[4] = (unsigned char)key_id;
+	if (n > INT32_MAX || key_id == 0 || crypto_random(nonce, 12) == -1 ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1
@@ -370,20 +413,21 @@ unseal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
     const unsigned char *in, size_t n, unsigned char *out)
 {
 	EVP_CIPHER_CTX *ctx;
-	size_t ctlen;
+	size_t head = sealed_head(in, n), ctlen;
 	int len, ok;
 
-	if (n < SEAL_OVERHEAD || in[0] != 1 || n > INT32_MAX)
+	if (head == 0 || n > INT32_MAX)
 		return -1;
-	ctlen = n - SEAL_OVERHEAD;
+	ctlen = n - head - 16;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in + 1) == 1
+	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    in + head - 12) == 1
 	    && EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
 	    (int)strlen(aad)) == 1
-	    && EVP_DecryptUpdate(ctx, out, &len, in + 13, (int)ctlen) == 1
+	    && EVP_DecryptUpdate(ctx, out, &len, in + head, (int)ctlen) == 1
 	    && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
-	    (void *)(in + 13 + ctlen)) == 1
+	    (void *)(in + head + ctlen)) == 1
 	    && EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok) {

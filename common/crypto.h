@@ -10,7 +10,13 @@
 #include <stdint.h>
 
 #define MASTER_KEY_LEN	32
-#define SEAL_OVERHEAD	(1 + 12 + 16)	/* version, nonce, tag */
+/*
+ * A sealed value: version 2, the id of the master key that sealed it
+ * (be32), the nonce, the ciphertext, the GCM tag. Version 1 (written
+ * before key ids) lacks the id and was sealed with key 1.
+ */
+#define SEAL_OVERHEAD	(1 + 4 + 12 + 16)
+#define SEAL_OVERHEAD_V1 (1 + 12 + 16)
 
 enum hmac_alg { HMAC_SHA1, HMAC_SHA256, HMAC_SHA512 };
 
@@ -54,16 +60,28 @@ int	ed25519_verify(const unsigned char pub[32], const unsigned char *sig,
  */
 int	master_key_load(const char *path, unsigned char key[MASTER_KEY_LEN],
 	    char *err, size_t errlen);
+/* Read an existing key file. */
+int	master_key_read(const char *path, unsigned char key[MASTER_KEY_LEN],
+	    char *err, size_t errlen);
 
 /*
  * seal: out gets n + SEAL_OVERHEAD bytes. The aad binds a sealed value to
  * its owner (e.g. the subscription id) so it cannot be moved elsewhere.
  */
-int	seal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
-	    const void *plain, size_t n, unsigned char *out);
-/* unseal: returns the plaintext length, or -1 if forged or damaged. */
+int	seal(const unsigned char key[MASTER_KEY_LEN], uint32_t key_id,
+	    const char *aad, const void *plain, size_t n, unsigned char *out);
+/*
+ * unseal: returns the plaintext length, or -1 if forged or damaged. out
+ * needs sealed_len(in, n) bytes.
+ */
 int	unseal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
 	    const unsigned char *in, size_t n, unsigned char *out);
+/* The id of the key a value was sealed with, or 0 when not a sealed value. */
+uint32_t sealed_key_id(const unsigned char *in, size_t n);
+/* The plaintext length of a sealed value, or -1. */
+int	sealed_len(const unsigned char *in, size_t n);
+/* The first byte of its nonce (random: a cache slot). */
+unsigned char sealed_nonce0(const unsigned char *in, size_t n);
 
 /* "whsec_abcd...wxyz" style mask for display: keeps a prefix and 4 chars. */
 void	mask_secret(const char *s, char *out, size_t outlen);

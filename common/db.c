@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,57 +20,20 @@
 const char *
 db_strerror(int rc)
 {
+	if (rc == DB_ESEAL)
+		return "cannot seal or unseal a secret (is a master key file "
+		    "missing?)";
 	return mdb_strerror(rc);
 }
+
+static int keys_open(struct db *, MDB_txn *, char *, size_t);
+static int seal_current(MDB_txn *, struct db *, const char *,
+    unsigned char *, size_t *);
 
 static int
 dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi)
 {
 	return mdb_dbi_open(txn, name, flags, dbi);
-}
-
-#define CANARY		"hookpipe"
-
-/*
- * The canary is a known text sealed under the master key. It tells
- * which key the secrets are sealed with when a rotation was cut off
- * between its commit and the rename of the new key file.
- */
-static int
-key_canary(struct db *db, MDB_txn *txn)
-{
-	unsigned char buf[64], newkey[MASTER_KEY_LEN];
-	char newpath[PATH_MAX + 8];
-	MDB_val k = { 9, "key_check" }, v;
-	int fd, rc;
-
-	snprintf(newpath, sizeof(newpath), "%s.new", db->key_path);
-	rc = mdb_get(txn, db->meta, &k, &v);
-	if (rc == 0 && access(newpath, F_OK) == 0) {
-		if ((fd = open(newpath, O_RDONLY | O_CLOEXEC)) != -1 &&
-		    read(fd, newkey, sizeof(newkey)) == sizeof(newkey) &&
-		    v.mv_size <= sizeof(buf) + SEAL_OVERHEAD &&
-		    unseal(newkey, "key_check", v.mv_data, v.mv_size, buf) ==
-		    (int)strlen(CANARY)) {
-			/* The rotation committed: finish it. */
-			if (rename(newpath, db->key_path) == 0) {
-				memcpy(db->key, newkey, sizeof(newkey));
-				log_info("finished an interrupted key rotation");
-			}
-		} else
-			unlink(newpath);	/* it never committed */
-		if (fd != -1)
-			close(fd);
-		OPENSSL_cleanse(newkey, sizeof(newkey));
-	}
-	if (rc == MDB_NOTFOUND) {
-		if (seal(db->key, "key_check", CANARY, strlen(CANARY), buf))
-			return EIO;
-		v.mv_data = buf;
-		v.mv_size = strlen(CANARY) + SEAL_OVERHEAD;
-		return mdb_put(txn, db->meta, &k, &v, 0);
-	}
-	return rc;
 }
 
 int
@@ -83,8 +48,6 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 
 	memset(db, 0, sizeof(*db));
 	str_copy(db->key_path, cfg->key_path, sizeof(db->key_path));
-	if (master_key_load(cfg->key_path, db->key, err, errlen) == -1)
-		return -1;
 	if ((rc = mdb_env_create(&db->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(db->env, 32);
@@ -148,9 +111,11 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 		db->env = NULL;
 		return -1;
 	}
-	if (!ro && (rc = key_canary(db, txn)) != 0) {
+	if (keys_open(db, txn, err, errlen) == -1) {
 		mdb_txn_abort(txn);
-		goto fail;
+		mdb_env_close(db->env);
+		db->env = NULL;
+		return -1;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
@@ -178,7 +143,8 @@ db_close(struct db *db)
 {
 	if (db->env != NULL)
 		mdb_env_close(db->env);
-	OPENSSL_cleanse(db->key, sizeof(db->key));
+	OPENSSL_cleanse(db->keys, sizeof(db->keys));
+	db->nkeys = 0;
 	if (db->secrets != NULL) {
 		OPENSSL_cleanse(db->secrets, SECRET_CACHE *
 		    sizeof(*db->secrets));
@@ -422,12 +388,19 @@ int
 db_sub_put(MDB_txn *txn, struct db *db, const struct sub_rec *s)
 {
 	char key[KEY_MAX + 1];
+	struct sub_rec fresh;
 	struct mpw w;
 	int rc, n;
 
 	if ((n = sub_name_key(key, sizeof(key), s->workspace, s->integration,
 	    s->name)) == -1)
 		return MDB_BAD_VALSIZE;
+	fresh = *s;
+	if ((rc = seal_current(txn, db, s->id, fresh.secret,
+	    &fresh.secret_len)) != 0 || (rc = seal_current(txn, db, s->id,
+	    fresh.secret2, &fresh.secret2_len)) != 0)
+		return rc;
+	s = &fresh;
 	mpw_init(&w);
 	sub_pack(&w, s);
 	if ((rc = put_mp(txn, db->subs, s->id, UUID_LEN, &w)))
@@ -605,7 +578,8 @@ db_sub_secret(struct db *db, const struct sub_rec *s, int which,
 	struct secret_cache *c;
 	int len;
 
-	if (n < SEAL_OVERHEAD || n > SEALED_MAX || n - SEAL_OVERHEAD > cap)
+	if (n > SEALED_MAX || sealed_len(in, n) < 0 ||
+	    (size_t)sealed_len(in, n) > cap)
 		return -1;
 	/* The verifier unseals a secret per delivery: AES-GCM set-up costs
 	 * more than the HMAC. A sealed value is never reused (its nonce is
@@ -613,7 +587,8 @@ db_sub_secret(struct db *db, const struct sub_rec *s, int which,
 	 * a changed secret or a rotated key misses. Slot by nonce. */
 	if (db->secrets == NULL)
 		db->secrets = calloc(SECRET_CACHE, sizeof(*db->secrets));
-	c = db->secrets == NULL ? NULL : &db->secrets[in[1] % SECRET_CACHE];
+	c = db->secrets == NULL ? NULL :
+	    &db->secrets[sealed_nonce0(in, n) % SECRET_CACHE];
 	if (c != NULL && c->plain_len > 0 && c->sealed_len == n &&
 	    memcmp(c->sealed, in, n) == 0 && strcmp(c->id, s->id) == 0 &&
 	    (size_t)c->plain_len <= cap) {
@@ -767,7 +742,9 @@ wf_index(MDB_txn *txn, struct db *db, const struct wf_rec *w, int add)
 int
 db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 {
-	char key[KEY_MAX + 1];
+	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 2];
+	unsigned char app_key[SEALED_MAX];
+	size_t app_key_len;
 	struct wf_rec old;
 	struct mpw mw;
 	int i, n, rc;
@@ -780,6 +757,11 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 		if (rc != 0)
 			return rc;
 	}
+	app_key_len = w->app_key_len;
+	memcpy(app_key, w->app_key, app_key_len);
+	snprintf(aad, sizeof(aad), "%s/%s", w->workspace, w->name);
+	if ((rc = seal_current(txn, db, aad, app_key, &app_key_len)) != 0)
+		return rc;
 	mpw_init(&mw);
 	mpw_map(&mw, 13);
 	mpw_kv_str(&mw, "workspace", w->workspace);
@@ -788,7 +770,7 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 	mpw_kv_str(&mw, "action", w->action);
 	mpw_kv_str(&mw, "target", w->target ? w->target : "");
 	mpw_kv_str(&mw, "headers", w->headers ? w->headers : "");
-	mpw_kv_bin(&mw, "app_key", w->app_key, w->app_key_len);
+	mpw_kv_bin(&mw, "app_key", app_key, app_key_len);
 	mpw_kv_i64(&mw, "timeout", w->timeout_s);
 	mpw_kv_i64(&mw, "retries", w->retries);
 	mpw_kv_i64(&mw, "concurrency", w->concurrency);
@@ -1820,12 +1802,19 @@ db_cred_get(MDB_txn *txn, struct db *db, const char *ws, const char *name,
 int
 db_cred_put(MDB_txn *txn, struct db *db, const struct cred_rec *c)
 {
-	char key[KEY_MAX + 1];
+	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 8];
+	struct cred_rec fresh;
 	struct mpw w;
-	int n;
+	int n, rc;
 
 	if ((n = wf_key(key, sizeof(key), c->workspace, c->name)) == -1)
 		return MDB_BAD_VALSIZE;
+	fresh = *c;
+	snprintf(aad, sizeof(aad), "cred:%s/%s", c->workspace, c->name);
+	if ((rc = seal_current(txn, db, aad, fresh.token,
+	    &fresh.token_len)) != 0)
+		return rc;
+	c = &fresh;
 	mpw_init(&w);
 	mpw_map(&w, 7);
 	mpw_kv_str(&w, "workspace", c->workspace);
@@ -1899,7 +1888,8 @@ unseal_str(struct db *db, const char *aad, const unsigned char *in,
 {
 	int len;
 
-	if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD >= cap)
+	if (cap == 0 || sealed_len(in, n) < 0 ||
+	    (size_t)sealed_len(in, n) >= cap)
 		return -1;
 	if ((len = db_unseal(db, aad, in, n, (unsigned char *)out, cap - 1)) < 0)
 		return -1;
@@ -1954,12 +1944,20 @@ int
 db_oauth_client_put(MDB_txn *txn, struct db *db,
     const struct oauth_client_rec *c)
 {
-	char key[KEY_MAX + 1];
+	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 8];
+	struct oauth_client_rec fresh;
 	struct mpw w;
-	int n;
+	int n, rc;
 
 	if ((n = wf_key(key, sizeof(key), c->workspace, c->integration)) == -1)
 		return MDB_BAD_VALSIZE;
+	fresh = *c;
+	snprintf(aad, sizeof(aad), "oauth:%s/%s", c->workspace,
+	    c->integration);
+	if ((rc = seal_current(txn, db, aad, fresh.secret,
+	    &fresh.secret_len)) != 0)
+		return rc;
+	c = &fresh;
 	mpw_init(&w);
 	mpw_map(&w, 4);
 	mpw_kv_str(&w, "workspace", c->workspace);
@@ -2031,25 +2029,105 @@ db_oauth_state_take(MDB_txn *txn, struct db *db, const char *state,
 	return st->expires_at < now_us() ? ETIMEDOUT : 0;
 }
 
-/* --- the master key --- */
+/* --- the master keys --- */
+
+/*
+ * Secrets are sealed under a master key named by an id, which every
+ * sealed value carries. Key 1 is $HOOKPIPE_HOME/master.key (made on first
+ * use); a rotation adds master.key.2, .3, ... The id of the key to seal
+ * with lives in meta "key_current", so that every writer reads it inside
+ * its own write transaction: a value is never written under a key older
+ * than the one a committed rotation chose (seal_current() re-seals at
+ * put time). Readers load keys by id and never delete one; a rotation
+ * retires a key file only once no stored value uses it.
+ */
+#define KEY_CURRENT	"key_current"
+
+static void
+key_file(const struct db *db, uint32_t id, char *out, size_t len)
+{
+	if (id == 1)
+		snprintf(out, len, "%s", db->key_path);
+	else
+		snprintf(out, len, "%s.%u", db->key_path, id);
+}
+
+/* The key of that id, from the cache or its file; NULL when missing. */
+static const unsigned char *
+db_key(struct db *db, uint32_t id)
+{
+	char path[PATH_MAX + 16], err[PATH_MAX + 128];
+	struct db_key *k;
+	int i;
+
+	for (i = 0; i < db->nkeys; i++)
+		if (db->keys[i].id == id)
+			return db->keys[i].k;
+	if (id == 0)
+		return NULL;
+	if (db->nkeys == DB_KEYS_MAX) {
+		/* The oldest goes; a value still sealed with it reloads it. */
+		OPENSSL_cleanse(&db->keys[0], sizeof(db->keys[0]));
+		memmove(db->keys, db->keys + 1, (DB_KEYS_MAX - 1) *
+		    sizeof(db->keys[0]));
+		db->nkeys--;
+	}
+	k = &db->keys[db->nkeys];
+	key_file(db, id, path, sizeof(path));
+	if (master_key_read(path, k->k, err, sizeof(err)) == -1) {
+		log_warn("master key %u: %s", id, err);
+		return NULL;
+	}
+	k->id = id;
+	db->nkeys++;
+	return k->k;
+}
+
+static uint32_t
+current_key(MDB_txn *txn, struct db *db)
+{
+	MDB_val k = { strlen(KEY_CURRENT), KEY_CURRENT }, v;
+	const unsigned char *b;
+
+	if (mdb_get(txn, db->meta, &k, &v) != 0 || v.mv_size != 4)
+		return 1;
+	b = v.mv_data;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3];
+}
 
 static int
-reload_key(struct db *db)
+set_current_key(MDB_txn *txn, struct db *db, uint32_t id)
 {
-	unsigned char key[MASTER_KEY_LEN];
-	int fd;
+	unsigned char b[4] = { (unsigned char)(id >> 24),
+	    (unsigned char)(id >> 16), (unsigned char)(id >> 8),
+	    (unsigned char)id };
+	MDB_val k = { strlen(KEY_CURRENT), KEY_CURRENT }, v = { 4, b };
 
-	if ((fd = open(db->key_path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if (read(fd, key, sizeof(key)) != sizeof(key) ||
-	    memcmp(key, db->key, sizeof(key)) == 0) {
-		close(fd);
-		return -1;	/* unchanged: the failure is real */
+	return mdb_put(txn, db->meta, &k, &v, 0);
+}
+
+/* At open: the current key must be there; key 1 is made on first use. */
+static int
+keys_open(struct db *db, MDB_txn *txn, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+
+	db->key_current = current_key(txn, db);
+	if (db->key_current == 1) {
+		if (master_key_load(db->key_path, db->keys[0].k, err,
+		    errlen) == -1)
+			return -1;
+		db->keys[0].id = 1;
+		db->nkeys = 1;
+		return 0;
 	}
-	close(fd);
-	memcpy(db->key, key, sizeof(key));
-	OPENSSL_cleanse(key, sizeof(key));
-	log_info("master key changed on disk; reloaded");
+	if (db_key(db, db->key_current) == NULL) {
+		key_file(db, db->key_current, path, sizeof(path));
+		snprintf(err, errlen, "the master key the secrets are sealed "
+		    "with, %s, cannot be read; restore it from a backup", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -2057,9 +2135,9 @@ int
 db_seal(struct db *db, const char *aad, const void *plain, size_t n,
     unsigned char *out, size_t *outlen)
 {
-	/* Seal with the key on disk, not a stale copy. */
-	reload_key(db);
-	if (seal(db->key, aad, plain, n, out) == -1)
+	const unsigned char *key = db_key(db, db->key_current);
+
+	if (key == NULL || seal(key, db->key_current, aad, plain, n, out) == -1)
 		return -1;
 	*outlen = n + SEAL_OVERHEAD;
 	return 0;
@@ -2069,15 +2147,41 @@ int
 db_unseal(struct db *db, const char *aad, const unsigned char *in, size_t n,
     unsigned char *out, size_t cap)
 {
-	int len;
+	const unsigned char *key;
+	int len = sealed_len(in, n);
 
-	if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD > cap)
+	if (len < 0 || (size_t)len > cap ||
+	    (key = db_key(db, sealed_key_id(in, n))) == NULL)
 		return -1;
-	if ((len = unseal(db->key, aad, in, n, out)) >= 0)
-		return len;
-	if (reload_key(db) == -1)
-		return -1;
-	return unseal(db->key, aad, in, n, out);
+	return unseal(key, aad, in, n, out);
+}
+
+/*
+ * Make a sealed value (in place, in a SEALED_MAX buffer) use the key
+ * that is current in this write transaction: what a stale process sealed
+ * before a rotation committed is re-sealed, never written under a key the
+ * rotation is about to retire.
+ */
+static int
+seal_current(MDB_txn *txn, struct db *db, const char *aad,
+    unsigned char *val, size_t *len)
+{
+	unsigned char plain[SEALED_MAX];
+	uint32_t cur;
+	int n;
+
+	if (*len == 0)
+		return 0;
+	cur = current_key(txn, db);
+	if (sealed_key_id(val, *len) == cur)
+		return 0;
+	if ((n = db_unseal(db, aad, val, *len, plain, sizeof(plain))) < 0 ||
+	    (size_t)n > SECRET_MAX)
+		return DB_ESEAL;
+	db->key_current = cur;
+	n = db_seal(db, aad, plain, (size_t)n, val, len);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return n == 0 ? 0 : DB_ESEAL;
 }
 
 int
@@ -2098,220 +2202,391 @@ db_wf_set_app_key(struct db *db, struct wf_rec *w, const char *key)
 	return seal_str(db, aad, key, w->app_key, &w->app_key_len);
 }
 
-/* Re-seal one value from the old key to the new one, in place. */
-static int
-reseal(const unsigned char *oldk, const unsigned char *newk, const char *aad,
-    unsigned char *val, size_t len)
-{
-	unsigned char plain[SEALED_MAX];
-	int n;
-
-	if (len == 0)
-		return 0;
-	if (len > SEALED_MAX || (n = unseal(oldk, aad, val, len, plain)) < 0)
-		return -1;
-	n = seal(newk, aad, plain, (size_t)n, val);
-	OPENSSL_cleanse(plain, sizeof(plain));
-	return n == 0 ? 1 : -1;
-}
-
+/*
+ * Rotation. Every record that holds a sealed value is read and written
+ * back after the new key became current in the same transaction: the
+ * puts re-seal through seal_current().
+ */
 struct rotation {
 	struct db	*db;
 	MDB_txn		*txn;
-	unsigned char	 newk[MASTER_KEY_LEN];
+	int		 rc;
 	int		 n;
-	int		 failed;
 	char		 what[160];
+	/* The walk collects keys; the records are rewritten after it. */
+	char		(*keys)[2 * NAME_MAX_LEN + 2];
+	size_t		 nkeys, cap;
+	/* Retirement: the key ids stored values use. */
+	uint32_t	 used[64];
+	int		 nused;
 };
 
+static int
+rot_collect(void *arg, MDB_val *k, MDB_val *v)
+{
+	struct rotation *r = arg;
+
+	(void)v;
+	if (k->mv_size >= sizeof(r->keys[0]))
+		return 0;
+	if (r->nkeys == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		void *p = realloc(r->keys, cap * sizeof(r->keys[0]));
+
+		if (p == NULL) {
+			r->rc = ENOMEM;
+			return 1;
+		}
+		r->keys = p;
+		r->cap = cap;
+	}
+	memcpy(r->keys[r->nkeys], k->mv_data, k->mv_size);
+	r->keys[r->nkeys++][k->mv_size] = '\0';
+	return 0;
+}
+
 static void
-rot_count(struct rotation *r, int rc, const char *what)
+rot_walk(struct rotation *r, MDB_dbi dbi)
 {
-	if (rc < 0 && !r->failed) {
-		r->failed = 1;
+	r->nkeys = 0;
+	if (r->rc == 0)
+		r->rc = prefix_each(r->txn, dbi, NULL, 0, rot_collect, r);
+}
+
+/* "ws/name" -> ws and name */
+static int
+split_key(const char *key, char *ws, char *name)
+{
+	const char *slash = strchr(key, '/');
+
+	if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN ||
+	    strlen(slash + 1) > NAME_MAX_LEN)
+		return -1;
+	memcpy(ws, key, (size_t)(slash - key));
+	ws[slash - key] = '\0';
+	strcpy(name, slash + 1);
+	return 0;
+}
+
+static void
+rot_fail(struct rotation *r, int rc, const char *what)
+{
+	if (rc != 0 && r->rc == 0) {
+		r->rc = rc;
 		str_copy(r->what, what, sizeof(r->what));
-	} else if (rc > 0)
-		r->n++;
+	}
 }
 
-static int
-rot_wf(void *arg, const struct wf_rec *w0)
+static void
+rot_rewrite(struct rotation *r)
 {
-	struct rotation *r = arg;
-	struct wf_rec w = *w0;
-	char aad[2 * NAME_MAX_LEN + 2];
-
-	if (w.app_key_len == 0)
-		return 0;
-	snprintf(aad, sizeof(aad), "%s/%s", w.workspace, w.name);
-	rot_count(r, reseal(r->db->key, r->newk, aad, w.app_key,
-	    w.app_key_len), aad);
-	if (!r->failed && db_wf_put(r->txn, r->db, &w) != 0)
-		rot_count(r, -1, aad);
-	return r->failed;
-}
-
-static int
-rot_cred(void *arg, const struct cred_rec *c0)
-{
-	struct rotation *r = arg;
-	struct cred_rec c = *c0;
-	char aad[2 * NAME_MAX_LEN + 8];
-
-	snprintf(aad, sizeof(aad), "cred:%s/%s", c.workspace, c.name);
-	rot_count(r, reseal(r->db->key, r->newk, aad, c.token, c.token_len),
-	    aad);
-	if (!r->failed && db_cred_put(r->txn, r->db, &c) != 0)
-		rot_count(r, -1, aad);
-	return r->failed;
-}
-
-static int
-rot_oauth(void *arg, MDB_val *k, MDB_val *v)
-{
-	struct rotation *r = arg;
-	struct oauth_client_rec c;
-	msgpack_unpacked u;
-	char aad[2 * NAME_MAX_LEN + 8];
-
-	(void)k;
-	if (mp_unpack(v->mv_data, v->mv_size, &u) == -1)
-		return 0;
-	memset(&c, 0, sizeof(c));
-	mp_get_str(&u.data, "workspace", c.workspace, sizeof(c.workspace));
-	mp_get_str(&u.data, "integration", c.integration,
-	    sizeof(c.integration));
-	mp_get_str(&u.data, "client_id", c.client_id, sizeof(c.client_id));
-	get_sealed(&u.data, "secret", c.secret, &c.secret_len);
-	msgpack_unpacked_destroy(&u);
-	snprintf(aad, sizeof(aad), "oauth:%s/%s", c.workspace, c.integration);
-	rot_count(r, reseal(r->db->key, r->newk, aad, c.secret, c.secret_len),
-	    aad);
-	/* Written after the walk: no puts under the cursor. */
-	if (!r->failed && db_oauth_client_put(r->txn, r->db, &c) != 0)
-		rot_count(r, -1, aad);
-	return r->failed;
-}
-
-/* Every workspace: subscriptions are listed per workspace prefix. */
-static int
-rot_all_subs(struct rotation *r)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
+	char ws[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+	size_t i;
 	int rc;
 
-	if ((rc = mdb_cursor_open(r->txn, r->db->subs, &c)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 &&
-	    !r->failed; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	rot_walk(r, r->db->subs);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
 		struct sub_rec s;
-		msgpack_unpacked u;
 
-		if (mp_unpack(v.mv_data, v.mv_size, &u) == -1)
+		if (db_sub_get(r->txn, r->db, r->keys[i], &s) != 0)
 			continue;
-		if (sub_decode(&u.data, &s) == 0) {
-			msgpack_unpacked_destroy(&u);
-			rot_count(r, reseal(r->db->key, r->newk, s.id,
-			    s.secret, s.secret_len), s.id);
-			rot_count(r, reseal(r->db->key, r->newk, s.id,
-			    s.secret2, s.secret2_len), s.id);
-			if (!r->failed) {
-				MDB_val nv;
-				struct mpw w;
-
-				/* Same key, same size: overwrite in place. */
-				mpw_init(&w);
-				sub_pack(&w, &s);
-				nv.mv_data = w.sb.data;
-				nv.mv_size = w.sb.size;
-				if (mdb_cursor_put(c, &k, &nv, MDB_CURRENT))
-					rot_count(r, -1, s.id);
-				mpw_free(&w);
-			}
-		} else
-			msgpack_unpacked_destroy(&u);
+		rot_fail(r, db_sub_put(r->txn, r->db, &s), s.id);
+		r->n += (s.secret_len > 0) + (s.secret2_len > 0);
 	}
-	mdb_cursor_close(c);
-	return 0;
+	rot_walk(r, r->db->workflows);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct wf_rec w;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_wf_get(r->txn, r->db, ws, name, &w) != 0)
+			continue;
+		if (w.app_key_len > 0) {
+			rot_fail(r, db_wf_put(r->txn, r->db, &w), r->keys[i]);
+			r->n++;
+		}
+		wf_free(&w);
+	}
+	rot_walk(r, r->db->creds);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct cred_rec c;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_cred_get(r->txn, r->db, ws, name, &c) != 0)
+			continue;
+		rc = db_cred_put(r->txn, r->db, &c);
+		rot_fail(r, rc, r->keys[i]);
+		r->n += c.token_len > 0;
+	}
+	rot_walk(r, r->db->oauth_clients);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct oauth_client_rec c;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_oauth_client_get(r->txn, r->db, ws, name, &c) != 0)
+			continue;
+		rot_fail(r, db_oauth_client_put(r->txn, r->db, &c),
+		    r->keys[i]);
+		r->n += c.secret_len > 0;
+	}
+}
+
+static void
+rot_use(struct rotation *r, const unsigned char *val, size_t len)
+{
+	uint32_t id = sealed_key_id(val, len);
+	int i;
+
+	if (id == 0)
+		return;
+	for (i = 0; i < r->nused; i++)
+		if (r->used[i] == id)
+			return;
+	if (r->nused < (int)(sizeof(r->used) / sizeof(r->used[0])))
+		r->used[r->nused++] = id;
+	else
+		r->rc = E2BIG;	/* too many to tell: retire nothing */
+}
+
+/* Which keys stored values use, read in txn. */
+static void
+rot_used(struct rotation *r)
+{
+	char ws[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+	size_t i;
+
+	r->nused = 0;
+	rot_walk(r, r->db->subs);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct sub_rec s;
+
+		if (db_sub_get(r->txn, r->db, r->keys[i], &s) != 0) {
+			r->rc = EIO;	/* unreadable: keep every key */
+			break;
+		}
+		rot_use(r, s.secret, s.secret_len);
+		rot_use(r, s.secret2, s.secret2_len);
+	}
+	rot_walk(r, r->db->workflows);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct wf_rec w;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_wf_get(r->txn, r->db, ws, name, &w) != 0) {
+			r->rc = EIO;
+			break;
+		}
+		rot_use(r, w.app_key, w.app_key_len);
+		wf_free(&w);
+	}
+	rot_walk(r, r->db->creds);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct cred_rec c;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_cred_get(r->txn, r->db, ws, name, &c) != 0) {
+			r->rc = EIO;
+			break;
+		}
+		rot_use(r, c.token, c.token_len);
+	}
+	rot_walk(r, r->db->oauth_clients);
+	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
+		struct oauth_client_rec c;
+
+		if (split_key(r->keys[i], ws, name) == -1 ||
+		    db_oauth_client_get(r->txn, r->db, ws, name, &c) != 0) {
+			r->rc = EIO;
+			break;
+		}
+		rot_use(r, c.secret, c.secret_len);
+	}
+}
+
+/* The directory of the key files, and the base name of key 1. */
+static void
+key_dir(const struct db *db, char *dir, size_t len, const char **base)
+{
+	const char *slash = strrchr(db->key_path, '/');
+
+	if (slash == NULL) {
+		snprintf(dir, len, ".");
+		*base = db->key_path;
+	} else {
+		snprintf(dir, len, "%.*s", (int)(slash - db->key_path),
+		    db->key_path);
+		*base = slash + 1;
+	}
+}
+
+/* The id a file name in the key directory stands for, or 0. */
+static uint32_t
+key_file_id(const char *name, const char *base)
+{
+	size_t bl = strlen(base);
+	int64_t id;
+
+	if (strcmp(name, base) == 0)
+		return 1;
+	if (strncmp(name, base, bl) != 0 || name[bl] != '.' ||
+	    parse_i64(name + bl + 1, 2, UINT32_MAX, &id) == -1)
+		return 0;
+	return (uint32_t)id;
+}
+
+static void
+fsync_dir(const char *dir)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The highest key id on disk. */
+static uint32_t
+key_max_on_disk(const struct db *db)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	struct dirent *de;
+	uint32_t max = 0, id;
+	DIR *d;
+
+	key_dir(db, dir, sizeof(dir), &base);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if ((id = key_file_id(de->d_name, base)) > max)
+			max = id;
+	closedir(d);
+	return max;
+}
+
+/* Delete the key files that no stored value uses; keep current. */
+static int
+key_retire(struct rotation *r, uint32_t current)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	const char *base;
+	struct dirent *de;
+	uint32_t id;
+	int i, n = 0, used;
+	DIR *d;
+
+	key_dir(r->db, dir, sizeof(dir), &base);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if ((id = key_file_id(de->d_name, base)) == 0 || id == current)
+			continue;
+		for (i = 0, used = 0; i < r->nused; i++)
+			used |= r->used[i] == id;
+		if (used)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	fsync_dir(dir);
+	return n;
 }
 
 int
 db_rotate_key(struct db *db, char *err, size_t errlen)
 {
 	struct rotation *r = calloc(1, sizeof(*r));
-	unsigned char canary[64];
-	char newpath[PATH_MAX + 8];
-	MDB_val k = { 9, "key_check" }, v;
-	int fd, rc, n;
+	char path[PATH_MAX + 16], lock[PATH_MAX + 16], dir[PATH_MAX];
+	unsigned char key[MASTER_KEY_LEN];
+	const char *base;
+	uint32_t newid;
+	int lfd, fd, rc, n = -1;
 
 	if (r == NULL)
 		return -1;
-	reload_key(db);
-	snprintf(newpath, sizeof(newpath), "%s.new", db->key_path);
-	if (crypto_random(r->newk, sizeof(r->newk)) == -1 ||
-	    (fd = open(newpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
-		snprintf(err, errlen, "cannot write %s: %s", newpath,
+	r->db = db;
+	/* One rotation at a time. */
+	snprintf(lock, sizeof(lock), "%s.lock", db->key_path);
+	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(lfd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "cannot lock %s: %s", lock,
 		    strerror(errno));
-		free(r);
-		return -1;
+		goto out;
 	}
-	if (write(fd, r->newk, sizeof(r->newk)) != sizeof(r->newk) ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "cannot write %s: %s", newpath,
+	/* The new key is on disk, synced, before anything is sealed with
+	 * it; it is new, never an overwritten file. */
+	if ((r->txn = db_begin(db, 1)) == NULL) {
+		snprintf(err, errlen, "cannot begin a transaction");
+		goto out;
+	}
+	newid = current_key(r->txn, db);
+	mdb_txn_abort(r->txn);
+	if (key_max_on_disk(db) > newid)
+		newid = key_max_on_disk(db);
+	newid++;
+	key_file(db, newid, path, sizeof(path));
+	if (crypto_random(key, sizeof(key)) == -1 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (write(fd, key, sizeof(key)) != sizeof(key) || fsync(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
 		    strerror(errno));
 		close(fd);
-		unlink(newpath);
-		free(r);
-		return -1;
+		unlink(path);
+		goto out;
 	}
 	close(fd);
-	r->db = db;
+	key_dir(db, dir, sizeof(dir), &base);
+	fsync_dir(dir);
+	OPENSSL_cleanse(key, sizeof(key));
+
+	/* Current from this commit on, and everything re-sealed in it. */
 	if ((r->txn = db_begin(db, 0)) == NULL) {
 		snprintf(err, errlen, "cannot begin a transaction");
-		goto fail;
+		unlink(path);
+		goto out;
 	}
-	rot_all_subs(r);
-	if (!r->failed)
-		db_wf_each(r->txn, db, NULL, rot_wf, r);
-	if (!r->failed)
-		db_cred_each(r->txn, db, NULL, rot_cred, r);
-	if (!r->failed)
-		prefix_each(r->txn, db->oauth_clients, NULL, 0, rot_oauth, r);
-	if (r->failed) {
-		snprintf(err, errlen, "cannot re-seal %s with the current key; "
-		    "nothing was changed", r->what);
+	if ((rc = set_current_key(r->txn, db, newid)) != 0)
+		rot_fail(r, rc, "the current key");
+	else
+		rot_rewrite(r);
+	if (r->rc == 0 && (rc = db_commit(r->txn)) != 0)
+		rot_fail(r, rc, "the commit");
+	else if (r->rc != 0)
 		mdb_txn_abort(r->txn);
-		goto fail;
+	if (r->rc != 0) {
+		snprintf(err, errlen, "cannot re-seal %s: %s; nothing was "
+		    "changed", r->what, db_strerror(r->rc));
+		unlink(path);
+		goto out;
 	}
-	seal(r->newk, "key_check", CANARY, strlen(CANARY), canary);
-	v.mv_data = canary;
-	v.mv_size = strlen(CANARY) + SEAL_OVERHEAD;
-	if ((rc = mdb_put(r->txn, db->meta, &k, &v, 0)) != 0 ||
-	    (rc = db_commit(r->txn)) != 0) {
-		if (rc != 0 && r->txn != NULL)
-			mdb_txn_abort(r->txn);
-		snprintf(err, errlen, "cannot commit: %s", mdb_strerror(rc));
-		goto fail;
-	}
-	/* Committed: the new key is the key now. */
-	if (rename(newpath, db->key_path) == -1) {
-		snprintf(err, errlen, "re-sealed, but cannot rename %s: %s "
-		    "(the next start finishes it)", newpath, strerror(errno));
-		free(r);
-		return -1;
-	}
-	memcpy(db->key, r->newk, sizeof(r->newk));
+	mdb_env_sync(db->env, 1);
+	db->key_current = newid;
 	n = r->n;
-	OPENSSL_cleanse(r, sizeof(*r));
+
+	/* Retire the keys nothing uses any more. A crash before this only
+	 * leaves a key file the next rotation retires. */
+	if ((r->txn = db_begin(db, 1)) != NULL) {
+		rot_used(r);
+		mdb_txn_abort(r->txn);
+		if (r->rc == 0)
+			key_retire(r, newid);
+		else
+			log_warn("kept the old master keys: %s", r->rc == EIO ?
+			    "a record could not be read" : strerror(r->rc));
+	}
+out:
+	if (lfd != -1)
+		close(lfd);
+	free(r->keys);
 	free(r);
 	return n;
-fail:
-	unlink(newpath);
-	OPENSSL_cleanse(r, sizeof(*r));
-	free(r);
-	return -1;
 }
 
 /* --- spool --- */

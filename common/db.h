@@ -55,14 +55,25 @@ struct secret_cache {
 	int		 plain_len;	/* 0: empty slot */
 };
 
+#define DB_KEYS_MAX	8
+
+/* Errors of the db layer beside LMDB's (db_strerror knows them all). */
+#define DB_ESEAL	(-31000)	/* a secret cannot be (un)sealed */
+
 struct db {
 	MDB_env	*env;
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
 	MDB_dbi	 events, events_by_time, pending, dedupe, dedupe_by_time;
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 spool, meta, creds, oauth_clients, oauth_states;
-	unsigned char key[MASTER_KEY_LEN];	/* master key */
-	char	 key_path[PATH_MAX];
+	/* Master keys by id, loaded as sealed values need them. */
+	struct db_key {
+		uint32_t	 id;
+		unsigned char	 k[MASTER_KEY_LEN];
+	}	 keys[DB_KEYS_MAX];
+	int	 nkeys;
+	uint32_t key_current;			/* the id to seal with */
+	char	 key_path[PATH_MAX];		/* key 1; key N: path.N */
 	size_t	 map_max;			/* db_grow's limit */
 	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
 	/* db_trim's view of the map, found once per map size. */
@@ -359,9 +370,9 @@ void	db_trim_every(struct db *, int64_t ms);
 #define DB_TRIM_MS	25
 
 /*
- * Seal and unseal with the master key. After `hookpipe key rotate` a
- * running stage still holds the old key: a failed unseal rereads the key
- * file once and tries again.
+ * Seal and unseal with the master keys. A sealed value names the key it
+ * was sealed with; the records that hold one are re-sealed under the
+ * current key when written (see db_rotate_key).
  */
 int	db_seal(struct db *, const char *aad, const void *plain, size_t n,
 	    unsigned char *out, size_t *outlen);
@@ -373,9 +384,10 @@ int	db_wf_app_key(struct db *, const struct wf_rec *, char *out,
 int	db_wf_set_app_key(struct db *, struct wf_rec *, const char *key);
 
 /*
- * Re-encrypt every secret under a new master key, in one transaction.
- * The new key is written beside the old one first and renamed into place
- * after the commit; db_open finishes a rotation a crash interrupted.
+ * Rotation: write a new key file (synced) before anything is sealed with
+ * it, make it current and re-seal every secret in one transaction, then
+ * delete the key files no stored value uses. Readers never delete a key,
+ * so a crash or a concurrent command at any point loses nothing.
  * Returns how many secrets were re-sealed, or -1 with err.
  */
 int	db_rotate_key(struct db *, char *err, size_t errlen);

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "crypto.h"
 #include "t.h"
 #include "util.h"
@@ -97,7 +99,9 @@ main(void)
 	CHECK(master_key_load(path, key2, err, sizeof(err)) == 0 &&
 	    memcmp(key, key2, sizeof(key)) == 0);
 
-	CHECK(seal(key, "sub-1", "s3cret", 6, sealed) == 0);
+	CHECK(seal(key, 7, "sub-1", "s3cret", 6, sealed) == 0);
+	CHECK(sealed_key_id(sealed, 6 + SEAL_OVERHEAD) == 7);
+	CHECK(sealed_len(sealed, 6 + SEAL_OVERHEAD) == 6);
 	CHECK(memmem(sealed, 6 + SEAL_OVERHEAD, "s3cret", 6) == NULL);
 	CHECK(unseal(key, "sub-1", sealed, 6 + SEAL_OVERHEAD, out) == 6 &&
 	    memcmp(out, "s3cret", 6) == 0);
@@ -105,6 +109,29 @@ main(void)
 	sealed[15] ^= 1;
 	CHECK(unseal(key, "sub-1", sealed, 6 + SEAL_OVERHEAD, out) == -1);
 	CHECK(unseal(key, "sub-1", sealed, 3, out) == -1);
+	/* A value sealed before key ids (version 1) was sealed with key 1. */
+	{
+		unsigned char v1[64], nonce[12] = { 1, 2, 3 };
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		int l;
+
+		v1[0] = 1;
+		memcpy(v1 + 1, nonce, 12);
+		EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
+		EVP_EncryptUpdate(c, NULL, &l, (const unsigned char *)"sub-1",
+		    5);
+		EVP_EncryptUpdate(c, v1 + 13, &l, (const unsigned char *)
+		    "legacy", 6);
+		EVP_EncryptFinal_ex(c, v1 + 19, &l);
+		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, v1 + 19);
+		EVP_CIPHER_CTX_free(c);
+		CHECK(sealed_key_id(v1, 6 + SEAL_OVERHEAD_V1) == 1);
+		CHECK(sealed_len(v1, 6 + SEAL_OVERHEAD_V1) == 6);
+		CHECK(unseal(key, "sub-1", v1, 6 + SEAL_OVERHEAD_V1, out) ==
+		    6 && memcmp(out, "legacy", 6) == 0);
+		v1[0] = 9;
+		CHECK(sealed_key_id(v1, 6 + SEAL_OVERHEAD_V1) == 0);
+	}
 
 	mask_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", masked,
 	    sizeof(masked));

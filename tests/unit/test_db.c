@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "t.h"
@@ -283,13 +284,17 @@ main(void)
 		mdb_txn_abort(txn);
 	}
 
-	/* Key rotation re-seals everything; a second handle that still
-	 * holds the old key rereads the key file when unsealing fails. */
+	/*
+	 * Key rotation re-seals everything under a new key and retires the
+	 * key file nothing uses any more. A second handle opened before the
+	 * rotation still seals with the old key: what it writes afterwards is
+	 * re-sealed under the current key, and it reads the new values.
+	 */
 	{
-		struct db db2;
+		struct db db2, db3;
 		struct cred_rec c, c2;
-		char tok[64];
-		unsigned char before[MASTER_KEY_LEN];
+		struct sub_rec s3;
+		char tok[64], k2[PATH_MAX + 8];
 
 		CHECK(db_open(&db2, &cfg, 0, err, sizeof(err)) == 0);
 		memset(&c, 0, sizeof(c));
@@ -301,9 +306,12 @@ main(void)
 		txn = db_begin(&db, 0);
 		CHECK(db_cred_put(txn, &db, &c) == 0);
 		CHECK(db_commit(txn) == 0);
-		memcpy(before, db.key, sizeof(before));
+		CHECK(db.key_current == 1);
 		CHECK(db_rotate_key(&db, err, sizeof(err)) >= 2);
-		CHECK(memcmp(before, db.key, sizeof(before)) != 0);
+		CHECK(db.key_current == 2);
+		snprintf(k2, sizeof(k2), "%s.2", cfg.key_path);
+		CHECK(access(k2, F_OK) == 0);
+		CHECK(access(cfg.key_path, F_OK) == -1);	/* retired */
 		txn = db_begin(&db2, 1);
 		CHECK(db_sub_get(txn, &db2, s.id, &s2) == 0);
 		CHECK(db_cred_get(txn, &db2, "default", "gh", &c2) == 0);
@@ -312,7 +320,33 @@ main(void)
 		    memcmp(plain, "whsec_abc", 9) == 0);
 		CHECK(db_cred_token(&db2, &c2, tok, sizeof(tok)) == 9 &&
 		    strcmp(tok, "ghp_token") == 0);
+		/* The stale handle seals a new secret with key 1 (cached). */
+		s3 = s2;
+		strcpy(s3.id, "9b2d4c6e-0000-4000-8000-000000000001");
+		strcpy(s3.name, "late");
+		CHECK(db_sub_set_secret(&db2, &s3, 1, "late-secret", 11) == 0);
+		CHECK(sealed_key_id(s3.secret, s3.secret_len) == 1);
+		txn = db_begin(&db2, 0);
+		CHECK(db_sub_put(txn, &db2, &s3) == 0);
+		CHECK(db_commit(txn) == 0);
 		db_close(&db2);
+		/* Written under key 2: a new handle reads it without key 1. */
+		CHECK(db_open(&db3, &cfg, 0, err, sizeof(err)) == 0);
+		txn = db_begin(&db3, 1);
+		CHECK(db_sub_get(txn, &db3, s3.id, &s2) == 0);
+		mdb_txn_abort(txn);
+		CHECK(sealed_key_id(s2.secret, s2.secret_len) == 2);
+		CHECK(db_sub_secret(&db3, &s2, 1, plain, sizeof(plain)) == 11);
+		/* A second rotation retires key 2. */
+		CHECK(db_rotate_key(&db3, err, sizeof(err)) >= 3);
+		CHECK(access(k2, F_OK) == -1);
+		txn = db_begin(&db3, 0);
+		CHECK(db_sub_del(txn, &db3, &s3) == 0);
+		CHECK(db_commit(txn) == 0);
+		db_close(&db3);
+		db_close(&db);
+		CHECK(db_open(&db, &cfg, 0, err, sizeof(err)) == 0);
+		CHECK(db.key_current == 3);
 	}
 
 	/* Deleting the subscription's name index entry. */

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `hookpipe key rotate` is crash- and race-safe: 20 rotations while CLI
+# commands open the database in loops, another command keeps writing new
+# secrets, stages restart, and some rotations are killed with SIGKILL at
+# random moments. Afterwards every secret reads back and valid deliveries
+# verify.
+. "$(dirname "$0")/lib.sh"
+
+start_stack
+declare -A secret id
+for n in a b c; do
+	new_sub "rot-$n"
+	secret[$n]=$SUB_SECRET
+	id[$n]=$SUB_ID
+done
+new_workflow wf rot-a batch.completed "$T_DIR/runs"
+
+stop_loops=$T_DIR/stop
+# Readers: every command opens the database (and, before, deleted a
+# rotation's pending key).
+(
+	while [ ! -e "$stop_loops" ]; do
+		hookpipe sub list >/dev/null 2>&1
+		hookpipe sub show rot-b --reveal >/dev/null 2>&1
+	done
+) &
+BG_PIDS+=($!)
+# A writer: secondary secrets sealed while rotations run; the last one
+# written is what must read back.
+(
+	i=0
+	while [ ! -e "$stop_loops" ]; do
+		i=$((i + 1))
+		hookpipe sub edit rot-c --secondary-secret "second-$i" \
+		    >/dev/null 2>&1 && echo "second-$i" >"$T_DIR/second"
+	done
+) &
+BG_PIDS+=($!)
+# Stage restarts: each opens the database at start.
+(
+	while [ ! -e "$stop_loops" ]; do
+		hookpipectl restart router >/dev/null 2>&1
+		sleep 0.3
+		hookpipectl restart verifier >/dev/null 2>&1
+		sleep 0.3
+	done
+) &
+BG_PIDS+=($!)
+
+ok_rot=0
+killed=0
+for i in $(seq 1 20); do
+	if [ $((i % 3)) = 0 ]; then
+		# Cut off at a random moment, from at once to after the end.
+		hookpipe key rotate >/dev/null 2>&1 &
+		p=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -KILL "$p" 2>/dev/null && killed=$((killed + 1))
+		wait "$p" 2>/dev/null
+	elif hookpipe key rotate >"$T_DIR/rot.out" 2>&1; then
+		ok_rot=$((ok_rot + 1))
+	else
+		not_ok "rotation $i" "$(cat "$T_DIR/rot.out")"
+	fi
+done
+: >"$stop_loops"
+for p in "${BG_PIDS[@]}"; do
+	wait "$p" 2>/dev/null
+done
+BG_PIDS=()
+echo "# $ok_rot rotations completed, $killed killed"
+assert_eq "every uninterrupted rotation succeeded" 14 "$ok_rot"
+check "the stack is up" wait_for 15 hookpipectl status
+
+for n in a b c; do
+	assert_eq "secret of rot-$n reads back" "${secret[$n]}" \
+	    "$(hookpipe sub show "rot-$n" --reveal --json | json 'd["secret"]')"
+done
+if [ -f "$T_DIR/second" ]; then
+	assert_eq "the last secondary secret written reads back" \
+	    "$(cat "$T_DIR/second")" \
+	    "$(hookpipe sub show rot-c --reveal --json | json 'd["secondary_secret"]')"
+fi
+for n in a b c; do
+	deliver "${id[$n]}" "${secret[$n]}" "$(payload batch.completed)"
+	assert_status "a delivery to rot-$n verifies" 200
+done
+check "the workflow ran" wait_for 15 has_runs "$T_DIR/runs" 1
+# Old keys are retired once nothing uses them: a few files, not 20.
+nkeys=$(find "$HOOKPIPE_HOME" -maxdepth 1 -name 'master.key*' ! -name '*.lock' | wc -l)
+check "old master keys were retired ($nkeys left)" test "$nkeys" -le 3
+finish

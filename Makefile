@@ -14,7 +14,8 @@ CFLAGS	?= $(OPT) -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
-	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"'
+	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"' \
+	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
 # A sanitized build lives apart (build-san/, build-san/bin) so it never
@@ -31,7 +32,7 @@ endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
-	   common/integ.o common/jqprog.o common/sandbox.o \
+	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
@@ -40,17 +41,18 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
 	   verifier/scheme_slack.o verifier/scheme_hmac.o
 ROUTER	 = router/main.o
+JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/remote.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
-	   test_config test_verify
+	   test_config test_verify test_sandbox
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
-	   $(BIN)/hookpipectl
+	   $(BIN)/hookpipectl $(BIN)/hookpipe-jq
 
 all: $(BINS)
 
@@ -78,6 +80,10 @@ $(BIN)/hookpipe-verifier: $(addprefix $(B)/,$(VERIFIER)) $(B)/libcommon.a
 $(BIN)/hookpipe-router: $(addprefix $(B)/,$(ROUTER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
+
+$(BIN)/hookpipe-jq: $(addprefix $(B)/,$(JQWORKER)) $(B)/libcommon.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ -ljq -lcrypto
 
 $(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER)) $(B)/libcommon.a
 	@mkdir -p $(BIN)

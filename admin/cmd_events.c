@@ -256,6 +256,12 @@ event_print(json_t *o)
 		    (long long)json_integer_value(json_object_get(r,
 		    "attempts")), (long long)json_integer_value(
 		    json_object_get(r, "max_attempts")));
+		/* A run that never started says why (a trigger's jq program
+		 * stopped at its budget, say). */
+		if (json_array_size(json_object_get(r, "history")) == 0 &&
+		    json_is_string(json_object_get(r, "last_error")))
+			printf("    %s\n", json_string_value(json_object_get(r,
+			    "last_error")));
 		json_array_foreach(json_object_get(r, "history"), j, v) {
 			json_t *err = json_object_get(v, "error");
 

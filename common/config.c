@@ -136,6 +136,42 @@ integrations_default(char *out, size_t len)
 }
 
 /* "30d", "12h", "90m", "3600s" or a bare number of days. */
+/* Bytes, with an optional K, M or G (powers of 1024; "MiB" too). */
+static int
+env_size(const char *name, int64_t def, int64_t min, int64_t max,
+    int64_t *out, char *err, size_t errlen)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+	int shift = 0;
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (shift != 0 && strcmp(end, "iB") == 0)
+		end += 2;
+	else if (shift != 0 && strcmp(end, "B") == 0)
+		end++;
+	if (errno != 0 || end == v || *end != '\0' || n < 0 ||
+	    n > (max >> shift) || (n << shift) < min) {
+		snprintf(err, errlen, "%s=%s: expected a size from %lld to "
+		    "%lld bytes (a number, optionally with K, M or G)", name, v,
+		    (long long)min, (long long)max);
+		return -1;
+	}
+	*out = (int64_t)n << shift;
+	return 0;
+}
+
 static int
 parse_duration(const char *v, int64_t *secs)
 {
@@ -243,6 +279,23 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    &cfg->verify_timeout_ms, err, errlen) ||
 	    env_int("HOOKPIPE_CONCURRENCY", 16, 1, 1024, &cfg->concurrency,
 	    err, errlen))
+		return -1;
+	/*
+	 * A delivery signed at T passes until T + tolerance, and may first
+	 * have arrived as early as T - tolerance: its dedupe entry must
+	 * outlive both, or a late replay would run again.
+	 */
+	if (cfg->tolerance * 2 > DEDUPE_WINDOW_S) {
+		snprintf(err, errlen, "HOOKPIPE_TOLERANCE=%lld: at most %lld "
+		    "seconds (half of the %d-day dedupe window), or a replay "
+		    "after the window would pass", (long long)cfg->tolerance,
+		    (long long)DEDUPE_WINDOW_S / 2, DEDUPE_WINDOW_S / 86400);
+		return -1;
+	}
+	if (env_int("HOOKPIPE_JQ_TIMEOUT_MS", 200, 1, 60000,
+	    &cfg->jq_timeout_ms, err, errlen) ||
+	    env_size("HOOKPIPE_JQ_MEMORY", (int64_t)64 << 20, (int64_t)4 << 20,
+	    (int64_t)1 << 36, &cfg->jq_memory, err, errlen))
 		return -1;
 	if (parse_duration(env_or("HOOKPIPE_RETENTION", "30d"),
 	    &cfg->retention_s) == -1) {

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #define RETRY_MAX_STEPS	16
+/* How long a delivery id is remembered (SPEC: 7 days). */
+#define DEDUPE_WINDOW_S	(7 * 86400)
 
 struct config {
 	char	 home[PATH_MAX];
@@ -33,6 +35,8 @@ struct config {
 	int64_t	 verify_timeout_ms;	/* receiver: verdict wait before spooling */
 	int64_t	 concurrency;		/* dispatcher: runs at once */
 	int64_t	 retention_s;		/* HOOKPIPE_RETENTION: prune after */
+	int64_t	 jq_timeout_ms;		/* one filter or map evaluation */
+	int64_t	 jq_memory;		/* bytes a jq worker may allocate */
 	/* Delay before retry N (ms): HOOKPIPE_RETRY_SCHEDULE="1,5,30,120,600". */
 	int64_t	 retry_ms[RETRY_MAX_STEPS];
 	int	 retry_steps;

@@ -111,7 +111,7 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 		db->env = NULL;
 		return -1;
 	}
-	if (keys_open(db, txn, err, errlen) == -1) {
+	if (!(flags & DB_NOKEYS) && keys_open(db, txn, err, errlen) == -1) {
 		mdb_txn_abort(txn);
 		mdb_env_close(db->env);
 		db->env = NULL;

@@ -43,7 +43,7 @@
 #define EVENTS_MAX	4096			/* "a,b,c" or "*" */
 #define TRIGGERS_MAX	32
 #define OUTPUT_MAX	(64 * 1024)		/* kept per attempt */
-#define DEDUPE_DAYS	7
+#define DEDUPE_DAYS	(DEDUPE_WINDOW_S / 86400)
 
 /* Unsealed subscription secrets, keyed by the sealed bytes and the id. */
 #define SECRET_CACHE	16
@@ -90,6 +90,8 @@ struct db {
  * before anyone is told. Other writers wait for one fsync, not two.
  */
 #define DB_METASYNC_LATER 0x4
+/* A stage that never seals nor unseals (the router): no master key. */
+#define DB_NOKEYS	0x8
 
 int	db_open(struct db *, const struct config *, int flags, char *err,
 	    size_t errlen);

@@ -115,10 +115,9 @@ jqprog_run(struct jqprog *p, const char *json, size_t len, char **out,
 		*out = strdup(jv_string_value(s));
 		jv_free(s);
 	}
-	jv_free(result);
-	/* Drain the rest so the next run starts clean. */
-	while (jv_is_valid(result = jq_next(p->jq)))
-		jv_free(result);
+	/* Only the first result counts: the rest is never computed (a
+	 * program may produce results without end), and the next jq_start
+	 * resets the state. */
 	jv_free(result);
 	return rc;
 }

@@ -83,7 +83,10 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	rx_start_http(rx, 0);
 	rx_handoff_listen(rx);
-	sandbox_confine(&rx->cfg);
+	/* Its own port to bind, outbound TCP for the OAuth exchange, the
+	 * master keys to seal the tokens it stores. */
+	sandbox_confine(&rx->cfg, &(struct sandbox_policy){ .read_keys = 1,
+	    .tcp_bind_port = rx->cfg.listen_port, .tcp_connect = 1 });
 	stage_ready(&rx->st, &rx->cfg);
 	log_info("listening on %s:%d", rx->cfg.listen_host,
 	    rx->cfg.listen_port);

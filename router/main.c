@@ -19,7 +19,7 @@
 #include <zmq.h>
 
 #include "db.h"
-#include "jqprog.h"
+#include "jqpool.h"
 #include "log.h"
 #include "msg.h"
 #include "sandbox.h"
@@ -40,6 +40,7 @@ struct router {
 	void		*in;		/* PULL: events from the verifier */
 	void		*out;		/* PUSH: runs to the dispatcher */
 	struct tap	 tap;
+	struct jqpool	 jq;		/* filters and maps */
 	uint64_t	 routed, runs;
 };
 
@@ -106,156 +107,307 @@ tap_route(struct router *r, const struct event_rec *ev, const char *wf,
 }
 
 /*
- * Does one of the workflow's triggers for this event fire? Its filter (if
- * any) must give a truthy first result on the payload; its map (if any)
- * makes *inputs. A program that fails counts as no match, and is logged.
+ * Routing runs in three steps, so that no jq program ever runs inside a
+ * write transaction (a slow one would hold LMDB's writer lock, which the
+ * verifier needs to answer senders):
+ *
+ *	plan	 a read transaction: the pending events, the workflows whose
+ *		 triggers match them, the triggers' filter and map programs
+ *	evaluate no transaction: the programs, in hookpipe-jq workers with a
+ *		 time and memory budget each
+ *	write	 one write transaction: the runs, and the events routed
+ *
+ * What changed between plan and write (a workflow deleted, a test that
+ * caught another event) is checked again in the write step.
  */
-static int
-trigger_fires(const struct wf_rec *wf, const struct event_rec *ev,
-    char **inputs)
+#define PLAN_PAYLOAD_MAX (32u << 20)	/* payloads a plan keeps, bytes */
+
+struct wf_plan {
+	char		 ws[NAME_MAX_LEN + 1];
+	char		 name[NAME_MAX_LEN + 1];
+	int		 test;		/* a listening `workflow test` */
+	int64_t		 listen_until;
+	int64_t		 retries;
+	int		 ntrig;
+	struct trigger	 trig[TRIGGERS_MAX];	/* filter, map: owned */
+	/* The evaluation's outcome. */
+	int		 fires;
+	char		*inputs;	/* a map's result */
+	char		 failed[512];	/* a trigger over its jq budget */
+};
+
+struct ev_plan {
+	struct event_rec ev;		/* payload kept when programs need it */
+	int		 gone;		/* pruned or damaged: drop from pending */
+	int		 stored;	/* status stored (else only unpend) */
+	int		 nwf;
+	struct wf_plan	*wf;
+};
+
+struct plan {
+	struct ev_plan	 e[BATCH_MAX];
+	int		 n;
+	size_t		 payload_bytes;
+};
+
+static void
+plan_free(struct plan *p)
 {
-	char err[512];
-	int i;
+	int i, j, k;
 
-	*inputs = NULL;
-	for (i = 0; i < wf->ntrig; i++) {
-		const struct trigger *t = &wf->trig[i];
-		struct jqprog *p;
+	for (i = 0; i < p->n; i++) {
+		for (j = 0; j < p->e[i].nwf; j++) {
+			struct wf_plan *w = &p->e[i].wf[j];
 
-		err[0] = '\0';
-		if (strcmp(t->sub, ev->sub) != 0 || (strcmp(t->event,
-		    ev->type) != 0 && strcmp(t->event, "*") != 0))
-			continue;
-		if (t->filter != NULL && t->filter[0] != '\0') {
-			if ((p = jqcache_get(t->filter, err, sizeof(err))) ==
-			    NULL || jqprog_run(p, (const char *)ev->payload,
-			    ev->payload_len, NULL, err, sizeof(err)) != 1) {
-				if (p == NULL || err[0] != '\0')
-					log_info("workflow %s: filter on event "
-					    "%s: %s", wf->name, ev->id, err);
-				continue;
+			for (k = 0; k < w->ntrig; k++) {
+				free(w->trig[k].filter);
+				free(w->trig[k].map);
 			}
+			free(w->inputs);
 		}
-		if (t->map != NULL && t->map[0] != '\0') {
-			if ((p = jqcache_get(t->map, err, sizeof(err))) ==
-			    NULL || jqprog_run(p, (const char *)ev->payload,
-			    ev->payload_len, inputs, err, sizeof(err)) == -1 ||
-			    *inputs == NULL) {
-				log_info("workflow %s: map on event %s: %s",
-				    wf->name, ev->id, *inputs == NULL &&
-				    err[0] == '\0' ? "no result" : err);
-				free(*inputs);
-				*inputs = NULL;
-				continue;
-			}
-		}
-		return 1;
+		free(p->e[i].wf);
+		event_free(&p->e[i].ev);
 	}
+	p->n = 0;
+	p->payload_bytes = 0;
+}
+
+static int
+has_programs(const struct wf_plan *w)
+{
+	int k;
+
+	for (k = 0; k < w->ntrig; k++)
+		if ((w->trig[k].filter && w->trig[k].filter[0]) ||
+		    (w->trig[k].map && w->trig[k].map[0]))
+			return 1;
 	return 0;
 }
 
-/*
- * Queue a run of one workflow for the event, if it is published or
- * listening. Returns an LMDB error code, 0 otherwise.
- */
+/* Plan one workflow for the event: 0, or an LMDB code. */
 static int
-route_to(struct router *r, MDB_txn *txn, const struct event_rec *ev,
-    const char *wfkey, struct ids *runs)
+plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
 {
 	char ws[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
-	const char *slash = strchr(wfkey, '/');
+	const char *slash = strchr(key, '/');
+	struct wf_plan *w;
 	struct wf_rec wf;
-	struct run_rec run;
-	int64_t now = now_us();
-	char *inputs = NULL;
-	int rc, test = 0;
+	int rc, i, test;
 
-	if (slash == NULL || (size_t)(slash - wfkey) > NAME_MAX_LEN ||
+	if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN ||
 	    strlen(slash + 1) > NAME_MAX_LEN)
 		return 0;
-	memcpy(ws, wfkey, (size_t)(slash - wfkey));
-	ws[slash - wfkey] = '\0';
+	memcpy(ws, key, (size_t)(slash - key));
+	ws[slash - key] = '\0';
 	str_copy(name, slash + 1, sizeof(name));
 	if ((rc = db_wf_get(txn, &r->db, ws, name, &wf)) != 0)
 		return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
 	/* Drafts run only for a listening `workflow test`; the event it
 	 * catches ends the listening state. */
-	test = wf.listen_until > now;
+	test = wf.listen_until > now_us();
 	if (strcmp(wf.state, "published") != 0 && !test) {
-		tap_route(r, ev, wfkey, NULL, "draft");
+		tap_route(r, &e->ev, key, NULL, "draft");
 		wf_free(&wf);
 		return 0;
 	}
-	if (!trigger_fires(&wf, ev, &inputs)) {
-		tap_route(r, ev, wfkey, NULL, "filter");
-		wf_free(&wf);
-		return 0;
+	w = &e->wf[e->nwf++];
+	memset(w, 0, sizeof(*w));
+	str_copy(w->ws, ws, sizeof(w->ws));
+	str_copy(w->name, name, sizeof(w->name));
+	w->test = test;
+	w->listen_until = wf.listen_until;
+	w->retries = wf.retries;
+	for (i = 0; i < wf.ntrig; i++) {
+		struct trigger *t = &wf.trig[i];
+
+		if (strcmp(t->sub, e->ev.sub) != 0 || (strcmp(t->event,
+		    e->ev.type) != 0 && strcmp(t->event, "*") != 0))
+			continue;
+		w->trig[w->ntrig] = *t;
+		w->trig[w->ntrig].filter = t->filter ? strdup(t->filter) : NULL;
+		w->trig[w->ntrig++].map = t->map ? strdup(t->map) : NULL;
 	}
-	if (test) {
-		wf.listen_until = 0;
-		if ((rc = db_wf_put(txn, &r->db, &wf)) != 0) {
-			wf_free(&wf);
-			free(inputs);
-			return rc;
-		}
-	}
-	memset(&run, 0, sizeof(run));
-	uuid7(run.id);
-	str_copy(run.workspace, ws, sizeof(run.workspace));
-	str_copy(run.workflow, name, sizeof(run.workflow));
-	str_copy(run.event_id, ev->id, sizeof(run.event_id));
-	str_copy(run.status, "queued", sizeof(run.status));
-	run.max_attempts = wf.retries + 1;
-	run.created_at = run.updated_at = run.next_at = now;
-	run.test = test;
 	wf_free(&wf);
-	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0 ||
-	    (inputs != NULL && (rc = db_run_inputs_put(txn, &r->db, run.id,
-	    inputs)) != 0)) {
-		free(inputs);
-		return rc;
-	}
-	free(inputs);
-	if (runs->n < BATCH_MAX)
-		memcpy(runs->id[runs->n++], run.id, UUID_LEN + 1);
-	tap_route(r, ev, wfkey, run.id, NULL);
-	log_debug("event %s -> run %s of %s", ev->id, run.id, wfkey);
 	return 0;
 }
 
+/* Step one: what the pending events need. 0 or an LMDB code. */
 static int
-route_event(struct router *r, MDB_txn *txn, const char *id, struct ids *runs)
+plan_batch(struct router *r, struct plan *p)
 {
-	struct event_rec ev;
-	struct matches m;
-	int i, rc;
+	static struct ids pending;
+	MDB_txn *txn;
+	int i, j, rc = 0;
 
-	if ((rc = db_event_get(txn, &r->db, id, &ev)) != 0) {
+	pending.n = 0;
+	if ((txn = db_begin(&r->db, 1)) == NULL)
+		return EIO;
+	db_pending_each(txn, &r->db, collect_id, &pending);
+	for (i = 0; i < pending.n && rc == 0; i++) {
+		struct ev_plan *e = &p->e[p->n];
+		struct matches m;
+		int need_payload = 0;
+
+		memset(e, 0, sizeof(*e));
+		rc = db_event_get(txn, &r->db, pending.id[i], &e->ev);
 		if (rc == MDB_NOTFOUND || rc == -1) {
 			/* Pruned or damaged: nothing left to route. */
-			log_warn("pending event %s is gone; skipped", id);
-			return db_del(txn, r->db.pending, id, UUID_LEN);
+			log_warn("pending event %s is gone; skipped",
+			    pending.id[i]);
+			str_copy(e->ev.id, pending.id[i], sizeof(e->ev.id));
+			e->gone = 1;
+			p->n++;
+			rc = 0;
+			continue;
 		}
-		return rc;
+		if (rc != 0)
+			break;
+		p->n++;
+		if (strcmp(e->ev.status, "stored") != 0)
+			continue;
+		e->stored = 1;
+		m.n = 0;
+		if ((rc = db_trigger_match(txn, &r->db, e->ev.sub, e->ev.type,
+		    collect_match, &m)) != 0)
+			break;
+		if (m.n == 0)
+			tap_route(r, &e->ev, NULL, NULL, "no trigger");
+		if (m.n > 0 && (e->wf = calloc((size_t)m.n,
+		    sizeof(*e->wf))) == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		for (j = 0; j < m.n && rc == 0; j++)
+			rc = plan_wf(r, txn, e, m.wf[j]);
+		for (j = 0; j < e->nwf; j++)
+			need_payload |= has_programs(&e->wf[j]);
+		if (!need_payload) {
+			free(e->ev.payload);
+			e->ev.payload = NULL;
+		} else if ((p->payload_bytes += e->ev.payload_len) >
+		    PLAN_PAYLOAD_MAX)
+			break;	/* the rest in the next batch */
 	}
-	if (strcmp(ev.status, "stored") != 0) {
-		rc = db_del(txn, r->db.pending, id, UUID_LEN);
-		event_free(&ev);
-		return rc;
-	}
-	m.n = 0;
-	if ((rc = db_trigger_match(txn, &r->db, ev.sub, ev.type,
-	    collect_match, &m)) != 0)
-		goto out;
-	for (i = 0; i < m.n && rc == 0; i++)
-		rc = route_to(r, txn, &ev, m.wf[i], runs);
-	if (m.n == 0)
-		tap_route(r, &ev, NULL, NULL, "no trigger");
-	if (rc == 0)
-		rc = db_event_set_status(txn, &r->db, &ev, "routed");
-out:
-	event_free(&ev);
+	mdb_txn_abort(txn);
 	return rc;
+}
+
+/*
+ * Step two, for one workflow: does one of its triggers fire? A filter
+ * must give a truthy first result; a map makes the inputs. A program
+ * that fails counts as no match, and is logged; one stopped at its
+ * budget fails that trigger, with the reason kept for a dead run if no
+ * other trigger fires.
+ */
+static void
+evaluate(struct router *r, const struct event_rec *ev, struct wf_plan *w)
+{
+	char err[512];
+	int i, rc;
+
+	for (i = 0; i < w->ntrig && !w->fires; i++) {
+		const struct trigger *t = &w->trig[i];
+
+		free(w->inputs);
+		w->inputs = NULL;
+		err[0] = '\0';
+		rc = 1;
+		if (t->filter != NULL && t->filter[0] != '\0')
+			rc = jqpool_eval(&r->jq, JQPOOL_FILTER, t->filter,
+			    (const char *)ev->payload, ev->payload_len, NULL,
+			    err, sizeof(err));
+		if (rc == 1 && t->map != NULL && t->map[0] != '\0') {
+			rc = jqpool_eval(&r->jq, JQPOOL_MAP, t->map,
+			    (const char *)ev->payload, ev->payload_len,
+			    &w->inputs, err, sizeof(err));
+			if (rc != JQ_ERROR && rc != JQ_BUDGET &&
+			    w->inputs == NULL) {
+				rc = JQ_ERROR;
+				snprintf(err, sizeof(err), "no result");
+			} else if (rc == 0)
+				rc = 1;	/* a map may give false or null */
+		}
+		if (rc == JQ_BUDGET) {
+			snprintf(w->failed, sizeof(w->failed), "the %s of a "
+			    "trigger was %s", t->map && t->map[0] &&
+			    !(t->filter && t->filter[0] && !w->inputs) ?
+			    "map" : "filter", err);
+			log_warn("workflow %s: event %s: %s", w->name, ev->id,
+			    w->failed);
+		} else if (rc == JQ_ERROR)
+			log_info("workflow %s: %s on event %s: %s", w->name,
+			    t->map && t->map[0] ? "map" : "filter", ev->id,
+			    err);
+		w->fires = rc == 1;
+	}
+	if (!w->fires) {
+		free(w->inputs);
+		w->inputs = NULL;
+	}
+}
+
+/* A run id that is new, and queued (or dead with a reason). */
+static int
+put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
+    const struct wf_plan *w, struct ids *runs)
+{
+	struct run_rec run;
+	int64_t now = now_us();
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	uuid7(run.id);
+	str_copy(run.workspace, w->ws, sizeof(run.workspace));
+	str_copy(run.workflow, w->name, sizeof(run.workflow));
+	str_copy(run.event_id, ev->id, sizeof(run.event_id));
+	run.max_attempts = w->retries + 1;
+	run.created_at = run.updated_at = run.next_at = now;
+	run.test = w->test;
+	if (w->fires)
+		str_copy(run.status, "queued", sizeof(run.status));
+	else {
+		str_copy(run.status, "dead", sizeof(run.status));
+		str_copy(run.last_error, w->failed, sizeof(run.last_error));
+	}
+	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0 ||
+	    (w->inputs != NULL && (rc = db_run_inputs_put(txn, &r->db, run.id,
+	    w->inputs)) != 0))
+		return rc;
+	if (w->fires && runs->n < BATCH_MAX)
+		memcpy(runs->id[runs->n++], run.id, UUID_LEN + 1);
+	tap_route(r, ev, w->name, run.id, w->fires ? NULL : w->failed);
+	log_debug("event %s -> run %s of %s/%s", ev->id, run.id, w->ws,
+	    w->name);
+	return 0;
+}
+
+/* Step three, for one workflow of an event. */
+static int
+write_wf(struct router *r, MDB_txn *txn, const struct event_rec *ev,
+    struct wf_plan *w, struct ids *runs)
+{
+	struct wf_rec wf;
+	int rc;
+
+	if (!w->fires && w->failed[0] == '\0') {
+		tap_route(r, ev, w->name, NULL, "filter");
+		return 0;
+	}
+	if (w->test) {
+		/* Still listening for this test, and not caught yet? */
+		if ((rc = db_wf_get(txn, &r->db, w->ws, w->name, &wf)) != 0)
+			return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
+		if (wf.listen_until != w->listen_until) {
+			wf_free(&wf);
+			return 0;	/* another event ended the test */
+		}
+		wf.listen_until = 0;
+		rc = db_wf_put(txn, &r->db, &wf);
+		wf_free(&wf);
+		if (rc != 0)
+			return rc;
+	}
+	return put_run(r, txn, ev, w, runs);
 }
 
 static void
@@ -270,44 +422,69 @@ hint_dispatcher(struct router *r, const char *run_id)
 	mpw_free(&w);
 }
 
-/* Route every pending event, a batch per transaction. */
+static int
+write_batch(struct router *r, struct plan *p, struct ids *runs)
+{
+	MDB_txn *txn;
+	int i, j, rc = 0;
+
+	if ((txn = db_begin(&r->db, 0)) == NULL)
+		return EIO;
+	for (i = 0; i < p->n && rc == 0; i++) {
+		struct ev_plan *e = &p->e[i];
+
+		if (e->gone || !e->stored) {
+			rc = db_del(txn, r->db.pending, e->ev.id, UUID_LEN);
+			continue;
+		}
+		for (j = 0; j < e->nwf && rc == 0; j++)
+			rc = write_wf(r, txn, &e->ev, &e->wf[j], runs);
+		if (rc == 0)
+			rc = db_event_set_status(txn, &r->db, &e->ev, "routed");
+	}
+	if (rc == 0)
+		return db_commit(txn);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Route every pending event, a batch at a time. */
 static void
 route_pending(struct router *r)
 {
-	static struct ids pending, runs;
-	MDB_txn *txn;
-	int i, rc;
+	static struct plan p;
+	static struct ids runs;
+	int i, j, rc, n;
 
 	do {
-		pending.n = runs.n = 0;
-		if ((txn = db_begin(&r->db, 0)) == NULL)
-			return;
-		db_pending_each(txn, &r->db, collect_id, &pending);
-		for (i = 0, rc = 0; i < pending.n && rc == 0; i++)
-			rc = route_event(r, txn, pending.id[i], &runs);
-		if (rc == 0)
-			rc = db_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		if (rc == MDB_MAP_FULL && db_grow(&r->db) == 0) {
-			/* Nothing was written: again, with a larger map. */
-			pending.n = BATCH_MAX;
-			continue;
-		}
+		runs.n = 0;
+		rc = plan_batch(r, &p);
+		for (i = 0; i < p.n && rc == 0; i++)
+			for (j = 0; j < p.e[i].nwf; j++)
+				if (has_programs(&p.e[i].wf[j]))
+					evaluate(r, &p.e[i].ev, &p.e[i].wf[j]);
+				else
+					p.e[i].wf[j].fires =
+					    p.e[i].wf[j].ntrig > 0;
+		if (rc == 0 && (rc = write_batch(r, &p, &runs)) ==
+		    MDB_MAP_FULL && db_grow(&r->db) == 0)
+			rc = write_batch(r, &p, &runs);
+		n = p.n;
+		plan_free(&p);
 		if (rc != 0) {
 			/* Nothing was written: the next tick redoes it. */
-			log_warn("cannot route %d events: %s", pending.n,
-			    rc == -1 ? "damaged record" : db_strerror(rc));
+			log_warn("cannot route %d events: %s", n, rc == -1 ?
+			    "damaged record" : db_strerror(rc));
 			return;
 		}
-		r->routed += (uint64_t)pending.n;
+		r->routed += (uint64_t)n;
 		r->runs += (uint64_t)runs.n;
 		/* The dispatcher starts every due run on a hint: one per
 		 * batch is enough. */
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
 		db_trim_every(&r->db, DB_TRIM_MS);
-	} while (pending.n == BATCH_MAX);
+	} while (n == BATCH_MAX);
 }
 
 /* Retention: a batch per transaction, so writers never wait long. */
@@ -375,7 +552,8 @@ main(int argc, char **argv)
 	stage_init(&r->st, "router", argc, argv, &r->cfg, usage);
 	/* Only the verifier's commit answers a sender; a crash here redoes
 	 * work from the pending index, so flush on a timer, not per batch. */
-	if (db_open(&r->db, &r->cfg, DB_NOSYNC, err, sizeof(err)) == -1)
+	if (db_open(&r->db, &r->cfg, DB_NOSYNC | DB_NOKEYS, err,
+	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	if ((r->zctx = zmq_ctx_new()) == NULL ||
 	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
@@ -387,9 +565,16 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
+	/* The jq workers start inside the sandbox (in its domain the
+	 * router may stop them), which lets it start hookpipe-jq alone. */
+	if (jqpool_find(&r->jq, err, sizeof(err)) == -1)
+		fatal(EXIT_PERMANENT, "%s", err);
+	sandbox_confine(&r->cfg, &(struct sandbox_policy){ .exec =
+	    r->jq.exe });
+	if (jqpool_init(&r->jq, &r->cfg, err, sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "%s", err);
 	route_pending(r);
 	prune(r);
-	sandbox_confine(&r->cfg);
 	stage_ready(&r->st, &r->cfg);
 	next_tick = mono_ms() + TICK_MS;
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
@@ -429,6 +614,7 @@ main(int argc, char **argv)
 	db_sync(&r->db);
 	log_info("stopping: %llu events routed, %llu runs queued",
 	    (unsigned long long)r->routed, (unsigned long long)r->runs);
+	jqpool_close(&r->jq);
 	tap_close(&r->tap);
 	zmq_close(r->in);
 	zmq_close(r->out);

@@ -736,7 +736,7 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
 	drain_spool(v);
-	sandbox_confine(&v->cfg);
+	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1 });
 	stage_ready(&v->st, &v->cfg);
 	next_tick = mono_ms() + TICK_MS;
 	while (running) {

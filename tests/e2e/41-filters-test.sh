@@ -11,8 +11,13 @@ sub=$(hookpipe sub show repo --json | json 'd["id"]')
 push=$(sample github-push.json) || { skip "no github-push.json sample"; finish; }
 ref=$(json 'd["ref"]' <"$push")
 
+# Each push is a new one: GitHub never sends the same body as two
+# deliveries, and hookpipe dedupes GitHub on the body too.
 gh_push() {
-	local file=$1 sig
+	local file=$T_DIR/push.$RANDOM.json sig
+	python3 -c 'import json, os, sys
+d = json.load(open(sys.argv[1])); d["after"] = os.urandom(20).hex()
+json.dump(d, open(sys.argv[2], "w"))' "$1" "$file"
 	sig=$(openssl dgst -sha256 -hmac "$secret" <"$file" | sed 's/^.*= //')
 	HTTP_STATUS=$(curl -s -o "$T_DIR/resp.body" -w '%{http_code}' \
 	    -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \

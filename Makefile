@@ -45,7 +45,7 @@ JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
-	   admin/cmd_tail.o admin/cmd_cred.o admin/remote.o
+	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
 	   test_config test_verify test_sandbox
@@ -112,7 +112,7 @@ test: all unit
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
-FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http
+FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_quarantine
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

@@ -39,7 +39,8 @@ typedef int (*cmd_fn)(struct ctx *, const struct cmd *, int, char **);
 
 /*
  * A command: a leaf with fn, or a group with a table of subcommands.
- * nargs is the exact number of positional arguments a leaf takes.
+ * nargs is the exact number of positional arguments a leaf takes, or -N
+ * for up to N (the command checks what it got).
  */
 struct cmd {
 	const char	*name;
@@ -122,6 +123,7 @@ extern const struct cmd event_cmds[];
 extern const struct cmd cred_cmds[];
 extern const struct cmd oauth_cmds[];
 extern const struct cmd key_cmds[];
+extern const struct cmd spool_cmds[];
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);

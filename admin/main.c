@@ -37,6 +37,10 @@ static const struct cmd commands[] = {
 	{ "key", NULL, "key rotate",
 	    "The master key that encrypts secrets at rest.", 0, NULL,
 	    key_cmds },
+	{ "spool", NULL, "spool list | show | drop | retry",
+	    "Deliveries spooled while the verifier was away, and those it set "
+	    "aside (quarantined) because it could not process them.", 0, NULL,
+	    spool_cmds },
 	{ "events", cmd_events,
 	    "events [--sub SUB] [--type T] [--status S] [--limit N]",
 	    "List stored events, newest first (default limit 50). --status is "
@@ -189,9 +193,10 @@ opt_parse(struct ctx *ctx, const struct cmd *c, int argc, char **argv,
 		}
 	}
 	i = argc - optind;
+	/* nargs -N: up to N, checked by the command. */
 	if (i < c->nargs)
 		return usage_error(ctx, "missing %s", c->argname);
-	if (i > c->nargs)
+	if (i > (c->nargs < 0 ? -c->nargs : c->nargs))
 		return usage_error(ctx, "unexpected argument '%s'",
 		    argv[optind + c->nargs]);
 	*args = argv + optind;

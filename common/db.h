@@ -19,7 +19,8 @@
  *	due		be64 due time + run id -> "" (runs waiting to start)
  *	attempts	run id + be64 attempt -> attempt
  *	run_inputs	run id -> JSON text (a trigger's --map result)
- *	spool		be64 received_at + event id -> MSG_VERIFY message
+ *	spool		be64 due time + event id -> MSG_VERIFY message
+ *	quarantine	event id -> spooled delivery set aside, and why
  *	creds		"ws/name" -> credential (token sealed)
  *	oauth_clients	"ws/integration" -> OAuth client (secret sealed)
  *	oauth_states	state -> pending authorization (single use)
@@ -65,7 +66,7 @@ struct db {
 	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
 	MDB_dbi	 events, events_by_time, pending, dedupe, dedupe_by_time;
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
-	MDB_dbi	 spool, meta, creds, oauth_clients, oauth_states;
+	MDB_dbi	 spool, quarantine, meta, creds, oauth_clients, oauth_states;
 	/* Master keys by id, loaded as sealed values need them. */
 	struct db_key {
 		uint32_t	 id;
@@ -336,12 +337,49 @@ int	db_oauth_state_put(MDB_txn *, struct db *,
 int	db_oauth_state_take(MDB_txn *, struct db *, const char *state,
 	    struct oauth_state_rec *);
 
-/* Spool: the receiver's deliveries that wait for the verifier. */
+/*
+ * Spool: the receiver's deliveries that wait for the verifier, keyed by
+ * the time they are due (received, or retried) and their event id. What
+ * the verifier cannot process is moved to the quarantine, where `hookpipe
+ * spool` shows it and can drop it or put it back.
+ */
+#define SPOOL_KEY_LEN	(8 + UUID_LEN)
 int	db_spool_put(MDB_txn *, struct db *, int64_t at, const char *event_id,
 	    const void *msg, size_t n);
+/*
+ * The first entry after `after` (NULL: from the start) that is due at
+ * `now`: 0 with its key and message (valid in txn), or MDB_NOTFOUND.
+ */
+int	db_spool_next(MDB_txn *, struct db *, const unsigned char *after,
+	    int64_t now, unsigned char key[SPOOL_KEY_LEN], MDB_val *msg);
+int	db_spool_del(MDB_txn *, struct db *, const unsigned char *key);
+/* Due again at `at` (microseconds). */
+int	db_spool_delay(MDB_txn *, struct db *, const unsigned char *key,
+	    int64_t at);
 typedef int (*db_spool_fn)(void *arg, const MDB_val *key, const void *msg,
 	    size_t n);
 int	db_spool_each(MDB_txn *, struct db *, db_spool_fn, void *);
+
+struct quarantine_rec {
+	char		 id[UUID_LEN + 1];
+	int64_t		 spooled_at;
+	int64_t		 quarantined_at;
+	char		 reason[256];
+	unsigned char	*message;	/* the spooled MSG_VERIFY, malloc'd */
+	size_t		 message_len;
+};
+/* Move a spool entry to the quarantine. */
+int	db_quarantine_put(MDB_txn *, struct db *, const unsigned char *key,
+	    const char *reason);
+int	db_quarantine_get(MDB_txn *, struct db *, const char *id,
+	    struct quarantine_rec *);
+int	db_quarantine_del(MDB_txn *, struct db *, const char *id);
+/* Back into the spool, due now. */
+int	db_quarantine_retry(MDB_txn *, struct db *, const char *id);
+int	db_quarantine_each(MDB_txn *, struct db *, db_spool_fn, void *);
+/* A quarantine record's bytes (the fuzz target's entry): 0 or -1. */
+int	quarantine_decode(const void *, size_t, struct quarantine_rec *);
+void	quarantine_free(struct quarantine_rec *);
 
 /*
  * Retention: delete up to `limit` events received before `cutoff` (with

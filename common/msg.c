@@ -39,11 +39,15 @@ msg_decode(const void *data, size_t len, struct msg *m, const char **why)
 		*why = "envelope is not a 4-element array";
 		goto bad;
 	}
+	/* Older versions stay readable: spooled entries outlive upgrades,
+	 * and a swapped stage may speak the version before. */
 	if (a->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    a->via.array.ptr[0].via.u64 != MSG_VERSION) {
+	    a->via.array.ptr[0].via.u64 < 1 ||
+	    a->via.array.ptr[0].via.u64 > MSG_VERSION) {
 		*why = "unsupported protocol version";
 		goto bad;
 	}
+	m->version = (int)a->via.array.ptr[0].via.u64;
 	if (a->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    strcmp(msg_type_name((int)a->via.array.ptr[1].via.u64),
 	    "unknown") == 0 || a->via.array.ptr[1].via.u64 >= MSG_TYPE_MAX) {

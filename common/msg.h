@@ -35,6 +35,7 @@ enum msg_type {
 const char *msg_type_name(int type);
 
 struct msg {
+	int		 version;
 	int		 type;
 	char		 id[128];
 	const msgpack_object *body;	/* a map; valid while u lives */

@@ -43,7 +43,8 @@ struct item {
 	struct msg	 m;
 	int		 decoded;
 	int		 spooled;	/* from the spool: no reply */
-	MDB_val		 skey;		/* its spool key (owned) */
+	unsigned char	 skey[SPOOL_KEY_LEN];	/* its spool key */
+	int		 malformed;	/* decoded, but not a delivery */
 	/* The answer. */
 	int		 status;
 	char		 body[1024];
@@ -67,7 +68,15 @@ struct verifier {
 	int		 nbatch;
 	struct buf	 hbuf;		/* header strings of the current item */
 	uint64_t	 stored, rejected, duplicates;
+	uint64_t	 quarantined, delayed;
+	int		 stopping;	/* SIGTERM or SIGINT came */
+	int		 reload;	/* SIGHUP came */
+	int		 drain_all;	/* the next spool pass takes everything */
 };
+
+/* A spooled delivery that keeps getting 503 is retried this long. */
+#define SPOOL_GIVE_UP_US	(24LL * 3600 * 1000000)
+#define SPOOL_RETRY_MAX_US	(600LL * 1000000)
 
 static const char usage[] =
     "Verifies signatures, drops duplicates and stores events durably.\n"
@@ -116,7 +125,10 @@ reject(struct verifier *v, struct item *it, int status, const char *sub,
 	answer(it, status, "{\"error\":%s}", jstr(why, esc, sizeof(esc)));
 	str_copy(it->why, why, sizeof(it->why));
 	v->rejected++;
-	log_info("rejected delivery for %s: %d %s", sub, status, why);
+	/* A spooled delivery that must wait is counted in the pass's
+	 * summary, not logged each time it is tried again. */
+	if (!(it->spooled && status == 503))
+		log_info("rejected delivery for %s: %d %s", sub, status, why);
 }
 
 /* Headers the integration keeps, as a JSON object (never signatures). */
@@ -289,6 +301,7 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	    hm->type != MSGPACK_OBJECT_MAP) {
 		log_warn("dropped a malformed verify message %s", it->m.id);
 		answer(it, 400, "{\"error\":\"malformed request\"}");
+		it->malformed = 1;
 		return 0;
 	}
 	/* Header strings point into the message and lack a NUL: copy them
@@ -512,6 +525,48 @@ hint_router(struct verifier *v, const struct item *it)
 	mpw_free(&w);
 }
 
+static int
+spool_quarantine(struct verifier *v, MDB_txn *txn, struct item *it,
+    const char *why)
+{
+	char id[UUID_LEN + 1];
+
+	memcpy(id, it->skey + 8, UUID_LEN);
+	id[UUID_LEN] = '\0';
+	log_warn("spooled delivery %s quarantined: %s (see: hookpipe spool "
+	    "show %s)", id, why, id);
+	v->quarantined++;
+	return db_quarantine_put(txn, &v->db, it->skey, why);
+}
+
+/*
+ * What becomes of a spooled delivery once verified: gone from the spool
+ * when it is stored or answered for good (a 4xx is logged and dropped,
+ * never run); due again later while its integration is not loaded (the
+ * delay grows with its age); set aside when it is not a delivery at all,
+ * or after a day of retries.
+ */
+static int
+spool_settle(struct verifier *v, MDB_txn *txn, struct item *it)
+{
+	int64_t now = now_us(), age, received;
+
+	if (it->malformed)
+		return spool_quarantine(v, txn, it, "not a delivery message "
+		    "this version can read");
+	if (it->status != 503)
+		return db_spool_del(txn, &v->db, it->skey);
+	if (mp_get_i64(it->m.body, "received_at", &received) != 0)
+		received = now;
+	if ((age = now - received) > SPOOL_GIVE_UP_US)
+		return spool_quarantine(v, txn, it, it->why[0] ? it->why :
+		    "retried for a day");
+	age /= 2;
+	v->delayed++;
+	return db_spool_delay(txn, &v->db, it->skey, now + (age < 1000000 ?
+	    1000000 : age > SPOOL_RETRY_MAX_US ? SPOOL_RETRY_MAX_US : age));
+}
+
 /* One pass over the batch in one transaction: 0 or an LMDB code. */
 static int
 store_batch(struct verifier *v)
@@ -524,16 +579,20 @@ store_batch(struct verifier *v)
 	for (i = 0; i < v->nbatch && rc == 0; i++) {
 		struct item *it = &v->batch[i];
 
-		if (!it->decoded)
-			continue;
-		if (it->m.type != MSG_VERIFY) {
-			log_warn("dropped an unexpected %s message",
-			    msg_type_name(it->m.type));
+		if (!it->decoded || it->m.type != MSG_VERIFY) {
+			if (!it->decoded)
+				;	/* logged by drain() */
+			else
+				log_warn("dropped an unexpected %s message",
+				    msg_type_name(it->m.type));
+			if (it->spooled)
+				rc = spool_quarantine(v, txn, it,
+				    it->decoded ? "not a delivery" : it->why);
 			continue;
 		}
 		rc = verify_one(v, txn, it);
-		if (rc == 0 && it->spooled && it->status != 503)
-			rc = mdb_del(txn, v->db.spool, &it->skey, NULL);
+		if (rc == 0 && it->spooled)
+			rc = spool_settle(v, txn, it);
 	}
 	if (rc == 0)
 		return db_commit_durable(&v->db, txn);
@@ -541,15 +600,16 @@ store_batch(struct verifier *v)
 	return rc;
 }
 
-/* Verify, store and commit the batch; then answer and hint. */
-static void
+/* Verify, store and commit the batch; then answer and hint. 0 when the
+ * batch was stored, else the LMDB code (every item got 503). */
+static int
 process_batch(struct verifier *v)
 {
 	struct item *hinted = NULL;
 	int i, rc;
 
 	if (v->nbatch == 0)
-		return;
+		return 0;
 	rc = store_batch(v);
 	if (rc == MDB_MAP_FULL && db_grow(&v->db) == 0) {
 		/* Nothing was written: do the whole batch again. */
@@ -589,8 +649,8 @@ process_batch(struct verifier *v)
 			if (strcmp(it->ev.status, "stored") == 0)
 				hinted = it;
 		}
-		if (it->spooled && !it->stored && it->status >= 400 &&
-		    it->status != 503)
+		if (it->spooled && it->decoded && !it->stored &&
+		    it->status >= 400 && it->status != 503 && !it->malformed)
 			log_info("spooled delivery %s dropped: %d %s",
 			    it->ev.id, it->status, it->why);
 		reply(v, it);
@@ -606,11 +666,11 @@ process_batch(struct verifier *v)
 		free(it->ev.headers);
 		free(it->norm);
 		free(it->owned);
-		free(it->skey.mv_data);
 		msg_free(&it->m);
 		memset(it, 0, sizeof(*it));
 	}
 	v->nbatch = 0;
+	return rc;
 }
 
 /* Read up to BATCH_MAX requests without blocking. */
@@ -660,50 +720,97 @@ drain(struct verifier *v)
 	}
 }
 
-static int
-spool_cb(void *arg, const MDB_val *key, const void *msg, size_t n)
+/* Signals, read without waiting: the spool drain checks between
+ * batches, so that SIGTERM is honoured however long the spool is. */
+static void
+check_signals(struct verifier *v)
 {
-	struct verifier *v = arg;
+	int sig;
+
+	while ((sig = stage_signal(&v->st)) != 0) {
+		if (sig == SIGHUP)
+			v->reload = 1;
+		else
+			v->stopping = 1;
+	}
+}
+
+static void
+reload(struct verifier *v)
+{
+	v->reload = 0;
+	integ_free_all(&v->integs);
+	integ_load_all(&v->integs, &v->cfg, warn_integ);
+	log_info("reloaded %d integrations", v->integs.n);
+	v->drain_all = 1;
+}
+
+/* One spool entry into the batch, copied out of the read transaction. */
+static int
+spool_item(struct verifier *v, const unsigned char *key, const MDB_val *msg)
+{
 	struct item *it = &v->batch[v->nbatch];
 	const char *why;
 
-	if (v->nbatch == BATCH_MAX)
-		return 1;
 	memset(it, 0, sizeof(*it));
 	it->spooled = 1;
-	/* Key and message must outlive the read transaction. */
-	it->skey.mv_size = key->mv_size;
-	if ((it->skey.mv_data = malloc(key->mv_size)) == NULL ||
-	    (it->owned = malloc(n)) == NULL) {
-		free(it->skey.mv_data);
-		return 1;
-	}
-	memcpy(it->skey.mv_data, key->mv_data, key->mv_size);
-	memcpy(it->owned, msg, n);
-	if (msg_decode(it->owned, n, &it->m, &why) == 0)
+	memcpy(it->skey, key, SPOOL_KEY_LEN);
+	if ((it->owned = malloc(msg->mv_size ? msg->mv_size : 1)) == NULL)
+		return -1;
+	memcpy(it->owned, msg->mv_data, msg->mv_size);
+	if (msg_decode(it->owned, msg->mv_size, &it->m, &why) == 0)
 		it->decoded = 1;
 	else
-		log_warn("dropped a damaged spool entry: %s", why);
+		snprintf(it->why, sizeof(it->why), "cannot decode: %s", why);
 	v->nbatch++;
 	return 0;
 }
 
-/* Deliveries the receiver spooled while we were down. */
+/*
+ * Deliveries the receiver spooled while we were away, a batch at a time
+ * from a resume key: every entry is looked at once per pass, whatever
+ * becomes of it, and a pass stops at the first batch that cannot be
+ * stored (the next tick tries again) or at a signal. A pass takes only
+ * the entries due, except after a start or a reload (all): what made
+ * them wait (an integration missing) may be fixed.
+ */
 static void
-drain_spool(struct verifier *v)
+drain_spool(struct verifier *v, int all)
 {
+	unsigned char resume[SPOOL_KEY_LEN], key[SPOOL_KEY_LEN];
+	int64_t now = all ? INT64_MAX : now_us();
+	uint64_t q0 = v->quarantined, d0 = v->delayed;
+	int have_resume = 0, total = 0, n, rc;
 	MDB_txn *txn;
-	int n;
+	MDB_val msg;
 
-	do {
+	for (;;) {
+		check_signals(v);
+		if (v->stopping)
+			break;
 		if ((txn = db_begin(&v->db, 1)) == NULL)
 			return;
-		db_spool_each(txn, &v->db, spool_cb, v);
+		for (n = 0; n < BATCH_MAX; n++) {
+			if (db_spool_next(txn, &v->db, have_resume ? resume :
+			    NULL, now, key, &msg) != 0 ||
+			    spool_item(v, key, &msg) == -1)
+				break;
+			memcpy(resume, key, sizeof(resume));
+			have_resume = 1;
+		}
 		mdb_txn_abort(txn);
-		if ((n = v->nbatch) > 0)
-			log_info("verifying %d spooled deliveries", n);
-		process_batch(v);
-	} while (n == BATCH_MAX);
+		if (v->nbatch == 0)
+			break;
+		rc = process_batch(v);
+		if (rc != 0)
+			break;
+		total += n;
+	}
+	if (total > 0)
+		log_info("verified %d spooled deliveries (%llu quarantined, "
+		    "%llu to try again later)", total, (unsigned long long)
+		    (v->quarantined - q0), (unsigned long long)(v->delayed -
+		    d0));
 }
 
 int
@@ -712,7 +819,6 @@ main(int argc, char **argv)
 	struct verifier *v = calloc(1, sizeof(*v));
 	char err[1024];
 	int64_t next_tick;
-	int running = 1;
 
 	if (v == NULL)
 		return EXIT_TEMPORARY;
@@ -735,11 +841,13 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
-	drain_spool(v);
 	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1 });
 	stage_ready(&v->st, &v->cfg);
-	next_tick = mono_ms() + TICK_MS;
-	while (running) {
+	/* The spool is drained on the first tick, once ready: a long one
+	 * must not keep the stage from starting. */
+	next_tick = mono_ms();
+	v->drain_all = 1;
+	while (!v->stopping) {
 		zmq_pollitem_t items[3] = {
 			{ v->in, 0, ZMQ_POLLIN, 0 },
 			{ NULL, v->st.sig_fd, ZMQ_POLLIN, 0 },
@@ -758,22 +866,15 @@ main(int argc, char **argv)
 			process_batch(v);
 			db_trim_every(&v->db, DB_TRIM_MS);
 		}
-		if (items[1].revents & ZMQ_POLLIN) {
-			int sig = stage_signal(&v->st);
-
-			if (sig == SIGHUP) {
-				integ_free_all(&v->integs);
-				integ_load_all(&v->integs, &v->cfg,
-				    warn_integ);
-				log_info("reloaded %d integrations",
-				    v->integs.n);
-			} else if (sig != 0)
-				running = 0;
-		}
+		if (items[1].revents & ZMQ_POLLIN)
+			check_signals(v);
+		if (v->reload)
+			reload(v);
 		if (mono_ms() >= next_tick) {
 			int dead = 0;
 
-			drain_spool(v);
+			drain_spool(v, v->drain_all);
+			v->drain_all = 0;
 			mdb_reader_check(v->db.env, &dead);
 			db_trim(&v->db);
 			next_tick = mono_ms() + TICK_MS;

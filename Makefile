@@ -46,7 +46,7 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/remote.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
-	   test_config test_verify
+	   test_config test_verify test_log
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
@@ -106,7 +106,7 @@ test: all unit
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
-FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http
+FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_escape
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

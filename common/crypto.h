@@ -64,7 +64,10 @@ int	seal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
 int	unseal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
 	    const unsigned char *in, size_t n, unsigned char *out);
 
-/* "whsec_abcd...wxyz" style mask for display: keeps a prefix and 4 chars. */
+/*
+ * For display: "whsec_…wxyz", a type prefix and at most the last 4
+ * characters; "****" (after the prefix) for a secret under 16.
+ */
 void	mask_secret(const char *s, char *out, size_t outlen);
 
 #endif

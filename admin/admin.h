@@ -113,6 +113,19 @@ json_t *json_event_list(const char *events);	/* "a,b" -> ["a","b"] */
 const char *time_str(int64_t us, char *buf, size_t len);	/* "-" for 0 */
 void	print_pretty(FILE *, const void *, size_t);
 
+/*
+ * out.c: text from outside (the database, a peer) for people. Control
+ * characters are written as visible escapes (\x1b, \u009b): a value on
+ * one line (NULL prints as "-"), a block of lines (run output), a
+ * "label: value" line, a JSON value (0, or -1 when it cannot be encoded)
+ * and a malloc'd copy for building a line.
+ */
+void	print_safe(FILE *, const char *);
+void	print_block(FILE *, const void *, size_t);
+void	print_field(FILE *, const char *label, int width, const char *value);
+int	print_json(FILE *, json_t *);	/* indented, no newline after */
+char   *str_safe(const char *);
+
 /* Commands, with the helpers that more than one file uses. */
 extern const struct cmd integration_cmds[];
 extern const struct cmd sub_cmds[];

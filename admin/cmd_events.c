@@ -222,6 +222,13 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 /* --- event show --- */
 
+static const char *
+str_of(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Every value may be what a sender chose: each goes through print_safe. */
 static void
 event_print(json_t *o)
 {
@@ -229,43 +236,51 @@ event_print(json_t *o)
 	const char *k;
 	size_t i, j;
 
-	printf("id:           %s\nsubscription: %s (%s)\nintegration:  %s\n"
-	    "type:         %s\ndelivery_id:  %s\nreceived_at:  %s\n"
-	    "status:       %s\n\nheaders:\n",
-	    json_string_value(json_object_get(o, "id")),
-	    json_is_string(json_object_get(o, "subscription_name")) ?
-	    json_string_value(json_object_get(o, "subscription_name")) :
-	    "deleted", json_string_value(json_object_get(o, "subscription")),
-	    json_string_value(json_object_get(o, "integration")),
-	    json_string_value(json_object_get(o, "type")),
-	    json_string_value(json_object_get(o, "delivery_id")),
-	    json_string_value(json_object_get(o, "received_at")),
-	    json_string_value(json_object_get(o, "status")));
-	json_object_foreach(json_object_get(o, "headers"), k, v)
-		printf("  %s: %s\n", k, json_is_string(v) ?
-		    json_string_value(v) : "");
+	print_field(stdout, "id", 13, str_of(o, "id"));
+	printf("subscription: ");
+	print_safe(stdout, json_is_string(json_object_get(o,
+	    "subscription_name")) ? str_of(o, "subscription_name") :
+	    "deleted");
+	printf(" (");
+	print_safe(stdout, str_of(o, "subscription"));
+	printf(")\n");
+	print_field(stdout, "integration", 13, str_of(o, "integration"));
+	print_field(stdout, "type", 13, str_of(o, "type"));
+	print_field(stdout, "delivery_id", 13, str_of(o, "delivery_id"));
+	print_field(stdout, "received_at", 13, str_of(o, "received_at"));
+	print_field(stdout, "status", 13, str_of(o, "status"));
+	printf("\nheaders:\n");
+	json_object_foreach(json_object_get(o, "headers"), k, v) {
+		printf("  ");
+		print_safe(stdout, k);
+		printf(": ");
+		print_safe(stdout, json_is_string(v) ? json_string_value(v) :
+		    "");
+		printf("\n");
+	}
 	printf("\npayload:\n");
-	v = json_object_get(o, "payload");
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	print_json(stdout, json_object_get(o, "payload"));
 	printf("\n\nruns:%s\n", json_array_size(runs) ? "" : " none");
 	json_array_foreach(runs, i, r) {
-		printf("  run %s of %s: %s, %lld of %lld attempts\n",
-		    json_string_value(json_object_get(r, "id")),
-		    json_string_value(json_object_get(r, "workflow")),
-		    json_string_value(json_object_get(r, "status")),
+		printf("  run %s of ", str_of(r, "id"));
+		print_safe(stdout, str_of(r, "workflow"));
+		printf(": %s, %lld of %lld attempts\n", str_of(r, "status"),
 		    (long long)json_integer_value(json_object_get(r,
 		    "attempts")), (long long)json_integer_value(
 		    json_object_get(r, "max_attempts")));
 		json_array_foreach(json_object_get(r, "history"), j, v) {
 			json_t *err = json_object_get(v, "error");
 
-			printf("    #%lld %s %lld ms%s%s\n",
+			printf("    #%lld %s %lld ms",
 			    (long long)json_integer_value(json_object_get(v,
-			    "attempt")), json_string_value(json_object_get(v,
-			    "started_at")), (long long)json_integer_value(
-			    json_object_get(v, "duration_ms")),
-			    json_is_string(err) ? ": " : "",
-			    json_is_string(err) ? json_string_value(err) : "");
+			    "attempt")), str_of(v, "started_at"),
+			    (long long)json_integer_value(json_object_get(v,
+			    "duration_ms")));
+			if (json_is_string(err)) {
+				printf(": ");
+				print_safe(stdout, json_string_value(err));
+			}
+			printf("\n");
 		}
 	}
 }

@@ -661,23 +661,24 @@ show_text(json_t *o)
 
 		if (v == NULL)
 			continue;
-		printf("%s:%*s", keys[i], (int)(18 - strlen(keys[i])), "");
 		if (json_is_string(v))
-			printf("%s\n", json_string_value(v));
+			print_field(stdout, keys[i], 18, json_string_value(v));
 		else if (json_is_null(v))
-			printf("-\n");
+			print_field(stdout, keys[i], 18, NULL);
 		else if (json_is_array(v)) {
+			struct buf b = { 0 };
 			json_t *e;
 			size_t j;
 
 			json_array_foreach(v, j, e)
-				printf("%s%s", j ? "," : "", strcmp(
+				buf_appendf(&b, "%s%s", j ? "," : "", strcmp(
 				    json_string_value(e), "*") == 0 ? "all" :
 				    json_string_value(e));
-			printf("\n");
+			print_field(stdout, keys[i], 18, b.data ? b.data : "");
+			buf_free(&b);
 		} else {
 			s = json_dumps(v, JSON_ENCODE_ANY);
-			printf("%s\n", s);
+			print_field(stdout, keys[i], 18, s);
 			free(s);
 		}
 	}

@@ -588,10 +588,9 @@ show_text(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 	int i;
 
 	printf("name:        %s\nworkspace:   %s\nstate:       %s\n"
-	    "action:      %s\n%s:%*s%s\n", w->name, w->workspace, w->state,
-	    w->action, target_key(w->action),
-	    (int)(12 - strlen(target_key(w->action))), "",
-	    w->target ? w->target : "");
+	    "action:      %s\n", w->name, w->workspace, w->state, w->action);
+	print_field(stdout, target_key(w->action), 12, w->target ? w->target :
+	    "");
 	if (w->headers != NULL && *w->headers != '\0') {
 		const char *p = w->headers;
 
@@ -876,9 +875,12 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 	if ((txn = txn_read(ctx)) == NULL)
 		return;
 	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
-		printf("event %s: %s from %s\n\noutput variables:\n", e.id,
-		    e.type, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
+		printf("event %s: ", e.id);
+		print_safe(stdout, e.type);
+		printf(" from ");
+		print_safe(stdout, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
+		printf("\n\noutput variables:\n");
 		print_pretty(stdout, e.payload, e.payload_len);
 		event_free(&e);
 	}
@@ -916,7 +918,7 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 	printf("\nrun %s: %s after %lld attempt%s\n", r->id, r->status,
 	    (long long)r->attempts, r->attempts == 1 ? "" : "s");
 	if (r->last_error[0] != '\0' && strcmp(r->status, "succeeded") != 0)
-		printf("error: %s\n", r->last_error);
+		print_field(stdout, "error", 6, r->last_error);
 	if (l.output != NULL && json_string_length(l.output) > 0) {
 		printf("output:\n");
 		print_pretty(stdout, json_string_value(l.output),

@@ -126,6 +126,45 @@ void	print_field(FILE *, const char *label, int width, const char *value);
 int	print_json(FILE *, json_t *);	/* indented, no newline after */
 char   *str_safe(const char *);
 
+/*
+ * secret_in.c: a secret option. --NAME VALUE shows the value in ps and
+ * the shell's history, so every secret is also read from a file
+ * (--NAME-file F), from stdin (--NAME -) or from the environment
+ * (--NAME-env VAR). SECRET_OPTS() adds the three options to a command's
+ * table; secret_read() then reads the one given, if any.
+ */
+struct secret_opt {
+	const char	*name;		/* "secret", without "--" */
+	const char	*arg;		/* --NAME VALUE, or "-" */
+	const char	*file;		/* --NAME-file F */
+	const char	*env;		/* --NAME-env VAR */
+	int		 set;		/* a value was given and read */
+	size_t		 len;
+	char		 value[SECRET_MAX + 1];
+};
+
+#define SECRET_OPTS(so, optname)					\
+	{ optname, OPT_STR, &(so)->arg },				\
+	{ optname "-file", OPT_STR, &(so)->file },			\
+	{ optname "-env", OPT_STR, &(so)->env }
+
+/* 0 (so->set says whether a value came), or an exit code after a message. */
+int	secret_read(struct ctx *, struct secret_opt *);
+void	secret_clear(struct secret_opt *);
+/*
+ * The content of a file (or stdin, or a variable) as a secret: one
+ * trailing newline dropped, then 1 to SECRET_MAX bytes of printable text
+ * into out (NUL-terminated, SECRET_MAX + 1 bytes). 0, or -1 with why
+ * ("is empty", "has a NUL byte at offset 3").
+ */
+int	secret_parse(const void *, size_t, char *out, size_t *outlen,
+	    char *why, size_t whylen);
+/* The words of --help about the options of secret NAME. */
+#define SECRET_HELP(optname)						\
+	" --" optname " VALUE is visible to other users in ps and stays in "	\
+	"the shell's history: prefer --" optname "-file F, --" optname " - "	\
+	"(stdin) or --" optname "-env VAR."
+
 /* Commands, with the helpers that more than one file uses. */
 extern const struct cmd integration_cmds[];
 extern const struct cmd sub_cmds[];

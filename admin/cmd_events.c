@@ -3,7 +3,7 @@
  *
  * Read-only views of what came in and what ran, plus replay, which
  * queues new runs for a stored event exactly as the router would (a new
- * run id, the trigger's map applied) and wakes the dispatcher.
+ * run id, the trigger's filter and map applied) and wakes the dispatcher.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,17 +446,41 @@ collect_cb(void *arg, const char *key, size_t n)
 }
 
 /*
- * The inputs the router would make: the map of the first trigger on the
- * event, or none (the dispatcher then uses the payload). -1 when the map
- * fails on this payload.
+ * Whether the router would run the workflow for the event, and with
+ * which inputs (router/main.c, trigger_fires): the first of its triggers
+ * on the event's subscription and type whose --filter passes and whose
+ * --map gives a result makes the run, the map's result its inputs (none:
+ * the dispatcher then uses the payload). force skips the filters.
  */
+enum replay_verdict {
+	REPLAY_FIRES,
+	REPLAY_REFUSED,		/* why: the filter or the map said no */
+	REPLAY_NO_TRIGGER	/* no trigger on this subscription and type */
+};
+
+/* A jq program on the payload: 1, 0 (false, null, nothing) or -1. */
 static int
-replay_inputs(const struct wf_rec *w, const struct event_rec *e,
-    char **inputs)
+replay_jq(const char *program, const struct event_rec *e, char **out,
+    char *err, size_t errlen)
 {
 	struct jqprog *p;
+	int rc;
+
+	err[0] = '\0';
+	if ((p = jqprog_compile(program, err, errlen)) == NULL)
+		return -1;
+	rc = jqprog_run(p, (const char *)e->payload, e->payload_len, out, err,
+	    errlen);
+	jqprog_free(p);
+	return rc;
+}
+
+static enum replay_verdict
+replay_fires(const struct wf_rec *w, const struct event_rec *e, int force,
+    char **inputs, char *why, size_t whylen)
+{
 	char err[512];
-	int i;
+	int i, matched = 0;
 
 	*inputs = NULL;
 	for (i = 0; i < w->ntrig; i++) {
@@ -465,34 +489,43 @@ replay_inputs(const struct wf_rec *w, const struct event_rec *e,
 		if (strcmp(t->sub, e->sub) != 0 || (strcmp(t->event,
 		    e->type) != 0 && strcmp(t->event, "*") != 0))
 			continue;
-		if (t->map == NULL || t->map[0] == '\0')
-			return 0;
-		err[0] = '\0';
-		if ((p = jqprog_compile(t->map, err, sizeof(err))) != NULL) {
-			jqprog_run(p, (const char *)e->payload, e->payload_len,
-			    inputs, err, sizeof(err));
-			jqprog_free(p);
+		matched = 1;
+		if (!force && t->filter != NULL && t->filter[0] != '\0') {
+			switch (replay_jq(t->filter, e, NULL, err,
+			    sizeof(err))) {
+			case 1:
+				break;
+			case 0:
+				snprintf(why, whylen, "its --filter '%.80s' does "
+				    "not pass", t->filter);
+				continue;
+			default:
+				snprintf(why, whylen, "its --filter fails: %s",
+				    err);
+				continue;
+			}
 		}
-		if (*inputs == NULL) {
-			warnmsg("workflow %s: the map fails on event %s: %s",
-			    w->name, e->id, err[0] ? err : "no result");
-			return -1;
+		if (t->map != NULL && t->map[0] != '\0' &&
+		    (replay_jq(t->map, e, inputs, err, sizeof(err)) == -1 ||
+		    *inputs == NULL)) {
+			free(*inputs);
+			*inputs = NULL;
+			snprintf(why, whylen, "its --map fails: %s", err[0] ?
+			    err : "no result");
+			continue;
 		}
-		return 0;
+		return REPLAY_FIRES;
 	}
-	return 0;
+	return matched ? REPLAY_REFUSED : REPLAY_NO_TRIGGER;
 }
 
 static int
-replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
-    const struct event_rec *e, json_t *runs)
+replay_queue(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
+    const struct event_rec *e, char *inputs, json_t *runs)
 {
 	struct run_rec r;
-	char *inputs;
 	int rc;
 
-	if (replay_inputs(w, e, &inputs) == -1)
-		return 0;
 	memset(&r, 0, sizeof(r));
 	uuid7(r.id);
 	str_copy(r.workspace, w->workspace, sizeof(r.workspace));
@@ -503,19 +536,22 @@ replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
 	r.created_at = r.updated_at = r.next_at = now_us();
 	if ((rc = db_run_put(txn, &ctx->db, &r, NULL)) == 0 && inputs != NULL)
 		rc = db_run_inputs_put(txn, &ctx->db, r.id, inputs);
-	free(inputs);
 	if (rc != 0)
 		return db_error(rc);
 	json_array_append_new(runs, run_json(ctx, txn, &r, 0));
 	return 0;
 }
 
-/* Every published workflow with a trigger on the event. */
+/*
+ * Every published workflow with a trigger on the event; one whose
+ * filter or map says no is not run, and the reason is printed.
+ */
 static int
 replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
-    json_t *runs)
+    json_t *runs, int *refused)
 {
 	struct buf keys = { 0 };
+	char why[700], *inputs;
 	size_t off;
 	int rc = 0;
 
@@ -524,6 +560,7 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 	    off) + 1) {
 		const char *key = keys.data + off, *slash = strchr(key, '/');
 		char ws[NAME_MAX_LEN + 1];
+		enum replay_verdict v;
 		struct wf_rec w;
 
 		if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN)
@@ -531,34 +568,66 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
 		if (db_wf_get(txn, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
-		if (strcmp(w.state, "published") == 0)
-			rc = replay_one(ctx, txn, &w, e, runs);
+		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
+		    replay_fires(&w, e, 0, &inputs, why, sizeof(why));
+		if (v == REPLAY_FIRES) {
+			rc = replay_queue(ctx, txn, &w, e, inputs, runs);
+			free(inputs);
+		} else if (v == REPLAY_REFUSED) {
+			errmsg("workflow %s not run: %s on event %s", w.name,
+			    why, e->id);
+			(*refused)++;
+		}
 		wf_free(&w);
 	}
 	buf_free(&keys);
 	return rc;
 }
 
+/*
+ * Workflow W, draft or not. Its trigger's filter and map apply as above;
+ * --force runs it although its filter says no. A workflow with no
+ * trigger on the event runs with the payload as its inputs.
+ */
+static int
+replay_named(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
+    const struct event_rec *e, int force, json_t *runs)
+{
+	char why[700], *inputs;
+	int rc;
+
+	if (replay_fires(w, e, force, &inputs, why, sizeof(why)) ==
+	    REPLAY_REFUSED)
+		return fail("workflow %s not run: %s on event %s%s", w->name,
+		    why, e->id, force ? "" : "; --force runs it anyway");
+	rc = replay_queue(ctx, txn, w, e, inputs, runs);
+	free(inputs);
+	return rc;
+}
+
 static int
 replay_in_txn(struct ctx *ctx, MDB_txn *txn, const char *id,
-    const char *workflow, json_t *runs)
+    const char *workflow, int force, json_t *runs)
 {
 	struct event_rec e;
 	struct wf_rec w;
-	int rc;
+	int rc, refused = 0;
 
 	if ((rc = event_get(ctx, txn, id, &e)) != 0)
 		return rc;
 	if (workflow == NULL)
-		rc = replay_matching(ctx, txn, &e, runs);
+		rc = replay_matching(ctx, txn, &e, runs, &refused);
 	else if ((rc = db_wf_get(txn, &ctx->db, ctx->ws, workflow, &w)) == 0) {
-		rc = replay_one(ctx, txn, &w, &e, runs);
+		rc = replay_named(ctx, txn, &w, &e, force, runs);
 		wf_free(&w);
 	} else if (rc == MDB_NOTFOUND)
 		rc = fail("no workflow %s in workspace %s", workflow, ctx->ws);
 	else
 		rc = db_error(rc);
-	if (rc == 0 && json_array_size(runs) == 0)
+	if (rc == 0 && json_array_size(runs) == 0 && refused > 0)
+		rc = fail("no run queued: no trigger on event %s passes; name a "
+		    "workflow with --workflow W --force to run it anyway", id);
+	else if (rc == 0 && json_array_size(runs) == 0)
 		rc = fail("no run queued: no published workflow has a trigger "
 		    "on event %s (%s); name one with --workflow W", id, e.type);
 	event_free(&e);
@@ -569,8 +638,10 @@ int
 cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	const char *workflow = NULL;
+	int force = 0;
 	const struct opt opts[] = {
 		{ "workflow", OPT_STR, &workflow },
+		{ "force", OPT_FLAG, &force },
 		{ NULL, 0, NULL }
 	};
 	json_t *runs, *r;
@@ -581,12 +652,14 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
+	if (force && workflow == NULL)
+		return usage_error(ctx, "--force goes with --workflow W");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
 	runs = json_array();
-	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, runs)) != 0)
+	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, force, runs)) != 0)
 		mdb_txn_abort(txn);
 	else
 		rc = txn_commit(txn);
@@ -598,10 +671,11 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	    runs, 0), "id")));
 	if (ctx->json)
 		return json_print(runs);
-	json_array_foreach(runs, i, r)
-		printf("run %s queued for workflow %s\n",
-		    json_string_value(json_object_get(r, "id")),
-		    json_string_value(json_object_get(r, "workflow")));
+	json_array_foreach(runs, i, r) {
+		printf("run %s queued for workflow ", str_of(r, "id"));
+		print_safe(stdout, str_of(r, "workflow"));
+		putchar('\n');
+	}
 	json_decref(runs);
 	return EXIT_OK;
 }

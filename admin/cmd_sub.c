@@ -50,10 +50,12 @@ const struct cmd sub_cmds[] = {
 	    "[--secondary-secret-file F | ... | --clear-secondary]",
 	    "Rename a subscription, change its events or its secret. A "
 	    "secondary secret is also accepted while a secret is rotated. "
-	    "Both come from a file, stdin (-), a variable or the command "
-	    "line, as with sub create, and must fit the integration's "
-	    "scheme." SECRET_HELP("secret") SECRET_HELP("secondary-secret"),
-	    1, "SUB", NULL },
+	    "Each comes from a file (--secret-file F), stdin (--secret -), a "
+	    "variable (--secret-env VAR) or the command line, and the same "
+	    "for --secondary-secret; each must fit the integration's scheme "
+	    "(see 'hookpipe sub create --help'). A secret on the command "
+	    "line is visible to other users in ps and stays in the shell's "
+	    "history.", 1, "SUB", NULL },
 	{ "delete", sub_delete, "sub delete SUB [--force]",
 	    "Delete a subscription. Refused while workflows use it, unless "
 	    "--force, which also removes their triggers on it.", 1, "SUB",

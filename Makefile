@@ -45,10 +45,11 @@ JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
-	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o
+	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
+	   admin/secret_in.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
-	   test_config test_verify test_sandbox
+	   test_config test_verify test_sandbox test_log test_secret
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
@@ -104,6 +105,14 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(addprefix $(B)/,$(COMMON) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
+# The CLI's secret options, with the parts of admin/ they use.
+SECRET_IN = admin/secret_in.o admin/out.o
+
+$(B)/tests/test_secret: $(B)/tests/unit/test_secret.o \
+	    $(addprefix $(B)/,$(SECRET_IN) $(COMMON))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
 unit: $(addprefix $(B)/tests/,$(UNIT))
 
 test: all unit
@@ -112,7 +121,8 @@ test: all unit
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
-FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_quarantine
+FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
+	   fuzz_escape fuzz_quarantine
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
@@ -127,6 +137,10 @@ $(FB)/fuzz_http: $(FB)/tests/fuzz/fuzz_http.o $(addprefix $(FB)/,$(COMMON) \
 	    $(RECEIVER_LIB))
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ -lmicrohttpd \
 	    $(LDLIBS_BASE)
+
+$(FB)/fuzz_secret: $(FB)/tests/fuzz/fuzz_secret.o $(addprefix $(FB)/,$(COMMON) \
+	    $(SECRET_IN))
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_BASE)
 
 $(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(addprefix $(FB)/,$(COMMON) $(VERIFY))
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_BASE)

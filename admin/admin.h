@@ -114,6 +114,58 @@ json_t *json_event_list(const char *events);	/* "a,b" -> ["a","b"] */
 const char *time_str(int64_t us, char *buf, size_t len);	/* "-" for 0 */
 void	print_pretty(FILE *, const void *, size_t);
 
+/*
+ * out.c: text from outside (the database, a peer) for people. Control
+ * characters are written as visible escapes (\x1b, \u009b): a value on
+ * one line (NULL prints as "-"), a block of lines (run output), a
+ * "label: value" line, a JSON value (0, or -1 when it cannot be encoded)
+ * and a malloc'd copy for building a line.
+ */
+void	print_safe(FILE *, const char *);
+void	print_block(FILE *, const void *, size_t);
+void	print_field(FILE *, const char *label, int width, const char *value);
+int	print_json(FILE *, json_t *);	/* indented, no newline after */
+char   *str_safe(const char *);
+
+/*
+ * secret_in.c: a secret option. --NAME VALUE shows the value in ps and
+ * the shell's history, so every secret is also read from a file
+ * (--NAME-file F), from stdin (--NAME -) or from the environment
+ * (--NAME-env VAR). SECRET_OPTS() adds the three options to a command's
+ * table; secret_read() then reads the one given, if any.
+ */
+struct secret_opt {
+	const char	*name;		/* "secret", without "--" */
+	const char	*arg;		/* --NAME VALUE, or "-" */
+	const char	*file;		/* --NAME-file F */
+	const char	*env;		/* --NAME-env VAR */
+	int		 set;		/* a value was given and read */
+	size_t		 len;
+	char		 value[SECRET_MAX + 1];
+};
+
+#define SECRET_OPTS(so, optname)					\
+	{ optname, OPT_STR, &(so)->arg },				\
+	{ optname "-file", OPT_STR, &(so)->file },			\
+	{ optname "-env", OPT_STR, &(so)->env }
+
+/* 0 (so->set says whether a value came), or an exit code after a message. */
+int	secret_read(struct ctx *, struct secret_opt *);
+void	secret_clear(struct secret_opt *);
+/*
+ * The content of a file (or stdin, or a variable) as a secret: one
+ * trailing newline dropped, then 1 to SECRET_MAX bytes of printable text
+ * into out (NUL-terminated, SECRET_MAX + 1 bytes). 0, or -1 with why
+ * ("is empty", "has a NUL byte at offset 3").
+ */
+int	secret_parse(const void *, size_t, char *out, size_t *outlen,
+	    char *why, size_t whylen);
+/* The words of --help about the options of secret NAME. */
+#define SECRET_HELP(optname)						\
+	" --" optname " VALUE is visible to other users in ps and stays in "	\
+	"the shell's history: prefer --" optname "-file F, --" optname " - "	\
+	"(stdin) or --" optname "-env VAR."
+
 /* Commands, with the helpers that more than one file uses. */
 extern const struct cmd integration_cmds[];
 extern const struct cmd sub_cmds[];

@@ -34,28 +34,15 @@ integ_with_mode(struct ctx *ctx, const char *name, const char *mode)
 }
 
 static int
-cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+cred_add_key(struct ctx *ctx, const char *name, const char *integ,
+    const char *key)
 {
-	const char *integ = NULL, *key = NULL;
-	const struct opt opts[] = {
-		{ "integration", OPT_STR, &integ },
-		{ "api-key", OPT_STR, &key },
-		{ NULL, 0, NULL }
-	};
-	char **args, err[512], login[128];
+	char err[512], login[128];
 	const struct integ *ig;
 	struct cred_rec cr, old;
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
-		return rc;
-	if (!name_valid(args[0]))
-		return usage_error(ctx, "%s: a name is letters, digits, '.', "
-		    "'_' or '-'", args[0]);
-	if (integ == NULL || key == NULL || *key == '\0')
-		return usage_error(ctx, "--integration and --api-key are "
-		    "needed");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if ((ig = integ_with_mode(ctx, integ, "api-key")) == NULL)
@@ -66,7 +53,7 @@ cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return fail("the API key was not accepted: %s", err);
 	memset(&cr, 0, sizeof(cr));
 	str_copy(cr.workspace, ctx->ws, sizeof(cr.workspace));
-	str_copy(cr.name, args[0], sizeof(cr.name));
+	str_copy(cr.name, name, sizeof(cr.name));
 	str_copy(cr.integration, ig->name, sizeof(cr.integration));
 	str_copy(cr.kind, "api-key", sizeof(cr.kind));
 	str_copy(cr.login, login, sizeof(cr.login));
@@ -76,9 +63,9 @@ cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    SECRET_MAX);
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
-	if (db_cred_get(txn, &ctx->db, ctx->ws, args[0], &old) == 0) {
+	if (db_cred_get(txn, &ctx->db, ctx->ws, name, &old) == 0) {
 		mdb_txn_abort(txn);
-		return fail("credential %s already exists", args[0]);
+		return fail("credential %s already exists", name);
 	}
 	if ((rc = db_cred_put(txn, &ctx->db, &cr)) != 0) {
 		mdb_txn_abort(txn);
@@ -90,9 +77,40 @@ cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return json_print(json_pack("{s:s, s:s, s:s, s:s}", "name",
 		    cr.name, "integration", cr.integration, "kind", cr.kind,
 		    "login", cr.login));
-	printf("credential %s added for %s%s%s\n", cr.name, cr.integration,
-	    login[0] ? ", acting as " : "", login);
+	printf("credential %s added for %s%s", cr.name, cr.integration,
+	    login[0] ? ", acting as " : "");
+	print_safe(stdout, login);
+	putchar('\n');
 	return EXIT_OK;
+}
+
+static int
+cred_add(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct secret_opt key = { .name = "api-key" };
+	const char *integ = NULL;
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &integ },
+		SECRET_OPTS(&key, "api-key"),
+		{ NULL, 0, NULL }
+	};
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (!name_valid(args[0]))
+		return usage_error(ctx, "%s: a name is letters, digits, '.', "
+		    "'_' or '-'", args[0]);
+	if ((rc = secret_read(ctx, &key)) != 0)
+		return rc;
+	if (integ == NULL || !key.set)
+		rc = usage_error(ctx, "--integration and --api-key (or "
+		    "--api-key-file F) are needed");
+	else
+		rc = cred_add_key(ctx, args[0], integ, key.value);
+	secret_clear(&key);
+	return rc;
 }
 
 struct cred_list {
@@ -209,28 +227,14 @@ cred_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 }
 
 static int
-oauth_client_set(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+oauth_client_save(struct ctx *ctx, const char *integ, const char *id,
+    const char *secret)
 {
-	const char *integ = NULL, *id = NULL, *secret = NULL;
-	const struct opt opts[] = {
-		{ "integration", OPT_STR, &integ },
-		{ "client-id", OPT_STR, &id },
-		{ "client-secret", OPT_STR, &secret },
-		{ NULL, 0, NULL }
-	};
 	struct oauth_client_rec cl;
 	const struct integ *ig;
-	char **args;
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
-		return rc;
-	if (integ == NULL || id == NULL || secret == NULL || !*id || !*secret)
-		return usage_error(ctx, "--integration, --client-id and "
-		    "--client-secret are needed");
-	if (strlen(id) >= sizeof(cl.client_id))
-		return usage_error(ctx, "--client-id is too long");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if ((ig = integ_with_mode(ctx, integ, "oauth")) == NULL)
@@ -255,6 +259,36 @@ oauth_client_set(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	printf("OAuth client for %s saved; now run: hookpipe oauth authorize "
 	    "--integration %s --name NAME\n", cl.integration, cl.integration);
 	return EXIT_OK;
+}
+
+static int
+oauth_client_set(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct secret_opt secret = { .name = "client-secret" };
+	const char *integ = NULL, *id = NULL;
+	const struct opt opts[] = {
+		{ "integration", OPT_STR, &integ },
+		{ "client-id", OPT_STR, &id },
+		SECRET_OPTS(&secret, "client-secret"),
+		{ NULL, 0, NULL }
+	};
+	struct oauth_client_rec cl;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = secret_read(ctx, &secret)) != 0)
+		return rc;
+	if (integ == NULL || id == NULL || !secret.set || !*id)
+		rc = usage_error(ctx, "--integration, --client-id and "
+		    "--client-secret (or --client-secret-file F) are needed");
+	else if (strlen(id) >= sizeof(cl.client_id))
+		rc = usage_error(ctx, "--client-id is too long");
+	else
+		rc = oauth_client_save(ctx, integ, id, secret.value);
+	secret_clear(&secret);
+	return rc;
 }
 
 static int
@@ -372,10 +406,12 @@ key_rotate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 }
 
 const struct cmd cred_cmds[] = {
-	{ "add", cred_add, "cred add NAME --integration I --api-key KEY",
+	{ "add", cred_add, "cred add NAME --integration I (--api-key-file F | "
+	    "--api-key - | --api-key-env VAR | --api-key KEY)",
 	    "Store an API key (checked with the provider first), encrypted "
-	    "under the master key, for subscriptions with --mode api-key.", 1,
-	    "NAME", NULL },
+	    "under the master key, for subscriptions with --mode api-key. The "
+	    "key comes from a file, stdin (-), a variable or the command "
+	    "line." SECRET_HELP("api-key"), 1, "NAME", NULL },
 	{ "list", cred_list, "cred list",
 	    "List credentials; tokens are masked.", 0, NULL, NULL },
 	{ "delete", cred_delete, "cred delete NAME",
@@ -385,10 +421,12 @@ const struct cmd cred_cmds[] = {
 
 static const struct cmd oauth_client_cmds[] = {
 	{ "set", oauth_client_set, "oauth client set --integration I "
-	    "--client-id X --client-secret Y",
+	    "--client-id X (--client-secret-file F | --client-secret - | "
+	    "--client-secret-env VAR | --client-secret Y)",
 	    "Store the OAuth application's client id and secret (encrypted). "
-	    "Its callback URL is $TRIGGER_URL/oauth/INTEGRATION/callback.", 0,
-	    NULL, NULL },
+	    "Its callback URL is $TRIGGER_URL/oauth/INTEGRATION/callback. The "
+	    "secret comes from a file, stdin (-), a variable or the command "
+	    "line." SECRET_HELP("client-secret"), 0, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 

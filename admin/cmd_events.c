@@ -3,7 +3,7 @@
  *
  * Read-only views of what came in and what ran, plus replay, which
  * queues new runs for a stored event exactly as the router would (a new
- * run id, the trigger's map applied) and wakes the dispatcher.
+ * run id, the trigger's filter and map applied) and wakes the dispatcher.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +222,13 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 /* --- event show --- */
 
+static const char *
+str_of(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Every value may be what a sender chose: each goes through print_safe. */
 static void
 event_print(json_t *o)
 {
@@ -229,30 +236,35 @@ event_print(json_t *o)
 	const char *k;
 	size_t i, j;
 
-	printf("id:           %s\nsubscription: %s (%s)\nintegration:  %s\n"
-	    "type:         %s\ndelivery_id:  %s\nreceived_at:  %s\n"
-	    "status:       %s\n\nheaders:\n",
-	    json_string_value(json_object_get(o, "id")),
-	    json_is_string(json_object_get(o, "subscription_name")) ?
-	    json_string_value(json_object_get(o, "subscription_name")) :
-	    "deleted", json_string_value(json_object_get(o, "subscription")),
-	    json_string_value(json_object_get(o, "integration")),
-	    json_string_value(json_object_get(o, "type")),
-	    json_string_value(json_object_get(o, "delivery_id")),
-	    json_string_value(json_object_get(o, "received_at")),
-	    json_string_value(json_object_get(o, "status")));
-	json_object_foreach(json_object_get(o, "headers"), k, v)
-		printf("  %s: %s\n", k, json_is_string(v) ?
-		    json_string_value(v) : "");
+	print_field(stdout, "id", 13, str_of(o, "id"));
+	printf("subscription: ");
+	print_safe(stdout, json_is_string(json_object_get(o,
+	    "subscription_name")) ? str_of(o, "subscription_name") :
+	    "deleted");
+	printf(" (");
+	print_safe(stdout, str_of(o, "subscription"));
+	printf(")\n");
+	print_field(stdout, "integration", 13, str_of(o, "integration"));
+	print_field(stdout, "type", 13, str_of(o, "type"));
+	print_field(stdout, "delivery_id", 13, str_of(o, "delivery_id"));
+	print_field(stdout, "received_at", 13, str_of(o, "received_at"));
+	print_field(stdout, "status", 13, str_of(o, "status"));
+	printf("\nheaders:\n");
+	json_object_foreach(json_object_get(o, "headers"), k, v) {
+		printf("  ");
+		print_safe(stdout, k);
+		printf(": ");
+		print_safe(stdout, json_is_string(v) ? json_string_value(v) :
+		    "");
+		printf("\n");
+	}
 	printf("\npayload:\n");
-	v = json_object_get(o, "payload");
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	print_json(stdout, json_object_get(o, "payload"));
 	printf("\n\nruns:%s\n", json_array_size(runs) ? "" : " none");
 	json_array_foreach(runs, i, r) {
-		printf("  run %s of %s: %s, %lld of %lld attempts\n",
-		    json_string_value(json_object_get(r, "id")),
-		    json_string_value(json_object_get(r, "workflow")),
-		    json_string_value(json_object_get(r, "status")),
+		printf("  run %s of ", str_of(r, "id"));
+		print_safe(stdout, str_of(r, "workflow"));
+		printf(": %s, %lld of %lld attempts\n", str_of(r, "status"),
 		    (long long)json_integer_value(json_object_get(r,
 		    "attempts")), (long long)json_integer_value(
 		    json_object_get(r, "max_attempts")));
@@ -265,13 +277,16 @@ event_print(json_t *o)
 		json_array_foreach(json_object_get(r, "history"), j, v) {
 			json_t *err = json_object_get(v, "error");
 
-			printf("    #%lld %s %lld ms%s%s\n",
+			printf("    #%lld %s %lld ms",
 			    (long long)json_integer_value(json_object_get(v,
-			    "attempt")), json_string_value(json_object_get(v,
-			    "started_at")), (long long)json_integer_value(
-			    json_object_get(v, "duration_ms")),
-			    json_is_string(err) ? ": " : "",
-			    json_is_string(err) ? json_string_value(err) : "");
+			    "attempt")), str_of(v, "started_at"),
+			    (long long)json_integer_value(json_object_get(v,
+			    "duration_ms")));
+			if (json_is_string(err)) {
+				printf(": ");
+				print_safe(stdout, json_string_value(err));
+			}
+			printf("\n");
 		}
 	}
 }
@@ -437,17 +452,41 @@ collect_cb(void *arg, const char *key, size_t n)
 }
 
 /*
- * The inputs the router would make: the map of the first trigger on the
- * event, or none (the dispatcher then uses the payload). -1 when the map
- * fails on this payload.
+ * Whether the router would run the workflow for the event, and with
+ * which inputs (router/main.c, trigger_fires): the first of its triggers
+ * on the event's subscription and type whose --filter passes and whose
+ * --map gives a result makes the run, the map's result its inputs (none:
+ * the dispatcher then uses the payload). force skips the filters.
  */
+enum replay_verdict {
+	REPLAY_FIRES,
+	REPLAY_REFUSED,		/* why: the filter or the map said no */
+	REPLAY_NO_TRIGGER	/* no trigger on this subscription and type */
+};
+
+/* A jq program on the payload: 1, 0 (false, null, nothing) or -1. */
 static int
-replay_inputs(const struct wf_rec *w, const struct event_rec *e,
-    char **inputs)
+replay_jq(const char *program, const struct event_rec *e, char **out,
+    char *err, size_t errlen)
 {
 	struct jqprog *p;
+	int rc;
+
+	err[0] = '\0';
+	if ((p = jqprog_compile(program, err, errlen)) == NULL)
+		return -1;
+	rc = jqprog_run(p, (const char *)e->payload, e->payload_len, out, err,
+	    errlen);
+	jqprog_free(p);
+	return rc;
+}
+
+static enum replay_verdict
+replay_fires(const struct wf_rec *w, const struct event_rec *e, int force,
+    char **inputs, char *why, size_t whylen)
+{
 	char err[512];
-	int i;
+	int i, matched = 0;
 
 	*inputs = NULL;
 	for (i = 0; i < w->ntrig; i++) {
@@ -456,34 +495,43 @@ replay_inputs(const struct wf_rec *w, const struct event_rec *e,
 		if (strcmp(t->sub, e->sub) != 0 || (strcmp(t->event,
 		    e->type) != 0 && strcmp(t->event, "*") != 0))
 			continue;
-		if (t->map == NULL || t->map[0] == '\0')
-			return 0;
-		err[0] = '\0';
-		if ((p = jqprog_compile(t->map, err, sizeof(err))) != NULL) {
-			jqprog_run(p, (const char *)e->payload, e->payload_len,
-			    inputs, err, sizeof(err));
-			jqprog_free(p);
+		matched = 1;
+		if (!force && t->filter != NULL && t->filter[0] != '\0') {
+			switch (replay_jq(t->filter, e, NULL, err,
+			    sizeof(err))) {
+			case 1:
+				break;
+			case 0:
+				snprintf(why, whylen, "its --filter '%.80s' does "
+				    "not pass", t->filter);
+				continue;
+			default:
+				snprintf(why, whylen, "its --filter fails: %s",
+				    err);
+				continue;
+			}
 		}
-		if (*inputs == NULL) {
-			warnmsg("workflow %s: the map fails on event %s: %s",
-			    w->name, e->id, err[0] ? err : "no result");
-			return -1;
+		if (t->map != NULL && t->map[0] != '\0' &&
+		    (replay_jq(t->map, e, inputs, err, sizeof(err)) == -1 ||
+		    *inputs == NULL)) {
+			free(*inputs);
+			*inputs = NULL;
+			snprintf(why, whylen, "its --map fails: %s", err[0] ?
+			    err : "no result");
+			continue;
 		}
-		return 0;
+		return REPLAY_FIRES;
 	}
-	return 0;
+	return matched ? REPLAY_REFUSED : REPLAY_NO_TRIGGER;
 }
 
 static int
-replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
-    const struct event_rec *e, json_t *runs)
+replay_queue(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
+    const struct event_rec *e, char *inputs, json_t *runs)
 {
 	struct run_rec r;
-	char *inputs;
 	int rc;
 
-	if (replay_inputs(w, e, &inputs) == -1)
-		return 0;
 	memset(&r, 0, sizeof(r));
 	uuid7(r.id);
 	str_copy(r.workspace, w->workspace, sizeof(r.workspace));
@@ -494,19 +542,22 @@ replay_one(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
 	r.created_at = r.updated_at = r.next_at = now_us();
 	if ((rc = db_run_put(txn, &ctx->db, &r, NULL)) == 0 && inputs != NULL)
 		rc = db_run_inputs_put(txn, &ctx->db, r.id, inputs);
-	free(inputs);
 	if (rc != 0)
 		return db_error(rc);
 	json_array_append_new(runs, run_json(ctx, txn, &r, 0));
 	return 0;
 }
 
-/* Every published workflow with a trigger on the event. */
+/*
+ * Every published workflow with a trigger on the event; one whose
+ * filter or map says no is not run, and the reason is printed.
+ */
 static int
 replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
-    json_t *runs)
+    json_t *runs, int *refused)
 {
 	struct buf keys = { 0 };
+	char why[700], *inputs;
 	size_t off;
 	int rc = 0;
 
@@ -515,6 +566,7 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 	    off) + 1) {
 		const char *key = keys.data + off, *slash = strchr(key, '/');
 		char ws[NAME_MAX_LEN + 1];
+		enum replay_verdict v;
 		struct wf_rec w;
 
 		if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN)
@@ -522,34 +574,66 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
 		if (db_wf_get(txn, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
-		if (strcmp(w.state, "published") == 0)
-			rc = replay_one(ctx, txn, &w, e, runs);
+		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
+		    replay_fires(&w, e, 0, &inputs, why, sizeof(why));
+		if (v == REPLAY_FIRES) {
+			rc = replay_queue(ctx, txn, &w, e, inputs, runs);
+			free(inputs);
+		} else if (v == REPLAY_REFUSED) {
+			errmsg("workflow %s not run: %s on event %s", w.name,
+			    why, e->id);
+			(*refused)++;
+		}
 		wf_free(&w);
 	}
 	buf_free(&keys);
 	return rc;
 }
 
+/*
+ * Workflow W, draft or not. Its trigger's filter and map apply as above;
+ * --force runs it although its filter says no. A workflow with no
+ * trigger on the event runs with the payload as its inputs.
+ */
+static int
+replay_named(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
+    const struct event_rec *e, int force, json_t *runs)
+{
+	char why[700], *inputs;
+	int rc;
+
+	if (replay_fires(w, e, force, &inputs, why, sizeof(why)) ==
+	    REPLAY_REFUSED)
+		return fail("workflow %s not run: %s on event %s%s", w->name,
+		    why, e->id, force ? "" : "; --force runs it anyway");
+	rc = replay_queue(ctx, txn, w, e, inputs, runs);
+	free(inputs);
+	return rc;
+}
+
 static int
 replay_in_txn(struct ctx *ctx, MDB_txn *txn, const char *id,
-    const char *workflow, json_t *runs)
+    const char *workflow, int force, json_t *runs)
 {
 	struct event_rec e;
 	struct wf_rec w;
-	int rc;
+	int rc, refused = 0;
 
 	if ((rc = event_get(ctx, txn, id, &e)) != 0)
 		return rc;
 	if (workflow == NULL)
-		rc = replay_matching(ctx, txn, &e, runs);
+		rc = replay_matching(ctx, txn, &e, runs, &refused);
 	else if ((rc = db_wf_get(txn, &ctx->db, ctx->ws, workflow, &w)) == 0) {
-		rc = replay_one(ctx, txn, &w, &e, runs);
+		rc = replay_named(ctx, txn, &w, &e, force, runs);
 		wf_free(&w);
 	} else if (rc == MDB_NOTFOUND)
 		rc = fail("no workflow %s in workspace %s", workflow, ctx->ws);
 	else
 		rc = db_error(rc);
-	if (rc == 0 && json_array_size(runs) == 0)
+	if (rc == 0 && json_array_size(runs) == 0 && refused > 0)
+		rc = fail("no run queued: no trigger on event %s passes; name a "
+		    "workflow with --workflow W --force to run it anyway", id);
+	else if (rc == 0 && json_array_size(runs) == 0)
 		rc = fail("no run queued: no published workflow has a trigger "
 		    "on event %s (%s); name one with --workflow W", id, e.type);
 	event_free(&e);
@@ -560,8 +644,10 @@ int
 cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	const char *workflow = NULL;
+	int force = 0;
 	const struct opt opts[] = {
 		{ "workflow", OPT_STR, &workflow },
+		{ "force", OPT_FLAG, &force },
 		{ NULL, 0, NULL }
 	};
 	json_t *runs, *r;
@@ -572,12 +658,14 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
+	if (force && workflow == NULL)
+		return usage_error(ctx, "--force goes with --workflow W");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
 	runs = json_array();
-	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, runs)) != 0)
+	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, force, runs)) != 0)
 		mdb_txn_abort(txn);
 	else
 		rc = txn_commit(txn);
@@ -589,10 +677,11 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	    runs, 0), "id")));
 	if (ctx->json)
 		return json_print(runs);
-	json_array_foreach(runs, i, r)
-		printf("run %s queued for workflow %s\n",
-		    json_string_value(json_object_get(r, "id")),
-		    json_string_value(json_object_get(r, "workflow")));
+	json_array_foreach(runs, i, r) {
+		printf("run %s queued for workflow ", str_of(r, "id"));
+		print_safe(stdout, str_of(r, "workflow"));
+		putchar('\n');
+	}
 	json_decref(runs);
 	return EXIT_OK;
 }

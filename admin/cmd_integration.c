@@ -98,9 +98,12 @@ show_text(const struct integ *ig)
 	size_t i;
 
 	modes_str(ig, modes, sizeof(modes));
-	printf("name:    %s\ntitle:   %s\nscheme:  %s\nmodes:   %s\n"
-	    "file:    %s\n\nevents:\n", ig->name, ig->title, ig->scheme, modes,
-	    ig->path);
+	print_field(stdout, "name", 8, ig->name);
+	print_field(stdout, "title", 8, ig->title);
+	print_field(stdout, "scheme", 8, ig->scheme);
+	print_field(stdout, "modes", 8, modes);
+	print_field(stdout, "file", 8, ig->path);
+	printf("\nevents:\n");
 	table_init(&t, 2, "  NAME", "DESCRIPTION");
 	json_array_foreach(ig->events, i, v) {
 		char name[300];

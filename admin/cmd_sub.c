@@ -28,13 +28,17 @@ static int	sub_delete(struct ctx *, const struct cmd *, int, char **);
 
 const struct cmd sub_cmds[] = {
 	{ "create", sub_create, "sub create NAME --integration I "
-	    "[--events a,b|all] [--secret S | --generate-secret] "
-	    "[--mode manual]",
+	    "[--events a,b|all] [--secret-file F | --secret - | --secret-env "
+	    "VAR | --secret S | --generate-secret] [--mode manual]",
 	    "Create a subscription and print its id and callback URL. "
 	    "--events selects the event types it accepts (default all). "
 	    "--generate-secret makes a whsec_ secret and prints it, the only "
 	    "time it is shown in full; --secret takes the one the provider "
-	    "gave you.", 1, "NAME", NULL },
+	    "gave you, from a file, stdin (-), a variable or the command "
+	    "line. It must fit the integration's scheme: for Standard "
+	    "Webhooks (openai, standard-webhooks) whsec_ and base64, or "
+	    "whpk_ and the base64 of an Ed25519 public key, or any other "
+	    "text, used as it is." SECRET_HELP("secret"), 1, "NAME", NULL },
 	{ "list", sub_list, "sub list [--integration I]",
 	    "List the workspace's subscriptions, with how many workflows use "
 	    "each and how many events each received.", 0, NULL, NULL },
@@ -42,10 +46,16 @@ const struct cmd sub_cmds[] = {
 	    "Show a subscription (by id or name). The secret is masked "
 	    "unless --reveal.", 1, "SUB", NULL },
 	{ "edit", sub_edit, "sub edit SUB [--name N] [--events a,b|all] "
-	    "[--secret S] [--secondary-secret S | --clear-secondary]",
+	    "[--secret-file F | --secret - | --secret-env VAR | --secret S] "
+	    "[--secondary-secret-file F | ... | --clear-secondary]",
 	    "Rename a subscription, change its events or its secret. A "
-	    "secondary secret is also accepted while a secret is rotated.", 1,
-	    "SUB", NULL },
+	    "secondary secret is also accepted while a secret is rotated. "
+	    "Each comes from a file (--secret-file F), stdin (--secret -), a "
+	    "variable (--secret-env VAR) or the command line, and the same "
+	    "for --secondary-secret; each must fit the integration's scheme "
+	    "(see 'hookpipe sub create --help'). A secret on the command "
+	    "line is visible to other users in ps and stays in the shell's "
+	    "history.", 1, "SUB", NULL },
 	{ "delete", sub_delete, "sub delete SUB [--force]",
 	    "Delete a subscription. Refused while workflows use it, unless "
 	    "--force, which also removes their triggers on it.", 1, "SUB",
@@ -177,7 +187,7 @@ struct create_args {
 	const char	*name;
 	const char	*integ;
 	const char	*events_arg;
-	const char	*secret;
+	struct secret_opt secret;
 	const char	*mode;
 	const char	*credential;
 	int		 generate;
@@ -198,13 +208,9 @@ create_check(struct ctx *ctx, struct create_args *a)
 	if ((rc = events_parse(ctx, a->events_arg ? a->events_arg : "all",
 	    a->events, sizeof(a->events))) != 0)
 		return rc;
-	if (a->secret != NULL && a->generate)
+	if ((a->secret.arg || a->secret.file || a->secret.env) && a->generate)
 		return usage_error(ctx, "--secret and --generate-secret "
 		    "exclude each other");
-	if (a->secret != NULL && (*a->secret == '\0' ||
-	    strlen(a->secret) > SECRET_MAX))
-		return usage_error(ctx, "--secret: expected 1 to %d bytes",
-		    SECRET_MAX);
 	if (strcmp(a->mode, "manual") && strcmp(a->mode, "api-key") &&
 	    strcmp(a->mode, "oauth"))
 		return usage_error(ctx, "--mode: expected manual, api-key or "
@@ -284,6 +290,19 @@ credential_token(struct ctx *ctx, MDB_txn *txn, const char *name,
 	return 0;
 }
 
+/* A secret that cannot work with the scheme is refused, saying what fits. */
+static int
+secret_fits(const struct integ *ig, const struct secret_opt *so)
+{
+	char why[512];
+
+	if (!so->set || integ_secret_check(ig, so->value, so->len, why,
+	    sizeof(why)) == 0)
+		return 0;
+	return fail("--%s does not fit integration %s (%s): %s", so->name,
+	    ig->name, ig->scheme, why);
+}
+
 static void
 secret_generate(char *out)
 {
@@ -299,7 +318,8 @@ static int
 create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
     struct sub_rec *s)
 {
-	const char *secret = a->gen[0] ? a->gen : a->secret;
+	const char *secret = a->gen[0] ? a->gen : a->secret.set ?
+	    a->secret.value : NULL;
 	struct sub_rec found, keep = *s;
 	int rc, n;
 
@@ -465,58 +485,71 @@ create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
 		printf("secret:       %s\n", a->gen);
 }
 
+/* Everything after the options are read and the secret is in memory. */
+static int
+create_run(struct ctx *ctx, struct create_args *a)
+{
+	const struct integ *ig;
+	struct sub_rec s;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if ((ig = integ_find(&ctx->integs, a->integ)) == NULL)
+		return fail("no integration %s; see 'hookpipe integration "
+		    "list'", a->integ);
+	if ((rc = create_mode_check(ctx, ig, a)) != 0 ||
+	    (rc = secret_fits(ig, &a->secret)) != 0)
+		return rc;
+	events_warn_unknown(ig, a->events);
+	if (a->generate || strcmp(a->mode, "manual") != 0)
+		secret_generate(a->gen);
+	memset(&s, 0, sizeof(s));
+	if (strcmp(a->mode, "manual") != 0 &&
+	    (rc = create_remote(ctx, ig, a, &s)) != 0)
+		return rc;
+	if ((txn = txn_write(ctx)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = create_in_txn(ctx, txn, a, &s)) != 0) {
+		mdb_txn_abort(txn);
+		create_undo(ctx, ig, a, &s);
+	} else if ((rc = txn_commit(txn)) == 0) {
+		if (!a->secret.set && !a->generate &&
+		    strcmp(a->mode, "manual") == 0)
+			warnmsg("subscription %s has no signing secret: "
+			    "deliveries cannot be verified until 'hookpipe sub "
+			    "edit %s --secret-file F'", s.name, s.id);
+		create_print(ctx, a, &s);
+	}
+	return rc;
+}
+
 static int
 sub_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
-	struct create_args a = { .mode = "manual" };
+	struct create_args a = { .mode = "manual", .secret.name = "secret" };
 	const struct opt opts[] = {
 		{ "integration", OPT_STR, &a.integ },
 		{ "events", OPT_STR, &a.events_arg },
-		{ "secret", OPT_STR, &a.secret },
+		SECRET_OPTS(&a.secret, "secret"),
 		{ "generate-secret", OPT_FLAG, &a.generate },
 		{ "mode", OPT_STR, &a.mode },
 		{ "credential", OPT_STR, &a.credential },
 		{ "param", OPT_LIST, &a.params },
 		{ NULL, 0, NULL }
 	};
-	const struct integ *ig;
-	struct sub_rec s;
-	MDB_txn *txn;
 	char **args;
 	int rc;
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
 	a.name = args[0];
-	if ((rc = create_check(ctx, &a)) != 0 || (rc = ctx_open(ctx, 0)) != 0)
+	if ((rc = create_check(ctx, &a)) != 0 ||
+	    (rc = secret_read(ctx, &a.secret)) != 0)
 		return rc;
-	if ((ig = integ_find(&ctx->integs, a.integ)) == NULL)
-		return fail("no integration %s; see 'hookpipe integration "
-		    "list'", a.integ);
-	if ((rc = create_mode_check(ctx, ig, &a)) != 0)
-		return rc;
-	events_warn_unknown(ig, a.events);
-	if (a.generate || strcmp(a.mode, "manual") != 0)
-		secret_generate(a.gen);
-	memset(&s, 0, sizeof(s));
-	if (strcmp(a.mode, "manual") != 0 &&
-	    (rc = create_remote(ctx, ig, &a, &s)) != 0) {
-		OPENSSL_cleanse(a.gen, sizeof(a.gen));
-		return rc;
-	}
-	if ((txn = txn_write(ctx)) == NULL)
-		return EXIT_FAIL;
-	if ((rc = create_in_txn(ctx, txn, &a, &s)) != 0) {
-		mdb_txn_abort(txn);
-		create_undo(ctx, ig, &a, &s);
-	} else if ((rc = txn_commit(txn)) == 0) {
-		if (a.secret == NULL && !a.generate &&
-		    strcmp(a.mode, "manual") == 0)
-			warnmsg("subscription %s has no signing secret: "
-			    "deliveries cannot be verified until 'hookpipe sub "
-			    "edit %s --secret S'", s.name, s.id);
-		create_print(ctx, &a, &s);
-	}
+	rc = create_run(ctx, &a);
+	secret_clear(&a.secret);
 	OPENSSL_cleanse(a.gen, sizeof(a.gen));
 	return rc;
 }
@@ -661,23 +694,24 @@ show_text(json_t *o)
 
 		if (v == NULL)
 			continue;
-		printf("%s:%*s", keys[i], (int)(18 - strlen(keys[i])), "");
 		if (json_is_string(v))
-			printf("%s\n", json_string_value(v));
+			print_field(stdout, keys[i], 18, json_string_value(v));
 		else if (json_is_null(v))
-			printf("-\n");
+			print_field(stdout, keys[i], 18, NULL);
 		else if (json_is_array(v)) {
+			struct buf b = { 0 };
 			json_t *e;
 			size_t j;
 
 			json_array_foreach(v, j, e)
-				printf("%s%s", j ? "," : "", strcmp(
+				buf_appendf(&b, "%s%s", j ? "," : "", strcmp(
 				    json_string_value(e), "*") == 0 ? "all" :
 				    json_string_value(e));
-			printf("\n");
+			print_field(stdout, keys[i], 18, b.data ? b.data : "");
+			buf_free(&b);
 		} else {
 			s = json_dumps(v, JSON_ENCODE_ANY);
-			printf("%s\n", s);
+			print_field(stdout, keys[i], 18, s);
 			free(s);
 		}
 	}
@@ -721,8 +755,8 @@ sub_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 struct edit_args {
 	const char	*name;
 	const char	*events_arg;
-	const char	*secret;
-	const char	*secret2;
+	struct secret_opt secret;
+	struct secret_opt secret2;
 	int		 clear2;
 	char		 events[EVENTS_MAX];
 };
@@ -732,8 +766,8 @@ edit_check(struct ctx *ctx, struct edit_args *a)
 {
 	int rc;
 
-	if (a->name == NULL && a->events_arg == NULL && a->secret == NULL &&
-	    a->secret2 == NULL && !a->clear2)
+	if (a->name == NULL && a->events_arg == NULL && !a->secret.set &&
+	    !a->secret2.set && !a->clear2)
 		return usage_error(ctx, "nothing to change: give --name, "
 		    "--events, --secret, --secondary-secret or "
 		    "--clear-secondary");
@@ -742,14 +776,9 @@ edit_check(struct ctx *ctx, struct edit_args *a)
 	if (a->events_arg != NULL && (rc = events_parse(ctx, a->events_arg,
 	    a->events, sizeof(a->events))) != 0)
 		return rc;
-	if (a->secret2 != NULL && a->clear2)
+	if (a->secret2.set && a->clear2)
 		return usage_error(ctx, "--secondary-secret and "
 		    "--clear-secondary exclude each other");
-	if ((a->secret != NULL && (*a->secret == '\0' ||
-	    strlen(a->secret) > SECRET_MAX)) || (a->secret2 != NULL &&
-	    (*a->secret2 == '\0' || strlen(a->secret2) > SECRET_MAX)))
-		return usage_error(ctx, "a secret is 1 to %d bytes",
-		    SECRET_MAX);
 	return 0;
 }
 
@@ -820,10 +849,10 @@ edit_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key,
 			events_warn_unknown(ig, s->events);
 		db_wf_each(txn, &ctx->db, ctx->ws, uncovered_cb, &u);
 	}
-	if ((a->secret != NULL && db_sub_set_secret(&ctx->db, s, 1, a->secret,
-	    strlen(a->secret)) == -1) || (a->secret2 != NULL &&
-	    db_sub_set_secret(&ctx->db, s, 2, a->secret2,
-	    strlen(a->secret2)) == -1))
+	if ((a->secret.set && db_sub_set_secret(&ctx->db, s, 1,
+	    a->secret.value, a->secret.len) == -1) || (a->secret2.set &&
+	    db_sub_set_secret(&ctx->db, s, 2, a->secret2.value,
+	    a->secret2.len) == -1))
 		return fail("cannot seal the secret");
 	if (a->clear2)
 		s->secret2_len = 0;
@@ -832,33 +861,47 @@ edit_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key,
 	return 0;
 }
 
+/* The new secrets must fit the scheme, checked before the provider is. */
 static int
-sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+edit_secret_check(struct ctx *ctx, const char *key, struct edit_args *a)
 {
-	struct edit_args a = { 0 };
-	const struct opt opts[] = {
-		{ "name", OPT_STR, &a.name },
-		{ "events", OPT_STR, &a.events_arg },
-		{ "secret", OPT_STR, &a.secret },
-		{ "secondary-secret", OPT_STR, &a.secret2 },
-		{ "clear-secondary", OPT_FLAG, &a.clear2 },
-		{ NULL, 0, NULL }
-	};
+	const struct integ *ig;
 	struct sub_rec s;
 	MDB_txn *txn;
-	char **args;
 	int rc;
 
-	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+	if (!a->secret.set && !a->secret2.set)
+		return 0;
+	if ((txn = txn_read(ctx)) == NULL)
+		return EXIT_FAIL;
+	rc = sub_lookup(ctx, txn, key, &s);
+	mdb_txn_abort(txn);
+	if (rc != 0)
 		return rc;
-	if ((rc = edit_check(ctx, &a)) != 0 || (rc = ctx_open(ctx, 0)) != 0)
+	if ((ig = integ_find(&ctx->integs, s.integration)) == NULL)
+		return fail("integration %s is not loaded; cannot check the "
+		    "secret against its scheme", s.integration);
+	if ((rc = secret_fits(ig, &a->secret)) != 0)
 		return rc;
-	if (a.events_arg != NULL &&
-	    (rc = sub_remote(ctx, args[0], a.events, 0)) != 0)
+	return secret_fits(ig, &a->secret2);
+}
+
+static int
+edit_run(struct ctx *ctx, const char *key, struct edit_args *a)
+{
+	struct sub_rec s;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = ctx_open(ctx, 0)) != 0 ||
+	    (rc = edit_secret_check(ctx, key, a)) != 0)
+		return rc;
+	if (a->events_arg != NULL &&
+	    (rc = sub_remote(ctx, key, a->events, 0)) != 0)
 		return rc;
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
-	if ((rc = edit_in_txn(ctx, txn, args[0], &a, &s)) != 0) {
+	if ((rc = edit_in_txn(ctx, txn, key, a, &s)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
@@ -875,6 +918,33 @@ sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	printf("updated subscription %s (%s)\n", s.name, s.id);
 	return EXIT_OK;
+}
+
+static int
+sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct edit_args a = { .secret.name = "secret",
+	    .secret2.name = "secondary-secret" };
+	const struct opt opts[] = {
+		{ "name", OPT_STR, &a.name },
+		{ "events", OPT_STR, &a.events_arg },
+		SECRET_OPTS(&a.secret, "secret"),
+		SECRET_OPTS(&a.secret2, "secondary-secret"),
+		{ "clear-secondary", OPT_FLAG, &a.clear2 },
+		{ NULL, 0, NULL }
+	};
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = secret_read(ctx, &a.secret)) == 0 &&
+	    (rc = secret_read(ctx, &a.secret2)) == 0 &&
+	    (rc = edit_check(ctx, &a)) == 0)
+		rc = edit_run(ctx, args[0], &a);
+	secret_clear(&a.secret);
+	secret_clear(&a.secret2);
+	return rc;
 }
 
 /* --- delete --- */

@@ -4,7 +4,10 @@
  * A SUB socket on the stage's tap. The stage publishes only while someone
  * subscribes, with "m" (metadata) and "p" (metadata and payloads) as the
  * topics; each frame is the topic byte and one JSON object, printed as
- * one line and flushed, so that a pipe reader sees it at once.
+ * one line and flushed, so that a pipe reader sees it at once. DEL and
+ * C1 characters, which JSON allows raw in a string, are printed as
+ * \u007f and \u009b: the line is the same JSON and cannot drive a
+ * terminal.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "log.h"
 #include "stage.h"
 #include "zsock.h"
 
@@ -67,7 +71,8 @@ tail_one(void *sock)
 		return 0;
 	}
 	if ((n = zmq_msg_size(&m)) > 1) {
-		fwrite((const char *)zmq_msg_data(&m) + 1, 1, n - 1, stdout);
+		log_escape(stdout, (const char *)zmq_msg_data(&m) + 1, n - 1,
+		    LOG_ESC_JSON);
 		fputc('\n', stdout);
 		if (fflush(stdout) == EOF)
 			rc = 1;

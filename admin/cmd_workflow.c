@@ -34,7 +34,8 @@ static int	wf_test(struct ctx *, const struct cmd *, int, char **);
 
 const struct cmd workflow_cmds[] = {
 	{ "create", wf_create, "workflow create NAME (--exec CMD | --http URL "
-	    "[--header K:V]... | --dify BASE --app-key K | --zmq ENDPOINT) "
+	    "[--header K:V]... | --dify BASE (--app-key-file F | --app-key - "
+	    "| --app-key-env VAR | --app-key K) | --zmq ENDPOINT) "
 	    "[--timeout S] [--retries N] [--concurrency N]",
 	    "Create a draft workflow. --exec runs CMD with /bin/sh and the run "
 	    "document on stdin; --http POSTs the run document to URL; --dify "
@@ -42,7 +43,7 @@ const struct cmd workflow_cmds[] = {
 	    "ZeroMQ endpoint. --timeout is per attempt (default 30 s); "
 	    "--retries is how many times a failed attempt is retried "
 	    "(default 4); --concurrency limits its runs at once (default 0, "
-	    "no limit).", 1, "NAME", NULL },
+	    "no limit)." SECRET_HELP("app-key"), 1, "NAME", NULL },
 	{ "trigger", wf_trigger, "workflow trigger NAME --sub SUB --event EVENT "
 	    "[--filter JQ] [--map JQ]",
 	    "Add a trigger node: the workflow starts for EVENT ('*' for any) "
@@ -205,6 +206,7 @@ struct create_args {
 	const char	*timeout, *retries, *concurrency;
 	struct strlist	 headers;
 	struct buf	 hdr;		/* "K: V\n" lines */
+	struct secret_opt key;		/* app_key points into it */
 };
 
 static int
@@ -330,13 +332,13 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 static int
 wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
-	struct create_args a = { 0 };
+	struct create_args a = { .key.name = "app-key" };
 	const struct opt opts[] = {
 		{ "exec", OPT_STR, &a.exec },
 		{ "http", OPT_STR, &a.http },
 		{ "header", OPT_LIST, &a.headers },
 		{ "dify", OPT_STR, &a.dify },
-		{ "app-key", OPT_STR, &a.app_key },
+		SECRET_OPTS(&a.key, "app-key"),
 		{ "zmq", OPT_STR, &a.zmq },
 		{ "timeout", OPT_STR, &a.timeout },
 		{ "retries", OPT_STR, &a.retries },
@@ -349,8 +351,10 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
+	    (rc = secret_read(ctx, &a.key)) != 0)
 		return rc;
+	a.app_key = a.key.set ? a.key.value : NULL;
 	if (!name_valid(args[0]))
 		rc = usage_error(ctx, "invalid name '%s': use up to %d "
 		    "letters, digits, '.', '_' or '-'", args[0], NAME_MAX_LEN);
@@ -358,6 +362,7 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		rc = ctx_open(ctx, 0);
 	if (rc != 0 || (txn = txn_write(ctx)) == NULL) {
 		buf_free(&a.hdr);
+		secret_clear(&a.key);
 		return rc != 0 ? rc : EXIT_FAIL;
 	}
 	create_fill(ctx, &a, args[0], &w);
@@ -373,6 +378,7 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 			    "EVENT', then publish it\n", w.name, w.name);
 	}
 	wf_free(&w);
+	secret_clear(&a.key);
 	return rc;
 }
 
@@ -588,10 +594,9 @@ show_text(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 	int i;
 
 	printf("name:        %s\nworkspace:   %s\nstate:       %s\n"
-	    "action:      %s\n%s:%*s%s\n", w->name, w->workspace, w->state,
-	    w->action, target_key(w->action),
-	    (int)(12 - strlen(target_key(w->action))), "",
-	    w->target ? w->target : "");
+	    "action:      %s\n", w->name, w->workspace, w->state, w->action);
+	print_field(stdout, target_key(w->action), 12, w->target ? w->target :
+	    "");
 	if (w->headers != NULL && *w->headers != '\0') {
 		const char *p = w->headers;
 
@@ -876,9 +881,12 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 	if ((txn = txn_read(ctx)) == NULL)
 		return;
 	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
-		printf("event %s: %s from %s\n\noutput variables:\n", e.id,
-		    e.type, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
+		printf("event %s: ", e.id);
+		print_safe(stdout, e.type);
+		printf(" from ");
+		print_safe(stdout, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
+		printf("\n\noutput variables:\n");
 		print_pretty(stdout, e.payload, e.payload_len);
 		event_free(&e);
 	}
@@ -916,7 +924,7 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 	printf("\nrun %s: %s after %lld attempt%s\n", r->id, r->status,
 	    (long long)r->attempts, r->attempts == 1 ? "" : "s");
 	if (r->last_error[0] != '\0' && strcmp(r->status, "succeeded") != 0)
-		printf("error: %s\n", r->last_error);
+		print_field(stdout, "error", 6, r->last_error);
 	if (l.output != NULL && json_string_length(l.output) > 0) {
 		printf("output:\n");
 		print_pretty(stdout, json_string_value(l.output),

@@ -50,10 +50,13 @@ static const struct cmd commands[] = {
 	    "runs [--workflow W] [--status S] [--limit N]",
 	    "List workflow runs, newest first (default limit 50). --status is "
 	    "queued, running, succeeded, failed or dead.", 0, NULL, NULL },
-	{ "replay", cmd_replay, "replay EVENT [--workflow W]",
-	    "Run a stored event again: through every published workflow whose "
-	    "trigger matches it, or through workflow W only (even a draft).",
-	    1, "EVENT", NULL },
+	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
+	    "Run a stored event again, as the router would: through every "
+	    "published workflow whose trigger matches it and whose --filter "
+	    "passes, with its --map making the run's inputs; or through "
+	    "workflow W only (even a draft). A workflow whose filter does not "
+	    "pass is not run, and the reason is printed; --force runs W "
+	    "anyway.", 1, "EVENT", NULL },
 	{ "send", cmd_send, "send SUB --event TYPE [--file PAYLOAD]",
 	    "Sign a test delivery like the subscription's provider would and "
 	    "POST it to the callback URL. PAYLOAD is a file, or - for stdin; "

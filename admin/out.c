@@ -3,6 +3,12 @@
  * every command shares. Tables and text go to stdout for people; with
  * --json a command builds one jansson document and hands it to
  * json_print().
+ *
+ * Everything printed here may quote what a sender chose (a header, an
+ * event type, a run's output, a provider's error): it all goes through
+ * log_escape(), so that no control character reaches the terminal raw.
+ * Commands print text from the database with print_safe() and
+ * print_field(), never with a bare %s.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,13 +16,29 @@
 #include <string.h>
 
 #include "admin.h"
+#include "log.h"
 #include "util.h"
+
+/* A message formatted, then written on one line with its escapes. */
+static void
+vprint_line(FILE *f, const char *fmt, va_list ap)
+{
+	char *msg;
+	int n;
+
+	if ((n = vasprintf(&msg, fmt, ap)) < 0) {
+		fputs(fmt, f);
+		return;
+	}
+	log_escape(f, msg, (size_t)n, 0);
+	free(msg);
+}
 
 static void
 vmsg(const char *what, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "hookpipe: %s", what);
-	vfprintf(stderr, fmt, ap);
+	vprint_line(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
@@ -59,7 +81,7 @@ usage_error(const struct ctx *ctx, const char *fmt, ...)
 
 	fputs("hookpipe: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint_line(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "; see 'hookpipe %s%s--help'\n", ctx->path,
 	    ctx->path[0] ? " " : "");
@@ -142,6 +164,51 @@ print_usage(FILE *f, const struct cmd *c)
 	    "  -h, --help     this text\n");
 }
 
+/* --- text from outside --- */
+
+void
+print_safe(FILE *f, const char *s)
+{
+	if (s == NULL)
+		s = "-";
+	log_escape(f, s, strlen(s), 0);
+}
+
+void
+print_block(FILE *f, const void *data, size_t n)
+{
+	log_escape(f, data, n, LOG_ESC_LINES);
+}
+
+/* "label:   value", the value padded to column width + 1. */
+void
+print_field(FILE *f, const char *label, int width, const char *value)
+{
+	fprintf(f, "%s:%*s", label, width - (int)strlen(label), "");
+	print_safe(f, value);
+	fputc('\n', f);
+}
+
+/* The escaped text in a malloc'd string; exits on no memory. */
+char *
+str_safe(const char *s)
+{
+	size_t len;
+	char *out;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL) {
+		perror("hookpipe");
+		exit(EXIT_FAIL);
+	}
+	print_safe(f, s);
+	if (fclose(f) != 0) {
+		perror("hookpipe");
+		exit(EXIT_FAIL);
+	}
+	return out;
+}
+
 /* --- tables --- */
 
 static void
@@ -158,10 +225,7 @@ table_push(struct table *t, const char *s)
 		t->cells = p;
 		t->cap = cap;
 	}
-	if ((t->cells[t->ncells++] = strdup(s ? s : "-")) == NULL) {
-		perror("hookpipe");
-		exit(EXIT_FAIL);
-	}
+	t->cells[t->ncells++] = str_safe(s ? s : "-");
 }
 
 void
@@ -240,14 +304,32 @@ table_free(struct table *t)
 
 /* --- values --- */
 
+/*
+ * jansson escapes C0 in strings; DEL and C1 it writes as they are, and
+ * they become \u007f and \u009b here, which is still the same JSON.
+ */
+int
+print_json(FILE *f, json_t *v)
+{
+	char *s = v != NULL ? json_dumps(v, JSON_INDENT(2) |
+	    JSON_ENCODE_ANY) : NULL;
+
+	if (s == NULL)
+		return -1;
+	log_escape(f, s, strlen(s), LOG_ESC_JSON | LOG_ESC_LINES);
+	free(s);
+	return 0;
+}
+
 int
 json_print(json_t *doc)
 {
-	int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	int rc = print_json(stdout, doc);
 
 	json_decref(doc);
 	fputc('\n', stdout);
-	return rc == 0 ? EXIT_OK : fail("cannot write the output");
+	return rc == 0 && !ferror(stdout) ? EXIT_OK :
+	    fail("cannot write the output");
 }
 
 json_t *
@@ -273,39 +355,6 @@ time_str(int64_t us, char *buf, size_t len)
 	return buf;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * Captured output is whatever a command printed; JSON strings must be
  * UTF-8, so a byte that is not becomes U+FFFD.
@@ -323,7 +372,7 @@ json_lossy(const void *data, size_t n)
 	if ((s = json_stringn(data, n)) != NULL)
 		return s;
 	for (i = 0; i < n; i += l) {
-		if ((l = utf8_seq(p + i, n - i)) == 0) {
+		if ((l = log_utf8_len(p + i, n - i, NULL)) == 0) {
 			buf_append(&b, "\xef\xbf\xbd", 3);
 			l = 1;
 		} else
@@ -360,17 +409,17 @@ json_event_list(const char *events)
 	return a;
 }
 
-/* A JSON body pretty-printed; anything else as it is. */
+/* A JSON body pretty-printed; anything else as lines of text. */
 void
 print_pretty(FILE *f, const void *data, size_t n)
 {
 	json_t *v = n > 0 ? json_loadb(data, n, JSON_DECODE_ANY, NULL) : NULL;
 
 	if (v != NULL) {
-		json_dumpf(v, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		print_json(f, v);
 		json_decref(v);
 	} else
-		fwrite(data, 1, n, f);
+		print_block(f, data, n);
 	if (v != NULL || n == 0 || ((const char *)data)[n - 1] != '\n')
 		fputc('\n', f);
 }

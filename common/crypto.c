@@ -437,16 +437,39 @@ unseal(const unsigned char key[MASTER_KEY_LEN], const char *aad,
 	return (int)ctlen;
 }
 
+/*
+ * Type prefixes that say what a secret is and carry none of it: Standard
+ * Webhooks (and Stripe) secrets and public keys, GitHub tokens, Dify app
+ * keys. Any other text before an underscore may be secret material.
+ */
+static const char *const mask_prefixes[] = {
+	"whsec_", "whpk_", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_",
+	"ghr_", "app-", NULL
+};
+
+#define MASK_MIN	16	/* shorter: no character of it is shown */
+#define MASK_SHOWN	4
+
+/*
+ * At most the last 4 characters, after the type prefix: "whsec_…wxyz".
+ * A secret shorter than 16 characters (the prefix not counted) shows
+ * none, as 4 of them would be a quarter of it or more.
+ */
 void
 mask_secret(const char *s, char *out, size_t outlen)
 {
-	size_t n = strlen(s), keep = 0;
-	const char *us = strchr(s, '_');
+	size_t n = strlen(s), pl = 0;
+	int i;
 
-	if (us != NULL && (size_t)(us - s) < 8 && n > (size_t)(us - s) + 8)
-		keep = (size_t)(us - s) + 1;	/* "whsec_", "ghp_" */
-	if (n <= 8)
-		snprintf(out, outlen, "****");
+	for (i = 0; mask_prefixes[i] != NULL; i++)
+		if (strncmp(s, mask_prefixes[i], strlen(mask_prefixes[i])) ==
+		    0) {
+			pl = strlen(mask_prefixes[i]);
+			break;
+		}
+	if (n - pl < MASK_MIN)
+		snprintf(out, outlen, "%.*s****", (int)pl, s);
 	else
-		snprintf(out, outlen, "%.*s****%s", (int)keep, s, s + n - 4);
+		snprintf(out, outlen, "%.*s\xe2\x80\xa6%s", (int)pl, s,
+		    s + n - MASK_SHOWN);		/* U+2026, "…" */
 }

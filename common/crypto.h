@@ -83,7 +83,10 @@ int	sealed_len(const unsigned char *in, size_t n);
 /* The first byte of its nonce (random: a cache slot). */
 unsigned char sealed_nonce0(const unsigned char *in, size_t n);
 
-/* "whsec_abcd...wxyz" style mask for display: keeps a prefix and 4 chars. */
+/*
+ * For display: "whsec_…wxyz", a type prefix and at most the last 4
+ * characters; "****" (after the prefix) for a secret under 16.
+ */
 void	mask_secret(const char *s, char *out, size_t outlen);
 
 #endif

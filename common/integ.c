@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "integ.h"
 #include "util.h"
 
@@ -589,4 +590,82 @@ integ_free_all(struct integ_set *set)
 	for (i = 0; i < set->n; i++)
 		json_decref(set->v[i].def);
 	set->n = 0;
+}
+
+/*
+ * Standard Webhooks has three kinds of secret, told apart by a prefix:
+ * whsec_ (base64 HMAC key, v1), whpk_ (base64 Ed25519 public key, which
+ * verifies v1a only) and anything else (raw HMAC bytes, what OpenAI's
+ * SDKs do with a secret that is not whsec_). A prefixed secret that does
+ * not decode is a mistake, not raw bytes: taken as raw bytes, a public
+ * key would let anyone who knows it sign a v1 delivery.
+ */
+#define WHSEC_MIN	24	/* bytes: Svix and OpenAI make 24 or 32 */
+#define WHSEC_MAX	64	/* an HMAC-SHA256 key longer is hashed anyway */
+#define WHPK_LEN	32	/* an Ed25519 public key */
+
+static int
+sw_secret_check(const char *secret, size_t n, char *why, size_t whylen)
+{
+	unsigned char key[768];	/* SECRET_MAX bytes of base64, decoded */
+	char got[48];
+	int kl;
+
+	if (n >= 5 && memcmp(secret, "whpk_", 5) == 0) {
+		kl = b64_decode(secret + 5, n - 5, key, sizeof(key));
+		explicit_bzero(key, sizeof(key));
+		if (kl == WHPK_LEN)
+			return 0;
+		if (kl < 0)
+			snprintf(got, sizeof(got), "is not valid base64");
+		else
+			snprintf(got, sizeof(got), "decodes to %d bytes", kl);
+		snprintf(why, whylen, "a whpk_ secret is an Ed25519 public key, "
+		    "whpk_ and the base64 of %d bytes, and this one %s (it "
+		    "verifies v1a signatures only); an HMAC secret is whsec_ "
+		    "and the base64 of %d to %d bytes, or text without the "
+		    "whpk_ or whsec_ prefix", WHPK_LEN, got, WHSEC_MIN,
+		    WHSEC_MAX);
+		return -1;
+	}
+	if (n >= 6 && memcmp(secret, "whsec_", 6) == 0) {
+		kl = b64_decode(secret + 6, n - 6, key, sizeof(key));
+		explicit_bzero(key, sizeof(key));
+		if (kl >= WHSEC_MIN && kl <= WHSEC_MAX)
+			return 0;
+		if (kl < 0)
+			snprintf(got, sizeof(got), "is not valid base64");
+		else
+			snprintf(got, sizeof(got), "decodes to %d bytes", kl);
+		snprintf(why, whylen, "a whsec_ secret is whsec_ and the base64 "
+		    "of %d to %d bytes, and this one %s; a secret without the "
+		    "whsec_ or whpk_ prefix is used as it is, and whpk_ is for "
+		    "an Ed25519 public key (32 bytes)", WHSEC_MIN, WHSEC_MAX,
+		    got);
+		return -1;
+	}
+	return 0;
+}
+
+int
+integ_secret_check(const struct integ *ig, const char *secret, size_t n,
+    char *why, size_t whylen)
+{
+	size_t i;
+
+	if (n == 0) {
+		snprintf(why, whylen, "a secret is not empty");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)secret[i] < 0x20 ||
+		    (unsigned char)secret[i] == 0x7f) {
+			snprintf(why, whylen, "a secret is printable text: this "
+			    "one has a control character (0x%02x at byte %zu)",
+			    (unsigned char)secret[i], i);
+			return -1;
+		}
+	if (strcmp(ig->scheme, "standard-webhooks") == 0)
+		return sw_secret_check(secret, n, why, whylen);
+	return 0;
 }

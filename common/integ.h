@@ -107,4 +107,12 @@ json_t *json_pointer_get(json_t *root, const char *pointer);
 /* Scheme names the verifier implements. */
 int	integ_scheme_known(const char *scheme);
 
+/*
+ * Does a subscription secret fit the integration's scheme? 0, or -1 with
+ * why saying what fits (a whpk_ key that is not 32 bytes, a whsec_ one
+ * that is not base64, a control character).
+ */
+int	integ_secret_check(const struct integ *, const char *secret, size_t n,
+	    char *why, size_t whylen);
+
 #endif

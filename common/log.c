@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,24 +31,42 @@ log_name(void)
 	return log_stage;
 }
 
+/*
+ * A message may quote what a peer sent (a header, an event type, a jq
+ * error about a payload): it is escaped, so that a log line stays one
+ * line and `hookpipectl logs` cannot be made to drive a terminal.
+ */
 static void
 log_vline(const char *level, const char *fmt, va_list ap)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
+	char when[32], small[1024], *msg = small;
+	va_list aq;
+	int n;
 
 	if (log_silent)
 		return;
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(small) && vasprintf(&msg, fmt, aq) == -1) {
+		msg = small;
+		n = (int)sizeof(small) - 1;
+	}
+	va_end(aq);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	flockfile(stderr);
 	fprintf(stderr, "%s.%03ldZ %s: %s", when, ts.tv_nsec / 1000000,
 	    log_stage, level);
-	vfprintf(stderr, fmt, ap);
+	log_escape(stderr, msg, (size_t)n, 0);
 	fputc('\n', stderr);
 	funlockfile(stderr);
+	if (msg != small)
+		free(msg);
 }
 
 void
@@ -91,4 +110,93 @@ fatal(int code, const char *fmt, ...)
 	log_vline("fatal: ", fmt, ap);
 	va_end(ap);
 	exit(code);
+}
+
+size_t
+log_utf8_len(const unsigned char *p, size_t n, uint32_t *cpp)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		len = 1;
+		cp = p[0];
+	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	if (cpp != NULL)
+		*cpp = cp;
+	return len;
+}
+
+/*
+ * What a terminal acts on: C0 (but a line break and a tab in a block of
+ * lines), DEL, and C1, which includes the one-byte CSI (U+009B).
+ */
+static int
+is_control(uint32_t cp, int flags)
+{
+	if (cp == '\n' || cp == '\t')
+		return !(flags & LOG_ESC_LINES);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/*
+ * A byte that is not UTF-8 is escaped too: a lone 0x9b is CSI to a
+ * terminal in an 8-bit mode. In JSON text it becomes U+FFFD, as JSON has
+ * no escape for a byte.
+ */
+void
+log_escape(FILE *f, const void *data, size_t n, int flags)
+{
+	const unsigned char *p = data;
+	size_t i = 0, start = 0, l;
+	uint32_t cp;
+	char esc[8];
+
+	while (i < n) {
+		esc[0] = '\0';
+		if ((l = log_utf8_len(p + i, n - i, &cp)) == 0) {
+			l = 1;
+			if (flags & LOG_ESC_JSON)
+				memcpy(esc, "\\ufffd", 7);
+			else
+				snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+		} else if (is_control(cp, flags)) {
+			if (cp == '\n' || cp == '\r' || cp == '\t')
+				snprintf(esc, sizeof(esc), "\\%c", cp == '\n' ?
+				    'n' : cp == '\r' ? 'r' : 't');
+			else if (cp < 0x80 && !(flags & LOG_ESC_JSON))
+				snprintf(esc, sizeof(esc), "\\x%02x", cp);
+			else
+				snprintf(esc, sizeof(esc), "\\u%04x", cp);
+		}
+		if (esc[0] != '\0') {
+			fwrite(p + start, 1, i - start, f);
+			fputs(esc, f);
+			start = i + l;
+		}
+		i += l;
+	}
+	fwrite(p + start, 1, n - start, f);
 }

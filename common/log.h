@@ -6,6 +6,9 @@
 #define HP_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes a supervisor can act on (s6 convention). */
 #define EXIT_PERMANENT 100	/* configuration error: do not restart */
@@ -19,5 +22,17 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * Text from outside written so that it cannot drive a terminal: control
+ * characters become visible escapes (\x1b, \n, \u009b) and a byte that
+ * is not UTF-8 becomes \xff. Log lines go through it; so does every
+ * human-readable output of the CLI.
+ */
+#define LOG_ESC_LINES	0x1	/* a multi-line block: keep \n and \t */
+#define LOG_ESC_JSON	0x2	/* JSON text: escapes that stay valid JSON */
+void	log_escape(FILE *, const void *, size_t, int flags);
+/* Length of the valid UTF-8 sequence at p (its code point in *cp), or 0. */
+size_t	log_utf8_len(const unsigned char *p, size_t n, uint32_t *cp);
 
 #endif

@@ -133,11 +133,23 @@ main(void)
 		CHECK(sealed_key_id(v1, 6 + SEAL_OVERHEAD_V1) == 0);
 	}
 
+	/* At most 4 characters, none of a secret under 16; type prefixes. */
 	mask_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", masked,
 	    sizeof(masked));
-	CHECK(strcmp(masked, "whsec_****LaSw") == 0);
+	CHECK(strcmp(masked, "whsec_\xe2\x80\xa6" "LaSw") == 0);
 	mask_secret("short", masked, sizeof(masked));
 	CHECK(strcmp(masked, "****") == 0);
+	mask_secret("0123456789abcde", masked, sizeof(masked));
+	CHECK(strcmp(masked, "****") == 0);
+	mask_secret("0123456789abcdef", masked, sizeof(masked));
+	CHECK(strcmp(masked, "\xe2\x80\xa6" "cdef") == 0);
+	mask_secret("whsec_0123456789abcde", masked, sizeof(masked));
+	CHECK(strcmp(masked, "whsec_****") == 0);
+	mask_secret("ghp_0123456789abcdefghij", masked, sizeof(masked));
+	CHECK(strcmp(masked, "ghp_\xe2\x80\xa6" "ghij") == 0);
+	/* Text before an underscore that is no known type stays hidden. */
+	mask_secret("hunter2_0123456789abcdef", masked, sizeof(masked));
+	CHECK(strcmp(masked, "\xe2\x80\xa6" "cdef") == 0);
 
 	unlink(path);
 	rmdir(tmpl);

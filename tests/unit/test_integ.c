@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "integ.h"
 #include "t.h"
 
@@ -15,6 +16,8 @@ warn(const char *msg)
 	warnings++;
 	snprintf(last_warning, sizeof(last_warning), "%s", msg);
 }
+
+static void	secret_checks(void);
 
 int
 main(void)
@@ -126,5 +129,70 @@ main(void)
 	snprintf(path, sizeof(path), "%s/broken.json", dir);
 	unlink(path);
 	rmdir(dir);
+	secret_checks();
 	return t_done("test_integ");
+}
+
+/* The base64 of n bytes after a prefix, and integ_secret_check on it. */
+static int
+check_b64(const struct integ *ig, const char *prefix, size_t n, char *why,
+    size_t whylen)
+{
+	unsigned char raw[80];
+	char s[160];
+	size_t pl = strlen(prefix);
+
+	memset(raw, 0xa5, sizeof(raw));
+	memcpy(s, prefix, pl);
+	b64_encode(raw, n, s + pl);
+	return integ_secret_check(ig, s, strlen(s), why, whylen);
+}
+
+/*
+ * Secrets that fit the scheme: for Standard Webhooks a whsec_ key of 24
+ * to 64 bytes, a whpk_ key of exactly 32 (an Ed25519 public key), or
+ * other text; a whpk_ or whsec_ text that does not decode is refused.
+ */
+static void
+secret_checks(void)
+{
+	struct integ sw, gh;
+	char err[1024], why[512];
+
+	CHECK(integ_load_file(&sw, "integrations/openai.json", err,
+	    sizeof(err)) == 0);
+	CHECK(integ_load_file(&gh, "integrations/github.json", err,
+	    sizeof(err)) == 0);
+	CHECK(check_b64(&sw, "whsec_", 24, why, sizeof(why)) == 0);
+	CHECK(check_b64(&sw, "whsec_", 32, why, sizeof(why)) == 0);
+	CHECK(check_b64(&sw, "whsec_", 64, why, sizeof(why)) == 0);
+	CHECK(check_b64(&sw, "whsec_", 16, why, sizeof(why)) == -1 &&
+	    strstr(why, "whsec_") != NULL && strstr(why, "16 bytes") != NULL);
+	CHECK(check_b64(&sw, "whsec_", 65, why, sizeof(why)) == -1);
+	CHECK(check_b64(&sw, "whpk_", 32, why, sizeof(why)) == 0);
+	CHECK(check_b64(&sw, "whpk_", 31, why, sizeof(why)) == -1 &&
+	    strstr(why, "whpk_") != NULL && strstr(why, "whsec_") != NULL &&
+	    strstr(why, "31 bytes") != NULL);
+	CHECK(check_b64(&sw, "whpk_", 48, why, sizeof(why)) == -1);
+	CHECK(integ_secret_check(&sw, "whpk_not base64!", 16, why,
+	    sizeof(why)) == -1 && strstr(why, "not valid base64") != NULL);
+	CHECK(integ_secret_check(&sw, "whsec_abc", 9, why, sizeof(why)) == -1 &&
+	    strstr(why, "not valid base64") != NULL);
+	CHECK(integ_secret_check(&sw, "whpk_", 5, why, sizeof(why)) == -1);
+	/* Other text is raw HMAC bytes, as OpenAI's SDKs use it. */
+	CHECK(integ_secret_check(&sw, "It's a Secret", 13, why,
+	    sizeof(why)) == 0);
+	CHECK(integ_secret_check(&sw, "wh", 2, why, sizeof(why)) == 0);
+	CHECK(integ_secret_check(&sw, "", 0, why, sizeof(why)) == -1);
+	CHECK(integ_secret_check(&sw, "a\x1b[2Jb", 6, why, sizeof(why)) ==
+	    -1 && strstr(why, "0x1b") != NULL);
+	/* GitHub (and Stripe, Slack, hmac): any printable text. */
+	CHECK(integ_secret_check(&gh, "whpk_abc", 8, why, sizeof(why)) == 0);
+	CHECK(integ_secret_check(&gh, "It's a Secret to Everybody", 26, why,
+	    sizeof(why)) == 0);
+	CHECK(integ_secret_check(&gh, "tab\there", 8, why, sizeof(why)) == -1);
+	CHECK(integ_secret_check(&gh, "del\x7f", 4, why, sizeof(why)) == -1);
+	CHECK(integ_secret_check(&gh, "", 0, why, sizeof(why)) == -1);
+	json_decref(sw.def);
+	json_decref(gh.def);
 }

@@ -165,8 +165,8 @@ parse_duration(const char *v, int64_t *secs)
 
 /*
  * The body limits, which must agree: no stage may accept a body a later
- * one cannot carry, and the receiver's budget for the bodies it holds
- * must fit the largest body beside others.
+ * one cannot carry, and the largest body must fit in the half of the
+ * receiver's budget that large bodies share (receiver/http.c).
  */
 static int
 load_limits(struct config *cfg, char *err, size_t errlen)
@@ -189,8 +189,8 @@ load_limits(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	if (cfg->body_budget < 2 * cfg->max_body) {
 		snprintf(err, errlen, "HOOKPIPE_BODY_BUDGET=%lld: must be at "
-		    "least twice HOOKPIPE_MAX_BODY (%lld bytes), so that the "
-		    "largest body fits beside others",
+		    "least twice HOOKPIPE_MAX_BODY (%lld bytes): large bodies "
+		    "share half of it, and the largest must fit there",
 		    (long long)cfg->body_budget, (long long)cfg->max_body);
 		return -1;
 	}

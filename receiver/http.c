@@ -583,7 +583,7 @@ missing_sig_header(const struct request *rq)
 static void
 answer_spooled(struct receiver *rx, struct request *rq)
 {
-	static int64_t logged;
+	static int64_t logged, logged_unsigned;
 	const char *missing;
 	char body[256];
 	json_t *o;
@@ -601,8 +601,10 @@ answer_spooled(struct receiver *rx, struct request *rq)
 	if ((missing = missing_sig_header(rq)) != NULL) {
 		rx->refused_unsigned++;
 		snprintf(body, sizeof(body), "missing %s header", missing);
-		log_info("verifier away: refused delivery for %s: 401 %s",
-		    rq->sub, body);
+		if (rate_ok(&logged_unsigned))
+			log_info("verifier away: refused delivery for %s: 401 "
+			    "%s (%llu refused so far)", rq->sub, body,
+			    (unsigned long long)rx->refused_unsigned);
 		o = json_pack("{s:s}", "error", body);
 		rq->status = 401;
 		rq->answer = o ? json_dumps(o, JSON_COMPACT) : NULL;

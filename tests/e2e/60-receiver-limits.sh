@@ -302,8 +302,13 @@ rss0=$(rss_kb)
 attack bodies 127.0.0.3 40 3670016 "/triggers/plugin/$sub"
 rss1=$(rss_kb)
 budget_kb=$((HOOKPIPE_BODY_BUDGET / 1024))
-check "40 unfinished 3.5 MiB bodies: RSS $rss0 -> $rss1 kB stays under 3 x the 16 MiB budget" \
-    test $((rss1 - rss0)) -le $((3 * budget_kb))
+if grep -q libasan "/proc/$RX_PID/maps"; then
+	# AddressSanitizer keeps what is freed in quarantine (256 MiB).
+	skip "RSS of a receiver built with AddressSanitizer"
+else
+	check "40 unfinished 3.5 MiB bodies: RSS $rss0 -> $rss1 kB stays under 3 x the 16 MiB budget" \
+	    test $((rss1 - rss0)) -le $((3 * budget_kb))
+fi
 held=$(metric hookpipe_receiver_body_bytes)
 check "/metrics shows the bodies held ($held bytes), within the budget" \
     test "${held:-x}" -gt 0 -a "${held:-0}" -le "$HOOKPIPE_BODY_BUDGET"
@@ -315,11 +320,16 @@ deliver "$sub" "$secret" "$(big_payload 3600000 "$T_DIR/big.json")"
 assert_status "a signed 3.5 MiB delivery that does not fit the budget" 503
 assert_contains "it says when to retry" "Retry-After:" "$HTTP_HEADERS"
 release
+# Two fit the budget (401 once ended: they are not signed); the others
+# get 503 with Retry-After, unless, on a slow machine, their 30 s were up
+# before they ended (closed without an answer).
+answers=$(sort "$STATE/result" | uniq -c | tr -s ' \n' ' ')
 n503=$(awk '$1 == 503 && $2 != "-"' "$STATE/result" | wc -l)
-check "the unfinished bodies over the budget, once ended, got 503 with Retry-After ($n503 of 40: $(sort "$STATE/result" | uniq -c | tr -s ' \n' ' '))" \
-    test "$n503" -ge 30
-check "none of them was accepted" \
-    test "$(awk '$1 ~ /^2/' "$STATE/result" | wc -l)" -eq 0
+check "the unfinished bodies over the budget, once ended, got 503 with Retry-After ($n503 of 40; answers:$answers)" \
+    test "$n503" -ge 10
+check "the others got 401 (not signed) or were closed ($answers)" \
+    test "$(awk '!($1 == 503 && $2 != "-") && $1 != 401 && $1 != "-"' \
+    "$STATE/result" | wc -l)" -eq 0
 refused=$(metric 'hookpipe_receiver_refused_total{reason="body_budget"}')
 check "/metrics counts the deliveries refused for the budget ($refused)" \
     test "${refused:-0}" -gt 0

@@ -104,7 +104,7 @@ struct receiver {
 	uint64_t	 by_status[6];	/* 1xx..5xx */
 	uint64_t	 spooled;
 	uint64_t	 evicted;	/* connections closed to make room */
-	uint64_t	 refused_budget;	/* 503: bodies over the budget */
+	uint64_t	 refused_budget;	/* 503: over the body budget */
 	uint64_t	 refused_spool_full;	/* 503: HOOKPIPE_SPOOL_MAX */
 	uint64_t	 refused_unsigned;	/* 401: not spooled */
 	int		 draining;

@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mp.h"
 #include "util.h"
+
+_Static_assert(MAX_BODY_CEILING + (1 << 20) <= (int64_t)MP_MAX_INPUT,
+    "a body at MAX_BODY_CEILING must fit in a message with its headers");
 
 #ifndef HOOKPIPE_DATADIR
 #define HOOKPIPE_DATADIR "/usr/local/share/hookpipe"
@@ -195,6 +199,43 @@ parse_duration(const char *v, int64_t *secs)
 	return 0;
 }
 
+/*
+ * The body limits, which must agree: no stage may accept a body a later
+ * one cannot carry, and the largest body must fit in the half of the
+ * receiver's budget that large bodies share (receiver/http.c).
+ */
+static int
+load_limits(struct config *cfg, char *err, size_t errlen)
+{
+	const char *v = getenv("HOOKPIPE_MAX_BODY");
+	int64_t over;
+
+	if (env_int("HOOKPIPE_MAX_BODY", 10485760, 1, MAX_BODY_CEILING,
+	    &cfg->max_body, err, errlen) == -1) {
+		if (parse_i64(v, MAX_BODY_CEILING + 1, INT64_MAX, &over) == 0)
+			snprintf(err, errlen, "HOOKPIPE_MAX_BODY=%s: over the "
+			    "ceiling of %lld bytes (63 MiB), the largest body "
+			    "a message between stages can carry; set it lower",
+			    v, (long long)MAX_BODY_CEILING);
+		return -1;
+	}
+	if (env_int("HOOKPIPE_BODY_BUDGET", cfg->max_body * 4 > 64 << 20 ?
+	    cfg->max_body * 4 : 64 << 20, 1, (int64_t)1 << 40,
+	    &cfg->body_budget, err, errlen) == -1)
+		return -1;
+	if (cfg->body_budget < 2 * cfg->max_body) {
+		snprintf(err, errlen, "HOOKPIPE_BODY_BUDGET=%lld: must be at "
+		    "least twice HOOKPIPE_MAX_BODY (%lld bytes): large bodies "
+		    "share half of it, and the largest must fit there",
+		    (long long)cfg->body_budget, (long long)cfg->max_body);
+		return -1;
+	}
+	return env_int("HOOKPIPE_CONN_PER_CLIENT", 256, 0, 65535,
+	    &cfg->conn_per_client, err, errlen) ||
+	    env_int("HOOKPIPE_SPOOL_MAX", (int64_t)1 << 30, 0, (int64_t)1 << 44,
+	    &cfg->spool_max, err, errlen) ? -1 : 0;
+}
+
 int
 config_load(struct config *cfg, char *err, size_t errlen)
 {
@@ -269,8 +310,7 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	str_copy(cfg->github_web, env_or("HOOKPIPE_GITHUB_WEB",
 	    "https://github.com"), sizeof(cfg->github_web));
 
-	if (env_int("HOOKPIPE_MAX_BODY", 10485760, 1, (int64_t)1 << 30,
-	    &cfg->max_body, err, errlen) ||
+	if (load_limits(cfg, err, errlen) == -1 ||
 	    env_int("HOOKPIPE_TOLERANCE", 300, 0, 10 * 365 * 86400LL,
 	    &cfg->tolerance, err, errlen) ||
 	    env_int("HOOKPIPE_MAP_SIZE", (int64_t)8 << 30, 1 << 20,

@@ -13,6 +13,14 @@
 /* How long a delivery id is remembered (SPEC: 7 days). */
 #define DEDUPE_WINDOW_S	(7 * 86400)
 
+/*
+ * The largest body HOOKPIPE_MAX_BODY (or an integration's max_body) may
+ * allow: what a message between stages, or a stored record, can carry
+ * (MP_MAX_INPUT, 64 MiB, in mp.h), less a mebibyte for the headers and
+ * the envelope around the body. config.c checks the two agree.
+ */
+#define MAX_BODY_CEILING	((int64_t)63 << 20)
+
 struct config {
 	char	 home[PATH_MAX];
 	char	 run_dir[PATH_MAX];	/* sockets, pid and lock files (0700) */
@@ -26,13 +34,16 @@ struct config {
 	int	 listen_port;
 	char	 trigger_url[1024];
 	char	 workspace[80];
-	int64_t	 max_body;
+	int64_t	 max_body;		/* at most MAX_BODY_CEILING */
 	int64_t	 tolerance;		/* seconds, both directions */
 	char	 github_api[1024];
 	char	 github_web[1024];
 
 	int64_t	 map_size;		/* LMDB map size, bytes */
 	int64_t	 verify_timeout_ms;	/* receiver: verdict wait before spooling */
+	int64_t	 conn_per_client;	/* receiver: connections per address */
+	int64_t	 body_budget;		/* receiver: all bodies in memory */
+	int64_t	 spool_max;		/* receiver: spool size, bytes */
 	int64_t	 concurrency;		/* dispatcher: runs at once */
 	int64_t	 retention_s;		/* HOOKPIPE_RETENTION: prune after */
 	int64_t	 jq_timeout_ms;		/* one filter or map evaluation */

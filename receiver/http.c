@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -26,6 +27,226 @@ conn_of(struct MHD_Connection *c)
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
+}
+
+/* Once a minute at most: for log lines an attacker could repeat. */
+static int
+rate_ok(int64_t *last)
+{
+	int64_t now = mono_ms();
+
+	if (*last != 0 && now - *last < 60000)
+		return 0;
+	*last = now;
+	return 1;
+}
+
+/* --- connections --- */
+
+static struct conn_list *
+conn_list_of(struct receiver *rx, const struct conn *cn)
+{
+	switch (cn->state) {
+	case CONN_WAITING:
+		return &rx->waiting;
+	case CONN_BUSY:
+		return &rx->busy;
+	default:
+		return NULL;
+	}
+}
+
+/* Append: the waiting list stays in the order of phase_start. */
+static void
+conn_link(struct receiver *rx, struct conn *cn, enum conn_state state)
+{
+	struct conn_list *l;
+
+	cn->state = state;
+	cn->phase_start = mono_ms();
+	if ((l = conn_list_of(rx, cn)) == NULL)
+		return;
+	cn->next = NULL;
+	cn->prev = l->tail;
+	if (l->tail)
+		l->tail->next = cn;
+	else
+		l->head = cn;
+	l->tail = cn;
+	l->n++;
+}
+
+static void
+conn_unlink(struct receiver *rx, struct conn *cn)
+{
+	struct conn_list *l;
+
+	if ((l = conn_list_of(rx, cn)) == NULL)
+		return;
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		l->head = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	else
+		l->tail = cn->prev;
+	cn->prev = cn->next = NULL;
+	l->n--;
+}
+
+/* A request's headers are in (busy), or its answer is sent (waiting). */
+static void
+conn_set(struct receiver *rx, struct conn *cn, enum conn_state state)
+{
+	if (cn == NULL || cn->state == CONN_CLOSING)
+		return;
+	conn_unlink(rx, cn);
+	conn_link(rx, cn, state);
+}
+
+static void
+conn_close(struct receiver *rx, struct conn *cn)
+{
+	conn_unlink(rx, cn);
+	cn->state = CONN_CLOSING;
+	/* libmicrohttpd sees the end of the stream and closes it. */
+	if (cn->fd >= 0)
+		shutdown(cn->fd, SHUT_RDWR);
+}
+
+/*
+ * A connection that has not sent its headers, or sits idle between
+ * requests, holds one of conn_max slots and gives nothing back. Once all
+ * are taken, libmicrohttpd closes every new connection at accept:
+ * /healthz and real senders with the rest. HOOKPIPE_CONN_PER_CLIENT
+ * stops one address from doing that; many addresses (or all clients
+ * behind a proxy) need more, so:
+ *
+ *  - past half the slots, the header deadline drops from 30 s to 5 s
+ *    (rx_enforce_deadlines): a real sender's headers follow its connect
+ *    within a round trip;
+ *  - past conn_high(), each new connection closes the one that has
+ *    waited longest without a request. A connection whose request is in
+ *    (busy) is never taken, and the newcomer is last in line: to push a
+ *    real sender out before its headers arrive, an attacker must open
+ *    more connections than there are waiting ones within that round
+ *    trip. The slots above conn_high() absorb the connections accepted
+ *    before libmicrohttpd has closed the ones shut down.
+ */
+static int
+conn_high(const struct receiver *rx)
+{
+	return rx->conn_max - rx->conn_max / 32;
+}
+
+static void
+conn_make_room(struct receiver *rx)
+{
+	static int64_t logged;
+
+	if (rx->waiting.head == NULL ||
+	    rx->waiting.n + rx->busy.n < conn_high(rx))
+		return;
+	conn_close(rx, rx->waiting.head);
+	rx->evicted++;
+	if (rate_ok(&logged))
+		log_warn("%d connections open: closing the ones that waited "
+		    "longest for a request to make room (%llu so far)",
+		    rx->nconns, (unsigned long long)rx->evicted);
+}
+
+/* --- the budget for bodies in memory --- */
+
+/*
+ * A delivery's body is held whole (its signature covers all of it) until
+ * its verdict, and all the bodies held at once stay within
+ * HOOKPIPE_BODY_BUDGET. What is charged is what is allocated, the
+ * buffer's capacity, in two parts:
+ *
+ *  - every body may take a small share, body_share(): half the budget
+ *    over conn_max, 8 KiB by default. There is one body per connection
+ *    at most, so these shares never exceed half the budget, and a body
+ *    within its share (most webhooks) is never refused for the budget,
+ *    whatever an attacker holds;
+ *  - what a body takes beyond its share comes from the other half,
+ *    shared by all (rx->body_shared). A delivery whose body would take
+ *    it past that half is read on without being kept and answered 503
+ *    with Retry-After (a declared Content-Length that does not fit, at
+ *    once). config_load and rx_cap_limits keep every body limit within
+ *    that half, so the largest body fits when nothing else is held.
+ */
+static size_t
+body_share(const struct receiver *rx)
+{
+	return (size_t)rx->cfg.body_budget / 2 / (size_t)rx->conn_max;
+}
+
+static size_t
+body_excess(const struct receiver *rx, size_t cap)
+{
+	return cap > body_share(rx) ? cap - body_share(rx) : 0;
+}
+
+/* Would a body's buffer fit the budget at cap bytes instead of old? */
+static int
+body_fits(const struct receiver *rx, size_t old, size_t cap)
+{
+	return rx->body_shared - body_excess(rx, old) + body_excess(rx, cap)
+	    <= (size_t)rx->cfg.body_budget / 2;
+}
+
+/* Room for n more bytes of rq's body: 0, or -1 over the budget. */
+static int
+body_grow(struct receiver *rx, struct request *rq, size_t n)
+{
+	struct buf *b = &rq->body;
+	size_t need = b->len + n + 1, cap;
+	char *p;
+
+	if (need <= b->cap)
+		return 0;
+	/* Double (up to the limit), or take exactly what is needed when
+	 * doubling does not fit. */
+	cap = b->cap ? b->cap * 2 : 1024;
+	if (cap > rq->limit + 1)
+		cap = rq->limit + 1;
+	if (cap < need || !body_fits(rx, b->cap, cap))
+		cap = need;
+	if (!body_fits(rx, b->cap, cap) ||
+	    (p = realloc(b->data, cap)) == NULL)
+		return -1;
+	rx->body_shared += body_excess(rx, cap) - body_excess(rx, b->cap);
+	rx->body_bytes += cap - b->cap;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void
+body_release(struct receiver *rx, struct request *rq)
+{
+	rx->body_shared -= body_excess(rx, rq->body.cap);
+	rx->body_bytes -= rq->body.cap;
+	buf_free(&rq->body);
+}
+
+static enum MHD_Result respond_json(struct receiver *, struct MHD_Connection *,
+    int, const char *, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result
+refuse_over_budget(struct receiver *rx, struct MHD_Connection *c)
+{
+	static int64_t logged;
+
+	rx->refused_budget++;
+	if (rate_ok(&logged))
+		log_warn("bodies in memory at HOOKPIPE_BODY_BUDGET (%zu of "
+		    "%lld bytes held): answering 503 (%llu so far)",
+		    rx->body_bytes, (long long)rx->cfg.body_budget,
+		    (unsigned long long)rx->refused_budget);
+	return respond_json(rx, c, 503, "{\"error\":\"too many deliveries "
+	    "in progress: retry later\"}");
 }
 
 /* --- the table of requests waiting for a verdict --- */
@@ -94,6 +315,8 @@ respond(struct receiver *rx, struct MHD_Connection *c, int status,
 	enum MHD_Result ret;
 	char ra[16];
 
+	if (body == NULL)
+		body = "";	/* out of memory on the way here */
 	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 	    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
@@ -119,10 +342,6 @@ respond(struct receiver *rx, struct MHD_Connection *c, int status,
 
 static enum MHD_Result
 respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static enum MHD_Result
-respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
     const char *fmt, ...)
 {
 	char body[512];
@@ -133,6 +352,32 @@ respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
 	va_end(ap);
 	return respond(rx, c, status, "application/json", body, NULL,
 	    status == 503 ? 5 : 0);
+}
+
+/* Renew the shared read txn: 0 or an LMDB code. mdb_txn_reset after. */
+static int
+rtxn_renew(struct receiver *rx)
+{
+	int rc;
+
+	if ((rc = mdb_txn_renew(rx->rtxn)) == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		mdb_env_set_mapsize(rx->db.env, 0);
+		rc = mdb_txn_renew(rx->rtxn);
+	}
+	return rc;
+}
+
+/* What the spool's pages take, in bytes. */
+static int64_t
+spool_bytes(MDB_txn *txn, struct receiver *rx)
+{
+	MDB_stat ms;
+
+	if (mdb_stat(txn, rx->db.spool, &ms) != 0)
+		return -1;
+	return (int64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
+	    ms.ms_overflow_pages) * ms.ms_psize;
 }
 
 static enum MHD_Result
@@ -158,8 +403,13 @@ metrics(struct receiver *rx, struct MHD_Connection *c)
 {
 	struct buf b = { 0 };
 	enum MHD_Result ret;
+	int64_t spool = -1;
 	int i;
 
+	if (rtxn_renew(rx) == 0) {
+		spool = spool_bytes(rx->rtxn, rx);
+		mdb_txn_reset(rx->rtxn);
+	}
 	buf_appendf(&b, "# HELP hookpipe_receiver_responses_total HTTP "
 	    "responses by status class.\n"
 	    "# TYPE hookpipe_receiver_responses_total counter\n");
@@ -175,6 +425,34 @@ metrics(struct receiver *rx, struct MHD_Connection *c)
 	    "verdict.\n# TYPE hookpipe_receiver_inflight gauge\n"
 	    "hookpipe_receiver_inflight %d\n",
 	    (unsigned long long)rx->spooled, rx->inflight);
+	buf_appendf(&b, "# HELP hookpipe_receiver_connections Open "
+	    "connections.\n# TYPE hookpipe_receiver_connections gauge\n"
+	    "hookpipe_receiver_connections %d\n"
+	    "# HELP hookpipe_receiver_connections_evicted_total Connections "
+	    "closed before their request to make room for new ones.\n"
+	    "# TYPE hookpipe_receiver_connections_evicted_total counter\n"
+	    "hookpipe_receiver_connections_evicted_total %llu\n"
+	    "# HELP hookpipe_receiver_body_bytes Bytes held for request "
+	    "bodies.\n# TYPE hookpipe_receiver_body_bytes gauge\n"
+	    "hookpipe_receiver_body_bytes %zu\n"
+	    "# HELP hookpipe_receiver_body_budget_bytes "
+	    "HOOKPIPE_BODY_BUDGET.\n"
+	    "# TYPE hookpipe_receiver_body_budget_bytes gauge\n"
+	    "hookpipe_receiver_body_budget_bytes %lld\n"
+	    "# HELP hookpipe_receiver_spool_bytes Bytes the spool takes.\n"
+	    "# TYPE hookpipe_receiver_spool_bytes gauge\n"
+	    "hookpipe_receiver_spool_bytes %lld\n"
+	    "# HELP hookpipe_receiver_refused_total Deliveries refused to "
+	    "keep the receiver within its limits, by reason.\n"
+	    "# TYPE hookpipe_receiver_refused_total counter\n"
+	    "hookpipe_receiver_refused_total{reason=\"body_budget\"} %llu\n"
+	    "hookpipe_receiver_refused_total{reason=\"spool_full\"} %llu\n"
+	    "hookpipe_receiver_refused_total{reason=\"unsigned\"} %llu\n",
+	    rx->nconns, (unsigned long long)rx->evicted, rx->body_bytes,
+	    (long long)rx->cfg.body_budget, (long long)spool,
+	    (unsigned long long)rx->refused_budget,
+	    (unsigned long long)rx->refused_spool_full,
+	    (unsigned long long)rx->refused_unsigned);
 	for (i = 1; i < 4; i++)
 		buf_appendf(&b, "hookpipe_stage_up{stage=\"%s\"} %d\n",
 		    stage_names[i], stage_is_up(&rx->cfg, stage_names[i]));
@@ -185,6 +463,8 @@ metrics(struct receiver *rx, struct MHD_Connection *c)
 }
 
 /* --- handing deliveries to the verifier --- */
+
+#define PACK_KEEP	(1 << 20)	/* message buffer kept between uses */
 
 struct hdr_collect {
 	struct mpw	*w;
@@ -218,6 +498,11 @@ pack_verify(struct receiver *rx, struct request *rq)
 	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_header,
 	    &h);
 	snprintf(idstr, sizeof(idstr), "%llu", (unsigned long long)rq->id);
+	/* A large body left a large buffer behind: give it back. */
+	if (rx->w.sb.alloc > PACK_KEEP) {
+		mpw_free(&rx->w);
+		mpw_init(&rx->w);
+	}
 	mpw_reset(&rx->w);
 	msg_begin(&rx->w, MSG_VERIFY, idstr);
 	mpw_map(&rx->w, 5);
@@ -238,15 +523,26 @@ pack_verify(struct receiver *rx, struct request *rq)
 	    rq->body.len);
 }
 
-/* Store the packed delivery in the spool, fsync'd: 0 or an LMDB code. */
+#define SPOOL_FULL	(-2)
+
+/*
+ * Store the packed delivery in the spool, fsync'd: 0, SPOOL_FULL when it
+ * would take the spool past HOOKPIPE_SPOOL_MAX, or an LMDB code.
+ */
 static int
 spool_once(struct receiver *rx, struct request *rq, int regrown)
 {
 	MDB_txn *txn;
+	int64_t used;
 	int rc;
 
 	if ((txn = db_begin(&rx->db, 0)) == NULL)
 		return EIO;
+	if ((used = spool_bytes(txn, rx)) < 0 ||
+	    used + (int64_t)rx->w.sb.size > rx->cfg.spool_max) {
+		mdb_txn_abort(txn);
+		return used < 0 ? EIO : SPOOL_FULL;
+	}
 	rc = db_spool_put(txn, &rx->db, rq->received_at, rq->event_id,
 	    rx->w.sb.data, rx->w.sb.size);
 	if (rc == 0)
@@ -258,15 +554,65 @@ spool_once(struct receiver *rx, struct request *rq, int regrown)
 	return rc;
 }
 
+/* The first of the integration's signature headers rq lacks, or NULL. */
+static const char *
+missing_sig_header(const struct request *rq)
+{
+	const char *name;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rq->ig->sig_headers, i, v)
+		if ((name = json_string_value(v)) != NULL &&
+		    MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+		    name) == NULL)
+			return name;
+	return NULL;
+}
+
+/*
+ * While the verifier is away, the spool takes what the verifier will
+ * judge later, and a 202 tells the sender it is done. Anyone can post,
+ * so it takes only what could pass: a delivery for an existing
+ * subscription (begin_delivery saw to that) that carries every header
+ * its integration signs with (one that lacks a header gets the
+ * verifier's 401 now, rather than a 202 and a silent drop later), and
+ * only while the spool stays under HOOKPIPE_SPOOL_MAX bytes (503 past
+ * it, so that senders retry once the verifier is back).
+ */
 static void
 answer_spooled(struct receiver *rx, struct request *rq)
 {
-	char body[160];
+	static int64_t logged, logged_unsigned;
+	const char *missing;
+	char body[256];
+	json_t *o;
 	int rc;
 
+	rq->state = REQ_ANSWERED;
+	rq->ctype = "application/json";
+	if (rq->ig == NULL) {
+		rq->status = 503;
+		rq->retry_after = 5;
+		rq->answer = strdup("{\"error\":\"the subscription's "
+		    "integration is not loaded (see the receiver log)\"}");
+		return;
+	}
+	if ((missing = missing_sig_header(rq)) != NULL) {
+		rx->refused_unsigned++;
+		snprintf(body, sizeof(body), "missing %s header", missing);
+		if (rate_ok(&logged_unsigned))
+			log_info("verifier away: refused delivery for %s: 401 "
+			    "%s (%llu refused so far)", rq->sub, body,
+			    (unsigned long long)rx->refused_unsigned);
+		o = json_pack("{s:s}", "error", body);
+		rq->status = 401;
+		rq->answer = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		return;
+	}
 	/* The shared read txn pins the map size: let go of it first. */
 	rc = spool_once(rx, rq, 0);
-	rq->state = REQ_ANSWERED;
 	if (rc == 0) {
 		rx->spooled++;
 		snprintf(body, sizeof(body), "{\"status\":\"accepted\","
@@ -274,6 +620,17 @@ answer_spooled(struct receiver *rx, struct request *rq)
 		rq->status = 202;
 		log_info("verifier away: spooled delivery %s for %s",
 		    rq->event_id, rq->sub);
+	} else if (rc == SPOOL_FULL) {
+		rx->refused_spool_full++;
+		snprintf(body, sizeof(body), "{\"error\":\"the verifier is "
+		    "away and the spool is full: retry later\"}");
+		rq->status = 503;
+		rq->retry_after = 30;
+		if (rate_ok(&logged))
+			log_warn("verifier away and the spool at "
+			    "HOOKPIPE_SPOOL_MAX (%lld bytes): answering 503 "
+			    "(%llu so far)", (long long)rx->cfg.spool_max,
+			    (unsigned long long)rx->refused_spool_full);
 	} else {
 		snprintf(body, sizeof(body), "{\"error\":\"cannot store the "
 		    "delivery right now\"}");
@@ -283,7 +640,6 @@ answer_spooled(struct receiver *rx, struct request *rq)
 		    rc == EIO ? "no transaction" : db_strerror(rc));
 	}
 	rq->answer = strdup(body);
-	rq->ctype = "application/json";
 }
 
 /* The whole body is in: hand it over, or spool it. */
@@ -403,12 +759,7 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	if (!uuid_valid(id))
 		return respond_json(rx, c, 404,
 		    "{\"error\":\"no such subscription\"}");
-	if ((rc = mdb_txn_renew(rx->rtxn)) == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size. */
-		mdb_env_set_mapsize(rx->db.env, 0);
-		rc = mdb_txn_renew(rx->rtxn);
-	}
-	if (rc == 0) {
+	if ((rc = rtxn_renew(rx)) == 0) {
 		rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
 		mdb_txn_reset(rx->rtxn);
 	}
@@ -432,8 +783,16 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	rq->start_ms = mono_ms();
 	rq->id = ++rx->next_id;
 	rq->conn = c;
+	rq->ig = ig;
 	rq->limit = (size_t)limit;
 	str_copy(rq->sub, id, sizeof(rq->sub));
+	/* A declared body takes its room in the budget now, or is refused
+	 * before the sender has sent it. */
+	if (cl != NULL && parse_i64(cl, 1, INT64_MAX, &len) == 0 &&
+	    body_grow(rx, rq, (size_t)len) == -1) {
+		free(rq);
+		return refuse_over_budget(rx, c);
+	}
 	*req_cls = rq;
 	return MHD_YES;
 }
@@ -470,8 +829,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		int refused;
 		enum MHD_Result ret;
 
-		if (cn != NULL)
-			cn->in_request = 1;
+		conn_set(rx, cn, CONN_BUSY);
 		ret = refuse_smuggling(rx, c, &refused);
 
 		if (refused || ret == MHD_NO)
@@ -494,6 +852,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return begin_delivery(rx, c, url, method, req_cls);
 	}
 	if (*upload_size > 0) {
+		size_t n = *upload_size;
+
 		/* A body trickling in a byte at a time never trips the idle
 		 * timeout: give the whole body a deadline. */
 		if (mono_ms() - rq->start_ms > BODY_DEADLINE_MS) {
@@ -501,18 +861,25 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			    BODY_DEADLINE_MS / 1000);
 			return MHD_NO;
 		}
-		if (!rq->too_large && rq->body.len + *upload_size > rq->limit) {
-			rq->too_large = 1;
-			buf_free(&rq->body);
-		}
-		if (rq->too_large) {
-			/* Read on to answer 413, but not forever. */
-			rq->discarded += *upload_size;
-			if (rq->discarded > 4 * rq->limit + (1 << 20))
-				return MHD_NO;
-		} else if (buf_append(&rq->body, upload, *upload_size) == -1)
-			return MHD_NO;
 		*upload_size = 0;
+		rq->received += n;
+		if (!rq->too_large && rq->received > rq->limit) {
+			rq->too_large = 1;
+			body_release(rx, rq);
+		}
+		if (!rq->too_large && !rq->over_budget &&
+		    body_grow(rx, rq, n) == -1) {
+			rq->over_budget = 1;
+			body_release(rx, rq);
+		}
+		if (rq->too_large || rq->over_budget) {
+			/* Read on to answer 413 or 503, but not forever. */
+			return rq->received > 4 * rq->limit + (1 << 20) ?
+			    MHD_NO : MHD_YES;
+		}
+		memcpy(rq->body.data + rq->body.len, upload, n);
+		rq->body.len += n;
+		rq->body.data[rq->body.len] = '\0';
 		return MHD_YES;
 	}
 	if (rq->kind == REQ_OAUTH)
@@ -523,6 +890,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (rq->too_large)
 			return respond_json(rx, c, 413, "{\"error\":\"body is "
 			    "over the limit of %zu bytes\"}", rq->limit);
+		if (rq->over_budget)
+			return refuse_over_budget(rx, c);
 		return submit(rx, rq);
 	case REQ_ANSWERED:
 		return respond(rx, c, rq->status, rq->ctype, rq->answer, NULL,
@@ -541,17 +910,14 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct conn *cn = conn_of(c);
 
 	(void)toe;
-	if (cn != NULL) {
-		cn->in_request = 0;
-		cn->phase_start = mono_ms();
-	}
+	conn_set(rx, cn, CONN_WAITING);
 	if (rq == NULL)
 		return;
 	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
 		waiting_del(rx, rq);
 	oauth_abort(rx, rq);
 	buf_free(&rq->reply);
-	buf_free(&rq->body);
+	body_release(rx, rq);
 	free(rq->answer);
 	free(rq);
 	*req_cls = NULL;
@@ -692,22 +1058,16 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		cn->fd = ci ? ci->connect_fd : -1;
-		cn->phase_start = mono_ms();
-		cn->next = rx->conns;
-		if (rx->conns)
-			rx->conns->prev = cn;
-		rx->conns = cn;
+		conn_make_room(rx);
+		conn_link(rx, cn, CONN_WAITING);
+		rx->nconns++;
 		*socket_context = cn;
 		return;
 	}
 	if (cn == NULL)
 		return;
-	if (cn->prev)
-		cn->prev->next = cn->next;
-	else
-		rx->conns = cn->next;
-	if (cn->next)
-		cn->next->prev = cn->prev;
+	conn_unlink(rx, cn);
+	rx->nconns--;
 	free(cn);
 	*socket_context = NULL;
 }
@@ -715,16 +1075,109 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 void
 rx_enforce_deadlines(struct receiver *rx)
 {
-	int64_t now = mono_ms();
-	struct conn *cn;
+	int64_t now = mono_ms(), deadline = HEADER_DEADLINE_MS;
 
-	for (cn = rx->conns; cn != NULL; cn = cn->next) {
-		if (cn->in_request || cn->fd < 0 ||
-		    now - cn->phase_start < HEADER_DEADLINE_MS)
+	if (rx->waiting.n + rx->busy.n >= rx->conn_max / 2)
+		deadline = HEADER_DEADLINE_BUSY_MS;
+	while (rx->waiting.head != NULL &&
+	    now - rx->waiting.head->phase_start >= deadline)
+		conn_close(rx, rx->waiting.head);
+}
+
+/*
+ * libmicrohttpd's own messages (a client gone before its request was
+ * complete, one refused at a connection limit) come once per connection:
+ * under attack they would fill the disk. A few a minute are logged, and
+ * how many were left out.
+ */
+#define MHD_LOG_PER_MIN	20
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static int64_t window;
+	static int n, dropped;
+	int64_t now = mono_ms();
+	char line[512];
+	size_t len;
+
+	(void)cls;
+	if (window == 0 || now - window >= 60000) {
+		if (dropped > 0)
+			log_info("libmicrohttpd: %d more messages in the "
+			    "last minute, not logged", dropped);
+		window = now;
+		n = dropped = 0;
+	}
+	if (n >= MHD_LOG_PER_MIN) {
+		dropped++;
+		return;
+	}
+	n++;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	log_info("libmicrohttpd: %s", line);
+}
+
+/*
+ * Room for CONN_MAX connections besides the descriptors a stage keeps
+ * (LMDB, ZeroMQ, logs): raise the soft limit on open files as far as the
+ * hard one allows, or take fewer connections, so that the eviction above
+ * acts before accept() fails.
+ */
+#define FD_SPARE	256
+
+static int
+conn_max(void)
+{
+	struct rlimit rl;
+	rlim_t want = CONN_MAX + FD_SPARE;
+	int n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return CONN_MAX;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= want)
+		return CONN_MAX;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	n = rl.rlim_cur > 2 * FD_SPARE ? (int)rl.rlim_cur - FD_SPARE :
+	    (int)rl.rlim_cur / 2;
+	if (n < 16)
+		n = 16;
+	log_warn("open files limited to %llu: taking %d connections at once "
+	    "instead of %d (raise ulimit -n, or LimitNOFILE=, to %llu)",
+	    (unsigned long long)rl.rlim_cur, n, CONN_MAX,
+	    (unsigned long long)want);
+	return n;
+}
+
+/*
+ * Every limit on a body must agree with the next: an integration's
+ * max_body may not exceed what a message between stages carries, nor
+ * half the budget for bodies in memory (config_load holds
+ * HOOKPIPE_MAX_BODY to the same).
+ */
+void
+rx_cap_limits(struct receiver *rx)
+{
+	int64_t most = rx->cfg.body_budget / 2;
+	struct integ *ig;
+	int i;
+
+	if (most > MAX_BODY_CEILING)
+		most = MAX_BODY_CEILING;
+	for (i = 0; i < rx->integs.n; i++) {
+		ig = &rx->integs.v[i];
+		if (ig->max_body <= most)
 			continue;
-		/* libmicrohttpd sees the end of the stream and closes it. */
-		shutdown(cn->fd, SHUT_RDWR);
-		cn->phase_start = INT64_MAX / 2;
+		log_warn("integration %s: max_body %lld is over %s; capped to "
+		    "%lld bytes", ig->name, (long long)ig->max_body,
+		    most == MAX_BODY_CEILING ? "the most a message between "
+		    "stages can carry" : "half of HOOKPIPE_BODY_BUDGET",
+		    (long long)most);
+		ig->max_body = most;
 	}
 }
 
@@ -739,6 +1192,7 @@ rx_start_http(struct receiver *rx, int no_listen)
 	    MHD_USE_ERROR_LOG;
 	int rc;
 
+	rx->conn_max = conn_max();
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -764,10 +1218,13 @@ rx_start_http(struct receiver *rx, int no_listen)
 	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
 	    NULL, NULL, on_request, rx,
 	    MHD_OPTION_ARRAY, where,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rx,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)rx->conn_max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)rx->cfg.conn_per_client,
 	    /* Headers up to about 8 KiB fit (more is refused with 431);
 	     * the body is ours. libmicrohttpd clears the whole pool after
 	     * every request on a kept-alive connection: 32 KiB (its

@@ -10,6 +10,7 @@
  * verifies the spool when it is back.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,6 +69,14 @@ main(int argc, char **argv)
 		fatal(EXIT_TEMPORARY, "LMDB: %s", mdb_strerror(rc));
 	mdb_txn_reset(rx->rtxn);
 	integ_load_all(&rx->integs, &rx->cfg, warn_integ);
+	rx_cap_limits(rx);
+	/*
+	 * Bodies of 256 KiB and more get their own mappings, returned to
+	 * the system when freed: without a fixed threshold glibc raises it
+	 * to the largest body freed so far, and the memory a flood of
+	 * bodies took stays with the process after it.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	mpw_init(&rx->w);
 	if (httpc_init(&rx->http, oauth_done, rx) == -1)
 		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");

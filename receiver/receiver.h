@@ -20,16 +20,29 @@
 #define HEADERS_MAX	128
 #define BODY_DEADLINE_MS 30000		/* a whole body, however slow */
 #define HEADER_DEADLINE_MS 30000	/* the headers of a request */
+#define HEADER_DEADLINE_BUSY_MS 5000	/* the same, past half the slots */
+#define CONN_MAX	4096		/* connections at once (fewer fds) */
 
 /*
- * A connection, for the header deadline: libmicrohttpd's timeout is an
- * idle timeout, which a client sending a byte a second never trips.
+ * A connection, for the header deadline (libmicrohttpd's timeout is an
+ * idle timeout, which a client sending a byte a second never trips) and
+ * for eviction. A connection waiting for its headers, or idle between
+ * requests, is on the receiver's waiting list, oldest first; one whose
+ * headers are in is busy; one we shut down is on no list until
+ * libmicrohttpd closes it.
  */
+enum conn_state { CONN_WAITING, CONN_BUSY, CONN_CLOSING };
+
 struct conn {
 	struct conn	*prev, *next;
 	int		 fd;
-	int		 in_request;	/* headers complete, not answered yet */
+	enum conn_state	 state;
 	int64_t		 phase_start;	/* connected, or last answer sent */
+};
+
+struct conn_list {
+	struct conn	*head, *tail;
+	int		 n;
 };
 #define INFLIGHT_MAX	8192		/* requests waiting for a verdict */
 #define HASH_SIZE	4096		/* power of two */
@@ -56,10 +69,12 @@ struct request {
 	int64_t		 sent_ms;
 	int64_t		 start_ms;	/* headers complete */
 	int		 unsent;	/* the verifier's connection was not up */
+	const struct integ *ig;		/* the subscription's, if loaded */
 	size_t		 limit;
-	size_t		 discarded;
-	int		 too_large;
-	struct buf	 body;
+	size_t		 received;	/* body bytes read, kept or not */
+	int		 too_large;	/* over limit: read on, answer 413 */
+	int		 over_budget;	/* over the budget: read on, 503 */
+	struct buf	 body;		/* its cap is charged to the budget */
 	/* The answer once known. */
 	int		 status;
 	char		*answer;
@@ -88,10 +103,19 @@ struct receiver {
 	/* Metrics. */
 	uint64_t	 by_status[6];	/* 1xx..5xx */
 	uint64_t	 spooled;
+	uint64_t	 evicted;	/* connections closed to make room */
+	uint64_t	 refused_budget;	/* 503: over the body budget */
+	uint64_t	 refused_spool_full;	/* 503: HOOKPIPE_SPOOL_MAX */
+	uint64_t	 refused_unsigned;	/* 401: not spooled */
 	int		 draining;
 	int		 handoff_fd;	/* run/receiver.handoff listener */
 	int		 quiesced_fd;	/* our listening socket, once draining */
-	struct conn	*conns;		/* every open connection */
+	struct conn_list waiting;	/* no request yet, oldest first */
+	struct conn_list busy;		/* a request's headers are in */
+	int		 nconns;	/* open, closing ones too */
+	int		 conn_max;	/* CONN_MAX, or fewer fds allow */
+	size_t		 body_bytes;	/* bodies held in memory */
+	size_t		 body_shared;	/* what they take beyond their share */
 	int64_t		 drain_deadline;
 	int		 inherited_fd;	/* listening socket taken over */
 	char		 scratch[256];
@@ -103,12 +127,15 @@ enum MHD_Result respond(struct receiver *, struct MHD_Connection *,
 	    const char *allow, int retry_after);
 
 /* http.c */
+/* Cap each integration's max_body to what the limits allow. */
+void	rx_cap_limits(struct receiver *);
 void	rx_start_http(struct receiver *, int no_listen);
 void	rx_read_verdicts(struct receiver *);
 /* Spool what waited too long (or everything, when all). */
 void	rx_expire_waiting(struct receiver *, int all);
 void	rx_start_draining(struct receiver *);
-/* Close connections whose headers did not arrive in time. */
+/* Close connections whose headers did not arrive in time (shorter when
+ * the slots run out). */
 void	rx_enforce_deadlines(struct receiver *);
 /* Send what waited for the connection to the verifier to come up. */
 void	rx_send_unsent(struct receiver *);

@@ -11,10 +11,23 @@ declared bodies past MAX_BODY, and garbage instead of HTTP are sent.
 Each must get a 4xx or be closed (a timeout), never a 2xx or a hang; and
 after each, and every second of the window, a normal signed delivery
 must still get 200 and /healthz 200, both within PROBE_LIMIT seconds.
+Then, still within the window: more half-requests from one address than
+HOOKPIPE_CONN_PER_CLIENT allows (the excess is closed at once), and
+unfinished bodies that together take more than HOOKPIPE_BODY_BUDGET (the
+receiver holds no more than its budget, a large delivery gets 503 with
+Retry-After, and so does each unfinished body past the budget once it
+ends; small deliveries are still served).
+
+The attacker's connections come from other loopback addresses than the
+probes (Linux routes all of 127/8 to lo): 127.0.2.1 and up, a hundred
+connections each at most, so that the per-address limit does not refuse
+the probes, only what it is there for.
 
 Environment: CHAOS_SLOWLORIS_SECS (35: longer than the receiver's 30 s
 connection timeout), CHAOS_SLOWLORIS_CONNS (200 trickling, plus a quarter
-as many idle and a tenth as many slow bodies), CHAOS_PROBE_LIMIT (2 s).
+as many idle and a tenth as many slow bodies), CHAOS_PROBE_LIMIT (2 s);
+HOOKPIPE_CONN_PER_CLIENT and HOOKPIPE_BODY_BUDGET as the receiver has
+them (their defaults otherwise).
 
 Appends "ok - ..." / "not ok - ... :: evidence" lines to CHECKS_FILE.
 """
@@ -24,6 +37,7 @@ import hmac
 import json
 import os
 import random
+import resource
 import select
 import socket
 import sys
@@ -36,6 +50,19 @@ WINDOW = float(os.environ.get("CHAOS_SLOWLORIS_SECS", "35"))
 NSLOW = int(os.environ.get("CHAOS_SLOWLORIS_CONNS", "200"))
 PROBE_LIMIT = float(os.environ.get("CHAOS_PROBE_LIMIT", "2"))
 PATH = "/triggers/plugin/" + SUB
+PER_CLIENT = int(os.environ.get("HOOKPIPE_CONN_PER_CLIENT") or 256)
+BUDGET = int(os.environ.get("HOOKPIPE_BODY_BUDGET") or max(64 << 20, 4 * MAX_BODY))
+LOOPBACK = HOST.startswith("127.")
+
+
+def attacker(n):
+    """The n-th attacker address, or None (no choice) off loopback."""
+    return "127.0.%d.%d" % (2 + n // 250, 1 + n % 250) if LOOPBACK else None
+
+
+def source(n):
+    a = attacker(n)
+    return (a, 0) if a else None
 
 if SECRET.startswith("whsec_"):
     KEY = base64.b64decode(SECRET[6:])
@@ -88,7 +115,7 @@ def raw_request(headers, body=b"", method=b"POST", path=None,
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def exchange(data, timeout=10.0, chunks=None, read_all=False):
+def exchange(data, timeout=10.0, chunks=None, read_all=False, src=None):
     """Send data (or an iterator of chunks), read the answer.
 
     Returns (status or None, outcome, body, seconds): outcome is "answer",
@@ -96,7 +123,8 @@ def exchange(data, timeout=10.0, chunks=None, read_all=False):
     timeout) or "connect-failed"."""
     t0 = time.monotonic()
     try:
-        s = socket.create_connection((HOST, PORT), timeout=timeout)
+        s = socket.create_connection((HOST, PORT), timeout=timeout,
+                                     source_address=src)
     except OSError as e:
         return None, "connect-failed:%s" % e, b"", time.monotonic() - t0
     s.settimeout(timeout)
@@ -208,8 +236,9 @@ def expect_reject(name, status, how, buf, el, allow_2xx=False, allow=()):
 # ---------------------------------------------------------------- slow clients
 
 class Slow:
-    def __init__(self, kind):
+    def __init__(self, kind, src=None):
         self.kind = kind
+        self.src = src
         self.sock = None
         self.closed_at = None
         self.status = None
@@ -232,7 +261,8 @@ class Slow:
 def slowloris(conns, stop_at, t0):
     for c in conns:
         try:
-            c.sock = socket.create_connection((HOST, PORT), timeout=5)
+            c.sock = socket.create_connection((HOST, PORT), timeout=5,
+                                              source_address=c.src)
             c.sock.setblocking(False)
             first = c.data[:1] if c.kind == "trickle" else \
                 c.data if c.kind == "idle" else c.data[:c.head_len]
@@ -279,6 +309,144 @@ def slowloris(conns, stop_at, t0):
                 c.closed_at = time.monotonic() - t0
 
 
+# ------------------------------------------------------------ resource floods
+
+def half_requests(src, n):
+    """n connections from src that send half a request: (open, closed)."""
+    socks, closed = [], 0
+    for _ in range(n):
+        try:
+            s = socket.create_connection((HOST, PORT), timeout=5,
+                                         source_address=src)
+            s.sendall(b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            closed += 1
+            continue
+        s.setblocking(False)
+        socks.append(s)
+    time.sleep(1.0)
+    still = []
+    for s in socks:
+        try:
+            s.recv(1)
+            closed += 1     # the end of the stream (or an answer)
+            s.close()
+        except BlockingIOError:
+            still.append(s)
+        except OSError:
+            closed += 1
+            s.close()
+    return still, closed
+
+
+def per_address_flood():
+    if not LOOPBACK or PER_CLIENT == 0:
+        check(True, "# skip: per-address limit (%s)" %
+              ("not on loopback" if not LOOPBACK else "HOOKPIPE_CONN_PER_CLIENT=0"))
+        return
+    n = PER_CLIENT + 50
+    still, closed = half_requests(source(21), n)
+    check(len(still) <= PER_CLIENT and closed >= 50,
+          "%d half-requests from one address: at most HOOKPIPE_CONN_PER_CLIENT=%d stay "
+          "open, the rest are closed at once (%d open, %d closed)"
+          % (n, PER_CLIENT, len(still), closed))
+    ok, msg = probe("with %d half-requests from one address" % len(still))
+    check(ok, "with them held, a normal delivery gets 200 and /healthz 200 within %gs "
+          "from another address" % PROBE_LIMIT, msg)
+    for s in still:
+        s.close()
+
+
+def metric(name):
+    st, how, buf, el = exchange(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                b"Connection: close\r\n\r\n", read_all=True)
+    for line in buf.split(b"\n"):
+        f = line.split()
+        if len(f) == 2 and f[0] == name.encode():
+            return int(f[1])
+    return None
+
+
+def body_budget_flood():
+    """Unfinished chunked bodies just under MAX_BODY from many connections,
+    together past the half of HOOKPIPE_BODY_BUDGET that large bodies
+    share (each body's first budget/2/4096 bytes are its own)."""
+    size = MAX_BODY - 1024
+    share = BUDGET // 2 // 4096
+    n = BUDGET // 2 // max(1, size - share) + 100
+    if size <= share or n > 5000:
+        check(True, "# skip: body budget flood (%d bodies of %d bytes needed)" % (n, size))
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n + 2000
+    if soft < want and (hard == resource.RLIM_INFINITY or hard >= want):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    held0 = metric("hookpipe_receiver_body_bytes")  # the slow bodies' share
+    head = (b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    piece = b"%x\r\n" % size + b"b" * size + b"\r\n"
+    socks = []
+    for i in range(n):
+        try:
+            s = socket.create_connection((HOST, PORT), timeout=10,
+                                         source_address=source(30 + i // 100))
+            s.sendall(head + piece)
+            socks.append(s)
+        except OSError:
+            pass
+    time.sleep(0.5)
+    held = metric("hookpipe_receiver_body_bytes")
+    check(held is not None and held <= BUDGET,
+          "%d unfinished bodies of %d bytes (%d MiB): the receiver holds at most "
+          "HOOKPIPE_BODY_BUDGET (%d of %d bytes)" % (len(socks), size,
+                                                      len(socks) * size >> 20, held or -1, BUDGET))
+    ok, msg = probe("with %d unfinished bodies" % len(socks))
+    check(ok, "with them held, a normal delivery gets 200 and /healthz 200 within %gs"
+          % PROBE_LIMIT, msg)
+    # Chunked, so that it is read to its end and answered (a declared
+    # length that does not fit is answered before the body, and a client
+    # that sends it anyway may see the connection reset instead).
+    wid = "evt_budget_%d" % random.getrandbits(40)
+    b = openai_body(wid)[:-1] + b',"pad":"' + b"p" * (size - 200) + b'"}'
+    st, how, buf, el = exchange(raw_request(
+        signed_headers(b, wid) + [(b"Transfer-Encoding", b"chunked")],
+        b"%x\r\n" % len(b) + b + b"\r\n0\r\n\r\n", content_length=False))
+    check(st == 503 and b"\r\nretry-after:" in buf.lower(),
+          "meanwhile a signed delivery of %d bytes gets 503 with Retry-After" % len(b),
+          "got %s (%s): %r" % (st, how, body_of(buf)))
+    got = {}
+    for s in socks:
+        buf = b""
+        try:
+            s.sendall(b"0\r\n\r\n")
+            while b"\r\n\r\n" not in buf:
+                r = s.recv(4096)
+                if not r:
+                    break
+                buf += r
+        except OSError:
+            pass
+        s.close()
+        key = buf[9:12].decode() if buf.startswith(b"HTTP/") else "closed"
+        if key == "503" and b"\r\nretry-after:" not in buf.lower():
+            key = "503 without Retry-After"
+        got[key] = got.get(key, 0) + 1
+    check(got.get("503", 0) >= 50 and not any(k.startswith("2") for k in got),
+          "the unfinished bodies past the budget, once ended, got 503 with Retry-After "
+          "(answers: %s)" % ", ".join("%s x%d" % kv for kv in sorted(got.items())))
+    def let_go():
+        held = metric("hookpipe_receiver_body_bytes")
+        return held is not None and held0 is not None and held <= held0
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not let_go():
+        time.sleep(0.2)
+    check(let_go(), "once they are gone, the receiver holds no more than before them "
+          "(%s bytes, %s before)" % (metric("hookpipe_receiver_body_bytes"), held0))
+    ok, msg = probe("after the unfinished bodies")
+    check(ok, "after them, a normal delivery gets 200 and /healthz 200 within %gs"
+          % PROBE_LIMIT, msg)
+
+
 def main():
     random.seed()
     t0 = time.monotonic()
@@ -289,6 +457,8 @@ def main():
     conns = ([Slow("trickle") for _ in range(NSLOW)] +
              [Slow("idle") for _ in range(max(1, NSLOW // 4))] +
              [Slow("slowbody") for _ in range(max(1, NSLOW // 10))])
+    for i, c in enumerate(conns):
+        c.src = source(i // 100)
     stop_at = time.monotonic() + WINDOW
     th = threading.Thread(target=slowloris, args=(conns, stop_at, t0), daemon=True)
     th.start()
@@ -298,7 +468,8 @@ def main():
                        ("a TLS ClientHello", bytes.fromhex("16030100a5010000a10303") +
                         os.urandom(32) + b"\x00" * 100)]:
         t = threading.Thread(target=lambda t_data=data: setattr(
-            threading.current_thread(), "result", exchange(t_data, timeout=WINDOW + 5)),
+            threading.current_thread(), "result",
+            exchange(t_data, timeout=WINDOW + 5, src=source(20))),
             daemon=True)
         t.start()
         garbage.append((name, t))
@@ -420,6 +591,9 @@ def main():
         leaked = b"# TYPE" in buf or b"# HELP" in buf
         check(not leaked, "no request smuggling with %s on a keep-alive connection (answer %s)"
               % (name, st), "the bytes after the body were served as a request: %r" % buf[:300])
+
+    per_address_flood()
+    body_budget_flood()
 
     # Not HTTP at all: these may only be closed by the connection timeout
     # (30 s), so they were started at the beginning, in the background.

@@ -6,9 +6,14 @@
 # in headers and body, bodies past the limit (declared and chunked) and
 # garbage instead of HTTP are sent (hostile.py). Each must get a 4xx or be
 # closed; meanwhile and after, a normal signed delivery gets 200 and
-# /healthz 200 within CHAOS_PROBE_LIMIT (2 s). Then: no stage died or was
-# restarted, stored data still reads (hookpipe events --json), every
-# normal delivery that got 200 ran.
+# /healthz 200 within CHAOS_PROBE_LIMIT (2 s). Within the same window,
+# more half-requests from one address than HOOKPIPE_CONN_PER_CLIENT
+# allows, and unfinished bodies past HOOKPIPE_BODY_BUDGET: the excess
+# connections are closed, the receiver holds no more than its budget, and
+# what does not fit gets 503 with Retry-After. The attacker's connections
+# come from 127.0.2.1 and up, the probes from 127.0.0.1. Then: no stage
+# died or was restarted, stored data still reads (hookpipe events
+# --json), every normal delivery that got 200 ran.
 #
 # Ends with "N passed, N failed"; exits 1 on any failed check.
 set -u

@@ -49,6 +49,7 @@ setup(void)
 	    db_open(&rx.db, &rx.cfg, DB_NOSYNC, err, sizeof(err)))
 		abort();
 	integ_load_all(&rx.integs, &rx.cfg, NULL);
+	rx_cap_limits(&rx);
 	mdb_txn_begin(rx.db.env, NULL, MDB_RDONLY, &rx.rtxn);
 	mdb_txn_reset(rx.rtxn);
 	mpw_init(&rx.w);

@@ -18,6 +18,8 @@ main(void)
 	CHECK(strcmp(c.listen_host, "127.0.0.1") == 0 && c.listen_port == 8080);
 	CHECK(strcmp(c.trigger_url, "http://localhost:8080") == 0);
 	CHECK(c.max_body == 10485760 && c.tolerance == 300);
+	CHECK(c.body_budget == 64 << 20 && c.spool_max == 1 << 30 &&
+	    c.conn_per_client == 256);
 	CHECK(strcmp(c.run_dir, "/tmp/hp-config-test/run") == 0);
 	CHECK(c.retry_steps == 5 && c.retry_ms[0] == 1000 &&
 	    c.retry_ms[4] == 600000);
@@ -37,6 +39,21 @@ main(void)
 	setenv("HOOKPIPE_MAX_BODY", "lots", 1);
 	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
 	    strstr(err, "HOOKPIPE_MAX_BODY") != NULL);
+	/* Limits that agree: no body a message cannot carry, and a budget
+	 * for bodies in memory that fits the largest beside others. */
+	setenv("HOOKPIPE_MAX_BODY", "66060288", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0 &&
+	    c.max_body == MAX_BODY_CEILING &&
+	    c.body_budget == 4 * MAX_BODY_CEILING);
+	setenv("HOOKPIPE_MAX_BODY", "66060289", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
+	    strstr(err, "HOOKPIPE_MAX_BODY=66060289: over the ceiling of "
+	    "66060288") != NULL);
+	setenv("HOOKPIPE_MAX_BODY", "1048576", 1);
+	setenv("HOOKPIPE_BODY_BUDGET", "2097151", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
+	    strstr(err, "HOOKPIPE_BODY_BUDGET") != NULL);
+	unsetenv("HOOKPIPE_BODY_BUDGET");
 	unsetenv("HOOKPIPE_MAX_BODY");
 	setenv("HOOKPIPE_LISTEN", "nope", 1);
 	CHECK(config_load(&c, err, sizeof(err)) == -1 &&

@@ -675,13 +675,24 @@ wf_free(struct wf_rec *w)
 
 	free(w->target);
 	free(w->headers);
+	free(w->env);
+	free(w->user);
+	for (i = 0; i < WF_SEALED_N; i++) {
+		free(w->sealed[i].p);
+		w->sealed[i].p = NULL;
+		w->sealed[i].n = 0;
+	}
 	for (i = 0; i < w->ntrig; i++) {
 		free(w->trig[i].filter);
 		free(w->trig[i].map);
 	}
-	w->target = w->headers = NULL;
+	w->target = w->headers = w->env = w->user = NULL;
 	w->ntrig = 0;
 }
+
+static const char *const wf_sealed_key[WF_SEALED_N] = {
+	"sealed_headers", "sealed_url", "sealed_env"
+};
 
 static int
 wf_decode(const msgpack_object *m, struct wf_rec *w)
@@ -697,6 +708,18 @@ wf_decode(const msgpack_object *m, struct wf_rec *w)
 		return -1;
 	w->target = mp_get_strdup(m, "target");
 	w->headers = mp_get_strdup(m, "headers");
+	w->env = mp_get_strdup(m, "env");
+	w->user = mp_get_strdup(m, "user");
+	for (i = 0; i < WF_SEALED_N; i++) {
+		const void *p;
+		size_t n;
+
+		if (mp_get_binp(m, wf_sealed_key[i], &p, &n) == 0 && n > 0 &&
+		    (w->sealed[i].p = malloc(n)) != NULL) {
+			memcpy(w->sealed[i].p, p, n);
+			w->sealed[i].n = n;
+		}
+	}
 	get_sealed(m, "app_key", w->app_key, &w->app_key_len);
 	mp_get_i64(m, "timeout", &w->timeout_s);
 	mp_get_i64(m, "retries", &w->retries);
@@ -770,7 +793,7 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 	char key[KEY_MAX + 1];
 	struct wf_rec old;
 	struct mpw mw;
-	int i, n, rc;
+	int i, n, n2, rc;
 
 	if ((n = wf_key(key, sizeof(key), w->workspace, w->name)) == -1)
 		return MDB_BAD_VALSIZE;
@@ -780,14 +803,27 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 		if (rc != 0)
 			return rc;
 	}
+	/* The newer fields only when set: other workflows keep the layout
+	 * an older stage reads. */
+	n2 = 13 + (w->env != NULL) + (w->user != NULL);
+	for (i = 0; i < WF_SEALED_N; i++)
+		n2 += w->sealed[i].n > 0;
 	mpw_init(&mw);
-	mpw_map(&mw, 13);
+	mpw_map(&mw, (uint32_t)n2);
 	mpw_kv_str(&mw, "workspace", w->workspace);
 	mpw_kv_str(&mw, "name", w->name);
 	mpw_kv_str(&mw, "state", w->state);
 	mpw_kv_str(&mw, "action", w->action);
 	mpw_kv_str(&mw, "target", w->target ? w->target : "");
 	mpw_kv_str(&mw, "headers", w->headers ? w->headers : "");
+	if (w->env != NULL)
+		mpw_kv_str(&mw, "env", w->env);
+	if (w->user != NULL)
+		mpw_kv_str(&mw, "user", w->user);
+	for (i = 0; i < WF_SEALED_N; i++)
+		if (w->sealed[i].n > 0)
+			mpw_kv_bin(&mw, wf_sealed_key[i], w->sealed[i].p,
+			    w->sealed[i].n);
 	mpw_kv_bin(&mw, "app_key", w->app_key, w->app_key_len);
 	mpw_kv_i64(&mw, "timeout", w->timeout_s);
 	mpw_kv_i64(&mw, "retries", w->retries);
@@ -2098,6 +2134,57 @@ db_wf_set_app_key(struct db *db, struct wf_rec *w, const char *key)
 	return seal_str(db, aad, key, w->app_key, &w->app_key_len);
 }
 
+/* "headers:ws/name": each part is bound to its workflow and its role. */
+static void
+wf_sealed_aad(const struct wf_rec *w, enum wf_sealed which, char *aad,
+    size_t len)
+{
+	static const char *const what[WF_SEALED_N] = { "headers", "url",
+	    "env" };
+
+	snprintf(aad, len, "%s:%s/%s", what[which], w->workspace, w->name);
+}
+
+int
+db_wf_seal(struct db *db, struct wf_rec *w, enum wf_sealed which,
+    const char *plain)
+{
+	char aad[2 * NAME_MAX_LEN + 16];
+	size_t n = strlen(plain), len;
+	unsigned char *p;
+
+	if (n == 0 || (p = malloc(n + SEAL_OVERHEAD)) == NULL)
+		return -1;
+	wf_sealed_aad(w, which, aad, sizeof(aad));
+	if (db_seal(db, aad, plain, n, p, &len) == -1) {
+		free(p);
+		return -1;
+	}
+	free(w->sealed[which].p);
+	w->sealed[which].p = p;
+	w->sealed[which].n = len;
+	return 0;
+}
+
+char *
+db_wf_unseal(struct db *db, const struct wf_rec *w, enum wf_sealed which)
+{
+	const struct sealed_text *st = &w->sealed[which];
+	char aad[2 * NAME_MAX_LEN + 16], *out;
+	int len;
+
+	if (st->n <= SEAL_OVERHEAD || (out = malloc(st->n)) == NULL)
+		return NULL;
+	wf_sealed_aad(w, which, aad, sizeof(aad));
+	if ((len = db_unseal(db, aad, st->p, st->n, (unsigned char *)out,
+	    st->n - SEAL_OVERHEAD)) < 0) {
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
+	return out;
+}
+
 /* Re-seal one value from the old key to the new one, in place. */
 static int
 reseal(const unsigned char *oldk, const unsigned char *newk, const char *aad,
@@ -2134,18 +2221,45 @@ rot_count(struct rotation *r, int rc, const char *what)
 		r->n++;
 }
 
+/* A sealed part of any length, in place (the length does not change). */
+static int
+reseal_text(const unsigned char *oldk, const unsigned char *newk,
+    const char *aad, struct sealed_text *st)
+{
+	unsigned char *plain;
+	int n;
+
+	if (st->n == 0)
+		return 0;
+	if (st->n <= SEAL_OVERHEAD || (plain = malloc(st->n)) == NULL)
+		return -1;
+	if ((n = unseal(oldk, aad, st->p, st->n, plain)) >= 0)
+		n = seal(newk, aad, plain, (size_t)n, st->p) == 0 ? 1 : -1;
+	OPENSSL_cleanse(plain, st->n);
+	free(plain);
+	return n;
+}
+
 static int
 rot_wf(void *arg, const struct wf_rec *w0)
 {
 	struct rotation *r = arg;
-	struct wf_rec w = *w0;
-	char aad[2 * NAME_MAX_LEN + 2];
+	struct wf_rec w = *w0;	/* the sealed parts are re-sealed in place */
+	char aad[2 * NAME_MAX_LEN + 16];
+	int i, any = w.app_key_len > 0;
 
-	if (w.app_key_len == 0)
+	for (i = 0; i < WF_SEALED_N; i++)
+		any |= w.sealed[i].n > 0;
+	if (!any)
 		return 0;
 	snprintf(aad, sizeof(aad), "%s/%s", w.workspace, w.name);
 	rot_count(r, reseal(r->db->key, r->newk, aad, w.app_key,
 	    w.app_key_len), aad);
+	for (i = 0; i < WF_SEALED_N && !r->failed; i++) {
+		wf_sealed_aad(&w, (enum wf_sealed)i, aad, sizeof(aad));
+		rot_count(r, reseal_text(r->db->key, r->newk, aad,
+		    &w.sealed[i]), aad);
+	}
 	if (!r->failed && db_wf_put(r->txn, r->db, &w) != 0)
 		rot_count(r, -1, aad);
 	return r->failed;

@@ -32,8 +32,6 @@
 #define TICK_MS		1000
 #define STOP_GRACE_MS	5000
 
-extern char **environ;
-
 #define ZMQ_ACTIONS_MAX	32
 
 struct dispatcher {
@@ -130,28 +128,95 @@ run_document(const struct run_rec *run, const struct event_rec *ev,
 	return s;
 }
 
-/* Environment: ours first (getenv finds the first), then the stage's. */
-static char **
-run_env(const struct run_rec *run, const struct event_rec *ev)
-{
-	size_t n = 0, i, k = 0;
-	char **env;
+/*
+ * An exec action's environment, NULL-terminated with room for HOME: an
+ * action gets nothing of the stage's by default (its secrets, the cloud
+ * credentials of the host, HOOKPIPE_HOME), only what it needs to run
+ * (PATH, HOME, LANG), what its workflow names (`--env NAME` passes ours,
+ * `--env NAME=VALUE` sets one) and the run's HOOKPIPE_* variables, which
+ * nothing overrides.
+ */
+#define PATH_DEFAULT	"/usr/local/bin:/usr/bin:/bin"
+#define ENV_WF_MAX	64
+#define ENV_SLOTS	(3 + ENV_WF_MAX + 6 + 1)
 
-	while (environ[n] != NULL)
-		n++;
-	if ((env = calloc(n + 7, sizeof(*env))) == NULL)
+/* Set or replace NAME (namelen bytes of name) to vlen bytes of value. */
+static void
+env_setn(char **env, const char *name, size_t namelen, const char *value,
+    size_t vlen)
+{
+	size_t i;
+	char *s;
+
+	if (asprintf(&s, "%.*s=%.*s", (int)namelen, name, (int)vlen,
+	    value) < 0)
+		return;
+	for (i = 0; i < ENV_SLOTS - 1 && env[i] != NULL; i++)
+		if (strncmp(env[i], s, namelen + 1) == 0)
+			break;
+	if (i == ENV_SLOTS - 1) {
+		free(s);
+		return;
+	}
+	free(env[i]);
+	env[i] = s;
+}
+
+static void
+env_set(char **env, const char *name, const char *value)
+{
+	env_setn(env, name, strlen(name), value, strlen(value));
+}
+
+static int
+env_has(char **env, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+/* lines: the workflow's "NAME" and "NAME=VALUE" lines, or NULL. */
+static char **
+run_env(const struct run_rec *run, const struct event_rec *ev,
+    const char *lines, int own_home)
+{
+	const char *p, *v;
+	char **env, num[24];
+	int nwf = 0;
+
+	if ((env = calloc(ENV_SLOTS, sizeof(*env))) == NULL)
 		return NULL;
-	if (asprintf(&env[k++], "HOOKPIPE_RUN_ID=%s", run->id) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_EVENT=%s", ev->type) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_EVENT_ID=%s", ev->id) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_SUBSCRIPTION=%s", ev->sub) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_WORKFLOW=%s", run->workflow) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_ATTEMPT=%lld",
-	    (long long)run->attempts) < 0)
-		return env;	/* partial: still NULL-terminated */
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "HOOKPIPE_", 9) != 0)
-			env[k++] = strdup(environ[i]);
+	env_set(env, "PATH", (v = getenv("PATH")) != NULL ? v :
+	    PATH_DEFAULT);
+	if (own_home && (v = getenv("HOME")) != NULL)
+		env_set(env, "HOME", v);
+	if ((v = getenv("LANG")) != NULL)
+		env_set(env, "LANG", v);
+	for (p = lines; p != NULL && *p != '\0' && nwf < ENV_WF_MAX; nwf++) {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, "=\n");
+		char name[256];
+
+		if (k > 0 && k < sizeof(name)) {
+			memcpy(name, p, k);
+			name[k] = '\0';
+			if (k < n)
+				env_setn(env, p, k, p + k + 1, n - k - 1);
+			else if ((v = getenv(name)) != NULL)
+				env_set(env, name, v);
+		}
+		p += n + (p[n] == '\n');
+	}
+	env_set(env, "HOOKPIPE_RUN_ID", run->id);
+	env_set(env, "HOOKPIPE_EVENT", ev->type);
+	env_set(env, "HOOKPIPE_EVENT_ID", ev->id);
+	env_set(env, "HOOKPIPE_SUBSCRIPTION", ev->sub);
+	env_set(env, "HOOKPIPE_WORKFLOW", run->workflow);
+	snprintf(num, sizeof(num), "%lld", (long long)run->attempts);
+	env_set(env, "HOOKPIPE_ATTEMPT", num);
 	return env;
 }
 
@@ -261,6 +326,7 @@ struct start {
 	struct job	*job;
 	char		*cmd;		/* exec */
 	char		**env;
+	char		*user;		/* --user, looked up at the start */
 	char		*url;		/* http, dify */
 	char		*headers;
 	char		*bearer;
@@ -274,7 +340,12 @@ start_free(struct start *st)
 {
 	free(st->cmd);
 	env_free(st->env);
+	free(st->user);
+	if (st->url != NULL)	/* its userinfo */
+		OPENSSL_cleanse(st->url, strlen(st->url));
 	free(st->url);
+	if (st->headers != NULL)
+		OPENSSL_cleanse(st->headers, strlen(st->headers));
 	free(st->headers);
 	if (st->bearer != NULL)
 		OPENSSL_cleanse(st->bearer, strlen(st->bearer));
@@ -300,31 +371,67 @@ dify_body(const char *doc)
 	return s;
 }
 
+/*
+ * A part of the workflow that may be sealed: unsealed when it is, as
+ * stored when it predates sealing. NULL with job->error when it cannot be
+ * unsealed (never the masked text in its place).
+ */
+static char *
+wf_part(struct dispatcher *d, const struct wf_rec *wf, enum wf_sealed which,
+    const char *clear, struct job *j, const char *what)
+{
+	char *s;
+
+	if (wf->sealed[which].n == 0)
+		return strdup(clear != NULL ? clear : "");
+	if ((s = db_wf_unseal(&d->db, wf, which)) == NULL)
+		snprintf(j->error, sizeof(j->error), "the workflow's %s cannot "
+		    "be unsealed with the master key", what);
+	return s;
+}
+
 static void
 prepare_action(struct dispatcher *d, const struct wf_rec *wf,
     const struct run_rec *run, const struct event_rec *ev, struct start *st)
 {
 	struct job *j = st->job;
 	int64_t timeout_ms = (wf->timeout_s > 0 ? wf->timeout_s : 30) * 1000;
+	char *s;
 
 	st->timeout_ms = timeout_ms;
 	if (strcmp(wf->action, "exec") == 0) {
 		j->kind = JOB_EXEC;
+		if ((s = wf_part(d, wf, WF_SEALED_ENV, wf->env, j,
+		    "--env values")) == NULL)
+			return;
 		st->cmd = strdup(wf->target ? wf->target : "");
-		st->env = run_env(run, ev);
+		if (wf->user != NULL && *wf->user != '\0')
+			st->user = strdup(wf->user);
+		st->env = run_env(run, ev, s, st->user == NULL);
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
 	} else if (strcmp(wf->action, "http") == 0) {
 		j->kind = JOB_HTTP;
-		st->url = strdup(wf->target ? wf->target : "");
-		st->headers = wf->headers ? strdup(wf->headers) : NULL;
+		st->url = wf_part(d, wf, WF_SEALED_URL, wf->target, j, "URL");
+		st->headers = wf_part(d, wf, WF_SEALED_HEADERS, wf->headers, j,
+		    "headers");
+		if (st->headers == NULL) {
+			free(st->url);
+			st->url = NULL;
+		}
 		st->body = j->doc ? strdup(j->doc) : NULL;
 	} else if (strcmp(wf->action, "dify") == 0) {
 		char key[SECRET_MAX + 1];
 
 		j->kind = JOB_HTTP;
 		j->dify = 1;
-		if (asprintf(&st->url, "%s/v1/workflows/run", wf->target ?
-		    wf->target : "") < 0)
+		if ((s = wf_part(d, wf, WF_SEALED_URL, wf->target, j,
+		    "URL")) != NULL && asprintf(&st->url, "%s/v1/workflows/run",
+		    s) < 0)
 			st->url = NULL;
+		if (s != NULL)
+			OPENSSL_cleanse(s, strlen(s));
+		free(s);
 		if (db_wf_app_key(&d->db, wf, key, sizeof(key)) >= 0) {
 			st->bearer = strdup(key);
 			OPENSSL_cleanse(key, sizeof(key));
@@ -340,9 +447,31 @@ prepare_action(struct dispatcher *d, const struct wf_rec *wf,
 	}
 }
 
+/* Start an exec action, as its --user when it names one. */
+static int
+exec_prepared(struct job *j, struct start *st)
+{
+	struct exec_user u;
+	int rc;
+
+	if (st->env == NULL) {
+		snprintf(j->error, sizeof(j->error), "out of memory");
+		return -1;
+	}
+	if (st->user == NULL)
+		return exec_start(j, st->cmd, st->env, NULL);
+	if (exec_user_lookup(st->user, &u, j->error, sizeof(j->error)) == -1)
+		return -1;
+	if (!env_has(st->env, "HOME"))
+		env_set(st->env, "HOME", u.home);
+	rc = exec_start(j, st->cmd, st->env, &u);
+	exec_user_free(&u);
+	return rc;
+}
+
 /*
  * Claim due runs in one transaction (status running, attempt counted),
- * then start their actions.
+ * sync it, then start their actions.
  */
 static void
 start_due(struct dispatcher *d)
@@ -453,7 +582,7 @@ start_due(struct dispatcher *d)
 		j->started_us = now_us();
 		j->deadline_ms = mono_ms() + st->timeout_ms;
 		if (st->cmd != NULL)
-			rc2 = exec_start(j, st->cmd, st->env);
+			rc2 = exec_prepared(j, st);
 		else if (st->url != NULL && st->body != NULL) {
 			if (j->dify && st->bearer == NULL)
 				snprintf(j->error, sizeof(j->error), "the Dify "

@@ -8,9 +8,12 @@
  *
  *	router --PUSH/PULL--> dispatcher --> action (exec)
  *
- * The retry schedule lives in LMDB, so a restart keeps it. A run cut off
- * by a SIGKILL of the dispatcher is started again under the same run id
- * and attempt number: actions can dedupe on HOOKPIPE_RUN_ID.
+ * The retry schedule lives in LMDB, so a restart keeps it. An attempt is
+ * on disk as started before its action runs; one cut off by the
+ * dispatcher's end (a crash, a SIGKILL, a stop that could not wait) is
+ * recorded as interrupted and counts like a failed one: the run goes on
+ * with its next attempt under the same run id (actions can dedupe on
+ * HOOKPIPE_RUN_ID), and is dead when its retries are spent.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -304,6 +307,67 @@ run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
 	return db_run_put(txn, &d->db, run, &old);
 }
 
+static int64_t
+retry_delay_us(struct dispatcher *d, int attempt)
+{
+	int64_t ms = config_retry_delay_ms(&d->cfg, attempt);
+	uint32_t r = 0;
+
+	/* ±20% jitter keeps retries of a burst from arriving together. */
+	crypto_random(&r, sizeof(r));
+	ms = ms * 8 / 10 + (int64_t)((double)r / UINT32_MAX * (double)ms *
+	    4 / 10);
+	return ms * 1000;
+}
+
+#define INTERRUPTED	"interrupted: the dispatcher stopped"
+
+/*
+ * An attempt that started (its claim is on disk) but whose end was never
+ * recorded: the dispatcher stopped under it. It counts like a failed
+ * attempt: recorded with INTERRUPTED, then the run goes on with its next
+ * attempt, or is dead when its retries are spent. Starting it again
+ * under the same attempt number instead would let an action that kills
+ * the dispatcher (kill -9 $PPID) run forever, one restart after the
+ * other, and give two executions the same HOOKPIPE_ATTEMPT.
+ * started and out: what is known of the attempt (0 and NULL after a
+ * crash).
+ */
+static int
+run_interrupted(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
+    int64_t started, const struct buf *out)
+{
+	struct run_rec old = *run;
+	struct attempt_rec a;
+	int64_t now = now_us();
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.n = run->attempts;
+	a.started_at = started != 0 ? started : run->updated_at;
+	a.duration_us = started != 0 ? now - started : 0;
+	a.exit_code = -1;
+	str_copy(a.error, INTERRUPTED, sizeof(a.error));
+	if (out != NULL) {
+		a.output = (unsigned char *)out->data;
+		a.output_len = out->len;
+	}
+	if (run->attempts > 0 &&
+	    (rc = db_attempt_put(txn, &d->db, run->id, &a)) != 0)
+		return rc;
+	str_copy(run->last_error, INTERRUPTED, sizeof(run->last_error));
+	run->updated_at = now;
+	if (run->attempts < run->max_attempts) {
+		str_copy(run->status, "failed", sizeof(run->status));
+		run->next_at = now + retry_delay_us(d, (int)run->attempts);
+	} else {
+		str_copy(run->status, "dead", sizeof(run->status));
+		log_warn("run %s is dead: attempt %lld was interrupted and was "
+		    "its last", run->id, (long long)run->attempts);
+	}
+	return db_run_put(txn, &d->db, run, &old);
+}
+
 struct due {
 	char	 id[256][UUID_LEN + 1];
 	int	 n;
@@ -519,14 +583,18 @@ start_due(struct dispatcher *d)
 			rc = run_dead(d, txn, &run, "its event is gone");
 			continue;
 		}
+		if (strcmp(run.status, "running") == 0) {
+			/* Its lease ran out and no job of ours holds it: the
+			 * attempt was cut off. */
+			log_info("run %s: attempt %lld was interrupted",
+			    run.id, (long long)run.attempts);
+			wf_free(&wf);
+			event_free(&ev);
+			rc = run_interrupted(d, txn, &run, 0, NULL);
+			continue;
+		}
 		have_sub = db_sub_get(txn, &d->db, ev.sub, &sub) == 0;
 		old = run;
-		if (strcmp(run.status, "running") == 0) {
-			/* Cut off by a dispatcher that died: same attempt. */
-			log_info("resuming run %s (attempt %lld was "
-			    "interrupted)", run.id, (long long)run.attempts);
-			run.attempts--;
-		}
 		run.attempts++;
 		str_copy(run.status, "running", sizeof(run.status));
 		run.updated_at = now;
@@ -574,6 +642,14 @@ start_due(struct dispatcher *d)
 		}
 		return;
 	}
+	/*
+	 * The claims reach the disk before any action of the batch starts:
+	 * an action that takes the dispatcher (or the machine) down with it
+	 * finds its attempt counted on the way back. One sync per batch.
+	 */
+	if (nstart > 0 && (rc = mdb_env_sync(d->db.env, 1)) != 0)
+		log_warn("cannot sync the claims of %d runs: %s; their "
+		    "attempts fail without running", nstart, db_strerror(rc));
 	for (i = 0; i < nstart; i++) {
 		struct job *j = starts[i].job;
 		struct start *st = &starts[i];
@@ -581,7 +657,10 @@ start_due(struct dispatcher *d)
 
 		j->started_us = now_us();
 		j->deadline_ms = mono_ms() + st->timeout_ms;
-		if (st->cmd != NULL)
+		if (rc != 0)
+			snprintf(j->error, sizeof(j->error), "cannot record "
+			    "the attempt's start on disk: %s", db_strerror(rc));
+		else if (st->cmd != NULL)
 			rc2 = exec_prepared(j, st);
 		else if (st->url != NULL && st->body != NULL) {
 			if (j->dify && st->bearer == NULL)
@@ -639,7 +718,8 @@ collect_all(void *arg, const char *id)
 
 /*
  * At start no attempt is running, whatever the records say: a run left
- * `running` was cut off by a dispatcher that died. Make it due now.
+ * `running` was cut off by a dispatcher that died. Its attempt counts
+ * (run_interrupted).
  */
 static void
 recover_running(struct dispatcher *d)
@@ -653,17 +733,16 @@ recover_running(struct dispatcher *d)
 		fatal(EXIT_TEMPORARY, "cannot read the run queue");
 	db_due_each(txn, &d->db, INT64_MAX, collect_all, &l);
 	for (i = 0; i < l.n && rc == 0; i++) {
-		struct run_rec run, old;
+		struct run_rec run;
 
 		if (i % 256 == 0)
 			db_trim(&d->db);
 		if (db_run_get(txn, &d->db, l.id[i], &run) != 0 ||
 		    strcmp(run.status, "running") != 0)
 			continue;
-		old = run;
-		/* Its creation time puts it ahead of any backlog. */
-		run.next_at = run.created_at;
-		rc = db_run_put(txn, &d->db, &run, &old);
+		log_info("run %s: attempt %lld was interrupted", run.id,
+		    (long long)run.attempts);
+		rc = run_interrupted(d, txn, &run, 0, NULL);
 		n++;
 	}
 	free(l.id);
@@ -671,20 +750,8 @@ recover_running(struct dispatcher *d)
 		fatal(EXIT_TEMPORARY, "cannot recover interrupted runs: %s",
 		    db_strerror(rc));
 	if (n > 0)
-		log_info("%zu interrupted runs will start again", n);
-}
-
-static int64_t
-retry_delay_us(struct dispatcher *d, int attempt)
-{
-	int64_t ms = config_retry_delay_ms(&d->cfg, attempt);
-	uint32_t r = 0;
-
-	/* ±20% jitter keeps retries of a burst from arriving together. */
-	crypto_random(&r, sizeof(r));
-	ms = ms * 8 / 10 + (int64_t)((double)r / UINT32_MAX * (double)ms *
-	    4 / 10);
-	return ms * 1000;
+		log_info("%zu runs had an attempt interrupted; they go on with "
+		    "their next attempt, if any is left", n);
 }
 
 /* Record every finished attempt in one transaction. */
@@ -789,38 +856,51 @@ check_deadlines(struct dispatcher *d)
 }
 
 /*
- * Stop: give running attempts a moment, then kill them and put their
- * runs back in the queue under the same attempt number.
+ * Stop: running attempts had STOP_GRACE_MS to end; kill the rest and
+ * count them as interrupted, as after a crash: the run goes on with its
+ * next attempt after the usual delay, or is dead if that was its last.
+ * Requeuing under the same attempt number would spare an operator's
+ * restart an attempt, but an action can stop the dispatcher too (kill
+ * $PPID; sleep 60): the supervisor starts it again, and the action would
+ * run forever, one stop after the other. And the killed attempt may
+ * have done part of its work: HOOKPIPE_ATTEMPT names one execution.
+ * A run on its last attempt is thus dead after such a stop; `hookpipe
+ * replay` runs its event again.
  */
 static void
 requeue_running(struct dispatcher *d)
 {
 	MDB_txn *txn;
-	int i;
+	int i, rc = 0;
 
 	if (d->active == 0 || (txn = db_begin(&d->db, 0)) == NULL)
 		return;
 	for (i = 0; i < d->njobs; i++) {
 		struct job *j = &d->jobs[i];
-		struct run_rec run, old;
+		struct run_rec run;
 
 		if (!j->used)
 			continue;
 		exec_kill(j);
 		http_abort(&d->http, j);
-		if (db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
-		    strcmp(run.status, "running") == 0) {
-			old = run;
-			run.attempts--;
-			str_copy(run.status, "queued", sizeof(run.status));
-			run.next_at = now_us();
-			db_run_put(txn, &d->db, &run, &old);
-		}
-		log_info("run %s interrupted by shutdown; requeued", j->run_id);
+		if (rc == 0 && db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
+		    strcmp(run.status, "running") == 0 &&
+		    run.attempts == j->attempt)
+			rc = run_interrupted(d, txn, &run, j->started_us,
+			    &j->out);
+		log_info("run %s: attempt %d interrupted by the stop", j->run_id,
+		    j->attempt);
 		job_release(j);
 		d->active--;
 	}
-	db_commit(txn);
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = db_commit(txn);
+	if (rc != 0)
+		log_warn("cannot record the interrupted attempts: %s; the "
+		    "next start does", rc == -1 ? "damaged record" :
+		    db_strerror(rc));
 }
 
 static int

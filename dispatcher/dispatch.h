@@ -60,6 +60,9 @@ int	http_start(struct httpc *, struct job *, const char *url,
 	    int64_t timeout_ms);
 void	http_abort(struct httpc *, struct job *);
 
+/* A server's Retry-After is honoured up to this many seconds. */
+#define RETRY_AFTER_MAX_S	(24 * 3600)
+
 /* Who an exec action runs as (--user), looked up before each attempt. */
 struct exec_user {
 	uid_t	 uid;

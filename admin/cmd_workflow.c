@@ -7,12 +7,23 @@
  * router does the matching; these commands only keep the records (and,
  * through db_wf_put, the trigger index) right. jq programs are compiled
  * here so that a typo is refused at once rather than at the first event.
+ *
+ * What may be a credential (http headers, a URL's userinfo, --env values)
+ * is sealed under the master key as the workflow is stored; the record
+ * keeps only its masked text in clear, and show and list print that.
  */
+#include <ctype.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "admin.h"
 #include "jqprog.h"
@@ -22,6 +33,8 @@
 #define RETRIES_DEFAULT		4
 #define TEST_TIMEOUT_DEFAULT	300
 #define POLL_MS			100
+#define ENV_NAME_MAX		128
+#define MASK			"****"
 
 static int	wf_create(struct ctx *, const struct cmd *, int, char **);
 static int	wf_trigger(struct ctx *, const struct cmd *, int, char **);
@@ -33,7 +46,8 @@ static int	wf_delete(struct ctx *, const struct cmd *, int, char **);
 static int	wf_test(struct ctx *, const struct cmd *, int, char **);
 
 const struct cmd workflow_cmds[] = {
-	{ "create", wf_create, "workflow create NAME (--exec CMD | --http URL "
+	{ "create", wf_create, "workflow create NAME (--exec CMD "
+	    "[--env NAME[=VALUE]]... [--user USER] | --http URL "
 	    "[--header K:V]... | --dify BASE (--app-key-file F | --app-key - "
 	    "| --app-key-env VAR | --app-key K) | --zmq ENDPOINT) "
 	    "[--timeout S] [--retries N] [--concurrency N]",
@@ -43,7 +57,14 @@ const struct cmd workflow_cmds[] = {
 	    "ZeroMQ endpoint. --timeout is per attempt (default 30 s); "
 	    "--retries is how many times a failed attempt is retried "
 	    "(default 4); --concurrency limits its runs at once (default 0, "
-	    "no limit)." SECRET_HELP("app-key"), 1, "NAME", NULL },
+	    "no limit). An exec action's environment is PATH, HOME, LANG "
+	    "and the run's HOOKPIPE_* variables; --env NAME adds NAME from "
+	    "the dispatcher's environment, --env NAME=VALUE sets it "
+	    "(repeatable; values are sealed). --user runs the command as "
+	    "USER, with its groups and home (the dispatcher must run as "
+	    "root). Headers, a URL's user:password and --env values are "
+	    "sealed at rest and shown masked." SECRET_HELP("app-key"), 1,
+	    "NAME", NULL },
 	{ "trigger", wf_trigger, "workflow trigger NAME --sub SUB --event EVENT "
 	    "[--filter JQ] [--map JQ]",
 	    "Add a trigger node: the workflow starts for EVENT ('*' for any) "
@@ -87,6 +108,165 @@ wf_load(struct ctx *ctx, MDB_txn *txn, const char *name, struct wf_rec *w)
 	return db_error(rc);
 }
 
+/*
+ * Masks for display. They apply to what is stored (already masked, or
+ * in clear in a record from before sealing) and change nothing masked.
+ */
+
+/* "K: V" lines, every value masked; an auth scheme stays ("Bearer ****"). */
+static char *
+headers_masked(const char *headers)
+{
+	static const char *const schemes[] = {
+		"Basic", "Bearer", "Digest", "Token", "Bot", "ApiKey", NULL
+	};
+	struct buf b = { 0 };
+	const char *p = headers;
+	int i;
+
+	buf_append(&b, "", 0);
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, ":"), w;
+		const char *v = p + k + 1, *scheme = "";
+
+		if (k < n) {
+			while (v < p + n && *v == ' ')
+				v++;
+			w = strcspn(v, " \n");
+			for (i = 0; schemes[i] != NULL; i++)
+				if (strlen(schemes[i]) == w &&
+				    strncasecmp(v, schemes[i], w) == 0 &&
+				    v[w] == ' ')
+					scheme = schemes[i];
+			buf_appendf(&b, "%.*s: %s%s" MASK "\n", (int)k, p,
+			    scheme, *scheme ? " " : "");
+		}
+		p += n + (p[n] == '\n');
+	}
+	return b.data;
+}
+
+/*
+ * The URL with its password as ****, or its user when it has no password
+ * (a token, as GitHub takes them); NULL when it has no userinfo or is no
+ * URL libcurl reads (then neither can the dispatcher).
+ */
+static char *
+url_masked(const char *url)
+{
+	CURLU *h = curl_url();
+	char *user = NULL, *pw = NULL, *s = NULL, *out = NULL;
+
+	if (h == NULL || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto done;
+	curl_url_get(h, CURLUPART_USER, &user, 0);
+	curl_url_get(h, CURLUPART_PASSWORD, &pw, 0);
+	if (user == NULL && pw == NULL)
+		goto done;
+	if (curl_url_set(h, pw != NULL ? CURLUPART_PASSWORD : CURLUPART_USER,
+	    MASK, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_URL, &s, 0) == CURLUE_OK)
+		out = strdup(s);
+done:
+	curl_free(s);
+	curl_free(user);
+	if (pw != NULL)
+		OPENSSL_cleanse(pw, strlen(pw));
+	curl_free(pw);
+	curl_url_cleanup(h);
+	return out;
+}
+
+static int
+is_url_action(const char *action)
+{
+	return strcmp(action, "http") == 0 || strcmp(action, "dify") == 0;
+}
+
+/* A workflow's target as it may be shown. */
+static char *
+target_shown(const struct wf_rec *w)
+{
+	char *m;
+
+	if (is_url_action(w->action) && w->target != NULL &&
+	    (m = url_masked(w->target)) != NULL)
+		return m;
+	return strdup(w->target != NULL ? w->target : "");
+}
+
+/* "NAME" and "NAME=VALUE" lines, values masked. */
+static char *
+env_masked(const char *env)
+{
+	struct buf b = { 0 };
+	const char *p = env;
+
+	buf_append(&b, "", 0);
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, "=\n");
+
+		buf_appendf(&b, "%.*s%s\n", (int)k, p, k < n ? "=" MASK : "");
+		p += n + (p[n] == '\n');
+	}
+	return b.data;
+}
+
+static void
+str_wipe(char *s)
+{
+	if (s != NULL)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+/*
+ * Seal what may be a credential and keep its masked text in clear.
+ * Create calls it, and so does every change of a workflow: one stored
+ * before sealing existed is sealed on its next change.
+ */
+static int
+wf_seal_secrets(struct ctx *ctx, struct wf_rec *w)
+{
+	char *m;
+
+	if (w->headers != NULL && *w->headers != '\0' &&
+	    w->sealed[WF_SEALED_HEADERS].n == 0) {
+		if ((m = headers_masked(w->headers)) == NULL ||
+		    db_wf_seal(&ctx->db, w, WF_SEALED_HEADERS,
+		    w->headers) == -1) {
+			free(m);
+			return fail("cannot seal the headers of workflow %s",
+			    w->name);
+		}
+		str_wipe(w->headers);
+		w->headers = m;
+	}
+	if (is_url_action(w->action) && w->target != NULL &&
+	    w->sealed[WF_SEALED_URL].n == 0 &&
+	    (m = url_masked(w->target)) != NULL) {
+		if (db_wf_seal(&ctx->db, w, WF_SEALED_URL, w->target) == -1) {
+			free(m);
+			return fail("cannot seal the URL of workflow %s",
+			    w->name);
+		}
+		str_wipe(w->target);
+		w->target = m;
+	}
+	if (w->env != NULL && strchr(w->env, '=') != NULL &&
+	    w->sealed[WF_SEALED_ENV].n == 0) {
+		if ((m = env_masked(w->env)) == NULL ||
+		    db_wf_seal(&ctx->db, w, WF_SEALED_ENV, w->env) == -1) {
+			free(m);
+			return fail("cannot seal the --env values of workflow "
+			    "%s", w->name);
+		}
+		str_wipe(w->env);
+		w->env = m;
+	}
+	return 0;
+}
+
 static const char *
 target_key(const char *action)
 {
@@ -125,16 +305,45 @@ headers_json(const char *headers)
 	return o;
 }
 
+/* "a\nb\n" as ["a", "b"]. */
+static json_t *
+lines_json(const char *lines)
+{
+	json_t *a = json_array();
+	const char *p = lines;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (n > 0)
+			json_array_append_new(a, json_stringn(p, n));
+		p += n + (p[n] == '\n');
+	}
+	return a;
+}
+
 static json_t *
 action_json(const struct wf_rec *w)
 {
+	char *target = target_shown(w), *m;
 	json_t *a = json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", w->action,
-	    target_key(w->action), w->target ? w->target : "", "timeout",
+	    target_key(w->action), target ? target : "", "timeout",
 	    (json_int_t)w->timeout_s, "retries", (json_int_t)w->retries,
 	    "concurrency", (json_int_t)w->concurrency);
 
-	if (strcmp(w->action, "http") == 0)
-		json_object_set_new(a, "headers", headers_json(w->headers));
+	free(target);
+	if (strcmp(w->action, "http") == 0) {
+		m = headers_masked(w->headers);
+		json_object_set_new(a, "headers", headers_json(m));
+		free(m);
+	}
+	if (strcmp(w->action, "exec") == 0) {
+		m = env_masked(w->env);
+		json_object_set_new(a, "env", lines_json(m));
+		free(m);
+		json_object_set_new(a, "user", w->user != NULL &&
+		    *w->user != '\0' ? json_string(w->user) : json_null());
+	}
 	return a;
 }
 
@@ -152,7 +361,7 @@ trigger_json(struct ctx *ctx, MDB_txn *txn, const struct trigger *t)
 	    t->map ? json_string(t->map) : json_null());
 }
 
-/* Never the app key: it is a credential. */
+/* Never the app key, nor anything sealed: they are credentials. */
 static json_t *
 wf_json(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 {
@@ -189,6 +398,7 @@ wf_update(struct ctx *ctx, const char *name, wf_edit_fn fn, void *arg)
 		return rc;
 	}
 	if ((rc = fn(ctx, txn, &w, arg)) == 0 &&
+	    (rc = wf_seal_secrets(ctx, &w)) == 0 &&
 	    (rc = db_wf_put(txn, &ctx->db, &w)) != 0)
 		rc = db_error(rc);
 	wf_free(&w);
@@ -202,12 +412,100 @@ wf_update(struct ctx *ctx, const char *name, wf_edit_fn fn, void *arg)
 /* --- create --- */
 
 struct create_args {
-	const char	*exec, *http, *dify, *zmq, *app_key;
+	const char	*exec, *http, *dify, *zmq, *app_key, *user;
 	const char	*timeout, *retries, *concurrency;
 	struct strlist	 headers;
+	struct strlist	 env;
 	struct buf	 hdr;		/* "K: V\n" lines */
 	struct secret_opt key;		/* app_key points into it */
+	struct buf	 envb;		/* "NAME[=VALUE]\n" lines */
 };
+
+/* The dispatcher sets these for every run: a workflow cannot. */
+static const char *const run_vars[] = {
+	"HOOKPIPE_RUN_ID", "HOOKPIPE_EVENT", "HOOKPIPE_EVENT_ID",
+	"HOOKPIPE_SUBSCRIPTION", "HOOKPIPE_WORKFLOW", "HOOKPIPE_ATTEMPT", NULL
+};
+
+static int
+create_env(struct ctx *ctx, struct create_args *a)
+{
+	int i, j, k;
+
+	for (i = 0; i < a->env.n; i++) {
+		const char *e = a->env.v[i];
+		size_t n = strcspn(e, "=");
+
+		if (n == 0 || n > ENV_NAME_MAX || isdigit((unsigned char)e[0]))
+			return usage_error(ctx, "--env %.*s: expected NAME or "
+			    "NAME=VALUE, NAME being up to %d letters, digits "
+			    "or '_', not starting with a digit", (int)n, e,
+			    ENV_NAME_MAX);
+		for (k = 0; k < (int)n; k++)
+			if (!isalnum((unsigned char)e[k]) && e[k] != '_')
+				return usage_error(ctx, "--env %.*s: a name "
+				    "has only letters, digits and '_'", (int)n,
+				    e);
+		if (strchr(e, '\n') != NULL || strchr(e, '\r') != NULL)
+			return usage_error(ctx, "--env %.*s: a value has no "
+			    "line breaks", (int)n, e);
+		for (k = 0; run_vars[k] != NULL; k++)
+			if (strlen(run_vars[k]) == n &&
+			    strncmp(run_vars[k], e, n) == 0)
+				return usage_error(ctx, "--env %s: the "
+				    "dispatcher sets it for every run",
+				    run_vars[k]);
+		for (j = 0; j < i; j++)
+			if (strncmp(a->env.v[j], e, n) == 0 &&
+			    (a->env.v[j][n] == '=' || a->env.v[j][n] == '\0'))
+				return usage_error(ctx, "--env %.*s: given "
+				    "twice", (int)n, e);
+		buf_appendf(&a->envb, "%s\n", e);
+	}
+	return 0;
+}
+
+/*
+ * The uid the dispatcher runs as: its pid file's process, else (not
+ * running) the user running this command, who shares the state.
+ */
+static long
+dispatcher_uid(const struct ctx *ctx)
+{
+	char path[PATH_MAX + 32], proc[64];
+	struct stat sb;
+	long pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/dispatcher.pid", ctx->cfg.run_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+	if (pid > 0 && stat(proc, &sb) == 0)
+		return (long)sb.st_uid;
+	return (long)geteuid();
+}
+
+static int
+create_user(struct ctx *ctx, struct create_args *a)
+{
+	int64_t id;
+	long uid;
+
+	if (getpwnam(a->user) == NULL &&
+	    (parse_i64(a->user, 0, UINT32_MAX - 1, &id) == -1 ||
+	    getpwuid((uid_t)id) == NULL))
+		return fail("--user %s: no such user on this system",
+		    a->user);
+	if ((uid = dispatcher_uid(ctx)) != 0)
+		warnmsg("--user needs the dispatcher to run as root; it runs "
+		    "as uid %ld, so the attempts of %s will fail until it "
+		    "runs as root", uid, a->user);
+	return 0;
+}
 
 static int
 create_headers(struct ctx *ctx, struct create_args *a)
@@ -235,14 +533,21 @@ static int
 create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
 {
 	int64_t v;
-	int n = (a->exec != NULL) + (a->http != NULL) + (a->dify != NULL) +
-	    (a->zmq != NULL);
+	int rc, n = (a->exec != NULL) + (a->http != NULL) +
+	    (a->dify != NULL) + (a->zmq != NULL);
 
 	if (n != 1)
 		return usage_error(ctx, "give exactly one action: --exec, "
 		    "--http, --dify or --zmq");
 	if (a->headers.n > 0 && a->http == NULL)
 		return usage_error(ctx, "--header goes with --http");
+	if (a->env.n > 0 && a->exec == NULL)
+		return usage_error(ctx, "--env goes with --exec");
+	if (a->user != NULL && a->exec == NULL)
+		return usage_error(ctx, "--user goes with --exec");
+	if (a->user != NULL && (*a->user == '\0' ||
+	    strlen(a->user) > NAME_MAX_LEN))
+		return usage_error(ctx, "--user: expected a user name or uid");
 	if ((a->dify != NULL) != (a->app_key != NULL))
 		return usage_error(ctx, "--dify and --app-key go together");
 	if (a->app_key != NULL && (*a->app_key == '\0' ||
@@ -256,6 +561,16 @@ create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
 	    strncmp(a->http ? a->http : a->dify, "https://", 8) != 0)
 		return usage_error(ctx, "--%s: expected an http:// or https:// "
 		    "URL", a->http ? "http" : "dify");
+	if ((a->http != NULL || a->dify != NULL) &&
+	    strchr(a->http ? a->http : a->dify, '@') != NULL) {
+		/* Its userinfo is sealed and masked: libcurl must read it. */
+		char *m = url_masked(a->http ? a->http : a->dify);
+
+		if (m == NULL)
+			return usage_error(ctx, "--%s: not a URL libcurl "
+			    "reads", a->http ? "http" : "dify");
+		free(m);
+	}
 	if (a->zmq != NULL && strncmp(a->zmq, "tcp://", 6) != 0 &&
 	    strncmp(a->zmq, "ipc://", 6) != 0)
 		return usage_error(ctx, "--zmq: expected a tcp:// or ipc:// "
@@ -271,6 +586,8 @@ create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
 		return usage_error(ctx, "--concurrency: expected 0 (no limit) "
 		    "to 1024");
 	w->concurrency = a->concurrency ? v : 0;
+	if ((rc = create_env(ctx, a)) != 0)
+		return rc;
 	return create_headers(ctx, a);
 }
 
@@ -304,6 +621,8 @@ create_fill(struct ctx *ctx, struct create_args *a, const char *name,
 		    n--)
 			w->target[n - 1] = '\0';
 	w->headers = a->hdr.len > 0 ? strdup(a->hdr.data) : NULL;
+	w->env = a->envb.len > 0 ? strdup(a->envb.data) : NULL;
+	w->user = a->user != NULL ? strdup(a->user) : NULL;
 	w->created_at = now_us();
 }
 
@@ -324,9 +643,24 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 	if (a->app_key != NULL && db_wf_set_app_key(&ctx->db, w,
 	    a->app_key) == -1)
 		return fail("cannot seal the app key");
+	if ((rc = wf_seal_secrets(ctx, w)) != 0)
+		return rc;
 	if ((rc = db_wf_put(txn, &ctx->db, w)) != 0)
 		return db_error(rc);
 	return 0;
+}
+
+/* The lines may hold credentials. */
+static void
+create_args_free(struct create_args *a)
+{
+	if (a->hdr.data != NULL)
+		OPENSSL_cleanse(a->hdr.data, a->hdr.len);
+	if (a->envb.data != NULL)
+		OPENSSL_cleanse(a->envb.data, a->envb.len);
+	buf_free(&a->hdr);
+	buf_free(&a->envb);
+	secret_clear(&a->key);
 }
 
 static int
@@ -337,6 +671,8 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		{ "exec", OPT_STR, &a.exec },
 		{ "http", OPT_STR, &a.http },
 		{ "header", OPT_LIST, &a.headers },
+		{ "env", OPT_LIST, &a.env },
+		{ "user", OPT_STR, &a.user },
 		{ "dify", OPT_STR, &a.dify },
 		SECRET_OPTS(&a.key, "app-key"),
 		{ "zmq", OPT_STR, &a.zmq },
@@ -358,15 +694,15 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if (!name_valid(args[0]))
 		rc = usage_error(ctx, "invalid name '%s': use up to %d "
 		    "letters, digits, '.', '_' or '-'", args[0], NAME_MAX_LEN);
-	else if ((rc = create_check(ctx, &a, &w)) == 0)
-		rc = ctx_open(ctx, 0);
+	else if ((rc = create_check(ctx, &a, &w)) == 0 &&
+	    (rc = ctx_open(ctx, 0)) == 0 && a.user != NULL)
+		rc = create_user(ctx, &a);
 	if (rc != 0 || (txn = txn_write(ctx)) == NULL) {
-		buf_free(&a.hdr);
-		secret_clear(&a.key);
+		create_args_free(&a);
 		return rc != 0 ? rc : EXIT_FAIL;
 	}
 	create_fill(ctx, &a, args[0], &w);
-	buf_free(&a.hdr);
+	create_args_free(&a);
 	if ((rc = create_in_txn(ctx, txn, &a, &w)) != 0)
 		mdb_txn_abort(txn);
 	else if ((rc = txn_commit(txn)) == 0) {
@@ -587,27 +923,43 @@ wf_publish(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 /* --- show, list, delete --- */
 
 static void
+print_lines(const char *p)
+{
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n);
+
+		printf("  ");
+		print_safe(stdout, line ? line : "");
+		printf("\n");
+		free(line);
+		p += n + (p[n] == '\n');
+	}
+}
+
+static void
 show_text(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 {
-	char when[40], cc[24];
+	char when[40], cc[24], *target = target_shown(w), *m;
 	struct table t;
 	int i;
 
 	printf("name:        %s\nworkspace:   %s\nstate:       %s\n"
 	    "action:      %s\n", w->name, w->workspace, w->state, w->action);
-	print_field(stdout, target_key(w->action), 12, w->target ? w->target :
-	    "");
-	if (w->headers != NULL && *w->headers != '\0') {
-		const char *p = w->headers;
-
+	print_field(stdout, target_key(w->action), 12, target ? target : "");
+	free(target);
+	if (w->user != NULL && *w->user != '\0')
+		print_field(stdout, "user", 12, w->user);
+	m = headers_masked(w->headers);
+	if (m != NULL && *m != '\0')
 		printf("headers:\n");
-		while (*p != '\0') {
-			size_t n = strcspn(p, "\n");
-
-			printf("  %.*s\n", (int)n, p);
-			p += n + (p[n] == '\n');
-		}
-	}
+	print_lines(m);
+	free(m);
+	m = env_masked(w->env);
+	if (m != NULL && *m != '\0')
+		printf("env:\n");
+	print_lines(m);
+	free(m);
 	if (w->concurrency > 0)
 		snprintf(cc, sizeof(cc), "%lld", (long long)w->concurrency);
 	else
@@ -670,16 +1022,18 @@ static int
 list_cb(void *arg, const struct wf_rec *w)
 {
 	struct list_state *l = arg;
-	char target[64], n[16];
+	char target[64], n[16], *shown;
 
 	if (l->a != NULL) {
 		json_array_append_new(l->a, wf_json(l->ctx, l->txn, w));
 		return 0;
 	}
-	if (w->target != NULL && strlen(w->target) > 50)
-		snprintf(target, sizeof(target), "%.47s...", w->target);
+	shown = target_shown(w);
+	if (shown != NULL && strlen(shown) > 50)
+		snprintf(target, sizeof(target), "%.47s...", shown);
 	else
-		str_copy(target, w->target ? w->target : "", sizeof(target));
+		str_copy(target, shown ? shown : "", sizeof(target));
+	free(shown);
 	snprintf(n, sizeof(n), "%d", w->ntrig);
 	table_row(&l->t, w->name, w->state, w->action, target, n);
 	return 0;

@@ -27,6 +27,10 @@ db_strerror(int rc)
 }
 
 static int keys_open(struct db *, MDB_txn *, char *, size_t);
+static int seal_current_text(MDB_txn *, struct db *, const char *,
+    const struct sealed_text *, struct sealed_text *);
+static void wf_sealed_aad(const struct wf_rec *, enum wf_sealed, char *,
+    size_t);
 static int seal_current(MDB_txn *, struct db *, const char *,
     unsigned char *, size_t *);
 
@@ -651,13 +655,24 @@ wf_free(struct wf_rec *w)
 
 	free(w->target);
 	free(w->headers);
+	free(w->env);
+	free(w->user);
+	for (i = 0; i < WF_SEALED_N; i++) {
+		free(w->sealed[i].p);
+		w->sealed[i].p = NULL;
+		w->sealed[i].n = 0;
+	}
 	for (i = 0; i < w->ntrig; i++) {
 		free(w->trig[i].filter);
 		free(w->trig[i].map);
 	}
-	w->target = w->headers = NULL;
+	w->target = w->headers = w->env = w->user = NULL;
 	w->ntrig = 0;
 }
+
+static const char *const wf_sealed_key[WF_SEALED_N] = {
+	"sealed_headers", "sealed_url", "sealed_env"
+};
 
 static int
 wf_decode(const msgpack_object *m, struct wf_rec *w)
@@ -673,6 +688,18 @@ wf_decode(const msgpack_object *m, struct wf_rec *w)
 		return -1;
 	w->target = mp_get_strdup(m, "target");
 	w->headers = mp_get_strdup(m, "headers");
+	w->env = mp_get_strdup(m, "env");
+	w->user = mp_get_strdup(m, "user");
+	for (i = 0; i < WF_SEALED_N; i++) {
+		const void *p;
+		size_t n;
+
+		if (mp_get_binp(m, wf_sealed_key[i], &p, &n) == 0 && n > 0 &&
+		    (w->sealed[i].p = malloc(n)) != NULL) {
+			memcpy(w->sealed[i].p, p, n);
+			w->sealed[i].n = n;
+		}
+	}
 	get_sealed(m, "app_key", w->app_key, &w->app_key_len);
 	mp_get_i64(m, "timeout", &w->timeout_s);
 	mp_get_i64(m, "retries", &w->retries);
@@ -744,11 +771,12 @@ int
 db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 {
 	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 2];
+	struct sealed_text sealed[WF_SEALED_N];
 	unsigned char app_key[SEALED_MAX];
 	size_t app_key_len;
 	struct wf_rec old;
 	struct mpw mw;
-	int i, n, rc;
+	int i, n, n2, rc;
 
 	if ((n = wf_key(key, sizeof(key), w->workspace, w->name)) == -1)
 		return MDB_BAD_VALSIZE;
@@ -763,14 +791,39 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 	snprintf(aad, sizeof(aad), "%s/%s", w->workspace, w->name);
 	if ((rc = seal_current(txn, db, aad, app_key, &app_key_len)) != 0)
 		return rc;
+	for (i = 0; i < WF_SEALED_N; i++) {
+		char saad[2 * NAME_MAX_LEN + 16];
+
+		wf_sealed_aad(w, (enum wf_sealed)i, saad, sizeof(saad));
+		if ((rc = seal_current_text(txn, db, saad, &w->sealed[i],
+		    &sealed[i])) != 0) {
+			while (i-- > 0)
+				if (sealed[i].p != w->sealed[i].p)
+					free(sealed[i].p);
+			return rc;
+		}
+	}
+	/* The newer fields only when set: other workflows keep the layout
+	 * an older stage reads. */
+	n2 = 13 + (w->env != NULL) + (w->user != NULL);
+	for (i = 0; i < WF_SEALED_N; i++)
+		n2 += w->sealed[i].n > 0;
 	mpw_init(&mw);
-	mpw_map(&mw, 13);
+	mpw_map(&mw, (uint32_t)n2);
 	mpw_kv_str(&mw, "workspace", w->workspace);
 	mpw_kv_str(&mw, "name", w->name);
 	mpw_kv_str(&mw, "state", w->state);
 	mpw_kv_str(&mw, "action", w->action);
 	mpw_kv_str(&mw, "target", w->target ? w->target : "");
 	mpw_kv_str(&mw, "headers", w->headers ? w->headers : "");
+	if (w->env != NULL)
+		mpw_kv_str(&mw, "env", w->env);
+	if (w->user != NULL)
+		mpw_kv_str(&mw, "user", w->user);
+	for (i = 0; i < WF_SEALED_N; i++)
+		if (w->sealed[i].n > 0)
+			mpw_kv_bin(&mw, wf_sealed_key[i], sealed[i].p,
+			    sealed[i].n);
 	mpw_kv_bin(&mw, "app_key", app_key, app_key_len);
 	mpw_kv_i64(&mw, "timeout", w->timeout_s);
 	mpw_kv_i64(&mw, "retries", w->retries);
@@ -790,6 +843,9 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 		if (t->map != NULL)
 			mpw_kv_str(&mw, "map", t->map);
 	}
+	for (i = 0; i < WF_SEALED_N; i++)
+		if (sealed[i].p != w->sealed[i].p)
+			free(sealed[i].p);
 	if ((rc = put_mp(txn, db->workflows, key, (size_t)n, &mw)))
 		return rc;
 	return wf_index(txn, db, w, 1);
@@ -2185,6 +2241,39 @@ seal_current(MDB_txn *txn, struct db *db, const char *aad,
 	return n == 0 ? 0 : DB_ESEAL;
 }
 
+/*
+ * The same for a sealed part of any length: *out is *in when it is
+ * current, else a new value (malloc'd) the caller frees.
+ */
+static int
+seal_current_text(MDB_txn *txn, struct db *db, const char *aad,
+    const struct sealed_text *in, struct sealed_text *out)
+{
+	unsigned char *plain;
+	int n;
+
+	*out = *in;
+	if (in->n == 0 || sealed_key_id(in->p, in->n) == current_key(txn, db))
+		return 0;
+	if ((n = sealed_len(in->p, in->n)) < 0 ||
+	    (plain = malloc((size_t)n + 1)) == NULL)
+		return DB_ESEAL;
+	db->key_current = current_key(txn, db);
+	if (db_unseal(db, aad, in->p, in->n, plain, (size_t)n) != n ||
+	    (out->p = malloc((size_t)n + SEAL_OVERHEAD)) == NULL ||
+	    db_seal(db, aad, plain, (size_t)n, out->p, &out->n) == -1) {
+		if (out->p != in->p)
+			free(out->p);
+		*out = *in;
+		OPENSSL_cleanse(plain, (size_t)n);
+		free(plain);
+		return DB_ESEAL;
+	}
+	OPENSSL_cleanse(plain, (size_t)n);
+	free(plain);
+	return 0;
+}
+
 int
 db_wf_app_key(struct db *db, const struct wf_rec *w, char *out, size_t cap)
 {
@@ -2201,6 +2290,57 @@ db_wf_set_app_key(struct db *db, struct wf_rec *w, const char *key)
 
 	snprintf(aad, sizeof(aad), "%s/%s", w->workspace, w->name);
 	return seal_str(db, aad, key, w->app_key, &w->app_key_len);
+}
+
+/* "headers:ws/name": each part is bound to its workflow and its role. */
+static void
+wf_sealed_aad(const struct wf_rec *w, enum wf_sealed which, char *aad,
+    size_t len)
+{
+	static const char *const what[WF_SEALED_N] = { "headers", "url",
+	    "env" };
+
+	snprintf(aad, len, "%s:%s/%s", what[which], w->workspace, w->name);
+}
+
+int
+db_wf_seal(struct db *db, struct wf_rec *w, enum wf_sealed which,
+    const char *plain)
+{
+	char aad[2 * NAME_MAX_LEN + 16];
+	size_t n = strlen(plain), len;
+	unsigned char *p;
+
+	if (n == 0 || (p = malloc(n + SEAL_OVERHEAD)) == NULL)
+		return -1;
+	wf_sealed_aad(w, which, aad, sizeof(aad));
+	if (db_seal(db, aad, plain, n, p, &len) == -1) {
+		free(p);
+		return -1;
+	}
+	free(w->sealed[which].p);
+	w->sealed[which].p = p;
+	w->sealed[which].n = len;
+	return 0;
+}
+
+char *
+db_wf_unseal(struct db *db, const struct wf_rec *w, enum wf_sealed which)
+{
+	const struct sealed_text *st = &w->sealed[which];
+	char aad[2 * NAME_MAX_LEN + 16], *out;
+	int len;
+
+	if (sealed_len(st->p, st->n) <= 0 || (out = malloc(st->n)) == NULL)
+		return NULL;
+	wf_sealed_aad(w, which, aad, sizeof(aad));
+	if ((len = db_unseal(db, aad, st->p, st->n, (unsigned char *)out,
+	    st->n - 1)) < 0) {
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
+	return out;
 }
 
 /*
@@ -2298,12 +2438,16 @@ rot_rewrite(struct rotation *r)
 	for (i = 0; i < r->nkeys && r->rc == 0; i++) {
 		struct wf_rec w;
 
+		int j, parts;
+
 		if (split_key(r->keys[i], ws, name) == -1 ||
 		    db_wf_get(r->txn, r->db, ws, name, &w) != 0)
 			continue;
-		if (w.app_key_len > 0) {
+		for (j = 0, parts = w.app_key_len > 0; j < WF_SEALED_N; j++)
+			parts += w.sealed[j].n > 0;
+		if (parts > 0) {
 			rot_fail(r, db_wf_put(r->txn, r->db, &w), r->keys[i]);
-			r->n++;
+			r->n += parts;
 		}
 		wf_free(&w);
 	}
@@ -2377,6 +2521,8 @@ rot_used(struct rotation *r)
 			break;
 		}
 		rot_use(r, w.app_key, w.app_key_len);
+		for (int j = 0; j < WF_SEALED_N; j++)
+			rot_use(r, w.sealed[j].p, w.sealed[j].n);
 		wf_free(&w);
 	}
 	rot_walk(r, r->db->creds);

@@ -130,6 +130,21 @@ struct trigger {
 	char	*map;
 };
 
+/*
+ * What a workflow's masked fields hide, sealed beside them: the http
+ * headers, the URL with its userinfo, the --env lines with their values.
+ * The clear fields hold the masked text (for show and list); only the
+ * dispatcher unseals. A record without a sealed part keeps that part in
+ * clear (written before sealing existed) and is used as it is.
+ */
+enum wf_sealed { WF_SEALED_HEADERS, WF_SEALED_URL, WF_SEALED_ENV,
+	WF_SEALED_N };
+
+struct sealed_text {
+	unsigned char	*p;		/* malloc'd; aad = "what:ws/name" */
+	size_t		 n;
+};
+
 struct wf_rec {
 	char	 workspace[NAME_MAX_LEN + 1];
 	char	 name[NAME_MAX_LEN + 1];
@@ -137,6 +152,9 @@ struct wf_rec {
 	char	 action[8];			/* exec, http, dify, zmq */
 	char	*target;			/* command, URL, base, endpoint */
 	char	*headers;			/* http: "K: V\n" lines */
+	char	*env;				/* exec: "NAME[=V]\n" lines */
+	char	*user;				/* exec: run as; NULL: as is */
+	struct sealed_text sealed[WF_SEALED_N];
 	unsigned char app_key[SEALED_MAX];	/* dify; sealed, aad = ws/name */
 	size_t	 app_key_len;
 	int64_t	 timeout_s;
@@ -422,6 +440,12 @@ int	db_unseal(struct db *, const char *aad, const unsigned char *in,
 int	db_wf_app_key(struct db *, const struct wf_rec *, char *out,
 	    size_t cap);
 int	db_wf_set_app_key(struct db *, struct wf_rec *, const char *key);
+/* Seal plain as the workflow's part `which`: 0, or -1. */
+int	db_wf_seal(struct db *, struct wf_rec *, enum wf_sealed which,
+	    const char *plain);
+/* The part unsealed, malloc'd and NUL-terminated; NULL when it cannot be
+ * (no such part, another key, a forged record). */
+char   *db_wf_unseal(struct db *, const struct wf_rec *, enum wf_sealed which);
 
 /*
  * Rotation: write a new key file (synced) before anything is sealed with

@@ -60,8 +60,28 @@ int	http_start(struct httpc *, struct job *, const char *url,
 	    int64_t timeout_ms);
 void	http_abort(struct httpc *, struct job *);
 
-/* Start `/bin/sh -c cmd` in its own process group. -1 with job->error. */
-int	exec_start(struct job *, const char *cmd, char **env);
+/* A server's Retry-After is honoured up to this many seconds. */
+#define RETRY_AFTER_MAX_S	(24 * 3600)
+
+/* Who an exec action runs as (--user), looked up before each attempt. */
+struct exec_user {
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	*groups;	/* supplementary, malloc'd */
+	int	 ngroups;
+	char	*home;
+};
+
+/* USER is a name or a number; -1 with err (also when we are not root). */
+int	exec_user_lookup(const char *user, struct exec_user *, char *err,
+	    size_t errlen);
+void	exec_user_free(struct exec_user *);
+/*
+ * Start `/bin/sh -c cmd` in its own process group with only fds 0, 1 and
+ * 2 open and exactly env; as user u when not NULL. -1 with job->error.
+ */
+int	exec_start(struct job *, const char *cmd, char **env,
+	    const struct exec_user *u);
 void	exec_read(struct job *);	/* out_fd readable */
 void	exec_write(struct job *);	/* in_fd writable */
 void	exec_reap(struct job *);	/* pidfd readable */

@@ -132,9 +132,13 @@ finish(void *ctx, void *arg, CURL *e, CURLcode res)
 		snprintf(j->error, sizeof(j->error), "HTTP %ld", status);
 		/* 408, 429 and 5xx may pass later; other answers will not. */
 		j->no_retry = status != 408 && status != 429 && status < 500;
+		/* Seconds, or an HTTP-date made seconds from now, by libcurl:
+		 * 0 when absent, unparseable or too big for it. A server may
+		 * slow its retries down, not stop them: at most a day. */
 		if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &ra) ==
 		    CURLE_OK && ra > 0)
-			j->retry_after_ms = (int64_t)ra * 1000;
+			j->retry_after_ms = (ra < RETRY_AFTER_MAX_S ?
+			    (int64_t)ra : RETRY_AFTER_MAX_S) * 1000;
 	}
 	http_abort(h, j);
 }

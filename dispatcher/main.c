@@ -8,9 +8,12 @@
  *
  *	router --PUSH/PULL--> dispatcher --> action (exec)
  *
- * The retry schedule lives in LMDB, so a restart keeps it. A run cut off
- * by a SIGKILL of the dispatcher is started again under the same run id
- * and attempt number: actions can dedupe on HOOKPIPE_RUN_ID.
+ * The retry schedule lives in LMDB, so a restart keeps it. An attempt is
+ * on disk as started before its action runs; one cut off by the
+ * dispatcher's end (a crash, a SIGKILL, a stop that could not wait) is
+ * recorded as interrupted and counts like a failed one: the run goes on
+ * with its next attempt under the same run id (actions can dedupe on
+ * HOOKPIPE_RUN_ID), and is dead when its retries are spent.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,8 +34,6 @@
 
 #define TICK_MS		1000
 #define STOP_GRACE_MS	5000
-
-extern char **environ;
 
 #define ZMQ_ACTIONS_MAX	32
 
@@ -130,28 +131,95 @@ run_document(const struct run_rec *run, const struct event_rec *ev,
 	return s;
 }
 
-/* Environment: ours first (getenv finds the first), then the stage's. */
-static char **
-run_env(const struct run_rec *run, const struct event_rec *ev)
-{
-	size_t n = 0, i, k = 0;
-	char **env;
+/*
+ * An exec action's environment, NULL-terminated with room for HOME: an
+ * action gets nothing of the stage's by default (its secrets, the cloud
+ * credentials of the host, HOOKPIPE_HOME), only what it needs to run
+ * (PATH, HOME, LANG), what its workflow names (`--env NAME` passes ours,
+ * `--env NAME=VALUE` sets one) and the run's HOOKPIPE_* variables, which
+ * nothing overrides.
+ */
+#define PATH_DEFAULT	"/usr/local/bin:/usr/bin:/bin"
+#define ENV_WF_MAX	64
+#define ENV_SLOTS	(3 + ENV_WF_MAX + 6 + 1)
 
-	while (environ[n] != NULL)
-		n++;
-	if ((env = calloc(n + 7, sizeof(*env))) == NULL)
+/* Set or replace NAME (namelen bytes of name) to vlen bytes of value. */
+static void
+env_setn(char **env, const char *name, size_t namelen, const char *value,
+    size_t vlen)
+{
+	size_t i;
+	char *s;
+
+	if (asprintf(&s, "%.*s=%.*s", (int)namelen, name, (int)vlen,
+	    value) < 0)
+		return;
+	for (i = 0; i < ENV_SLOTS - 1 && env[i] != NULL; i++)
+		if (strncmp(env[i], s, namelen + 1) == 0)
+			break;
+	if (i == ENV_SLOTS - 1) {
+		free(s);
+		return;
+	}
+	free(env[i]);
+	env[i] = s;
+}
+
+static void
+env_set(char **env, const char *name, const char *value)
+{
+	env_setn(env, name, strlen(name), value, strlen(value));
+}
+
+static int
+env_has(char **env, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+/* lines: the workflow's "NAME" and "NAME=VALUE" lines, or NULL. */
+static char **
+run_env(const struct run_rec *run, const struct event_rec *ev,
+    const char *lines, int own_home)
+{
+	const char *p, *v;
+	char **env, num[24];
+	int nwf = 0;
+
+	if ((env = calloc(ENV_SLOTS, sizeof(*env))) == NULL)
 		return NULL;
-	if (asprintf(&env[k++], "HOOKPIPE_RUN_ID=%s", run->id) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_EVENT=%s", ev->type) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_EVENT_ID=%s", ev->id) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_SUBSCRIPTION=%s", ev->sub) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_WORKFLOW=%s", run->workflow) < 0 ||
-	    asprintf(&env[k++], "HOOKPIPE_ATTEMPT=%lld",
-	    (long long)run->attempts) < 0)
-		return env;	/* partial: still NULL-terminated */
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "HOOKPIPE_", 9) != 0)
-			env[k++] = strdup(environ[i]);
+	env_set(env, "PATH", (v = getenv("PATH")) != NULL ? v :
+	    PATH_DEFAULT);
+	if (own_home && (v = getenv("HOME")) != NULL)
+		env_set(env, "HOME", v);
+	if ((v = getenv("LANG")) != NULL)
+		env_set(env, "LANG", v);
+	for (p = lines; p != NULL && *p != '\0' && nwf < ENV_WF_MAX; nwf++) {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, "=\n");
+		char name[256];
+
+		if (k > 0 && k < sizeof(name)) {
+			memcpy(name, p, k);
+			name[k] = '\0';
+			if (k < n)
+				env_setn(env, p, k, p + k + 1, n - k - 1);
+			else if ((v = getenv(name)) != NULL)
+				env_set(env, name, v);
+		}
+		p += n + (p[n] == '\n');
+	}
+	env_set(env, "HOOKPIPE_RUN_ID", run->id);
+	env_set(env, "HOOKPIPE_EVENT", ev->type);
+	env_set(env, "HOOKPIPE_EVENT_ID", ev->id);
+	env_set(env, "HOOKPIPE_SUBSCRIPTION", ev->sub);
+	env_set(env, "HOOKPIPE_WORKFLOW", run->workflow);
+	snprintf(num, sizeof(num), "%lld", (long long)run->attempts);
+	env_set(env, "HOOKPIPE_ATTEMPT", num);
 	return env;
 }
 
@@ -239,6 +307,67 @@ run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
 	return db_run_put(txn, &d->db, run, &old);
 }
 
+static int64_t
+retry_delay_us(struct dispatcher *d, int attempt)
+{
+	int64_t ms = config_retry_delay_ms(&d->cfg, attempt);
+	uint32_t r = 0;
+
+	/* ±20% jitter keeps retries of a burst from arriving together. */
+	crypto_random(&r, sizeof(r));
+	ms = ms * 8 / 10 + (int64_t)((double)r / UINT32_MAX * (double)ms *
+	    4 / 10);
+	return ms * 1000;
+}
+
+#define INTERRUPTED	"interrupted: the dispatcher stopped"
+
+/*
+ * An attempt that started (its claim is on disk) but whose end was never
+ * recorded: the dispatcher stopped under it. It counts like a failed
+ * attempt: recorded with INTERRUPTED, then the run goes on with its next
+ * attempt, or is dead when its retries are spent. Starting it again
+ * under the same attempt number instead would let an action that kills
+ * the dispatcher (kill -9 $PPID) run forever, one restart after the
+ * other, and give two executions the same HOOKPIPE_ATTEMPT.
+ * started and out: what is known of the attempt (0 and NULL after a
+ * crash).
+ */
+static int
+run_interrupted(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
+    int64_t started, const struct buf *out)
+{
+	struct run_rec old = *run;
+	struct attempt_rec a;
+	int64_t now = now_us();
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.n = run->attempts;
+	a.started_at = started != 0 ? started : run->updated_at;
+	a.duration_us = started != 0 ? now - started : 0;
+	a.exit_code = -1;
+	str_copy(a.error, INTERRUPTED, sizeof(a.error));
+	if (out != NULL) {
+		a.output = (unsigned char *)out->data;
+		a.output_len = out->len;
+	}
+	if (run->attempts > 0 &&
+	    (rc = db_attempt_put(txn, &d->db, run->id, &a)) != 0)
+		return rc;
+	str_copy(run->last_error, INTERRUPTED, sizeof(run->last_error));
+	run->updated_at = now;
+	if (run->attempts < run->max_attempts) {
+		str_copy(run->status, "failed", sizeof(run->status));
+		run->next_at = now + retry_delay_us(d, (int)run->attempts);
+	} else {
+		str_copy(run->status, "dead", sizeof(run->status));
+		log_warn("run %s is dead: attempt %lld was interrupted and was "
+		    "its last", run->id, (long long)run->attempts);
+	}
+	return db_run_put(txn, &d->db, run, &old);
+}
+
 struct due {
 	char	 id[256][UUID_LEN + 1];
 	int	 n;
@@ -261,6 +390,7 @@ struct start {
 	struct job	*job;
 	char		*cmd;		/* exec */
 	char		**env;
+	char		*user;		/* --user, looked up at the start */
 	char		*url;		/* http, dify */
 	char		*headers;
 	char		*bearer;
@@ -274,7 +404,12 @@ start_free(struct start *st)
 {
 	free(st->cmd);
 	env_free(st->env);
+	free(st->user);
+	if (st->url != NULL)	/* its userinfo */
+		OPENSSL_cleanse(st->url, strlen(st->url));
 	free(st->url);
+	if (st->headers != NULL)
+		OPENSSL_cleanse(st->headers, strlen(st->headers));
 	free(st->headers);
 	if (st->bearer != NULL)
 		OPENSSL_cleanse(st->bearer, strlen(st->bearer));
@@ -300,31 +435,67 @@ dify_body(const char *doc)
 	return s;
 }
 
+/*
+ * A part of the workflow that may be sealed: unsealed when it is, as
+ * stored when it predates sealing. NULL with job->error when it cannot be
+ * unsealed (never the masked text in its place).
+ */
+static char *
+wf_part(struct dispatcher *d, const struct wf_rec *wf, enum wf_sealed which,
+    const char *clear, struct job *j, const char *what)
+{
+	char *s;
+
+	if (wf->sealed[which].n == 0)
+		return strdup(clear != NULL ? clear : "");
+	if ((s = db_wf_unseal(&d->db, wf, which)) == NULL)
+		snprintf(j->error, sizeof(j->error), "the workflow's %s cannot "
+		    "be unsealed with the master key", what);
+	return s;
+}
+
 static void
 prepare_action(struct dispatcher *d, const struct wf_rec *wf,
     const struct run_rec *run, const struct event_rec *ev, struct start *st)
 {
 	struct job *j = st->job;
 	int64_t timeout_ms = (wf->timeout_s > 0 ? wf->timeout_s : 30) * 1000;
+	char *s;
 
 	st->timeout_ms = timeout_ms;
 	if (strcmp(wf->action, "exec") == 0) {
 		j->kind = JOB_EXEC;
+		if ((s = wf_part(d, wf, WF_SEALED_ENV, wf->env, j,
+		    "--env values")) == NULL)
+			return;
 		st->cmd = strdup(wf->target ? wf->target : "");
-		st->env = run_env(run, ev);
+		if (wf->user != NULL && *wf->user != '\0')
+			st->user = strdup(wf->user);
+		st->env = run_env(run, ev, s, st->user == NULL);
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
 	} else if (strcmp(wf->action, "http") == 0) {
 		j->kind = JOB_HTTP;
-		st->url = strdup(wf->target ? wf->target : "");
-		st->headers = wf->headers ? strdup(wf->headers) : NULL;
+		st->url = wf_part(d, wf, WF_SEALED_URL, wf->target, j, "URL");
+		st->headers = wf_part(d, wf, WF_SEALED_HEADERS, wf->headers, j,
+		    "headers");
+		if (st->headers == NULL) {
+			free(st->url);
+			st->url = NULL;
+		}
 		st->body = j->doc ? strdup(j->doc) : NULL;
 	} else if (strcmp(wf->action, "dify") == 0) {
 		char key[SECRET_MAX + 1];
 
 		j->kind = JOB_HTTP;
 		j->dify = 1;
-		if (asprintf(&st->url, "%s/v1/workflows/run", wf->target ?
-		    wf->target : "") < 0)
+		if ((s = wf_part(d, wf, WF_SEALED_URL, wf->target, j,
+		    "URL")) != NULL && asprintf(&st->url, "%s/v1/workflows/run",
+		    s) < 0)
 			st->url = NULL;
+		if (s != NULL)
+			OPENSSL_cleanse(s, strlen(s));
+		free(s);
 		if (db_wf_app_key(&d->db, wf, key, sizeof(key)) >= 0) {
 			st->bearer = strdup(key);
 			OPENSSL_cleanse(key, sizeof(key));
@@ -340,9 +511,31 @@ prepare_action(struct dispatcher *d, const struct wf_rec *wf,
 	}
 }
 
+/* Start an exec action, as its --user when it names one. */
+static int
+exec_prepared(struct job *j, struct start *st)
+{
+	struct exec_user u;
+	int rc;
+
+	if (st->env == NULL) {
+		snprintf(j->error, sizeof(j->error), "out of memory");
+		return -1;
+	}
+	if (st->user == NULL)
+		return exec_start(j, st->cmd, st->env, NULL);
+	if (exec_user_lookup(st->user, &u, j->error, sizeof(j->error)) == -1)
+		return -1;
+	if (!env_has(st->env, "HOME"))
+		env_set(st->env, "HOME", u.home);
+	rc = exec_start(j, st->cmd, st->env, &u);
+	exec_user_free(&u);
+	return rc;
+}
+
 /*
  * Claim due runs in one transaction (status running, attempt counted),
- * then start their actions.
+ * sync it, then start their actions.
  */
 static void
 start_due(struct dispatcher *d)
@@ -390,14 +583,18 @@ start_due(struct dispatcher *d)
 			rc = run_dead(d, txn, &run, "its event is gone");
 			continue;
 		}
+		if (strcmp(run.status, "running") == 0) {
+			/* Its lease ran out and no job of ours holds it: the
+			 * attempt was cut off. */
+			log_info("run %s: attempt %lld was interrupted",
+			    run.id, (long long)run.attempts);
+			wf_free(&wf);
+			event_free(&ev);
+			rc = run_interrupted(d, txn, &run, 0, NULL);
+			continue;
+		}
 		have_sub = db_sub_get(txn, &d->db, ev.sub, &sub) == 0;
 		old = run;
-		if (strcmp(run.status, "running") == 0) {
-			/* Cut off by a dispatcher that died: same attempt. */
-			log_info("resuming run %s (attempt %lld was "
-			    "interrupted)", run.id, (long long)run.attempts);
-			run.attempts--;
-		}
 		run.attempts++;
 		str_copy(run.status, "running", sizeof(run.status));
 		run.updated_at = now;
@@ -445,6 +642,14 @@ start_due(struct dispatcher *d)
 		}
 		return;
 	}
+	/*
+	 * The claims reach the disk before any action of the batch starts:
+	 * an action that takes the dispatcher (or the machine) down with it
+	 * finds its attempt counted on the way back. One sync per batch.
+	 */
+	if (nstart > 0 && (rc = mdb_env_sync(d->db.env, 1)) != 0)
+		log_warn("cannot sync the claims of %d runs: %s; their "
+		    "attempts fail without running", nstart, db_strerror(rc));
 	for (i = 0; i < nstart; i++) {
 		struct job *j = starts[i].job;
 		struct start *st = &starts[i];
@@ -452,8 +657,11 @@ start_due(struct dispatcher *d)
 
 		j->started_us = now_us();
 		j->deadline_ms = mono_ms() + st->timeout_ms;
-		if (st->cmd != NULL)
-			rc2 = exec_start(j, st->cmd, st->env);
+		if (rc != 0)
+			snprintf(j->error, sizeof(j->error), "cannot record "
+			    "the attempt's start on disk: %s", db_strerror(rc));
+		else if (st->cmd != NULL)
+			rc2 = exec_prepared(j, st);
 		else if (st->url != NULL && st->body != NULL) {
 			if (j->dify && st->bearer == NULL)
 				snprintf(j->error, sizeof(j->error), "the Dify "
@@ -510,7 +718,8 @@ collect_all(void *arg, const char *id)
 
 /*
  * At start no attempt is running, whatever the records say: a run left
- * `running` was cut off by a dispatcher that died. Make it due now.
+ * `running` was cut off by a dispatcher that died. Its attempt counts
+ * (run_interrupted).
  */
 static void
 recover_running(struct dispatcher *d)
@@ -524,17 +733,16 @@ recover_running(struct dispatcher *d)
 		fatal(EXIT_TEMPORARY, "cannot read the run queue");
 	db_due_each(txn, &d->db, INT64_MAX, collect_all, &l);
 	for (i = 0; i < l.n && rc == 0; i++) {
-		struct run_rec run, old;
+		struct run_rec run;
 
 		if (i % 256 == 0)
 			db_trim(&d->db);
 		if (db_run_get(txn, &d->db, l.id[i], &run) != 0 ||
 		    strcmp(run.status, "running") != 0)
 			continue;
-		old = run;
-		/* Its creation time puts it ahead of any backlog. */
-		run.next_at = run.created_at;
-		rc = db_run_put(txn, &d->db, &run, &old);
+		log_info("run %s: attempt %lld was interrupted", run.id,
+		    (long long)run.attempts);
+		rc = run_interrupted(d, txn, &run, 0, NULL);
 		n++;
 	}
 	free(l.id);
@@ -542,20 +750,8 @@ recover_running(struct dispatcher *d)
 		fatal(EXIT_TEMPORARY, "cannot recover interrupted runs: %s",
 		    db_strerror(rc));
 	if (n > 0)
-		log_info("%zu interrupted runs will start again", n);
-}
-
-static int64_t
-retry_delay_us(struct dispatcher *d, int attempt)
-{
-	int64_t ms = config_retry_delay_ms(&d->cfg, attempt);
-	uint32_t r = 0;
-
-	/* ±20% jitter keeps retries of a burst from arriving together. */
-	crypto_random(&r, sizeof(r));
-	ms = ms * 8 / 10 + (int64_t)((double)r / UINT32_MAX * (double)ms *
-	    4 / 10);
-	return ms * 1000;
+		log_info("%zu runs had an attempt interrupted; they go on with "
+		    "their next attempt, if any is left", n);
 }
 
 /* Record every finished attempt in one transaction. */
@@ -660,38 +856,51 @@ check_deadlines(struct dispatcher *d)
 }
 
 /*
- * Stop: give running attempts a moment, then kill them and put their
- * runs back in the queue under the same attempt number.
+ * Stop: running attempts had STOP_GRACE_MS to end; kill the rest and
+ * count them as interrupted, as after a crash: the run goes on with its
+ * next attempt after the usual delay, or is dead if that was its last.
+ * Requeuing under the same attempt number would spare an operator's
+ * restart an attempt, but an action can stop the dispatcher too (kill
+ * $PPID; sleep 60): the supervisor starts it again, and the action would
+ * run forever, one stop after the other. And the killed attempt may
+ * have done part of its work: HOOKPIPE_ATTEMPT names one execution.
+ * A run on its last attempt is thus dead after such a stop; `hookpipe
+ * replay` runs its event again.
  */
 static void
 requeue_running(struct dispatcher *d)
 {
 	MDB_txn *txn;
-	int i;
+	int i, rc = 0;
 
 	if (d->active == 0 || (txn = db_begin(&d->db, 0)) == NULL)
 		return;
 	for (i = 0; i < d->njobs; i++) {
 		struct job *j = &d->jobs[i];
-		struct run_rec run, old;
+		struct run_rec run;
 
 		if (!j->used)
 			continue;
 		exec_kill(j);
 		http_abort(&d->http, j);
-		if (db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
-		    strcmp(run.status, "running") == 0) {
-			old = run;
-			run.attempts--;
-			str_copy(run.status, "queued", sizeof(run.status));
-			run.next_at = now_us();
-			db_run_put(txn, &d->db, &run, &old);
-		}
-		log_info("run %s interrupted by shutdown; requeued", j->run_id);
+		if (rc == 0 && db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
+		    strcmp(run.status, "running") == 0 &&
+		    run.attempts == j->attempt)
+			rc = run_interrupted(d, txn, &run, j->started_us,
+			    &j->out);
+		log_info("run %s: attempt %d interrupted by the stop", j->run_id,
+		    j->attempt);
 		job_release(j);
 		d->active--;
 	}
-	db_commit(txn);
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = db_commit(txn);
+	if (rc != 0)
+		log_warn("cannot record the interrupted attempts: %s; the "
+		    "next start does", rc == -1 ? "damaged record" :
+		    db_strerror(rc));
 }
 
 static int

@@ -5,6 +5,8 @@ headers, body) as a JSON line in LOG and answers by path:
   /fail          500 always
   /flaky/N       503 for the first N requests to this path, then 200
   /busy/N        429 with Retry-After: 1 for the first N, then 200
+  /after/N/V     429 with Retry-After: V (percent-decoded: a number or an
+                 HTTP-date) for the first N, then 200
   /bad           400
   /v1/workflows/run   a Dify answer (200, data.status succeeded)
 
@@ -16,6 +18,7 @@ import json
 import sys
 import threading
 import time
+import urllib.parse
 
 portfile, log = sys.argv[1], sys.argv[2]
 counts = {}
@@ -44,6 +47,9 @@ class Sink(http.server.BaseHTTPRequestHandler):
             code = 503
         elif parts[0] == "busy" and n <= int(parts[1]):
             code, extra = 429, {"Retry-After": "1"}
+        elif parts[0] == "after" and n <= int(parts[1]):
+            code = 429
+            extra = {"Retry-After": urllib.parse.unquote(parts[2])}
         elif self.path == "/v1/workflows/run":
             out = json.dumps({"workflow_run_id": "wr-1", "task_id": "t-1",
                               "data": {"id": "wr-1", "status": "succeeded",

@@ -14,6 +14,15 @@ for n in a b c; do
 	id[$n]=$SUB_ID
 done
 new_workflow wf rot-a batch.completed "$T_DIR/runs"
+# An http action's header is sealed too: it must reach the sink after.
+python3 "$ROOT/tests/e2e/helpers/sink.py" "$T_DIR/sink.port" "$T_DIR/sink.log" &
+BG_PIDS+=($!)
+wait_for 10 test -s "$T_DIR/sink.port" || { not_ok "the sink starts"; finish; }
+tok=tok-$RANDOM$RANDOM
+hookpipe workflow create hook --http "http://127.0.0.1:$(cat "$T_DIR/sink.port")/ok" \
+    --header "Authorization: Bearer $tok" >/dev/null
+hookpipe workflow trigger hook --sub rot-b --event batch.completed >/dev/null
+hookpipe workflow publish hook >/dev/null
 
 stop_loops=$T_DIR/stop
 # Readers: every command opens the database (and, before, deleted a
@@ -24,7 +33,7 @@ stop_loops=$T_DIR/stop
 		hookpipe sub show rot-b --reveal >/dev/null 2>&1
 	done
 ) &
-BG_PIDS+=($!)
+loops=($!)
 # A writer: secondary secrets sealed while rotations run; the last one
 # written is what must read back.
 (
@@ -35,7 +44,7 @@ BG_PIDS+=($!)
 		    >/dev/null 2>&1 && echo "second-$i" >"$T_DIR/second"
 	done
 ) &
-BG_PIDS+=($!)
+loops+=($!)
 # Stage restarts: each opens the database at start.
 (
 	while [ ! -e "$stop_loops" ]; do
@@ -45,7 +54,7 @@ BG_PIDS+=($!)
 		sleep 0.3
 	done
 ) &
-BG_PIDS+=($!)
+loops+=($!)
 
 ok_rot=0
 killed=0
@@ -64,10 +73,9 @@ for i in $(seq 1 20); do
 	fi
 done
 : >"$stop_loops"
-for p in "${BG_PIDS[@]}"; do
+for p in "${loops[@]}"; do
 	wait "$p" 2>/dev/null
 done
-BG_PIDS=()
 echo "# $ok_rot rotations completed, $killed killed"
 assert_eq "every uninterrupted rotation succeeded" 14 "$ok_rot"
 check "the stack is up" wait_for 15 hookpipectl status
@@ -86,6 +94,8 @@ for n in a b c; do
 	assert_status "a delivery to rot-$n verifies" 200
 done
 check "the workflow ran" wait_for 15 has_runs "$T_DIR/runs" 1
+check "the http action's sealed header reached the sink" wait_for 15 \
+    grep -q "Bearer $tok" "$T_DIR/sink.log"
 # Old keys are retired once nothing uses them: a few files, not 20.
 nkeys=$(find "$HOOKPIPE_HOME" -maxdepth 1 -name 'master.key*' ! -name '*.lock' | wc -l)
 check "old master keys were retired ($nkeys left)" test "$nkeys" -le 3

@@ -59,8 +59,6 @@ db_open(struct db *db, const struct config *cfg, int flags, char *err,
 	if ((rc = mdb_env_set_mapsize(db->env, (size_t)cfg->map_size)) != 0)
 		goto fail;
 	db->map_max = (size_t)cfg->map_size * 16;
-	if (flags & DB_NOSYNC)
-		envflags |= MDB_NOSYNC;
 	if (flags & DB_METASYNC_LATER)
 		envflags |= MDB_NOMETASYNC;
 	if ((rc = mdb_env_open(db->env, cfg->db_dir, envflags, 0600)) != 0)
@@ -157,12 +155,6 @@ db_close(struct db *db)
 		db->secrets = NULL;
 	}
 	db->env = NULL;
-}
-
-void
-db_sync(struct db *db)
-{
-	mdb_env_sync(db->env, 1);
 }
 
 MDB_txn *

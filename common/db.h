@@ -83,7 +83,11 @@ struct db {
 	int64_t	 trim_last;			/* mono_ms of the last trim */
 };
 
-#define DB_NOSYNC	0x1	/* later stages: sync on a timer, redo on crash */
+/*
+ * Every writer commits with a sync: the environment holds acknowledged
+ * events, and LMDB's MDB_NOSYNC in any process that shares it can
+ * corrupt it on an OS crash.
+ */
 #define DB_RDONLY	0x2
 /*
  * The verifier: a commit syncs the data pages while it holds the writer
@@ -97,8 +101,6 @@ struct db {
 int	db_open(struct db *, const struct config *, int flags, char *err,
 	    size_t errlen);
 void	db_close(struct db *);
-/* Flush a DB_NOSYNC environment. */
-void	db_sync(struct db *);
 /* NULL on failure, with the LMDB message in the log. */
 MDB_txn *db_begin(struct db *, int rdonly);
 /* 0, or the LMDB error code (MDB_MAP_FULL: answer 503, retry later). */

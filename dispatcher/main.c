@@ -643,13 +643,11 @@ start_due(struct dispatcher *d)
 		return;
 	}
 	/*
-	 * The claims reach the disk before any action of the batch starts:
-	 * an action that takes the dispatcher (or the machine) down with it
-	 * finds its attempt counted on the way back. One sync per batch.
+	 * The claims reached the disk with their commit (one fsync per
+	 * batch), before any action of the batch starts: an action that
+	 * takes the dispatcher (or the machine) down with it finds its
+	 * attempt counted on the way back.
 	 */
-	if (nstart > 0 && (rc = mdb_env_sync(d->db.env, 1)) != 0)
-		log_warn("cannot sync the claims of %d runs: %s; their "
-		    "attempts fail without running", nstart, db_strerror(rc));
 	for (i = 0; i < nstart; i++) {
 		struct job *j = starts[i].job;
 		struct start *st = &starts[i];
@@ -1028,7 +1026,6 @@ loop(struct dispatcher *d)
 			int dead = 0;
 
 			d->next_due_us = 0;
-			db_sync(&d->db);
 			mdb_reader_check(d->db.env, &dead);
 			db_trim(&d->db);
 			next_tick = mono_ms() + TICK_MS;
@@ -1060,7 +1057,8 @@ main(int argc, char **argv)
 	stage_init(&d->st, "dispatcher", argc, argv, &d->cfg, usage);
 	if (http_init(&d->http) == -1)
 		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");
-	if (db_open(&d->db, &d->cfg, DB_NOSYNC, err, sizeof(err)) == -1)
+	/* Every commit is synced: the file holds acknowledged events too. */
+	if (db_open(&d->db, &d->cfg, 0, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	d->njobs = (int)d->cfg.concurrency;
 	if ((d->jobs = calloc((size_t)d->njobs, sizeof(*d->jobs))) == NULL)
@@ -1087,7 +1085,6 @@ main(int argc, char **argv)
 	recover_running(d);
 	stage_ready(&d->st, &d->cfg);
 	loop(d);
-	db_sync(&d->db);
 	log_info("stopping: %llu attempts succeeded, %llu failed",
 	    (unsigned long long)d->succeeded, (unsigned long long)d->failed);
 	tap_close(&d->tap);

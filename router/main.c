@@ -550,10 +550,12 @@ main(int argc, char **argv)
 	if (r == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&r->st, "router", argc, argv, &r->cfg, usage);
-	/* Only the verifier's commit answers a sender; a crash here redoes
-	 * work from the pending index, so flush on a timer, not per batch. */
-	if (db_open(&r->db, &r->cfg, DB_NOSYNC | DB_NOKEYS, err,
-	    sizeof(err)) == -1)
+	/*
+	 * Every commit is synced: the router shares the file that holds
+	 * acknowledged events, and an unsynced commit of any writer can
+	 * corrupt the whole database on an OS crash (LMDB's MDB_NOSYNC).
+	 */
+	if (db_open(&r->db, &r->cfg, DB_NOKEYS, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	if ((r->zctx = zmq_ctx_new()) == NULL ||
 	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
@@ -604,14 +606,12 @@ main(int argc, char **argv)
 				prune(r);
 				next_prune = mono_ms() + PRUNE_EVERY_MS;
 			}
-			db_sync(&r->db);
 			mdb_reader_check(r->db.env, &dead);
 			db_trim(&r->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}
 	route_pending(r);
-	db_sync(&r->db);
 	log_info("stopping: %llu events routed, %llu runs queued",
 	    (unsigned long long)r->routed, (unsigned long long)r->runs);
 	jqpool_close(&r->jq);

@@ -46,7 +46,7 @@ setup(void)
 	log_quiet(1);
 	if (config_load(&rx.cfg, err, sizeof(err)) ||
 	    config_make_dirs(&rx.cfg, err, sizeof(err)) ||
-	    db_open(&rx.db, &rx.cfg, DB_NOSYNC, err, sizeof(err)))
+	    db_open(&rx.db, &rx.cfg, 0, err, sizeof(err)))
 		abort();
 	integ_load_all(&rx.integs, &rx.cfg, NULL);
 	rx_cap_limits(&rx);

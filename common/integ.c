@@ -229,6 +229,7 @@ static int
 integ_check(struct integ *ig, json_t *def, const char *label, char *err,
     size_t errlen)
 {
+	char tplerr[256];
 	const char *s;
 	json_t *v;
 	size_t i;
@@ -289,6 +290,19 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 		if (enc != NULL && strcmp(enc, "hex") && strcmp(enc, "base64"))
 			BAD("%s: /params/encoding: expected hex or base64",
 			    label);
+		v = json_object_get(ig->params, "signed");
+		if (v != NULL && !json_is_string(v))
+			BAD("%s: /params/signed: expected a template such as "
+			    "\"{timestamp}.{body}\"", label);
+		if (integ_tpl_check(v ? json_string_value(v) : "{body}",
+		    &rc, tplerr, sizeof(tplerr)) == -1)
+			BAD("%s: /params/signed: %s", label, tplerr);
+		/* A timestamp checked for freshness but not signed would let
+		 * anyone replay a delivery under a new one. */
+		if (json_object_get(ig->params, "timestamp_header") != NULL &&
+		    !rc)
+			BAD("%s: /params/timestamp_header: the timestamp is not "
+			    "signed: add {timestamp} to /params/signed", label);
 	}
 
 	ig->event_shapes = json_object_get(def, "event_shapes");
@@ -568,6 +582,49 @@ integ_body_event(const struct integ *ig, json_t *body, const char *type,
 		    type) == 0)
 			*shaped = 1;
 	return NULL;
+}
+
+int
+integ_tpl_check(const char *tpl, int *has_timestamp, char *err,
+    size_t errlen)
+{
+	const char *p = tpl;
+	int n = 0;
+
+	*has_timestamp = 0;
+	while (*p != '\0') {
+		const char *open = strchr(p, '{'), *close;
+
+		if (open != p) {
+			p = open ? open : p + strlen(p);
+			n++;
+			continue;
+		}
+		if ((close = strchr(open, '}')) == NULL ||
+		    memchr(open + 1, '{', (size_t)(close - open - 1)) != NULL) {
+			snprintf(err, errlen, "the placeholder at \"%.20s\" "
+			    "is not closed with }", open);
+			return -1;
+		}
+		if (close - open == 10 && memcmp(open, "{timestamp", 10) == 0)
+			*has_timestamp = 1;
+		else if (!(close - open == 5 && memcmp(open, "{body", 5) ==
+		    0) && !(close - open > 8 && close - open < 128 &&
+		    memcmp(open, "{header:", 8) == 0)) {
+			snprintf(err, errlen, "unknown placeholder %.*s (known: "
+			    "{body}, {timestamp}, {header:NAME})",
+			    (int)(close - open + 1), open);
+			return -1;
+		}
+		n++;
+		p = close + 1;
+	}
+	if (n > TPL_PARTS_MAX) {
+		snprintf(err, errlen, "%d parts; at most %d", n,
+		    TPL_PARTS_MAX);
+		return -1;
+	}
+	return n;
 }
 
 int

@@ -20,6 +20,8 @@
 enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE };
 
 #define SOURCES_MAX	4
+/* Parts of an hmac definition's signed template that the verifier joins. */
+#define TPL_PARTS_MAX	16
 
 struct source {
 	enum src_kind	 kind;
@@ -103,6 +105,14 @@ void	integ_free_all(struct integ_set *);
 
 /* RFC 6901 JSON pointer lookup (borrowed reference, or NULL). */
 json_t *json_pointer_get(json_t *root, const char *pointer);
+
+/*
+ * Check an hmac `signed` template: every placeholder closed and known
+ * ({body}, {timestamp}, {header:NAME}), at most TPL_PARTS_MAX parts. The
+ * number of parts, or -1 with what is wrong in err.
+ */
+int	integ_tpl_check(const char *tpl, int *has_timestamp, char *err,
+	    size_t errlen);
 
 /* Scheme names the verifier implements. */
 int	integ_scheme_known(const char *scheme);

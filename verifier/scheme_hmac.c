@@ -15,7 +15,7 @@
 
 #include "verify.h"
 
-#define PARTS_MAX 16
+#define PARTS_MAX TPL_PARTS_MAX
 
 static const char *
 param(const struct vreq *r, const char *key, const char *def)
@@ -50,8 +50,13 @@ signed_parts(const struct vreq *r, const char *tpl, const char *ts,
 			tpl += len;
 			continue;
 		}
-		if ((close = strchr(open, '}')) == NULL)
-			break;
+		/* Definitions are checked at load (integ_tpl_check): this
+		 * cannot happen, and must not sign less than declared. */
+		if ((close = strchr(open, '}')) == NULL) {
+			snprintf(why, whylen, "the definition's signed template "
+			    "is broken");
+			return -1;
+		}
 		if (close - open == 5 && memcmp(open, "{body", 5) == 0)
 			parts[n++] = (struct iov){ r->body, r->body_len };
 		else if (close - open == 10 && memcmp(open, "{timestamp",
@@ -73,10 +78,17 @@ signed_parts(const struct vreq *r, const char *tpl, const char *ts,
 				return -1;
 			}
 			parts[n++] = (struct iov){ v, strlen(v) };
-		} else
-			parts[n++] = (struct iov){ open, (size_t)(close -
-			    open + 1) };
+		} else {
+			snprintf(why, whylen, "the definition's signed template "
+			    "is broken");
+			return -1;
+		}
 		tpl = close + 1;
+	}
+	if (*tpl != '\0') {
+		snprintf(why, whylen, "the definition's signed template is "
+		    "too long");
+		return -1;
 	}
 	return n;
 }

@@ -130,6 +130,41 @@ main(void)
 	unlink(path);
 	rmdir(dir);
 	secret_checks();
+	/* Definitions that contradict themselves are refused at load. */
+	{
+		static const struct {
+			const char	*params;
+			const char	*says;
+		} bad[] = {
+			{ "{\"header\":\"X-S\",\"signed\":\"{timestamp.{body}\"}",
+			    "not closed" },
+			{ "{\"header\":\"X-S\",\"signed\":\"{nonce}.{body}\"}",
+			    "unknown placeholder {nonce}" },
+			{ "{\"header\":\"X-S\",\"signed\":\"{body}.{body}.{body}."
+			    "{body}.{body}.{body}.{body}.{body}.{body}\"}",
+			    "at most 16" },
+			{ "{\"header\":\"X-S\",\"timestamp_header\":\"X-T\"}",
+			    "the timestamp is not signed" },
+		};
+		char def[1024];
+		int has_ts;
+		size_t k;
+
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			snprintf(def, sizeof(def), "{\"name\":\"x\",\"scheme\":"
+			    "\"hmac\",\"params\":%s,\"event_type\":\"header:X-E\","
+			    "\"delivery_id\":\"none\",\"events\":[]}",
+			    bad[k].params);
+			CHECK_MSG(integ_load_string(&ig, def, "x.json", err,
+			    sizeof(err)) == -1 && strstr(err, bad[k].says) !=
+			    NULL, "%s: %s", bad[k].says, err);
+		}
+		CHECK(integ_tpl_check("{timestamp}.{header:X-N}.{body}", &has_ts,
+		    err, sizeof(err)) == 5 && has_ts);
+		CHECK(integ_tpl_check("v0:{body}", &has_ts, err,
+		    sizeof(err)) == 2 && !has_ts);
+	}
+
 	return t_done("test_integ");
 }
 

@@ -295,11 +295,15 @@ static int
 oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	const char *integ = NULL, *name = NULL, *tpl, *scopes;
+	int replace = 0, pkce;
 	const struct opt opts[] = {
 		{ "integration", OPT_STR, &integ },
 		{ "name", OPT_STR, &name },
+		{ "replace", OPT_FLAG, &replace },
 		{ NULL, 0, NULL }
 	};
+	struct cred_rec old;
+	char verifier[64] = "", challenge[64] = "";
 	struct oauth_client_rec cl;
 	struct oauth_state_rec st;
 	const struct integ *ig;
@@ -326,8 +330,16 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	    "oauth"), "scopes"));
 	if (tpl == NULL)
 		return fail("integration %s has no authorize_url", ig->name);
+	pkce = json_is_true(json_object_get(json_object_get(ig->def, "oauth"),
+	    "pkce"));
 	if ((txn = txn_write(ctx)) == NULL)
 		return EXIT_FAIL;
+	/* The callback never replaces a credential it was not asked to. */
+	if (!replace && db_cred_get(txn, &ctx->db, ctx->ws, name, &old) == 0) {
+		mdb_txn_abort(txn);
+		return fail("credential %s exists; authorize it again with "
+		    "--replace, or choose another --name", name);
+	}
 	if (db_oauth_client_get(txn, &ctx->db, ctx->ws, ig->name, &cl) != 0) {
 		mdb_txn_abort(txn);
 		return fail("no OAuth client for %s; first run: hookpipe oauth "
@@ -340,6 +352,23 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	str_copy(st.workspace, ctx->ws, sizeof(st.workspace));
 	str_copy(st.integration, ig->name, sizeof(st.integration));
 	str_copy(st.name, name, sizeof(st.name));
+	st.replace = replace;
+	if (pkce) {
+		/* RFC 7636: a verifier of 32 random bytes, S256 challenge. */
+		unsigned char vr[32], dg[32];
+
+		crypto_random(vr, sizeof(vr));
+		b64url_encode(vr, sizeof(vr), verifier);
+		sha256(verifier, strlen(verifier), dg);
+		b64url_encode(dg, sizeof(dg), challenge);
+		OPENSSL_cleanse(vr, sizeof(vr));
+		if (db_oauth_state_set_verifier(&ctx->db, &st, verifier) ==
+		    -1) {
+			mdb_txn_abort(txn);
+			return fail("cannot seal the PKCE verifier");
+		}
+		OPENSSL_cleanse(verifier, sizeof(verifier));
+	}
 	{
 		const char *e = getenv("HOOKPIPE_OAUTH_TTL");
 		int64_t ttl = OAUTH_STATE_TTL_S;
@@ -372,7 +401,9 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	e3 = curl_easy_escape(NULL, scopes ? scopes : "", 0);
 	e4 = curl_easy_escape(NULL, st.state, 0);
 	snprintf(url, sizeof(url), "%s?client_id=%s&redirect_uri=%s&scope=%s"
-	    "&state=%s", base.data, e1, e2, e3, e4);
+	    "&state=%s%s%s%s", base.data, e1, e2, e3, e4, pkce ?
+	    "&code_challenge=" : "", challenge, pkce ?
+	    "&code_challenge_method=S256" : "");
 	curl_free(e1);
 	curl_free(e2);
 	curl_free(e3);
@@ -434,10 +465,12 @@ const struct cmd oauth_cmds[] = {
 	{ "client", NULL, "oauth client set", NULL, 0, NULL,
 	    oauth_client_cmds },
 	{ "authorize", oauth_authorize, "oauth authorize --integration I "
-	    "--name C",
+	    "--name C [--replace]",
 	    "Print the URL that authorizes hookpipe; the receiver takes the "
 	    "provider's callback and stores the token as credential C. The "
-	    "link works once, within 10 minutes.", 0, NULL, NULL },
+	    "link works once, within 10 minutes. A credential C that exists "
+	    "is replaced only with --replace. With providers that take it, "
+	    "the link carries a PKCE (S256) challenge.", 0, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 

@@ -144,6 +144,19 @@ b64_encode(const unsigned char *in, size_t n, char *out)
 	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
+size_t
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t len = b64_encode(in, n, out), i;
+
+	/* RFC 4648 section 5: the URL-safe alphabet, no padding. */
+	while (len > 0 && out[len - 1] == '=')
+		out[--len] = '\0';
+	for (i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	return len;
+}
+
 void
 hex_encode(const unsigned char *in, size_t n, char *out)
 {

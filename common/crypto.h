@@ -39,6 +39,8 @@ int	b64_decode(const char *in, size_t inlen, unsigned char *out,
 	    size_t outcap);
 /* Returns the encoded length (out needs 4*((n+2)/3)+1 bytes). */
 size_t	b64_encode(const unsigned char *in, size_t n, char *out);
+/* Base64url without padding (RFC 4648 section 5); the same room. */
+size_t	b64url_encode(const unsigned char *in, size_t n, char *out);
 void	hex_encode(const unsigned char *in, size_t n, char *out);
 /* Returns the decoded length, or -1 on an odd length or a non-hex digit. */
 int	hex_decode(const char *in, size_t inlen, unsigned char *out,

@@ -2045,11 +2045,13 @@ db_oauth_state_put(MDB_txn *txn, struct db *db,
 	struct mpw w;
 
 	mpw_init(&w);
-	mpw_map(&w, 4);
+	mpw_map(&w, 6);
 	mpw_kv_str(&w, "workspace", st->workspace);
 	mpw_kv_str(&w, "integration", st->integration);
 	mpw_kv_str(&w, "name", st->name);
 	mpw_kv_i64(&w, "expires_at", st->expires_at);
+	mpw_kv_i64(&w, "replace", st->replace);
+	mpw_kv_bin(&w, "verifier", st->verifier, st->verifier_len);
 	return put_mp(txn, db->oauth_states, st->state, strlen(st->state), &w);
 }
 
@@ -2072,10 +2074,46 @@ db_oauth_state_take(MDB_txn *txn, struct db *db, const char *state,
 	    sizeof(st->integration));
 	mp_get_str(&u.data, "name", st->name, sizeof(st->name));
 	mp_get_i64(&u.data, "expires_at", &st->expires_at);
+	{
+		int64_t rep = 0;
+
+		mp_get_i64(&u.data, "replace", &rep);
+		st->replace = rep != 0;
+	}
+	get_sealed(&u.data, "verifier", st->verifier, &st->verifier_len);
 	msgpack_unpacked_destroy(&u);
 	if ((rc = db_del(txn, db->oauth_states, state, strlen(state))) != 0)
 		return rc;
 	return st->expires_at < now_us() ? ETIMEDOUT : 0;
+}
+
+int
+db_oauth_state_exists(MDB_txn *txn, struct db *db, const char *state)
+{
+	MDB_val v;
+
+	return strlen(state) > 0 && strlen(state) <= 64 && db_get(txn,
+	    db->oauth_states, state, strlen(state), &v) == 0;
+}
+
+int
+db_oauth_state_set_verifier(struct db *db, struct oauth_state_rec *st,
+    const char *verifier)
+{
+	char aad[80];
+
+	snprintf(aad, sizeof(aad), "pkce:%s", st->state);
+	return seal_str(db, aad, verifier, st->verifier, &st->verifier_len);
+}
+
+int
+db_oauth_state_verifier(struct db *db, const struct oauth_state_rec *st,
+    char *out, size_t cap)
+{
+	char aad[80];
+
+	snprintf(aad, sizeof(aad), "pkce:%s", st->state);
+	return unseal_str(db, aad, st->verifier, st->verifier_len, out, cap);
 }
 
 /* --- the master keys --- */

@@ -348,6 +348,11 @@ struct oauth_state_rec {
 	char	 integration[NAME_MAX_LEN + 1];
 	char	 name[NAME_MAX_LEN + 1];	/* the credential to store */
 	int64_t	 expires_at;			/* us */
+	int	 replace;			/* may replace a credential */
+	/* PKCE: the code verifier, sealed (aad "pkce:" state); empty when
+	 * the provider takes none. */
+	unsigned char verifier[SEALED_MAX];
+	size_t	 verifier_len;
 };
 
 int	db_oauth_state_put(MDB_txn *, struct db *,
@@ -356,6 +361,13 @@ int	db_oauth_state_put(MDB_txn *, struct db *,
  * expired state is deleted and reported as ETIMEDOUT. */
 int	db_oauth_state_take(MDB_txn *, struct db *, const char *state,
 	    struct oauth_state_rec *);
+/* 1 when the state is pending (a read: an unknown one costs no write). */
+int	db_oauth_state_exists(MDB_txn *, struct db *, const char *state);
+/* The PKCE code verifier of a state, sealed and unsealed. */
+int	db_oauth_state_set_verifier(struct db *, struct oauth_state_rec *,
+	    const char *verifier);
+int	db_oauth_state_verifier(struct db *, const struct oauth_state_rec *,
+	    char *out, size_t cap);
 
 /*
  * Spool: the receiver's deliveries that wait for the verifier, keyed by

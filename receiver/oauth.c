@@ -133,6 +133,16 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 	if (state == NULL || (code == NULL && err == NULL))
 		return respond_page(rx, c, 400, "Authorization failed",
 		    "The provider sent no code and state.");
+	/* Unknown states cost a read, never a write: anyone can send one. */
+	if ((txn = db_begin(&rx->db, 1)) == NULL)
+		return respond_page(rx, c, 503, "Try again",
+		    "The database is busy.");
+	rc = db_oauth_state_exists(txn, &rx->db, state);
+	mdb_txn_abort(txn);
+	if (!rc)
+		return respond_page(rx, c, 400, "Authorization refused",
+		    "This authorization link is unknown or was already used. "
+		    "Run hookpipe oauth authorize again.");
 	/* The state is single use: take it whatever happens next. */
 	if ((txn = db_begin(&rx->db, 0)) == NULL)
 		return respond_page(rx, c, 503, "Try again",
@@ -173,12 +183,28 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 	rq->conn = c;
 	rq->state = REQ_WAITING;
 	str_copy(rq->cred, st.name, sizeof(rq->cred));
+	rq->replace = st.replace;
 	str_copy(rq->workspace, st.workspace, sizeof(rq->workspace));
 	str_copy(rq->sub, integration, sizeof(rq->sub));
 	form_add(&form, "client_id", cl.client_id);
 	form_add(&form, "client_secret", secret);
 	form_add(&form, "code", code);
 	form_add(&form, "state", state);
+	if (st.verifier_len > 0) {
+		/* PKCE: what proves this exchange began with our link. */
+		if (db_oauth_state_verifier(&rx->db, &st, secret,
+		    sizeof(secret)) < 0) {
+			OPENSSL_cleanse(secret, sizeof(secret));
+			OPENSSL_cleanse(form.data, form.len);
+			buf_free(&form);
+			curl_easy_cleanup(e);
+			free(rq);
+			return respond_page(rx, c, 400, "Authorization failed",
+			    "The authorization's PKCE verifier cannot be read; "
+			    "run hookpipe oauth authorize again.");
+		}
+		form_add(&form, "code_verifier", secret);
+	}
 	OPENSSL_cleanse(secret, sizeof(secret));
 	url = expand_url(&rx->cfg, tpl);
 	rq->hdrs = curl_slist_append(NULL, "Accept: application/json");
@@ -260,6 +286,20 @@ oauth_done(void *ctx, void *arg, CURL *easy, CURLcode res)
 	cr.created_at = now_us();
 	rc = db_cred_set_token(&rx->db, &cr, token);
 	if (rc == 0 && (txn = db_begin(&rx->db, 0)) != NULL) {
+		struct cred_rec old;
+
+		/* Never a silent replacement: `oauth authorize` said whether
+		 * this one may replace a credential of the same name. */
+		if (!rq->replace && db_cred_get(txn, &rx->db, cr.workspace,
+		    cr.name, &old) == 0) {
+			mdb_txn_abort(txn);
+			snprintf(text, sizeof(text), "A credential named %s "
+			    "exists and was kept. Run hookpipe oauth authorize "
+			    "--replace to replace it, or choose another --name.",
+			    cr.name);
+			answer(rq, 409, "Authorization refused", text);
+			goto out;
+		}
 		if ((rc = db_cred_put(txn, &rx->db, &cr)) == 0)
 			rc = db_commit(txn);
 		else

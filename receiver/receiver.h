@@ -62,6 +62,7 @@ struct request {
 	struct curl_slist *hdrs;
 	struct buf	 reply;		/* OAuth: the provider's answer */
 	char		 cred[NAME_MAX_LEN + 1];
+	int		 replace;	/* OAuth: may replace the credential */
 	char		 workspace[NAME_MAX_LEN + 1];
 	char		 sub[UUID_LEN + 1];
 	char		 event_id[UUID_LEN + 1];

@@ -129,12 +129,53 @@ state=$(json 'd["state"]' <<<"$out")
 assert_contains "the authorize URL is GitHub's" "$HOOKPIPE_GITHUB_WEB/login/oauth/authorize?" "$aurl"
 assert_contains "with the client id" "client_id=cid" "$aurl"
 assert_contains "and the state" "state=$state" "$aurl"
+assert_contains "and a PKCE challenge (S256)" "code_challenge_method=S256" "$aurl"
+challenge=$(python3 -c 'import sys, urllib.parse
+q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)
+print(q["code_challenge"][0])' "$aurl")
 cb="$BASE/oauth/github/callback"
 code=$(curl -s -o "$T_DIR/cb.html" -w '%{http_code}' "$cb?code=good-code&state=$state")
 assert_eq "the callback stores the token" 200 "$code"
 assert_contains "and says so" gho "$(cat "$T_DIR/cb.html")"
 assert_eq "the exchange went to /login/oauth/access_token" 1 \
     "$(calls POST /login/oauth/access_token)"
+verifier=$(last_call POST /login/oauth/access_token | json 'd["body"]' |
+    python3 -c 'import sys, urllib.parse
+print(urllib.parse.parse_qs(sys.stdin.read().strip())["code_verifier"][0])')
+assert_eq "the exchange sent the verifier of that challenge" "$challenge" \
+    "$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 |
+    tr '+/' '-_' | tr -d '=')"
+out=$(hookpipe oauth authorize --integration github --name gho 2>&1)
+assert_eq "authorizing an existing credential again needs --replace" 1 "$?"
+assert_contains "and says so" "--replace" "$out"
+# A credential of that name made meanwhile is kept: no silent replacement.
+state=$(hookpipe oauth authorize --integration github --name race --json | json 'd["state"]')
+hookpipe cred add race --integration github --api-key good-token >/dev/null
+code=$(curl -s -o "$T_DIR/cb.html" -w '%{http_code}' "$cb?code=good-code&state=$state")
+assert_eq "a callback for a name taken meanwhile is refused" 409 "$code"
+assert_eq "the credential made meanwhile is kept" api-key \
+    "$(hookpipe cred list --json | json '[c["kind"] for c in d if c["name"] == "race"][0]')"
+state=$(hookpipe oauth authorize --integration github --name race --replace --json | json 'd["state"]')
+code=$(curl -s -o /dev/null -w '%{http_code}' "$cb?code=good-code&state=$state")
+assert_eq "with --replace the callback replaces it" 200 "$code"
+assert_eq "now an OAuth token" oauth \
+    "$(hookpipe cred list --json | json '[c["kind"] for c in d if c["name"] == "race"][0]')"
+hookpipe cred delete race >/dev/null
+# Unknown states cost no write transaction (anyone can send them): while
+# another process holds LMDB's writer lock (mdb_load, in the middle of its
+# input), the receiver still refuses them at once.
+if command -v mdb_load >/dev/null 2>&1; then
+	{ printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n 6b\n 76\n'
+	  sleep 6; printf 'DATA=END\n'; } |
+	    mdb_load -s scratch "$HOOKPIPE_HOME/db" &
+	loader=$!
+	sleep 1
+	code=$(curl -s -m 4 -o /dev/null -w '%{http_code}' "$cb?code=x&state=unknown")
+	assert_eq "an unknown state, while the writer lock is held" 400 "$code"
+	wait "$loader"
+else
+	skip "mdb_load (lmdb-utils) is not installed"
+fi
 creds=$(hookpipe cred list --json)
 assert_eq "credential gho is an OAuth token" oauth \
     "$(json '[c["kind"] for c in d if c["name"] == "gho"][0]' <<<"$creds")"

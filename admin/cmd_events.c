@@ -12,7 +12,7 @@
 #include <zmq.h>
 
 #include "admin.h"
-#include "jqprog.h"
+#include "jqpool.h"
 #include "msg.h"
 #include "util.h"
 #include "zsock.h"
@@ -464,26 +464,36 @@ enum replay_verdict {
 	REPLAY_NO_TRIGGER	/* no trigger on this subscription and type */
 };
 
-/* A jq program on the payload: 1, 0 (false, null, nothing) or -1. */
+/*
+ * A jq program on the payload: 1, 0 (false, null, nothing) or -1. In a
+ * hookpipe-jq worker with the router's budgets: the payload came from
+ * outside, and replay must not hang on it either.
+ */
+static struct jqpool replay_pool;
+static int replay_pool_up;
+
 static int
-replay_jq(const char *program, const struct event_rec *e, char **out,
-    char *err, size_t errlen)
+replay_jq(struct ctx *ctx, const char *program, const struct event_rec *e,
+    char **out, char *err, size_t errlen)
 {
-	struct jqprog *p;
 	int rc;
 
 	err[0] = '\0';
-	if ((p = jqprog_compile(program, err, errlen)) == NULL)
-		return -1;
-	rc = jqprog_run(p, (const char *)e->payload, e->payload_len, out, err,
+	if (!replay_pool_up) {
+		if (jqpool_init(&replay_pool, &ctx->cfg, err, errlen) == -1)
+			return -1;
+		replay_pool_up = 1;
+	}
+	rc = jqpool_eval(&replay_pool, out ? JQPOOL_MAP : JQPOOL_FILTER,
+	    program, (const char *)e->payload, e->payload_len, out, err,
 	    errlen);
-	jqprog_free(p);
-	return rc;
+	return rc < 0 ? -1 : rc;
 }
 
 static enum replay_verdict
-replay_fires(const struct wf_rec *w, const struct event_rec *e, int force,
-    char **inputs, char *why, size_t whylen)
+replay_fires(struct ctx *ctx, const struct wf_rec *w,
+    const struct event_rec *e, int force, char **inputs, char *why,
+    size_t whylen)
 {
 	char err[512];
 	int i, matched = 0;
@@ -497,7 +507,7 @@ replay_fires(const struct wf_rec *w, const struct event_rec *e, int force,
 			continue;
 		matched = 1;
 		if (!force && t->filter != NULL && t->filter[0] != '\0') {
-			switch (replay_jq(t->filter, e, NULL, err,
+			switch (replay_jq(ctx, t->filter, e, NULL, err,
 			    sizeof(err))) {
 			case 1:
 				break;
@@ -512,7 +522,7 @@ replay_fires(const struct wf_rec *w, const struct event_rec *e, int force,
 			}
 		}
 		if (t->map != NULL && t->map[0] != '\0' &&
-		    (replay_jq(t->map, e, inputs, err, sizeof(err)) == -1 ||
+		    (replay_jq(ctx, t->map, e, inputs, err, sizeof(err)) == -1 ||
 		    *inputs == NULL)) {
 			free(*inputs);
 			*inputs = NULL;
@@ -575,7 +585,7 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 		if (db_wf_get(txn, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
 		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
-		    replay_fires(&w, e, 0, &inputs, why, sizeof(why));
+		    replay_fires(ctx, &w, e, 0, &inputs, why, sizeof(why));
 		if (v == REPLAY_FIRES) {
 			rc = replay_queue(ctx, txn, &w, e, inputs, runs);
 			free(inputs);
@@ -602,7 +612,7 @@ replay_named(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
 	char why[700], *inputs;
 	int rc;
 
-	if (replay_fires(w, e, force, &inputs, why, sizeof(why)) ==
+	if (replay_fires(ctx, w, e, force, &inputs, why, sizeof(why)) ==
 	    REPLAY_REFUSED)
 		return fail("workflow %s not run: %s on event %s%s", w->name,
 		    why, e->id, force ? "" : "; --force runs it anyway");

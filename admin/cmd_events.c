@@ -425,8 +425,7 @@ dispatcher_wake(struct ctx *ctx, const char *run_id)
 		if (zs_connect(sock, &ctx->cfg, EP_DISPATCHER, err,
 		    sizeof(err)) == 0) {
 			mpw_init(&w);
-			msg_begin(&w, MSG_WAKE, run_id);
-			mpw_map(&w, 0);
+			msg_hint_pack(&w, MSG_WAKE, run_id);
 			zmq_send(sock, w.sb.data, w.sb.size, ZMQ_DONTWAIT);
 			mpw_free(&w);
 		}

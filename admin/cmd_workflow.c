@@ -660,7 +660,6 @@ create_args_free(struct create_args *a)
 		OPENSSL_cleanse(a->envb.data, a->envb.len);
 	buf_free(&a->hdr);
 	buf_free(&a->envb);
-	secret_clear(&a->key);
 }
 
 static int
@@ -699,6 +698,7 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		rc = create_user(ctx, &a);
 	if (rc != 0 || (txn = txn_write(ctx)) == NULL) {
 		create_args_free(&a);
+		secret_clear(&a.key);
 		return rc != 0 ? rc : EXIT_FAIL;
 	}
 	create_fill(ctx, &a, args[0], &w);

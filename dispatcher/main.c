@@ -901,15 +901,44 @@ requeue_running(struct dispatcher *d)
 		    db_strerror(rc));
 }
 
+/* Run and wake hints: read them all; the due index says what to do. */
 static int
 drain_hints(struct dispatcher *d)
 {
-	char buf[256];
+	struct msg_hint h;
+	zmq_msg_t part;
+	struct msg m;
+	const char *why;
 	int n = 0;
 
-	while (zmq_recv(d->in, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
-		n++;
-	return n;
+	for (;;) {
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, d->in, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&part);
+			return n;
+		}
+		if (msg_decode(zmq_msg_data(&part), zmq_msg_size(&part), &m,
+		    &why) == -1)
+			log_warn("dropped a malformed message: %s", why);
+		else {
+			switch (m.type) {
+			case MSG_RUN:
+			case MSG_WAKE:
+				if (msg_hint_unpack(&m, &h, &why) == 0)
+					n++;
+				else
+					log_warn("dropped a malformed %s hint: "
+					    "%s", msg_type_name(m.type), why);
+				break;
+			default:
+				log_warn("dropped an unexpected %s message",
+				    msg_type_name(m.type));
+				break;
+			}
+			msg_free(&m);
+		}
+		zmq_msg_close(&part);
+	}
 }
 
 static void

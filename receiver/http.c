@@ -490,37 +490,45 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 static void
 pack_verify(struct receiver *rx, struct request *rq)
 {
+	static struct msg_verify v;	/* large: 128 headers */
 	struct hdr_collect h;
-	char idstr[24], lower[256];
+	struct conn *cn = conn_of(rq->conn);
+	char path[sizeof(PLUGIN_PREFIX) + UUID_LEN], lower[HEADERS_MAX][256];
 	size_t i, j;
 
 	memset(&h, 0, sizeof(h));
 	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_header,
 	    &h);
-	snprintf(idstr, sizeof(idstr), "%llu", (unsigned long long)rq->id);
+	memset(&v, 0, sizeof(v));
+	snprintf(v.req_id, sizeof(v.req_id), "%llu",
+	    (unsigned long long)rq->id);
+	str_copy(v.sub, rq->sub, sizeof(v.sub));
+	str_copy(v.event_id, rq->event_id, sizeof(v.event_id));
+	v.received_at = rq->received_at;
+	str_copy(v.method, "POST", sizeof(v.method));
+	snprintf(path, sizeof(path), "%s%s", PLUGIN_PREFIX, rq->sub);
+	v.path = (struct msg_str){ path, strlen(path) };
+	if (cn != NULL && cn->query != NULL)
+		v.query = (struct msg_str){ cn->query, strlen(cn->query) };
+	for (i = 0; i < h.n && i < MSG_HEADERS_MAX; i++) {
+		for (j = 0; h.k[i][j] != '\0' && j < sizeof(lower[0]) - 1; j++)
+			lower[i][j] = (char)((h.k[i][j] >= 'A' &&
+			    h.k[i][j] <= 'Z') ? h.k[i][j] + 32 : h.k[i][j]);
+		lower[i][j] = '\0';
+		v.headers[i].name = (struct msg_str){ lower[i], j };
+		v.headers[i].value = (struct msg_str){ h.v[i],
+		    strlen(h.v[i]) };
+	}
+	v.nheaders = i;
+	v.body = (struct msg_str){ rq->body.data ? rq->body.data : "",
+	    rq->body.len };
 	/* A large body left a large buffer behind: give it back. */
 	if (rx->w.sb.alloc > PACK_KEEP) {
 		mpw_free(&rx->w);
 		mpw_init(&rx->w);
 	}
 	mpw_reset(&rx->w);
-	msg_begin(&rx->w, MSG_VERIFY, idstr);
-	mpw_map(&rx->w, 5);
-	mpw_kv_str(&rx->w, "sub", rq->sub);
-	mpw_kv_str(&rx->w, "event_id", rq->event_id);
-	mpw_kv_i64(&rx->w, "received_at", rq->received_at);
-	mpw_str(&rx->w, "headers");
-	mpw_map(&rx->w, (uint32_t)h.n);
-	for (i = 0; i < h.n; i++) {
-		for (j = 0; h.k[i][j] != '\0' && j < sizeof(lower) - 1; j++)
-			lower[j] = (char)((h.k[i][j] >= 'A' && h.k[i][j] <= 'Z')
-			    ? h.k[i][j] + 32 : h.k[i][j]);
-		lower[j] = '\0';
-		mpw_str(&rx->w, lower);
-		mpw_str(&rx->w, h.v[i]);
-	}
-	mpw_kv_bin(&rx->w, "body", rq->body.data ? rq->body.data : "",
-	    rq->body.len);
+	msg_verify_pack(&rx->w, &v);
 }
 
 #define SPOOL_FULL	(-2)
@@ -962,11 +970,11 @@ finish(struct receiver *rx, struct request *rq)
 void
 rx_read_verdicts(struct receiver *rx)
 {
+	struct msg_verdict d;
 	zmq_msg_t part;
 	struct msg m;
-	const char *why, *body;
-	size_t blen;
-	int64_t status, id, ra;
+	const char *why;
+	int64_t id;
 	struct request *rq;
 
 	for (;;) {
@@ -981,22 +989,29 @@ rx_read_verdicts(struct receiver *rx)
 			zmq_msg_close(&part);
 			continue;
 		}
-		if (m.type != MSG_VERDICT || parse_i64(m.id, 1, INT64_MAX,
-		    &id) == -1 || mp_get_i64(m.body, "status", &status) ||
-		    status < 100 || status > 599 ||
-		    mp_get_strp(m.body, "body", &body, &blen)) {
+		switch (m.type) {
+		case MSG_VERDICT:
+			if (msg_verdict_unpack(&m, &d, &why) == -1 ||
+			    parse_i64(d.req_id, 1, INT64_MAX, &id) == -1) {
+				log_warn("dropped a malformed verdict: %s",
+				    why ? why : "bad request id");
+				break;
+			}
+			if ((rq = waiting_find(rx, (uint64_t)id)) == NULL)
+				break;	/* answered already (spooled) */
+			rq->status = d.status;
+			rq->answer = strndup(d.body.p, d.body.n);
+			/* A handshake answers with the provider's text. */
+			rq->ctype = d.body.n > 0 && d.body.p[0] == '{' ?
+			    "application/json" : "text/plain";
+			if (d.retry_after > 0 && d.retry_after < 3600)
+				rq->retry_after = d.retry_after;
+			finish(rx, rq);
+			break;
+		default:
 			log_warn("dropped an unexpected %s message",
 			    msg_type_name(m.type));
-		} else if ((rq = waiting_find(rx, (uint64_t)id)) != NULL) {
-			rq->status = (int)status;
-			rq->answer = strndup(body, blen);
-			/* A handshake answers with the provider's text. */
-			rq->ctype = blen > 0 && body[0] == '{' ?
-			    "application/json" : "text/plain";
-			if (mp_get_i64(m.body, "retry_after", &ra) == 0 &&
-			    ra > 0 && ra < 3600)
-				rq->retry_after = (int)ra;
-			finish(rx, rq);
+			break;
 		}
 		msg_free(&m);
 		zmq_msg_close(&part);
@@ -1068,8 +1083,29 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		return;
 	conn_unlink(rx, cn);
 	rx->nconns--;
+	free(cn->query);
 	free(cn);
 	*socket_context = NULL;
+}
+
+/*
+ * The raw request URI, before libmicrohttpd splits and decodes it: a
+ * scheme may sign the query string exactly as it was sent. Kept on the
+ * connection for its current request; nothing is returned, so that the
+ * request's own state starts out empty.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *cn = conn_of(c);
+	const char *q;
+
+	(void)cls;
+	if (cn == NULL)
+		return NULL;
+	free(cn->query);
+	cn->query = (q = strchr(uri, '?')) != NULL ? strdup(q + 1) : NULL;
+	return NULL;
 }
 
 void
@@ -1221,6 +1257,7 @@ rx_start_http(struct receiver *rx, int no_listen)
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rx,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, rx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)rx->conn_max,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -38,6 +38,7 @@ struct conn {
 	int		 fd;
 	enum conn_state	 state;
 	int64_t		 phase_start;	/* connected, or last answer sent */
+	char		*query;		/* the current request's raw query */
 };
 
 struct conn_list {

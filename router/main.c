@@ -416,8 +416,7 @@ hint_dispatcher(struct router *r, const char *run_id)
 	struct mpw w;
 
 	mpw_init(&w);
-	msg_begin(&w, MSG_RUN, run_id);
-	mpw_map(&w, 0);
+	msg_hint_pack(&w, MSG_RUN, run_id);
 	zs_send(r->out, w.sb.data, w.sb.size, 0);
 	mpw_free(&w);
 }
@@ -527,16 +526,48 @@ prune(struct router *r)
 		log_info("pruned %d records older than the retention", total);
 }
 
-/* Hints carry nothing we need: read them all, then scan once. */
+/*
+ * Hints carry nothing we need but their kind: read them all, then scan
+ * the pending events once. A message that is not a hint is logged and
+ * dropped.
+ */
 static int
 drain_hints(struct router *r)
 {
-	char buf[256];
+	struct msg_hint h;
+	zmq_msg_t part;
+	struct msg m;
+	const char *why;
 	int n = 0;
 
-	while (zmq_recv(r->in, buf, sizeof(buf), ZMQ_DONTWAIT) >= 0)
-		n++;
-	return n;
+	for (;;) {
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, r->in, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&part);
+			return n;
+		}
+		if (msg_decode(zmq_msg_data(&part), zmq_msg_size(&part), &m,
+		    &why) == -1)
+			log_warn("dropped a malformed message: %s", why);
+		else {
+			switch (m.type) {
+			case MSG_EVENT:
+			case MSG_WAKE:
+				if (msg_hint_unpack(&m, &h, &why) == 0)
+					n++;
+				else
+					log_warn("dropped a malformed %s hint: "
+					    "%s", msg_type_name(m.type), why);
+				break;
+			default:
+				log_warn("dropped an unexpected %s message",
+				    msg_type_name(m.type));
+				break;
+			}
+			msg_free(&m);
+		}
+		zmq_msg_close(&part);
+	}
 }
 
 int

@@ -67,6 +67,7 @@ struct verifier {
 	struct item	 batch[BATCH_MAX];
 	int		 nbatch;
 	struct buf	 hbuf;		/* header strings of the current item */
+	struct msg_verify req;		/* the current item, unpacked */
 	uint64_t	 stored, rejected, duplicates;
 	uint64_t	 quarantined, delayed;
 	int		 stopping;	/* SIGTERM or SIGINT came */
@@ -276,12 +277,13 @@ handshake(const struct integ *ig, const char *type, json_t *body,
 static int
 verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 {
-	const msgpack_object *body = it->m.body, *hm;
+	struct msg_verify *req = &v->req;
 	struct header hdrs[HEADERS_MAX];
 	unsigned char sec[2][SECRET_MAX];
 	char sub_id[UUID_LEN + 1], type[256], did[256], first[UUID_LEN + 1];
 	char bodykey[2 + 64];
 	char why[256];
+	const char *mwhy, *method, *path, *query, *url;
 	const struct integ *ig;
 	struct sub_rec sub;
 	struct vreq r;
@@ -292,54 +294,67 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	enum vresult vr;
 	int rc, n, ok;
 
-	if (mp_get_str(body, "sub", sub_id, sizeof(sub_id)) ||
-	    mp_get_str(body, "event_id", it->ev.id, sizeof(it->ev.id)) ||
-	    !uuid_valid(it->ev.id) ||
-	    mp_get_i64(body, "received_at", &received_at) ||
-	    mp_get_binp(body, "body", &payload, &plen) ||
-	    (hm = mp_get(body, "headers")) == NULL ||
-	    hm->type != MSGPACK_OBJECT_MAP) {
-		log_warn("dropped a malformed verify message %s", it->m.id);
+	if (msg_verify_unpack(&it->m, req, &mwhy) == -1) {
+		log_warn("dropped a malformed verify message %s: %s", it->m.id,
+		    mwhy);
 		answer(it, 400, "{\"error\":\"malformed request\"}");
 		it->malformed = 1;
 		return 0;
 	}
-	/* Header strings point into the message and lack a NUL: copy them
-	 * into one reused buffer, sized first so the pointers stay put. */
+	str_copy(sub_id, req->sub, sizeof(sub_id));
+	str_copy(it->ev.id, req->event_id, sizeof(it->ev.id));
+	received_at = req->received_at;
+	payload = req->body.p;
+	plen = req->body.n;
+	/*
+	 * The strings of the request point into the message and lack a NUL:
+	 * copy them into one reused buffer, sized first so that the
+	 * pointers stay put. The URL is the public one the sender used.
+	 */
 	{
-		size_t total = 0;
+		size_t total = req->path.n + req->query.n + 16 +
+		    strlen(v->cfg.trigger_url) * 2 + req->path.n +
+		    req->query.n + 2;
 		char *p;
 
-		for (i = 0; i < hm->via.map.size; i++)
-			if (hm->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
-			    hm->via.map.ptr[i].val.type == MSGPACK_OBJECT_STR)
-				total += hm->via.map.ptr[i].key.via.str.size +
-				    hm->via.map.ptr[i].val.via.str.size + 2;
+		for (i = 0; i < req->nheaders; i++)
+			total += req->headers[i].name.n +
+			    req->headers[i].value.n + 2;
 		buf_reset(&v->hbuf);
 		if (buf_reserve(&v->hbuf, total) == -1) {
 			answer(it, 503, "{\"error\":\"out of memory\"}");
 			return 0;
 		}
 		p = v->hbuf.data;
-		for (i = 0; i < hm->via.map.size && nh < HEADERS_MAX; i++) {
-			const msgpack_object *k = &hm->via.map.ptr[i].key;
-			const msgpack_object *val = &hm->via.map.ptr[i].val;
-
-			if (k->type != MSGPACK_OBJECT_STR ||
-			    val->type != MSGPACK_OBJECT_STR)
-				continue;
-			hdrs[nh].name = p;
-			if (k->via.str.size > 0)
-				memcpy(p, k->via.str.ptr, k->via.str.size);
-			p += k->via.str.size;
-			*p++ = '\0';
-			hdrs[nh].value = p;
-			if (val->via.str.size > 0)
-				memcpy(p, val->via.str.ptr, val->via.str.size);
-			p += val->via.str.size;
-			*p++ = '\0';
+#define COPY(dst, s) do {						\
+	(dst) = p;							\
+	if ((s).n > 0)							\
+		memcpy(p, (s).p, (s).n);				\
+	p += (s).n;							\
+	*p++ = '\0';							\
+} while (0)
+		for (i = 0; i < req->nheaders && nh < HEADERS_MAX; i++) {
+			COPY(hdrs[nh].name, req->headers[i].name);
+			COPY(hdrs[nh].value, req->headers[i].value);
 			nh++;
 		}
+		COPY(path, req->path);
+		COPY(query, req->query);
+#undef COPY
+		method = req->method;
+		url = p;
+		memcpy(p, v->cfg.trigger_url, strlen(v->cfg.trigger_url));
+		p += strlen(v->cfg.trigger_url);
+		if (req->path.n > 0) {
+			memcpy(p, req->path.p, req->path.n);
+			p += req->path.n;
+		}
+		if (req->query.n > 0) {
+			*p++ = '?';
+			memcpy(p, req->query.p, req->query.n);
+			p += req->query.n;
+		}
+		*p = '\0';
 	}
 
 	rc = db_sub_get(txn, &v->db, sub_id, &sub);
@@ -368,6 +383,10 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	r.body = payload;
 	r.body_len = plen;
 	r.now = received_at / 1000000;
+	r.method = method;
+	r.path = path;
+	r.query = query;
+	r.url = url;
 	r.tolerance = v->cfg.tolerance;
 	for (i = 1; i <= 2; i++) {
 		n = db_sub_secret(&v->db, &sub, (int)i, sec[r.nsecrets],
@@ -492,17 +511,18 @@ tap_item(struct verifier *v, const struct item *it)
 static void
 reply(struct verifier *v, struct item *it)
 {
+	struct msg_verdict d;
 	struct mpw w;
 
 	if (!it->has_ident)
 		return;
+	memset(&d, 0, sizeof(d));
+	str_copy(d.req_id, it->m.id, sizeof(d.req_id));
+	d.status = it->status;
+	d.body = (struct msg_str){ it->body, strlen(it->body) };
+	d.retry_after = it->status == 503 ? 5 : 0;
 	mpw_init(&w);
-	msg_begin(&w, MSG_VERDICT, it->m.id);
-	mpw_map(&w, it->status == 503 ? 3 : 2);
-	mpw_kv_i64(&w, "status", it->status);
-	mpw_kv_str(&w, "body", it->body);
-	if (it->status == 503)
-		mpw_kv_i64(&w, "retry_after", 5);
+	msg_verdict_pack(&w, &d);
 	/* ROUTER drops messages to vanished peers: the receiver times out
 	 * and spools, and the dedupe index makes that harmless. */
 	if (zmq_msg_send(&it->ident, v->in, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
@@ -518,8 +538,7 @@ hint_router(struct verifier *v, const struct item *it)
 	struct mpw w;
 
 	mpw_init(&w);
-	msg_begin(&w, MSG_EVENT, it->ev.id);
-	mpw_map(&w, 0);
+	msg_hint_pack(&w, MSG_EVENT, it->ev.id);
 	/* A hint only: the router also scans the pending index. */
 	zs_send(v->out, w.sb.data, w.sb.size, 0);
 	mpw_free(&w);
@@ -556,8 +575,7 @@ spool_settle(struct verifier *v, MDB_txn *txn, struct item *it)
 		    "this version can read");
 	if (it->status != 503)
 		return db_spool_del(txn, &v->db, it->skey);
-	if (mp_get_i64(it->m.body, "received_at", &received) != 0)
-		received = now;
+	received = v->req.received_at > 0 ? v->req.received_at : now;
 	if ((age = now - received) > SPOOL_GIVE_UP_US)
 		return spool_quarantine(v, txn, it, it->why[0] ? it->why :
 		    "retried for a day");

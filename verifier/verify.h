@@ -39,6 +39,12 @@ struct vreq {
 	int			 nsecrets;
 	int64_t			 now;		/* seconds */
 	int64_t			 tolerance;	/* seconds */
+	/* The request as the sender made it: method, path, raw query, and
+	 * the public URL (TRIGGER_URL + path + query). May be NULL. */
+	const char		*method;
+	const char		*path;
+	const char		*query;
+	const char		*url;
 };
 
 /* The header's value, or NULL. */

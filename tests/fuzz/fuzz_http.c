@@ -99,11 +99,12 @@ stub_verifier(void)
 		zmq_msg_recv(&body, stub, 0);
 		if (msg_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m,
 		    &why) == 0) {
+			struct msg_verdict d = { .status = 200,
+			    .body = { "{\"status\":\"ok\"}", 15 } };
+
+			str_copy(d.req_id, m.id, sizeof(d.req_id));
 			mpw_init(&w);
-			msg_begin(&w, MSG_VERDICT, m.id);
-			mpw_map(&w, 2);
-			mpw_kv_i64(&w, "status", 200);
-			mpw_kv_str(&w, "body", "{\"status\":\"ok\"}");
+			msg_verdict_pack(&w, &d);
 			zmq_msg_send(&ident, stub, ZMQ_SNDMORE);
 			zmq_send(stub, w.sb.data, w.sb.size, 0);
 			mpw_free(&w);

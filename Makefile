@@ -31,7 +31,10 @@ BIN	 = bin
 endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
-	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
+	   common/mp.o common/msg.o common/zsock.o common/stage.o \
+	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
+	   common/db_runs.o common/db_spool.o common/db_retention.o \
+	   common/db_migrate.o \
 	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
@@ -48,7 +51,8 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
 	   admin/secret_in.o
 
-UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
+UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
+	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
 	   test_config test_verify test_sandbox test_log test_secret
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \

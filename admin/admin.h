@@ -78,8 +78,22 @@ int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
 	    const struct opt *, char ***args);
 /* Open the database and load the integrations; 0 or EXIT_FAIL. */
 int	ctx_open(struct ctx *, int warn_integrations);
-MDB_txn *txn_read(struct ctx *);
-MDB_txn *txn_write(struct ctx *);
+/*
+ * Read snapshots of every part at once, for commands that show objects
+ * made of several (an event, its runs, its subscription's name, whether
+ * the router passed it). rtx_begin: 0 or EXIT_FAIL with a message.
+ */
+struct rtx {
+	MDB_txn		*c, *e, *r, *s;		/* config, events, runs, spool */
+	uint64_t	 cursor;		/* the router's, in the log */
+};
+int	rtx_begin(struct ctx *, struct rtx *);
+void	rtx_end(struct rtx *);
+/* Transactions of one part of the database (DB_CONFIG, DB_EVENTS ...). */
+MDB_txn *txn_read(struct ctx *, enum db_part);
+MDB_txn *txn_write(struct ctx *, enum db_part);
+/* A subscription's event count and last delivery (the events part). */
+void	sub_stats(struct ctx *, const char *id, int64_t *n, int64_t *last);
 /* Commit; 0 or EXIT_FAIL with a message. */
 int	txn_commit(MDB_txn *);
 
@@ -190,9 +204,9 @@ void	sub_callback_url(const struct ctx *, const char *id, char *out,
 	    size_t len);
 /* Check an --events value and normalise it into out ("*" or "a,b"). */
 int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
-json_t *run_json(struct ctx *, MDB_txn *, const struct run_rec *,
+json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 	    int history);
-json_t *event_json(struct ctx *, MDB_txn *, const struct event_rec *,
+json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 	    int full);
 /* Wake the dispatcher so new runs start now; best effort. */
 void	dispatcher_wake(struct ctx *, const char *run_id);

@@ -61,7 +61,7 @@ cred_add_key(struct ctx *ctx, const char *name, const char *integ,
 	if (db_cred_set_token(&ctx->db, &cr, key) == -1)
 		return fail("cannot seal the API key (longer than %d bytes?)",
 		    SECRET_MAX);
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if (db_cred_get(txn, &ctx->db, ctx->ws, name, &old) == 0) {
 		mdb_txn_abort(txn);
@@ -152,7 +152,7 @@ cred_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
 		return rc;
-	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx)) == NULL)
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return rc ? rc : EXIT_FAIL;
 	memset(&l, 0, sizeof(l));
 	l.ctx = ctx;
@@ -198,7 +198,7 @@ cred_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
 		return rc;
-	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_write(ctx)) == NULL)
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return rc ? rc : EXIT_FAIL;
 	if (db_cred_get(txn, &ctx->db, ctx->ws, args[0], &cr) != 0) {
 		mdb_txn_abort(txn);
@@ -245,7 +245,7 @@ oauth_client_save(struct ctx *ctx, const char *integ, const char *id,
 	str_copy(cl.client_id, id, sizeof(cl.client_id));
 	if (db_oauth_client_set_secret(&ctx->db, &cl, secret) == -1)
 		return fail("cannot seal the client secret");
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = db_oauth_client_put(txn, &ctx->db, &cl)) != 0) {
 		mdb_txn_abort(txn);
@@ -332,7 +332,7 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return fail("integration %s has no authorize_url", ig->name);
 	pkce = json_is_true(json_object_get(json_object_get(ig->def, "oauth"),
 	    "pkce"));
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	/* The callback never replaces a credential it was not asked to. */
 	if (!replace && db_cred_get(txn, &ctx->db, ctx->ws, name, &old) == 0) {

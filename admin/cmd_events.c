@@ -71,11 +71,11 @@ history_cb(void *arg, const struct attempt_rec *a)
 }
 
 json_t *
-run_json(struct ctx *ctx, MDB_txn *txn, const struct run_rec *r, int history)
+run_json(struct ctx *ctx, struct rtx *t, const struct run_rec *r, int history)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:b}",
 	    "id", r->id, "workflow", r->workflow, "workspace", r->workspace,
-	    "event_id", r->event_id, "status", r->status,
+	    "event_id", r->event_id, "status", run_state_name(r->state),
 	    "attempts", (json_int_t)r->attempts,
 	    "max_attempts", (json_int_t)r->max_attempts,
 	    "created_at", json_time(r->created_at),
@@ -83,13 +83,12 @@ run_json(struct ctx *ctx, MDB_txn *txn, const struct run_rec *r, int history)
 	    "last_error", r->last_error[0] ? json_string(r->last_error) :
 	    json_null(), "test", r->test);
 
-	if (strcmp(r->status, "queued") == 0 ||
-	    strcmp(r->status, "failed") == 0)
+	if (r->state == RUN_QUEUED || r->state == RUN_FAILED)
 		json_object_set_new(o, "next_at", json_time(r->next_at));
-	if (history) {
+	if (history && t != NULL) {
 		json_t *h = json_array();
 
-		db_attempt_each(txn, &ctx->db, r->id, history_cb, h);
+		db_attempt_each(t->r, &ctx->db, r->id, history_cb, h);
 		json_object_set_new(o, "history", h);
 	}
 	return o;
@@ -97,7 +96,7 @@ run_json(struct ctx *ctx, MDB_txn *txn, const struct run_rec *r, int history)
 
 struct run_list {
 	struct ctx	*ctx;
-	MDB_txn		*txn;
+	struct rtx	*t;
 	json_t		*a;
 };
 
@@ -106,12 +105,12 @@ runs_of_event_cb(void *arg, const struct run_rec *r)
 {
 	struct run_list *l = arg;
 
-	json_array_append_new(l->a, run_json(l->ctx, l->txn, r, 1));
+	json_array_append_new(l->a, run_json(l->ctx, l->t, r, 1));
 	return 0;
 }
 
 json_t *
-event_json(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
+event_json(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
     int full)
 {
 	struct sub_rec s;
@@ -119,19 +118,20 @@ event_json(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 
 	o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:s}",
 	    "id", e->id, "subscription", e->sub, "subscription_name",
-	    db_sub_get(txn, &ctx->db, e->sub, &s) == 0 ?
+	    db_sub_get(t->c, &ctx->db, e->sub, &s) == 0 ?
 	    json_string(s.name) : json_null(),
 	    "integration", e->integration, "workspace", e->workspace,
 	    "type", e->type, "delivery_id", e->delivery_id,
-	    "received_at", json_time(e->received_at), "status", e->status);
+	    "received_at", json_time(e->received_at), "status",
+	    event_state_name(event_state_at(e, t->cursor)));
 	if (full) {
-		struct run_list l = { ctx, txn, json_array() };
+		struct run_list l = { ctx, t, json_array() };
 
 		h = e->headers ? json_loads(e->headers, 0, NULL) : NULL;
 		json_object_set_new(o, "headers", h ? h : json_object());
 		json_object_set_new(o, "payload", json_or_string(e->payload,
 		    e->payload_len));
-		db_run_each_for_event(txn, &ctx->db, e->id, runs_of_event_cb,
+		db_run_each_for_event(t->r, &ctx->db, e->id, runs_of_event_cb,
 		    &l);
 		json_object_set_new(o, "runs", l.a);
 	}
@@ -142,12 +142,12 @@ event_json(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 
 struct events_state {
 	struct ctx	*ctx;
-	MDB_txn		*txn;
+	struct rtx	 t;
 	const char	*sub;		/* id */
 	const char	*type;
 	const char	*status;
 	int64_t		 left;
-	struct table	 t;
+	struct table	 table;
 	json_t		*a;
 };
 
@@ -158,17 +158,20 @@ events_cb(void *arg, struct event_rec *e)
 	struct sub_rec s;
 	char when[40];
 
+	const char *status = event_state_name(event_state_at(e,
+	    l->t.cursor));
+
 	if (strcmp(e->workspace, l->ctx->ws) != 0 ||
 	    (l->sub && strcmp(e->sub, l->sub) != 0) ||
 	    (l->type && strcmp(e->type, l->type) != 0) ||
-	    (l->status && strcmp(e->status, l->status) != 0))
+	    (l->status && strcmp(status, l->status) != 0))
 		return 0;
 	if (l->a != NULL)
-		json_array_append_new(l->a, event_json(l->ctx, l->txn, e, 0));
+		json_array_append_new(l->a, event_json(l->ctx, &l->t, e, 0));
 	else
-		table_row(&l->t, e->id, time_str(e->received_at, when,
-		    sizeof(when)), db_sub_get(l->txn, &l->ctx->db, e->sub,
-		    &s) == 0 ? s.name : e->sub, e->type, e->status);
+		table_row(&l->table, e->id, time_str(e->received_at, when,
+		    sizeof(when)), db_sub_get(l->t.c, &l->ctx->db, e->sub,
+		    &s) == 0 ? s.name : e->sub, e->type, status);
 	return --l->left == 0;
 }
 
@@ -199,24 +202,24 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "routed");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((l.txn = txn_read(ctx)) == NULL)
+	if (rtx_begin(ctx, &l.t) != 0)
 		return EXIT_FAIL;
-	if (sub != NULL && (rc = sub_lookup(ctx, l.txn, sub, &s)) != 0) {
-		mdb_txn_abort(l.txn);
+	if (sub != NULL && (rc = sub_lookup(ctx, l.t.c, sub, &s)) != 0) {
+		rtx_end(&l.t);
 		return rc;
 	}
 	l.sub = sub ? s.id : NULL;
 	if (ctx->json)
 		l.a = json_array();
 	else
-		table_init(&l.t, 5, "ID", "RECEIVED", "SUBSCRIPTION", "TYPE",
-		    "STATUS");
-	db_event_each(l.txn, &ctx->db, events_cb, &l);
-	mdb_txn_abort(l.txn);
+		table_init(&l.table, 5, "ID", "RECEIVED", "SUBSCRIPTION",
+		    "TYPE", "STATUS");
+	db_event_each(l.t.e, &ctx->db, events_cb, &l);
+	rtx_end(&l.t);
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.t, stdout);
-	table_free(&l.t);
+	table_print(&l.table, stdout);
+	table_free(&l.table);
 	return EXIT_OK;
 }
 
@@ -310,7 +313,7 @@ static int
 event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	struct event_rec e;
-	MDB_txn *txn;
+	struct rtx t;
 	char **args;
 	json_t *o;
 	int rc;
@@ -319,15 +322,15 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((txn = txn_read(ctx)) == NULL)
+	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
-	if ((rc = event_get(ctx, txn, args[0], &e)) != 0) {
-		mdb_txn_abort(txn);
+	if ((rc = event_get(ctx, t.e, args[0], &e)) != 0) {
+		rtx_end(&t);
 		return rc;
 	}
-	o = event_json(ctx, txn, &e, 1);
+	o = event_json(ctx, &t, &e, 1);
 	event_free(&e);
-	mdb_txn_abort(txn);
+	rtx_end(&t);
 	if (ctx->json)
 		return json_print(o);
 	event_print(o);
@@ -339,7 +342,7 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 struct runs_state {
 	struct ctx	*ctx;
-	MDB_txn		*txn;
+	struct rtx	 tx;
 	const char	*workflow;
 	const char	*status;
 	int64_t		 left;
@@ -355,15 +358,16 @@ runs_cb(void *arg, const struct run_rec *r)
 
 	if (strcmp(r->workspace, l->ctx->ws) != 0 ||
 	    (l->workflow && strcmp(r->workflow, l->workflow) != 0) ||
-	    (l->status && strcmp(r->status, l->status) != 0))
+	    (l->status && strcmp(run_state_name(r->state), l->status) != 0))
 		return 0;
 	if (l->a != NULL)
-		json_array_append_new(l->a, run_json(l->ctx, l->txn, r, 1));
+		json_array_append_new(l->a, run_json(l->ctx, &l->tx, r, 1));
 	else {
 		snprintf(att, sizeof(att), "%lld/%lld", (long long)r->attempts,
 		    (long long)r->max_attempts);
-		table_row(&l->t, r->id, r->workflow, r->event_id, r->status,
-		    att, time_str(r->updated_at, when, sizeof(when)));
+		table_row(&l->t, r->id, r->workflow, r->event_id,
+		    run_state_name(r->state), att, time_str(r->updated_at,
+		    when, sizeof(when)));
 	}
 	return --l->left == 0;
 }
@@ -393,15 +397,15 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "succeeded, failed or dead");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((l.txn = txn_read(ctx)) == NULL)
+	if (rtx_begin(ctx, &l.tx) != 0)
 		return EXIT_FAIL;
 	if (ctx->json)
 		l.a = json_array();
 	else
 		table_init(&l.t, 6, "ID", "WORKFLOW", "EVENT", "STATUS",
 		    "ATTEMPTS", "UPDATED");
-	db_run_each(l.txn, &ctx->db, runs_cb, &l);
-	mdb_txn_abort(l.txn);
+	db_run_each(l.tx.r, &ctx->db, runs_cb, &l);
+	rtx_end(&l.tx);
 	if (ctx->json)
 		return json_print(l.a);
 	table_print(&l.t, stdout);
@@ -534,26 +538,36 @@ replay_fires(struct ctx *ctx, const struct wf_rec *w,
 	return matched ? REPLAY_REFUSED : REPLAY_NO_TRIGGER;
 }
 
-static int
-replay_queue(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
-    const struct event_rec *e, char *inputs, json_t *runs)
-{
-	struct run_rec r;
-	int rc;
+/*
+ * What replay decides to run, decided first with read snapshots (jq runs
+ * outside every write transaction), then queued in one of the runs part.
+ */
+struct to_queue {
+	char	 ws[NAME_MAX_LEN + 1];
+	char	 name[NAME_MAX_LEN + 1];
+	int64_t	 retries;
+	char	*inputs;
+};
 
-	memset(&r, 0, sizeof(r));
-	uuid7(r.id);
-	str_copy(r.workspace, w->workspace, sizeof(r.workspace));
-	str_copy(r.workflow, w->name, sizeof(r.workflow));
-	str_copy(r.event_id, e->id, sizeof(r.event_id));
-	str_copy(r.status, "queued", sizeof(r.status));
-	r.max_attempts = w->retries + 1;
-	r.created_at = r.updated_at = r.next_at = now_us();
-	if ((rc = db_run_put(txn, &ctx->db, &r, NULL)) == 0 && inputs != NULL)
-		rc = db_run_inputs_put(txn, &ctx->db, r.id, inputs);
-	if (rc != 0)
-		return db_error(rc);
-	json_array_append_new(runs, run_json(ctx, txn, &r, 0));
+struct replay {
+	struct to_queue	 q[TRIGGERS_MAX * 4];
+	int		 n;
+};
+
+static int
+replay_add(struct replay *rp, const struct wf_rec *w, char *inputs)
+{
+	struct to_queue *t;
+
+	if (rp->n == (int)(sizeof(rp->q) / sizeof(rp->q[0]))) {
+		free(inputs);
+		return fail("too many workflows to replay at once");
+	}
+	t = &rp->q[rp->n++];
+	str_copy(t->ws, w->workspace, sizeof(t->ws));
+	str_copy(t->name, w->name, sizeof(t->name));
+	t->retries = w->retries;
+	t->inputs = inputs;
 	return 0;
 }
 
@@ -562,15 +576,15 @@ replay_queue(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
  * filter or map says no is not run, and the reason is printed.
  */
 static int
-replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
-    json_t *runs, int *refused)
+replay_matching(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
+    struct replay *rp, int *refused)
 {
 	struct buf keys = { 0 };
 	char why[700], *inputs;
 	size_t off;
 	int rc = 0;
 
-	db_trigger_match(txn, &ctx->db, e->sub, e->type, collect_cb, &keys);
+	db_trigger_match(t->c, &ctx->db, e->sub, e->type, collect_cb, &keys);
 	for (off = 0; off < keys.len && rc == 0; off += strlen(keys.data +
 	    off) + 1) {
 		const char *key = keys.data + off, *slash = strchr(key, '/');
@@ -581,14 +595,13 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
 		if (slash == NULL || (size_t)(slash - key) > NAME_MAX_LEN)
 			continue;
 		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
-		if (db_wf_get(txn, &ctx->db, ws, slash + 1, &w) != 0)
+		if (db_wf_get(t->c, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
 		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
 		    replay_fires(ctx, &w, e, 0, &inputs, why, sizeof(why));
-		if (v == REPLAY_FIRES) {
-			rc = replay_queue(ctx, txn, &w, e, inputs, runs);
-			free(inputs);
-		} else if (v == REPLAY_REFUSED) {
+		if (v == REPLAY_FIRES)
+			rc = replay_add(rp, &w, inputs);
+		else if (v == REPLAY_REFUSED) {
 			errmsg("workflow %s not run: %s on event %s", w.name,
 			    why, e->id);
 			(*refused)++;
@@ -605,48 +618,87 @@ replay_matching(struct ctx *ctx, MDB_txn *txn, const struct event_rec *e,
  * trigger on the event runs with the payload as its inputs.
  */
 static int
-replay_named(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w,
-    const struct event_rec *e, int force, json_t *runs)
+replay_named(struct ctx *ctx, const struct wf_rec *w,
+    const struct event_rec *e, int force, struct replay *rp)
 {
 	char why[700], *inputs;
-	int rc;
 
 	if (replay_fires(ctx, w, e, force, &inputs, why, sizeof(why)) ==
 	    REPLAY_REFUSED)
 		return fail("workflow %s not run: %s on event %s%s", w->name,
 		    why, e->id, force ? "" : "; --force runs it anyway");
-	rc = replay_queue(ctx, txn, w, e, inputs, runs);
-	free(inputs);
-	return rc;
+	return replay_add(rp, w, inputs);
 }
 
+/* Decide what to run, in read snapshots; *e is the event. */
 static int
-replay_in_txn(struct ctx *ctx, MDB_txn *txn, const char *id,
-    const char *workflow, int force, json_t *runs)
+replay_plan(struct ctx *ctx, const char *id, const char *workflow,
+    int force, struct replay *rp, struct event_rec *e)
 {
-	struct event_rec e;
 	struct wf_rec w;
+	struct rtx t;
 	int rc, refused = 0;
 
-	if ((rc = event_get(ctx, txn, id, &e)) != 0)
+	if (rtx_begin(ctx, &t) != 0)
+		return EXIT_FAIL;
+	if ((rc = event_get(ctx, t.e, id, e)) != 0) {
+		rtx_end(&t);
 		return rc;
+	}
 	if (workflow == NULL)
-		rc = replay_matching(ctx, txn, &e, runs, &refused);
-	else if ((rc = db_wf_get(txn, &ctx->db, ctx->ws, workflow, &w)) == 0) {
-		rc = replay_named(ctx, txn, &w, &e, force, runs);
+		rc = replay_matching(ctx, &t, e, rp, &refused);
+	else if ((rc = db_wf_get(t.c, &ctx->db, ctx->ws, workflow, &w)) == 0) {
+		rc = replay_named(ctx, &w, e, force, rp);
 		wf_free(&w);
 	} else if (rc == MDB_NOTFOUND)
 		rc = fail("no workflow %s in workspace %s", workflow, ctx->ws);
 	else
 		rc = db_error(rc);
-	if (rc == 0 && json_array_size(runs) == 0 && refused > 0)
+	rtx_end(&t);
+	if (rc == 0 && rp->n == 0 && refused > 0)
 		rc = fail("no run queued: no trigger on event %s passes; name a "
 		    "workflow with --workflow W --force to run it anyway", id);
-	else if (rc == 0 && json_array_size(runs) == 0)
+	else if (rc == 0 && rp->n == 0)
 		rc = fail("no run queued: no published workflow has a trigger "
-		    "on event %s (%s); name one with --workflow W", id, e.type);
-	event_free(&e);
+		    "on event %s (%s); name one with --workflow W", id, e->type);
+	if (rc != 0)
+		event_free(e);
 	return rc;
+}
+
+/* Queue the planned runs, new ids, in one transaction of the runs part. */
+static int
+replay_queue(struct ctx *ctx, struct replay *rp, const struct event_rec *e,
+    json_t *runs)
+{
+	struct run_rec r;
+	MDB_txn *txn;
+	int i, rc = 0;
+
+	if ((txn = txn_write(ctx, DB_RUNS)) == NULL)
+		return EXIT_FAIL;
+	for (i = 0; i < rp->n && rc == 0; i++) {
+		memset(&r, 0, sizeof(r));
+		uuid7(r.id);
+		str_copy(r.workspace, rp->q[i].ws, sizeof(r.workspace));
+		str_copy(r.workflow, rp->q[i].name, sizeof(r.workflow));
+		str_copy(r.event_id, e->id, sizeof(r.event_id));
+		r.event_seq = e->seq;
+		r.state = RUN_QUEUED;
+		r.max_attempts = rp->q[i].retries + 1;
+		r.created_at = r.updated_at = r.next_at = now_us();
+		if ((rc = db_run_put(txn, &ctx->db, &r, NULL)) == 0 &&
+		    rp->q[i].inputs != NULL)
+			rc = db_run_inputs_put(txn, &ctx->db, r.id,
+			    rp->q[i].inputs);
+		if (rc == 0)
+			json_array_append_new(runs, run_json(ctx, NULL, &r, 0));
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return db_error(rc);
+	}
+	return txn_commit(txn);
 }
 
 int
@@ -659,11 +711,12 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		{ "force", OPT_FLAG, &force },
 		{ NULL, 0, NULL }
 	};
+	static struct replay rp;
+	struct event_rec e;
 	json_t *runs, *r;
-	MDB_txn *txn;
 	char **args;
 	size_t i;
-	int rc;
+	int rc, k;
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
@@ -671,13 +724,13 @@ cmd_replay(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return usage_error(ctx, "--force goes with --workflow W");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((txn = txn_write(ctx)) == NULL)
-		return EXIT_FAIL;
+	if ((rc = replay_plan(ctx, args[0], workflow, force, &rp, &e)) != 0)
+		return rc;
 	runs = json_array();
-	if ((rc = replay_in_txn(ctx, txn, args[0], workflow, force, runs)) != 0)
-		mdb_txn_abort(txn);
-	else
-		rc = txn_commit(txn);
+	rc = replay_queue(ctx, &rp, &e, runs);
+	event_free(&e);
+	for (k = 0; k < rp.n; k++)
+		free(rp.q[k].inputs);
 	if (rc != 0) {
 		json_decref(runs);
 		return rc;

@@ -514,7 +514,7 @@ send_secret(struct ctx *ctx, const char *key, struct sub_rec *s,
 	MDB_txn *txn;
 	int rc, n;
 
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return -1;
 	rc = sub_lookup(ctx, txn, key, s);
 	mdb_txn_abort(txn);

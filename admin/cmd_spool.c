@@ -151,7 +151,7 @@ spool_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
-	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx)) == NULL)
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx, DB_SPOOL)) == NULL)
 		return rc ? rc : EXIT_FAIL;
 	list = spool_all(ctx, txn, quarantined);
 	mdb_txn_abort(txn);
@@ -278,7 +278,7 @@ show_message(struct ctx *ctx, const void *msg, size_t n, json_t *o)
 			    &hm->via.map.ptr[i].val, v, sizeof(v)) == -1)
 				continue;
 			/* Signatures are not shown, as in the taps. */
-			if ((txn = txn_read(ctx)) != NULL) {
+			if ((txn = txn_read(ctx, DB_CONFIG)) != NULL) {
 				char sid[UUID_LEN + 1] = "";
 
 				mp_get_str(m.body, "sub", sid, sizeof(sid));
@@ -314,7 +314,7 @@ spool_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 
 	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
 		return rc;
-	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx)) == NULL)
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_read(ctx, DB_SPOOL)) == NULL)
 		return rc ? rc : EXIT_FAIL;
 	if ((where = spool_find(ctx, txn, args[0], &f)) == 0) {
 		mdb_txn_abort(txn);
@@ -404,7 +404,7 @@ spool_act(struct ctx *ctx, const struct cmd *c, int argc, char **argv,
 		return usage_error(ctx, "expected an ID or %s, not %s",
 		    retry ? "--all" : "--all-quarantined", all ? "both" :
 		    "neither");
-	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_write(ctx)) == NULL)
+	if ((rc = ctx_open(ctx, 0)) != 0 || (txn = txn_write(ctx, DB_SPOOL)) == NULL)
 		return rc ? rc : EXIT_FAIL;
 	ids = json_array();
 	if (all)

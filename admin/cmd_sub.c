@@ -375,7 +375,7 @@ create_remote(struct ctx *ctx, const struct integ *ig, struct create_args *a,
 
 	if (params_join(&a->params, s->params, sizeof(s->params)) == -1)
 		return usage_error(ctx, "--param: expected KEY=VALUE");
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, &found);
 	n = db_sub_count(txn, &ctx->db, ctx->ws, a->integ);
@@ -411,7 +411,7 @@ create_undo(struct ctx *ctx, const struct integ *ig,
 	MDB_txn *txn;
 	int rc;
 
-	if (s->remote_id[0] == '\0' || (txn = txn_read(ctx)) == NULL)
+	if (s->remote_id[0] == '\0' || (txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return;
 	rc = credential_token(ctx, txn, a->credential, ig->name, a->mode,
 	    token, sizeof(token));
@@ -437,7 +437,7 @@ sub_remote(struct ctx *ctx, const char *key, const char *events, int del)
 	MDB_txn *txn;
 	int rc;
 
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = sub_lookup(ctx, txn, key, &s)) != 0 ||
 	    strcmp(s.mode, "manual") == 0 || s.remote_id[0] == '\0') {
@@ -509,7 +509,7 @@ create_run(struct ctx *ctx, struct create_args *a)
 	if (strcmp(a->mode, "manual") != 0 &&
 	    (rc = create_remote(ctx, ig, a, &s)) != 0)
 		return rc;
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = create_in_txn(ctx, txn, a, &s)) != 0) {
 		mdb_txn_abort(txn);
@@ -574,7 +574,7 @@ list_cb(void *arg, const struct sub_rec *s)
 
 	if (l->integ != NULL && strcmp(s->integration, l->integ) != 0)
 		return 0;
-	db_sub_stats(l->txn, &l->ctx->db, s->id, &n, &at);
+	sub_stats(l->ctx, s->id, &n, &at);
 	if (l->a != NULL) {
 		json_t *o = sub_json(l->ctx, l->txn, s);
 
@@ -612,7 +612,7 @@ sub_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((l.txn = txn_read(ctx)) == NULL)
+	if ((l.txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if (ctx->json)
 		l.a = json_array();
@@ -668,7 +668,7 @@ show_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s, int reveal)
 	json_t *o = sub_json(ctx, txn, s);
 	int64_t n, at;
 
-	db_sub_stats(txn, &ctx->db, s->id, &n, &at);
+	sub_stats(ctx, s->id, &n, &at);
 	json_object_set_new(o, "secret", secret_json(ctx, s, 1, reveal));
 	if (s->secret2_len > 0)
 		json_object_set_new(o, "secondary_secret", secret_json(ctx, s,
@@ -734,7 +734,7 @@ sub_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = sub_lookup(ctx, txn, args[0], &s)) != 0) {
 		mdb_txn_abort(txn);
@@ -872,7 +872,7 @@ edit_secret_check(struct ctx *ctx, const char *key, struct edit_args *a)
 
 	if (!a->secret.set && !a->secret2.set)
 		return 0;
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = sub_lookup(ctx, txn, key, &s);
 	mdb_txn_abort(txn);
@@ -899,7 +899,7 @@ edit_run(struct ctx *ctx, const char *key, struct edit_args *a)
 	if (a->events_arg != NULL &&
 	    (rc = sub_remote(ctx, key, a->events, 0)) != 0)
 		return rc;
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = edit_in_txn(ctx, txn, key, a, &s)) != 0) {
 		mdb_txn_abort(txn);
@@ -1104,13 +1104,13 @@ sub_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	/* Refuse before touching the provider; then the provider first. */
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = delete_check(ctx, txn, args[0], force);
 	mdb_txn_abort(txn);
 	if (rc != 0 || (rc = sub_remote(ctx, args[0], NULL, 1)) != 0)
 		return rc;
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = delete_in_txn(ctx, txn, args[0], force, &s, &u)) != 0)
 		mdb_txn_abort(txn);

@@ -391,7 +391,7 @@ wf_update(struct ctx *ctx, const char *name, wf_edit_fn fn, void *arg)
 	MDB_txn *txn;
 	int rc;
 
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = wf_load(ctx, txn, name, &w)) != 0) {
 		mdb_txn_abort(txn);
@@ -696,7 +696,7 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	else if ((rc = create_check(ctx, &a, &w)) == 0 &&
 	    (rc = ctx_open(ctx, 0)) == 0 && a.user != NULL)
 		rc = create_user(ctx, &a);
-	if (rc != 0 || (txn = txn_write(ctx)) == NULL) {
+	if (rc != 0 || (txn = txn_write(ctx, DB_CONFIG)) == NULL) {
 		create_args_free(&a);
 		secret_clear(&a.key);
 		return rc != 0 ? rc : EXIT_FAIL;
@@ -998,7 +998,7 @@ wf_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = wf_load(ctx, txn, args[0], &w)) == 0) {
 		if (ctx->json)
@@ -1050,7 +1050,7 @@ wf_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((l.txn = txn_read(ctx)) == NULL)
+	if ((l.txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if (ctx->json)
 		l.a = json_array();
@@ -1082,7 +1082,7 @@ wf_delete(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((txn = txn_write(ctx)) == NULL)
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = db_wf_del(txn, &ctx->db, ctx->ws, args[0]);
 	if (rc != 0) {
@@ -1171,7 +1171,7 @@ test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 	MDB_txn *txn;
 
 	while (!test_stop && now_us() < deadline) {
-		if ((txn = txn_read(ctx)) == NULL)
+		if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
 			return 1;
 		db_run_each(txn, &ctx->db, test_find_cb, f);
 		mdb_txn_abort(txn);
@@ -1185,9 +1185,8 @@ test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 static int
 run_finished(const struct run_rec *r)
 {
-	return strcmp(r->status, "succeeded") == 0 ||
-	    strcmp(r->status, "dead") == 0 ||
-	    (strcmp(r->status, "failed") == 0 && r->max_attempts > 0 &&
+	return r->state == RUN_SUCCEEDED || r->state == RUN_DEAD ||
+	    (r->state == RUN_FAILED && r->max_attempts > 0 &&
 	    r->attempts >= r->max_attempts);
 }
 
@@ -1212,7 +1211,7 @@ test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
 	int rc;
 
 	while (!test_stop && now_us() < deadline) {
-		if ((txn = txn_read(ctx)) == NULL)
+		if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
 			return EXIT_FAIL;
 		rc = db_run_get(txn, &ctx->db, r->id, r);
 		mdb_txn_abort(txn);
@@ -1230,21 +1229,21 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
 	struct sub_rec s;
-	MDB_txn *txn;
+	struct rtx t;
 
-	if ((txn = txn_read(ctx)) == NULL)
+	if (rtx_begin(ctx, &t) != 0)
 		return;
-	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
+	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
 		printf("event %s: ", e.id);
 		print_safe(stdout, e.type);
 		printf(" from ");
-		print_safe(stdout, db_sub_get(txn, &ctx->db, e.sub, &s) == 0 ?
+		print_safe(stdout, db_sub_get(t.c, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
 		printf("\n\noutput variables:\n");
 		print_pretty(stdout, e.payload, e.payload_len);
 		event_free(&e);
 	}
-	mdb_txn_abort(txn);
+	rtx_end(&t);
 	fflush(stdout);
 }
 
@@ -1271,13 +1270,14 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 	struct last_attempt l = { .output = NULL };
 	MDB_txn *txn;
 
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
 		return;
 	db_attempt_each(txn, &ctx->db, r->id, last_attempt_cb, &l);
 	mdb_txn_abort(txn);
-	printf("\nrun %s: %s after %lld attempt%s\n", r->id, r->status,
-	    (long long)r->attempts, r->attempts == 1 ? "" : "s");
-	if (r->last_error[0] != '\0' && strcmp(r->status, "succeeded") != 0)
+	printf("\nrun %s: %s after %lld attempt%s\n", r->id,
+	    run_state_name(r->state), (long long)r->attempts,
+	    r->attempts == 1 ? "" : "s");
+	if (r->last_error[0] != '\0' && r->state != RUN_SUCCEEDED)
 		print_field(stdout, "error", 6, r->last_error);
 	if (l.output != NULL && json_string_length(l.output) > 0) {
 		printf("output:\n");
@@ -1291,17 +1291,17 @@ static int
 test_result_json(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
-	MDB_txn *txn;
+	struct rtx t;
 	json_t *o;
 
-	if ((txn = txn_read(ctx)) == NULL)
+	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
-	o = json_pack("{s:o}", "run", run_json(ctx, txn, r, 1));
-	if (db_event_get(txn, &ctx->db, r->event_id, &e) == 0) {
-		json_object_set_new(o, "event", event_json(ctx, txn, &e, 1));
+	o = json_pack("{s:o}", "run", run_json(ctx, &t, r, 1));
+	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
+		json_object_set_new(o, "event", event_json(ctx, &t, &e, 1));
 		event_free(&e);
 	}
-	mdb_txn_abort(txn);
+	rtx_end(&t);
 	return json_print(o);
 }
 
@@ -1331,7 +1331,7 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 	listen_clear(ctx, name);
 	if (!ctx->json)
 		test_print_event(ctx, &f.run);
-	if ((txn = txn_read(ctx)) == NULL)
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = wf_load(ctx, txn, name, &w);
 	mdb_txn_abort(txn);
@@ -1342,13 +1342,12 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 	wf_free(&w);
 	if (rc != 0)
 		return fail("run %s has not finished (status %s)", f.run.id,
-		    f.run.status);
+		    run_state_name(f.run.state));
 	if (ctx->json)
 		rc = test_result_json(ctx, &f.run);
 	else
 		test_print_result(ctx, &f.run);
-	return rc == 0 && strcmp(f.run.status, "succeeded") == 0 ? EXIT_OK :
-	    EXIT_FAIL;
+	return rc == 0 && f.run.state == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAIL;
 }
 
 static int

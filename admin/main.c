@@ -16,6 +16,8 @@
 
 #define OPTS_MAX	30	/* long options of one command */
 
+static int	cmd_migrate(struct ctx *, const struct cmd *, int, char **);
+
 static const struct cmd commands[] = {
 	{ "integration", NULL, "integration list | show NAME",
 	    "Integrations are the kinds of external systems hookpipe "
@@ -37,6 +39,12 @@ static const struct cmd commands[] = {
 	{ "key", NULL, "key rotate",
 	    "The master key that encrypts secrets at rest.", 0, NULL,
 	    key_cmds },
+	{ "migrate", cmd_migrate, "migrate",
+	    "Move a state directory of an older layout (one database in db/) "
+	    "into db/config, db/events, db/runs and db/spool. Every command and "
+	    "stage does this by itself when it first opens an older one; the "
+	    "old files are kept in db/v1 until you delete them.", 0, NULL,
+	    NULL },
 	{ "spool", NULL, "spool list | show | drop | retry",
 	    "Deliveries spooled while the verifier was away, and those it set "
 	    "aside (quarantined) because it could not process them.", 0, NULL,
@@ -68,6 +76,32 @@ static const struct cmd commands[] = {
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
+static int
+cmd_migrate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	char **args, err[1024];
+	long moved;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	if (db_migrate(&ctx->cfg, &moved, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	if (ctx->json)
+		return json_print(json_pack("{s:b,s:I}", "migrated", moved > 0,
+		    "records", (json_int_t)moved));
+	if (moved == 0)
+		printf("nothing to move: %s already has the current layout\n",
+		    ctx->cfg.db_dir);
+	else
+		printf("moved %ld records into %s/config, events, runs and "
+		    "spool; the old files are in %s/v1 (delete them once you "
+		    "are satisfied)\n", moved, ctx->cfg.db_dir, ctx->cfg.db_dir);
+	return EXIT_OK;
+}
+
 static const struct cmd top = {
 	"hookpipe", NULL, "COMMAND ...", NULL, 0, NULL, commands
 };
@@ -85,7 +119,7 @@ ctx_open(struct ctx *ctx, int warn_integrations)
 
 	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
 		return fail("%s", err);
-	if (db_open(&ctx->db, &ctx->cfg, 0, err, sizeof(err)) == -1)
+	if (db_open(&ctx->db, &ctx->cfg, DB_ALL, 0, err, sizeof(err)) != 0)
 		return fail("%s", err);
 	ctx->db_open = 1;
 	integ_load_all(&ctx->integs, &ctx->cfg,
@@ -105,9 +139,9 @@ ctx_close(struct ctx *ctx)
 }
 
 static MDB_txn *
-txn_begin(struct ctx *ctx, int rdonly)
+txn_begin(struct ctx *ctx, enum db_part part, int rdonly)
 {
-	MDB_txn *txn = db_begin(&ctx->db, rdonly);
+	MDB_txn *txn = db_begin(&ctx->db, part, rdonly);
 
 	if (txn == NULL)
 		errmsg("database: cannot begin a transaction");
@@ -115,15 +149,55 @@ txn_begin(struct ctx *ctx, int rdonly)
 }
 
 MDB_txn *
-txn_read(struct ctx *ctx)
+txn_read(struct ctx *ctx, enum db_part part)
 {
-	return txn_begin(ctx, 1);
+	return txn_begin(ctx, part, 1);
 }
 
 MDB_txn *
-txn_write(struct ctx *ctx)
+txn_write(struct ctx *ctx, enum db_part part)
 {
-	return txn_begin(ctx, 0);
+	return txn_begin(ctx, part, 0);
+}
+
+int
+rtx_begin(struct ctx *ctx, struct rtx *t)
+{
+	memset(t, 0, sizeof(*t));
+	if ((t->c = txn_read(ctx, DB_CONFIG)) == NULL ||
+	    (t->e = txn_read(ctx, DB_EVENTS)) == NULL ||
+	    (t->r = txn_read(ctx, DB_RUNS)) == NULL ||
+	    (t->s = txn_read(ctx, DB_SPOOL)) == NULL) {
+		rtx_end(t);
+		return EXIT_FAIL;
+	}
+	t->cursor = db_cursor(t->r, &ctx->db);
+	return 0;
+}
+
+void
+rtx_end(struct rtx *t)
+{
+	MDB_txn **p[] = { &t->c, &t->e, &t->r, &t->s };
+	size_t i;
+
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if (*p[i] != NULL) {
+			mdb_txn_abort(*p[i]);
+			*p[i] = NULL;
+		}
+}
+
+void
+sub_stats(struct ctx *ctx, const char *id, int64_t *n, int64_t *last)
+{
+	MDB_txn *txn = db_begin(&ctx->db, DB_EVENTS, 1);
+
+	*n = *last = 0;
+	if (txn != NULL) {
+		db_sub_stats(txn, &ctx->db, id, n, last);
+		mdb_txn_abort(txn);
+	}
 }
 
 int

@@ -1,30 +1,42 @@
 /*
- * The shared state: one LMDB environment under $HOOKPIPE_HOME/db with a
- * named database per kind of record. Keys are binary and sortable; values
- * are msgpack maps (see db.c for each layout). Every function takes the
- * caller's transaction, so a stage groups many records into one commit.
+ * The state, by owner: four LMDB environments under $HOOKPIPE_HOME/db,
+ * each written by one party and read by the others, each commit synced.
  *
- *	subs		sub id -> subscription
- *	subs_by_name	"ws/integration/name" -> sub id
- *	sub_stats	sub id -> be64 event count, be64 last event time
- *	workflows	"ws/name" -> workflow
- *	triggers	"sub id/event" -> "ws/name" (dupsort)
- *	events		event id -> event
- *	events_by_time	be64 received_at + event id -> ""
- *	pending		event id -> "" (stored, not yet routed)
- *	dedupe		sub id + delivery id -> event id + be64 time
- *	runs		run id -> run
- *	runs_by_time	be64 created_at + run id -> ""
- *	runs_by_event	event id -> run id (dupsort)
- *	due		be64 due time + run id -> "" (runs waiting to start)
- *	attempts	run id + be64 attempt -> attempt
- *	run_inputs	run id -> JSON text (a trigger's --map result)
- *	spool		be64 due time + event id -> MSG_VERIFY message
- *	quarantine	event id -> spooled delivery set aside, and why
- *	creds		"ws/name" -> credential (token sealed)
- *	oauth_clients	"ws/integration" -> OAuth client (secret sealed)
- *	oauth_states	state -> pending authorization (single use)
- *	meta		"schema" -> version
+ *	config	 written by the admin CLI (and the receiver's OAuth callback)
+ *		subs		sub id -> subscription (secrets sealed)
+ *		subs_by_name	"ws/integration/name" -> sub id
+ *		workflows	"ws/name" -> workflow
+ *		triggers	"sub id/event" -> "ws/name" (dupsort)
+ *		creds		"ws/name" -> credential (token sealed)
+ *		oauth_clients	"ws/integration" -> OAuth client (secret sealed)
+ *		oauth_states	state -> pending authorization (single use)
+ *		meta		"schema", "key_current"
+ *	events	 written by the verifier alone, append-only
+ *		log		be64 seq -> event (seq: the order stored)
+ *		ids		event id -> be64 seq
+ *		dedupe.DAY	sub id + delivery id -> event id + be64 time, one
+ *				table per day, dropped whole past the window
+ *		sub_stats	sub id -> be64 event count, be64 last event time
+ *		meta		"schema"
+ *	runs	 created by the router, advanced by the dispatcher (and
+ *		 `hookpipe replay`)
+ *		runs		run id -> run
+ *		runs_by_time	be64 created_at + run id -> ""
+ *		runs_by_event	event id -> run id (dupsort)
+ *		due		be64 due time + run id -> ""
+ *		attempts	run id + be64 attempt -> attempt
+ *		run_inputs	run id -> JSON text (a trigger's --map result)
+ *		tests		"ws/name" -> be64 listen_until a test consumed
+ *		meta		"schema", "cursor" (be64: the last event seq
+ *				routed, the router's place in the log)
+ *	spool	 the receiver's; the verifier takes entries off it
+ *		spool		be64 due time + event id -> MSG_VERIFY message
+ *		quarantine	event id -> what could not be processed, and why
+ *
+ * Keys are binary and sortable; values are msgpack maps (see db_*.c for
+ * each layout). Every function takes a transaction of the environment
+ * its part belongs to (db_begin(db, DB_EVENTS, …)); a transaction of
+ * another one is refused with DB_EWRONGENV.
  */
 #ifndef HP_DB_H
 #define HP_DB_H
@@ -38,13 +50,29 @@
 #include "crypto.h"
 #include "util.h"
 
-#define DB_SCHEMA	1
+#define DB_SCHEMA	2	/* 1: one environment for everything */
 #define SECRET_MAX	512			/* plaintext bytes */
 #define SEALED_MAX	(SECRET_MAX + SEAL_OVERHEAD)
 #define EVENTS_MAX	4096			/* "a,b,c" or "*" */
 #define TRIGGERS_MAX	32
 #define OUTPUT_MAX	(64 * 1024)		/* kept per attempt */
 #define DEDUPE_DAYS	(DEDUPE_WINDOW_S / 86400)
+
+/*
+ * One error space: 0; LMDB's codes (negative, MDB_KEYEXIST ...); errno
+ * values (positive); and these. db_strerror() names every one.
+ */
+#define DB_ESEAL	(-31000)	/* a secret cannot be (un)sealed */
+#define DB_EDAMAGED	(-31001)	/* a record that does not decode */
+#define DB_EWRONGENV	(-31002)	/* a transaction of another part */
+#define DB_ESCHEMA	(-31003)	/* a layout this build cannot read */
+#define DB_ENOTOPEN	(-31004)	/* that part was not opened */
+
+const char *db_strerror(int rc);
+
+enum db_part { DB_CONFIG, DB_EVENTS, DB_RUNS, DB_SPOOL, DB_NPARTS };
+#define DB_ALL		((1 << DB_NPARTS) - 1)
+#define DB_PART(p)	(1 << (p))
 
 /* Unsealed subscription secrets, keyed by the sealed bytes and the id. */
 #define SECRET_CACHE	16
@@ -57,16 +85,32 @@ struct secret_cache {
 };
 
 #define DB_KEYS_MAX	8
+#define DEDUPE_TABLES	(DEDUPE_DAYS + 4)
 
-/* Errors of the db layer beside LMDB's (db_strerror knows them all). */
-#define DB_ESEAL	(-31000)	/* a secret cannot be (un)sealed */
+struct db_env {
+	MDB_env	*env;
+	size_t	 map_max;			/* db_grow's limit */
+	char	 dir[PATH_MAX];
+};
 
 struct db {
-	MDB_env	*env;
-	MDB_dbi	 subs, subs_by_name, sub_stats, workflows, triggers;
-	MDB_dbi	 events, events_by_time, pending, dedupe, dedupe_by_time;
+	struct db_env part[DB_NPARTS];
+	/* config */
+	MDB_dbi	 subs, subs_by_name, workflows, triggers;
+	MDB_dbi	 creds, oauth_clients, oauth_states, cmeta;
+	/* events */
+	MDB_dbi	 log, ids, sub_stats, emeta;
+	struct {
+		uint32_t day;			/* days since the epoch */
+		MDB_dbi	 dbi;
+	}	 dedupe[DEDUPE_TABLES];		/* newest first */
+	int	 ndedupe;
+	int	 dedupe_cur;			/* today's, once prepared */
+	/* runs */
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
-	MDB_dbi	 spool, quarantine, meta, creds, oauth_clients, oauth_states;
+	MDB_dbi	 tests, rmeta;
+	/* spool */
+	MDB_dbi	 spool, quarantine;
 	/* Master keys by id, loaded as sealed values need them. */
 	struct db_key {
 		uint32_t	 id;
@@ -75,38 +119,42 @@ struct db {
 	int	 nkeys;
 	uint32_t key_current;			/* the id to seal with */
 	char	 key_path[PATH_MAX];		/* key 1; key N: path.N */
-	size_t	 map_max;			/* db_grow's limit */
 	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
-	/* db_trim's view of the map, found once per map size. */
-	void	*trim_base;
-	size_t	 trim_len, trim_mapsize;
-	int64_t	 trim_last;			/* mono_ms of the last trim */
 };
 
-/*
- * Every writer commits with a sync: the environment holds acknowledged
- * events, and LMDB's MDB_NOSYNC in any process that shares it can
- * corrupt it on an OS crash.
- */
-#define DB_RDONLY	0x2
-/*
- * The verifier: a commit syncs the data pages while it holds the writer
- * lock, and db_commit_durable() syncs the meta page after releasing it,
- * before anyone is told. Other writers wait for one fsync, not two.
- */
-#define DB_METASYNC_LATER 0x4
 /* A stage that never seals nor unseals (the router): no master key. */
 #define DB_NOKEYS	0x8
 
-int	db_open(struct db *, const struct config *, int flags, char *err,
-	    size_t errlen);
+/*
+ * Open the parts a process uses (DB_PART(DB_CONFIG) | ...), migrating a
+ * state directory of an older layout first. 0, or a code with err:
+ * DB_ESCHEMA is a configuration error (a stage exits 100), anything else
+ * may pass (exit 111).
+ */
+int	db_open(struct db *, const struct config *, int parts, int flags,
+	    char *err, size_t errlen);
 void	db_close(struct db *);
 /* NULL on failure, with the LMDB message in the log. */
-MDB_txn *db_begin(struct db *, int rdonly);
+MDB_txn *db_begin(struct db *, enum db_part, int rdonly);
 /* 0, or the LMDB error code (MDB_MAP_FULL: answer 503, retry later). */
 int	db_commit(MDB_txn *);
-/* Commit, then make it durable (for DB_METASYNC_LATER environments). */
-int	db_commit_durable(struct db *, MDB_txn *);
+/*
+ * Grow a part's map after MDB_MAP_FULL (no transaction of it open in this
+ * process). 0 when it grew, -1 at the limit.
+ */
+int	db_grow(struct db *, enum db_part);
+/* Readers left behind by killed processes, in every part. */
+void	db_reader_check(struct db *);
+
+/* States with names. */
+enum event_state { EV_STORED, EV_IGNORED, EV_ROUTED };
+enum run_state { RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED,
+	RUN_DEAD };
+const char *event_state_name(enum event_state);
+const char *run_state_name(enum run_state);
+/* -1 for an unknown name. */
+int	event_state_parse(const char *);
+int	run_state_parse(const char *);
 
 struct sub_rec {
 	char	 id[UUID_LEN + 1];
@@ -132,20 +180,14 @@ struct trigger {
 	char	*map;
 };
 
-/*
- * What a workflow's masked fields hide, sealed beside them: the http
- * headers, the URL with its userinfo, the --env lines with their values.
- * The clear fields hold the masked text (for show and list); only the
- * dispatcher unseals. A record without a sealed part keeps that part in
- * clear (written before sealing existed) and is used as it is.
- */
-enum wf_sealed { WF_SEALED_HEADERS, WF_SEALED_URL, WF_SEALED_ENV,
-	WF_SEALED_N };
-
+/* A sealed part of a workflow of any length (headers, URL, env). */
 struct sealed_text {
-	unsigned char	*p;		/* malloc'd; aad = "what:ws/name" */
+	unsigned char	*p;
 	size_t		 n;
 };
+
+enum wf_sealed { WF_SEALED_HEADERS, WF_SEALED_URL, WF_SEALED_ENV,
+	WF_SEALED_N };
 
 struct wf_rec {
 	char	 workspace[NAME_MAX_LEN + 1];
@@ -153,9 +195,11 @@ struct wf_rec {
 	char	 state[12];			/* draft, published */
 	char	 action[8];			/* exec, http, dify, zmq */
 	char	*target;			/* command, URL, base, endpoint */
-	char	*headers;			/* http: "K: V\n" lines */
-	char	*env;				/* exec: "NAME[=V]\n" lines */
-	char	*user;				/* exec: run as; NULL: as is */
+	char	*headers;			/* http: "K: V\n" lines, masked */
+	char	*env;				/* exec: "NAME[=****]\n" lines */
+	char	*user;				/* exec: run as this user */
+	/* The clear text of headers, URL userinfo and env values, sealed
+	 * (aad "headers:ws/name" ...); what the fields above show masked. */
 	struct sealed_text sealed[WF_SEALED_N];
 	unsigned char app_key[SEALED_MAX];	/* dify; sealed, aad = ws/name */
 	size_t	 app_key_len;
@@ -169,13 +213,14 @@ struct wf_rec {
 };
 
 struct event_rec {
+	uint64_t seq;				/* its place in the log */
 	char	 id[UUID_LEN + 1];
 	char	 sub[UUID_LEN + 1];
 	char	 workspace[NAME_MAX_LEN + 1];
 	char	 integration[NAME_MAX_LEN + 1];
 	char	 type[256];
 	char	 delivery_id[256];
-	char	 status[12];			/* stored, ignored, routed */
+	enum event_state state;			/* stored or ignored, as kept */
 	int64_t	 received_at;
 	char	*headers;			/* JSON object text */
 	unsigned char *payload;
@@ -187,7 +232,8 @@ struct run_rec {
 	char	 workspace[NAME_MAX_LEN + 1];
 	char	 workflow[NAME_MAX_LEN + 1];
 	char	 event_id[UUID_LEN + 1];
-	char	 status[12];	/* queued, running, failed, succeeded, dead */
+	uint64_t event_seq;			/* 0 when unknown */
+	enum run_state state;
 	int64_t	 attempts;	/* attempts started */
 	int64_t	 max_attempts;	/* retries + 1, fixed when the run is made */
 	int64_t	 created_at;
@@ -214,7 +260,9 @@ int	db_put(MDB_txn *, MDB_dbi, const void *k, size_t kn, const void *v,
 	    size_t vn, unsigned flags);
 int	db_del(MDB_txn *, MDB_dbi, const void *k, size_t kn);
 
-/* Subscriptions. -1 means a damaged record (logged). */
+/* --- config: subscriptions ---------------------------------------- */
+
+/* DB_EDAMAGED for a record that does not decode (logged). */
 int	db_sub_get(MDB_txn *, struct db *, const char *id, struct sub_rec *);
 /* By id or name; integration may be NULL. Ambiguous names: -2. */
 int	db_sub_find(MDB_txn *, struct db *, const char *ws, const char *integ,
@@ -224,20 +272,25 @@ int	db_sub_del(MDB_txn *, struct db *, const struct sub_rec *);
 int	db_sub_count(MDB_txn *, struct db *, const char *ws,
 	    const char *integ);
 typedef int (*db_sub_fn)(void *arg, const struct sub_rec *);
+/* ws NULL: every workspace. */
 int	db_sub_each(MDB_txn *, struct db *, const char *ws, db_sub_fn, void *);
-int	db_sub_stats(MDB_txn *, struct db *, const char *id, int64_t *count,
-	    int64_t *last_at);
-int	db_sub_stats_bump(MDB_txn *, struct db *, const char *id, int64_t at);
 /* Seal/unseal a subscription's secret (which: 1 or 2). */
 int	db_sub_set_secret(struct db *, struct sub_rec *, int which,
 	    const char *plain, size_t n);
 int	db_sub_secret(struct db *, const struct sub_rec *, int which,
 	    unsigned char *out, size_t cap);	/* length, or -1 */
 int	sub_covers(const struct sub_rec *, const char *event);
+/*
+ * A trigger's event matches: the same name, "*", or a family of it
+ * ("issues" matches "issues.opened").
+ */
+int	event_matches(const char *trigger, const char *event);
 
-/* Workflows. db_wf_put keeps the trigger index in step with the record. */
+/* --- config: workflows and triggers -------------------------------- */
+
 int	db_wf_get(MDB_txn *, struct db *, const char *ws, const char *name,
 	    struct wf_rec *);
+/* Keeps the trigger index in step with the record. */
 int	db_wf_put(MDB_txn *, struct db *, const struct wf_rec *);
 int	db_wf_del(MDB_txn *, struct db *, const char *ws, const char *name);
 typedef int (*db_wf_fn)(void *arg, const struct wf_rec *);
@@ -249,55 +302,17 @@ void	wf_free(struct wf_rec *);
 typedef int (*db_match_fn)(void *arg, const char *wf_key, size_t n);
 int	db_trigger_match(MDB_txn *, struct db *, const char *sub_id,
 	    const char *event, db_match_fn, void *);
+/* A workflow's Dify app key as a string; length or -1. */
+int	db_wf_app_key(struct db *, const struct wf_rec *, char *out,
+	    size_t cap);
+int	db_wf_set_app_key(struct db *, struct wf_rec *, const char *key);
+/* Seal a sealed part of a workflow from its clear text; 0 or -1. */
+int	db_wf_seal(struct db *, struct wf_rec *, enum wf_sealed which,
+	    const char *plain);
+/* The clear text of a sealed part (malloc'd), or NULL. */
+char   *db_wf_unseal(struct db *, const struct wf_rec *, enum wf_sealed which);
 
-/* Events. db_event_put also maintains events_by_time and pending. */
-int	db_event_put(MDB_txn *, struct db *, const struct event_rec *);
-int	db_event_get(MDB_txn *, struct db *, const char *id, struct event_rec *);
-int	db_event_set_status(MDB_txn *, struct db *, struct event_rec *,
-	    const char *status);
-void	event_free(struct event_rec *);
-typedef int (*db_event_fn)(void *arg, struct event_rec *);
-/* Newest first. */
-int	db_event_each(MDB_txn *, struct db *, db_event_fn, void *);
-/* Event ids waiting to be routed, oldest first. */
-typedef int (*db_id_fn)(void *arg, const char *id);
-int	db_pending_each(MDB_txn *, struct db *, db_id_fn, void *);
-
-/*
- * Index the dedupe entries of a database from before dedupe_by_time, up
- * to limit per call: the number indexed (0 once whole), or -1 with *rc.
- * db_prune expires dedupe entries only once the index is whole.
- */
-int	db_dedupe_index(MDB_txn *, struct db *, int limit, int *rc);
-/* Dedupe: 0 and the first event's id when seen within DEDUPE_DAYS. */
-int	db_dedupe_get(MDB_txn *, struct db *, const char *sub_id,
-	    const char *delivery_id, char event_id[UUID_LEN + 1]);
-int	db_dedupe_put(MDB_txn *, struct db *, const char *sub_id,
-	    const char *delivery_id, const char *event_id, int64_t at);
-
-/* Runs. db_run_put maintains due, runs_by_time and runs_by_event. */
-int	db_run_get(MDB_txn *, struct db *, const char *id, struct run_rec *);
-int	db_run_put(MDB_txn *, struct db *, const struct run_rec *,
-	    const struct run_rec *old);
-typedef int (*db_run_fn)(void *arg, const struct run_rec *);
-int	db_run_each(MDB_txn *, struct db *, db_run_fn, void *); /* newest first */
-int	db_run_each_for_event(MDB_txn *, struct db *, const char *event_id,
-	    db_run_fn, void *);
-/* Runs due at or before `now`, oldest first; stop when fn returns 1. */
-int	db_due_each(MDB_txn *, struct db *, int64_t now, db_id_fn, void *);
-/* The earliest due time, or INT64_MAX. */
-int64_t	db_due_next(MDB_txn *, struct db *);
-int	db_attempt_put(MDB_txn *, struct db *, const char *run_id,
-	    const struct attempt_rec *);
-typedef int (*db_attempt_fn)(void *arg, const struct attempt_rec *);
-int	db_attempt_each(MDB_txn *, struct db *, const char *run_id,
-	    db_attempt_fn, void *);
-
-/* A run's inputs when a trigger's map made them (else the payload). */
-int	db_run_inputs_put(MDB_txn *, struct db *, const char *run_id,
-	    const char *json);
-/* malloc'd JSON text, or NULL. */
-char   *db_run_inputs_get(MDB_txn *, struct db *, const char *run_id);
+/* --- config: credentials, OAuth, master keys ------------------------ */
 
 /* Credentials: an API key or an OAuth token, sealed (aad = "cred:ws/name"). */
 struct cred_rec {
@@ -370,6 +385,113 @@ int	db_oauth_state_verifier(struct db *, const struct oauth_state_rec *,
 	    char *out, size_t cap);
 
 /*
+ * Seal and unseal with the master keys. A sealed value names the key it
+ * was sealed with; the records that hold one are re-sealed under the
+ * current key when written (see db_rotate_key).
+ */
+int	db_seal(struct db *, const char *aad, const void *plain, size_t n,
+	    unsigned char *out, size_t *outlen);
+int	db_unseal(struct db *, const char *aad, const unsigned char *in,
+	    size_t n, unsigned char *out, size_t cap);
+
+/*
+ * Rotation: write a new key file (synced) before anything is sealed with
+ * it, make it current and re-seal every secret in one transaction, then
+ * delete the key files no stored value uses. Readers never delete a key,
+ * so a crash or a concurrent command at any point loses nothing.
+ * Returns how many secrets were re-sealed, or -1 with err.
+ */
+int	db_rotate_key(struct db *, char *err, size_t errlen);
+
+/* --- events: the log, dedupe, statistics ---------------------------- */
+
+/*
+ * Append events to the log (the verifier): e->seq is set. Keys grow by
+ * one; nothing is ever rewritten.
+ */
+int	db_event_append(MDB_txn *, struct db *, struct event_rec *);
+/* By event id (or, for db_event_get_seq, by place in the log). */
+int	db_event_get(MDB_txn *, struct db *, const char *id, struct event_rec *);
+int	db_event_get_seq(MDB_txn *, struct db *, uint64_t seq,
+	    struct event_rec *);
+void	event_free(struct event_rec *);
+typedef int (*db_event_fn)(void *arg, struct event_rec *);
+/* Newest first; stop when fn returns non-zero. */
+int	db_event_each(MDB_txn *, struct db *, db_event_fn, void *);
+/* Oldest first from after `seq`, up to limit; stop on non-zero. */
+int	db_log_each(MDB_txn *, struct db *, uint64_t after, int limit,
+	    db_event_fn, void *);
+/* The last seq in the log, 0 when empty. */
+uint64_t db_log_last(MDB_txn *, struct db *);
+/* What `event show` says: routed once the router's cursor passed it. */
+enum event_state event_state_at(const struct event_rec *, uint64_t cursor);
+
+/*
+ * Dedupe: 0 and the first event's id when seen within DEDUPE_DAYS.
+ * db_dedupe_prepare makes today's table (in a transaction of its own)
+ * before a batch's transaction puts into it.
+ */
+int	db_dedupe_prepare(struct db *, int64_t now);
+int	db_dedupe_get(MDB_txn *, struct db *, const char *sub_id,
+	    const char *delivery_id, char event_id[UUID_LEN + 1]);
+int	db_dedupe_put(MDB_txn *, struct db *, const char *sub_id,
+	    const char *delivery_id, const char *event_id, int64_t at);
+/* Drop the day tables past the window, whole: how many went. */
+int	db_dedupe_expire(MDB_txn *, struct db *, int64_t now);
+
+int	db_sub_stats(MDB_txn *, struct db *, const char *id, int64_t *count,
+	    int64_t *last_at);
+/* Add n events at `at` (the verifier, once per subscription per batch). */
+int	db_sub_stats_add(MDB_txn *, struct db *, const char *id, int64_t n,
+	    int64_t at);
+
+/* --- runs ----------------------------------------------------------- */
+
+/*
+ * The run id of (event, workflow): the same whenever the router routes
+ * that event again, so that nothing is created twice; time-ordered by the
+ * event's receipt.
+ */
+void	run_id_for(const struct event_rec *, const char *ws,
+	    const char *workflow, char out[UUID_LEN + 1]);
+int	db_run_get(MDB_txn *, struct db *, const char *id, struct run_rec *);
+/*
+ * Write a run; old is what it was (NULL for a new one: then MDB_KEYEXIST
+ * when a run of that id exists). Keeps due, runs_by_time, runs_by_event.
+ */
+int	db_run_put(MDB_txn *, struct db *, const struct run_rec *,
+	    const struct run_rec *old);
+typedef int (*db_run_fn)(void *arg, const struct run_rec *);
+int	db_run_each(MDB_txn *, struct db *, db_run_fn, void *); /* newest first */
+int	db_run_each_for_event(MDB_txn *, struct db *, const char *event_id,
+	    db_run_fn, void *);
+/* Runs due at or before `now`, oldest first; stop when fn returns 1. */
+typedef int (*db_id_fn)(void *arg, const char *id);
+int	db_due_each(MDB_txn *, struct db *, int64_t now, db_id_fn, void *);
+/* The earliest due time, or INT64_MAX. */
+int64_t	db_due_next(MDB_txn *, struct db *);
+int	db_attempt_put(MDB_txn *, struct db *, const char *run_id,
+	    const struct attempt_rec *);
+typedef int (*db_attempt_fn)(void *arg, const struct attempt_rec *);
+int	db_attempt_each(MDB_txn *, struct db *, const char *run_id,
+	    db_attempt_fn, void *);
+/* A run's inputs when a trigger's map made them (else the payload). */
+int	db_run_inputs_put(MDB_txn *, struct db *, const char *run_id,
+	    const char *json);
+/* malloc'd JSON text, or NULL. */
+char   *db_run_inputs_get(MDB_txn *, struct db *, const char *run_id);
+/* The router's place in the event log. */
+uint64_t db_cursor(MDB_txn *, struct db *);
+int	db_cursor_put(MDB_txn *, struct db *, uint64_t seq);
+/* The listen_until of a `workflow test` the router already caught. */
+int64_t	db_test_caught(MDB_txn *, struct db *, const char *ws,
+	    const char *name);
+int	db_test_catch(MDB_txn *, struct db *, const char *ws,
+	    const char *name, int64_t listen_until);
+
+/* --- spool ---------------------------------------------------------- */
+
+/*
  * Spool: the receiver's deliveries that wait for the verifier, keyed by
  * the time they are due (received, or retried) and their event id. What
  * the verifier cannot process is moved to the quarantine, where `hookpipe
@@ -391,6 +513,8 @@ int	db_spool_delay(MDB_txn *, struct db *, const unsigned char *key,
 typedef int (*db_spool_fn)(void *arg, const MDB_val *key, const void *msg,
 	    size_t n);
 int	db_spool_each(MDB_txn *, struct db *, db_spool_fn, void *);
+/* Bytes the spool's pages take. */
+size_t	db_spool_bytes(MDB_txn *, struct db *);
 
 struct quarantine_rec {
 	char		 id[UUID_LEN + 1];
@@ -413,63 +537,31 @@ int	db_quarantine_each(MDB_txn *, struct db *, db_spool_fn, void *);
 int	quarantine_decode(const void *, size_t, struct quarantine_rec *);
 void	quarantine_free(struct quarantine_rec *);
 
-/*
- * Retention: delete up to `limit` events received before `cutoff` (with
- * their runs, attempts and inputs; never an event still waiting to be
- * routed or a run still due) and dedupe entries older than DEDUPE_DAYS.
- * Returns how many records went, or -1 (an LMDB error code in *rc).
- */
-int	db_prune(MDB_txn *, struct db *, int64_t cutoff, int limit, int *rc);
+/* --- retention ------------------------------------------------------ */
 
 /*
- * Grow the map after MDB_MAP_FULL (no transaction may be open in this
- * process). 0 when it grew, -1 at the limit.
+ * Events received before cutoff, oldest first, up to limit, but never
+ * past `routed` (the router's cursor) nor one with a run still due (read
+ * in `runs`, a read transaction of the runs part, when not NULL): the
+ * verifier, in its environment. Runs created before cutoff that are not
+ * due, with their attempts and inputs: the router, in the runs
+ * environment. Each returns how many records went, or -1 with the code
+ * in *rc.
  */
-int	db_grow(struct db *);
+int	db_events_prune(MDB_txn *, MDB_txn *runs, struct db *, int64_t cutoff,
+	    uint64_t routed, int limit, int *rc);
+int	db_runs_prune(MDB_txn *, struct db *, int64_t cutoff, int limit,
+	    int *rc);
+
+/* --- upgrade -------------------------------------------------------- */
 
 /*
- * Every page of the database a stage has read stays in its resident set
- * (the map is shared with the page cache), and the kernel maps the whole
- * page-cache folio around a page read: 64 KiB to megabytes, as LMDB's
- * writes made them. Drop those mappings on a timer so a stage's RSS
- * tracks its working set, not the file's size; long walks trim as they
- * go.
- * db_trim_every trims when the last trim is ms old: cheap enough to call
- * after every batch, which bounds the peak under load too.
+ * Move a state directory of layout 1 (one environment in db/) into the
+ * four parts, losing nothing; idempotent and safe against a crash or a
+ * concurrent process at any point. 0 when there was nothing to do or it
+ * is done (with how many records in *moved), -1 with err.
  */
-void	db_trim(struct db *);
-void	db_trim_every(struct db *, int64_t ms);
-#define DB_TRIM_MS	25
-
-/*
- * Seal and unseal with the master keys. A sealed value names the key it
- * was sealed with; the records that hold one are re-sealed under the
- * current key when written (see db_rotate_key).
- */
-int	db_seal(struct db *, const char *aad, const void *plain, size_t n,
-	    unsigned char *out, size_t *outlen);
-int	db_unseal(struct db *, const char *aad, const unsigned char *in,
-	    size_t n, unsigned char *out, size_t cap);
-/* A workflow's Dify app key as a string; length or -1. */
-int	db_wf_app_key(struct db *, const struct wf_rec *, char *out,
-	    size_t cap);
-int	db_wf_set_app_key(struct db *, struct wf_rec *, const char *key);
-/* Seal plain as the workflow's part `which`: 0, or -1. */
-int	db_wf_seal(struct db *, struct wf_rec *, enum wf_sealed which,
-	    const char *plain);
-/* The part unsealed, malloc'd and NUL-terminated; NULL when it cannot be
- * (no such part, another key, a forged record). */
-char   *db_wf_unseal(struct db *, const struct wf_rec *, enum wf_sealed which);
-
-/*
- * Rotation: write a new key file (synced) before anything is sealed with
- * it, make it current and re-seal every secret in one transaction, then
- * delete the key files no stored value uses. Readers never delete a key,
- * so a crash or a concurrent command at any point loses nothing.
- * Returns how many secrets were re-sealed, or -1 with err.
- */
-int	db_rotate_key(struct db *, char *err, size_t errlen);
-
-const char *db_strerror(int rc);
+int	db_migrate(const struct config *, long *moved, char *err,
+	    size_t errlen);
 
 #endif

@@ -300,7 +300,7 @@ run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
 {
 	struct run_rec old = *run;
 
-	str_copy(run->status, "dead", sizeof(run->status));
+	run->state = RUN_DEAD;
 	str_copy(run->last_error, why, sizeof(run->last_error));
 	run->updated_at = now_us();
 	log_warn("run %s is dead: %s", run->id, why);
@@ -358,10 +358,10 @@ run_interrupted(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
 	str_copy(run->last_error, INTERRUPTED, sizeof(run->last_error));
 	run->updated_at = now;
 	if (run->attempts < run->max_attempts) {
-		str_copy(run->status, "failed", sizeof(run->status));
+		run->state = RUN_FAILED;
 		run->next_at = now + retry_delay_us(d, (int)run->attempts);
 	} else {
-		str_copy(run->status, "dead", sizeof(run->status));
+		run->state = RUN_DEAD;
 		log_warn("run %s is dead: attempt %lld was interrupted and was "
 		    "its last", run->id, (long long)run->attempts);
 	}
@@ -544,14 +544,22 @@ start_due(struct dispatcher *d)
 	struct start starts[256];
 	int nstart = 0, i, rc = 0, free_slots = d->njobs - d->active;
 	int64_t now = now_us();
-	MDB_txn *txn;
+	MDB_txn *txn, *ctxn = NULL, *etxn;
 
 	if (free_slots <= 0 || (d->next_due_us != 0 && d->next_due_us > now))
 		return;
 	due.n = 0;
 	due.cap = free_slots + d->active < 256 ? free_slots + d->active : 256;
-	if ((txn = db_begin(&d->db, 0)) == NULL)
+	/* Runs to claim; their workflows and events to read. */
+	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
 		return;
+	if ((ctxn = db_begin(&d->db, DB_CONFIG, 1)) == NULL ||
+	    (etxn = db_begin(&d->db, DB_EVENTS, 1)) == NULL) {
+		if (ctxn != NULL)
+			mdb_txn_abort(ctxn);
+		mdb_txn_abort(txn);
+		return;
+	}
 	db_due_each(txn, &d->db, now, collect_due, &due);
 	for (i = 0; i < due.n && nstart < free_slots && rc == 0; i++) {
 		struct run_rec run, old;
@@ -568,7 +576,7 @@ start_due(struct dispatcher *d)
 			db_del(txn, d->db.due, due.id[i], UUID_LEN);
 			continue;
 		}
-		if (db_wf_get(txn, &d->db, run.workspace, run.workflow,
+		if (db_wf_get(ctxn, &d->db, run.workspace, run.workflow,
 		    &wf) != 0) {
 			rc = run_dead(d, txn, &run, "its workflow was deleted");
 			continue;
@@ -578,12 +586,14 @@ start_due(struct dispatcher *d)
 			wf_free(&wf);
 			continue;
 		}
-		if (db_event_get(txn, &d->db, run.event_id, &ev) != 0) {
+		if ((run.event_seq > 0 ? db_event_get_seq(etxn, &d->db,
+		    run.event_seq, &ev) : db_event_get(etxn, &d->db,
+		    run.event_id, &ev)) != 0) {
 			wf_free(&wf);
 			rc = run_dead(d, txn, &run, "its event is gone");
 			continue;
 		}
-		if (strcmp(run.status, "running") == 0) {
+		if (run.state == RUN_RUNNING) {
 			/* Its lease ran out and no job of ours holds it: the
 			 * attempt was cut off. */
 			log_info("run %s: attempt %lld was interrupted",
@@ -593,10 +603,10 @@ start_due(struct dispatcher *d)
 			rc = run_interrupted(d, txn, &run, 0, NULL);
 			continue;
 		}
-		have_sub = db_sub_get(txn, &d->db, ev.sub, &sub) == 0;
+		have_sub = db_sub_get(ctxn, &d->db, ev.sub, &sub) == 0;
 		old = run;
 		run.attempts++;
-		str_copy(run.status, "running", sizeof(run.status));
+		run.state = RUN_RUNNING;
 		run.updated_at = now;
 		/* A lease: the run stays in the due index, but not before the
 		 * attempt could have ended; recover_running() handles a
@@ -626,15 +636,16 @@ start_due(struct dispatcher *d)
 		event_free(&ev);
 		rc = db_run_put(txn, &d->db, &run, &old);
 	}
+	mdb_txn_abort(etxn);
+	mdb_txn_abort(ctxn);
 	if (rc == 0)
 		rc = db_commit(txn);
 	else
 		mdb_txn_abort(txn);
 	if (rc == MDB_MAP_FULL)
-		db_grow(&d->db);	/* the next pass claims them */
+		db_grow(&d->db, DB_RUNS);	/* the next pass claims them */
 	if (rc != 0) {
-		log_warn("cannot claim due runs: %s", rc == -1 ?
-		    "damaged record" : db_strerror(rc));
+		log_warn("cannot claim due runs: %s", db_strerror(rc));
 		for (i = 0; i < nstart; i++) {
 			start_free(&starts[i]);
 			job_release(starts[i].job);
@@ -689,7 +700,6 @@ start_due(struct dispatcher *d)
 struct idlist {
 	char	(*id)[UUID_LEN + 1];
 	size_t	 n, cap;
-	struct db *db;		/* trimmed as the walk goes */
 };
 
 static int
@@ -697,10 +707,6 @@ collect_all(void *arg, const char *id)
 {
 	struct idlist *l = arg;
 
-	/* Each page read maps the page cache's whole folio around it (up
-	 * to megabytes): on a long queue, let them go as we walk. */
-	if (l->n % 256 == 0)
-		db_trim(l->db);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
 		void *p = realloc(l->id, cap * sizeof(*l->id));
@@ -722,21 +728,19 @@ collect_all(void *arg, const char *id)
 static void
 recover_running(struct dispatcher *d)
 {
-	struct idlist l = { NULL, 0, 0, &d->db };
+	struct idlist l = { NULL, 0, 0 };
 	MDB_txn *txn;
 	size_t i, n = 0;
 	int rc = 0;
 
-	if ((txn = db_begin(&d->db, 0)) == NULL)
+	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
 		fatal(EXIT_TEMPORARY, "cannot read the run queue");
 	db_due_each(txn, &d->db, INT64_MAX, collect_all, &l);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct run_rec run;
 
-		if (i % 256 == 0)
-			db_trim(&d->db);
 		if (db_run_get(txn, &d->db, l.id[i], &run) != 0 ||
-		    strcmp(run.status, "running") != 0)
+		    run.state != RUN_RUNNING)
 			continue;
 		log_info("run %s: attempt %lld was interrupted", run.id,
 		    (long long)run.attempts);
@@ -765,7 +769,7 @@ finish_jobs(struct dispatcher *d)
 			done[ndone++] = &d->jobs[i];
 	if (ndone == 0)
 		return;
-	if ((txn = db_begin(&d->db, 0)) == NULL)
+	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
 		return;	/* retried on the next pass */
 	for (i = 0; i < ndone && rc == 0; i++) {
 		struct job *j = done[i];
@@ -774,7 +778,7 @@ finish_jobs(struct dispatcher *d)
 		int64_t now = now_us();
 
 		if ((rc = db_run_get(txn, &d->db, j->run_id, &run)) != 0) {
-			rc = rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
+			rc = rc == MDB_NOTFOUND || rc == DB_EDAMAGED ? 0 : rc;
 			continue;
 		}
 		old = run;
@@ -792,16 +796,16 @@ finish_jobs(struct dispatcher *d)
 		run.updated_at = now;
 		str_copy(run.last_error, j->error, sizeof(run.last_error));
 		if (j->ok)
-			str_copy(run.status, "succeeded", sizeof(run.status));
+			run.state = RUN_SUCCEEDED;
 		else if (run.attempts < run.max_attempts && !j->no_retry) {
 			int64_t delay = retry_delay_us(d, (int)run.attempts);
 
 			if (j->retry_after_ms * 1000 > delay)
 				delay = j->retry_after_ms * 1000;
-			str_copy(run.status, "failed", sizeof(run.status));
+			run.state = RUN_FAILED;
 			run.next_at = now + delay;
 		} else
-			str_copy(run.status, "dead", sizeof(run.status));
+			run.state = RUN_DEAD;
 		rc = db_run_put(txn, &d->db, &run, &old);
 	}
 	if (rc == 0)
@@ -809,10 +813,10 @@ finish_jobs(struct dispatcher *d)
 	else
 		mdb_txn_abort(txn);
 	if (rc == MDB_MAP_FULL)
-		db_grow(&d->db);	/* the next pass records them */
+		db_grow(&d->db, DB_RUNS);	/* the next pass records them */
 	if (rc != 0) {
 		log_warn("cannot record %d attempts: %s", ndone,
-		    rc == -1 ? "damaged record" : db_strerror(rc));
+		    db_strerror(rc));
 		return;	/* kept: retried on the next pass */
 	}
 	for (i = 0; i < ndone; i++) {
@@ -871,7 +875,7 @@ requeue_running(struct dispatcher *d)
 	MDB_txn *txn;
 	int i, rc = 0;
 
-	if (d->active == 0 || (txn = db_begin(&d->db, 0)) == NULL)
+	if (d->active == 0 || (txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
 		return;
 	for (i = 0; i < d->njobs; i++) {
 		struct job *j = &d->jobs[i];
@@ -882,7 +886,7 @@ requeue_running(struct dispatcher *d)
 		exec_kill(j);
 		http_abort(&d->http, j);
 		if (rc == 0 && db_run_get(txn, &d->db, j->run_id, &run) == 0 &&
-		    strcmp(run.status, "running") == 0 &&
+		    run.state == RUN_RUNNING &&
 		    run.attempts == j->attempt)
 			rc = run_interrupted(d, txn, &run, j->started_us,
 			    &j->out);
@@ -1052,17 +1056,13 @@ loop(struct dispatcher *d)
 			continue;
 		}
 		if (mono_ms() >= next_tick) {
-			int dead = 0;
-
 			d->next_due_us = 0;
-			mdb_reader_check(d->db.env, &dead);
-			db_trim(&d->db);
+			db_reader_check(&d->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);
-		db_trim_every(&d->db, DB_TRIM_MS);
 		if (d->next_due_us == 0) {
-			MDB_txn *txn = db_begin(&d->db, 1);
+			MDB_txn *txn = db_begin(&d->db, DB_RUNS, 1);
 
 			d->next_due_us = INT64_MAX;
 			if (txn != NULL) {
@@ -1086,9 +1086,12 @@ main(int argc, char **argv)
 	stage_init(&d->st, "dispatcher", argc, argv, &d->cfg, usage);
 	if (http_init(&d->http) == -1)
 		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");
-	/* Every commit is synced: the file holds acknowledged events too. */
-	if (db_open(&d->db, &d->cfg, 0, err, sizeof(err)) == -1)
-		fatal(EXIT_TEMPORARY, "%s", err);
+	/* It advances runs; it reads workflows and subscriptions (and
+	 * unseals what actions need) and the events runs are made of. */
+	if ((i = db_open(&d->db, &d->cfg, DB_PART(DB_CONFIG) |
+	    DB_PART(DB_EVENTS) | DB_PART(DB_RUNS), 0, err, sizeof(err))) != 0)
+		fatal(i == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
+		    err);
 	d->njobs = (int)d->cfg.concurrency;
 	if ((d->jobs = calloc((size_t)d->njobs, sizeof(*d->jobs))) == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");

@@ -362,22 +362,10 @@ rtxn_renew(struct receiver *rx)
 
 	if ((rc = mdb_txn_renew(rx->rtxn)) == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size. */
-		mdb_env_set_mapsize(rx->db.env, 0);
+		mdb_env_set_mapsize(rx->db.part[DB_CONFIG].env, 0);
 		rc = mdb_txn_renew(rx->rtxn);
 	}
 	return rc;
-}
-
-/* What the spool's pages take, in bytes. */
-static int64_t
-spool_bytes(MDB_txn *txn, struct receiver *rx)
-{
-	MDB_stat ms;
-
-	if (mdb_stat(txn, rx->db.spool, &ms) != 0)
-		return -1;
-	return (int64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
-	    ms.ms_overflow_pages) * ms.ms_psize;
 }
 
 static enum MHD_Result
@@ -406,9 +394,13 @@ metrics(struct receiver *rx, struct MHD_Connection *c)
 	int64_t spool = -1;
 	int i;
 
-	if (rtxn_renew(rx) == 0) {
-		spool = spool_bytes(rx->rtxn, rx);
-		mdb_txn_reset(rx->rtxn);
+	{
+		MDB_txn *txn = db_begin(&rx->db, DB_SPOOL, 1);
+
+		if (txn != NULL) {
+			spool = (int64_t)db_spool_bytes(txn, &rx->db);
+			mdb_txn_abort(txn);
+		}
 	}
 	buf_appendf(&b, "# HELP hookpipe_receiver_responses_total HTTP "
 	    "responses by status class.\n"
@@ -544,12 +536,12 @@ spool_once(struct receiver *rx, struct request *rq, int regrown)
 	int64_t used;
 	int rc;
 
-	if ((txn = db_begin(&rx->db, 0)) == NULL)
+	if ((txn = db_begin(&rx->db, DB_SPOOL, 0)) == NULL)
 		return EIO;
-	if ((used = spool_bytes(txn, rx)) < 0 ||
-	    used + (int64_t)rx->w.sb.size > rx->cfg.spool_max) {
+	used = (int64_t)db_spool_bytes(txn, &rx->db);
+	if (used + (int64_t)rx->w.sb.size > rx->cfg.spool_max) {
 		mdb_txn_abort(txn);
-		return used < 0 ? EIO : SPOOL_FULL;
+		return SPOOL_FULL;
 	}
 	rc = db_spool_put(txn, &rx->db, rq->received_at, rq->event_id,
 	    rx->w.sb.data, rx->w.sb.size);
@@ -557,7 +549,7 @@ spool_once(struct receiver *rx, struct request *rq, int regrown)
 		rc = db_commit(txn);
 	else
 		mdb_txn_abort(txn);
-	if (rc == MDB_MAP_FULL && !regrown && db_grow(&rx->db) == 0)
+	if (rc == MDB_MAP_FULL && !regrown && db_grow(&rx->db, DB_SPOOL) == 0)
 		return spool_once(rx, rq, 1);
 	return rc;
 }

@@ -63,9 +63,14 @@ main(int argc, char **argv)
 		log_info("took over the listening socket of the running "
 		    "receiver");
 	}
-	if (db_open(&rx->db, &rx->cfg, 0, err, sizeof(err)) == -1)
-		fatal(EXIT_TEMPORARY, "%s", err);
-	if ((rc = mdb_txn_begin(rx->db.env, NULL, MDB_RDONLY, &rx->rtxn)))
+	/* Config to find subscriptions (and, for the OAuth callback, to
+	 * store credentials); the spool while the verifier is away. */
+	if ((rc = db_open(&rx->db, &rx->cfg, DB_PART(DB_CONFIG) |
+	    DB_PART(DB_SPOOL), 0, err, sizeof(err))) != 0)
+		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
+		    err);
+	if ((rc = mdb_txn_begin(rx->db.part[DB_CONFIG].env, NULL, MDB_RDONLY,
+	    &rx->rtxn)))
 		fatal(EXIT_TEMPORARY, "LMDB: %s", mdb_strerror(rc));
 	mdb_txn_reset(rx->rtxn);
 	integ_load_all(&rx->integs, &rx->cfg, warn_integ);
@@ -148,12 +153,8 @@ main(int argc, char **argv)
 		MHD_run(rx->httpd);
 		rx_expire_waiting(rx, rx->draining && mono_ms() >= rx->drain_deadline);
 		MHD_run(rx->httpd);
-		db_trim_every(&rx->db, DB_TRIM_MS);
 		if (mono_ms() >= next_tick) {
-			int dead = 0;
-
-			mdb_reader_check(rx->db.env, &dead);
-			db_trim(&rx->db);
+			db_reader_check(&rx->db);
 			rx_enforce_deadlines(rx);
 			next_tick = mono_ms() + 1000;
 		}

@@ -134,7 +134,7 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 		return respond_page(rx, c, 400, "Authorization failed",
 		    "The provider sent no code and state.");
 	/* Unknown states cost a read, never a write: anyone can send one. */
-	if ((txn = db_begin(&rx->db, 1)) == NULL)
+	if ((txn = db_begin(&rx->db, DB_CONFIG, 1)) == NULL)
 		return respond_page(rx, c, 503, "Try again",
 		    "The database is busy.");
 	rc = db_oauth_state_exists(txn, &rx->db, state);
@@ -144,7 +144,7 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 		    "This authorization link is unknown or was already used. "
 		    "Run hookpipe oauth authorize again.");
 	/* The state is single use: take it whatever happens next. */
-	if ((txn = db_begin(&rx->db, 0)) == NULL)
+	if ((txn = db_begin(&rx->db, DB_CONFIG, 0)) == NULL)
 		return respond_page(rx, c, 503, "Try again",
 		    "The database is busy.");
 	rc = db_oauth_state_take(txn, &rx->db, state, &st);
@@ -163,7 +163,7 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 	if (code == NULL)
 		return respond_page(rx, c, 400, "Authorization refused", err);
 
-	if ((txn = db_begin(&rx->db, 1)) == NULL)
+	if ((txn = db_begin(&rx->db, DB_CONFIG, 1)) == NULL)
 		return respond_page(rx, c, 503, "Try again",
 		    "The database is busy.");
 	rc = db_oauth_client_get(txn, &rx->db, st.workspace, integration, &cl);
@@ -285,7 +285,7 @@ oauth_done(void *ctx, void *arg, CURL *easy, CURLcode res)
 	str_copy(cr.kind, "oauth", sizeof(cr.kind));
 	cr.created_at = now_us();
 	rc = db_cred_set_token(&rx->db, &cr, token);
-	if (rc == 0 && (txn = db_begin(&rx->db, 0)) != NULL) {
+	if (rc == 0 && (txn = db_begin(&rx->db, DB_CONFIG, 0)) != NULL) {
 		struct cred_rec old;
 
 		/* Never a silent replacement: `oauth authorize` said whether

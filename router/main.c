@@ -1,15 +1,17 @@
 /*
- * hookpipe-router: turns stored events into runs. For each event waiting
- * in the pending index it finds the trigger nodes of its (subscription,
+ * hookpipe-router: turns stored events into runs. It follows the event
+ * log (the verifier's, in db/events) from its cursor, the last event it
+ * routed; for each event it finds the trigger nodes of its (subscription,
  * event type), and for every published workflow among them (or one in
- * the listening state of `workflow test`) it writes a queued run; the
- * event becomes `routed` in the same transaction, so a crash either
- * redoes the whole event or nothing.
+ * the listening state of `workflow test`) it writes a queued run. The
+ * runs and the cursor move in one transaction of db/runs, and a run's id
+ * is derived from its event and workflow: a crash redoes whole events,
+ * and routing one twice creates nothing twice.
  *
  *	verifier --PUSH/PULL--> router --PUSH/PULL--> dispatcher
  *
- * Messages are hints; the pending index is the truth, scanned at start,
- * on every hint and on every tick.
+ * Messages are hints; the log is the truth, read at start, on every hint
+ * and on every tick.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,17 +61,6 @@ static const char usage[] =
     "Started by hookpipectl.\n";
 
 static int
-collect_id(void *arg, const char *id)
-{
-	struct ids *ids = arg;
-
-	if (ids->n == BATCH_MAX)
-		return 1;
-	memcpy(ids->id[ids->n++], id, UUID_LEN + 1);
-	return 0;
-}
-
-static int
 collect_match(void *arg, const char *key, size_t n)
 {
 	struct matches *m = arg;
@@ -111,7 +102,7 @@ tap_route(struct router *r, const struct event_rec *ev, const char *wf,
  * write transaction (a slow one would hold LMDB's writer lock, which the
  * verifier needs to answer senders):
  *
- *	plan	 a read transaction: the pending events, the workflows whose
+ *	plan	 read transactions: the events after the cursor, the workflows whose
  *		 triggers match them, the triggers' filter and map programs
  *	evaluate no transaction: the programs, in hookpipe-jq workers with a
  *		 time and memory budget each
@@ -138,8 +129,7 @@ struct wf_plan {
 
 struct ev_plan {
 	struct event_rec ev;		/* payload kept when programs need it */
-	int		 gone;		/* pruned or damaged: drop from pending */
-	int		 stored;	/* status stored (else only unpend) */
+	int		 stored;	/* to route (else ignored: only passed) */
 	int		 nwf;
 	struct wf_plan	*wf;
 };
@@ -148,6 +138,12 @@ struct plan {
 	struct ev_plan	 e[BATCH_MAX];
 	int		 n;
 	size_t		 payload_bytes;
+	uint64_t	 last;		/* the seq the cursor moves to */
+	int		 full;		/* stopped early: more to read */
+	/* Read transactions of the plan step. */
+	MDB_txn		*ctxn, *rtxn;
+	struct router	*r;
+	int		 rc;
 };
 
 static void
@@ -186,7 +182,8 @@ has_programs(const struct wf_plan *w)
 
 /* Plan one workflow for the event: 0, or an LMDB code. */
 static int
-plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
+plan_wf(struct router *r, MDB_txn *txn, MDB_txn *rtxn, struct ev_plan *e,
+    const char *key)
 {
 	char ws[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
 	const char *slash = strchr(key, '/');
@@ -201,10 +198,11 @@ plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
 	ws[slash - key] = '\0';
 	str_copy(name, slash + 1, sizeof(name));
 	if ((rc = db_wf_get(txn, &r->db, ws, name, &wf)) != 0)
-		return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
-	/* Drafts run only for a listening `workflow test`; the event it
-	 * catches ends the listening state. */
-	test = wf.listen_until > now_us();
+		return rc == MDB_NOTFOUND || rc == DB_EDAMAGED ? 0 : rc;
+	/* Drafts run only for a listening `workflow test`, once: the first
+	 * event it catches ends it (recorded in the runs part). */
+	test = wf.listen_until > now_us() && db_test_caught(rtxn, &r->db, ws,
+	    name) != wf.listen_until;
 	if (strcmp(wf.state, "published") != 0 && !test) {
 		tap_route(r, &e->ev, key, NULL, "draft");
 		wf_free(&wf);
@@ -220,8 +218,8 @@ plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
 	for (i = 0; i < wf.ntrig; i++) {
 		struct trigger *t = &wf.trig[i];
 
-		if (strcmp(t->sub, e->ev.sub) != 0 || (strcmp(t->event,
-		    e->ev.type) != 0 && strcmp(t->event, "*") != 0))
+		if (strcmp(t->sub, e->ev.sub) != 0 ||
+		    !event_matches(t->event, e->ev.type))
 			continue;
 		w->trig[w->ntrig] = *t;
 		w->trig[w->ntrig].filter = t->filter ? strdup(t->filter) : NULL;
@@ -231,64 +229,86 @@ plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
 	return 0;
 }
 
-/* Step one: what the pending events need. 0 or an LMDB code. */
+/* One event of the log into the plan. */
+static int
+plan_event(void *arg, struct event_rec *ev)
+{
+	struct plan *p = arg;
+	struct ev_plan *e = &p->e[p->n];
+	struct router *r = p->r;
+	struct matches m;
+	int j, need_payload = 0;
+
+	if (p->payload_bytes > PLAN_PAYLOAD_MAX) {
+		p->full = 1;	/* the rest in the next batch */
+		return 1;
+	}
+	memset(e, 0, sizeof(*e));
+	e->ev = *ev;
+	ev->payload = NULL;	/* the plan owns them now */
+	ev->headers = NULL;
+	p->n++;
+	p->last = e->ev.seq;
+	if (e->ev.state != EV_STORED)
+		return 0;
+	e->stored = 1;
+	m.n = 0;
+	if ((p->rc = db_trigger_match(p->ctxn, &r->db, e->ev.sub, e->ev.type,
+	    collect_match, &m)) != 0)
+		return 1;
+	if (m.n == 0)
+		tap_route(r, &e->ev, NULL, NULL, "no trigger");
+	if (m.n > 0 && (e->wf = calloc((size_t)m.n, sizeof(*e->wf))) == NULL) {
+		p->rc = ENOMEM;
+		return 1;
+	}
+	for (j = 0; j < m.n && p->rc == 0; j++)
+		p->rc = plan_wf(r, p->ctxn, p->rtxn, e, m.wf[j]);
+	for (j = 0; j < e->nwf; j++)
+		need_payload |= has_programs(&e->wf[j]);
+	if (!need_payload) {
+		free(e->ev.payload);
+		e->ev.payload = NULL;
+	} else
+		p->payload_bytes += e->ev.payload_len;
+	return p->rc != 0;
+}
+
+/*
+ * Step one: the events after the cursor, what they match. Read
+ * transactions of all three parts; 0 or an LMDB code.
+ */
 static int
 plan_batch(struct router *r, struct plan *p)
 {
-	static struct ids pending;
-	MDB_txn *txn;
-	int i, j, rc = 0;
+	MDB_txn *etxn;
+	uint64_t cursor;
+	int rc;
 
-	pending.n = 0;
-	if ((txn = db_begin(&r->db, 1)) == NULL)
+	p->r = r;
+	p->rc = 0;
+	p->full = 0;
+	if ((p->rtxn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
 		return EIO;
-	db_pending_each(txn, &r->db, collect_id, &pending);
-	for (i = 0; i < pending.n && rc == 0; i++) {
-		struct ev_plan *e = &p->e[p->n];
-		struct matches m;
-		int need_payload = 0;
-
-		memset(e, 0, sizeof(*e));
-		rc = db_event_get(txn, &r->db, pending.id[i], &e->ev);
-		if (rc == MDB_NOTFOUND || rc == -1) {
-			/* Pruned or damaged: nothing left to route. */
-			log_warn("pending event %s is gone; skipped",
-			    pending.id[i]);
-			str_copy(e->ev.id, pending.id[i], sizeof(e->ev.id));
-			e->gone = 1;
-			p->n++;
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
-			break;
-		p->n++;
-		if (strcmp(e->ev.status, "stored") != 0)
-			continue;
-		e->stored = 1;
-		m.n = 0;
-		if ((rc = db_trigger_match(txn, &r->db, e->ev.sub, e->ev.type,
-		    collect_match, &m)) != 0)
-			break;
-		if (m.n == 0)
-			tap_route(r, &e->ev, NULL, NULL, "no trigger");
-		if (m.n > 0 && (e->wf = calloc((size_t)m.n,
-		    sizeof(*e->wf))) == NULL) {
-			rc = ENOMEM;
-			break;
-		}
-		for (j = 0; j < m.n && rc == 0; j++)
-			rc = plan_wf(r, txn, e, m.wf[j]);
-		for (j = 0; j < e->nwf; j++)
-			need_payload |= has_programs(&e->wf[j]);
-		if (!need_payload) {
-			free(e->ev.payload);
-			e->ev.payload = NULL;
-		} else if ((p->payload_bytes += e->ev.payload_len) >
-		    PLAN_PAYLOAD_MAX)
-			break;	/* the rest in the next batch */
+	if ((p->ctxn = db_begin(&r->db, DB_CONFIG, 1)) == NULL) {
+		mdb_txn_abort(p->rtxn);
+		return EIO;
 	}
-	mdb_txn_abort(txn);
+	if ((etxn = db_begin(&r->db, DB_EVENTS, 1)) == NULL) {
+		mdb_txn_abort(p->ctxn);
+		mdb_txn_abort(p->rtxn);
+		return EIO;
+	}
+	cursor = db_cursor(p->rtxn, &r->db);
+	p->last = cursor;
+	rc = db_log_each(etxn, &r->db, cursor, BATCH_MAX, plan_event, p);
+	if (rc == 0)
+		rc = p->rc;
+	mdb_txn_abort(etxn);
+	mdb_txn_abort(p->ctxn);
+	mdb_txn_abort(p->rtxn);
+	if (p->n == BATCH_MAX)
+		p->full = 1;
 	return rc;
 }
 
@@ -356,20 +376,25 @@ put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	int rc;
 
 	memset(&run, 0, sizeof(run));
-	uuid7(run.id);
+	run_id_for(ev, w->ws, w->name, run.id);
 	str_copy(run.workspace, w->ws, sizeof(run.workspace));
 	str_copy(run.workflow, w->name, sizeof(run.workflow));
 	str_copy(run.event_id, ev->id, sizeof(run.event_id));
+	run.event_seq = ev->seq;
 	run.max_attempts = w->retries + 1;
 	run.created_at = run.updated_at = run.next_at = now;
 	run.test = w->test;
 	if (w->fires)
-		str_copy(run.status, "queued", sizeof(run.status));
+		run.state = RUN_QUEUED;
 	else {
-		str_copy(run.status, "dead", sizeof(run.status));
+		run.state = RUN_DEAD;
 		str_copy(run.last_error, w->failed, sizeof(run.last_error));
 	}
-	if ((rc = db_run_put(txn, &r->db, &run, NULL)) != 0 ||
+	/* Routed before (a crash between the run and the cursor cannot
+	 * happen: one transaction; but a replayed log can): nothing new. */
+	if ((rc = db_run_put(txn, &r->db, &run, NULL)) == MDB_KEYEXIST)
+		return 0;
+	if (rc != 0 ||
 	    (w->inputs != NULL && (rc = db_run_inputs_put(txn, &r->db, run.id,
 	    w->inputs)) != 0))
 		return rc;
@@ -386,7 +411,6 @@ static int
 write_wf(struct router *r, MDB_txn *txn, const struct event_rec *ev,
     struct wf_plan *w, struct ids *runs)
 {
-	struct wf_rec wf;
 	int rc;
 
 	if (!w->fires && w->failed[0] == '\0') {
@@ -394,17 +418,12 @@ write_wf(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 		return 0;
 	}
 	if (w->test) {
-		/* Still listening for this test, and not caught yet? */
-		if ((rc = db_wf_get(txn, &r->db, w->ws, w->name, &wf)) != 0)
-			return rc == MDB_NOTFOUND || rc == -1 ? 0 : rc;
-		if (wf.listen_until != w->listen_until) {
-			wf_free(&wf);
-			return 0;	/* another event ended the test */
-		}
-		wf.listen_until = 0;
-		rc = db_wf_put(txn, &r->db, &wf);
-		wf_free(&wf);
-		if (rc != 0)
+		/* Not caught by another event of this batch meanwhile? */
+		if (db_test_caught(txn, &r->db, w->ws, w->name) ==
+		    w->listen_until)
+			return 0;
+		if ((rc = db_test_catch(txn, &r->db, w->ws, w->name,
+		    w->listen_until)) != 0)
 			return rc;
 	}
 	return put_run(r, txn, ev, w, runs);
@@ -421,39 +440,36 @@ hint_dispatcher(struct router *r, const char *run_id)
 	mpw_free(&w);
 }
 
+/* Step three: the runs and the cursor, in one transaction of db/runs. */
 static int
 write_batch(struct router *r, struct plan *p, struct ids *runs)
 {
 	MDB_txn *txn;
 	int i, j, rc = 0;
 
-	if ((txn = db_begin(&r->db, 0)) == NULL)
+	if ((txn = db_begin(&r->db, DB_RUNS, 0)) == NULL)
 		return EIO;
 	for (i = 0; i < p->n && rc == 0; i++) {
 		struct ev_plan *e = &p->e[i];
 
-		if (e->gone || !e->stored) {
-			rc = db_del(txn, r->db.pending, e->ev.id, UUID_LEN);
-			continue;
-		}
 		for (j = 0; j < e->nwf && rc == 0; j++)
 			rc = write_wf(r, txn, &e->ev, &e->wf[j], runs);
-		if (rc == 0)
-			rc = db_event_set_status(txn, &r->db, &e->ev, "routed");
 	}
+	if (rc == 0)
+		rc = db_cursor_put(txn, &r->db, p->last);
 	if (rc == 0)
 		return db_commit(txn);
 	mdb_txn_abort(txn);
 	return rc;
 }
 
-/* Route every pending event, a batch at a time. */
+/* Route every event after the cursor, a batch at a time. */
 static void
 route_pending(struct router *r)
 {
 	static struct plan p;
 	static struct ids runs;
-	int i, j, rc, n;
+	int i, j, rc, n, more;
 
 	do {
 		runs.n = 0;
@@ -465,15 +481,16 @@ route_pending(struct router *r)
 				else
 					p.e[i].wf[j].fires =
 					    p.e[i].wf[j].ntrig > 0;
-		if (rc == 0 && (rc = write_batch(r, &p, &runs)) ==
-		    MDB_MAP_FULL && db_grow(&r->db) == 0)
+		if (rc == 0 && p.n > 0 && (rc = write_batch(r, &p, &runs)) ==
+		    MDB_MAP_FULL && db_grow(&r->db, DB_RUNS) == 0)
 			rc = write_batch(r, &p, &runs);
 		n = p.n;
+		more = p.full;
 		plan_free(&p);
 		if (rc != 0) {
 			/* Nothing was written: the next tick redoes it. */
-			log_warn("cannot route %d events: %s", n, rc == -1 ?
-			    "damaged record" : db_strerror(rc));
+			log_warn("cannot route %d events: %s", n,
+			    db_strerror(rc));
 			return;
 		}
 		r->routed += (uint64_t)n;
@@ -482,11 +499,14 @@ route_pending(struct router *r)
 		 * batch is enough. */
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
-		db_trim_every(&r->db, DB_TRIM_MS);
-	} while (n == BATCH_MAX);
+	} while (more && n > 0);
 }
 
-/* Retention: a batch per transaction, so writers never wait long. */
+/*
+ * Retention of the runs part: finished runs older than the retention,
+ * with their attempts and inputs, a batch per transaction. The verifier
+ * prunes the events.
+ */
 static void
 prune(struct router *r)
 {
@@ -494,36 +514,20 @@ prune(struct router *r)
 	int n, rc, total = 0;
 	MDB_txn *txn;
 
-	/* Once per database: delivery ids from before their index. */
 	do {
-		if ((txn = db_begin(&r->db, 0)) == NULL)
+		if ((txn = db_begin(&r->db, DB_RUNS, 0)) == NULL)
 			return;
-		if ((n = db_dedupe_index(txn, &r->db, 10 * PRUNE_BATCH,
-		    &rc)) < 0 || (rc = db_commit(txn)) != 0) {
-			if (n < 0)
-				mdb_txn_abort(txn);
-			log_warn("cannot index delivery ids: %s",
-			    db_strerror(rc));
-			return;
-		}
-		db_trim_every(&r->db, DB_TRIM_MS);
-	} while (n > 0);
-	do {
-		if ((txn = db_begin(&r->db, 0)) == NULL)
-			return;
-		n = db_prune(txn, &r->db, cutoff, PRUNE_BATCH, &rc);
+		n = db_runs_prune(txn, &r->db, cutoff, PRUNE_BATCH, &rc);
 		if (n < 0 || (rc = db_commit(txn)) != 0) {
 			if (n < 0)
 				mdb_txn_abort(txn);
-			log_warn("cannot prune old events: %s",
-			    db_strerror(rc));
+			log_warn("cannot prune old runs: %s", db_strerror(rc));
 			return;
 		}
 		total += n;
-		db_trim_every(&r->db, DB_TRIM_MS);
 	} while (n >= PRUNE_BATCH);
 	if (total > 0)
-		log_info("pruned %d records older than the retention", total);
+		log_info("pruned %d runs older than the retention", total);
 }
 
 /*
@@ -576,18 +580,18 @@ main(int argc, char **argv)
 	struct router *r = calloc(1, sizeof(*r));
 	char err[1024];
 	int64_t next_tick, next_prune;
-	int running = 1;
+	int running = 1, rc;
 
 	if (r == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&r->st, "router", argc, argv, &r->cfg, usage);
-	/*
-	 * Every commit is synced: the router shares the file that holds
-	 * acknowledged events, and an unsynced commit of any writer can
-	 * corrupt the whole database on an OS crash (LMDB's MDB_NOSYNC).
-	 */
-	if (db_open(&r->db, &r->cfg, DB_NOKEYS, err, sizeof(err)) == -1)
-		fatal(EXIT_TEMPORARY, "%s", err);
+	/* It reads config and the event log, writes runs; it never holds a
+	 * master key. */
+	if ((rc = db_open(&r->db, &r->cfg, DB_PART(DB_CONFIG) |
+	    DB_PART(DB_EVENTS) | DB_PART(DB_RUNS), DB_NOKEYS, err,
+	    sizeof(err))) != 0)
+		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
+		    err);
 	if ((r->zctx = zmq_ctx_new()) == NULL ||
 	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
 	    (r->out = zs_socket(r->zctx, ZMQ_PUSH, 0)) == NULL)
@@ -630,15 +634,12 @@ main(int argc, char **argv)
 		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&r->st))
 			running = 0;
 		if (mono_ms() >= next_tick) {
-			int dead = 0;
-
 			route_pending(r);
 			if (mono_ms() >= next_prune) {
 				prune(r);
 				next_prune = mono_ms() + PRUNE_EVERY_MS;
 			}
-			mdb_reader_check(r->db.env, &dead);
-			db_trim(&r->db);
+			db_reader_check(&r->db);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

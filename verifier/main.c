@@ -33,6 +33,8 @@
 #define BATCH_MAX	256
 #define HEADERS_MAX	128
 #define TICK_MS		1000
+#define PRUNE_EVERY_MS	60000
+#define PRUNE_BATCH	1000
 
 struct item {
 	zmq_msg_t	 ident;		/* the receiver's routing id */
@@ -275,7 +277,7 @@ handshake(const struct integ *ig, const char *type, json_t *body,
  * Returns an LMDB error code when the transaction failed.
  */
 static int
-verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
+verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 {
 	struct msg_verify *req = &v->req;
 	struct header hdrs[HEADERS_MAX];
@@ -357,8 +359,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		*p = '\0';
 	}
 
-	rc = db_sub_get(txn, &v->db, sub_id, &sub);
-	if (rc == MDB_NOTFOUND || rc == -1) {
+	rc = db_sub_get(ctxn, &v->db, sub_id, &sub);
+	if (rc == MDB_NOTFOUND || rc == DB_EDAMAGED) {
 		reject(v, it, 404, sub_id, "no such subscription");
 		rc = 0;
 		goto out;
@@ -452,8 +454,7 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	    sizeof(it->ev.integration));
 	str_copy(it->ev.type, type, sizeof(it->ev.type));
 	str_copy(it->ev.delivery_id, did, sizeof(it->ev.delivery_id));
-	str_copy(it->ev.status, ok ? "stored" : "ignored",
-	    sizeof(it->ev.status));
+	it->ev.state = ok ? EV_STORED : EV_IGNORED;
 	it->ev.received_at = received_at;
 	it->ev.headers = kept_headers(ig, hdrs, nh);
 	/* A form body is stored as the JSON it carries, so that filters,
@@ -465,12 +466,11 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	}
 	it->ev.payload = (unsigned char *)payload;	/* borrowed */
 	it->ev.payload_len = plen;
-	if ((rc = db_event_put(txn, &v->db, &it->ev)) != 0 ||
+	if ((rc = db_event_append(txn, &v->db, &it->ev)) != 0 ||
 	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
 	    received_at)) != 0 ||
 	    (bodykey[0] != '\0' && (rc = db_dedupe_put(txn, &v->db, sub.id,
-	    bodykey, it->ev.id, received_at)) != 0) ||
-	    (rc = db_sub_stats_bump(txn, &v->db, sub.id, received_at)) != 0)
+	    bodykey, it->ev.id, received_at)) != 0))
 		goto out;
 	it->stored = 1;
 	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
@@ -499,7 +499,7 @@ tap_item(struct verifier *v, const struct item *it)
 		json_object_set_new(o, "delivery_id",
 		    json_string(it->ev.delivery_id));
 		json_object_set_new(o, "event_status",
-		    json_string(it->ev.status));
+		    json_string(event_state_name(it->ev.state)));
 		if (tap_wants_payload(&v->tap))
 			payload = json_loadb((const char *)it->ev.payload,
 			    it->ev.payload_len, 0, NULL);
@@ -585,37 +585,100 @@ spool_settle(struct verifier *v, MDB_txn *txn, struct item *it)
 	    1000000 : age > SPOOL_RETRY_MAX_US ? SPOOL_RETRY_MAX_US : age));
 }
 
-/* One pass over the batch in one transaction: 0 or an LMDB code. */
+/*
+ * The events of a batch per subscription: one statistics write each, not
+ * one per event.
+ */
+static int
+stats_write(struct verifier *v, MDB_txn *txn)
+{
+	struct {
+		const char	*sub;
+		int64_t		 n, last;
+	} s[BATCH_MAX];
+	int i, j, ns = 0, rc = 0;
+
+	for (i = 0; i < v->nbatch; i++) {
+		const struct event_rec *e = &v->batch[i].ev;
+
+		if (!v->batch[i].stored)
+			continue;
+		for (j = 0; j < ns && strcmp(s[j].sub, e->sub) != 0; j++)
+			;
+		if (j == ns) {
+			s[ns].sub = e->sub;
+			s[ns].n = 0;
+			s[ns++].last = 0;
+		}
+		s[j].n++;
+		if (e->received_at > s[j].last)
+			s[j].last = e->received_at;
+	}
+	for (j = 0; j < ns && rc == 0; j++)
+		rc = db_sub_stats_add(txn, &v->db, s[j].sub, s[j].n, s[j].last);
+	return rc;
+}
+
+/*
+ * One pass over the batch: the events in one transaction of the events
+ * part, committed (synced) before anything is answered; what became of
+ * spooled deliveries in one of the spool part, after it. A crash between
+ * the two verifies a spooled delivery again: its delivery id makes that
+ * a duplicate. 0 or an LMDB code.
+ */
 static int
 store_batch(struct verifier *v)
 {
-	MDB_txn *txn;
+	MDB_txn *txn, *ctxn, *stxn = NULL;
 	int i, rc = 0;
 
-	if ((txn = db_begin(&v->db, 0)) == NULL)
+	if ((rc = db_dedupe_prepare(&v->db, now_us())) != 0)
+		return rc;
+	for (i = 0; i < v->nbatch; i++)
+		if (v->batch[i].spooled)
+			break;
+	if ((ctxn = db_begin(&v->db, DB_CONFIG, 1)) == NULL)
 		return EIO;
+	if ((txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL ||
+	    (i < v->nbatch && (stxn = db_begin(&v->db, DB_SPOOL, 0)) ==
+	    NULL)) {
+		if (txn != NULL)
+			mdb_txn_abort(txn);
+		mdb_txn_abort(ctxn);
+		return EIO;
+	}
 	for (i = 0; i < v->nbatch && rc == 0; i++) {
 		struct item *it = &v->batch[i];
 
 		if (!it->decoded || it->m.type != MSG_VERIFY) {
-			if (!it->decoded)
-				;	/* logged by drain() */
-			else
+			if (it->decoded)
 				log_warn("dropped an unexpected %s message",
 				    msg_type_name(it->m.type));
 			if (it->spooled)
-				rc = spool_quarantine(v, txn, it,
+				rc = spool_quarantine(v, stxn, it,
 				    it->decoded ? "not a delivery" : it->why);
 			continue;
 		}
-		rc = verify_one(v, txn, it);
+		rc = verify_one(v, ctxn, txn, it);
 		if (rc == 0 && it->spooled)
-			rc = spool_settle(v, txn, it);
+			rc = spool_settle(v, stxn, it);
 	}
+	mdb_txn_abort(ctxn);
 	if (rc == 0)
-		return db_commit_durable(&v->db, txn);
-	mdb_txn_abort(txn);
-	return rc;
+		rc = stats_write(v, txn);
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = db_commit(txn);	/* frees txn, whatever it returns */
+	if (rc != 0) {
+		if (stxn != NULL)
+			mdb_txn_abort(stxn);
+		return rc;
+	}
+	if (stxn != NULL && (rc = db_commit(stxn)) != 0)
+		log_warn("cannot settle spooled deliveries: %s (they are "
+		    "verified again)", db_strerror(rc));
+	return 0;
 }
 
 /* Verify, store and commit the batch; then answer and hint. 0 when the
@@ -629,7 +692,7 @@ process_batch(struct verifier *v)
 	if (v->nbatch == 0)
 		return 0;
 	rc = store_batch(v);
-	if (rc == MDB_MAP_FULL && db_grow(&v->db) == 0) {
+	if (rc == MDB_MAP_FULL && db_grow(&v->db, DB_EVENTS) == 0) {
 		/* Nothing was written: do the whole batch again. */
 		for (i = 0; i < v->nbatch; i++) {
 			struct item *it = &v->batch[i];
@@ -663,8 +726,8 @@ process_batch(struct verifier *v)
 		if (it->stored) {
 			v->stored++;
 			log_debug("stored event %s (%s %s)", it->ev.id,
-			    it->ev.type, it->ev.status);
-			if (strcmp(it->ev.status, "stored") == 0)
+			    it->ev.type, event_state_name(it->ev.state));
+			if (it->ev.state == EV_STORED)
 				hinted = it;
 		}
 		if (it->spooled && it->decoded && !it->stored &&
@@ -806,7 +869,7 @@ drain_spool(struct verifier *v, int all)
 		check_signals(v);
 		if (v->stopping)
 			break;
-		if ((txn = db_begin(&v->db, 1)) == NULL)
+		if ((txn = db_begin(&v->db, DB_SPOOL, 1)) == NULL)
 			return;
 		for (n = 0; n < BATCH_MAX; n++) {
 			if (db_spool_next(txn, &v->db, have_resume ? resume :
@@ -831,18 +894,71 @@ drain_spool(struct verifier *v, int all)
 		    d0));
 }
 
+/*
+ * Retention of the events part, the verifier's own: events older than
+ * HOOKPIPE_RETENTION that the router has routed (its cursor, read in the
+ * runs part) and no run still needs, a batch per transaction; and the
+ * delivery ids' day tables past the dedupe window, whole.
+ */
+static void
+prune(struct verifier *v)
+{
+	int64_t cutoff = now_us() - v->cfg.retention_s * 1000000;
+	MDB_txn *txn, *rtxn;
+	uint64_t routed;
+	int n, rc, total = 0;
+
+	do {
+		if ((rtxn = db_begin(&v->db, DB_RUNS, 1)) == NULL)
+			return;
+		routed = db_cursor(rtxn, &v->db);
+		if ((txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL) {
+			mdb_txn_abort(rtxn);
+			return;
+		}
+		n = db_events_prune(txn, rtxn, &v->db, cutoff, routed,
+		    PRUNE_BATCH, &rc);
+		mdb_txn_abort(rtxn);
+		if (n < 0 || (rc = db_commit(txn)) != 0) {
+			if (n < 0)
+				mdb_txn_abort(txn);
+			log_warn("cannot prune old events: %s",
+			    db_strerror(rc));
+			return;
+		}
+		total += n;
+	} while (n >= PRUNE_BATCH);
+	if ((txn = db_begin(&v->db, DB_EVENTS, 0)) != NULL) {
+		if ((n = db_dedupe_expire(txn, &v->db, now_us())) < 0 ||
+		    (rc = db_commit(txn)) != 0) {
+			if (n < 0)
+				mdb_txn_abort(txn);
+			log_warn("cannot drop old delivery ids: %s",
+			    db_strerror(n < 0 ? n : rc));
+		} else if (n > 0)
+			log_info("dropped the delivery ids of %d day(s) past "
+			    "the dedupe window", n);
+	}
+	if (total > 0)
+		log_info("pruned %d events older than the retention", total);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct verifier *v = calloc(1, sizeof(*v));
 	char err[1024];
-	int64_t next_tick;
+	int64_t next_tick, next_prune;
+	int rc;
 
 	if (v == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&v->st, "verifier", argc, argv, &v->cfg, usage);
-	if (db_open(&v->db, &v->cfg, DB_METASYNC_LATER, err, sizeof(err)) == -1)
-		fatal(EXIT_TEMPORARY, "%s", err);
+	/* Its own part (events) and the spool to write; config for the
+	 * subscriptions, runs for the router's cursor (retention). */
+	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
+		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
+		    err);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
 		fatal(EXIT_PERMANENT, "no integration definitions in %s or %s",
@@ -863,7 +979,7 @@ main(int argc, char **argv)
 	stage_ready(&v->st, &v->cfg);
 	/* The spool is drained on the first tick, once ready: a long one
 	 * must not keep the stage from starting. */
-	next_tick = mono_ms();
+	next_tick = next_prune = mono_ms();
 	v->drain_all = 1;
 	while (!v->stopping) {
 		zmq_pollitem_t items[3] = {
@@ -882,19 +998,19 @@ main(int argc, char **argv)
 		if (items[0].revents & ZMQ_POLLIN) {
 			drain(v);
 			process_batch(v);
-			db_trim_every(&v->db, DB_TRIM_MS);
 		}
 		if (items[1].revents & ZMQ_POLLIN)
 			check_signals(v);
 		if (v->reload)
 			reload(v);
 		if (mono_ms() >= next_tick) {
-			int dead = 0;
-
 			drain_spool(v, v->drain_all);
 			v->drain_all = 0;
-			mdb_reader_check(v->db.env, &dead);
-			db_trim(&v->db);
+			db_reader_check(&v->db);
+			if (mono_ms() >= next_prune) {
+				prune(v);
+				next_prune = mono_ms() + PRUNE_EVERY_MS;
+			}
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

@@ -58,7 +58,7 @@ if command -v mdb_load >/dev/null 2>&1; then
 	    01a00000-0000-7000-8000-00000000beef | od -An -tx1 -v | tr -d ' \n')
 	printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n' \
 	    "$key" "$(printf 'not a message' | od -An -tx1 -v | tr -d ' \n')" |
-	    mdb_load -s spool "$HOOKPIPE_HOME/db"
+	    mdb_load -s spool "$HOOKPIPE_HOME/db/spool"
 	check "the damaged entry is quarantined" wait_for 10 sh -c \
 	    "hookpipe spool list --quarantined --json | grep -q quarantined"
 	show=$(hookpipe spool show 01a00000-0000-7000-8000-00000000beef 2>&1)

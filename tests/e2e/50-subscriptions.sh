@@ -167,7 +167,7 @@ hookpipe cred delete race >/dev/null
 if command -v mdb_load >/dev/null 2>&1; then
 	{ printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n 6b\n 76\n'
 	  sleep 6; printf 'DATA=END\n'; } |
-	    mdb_load -s scratch "$HOOKPIPE_HOME/db" &
+	    mdb_load -s scratch "$HOOKPIPE_HOME/db/config" &
 	loader=$!
 	sleep 1
 	code=$(curl -s -m 4 -o /dev/null -w '%{http_code}' "$cb?code=x&state=unknown")

@@ -186,7 +186,7 @@ assert_not_contains "workflow list: no token" tok-secret-57721 "$out"
 assert_not_contains "workflow list: no URL password" url-pass-66260 "$out"
 for s in tok-secret-57721 url-pass-66260 fixed-value-14142; do
 	assert_eq "LMDB: $s is not stored in clear" 0 \
-	    "$(grep -ac "$s" "$HOOKPIPE_HOME/db/data.mdb")"
+	    "$(cat "$HOOKPIPE_HOME"/db/*/data.mdb | grep -ac "$s")"
 	assert_eq "logs: $s is not logged" 0 \
 	    "$(cat "$HOOKPIPE_HOME"/log/*.log | grep -c "$s")"
 done

@@ -46,18 +46,19 @@ setup(void)
 	log_quiet(1);
 	if (config_load(&rx.cfg, err, sizeof(err)) ||
 	    config_make_dirs(&rx.cfg, err, sizeof(err)) ||
-	    db_open(&rx.db, &rx.cfg, 0, err, sizeof(err)))
+	    db_open(&rx.db, &rx.cfg, DB_PART(DB_CONFIG) | DB_PART(DB_SPOOL),
+	    0, err, sizeof(err)))
 		abort();
 	integ_load_all(&rx.integs, &rx.cfg, NULL);
 	rx_cap_limits(&rx);
-	mdb_txn_begin(rx.db.env, NULL, MDB_RDONLY, &rx.rtxn);
+	mdb_txn_begin(rx.db.part[DB_CONFIG].env, NULL, MDB_RDONLY, &rx.rtxn);
 	mdb_txn_reset(rx.rtxn);
 	mpw_init(&rx.w);
 	httpc_init(&rx.http, oauth_done, &rx);
 	rx.inherited_fd = rx.handoff_fd = rx.quiesced_fd = -1;
 
 	/* A subscription deliveries can name. */
-	txn = db_begin(&rx.db, 0);
+	txn = db_begin(&rx.db, DB_CONFIG, 0);
 	memset(&s, 0, sizeof(s));
 	str_copy(s.id, "0f8fad5b-d9cb-469f-a165-70867728950e", sizeof(s.id));
 	str_copy(sub_id, s.id, sizeof(sub_id));

@@ -1,0 +1,133 @@
+/*
+ * The runs part: ids derived from (event, workflow), a second creation
+ * refused, the due index in step with states, attempts and inputs, the
+ * router's cursor and the tests it caught.
+ */
+#include "dbt.h"
+#include "t.h"
+
+static int
+count_id(void *arg, const char *id)
+{
+	(void)id;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_run(void *arg, const struct run_rec *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_attempt(void *arg, const struct attempt_rec *a)
+{
+	(void)a;
+	(*(int *)arg)++;
+	return 0;
+}
+
+int
+main(void)
+{
+	char id1[UUID_LEN + 1], id2[UUID_LEN + 1], id3[UUID_LEN + 1];
+	struct config cfg;
+	struct db db;
+	struct event_rec e, e2;
+	struct run_rec r, r2;
+	struct attempt_rec a;
+	MDB_txn *txn;
+	char *in;
+	int n;
+
+	CHECK(dbt_open(&db, &cfg) == 0);
+	dbt_event(&e, "s", "batch.completed", 1764633600123456LL);
+	dbt_event(&e2, "s", "batch.completed", 1764633600123456LL);
+
+	/* The same (event, workflow), the same id; another either way, not;
+	 * a UUID of version 8, time-ordered by the event. */
+	run_id_for(&e, "default", "wf", id1);
+	run_id_for(&e, "default", "wf", id2);
+	CHECK(strcmp(id1, id2) == 0 && uuid_valid(id1));
+	CHECK(id1[14] == '8');
+	run_id_for(&e, "default", "wf2", id2);
+	run_id_for(&e2, "default", "wf", id3);
+	CHECK(strcmp(id1, id2) != 0 && strcmp(id1, id3) != 0);
+	CHECK(strncmp(id1, "019adc5b-e07b", 13) == 0);	/* 1764633600123 ms */
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.id, id1);
+	strcpy(r.workspace, "default");
+	strcpy(r.workflow, "wf");
+	strcpy(r.event_id, e.id);
+	r.event_seq = 7;
+	r.state = RUN_QUEUED;
+	r.max_attempts = 5;
+	r.created_at = r.next_at = now_us();
+	txn = db_begin(&db, DB_RUNS, 0);
+	CHECK(db_run_put(txn, &db, &r, NULL) == 0);
+	CHECK(db_run_put(txn, &db, &r, NULL) == MDB_KEYEXIST);
+	CHECK(db_run_inputs_put(txn, &db, r.id, "{\"x\":1}") == 0);
+	n = 0;
+	db_due_each(txn, &db, now_us(), count_id, &n);
+	CHECK(n == 1);
+	CHECK(db_due_next(txn, &db) == r.next_at);
+	r2 = r;
+	r2.state = RUN_RUNNING;
+	r2.attempts = 1;
+	CHECK(db_run_put(txn, &db, &r2, &r) == 0);
+	memset(&a, 0, sizeof(a));
+	a.n = 1;
+	a.exit_code = 0;
+	CHECK(db_attempt_put(txn, &db, r.id, &a) == 0);
+	r = r2;
+	r2.state = RUN_SUCCEEDED;
+	CHECK(db_run_put(txn, &db, &r2, &r) == 0);
+	n = 0;
+	db_due_each(txn, &db, INT64_MAX, count_id, &n);
+	CHECK(n == 0);
+	CHECK(db_due_next(txn, &db) == INT64_MAX);
+	CHECK(db_run_get(txn, &db, r.id, &r2) == 0 &&
+	    r2.state == RUN_SUCCEEDED && r2.event_seq == 7 &&
+	    r2.attempts == 1);
+	n = 0;
+	db_attempt_each(txn, &db, r.id, count_attempt, &n);
+	CHECK(n == 1);
+	n = 0;
+	db_run_each_for_event(txn, &db, e.id, count_run, &n);
+	CHECK(n == 1);
+	n = 0;
+	db_run_each(txn, &db, count_run, &n);
+	CHECK(n == 1);
+	CHECK((in = db_run_inputs_get(txn, &db, r.id)) != NULL &&
+	    strcmp(in, "{\"x\":1}") == 0);
+	free(in);
+
+	/* The cursor, and the tests caught. */
+	CHECK(db_cursor(txn, &db) == 0);
+	CHECK(db_cursor_put(txn, &db, 41) == 0);
+	CHECK(db_cursor(txn, &db) == 41);
+	CHECK(db_test_caught(txn, &db, "default", "wf") == 0);
+	CHECK(db_test_catch(txn, &db, "default", "wf", 12345) == 0);
+	CHECK(db_test_caught(txn, &db, "default", "wf") == 12345);
+	CHECK(db_commit(txn) == 0);
+
+	/* States by name, both ways. */
+	CHECK(strcmp(run_state_name(RUN_DEAD), "dead") == 0);
+	CHECK(run_state_parse("failed") == RUN_FAILED);
+	CHECK(run_state_parse("routed") == -1);
+	CHECK(strcmp(event_state_name(EV_ROUTED), "routed") == 0);
+	CHECK(event_state_parse("ignored") == EV_IGNORED);
+
+	/* Another part's transaction is refused. */
+	txn = db_begin(&db, DB_CONFIG, 1);
+	CHECK(db_run_get(txn, &db, r.id, &r2) == DB_EWRONGENV);
+	CHECK(db_cursor(txn, &db) == 0);
+	mdb_txn_abort(txn);
+	db_close(&db);
+	dbt_cleanup();
+	return t_done("test_db_runs");
+}

@@ -105,8 +105,8 @@ EOF
 usage: $prog stop [STAGE]
 
 Stops one stage, or all four (receiver first). A stage drains first: it
-gets $STOP_TIMEOUT s before SIGKILL. A stopped stage stays down until the
-next start or restart.
+gets $STOP_TIMEOUT s before SIGKILL. A stopped stage stays down until the next
+start or restart.
 EOF
 		;;
 	restart) cat <<EOF
@@ -138,13 +138,14 @@ EOF
 	swap) cat <<EOF
 usage: $prog swap STAGE EXECUTABLE
 
-Runs EXECUTABLE (another build of the stage) in place of bin/hookpipe-STAGE,
-and keeps it across restarts until the next swap (swap back with
+Runs EXECUTABLE (another build of the stage) in place of the stage's
+binary, and keeps it across restarts until the next swap (swap back with
 bin/hookpipe-STAGE). The receiver's successor takes the listening socket
 over; the other stages stop (draining first) and start again at once.
+
 If EXECUTABLE does not come up (it exits, or is not ready within
-$READY_TIMEOUT s), the previous executable is started again and swap exits
-1, saying why. Either way the stage runs when swap returns, with the
+$READY_TIMEOUT s), the previous executable is started again and swap exits 1,
+saying why. Either way the stage runs when swap returns, with the
 executable status shows.
 EOF
 		;;
@@ -378,7 +379,8 @@ read_sup() {
 # run/STAGE.suplock on its fd 9 (see supervise).
 is_loop() {
 	alive "$2" || return 1
-	# read drops the NULs between the arguments: "sh/.../hookpipectl_loopSTAGE".
+	# read drops the NULs between the arguments:
+	# "sh/.../hookpipectl_loopSTAGE".
 	il_args=
 	{ read -r il_args <"/proc/$2/cmdline"; } 2>/dev/null
 	case $il_args in
@@ -492,7 +494,8 @@ utc_time() {
 	ut_z=$((ut_d + 719468))
 	ut_era=$((ut_z / 146097))
 	ut_doe=$((ut_z - ut_era * 146097))
-	ut_yoe=$(((ut_doe - ut_doe / 1460 + ut_doe / 36524 - ut_doe / 146096) / 365))
+	ut_yoe=$(((ut_doe - ut_doe / 1460 + ut_doe / 36524 -
+	    ut_doe / 146096) / 365))
 	ut_y=$((ut_yoe + ut_era * 400))
 	ut_doy=$((ut_doe - (365 * ut_yoe + ut_yoe / 4 - ut_yoe / 100)))
 	ut_mp=$(((5 * ut_doy + 2) / 153))
@@ -787,16 +790,16 @@ wait_child() {
 		wait "$loop_child"
 		rc=$?
 		if alive "$loop_child"; then
-			if [ "$loop_handoff" = 1 ]; then
-				loop_handoff=0
-				if [ "$(pid_of "$stage")" = "$loop_child" ]; then
-					loop_prev=$loop_child
-					loop_why=$(restart_request "$stage")
-					log_line "$stage" "starting a successor to pid $loop_prev"
-					start_child
-					count_restart "$stage" "${loop_why:-restart}" -
-				fi
+			# Only a receiver that is ready hands over.
+			if [ "$loop_handoff" = 1 ] &&
+			    [ "$(pid_of "$stage")" = "$loop_child" ]; then
+				loop_prev=$loop_child
+				loop_why=$(restart_request "$stage")
+				log_line "$stage" "starting a successor to pid $loop_prev"
+				start_child
+				count_restart "$stage" "${loop_why:-restart}" -
 			fi
+			loop_handoff=0
 			continue
 		fi
 		if [ -n "$loop_prev" ] && alive "$loop_prev" &&
@@ -1090,8 +1093,9 @@ restart_stage() {
 			stop_stage "$rs" quiet "$spawned"
 			return 1
 		fi
+		read_pid "$rs"
 		[ "$rs_verb" = - ] ||
-		    printf '%-10s %s  pid %s\n' "$rs" "$rs_verb" "$(pid_of "$rs")"
+		    printf '%-10s %s  pid %s\n' "$rs" "$rs_verb" "$pf"
 		return 0
 	fi
 	rs_loop=$sup_loop
@@ -1148,7 +1152,8 @@ restart_stage() {
 		if [ "$rs" = receiver ] && [ -n "$rs_old" ] &&
 		    [ "$sup_child" = "$rs_old" ] && [ "$lm" != "$rs_mark" ]; then
 			not_ready="exited before it was ready"
-			start_failed "$rs" "successor exited before it was ready (pid $rs_old goes on)"
+			start_failed "$rs" \
+			    "successor exited before it was ready (pid $rs_old goes on)"
 			return 1
 		fi
 		sleep 0.05
@@ -1453,7 +1458,8 @@ status_json() {
 			''|-|*[!0-9]*) ;;
 			*)
 				if [ "$st_ls" -gt 128 ]; then
-					sj_sig=\"SIG$(kill -l "$st_ls" 2>/dev/null)\"
+					sj_sig=$(kill -l "$st_ls" 2>/dev/null)
+					sj_sig=\"SIG$sj_sig\"
 				else
 					sj_code=$st_ls
 				fi

@@ -9,19 +9,38 @@
 #
 #   <stage>.pid       written by the stage when it is ready (atomically)
 #   <stage>.lock      flock'ed by the stage while it runs
+#   <stage>.suplock   flock'ed by the stage's loop (on its fd 9)
 #   <stage>.sup       "LOOP_PID CHILD_PID", written by the loop
-#   <stage>.restarts  how often the loop started the stage again
+#   <stage>.restarts  "TOTAL CRASHES": how often the stage was started
+#                     again, and how many of those after it crashed
+#   <stage>.last      the last restart: "TIME REASON STATUS DETAIL", with
+#                     REASON crash, restart or swap
 #   <stage>.down      stop requested: the loop does not restart the stage
-#   <stage>.restart   restart requested: the loop restarts it at once
-#                     (the receiver's loop takes SIGUSR1 instead: it
-#                     starts a successor that takes the socket over)
+#   <stage>.restart   restart requested (it holds the reason): the loop
+#                     restarts the stage at once (the receiver's loop
+#                     takes SIGUSR1 instead: it starts a successor that
+#                     takes the socket over)
 #   <stage>.exit      the stage's last exit code, when the loop gave up
-#   <stage>.exe       the executable set by "swap", if any
+#   <stage>.exe       the executable set by "swap", if any (its mtime:
+#                     since when)
+#   <stage>.exe.prev  during a swap, the executable it replaces
+#   ctl.lock          held by start, stop, restart and swap
+#
+# No file is trusted alone: after a crash, a pid file or a .sup file may
+# name a pid the system has since given to an unrelated process. A pid is
+# the stage only when it runs the stage's executable and holds the
+# stage's lock or is the child of the stage's loop (is_stage); a pid is
+# the loop only when it runs "hookpipectl _loop STAGE" and holds the
+# stage's supervise lock (is_loop). Nothing else is ever signalled.
 #
 # Stage exit codes (see README): 0 clean, 100 configuration error (left
 # down), anything else (111, a signal) is restarted with backoff.
 #
 # POSIX sh on purpose: it runs wherever the stages run, with no runtime.
+# Linux only, as the stages are: it reads /proc. test -ef (POSIX.1-2024;
+# dash, bash, ksh and busybox have long had it) compares a process's
+# executable or descriptor with a file without a fork.
+# shellcheck disable=SC3013
 
 set -u
 
@@ -32,7 +51,7 @@ STOP_TIMEOUT=10		# seconds a stage gets to drain before SIGKILL
 
 prog=hookpipectl
 self=$(readlink -f "$0" 2>/dev/null) || self=$0
-bindir=$(cd "$(dirname "$self")" && pwd) || exit 1
+bindir=$(cd "$(dirname "$self")" && pwd -P) || exit 1
 
 : "${HOOKPIPE_HOME:=${XDG_STATE_HOME:-${HOME:?set HOOKPIPE_HOME or HOME}/.local/state}/hookpipe}"
 export HOOKPIPE_HOME
@@ -43,25 +62,136 @@ usage() {
 	cat <<EOF
 usage: $prog COMMAND [ARGS]
 
-  start [--foreground]    start every stage that is not running, in order
-                          (dispatcher, router, verifier, receiver); a stage
-                          that exits is restarted with backoff
-  stop [STAGE]            stop one stage, or all of them (receiver first)
-  restart STAGE|all       stop a stage and start it again at once
-  status                  state, pid, uptime and restarts of each stage;
-                          exits 0 when all four are up, 3 otherwise
-  swap STAGE EXECUTABLE   run EXECUTABLE in place of the stage's binary
-  tail STAGE [--payload]  what the stage emits, one JSON line each
-  logs STAGE [-f]         print (and follow) the stage's log
+  start [--foreground]     start every stage that is not running, in order
+                           (dispatcher, router, verifier, receiver); a stage
+                           that exits is restarted with backoff
+  stop [STAGE]             stop one stage, or all of them (receiver first)
+  restart STAGE|all        stop a stage and start it again at once
+  status [--json]          state, pid, uptime, restarts and executable of
+                           each stage; exits 0 when all four are up, 3
+                           otherwise
+  swap STAGE EXECUTABLE    run EXECUTABLE in place of the stage's binary;
+                           if it does not come up, the previous one runs
+                           again and swap exits 1
+  tail STAGE [--payload]   what the stage emits, one JSON line each
+  logs STAGE [-n N] [--since DURATION|TIME] [-f]
+                           print (and follow) the stage's log
+  help [COMMAND]           this text, or the one of a command
 
-STAGE is one of: receiver verifier router dispatcher
-State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
+STAGE is one of: receiver verifier router dispatcher. Every command takes
+--help. State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
 EOF
 }
 
+# The help of one command, on stdout.
+help_of() {
+	case $1 in
+	start) cat <<EOF
+usage: $prog start [--foreground]
+
+Starts every stage that is not running, in the order dispatcher, router,
+verifier, receiver, each once the one before it is ready, and returns
+when all four are up. If one does not come up, shows its log, stops what
+it started and exits 1. Each stage runs under its own supervise loop,
+which starts it again when it exits: after 0.2 s, then 0.4 s, ... up to
+5 s (0.2 s again once it ran for 10 s); after exit 100 (a configuration
+error) the stage is left down.
+
+  -f, --foreground  stay attached, print the stages' logs as they grow,
+                    and stop everything on Ctrl-C or SIGTERM
+EOF
+		;;
+	stop) cat <<EOF
+usage: $prog stop [STAGE]
+
+Stops one stage, or all four (receiver first). A stage drains first: it
+gets $STOP_TIMEOUT s before SIGKILL. A stopped stage stays down until the next
+start or restart.
+EOF
+		;;
+	restart) cat <<EOF
+usage: $prog restart STAGE|all
+
+Stops a stage and starts it again at once (no backoff), and prints its
+new pid once it is ready. The receiver's successor takes the listening
+socket over while the old receiver finishes its requests: no connection
+is refused. Exits 1 if the stage does not come up again (its log is
+shown).
+EOF
+		;;
+	status) cat <<EOF
+usage: $prog status [--json]
+
+One line per stage: up or down (and why: restarting, stopped, failed,
+not started), pid, uptime, restarts (of which crashes, and the last
+restart's reason and age), and, when swapped, the executable and since
+when. Exits 0 when all four stages are up, 3 otherwise.
+
+  --json  one JSON document: {"home", "up", "stages": [{"name", "state"
+          (up, down, restarting, stopped, failed), "pid", "uptime"
+          (seconds), "restarts", "crashes", "last_restart" ({"reason"
+          (crash, restart, swap), "time", "ago", "exit_code", "signal",
+          "detail"} or null), "executable", "swapped", "swapped_since",
+          "swapped_age", "supervised"}]}
+EOF
+		;;
+	swap) cat <<EOF
+usage: $prog swap STAGE EXECUTABLE
+
+Runs EXECUTABLE (another build of the stage) in place of the stage's
+binary, and keeps it across restarts until the next swap (swap back with
+bin/hookpipe-STAGE). The receiver's successor takes the listening socket
+over; the other stages stop (draining first) and start again at once.
+
+If EXECUTABLE does not come up (it exits, or is not ready within
+$READY_TIMEOUT s), the previous executable is started again and swap exits 1,
+saying why. Either way the stage runs when swap returns, with the
+executable status shows.
+EOF
+		;;
+	tail) cat <<EOF
+usage: $prog tail STAGE [--payload]
+
+Prints what the stage emits, one JSON line per message, until
+interrupted. Never a secret or a signature.
+
+  --payload  with the events' payloads
+EOF
+		;;
+	logs) cat <<EOF
+usage: $prog logs STAGE [-n N] [--since DURATION|TIME] [-f]
+
+Prints the stage's log (log/STAGE.log). Each line starts with its time,
+RFC 3339 in UTC: "2026-01-02T03:04:05.678Z hookpipe-router: ready".
+
+  -n, --lines N       only the last N lines
+  --since DURATION    only the lines of the last DURATION: 90s, 10m, 2h,
+                      1d, 1h30m (a bare number is seconds)
+  --since TIME        only the lines from TIME on: 2026-01-02,
+                      2026-01-02T03:04, 2026-01-02T03:04:05Z,
+                      2026-01-02T05:04:05+02:00 (UTC without a zone)
+  -f, --follow        then print the lines as they are written
+EOF
+		;;
+	help) cat <<EOF
+usage: $prog help [COMMAND]
+
+Prints the commands, or the help of one (as COMMAND --help does).
+EOF
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# usage_error COMMAND MESSAGE: one line on stderr, exit 2. COMMAND may be
+# empty (an error about the command itself).
 usage_error() {
-	printf '%s: %s\n\n' "$prog" "$1" >&2
-	usage >&2
+	if [ -n "$1" ]; then
+		printf '%s: %s: %s (try %s %s --help)\n' "$prog" "$1" "$2" \
+		    "$prog" "$1" >&2
+	else
+		printf '%s: %s (try %s --help)\n' "$prog" "$2" "$prog" >&2
+	fi
 	exit 2
 }
 
@@ -70,63 +200,260 @@ die() {
 	exit 1
 }
 
-is_stage() {
+is_stage_name() {
 	case $1 in
 	receiver|verifier|router|dispatcher) return 0 ;;
 	*) return 1 ;;
 	esac
 }
 
-# A live process. kill -0 also succeeds on a zombie: a loop of "start
-# --foreground" until we wait for it, or a process whose parent died,
-# until init reaps it.
-alive() {
-	[ -n "$1" ] && [ "$1" != 0 ] && kill -0 "$1" 2>/dev/null || return 1
-	st=
-	if [ -r "/proc/$1/stat" ]; then
-		read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null
-	fi
-	[ "$st" != Z ]
+# need_stage COMMAND ARG
+need_stage() {
+	is_stage_name "$2" || usage_error "$1" \
+	    "unknown stage '$2': receiver, verifier, router or dispatcher"
 }
 
-# The pid in a stage's pid file, or nothing.
+# ---------------------------------------------------------------------
+# Processes: what is the stage, what is its loop.
+
+# alive PID: a live process, not a zombie (kill -0 also succeeds on a
+# zombie: a loop of "start --foreground" until we wait for it, or a
+# process whose parent died, until init reaps it). Sets proc_ppid and
+# proc_start (its start time in clock ticks since boot: with the pid, it
+# names one process for good).
+alive() {
+	proc_ppid=
+	proc_start=
+	case ${1:-} in
+	''|0|*[!0-9]*) return 1 ;;
+	esac
+	al_stat=
+	{ read -r al_stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	# What follows the command name, which may hold anything.
+	al_stat=${al_stat##*) }
+	# shellcheck disable=SC2086 # the fields of /proc/PID/stat
+	set -- $al_stat
+	[ $# -ge 20 ] || return 1
+	case $1 in
+	Z|X|x) return 1 ;;
+	esac
+	proc_ppid=$2
+	proc_start=${20}
+}
+
+# same_proc PID START: the process alive() saw then is still there.
+same_proc() {
+	alive "$1" && [ "$proc_start" = "$2" ]
+}
+
+# The executable a process runs. The kernel appends " (deleted)" once
+# the file was replaced (make does that): still the same path.
+exe_of() {
+	eo=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+	printf '%s' "${eo% (deleted)}"
+}
+
+# The path /proc/PID/exe shows for a file: absolute, no symbolic links.
+real_path() {
+	readlink -f "$1" 2>/dev/null && return 0
+	rp_dir=$(cd "$(dirname "$1")" 2>/dev/null && pwd -P) || return 1
+	printf '%s/%s' "$rp_dir" "$(basename "$1")"
+}
+
+# Sets ex_own (the stage's own executable), ex_cur (the one its loop
+# starts: the one "swap" set, or its own) and ex_prev (while a swap runs,
+# the one it replaces), as /proc/PID/exe shows them: no symbolic links.
+stage_exes() {
+	ex_own=$bindir/hookpipe-$1
+	if [ -h "$ex_own" ]; then
+		ex_own=$(real_path "$ex_own")
+	fi
+	ex_cur=
+	if [ -f "$run/$1.exe" ]; then
+		{ IFS= read -r ex_cur <"$run/$1.exe"; } 2>/dev/null
+	fi
+	ex_cur=${ex_cur:-$ex_own}
+	ex_prev=
+	if [ -f "$run/$1.exe.prev" ]; then
+		{ IFS= read -r ex_prev <"$run/$1.exe.prev"; } 2>/dev/null
+	fi
+}
+
+default_exe() {
+	stage_exes "$1"
+	printf '%s' "$ex_own"
+}
+
+stage_exe() {
+	stage_exes "$1"
+	printf '%s' "$ex_cur"
+}
+
+# exe_ok STAGE PID: PID runs one of the stage's executables: its own, the
+# one "swap" set, or the one a running swap replaces (a receiver hands
+# over while the old one still runs).
+exe_ok() {
+	stage_exes "$1"
+	for xo in "$ex_own" "$ex_cur" "$ex_prev"; do
+		[ -n "$xo" ] && [ "/proc/$2/exe" -ef "$xo" ] && return 0
+	done
+	# Replaced on disk since it started (make does that): the path
+	# tells then.
+	xo=$(exe_of "$2") || return 1
+	[ "$xo" = "$ex_own" ] || [ "$xo" = "$ex_cur" ] ||
+	    { [ -n "$ex_prev" ] && [ "$xo" = "$ex_prev" ]; }
+}
+
+inode_of() {
+	io=$(ls -di "$1" 2>/dev/null) || return 1
+	io=${io#"${io%%[! ]*}"}
+	io=${io%% *}
+	[ -n "$io" ] && printf '%s' "$io"
+}
+
+# fd_locked PID FD: the process holds an exclusive flock through its
+# descriptor FD (the kernel lists it in the descriptor's fdinfo).
+fd_locked() {
+	{
+		while read -r fl_key _ fl_lock; do
+			case "$fl_key $fl_lock" in
+			"lock: FLOCK "*" WRITE "*) return 0 ;;
+			esac
+		done <"/proc/$1/fdinfo/$2"
+	} 2>/dev/null
+	return 1
+}
+
+# holds_lock PID FILE: the process holds the exclusive flock on FILE.
+holds_lock() {
+	for hl in /proc/"$1"/fd/*; do
+		[ "$hl" -ef "$2" ] && fd_locked "$1" "${hl##*/}" && return 0
+	done
+	return 1
+}
+
+# The pids holding an exclusive flock on FILE, from /proc/locks (a lock
+# taken with flock(2) names the process that took it; the stages take
+# theirs themselves).
+lock_holders() {
+	lh=$(inode_of "$1") || return 0
+	awk -v ino="$lh" '$2 == "FLOCK" && $4 == "WRITE" {
+		n = split($6, a, ":")
+		if (a[n] == ino)
+			print $5
+	}' /proc/locks 2>/dev/null
+}
+
+# Someone holds the stage's lock (what /healthz checks).
+lock_held() {
+	[ -f "$run/$1.lock" ] || return 1
+	flock -n -s -E 75 "$run/$1.lock" true 2>/dev/null
+	[ $? -eq 75 ]
+}
+
+# Sets pf to the pid in a stage's pid file, or to nothing.
+read_pid() {
+	pf=
+	if [ -f "$run/$1.pid" ]; then
+		{ read -r pf <"$run/$1.pid"; } 2>/dev/null
+	fi
+}
+
 pid_of() {
-	p=
-	[ -f "$run/$1.pid" ] && read -r p <"$run/$1.pid" 2>/dev/null
-	printf '%s' "${p:-}"
+	read_pid "$1"
+	printf '%s' "$pf"
 }
 
 # Sets sup_loop and sup_child from run/<stage>.sup (empty when absent).
+# Their word is checked by is_loop and is_stage.
 read_sup() {
 	sup_loop=''
 	sup_child=''
 	if [ -f "$run/$1.sup" ]; then
-		read -r sup_loop sup_child <"$run/$1.sup" 2>/dev/null || :
+		{ read -r sup_loop sup_child <"$run/$1.sup"; } 2>/dev/null || :
 	fi
 }
 
-# A stage is up when its pid file names a live process.
-stage_up() {
-	alive "$(pid_of "$1")"
+# is_loop STAGE PID: PID is the stage's supervise loop in this
+# HOOKPIPE_HOME: it runs "sh .../hookpipectl _loop STAGE" and holds
+# run/STAGE.suplock on its fd 9 (see supervise).
+is_loop() {
+	alive "$2" || return 1
+	# read drops the NULs between the arguments:
+	# "sh/.../hookpipectl_loopSTAGE".
+	il_args=
+	{ read -r il_args <"/proc/$2/cmdline"; } 2>/dev/null
+	case $il_args in
+	*hookpipectl*_loop"$1") ;;
+	*) return 1 ;;
+	esac
+	[ "/proc/$2/fd/9" -ef "$run/$1.suplock" ] && fd_locked "$2" 9
 }
 
-# The stage holds its lock (what /healthz checks). Without flock(1),
-# the pid file has to do.
-lock_held() {
-	if command -v flock >/dev/null 2>&1; then
-		! flock -n -s "$run/$1.lock" true 2>/dev/null
-	else
-		stage_up "$1"
-	fi
-}
-
+# Sets sup_loop and sup_child when the stage's loop runs; else empties
+# them and returns 1.
 loop_alive() {
 	read_sup "$1"
-	alive "$sup_loop"
+	is_loop "$1" "$sup_loop" && return 0
+	sup_loop=''
+	sup_child=''
+	return 1
 }
+
+# The pid of the stage's loop, or nothing.
+loop_pid() {
+	read_sup "$1"
+	is_loop "$1" "$sup_loop" && printf '%s' "$sup_loop"
+}
+
+# is_stage STAGE PID: PID is the stage. It runs one of the stage's
+# executables, and holds the stage's lock or is the child of the stage's
+# loop: a receiver that took the listening socket over gets the lock only
+# once its predecessor has drained and exited.
+is_stage() {
+	alive "$2" || return 1
+	is_ppid=$proc_ppid
+	exe_ok "$1" "$2" || return 1
+	holds_lock "$2" "$run/$1.lock" && return 0
+	is_loop=
+	{ read -r is_loop _ <"$run/$1.sup"; } 2>/dev/null
+	[ -n "$is_loop" ] && [ "$is_ppid" = "$is_loop" ] &&
+	    is_loop "$1" "$is_loop"
+}
+
+# The pid of the stage when it is up (ready: its pid file names it).
+stage_pid() {
+	stage_up "$1" || return 1
+	printf '%s' "$pf"
+}
+
+# Also sets pf.
+stage_up() {
+	read_pid "$1"
+	is_stage "$1" "$pf"
+}
+
+# The pid of the stage when it runs, ready or not.
+running_pid() {
+	stage_pid "$1" && return 0
+	for rn in $(lock_holders "$run/$1.lock"); do
+		if is_stage "$1" "$rn"; then
+			printf '%s' "$rn"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------
+# Time.
 
 now() {
 	date +%s
+}
+
+mtime() {
+	date -r "$1" +%s 2>/dev/null || stat -c %Y "$1" 2>/dev/null
 }
 
 # In the stages' format: "2026-01-02T03:04:05.678Z name: message".
@@ -144,20 +471,255 @@ ms_to_s() {
 
 # "42s", "5m12s", "3h04m", "2d07h"
 fmt_age() {
-	s=$1
-	if [ "$s" -lt 60 ]; then
-		printf '%ds' "$s"
-	elif [ "$s" -lt 3600 ]; then
-		printf '%dm%02ds' $((s / 60)) $((s % 60))
-	elif [ "$s" -lt 86400 ]; then
-		printf '%dh%02dm' $((s / 3600)) $((s % 3600 / 60))
+	fa=$1
+	if [ "$fa" -lt 0 ]; then
+		fa=0
+	fi
+	if [ "$fa" -lt 60 ]; then
+		printf '%ds' "$fa"
+	elif [ "$fa" -lt 3600 ]; then
+		printf '%dm%02ds' $((fa / 60)) $((fa % 60))
+	elif [ "$fa" -lt 86400 ]; then
+		printf '%dh%02dm' $((fa / 3600)) $((fa % 3600 / 60))
 	else
-		printf '%dd%02dh' $((s / 86400)) $((s % 86400 / 3600))
+		printf '%dd%02dh' $((fa / 86400)) $((fa % 86400 / 3600))
 	fi
 }
 
-mtime() {
-	date -r "$1" +%s 2>/dev/null || stat -c %Y "$1" 2>/dev/null
+# utc_time EPOCH: "2026-01-02T03:04:05", in UTC. Calendar arithmetic
+# (civil_from_days): date(1) formats a given time only in extensions.
+utc_time() {
+	ut_d=$(($1 / 86400))
+	ut_r=$(($1 % 86400))
+	ut_z=$((ut_d + 719468))
+	ut_era=$((ut_z / 146097))
+	ut_doe=$((ut_z - ut_era * 146097))
+	ut_yoe=$(((ut_doe - ut_doe / 1460 + ut_doe / 36524 -
+	    ut_doe / 146096) / 365))
+	ut_y=$((ut_yoe + ut_era * 400))
+	ut_doy=$((ut_doe - (365 * ut_yoe + ut_yoe / 4 - ut_yoe / 100)))
+	ut_mp=$(((5 * ut_doy + 2) / 153))
+	ut_day=$((ut_doy - (153 * ut_mp + 2) / 5 + 1))
+	if [ "$ut_mp" -lt 10 ]; then
+		ut_m=$((ut_mp + 3))
+	else
+		ut_m=$((ut_mp - 9))
+		ut_y=$((ut_y + 1))
+	fi
+	printf '%04d-%02d-%02dT%02d:%02d:%02d' "$ut_y" "$ut_m" "$ut_day" \
+	    $((ut_r / 3600)) $((ut_r % 3600 / 60)) $((ut_r % 60))
+}
+
+# epoch_of Y M D h m s (UTC, 1970 on): seconds since the epoch
+# (days_from_civil).
+epoch_of() {
+	eo_y=$1
+	if [ "$2" -gt 2 ]; then
+		eo_mp=$(($2 - 3))
+	else
+		eo_mp=$(($2 + 9))
+		eo_y=$((eo_y - 1))
+	fi
+	eo_era=$((eo_y / 400))
+	eo_yoe=$((eo_y - eo_era * 400))
+	eo_doy=$(((153 * eo_mp + 2) / 5 + $3 - 1))
+	eo_doe=$((eo_yoe * 365 + eo_yoe / 4 - eo_yoe / 100 + eo_doy))
+	echo $(((eo_era * 146097 + eo_doe - 719468) * 86400 + $4 * 3600 + \
+	    $5 * 60 + $6))
+}
+
+# A number without its leading zeros (which $((...)) reads as octal).
+dec() {
+	dc=${1#"${1%%[!0]*}"}
+	printf '%s' "${dc:-0}"
+}
+
+# "90s", "10m", "1h30m", "2d", "1w", "45": seconds.
+duration_seconds() {
+	ds=$1
+	ds_total=0
+	while [ -n "$ds" ]; do
+		ds_n=${ds%%[!0-9]*}
+		case $ds_n in
+		''|??????????*) return 1 ;;
+		esac
+		ds=${ds#"$ds_n"}
+		ds_unit=${ds%"${ds#?}"}
+		ds=${ds#"$ds_unit"}
+		case $ds_unit in
+		''|s) ds_mul=1 ;;
+		m) ds_mul=60 ;;
+		h) ds_mul=3600 ;;
+		d) ds_mul=86400 ;;
+		w) ds_mul=604800 ;;
+		*) return 1 ;;
+		esac
+		ds_total=$((ds_total + $(dec "$ds_n") * ds_mul))
+	done
+	printf '%s' "$ds_total"
+}
+
+# since_time DURATION|TIME: the time "--since" means, in the format of
+# the log lines without the "Z" ("2026-01-02T03:04:05[.678]"), so that
+# the two compare as strings.
+since_time() {
+	st=$1
+	case $st in
+	''|*[!0-9smhdw]*) ;;
+	[0-9]*)
+		st_ago=$(duration_seconds "$st") || return 1
+		st_e=$(($(now) - st_ago))
+		if [ "$st_e" -lt 0 ]; then
+			st_e=0
+		fi
+		utc_time "$st_e"
+		return 0
+		;;
+	*) return 1 ;;
+	esac
+	case $st in
+	[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*) ;;
+	*) return 1 ;;
+	esac
+	st_rest=${st#??????????}
+	st_date=${st%"$st_rest"}
+	st_y=${st_date%%-*}
+	st_m=${st_date#*-}
+	st_m=${st_m%-*}
+	st_d=${st_date##*-}
+	st_hh=00
+	st_mm=00
+	st_ss=00
+	st_frac=
+	case $st_rest in
+	'') ;;
+	[Tt][0-9][0-9]:[0-9][0-9]*|" "[0-9][0-9]:[0-9][0-9]*)
+		st_rest=${st_rest#?}
+		st_hh=${st_rest%%:*}
+		st_rest=${st_rest#??:}
+		st_mm=${st_rest%"${st_rest#??}"}
+		st_rest=${st_rest#??}
+		case $st_rest in
+		:[0-9][0-9]*)
+			st_rest=${st_rest#:}
+			st_ss=${st_rest%"${st_rest#??}"}
+			st_rest=${st_rest#??}
+			case $st_rest in
+			.[0-9]*)
+				st_frac=${st_rest%%[!.0-9]*}
+				st_rest=${st_rest#"$st_frac"}
+				case ${st_frac#.} in
+				*[!0-9]*) return 1 ;;
+				esac
+				;;
+			esac
+			;;
+		esac
+		;;
+	*) return 1 ;;
+	esac
+	st_off=0
+	case $st_rest in
+	''|Z|z) ;;
+	[+-][0-9][0-9]:[0-9][0-9]|[+-][0-9][0-9][0-9][0-9])
+		st_sign=${st_rest%"${st_rest#?}"}
+		st_rest=${st_rest#?}
+		st_oh=${st_rest%"${st_rest#??}"}
+		st_om=${st_rest#??}
+		st_om=${st_om#:}
+		st_off=$(($(dec "$st_oh") * 3600 + $(dec "$st_om") * 60))
+		if [ "$st_sign" = - ]; then
+			st_off=$((-st_off))
+		fi
+		;;
+	*) return 1 ;;
+	esac
+	st_y=$(dec "$st_y")
+	st_m=$(dec "$st_m")
+	st_d=$(dec "$st_d")
+	st_hh=$(dec "$st_hh")
+	st_mm=$(dec "$st_mm")
+	st_ss=$(dec "$st_ss")
+	if [ "$st_m" -lt 1 ] || [ "$st_m" -gt 12 ] || [ "$st_d" -lt 1 ] ||
+	    [ "$st_d" -gt 31 ] || [ "$st_hh" -gt 23 ] || [ "$st_mm" -gt 59 ] ||
+	    [ "$st_ss" -gt 60 ]; then
+		return 1
+	fi
+	if [ "$st_y" -lt 1970 ]; then
+		utc_time 0
+		return 0
+	fi
+	st_e=$(($(epoch_of "$st_y" "$st_m" "$st_d" "$st_hh" "$st_mm" \
+	    "$st_ss") - st_off))
+	if [ "$st_e" -lt 0 ]; then
+		st_e=0
+	fi
+	printf '%s%s' "$(utc_time "$st_e")" "$st_frac"
+}
+
+# ---------------------------------------------------------------------
+# Restarts: how many, why the last one.
+
+# count_restart STAGE REASON [STATUS [DETAIL]]: the stage was started
+# again, for REASON: crash (STATUS: its wait status), restart or swap.
+count_restart() {
+	cr_n=0
+	cr_c=0
+	if [ -f "$run/$1.restarts" ]; then
+		{ read -r cr_n cr_c <"$run/$1.restarts"; } 2>/dev/null
+	fi
+	case ${cr_n:-} in
+	''|*[!0-9]*) cr_n=0 ;;
+	esac
+	case ${cr_c:-} in
+	''|*[!0-9]*) cr_c=0 ;;
+	esac
+	cr_n=$((cr_n + 1))
+	if [ "$2" = crash ]; then
+		cr_c=$((cr_c + 1))
+	fi
+	echo "$cr_n $cr_c" >"$run/$1.restarts.$$" &&
+	    mv -f "$run/$1.restarts.$$" "$run/$1.restarts"
+	printf '%s %s %s %s\n' "$(now)" "$2" "${3:--}" "${4:-}" \
+	    >"$run/$1.last.$$" && mv -f "$run/$1.last.$$" "$run/$1.last"
+}
+
+# Sets lm to the last restart's record, or "none": what changes when the
+# loop starts the stage again.
+read_last() {
+	lm=
+	if [ -f "$run/$1.last" ]; then
+		{ IFS= read -r lm <"$run/$1.last"; } 2>/dev/null
+	fi
+	lm=${lm:-none}
+}
+
+# How a process ended, from its wait status: "exited with 111",
+# "was killed by SIGKILL".
+exit_words() {
+	case ${1:-} in
+	''|-|*[!0-9]*)
+		printf 'exited'
+		;;
+	*)
+		if [ "$1" -gt 128 ]; then
+			ew=$(kill -l "$1" 2>/dev/null) || ew=$(($1 - 128))
+			printf 'was killed by SIG%s' "$ew"
+		else
+			printf 'exited with %s' "$1"
+		fi
+		;;
+	esac
+}
+
+# Takes a restart request: prints its reason (restart or swap) and
+# removes it; prints nothing when there is none.
+restart_request() {
+	[ -e "$run/$1.restart" ] || return 0
+	rr=
+	{ read -r rr <"$run/$1.restart"; } 2>/dev/null
+	rm -f "$run/$1.restart"
+	printf '%s' "${rr:-restart}"
 }
 
 # ---------------------------------------------------------------------
@@ -183,12 +745,16 @@ loop_term() {
 	done
 }
 
-# SIGUSR1 from "restart receiver" or "swap receiver": start the new
-# receiver while the old one runs. It takes the listening socket over
-# (run/receiver.handoff) and the old one drains and exits, so that no
-# connection is refused in between.
+# SIGUSR1 from "restart" or "swap". Between two tries: try again now.
+# While the receiver runs: start the new receiver while the old one
+# runs. It takes the listening socket over (run/receiver.handoff) and the
+# old one drains and exits, so that no connection is refused in between.
 loop_usr1() {
-	loop_handoff=1
+	if [ -n "$loop_sleeper" ]; then
+		kill "$loop_sleeper" 2>/dev/null
+	elif [ "$stage" = receiver ]; then
+		loop_handoff=1
+	fi
 }
 
 write_sup() {
@@ -196,25 +762,17 @@ write_sup() {
 	    mv -f "$run/$1.sup.$$" "$run/$1.sup"
 }
 
-count_restart() {
-	n=0
-	[ -f "$run/$stage.restarts" ] && read -r n <"$run/$stage.restarts"
-	echo $((${n:-0} + 1)) >"$run/$stage.restarts"
-}
-
 # Starts the stage (or the executable "swap" set) in the background.
 start_child() {
-	exe="$bindir/hookpipe-$stage"
-	if [ -f "$run/$stage.exe" ]; then
-		read -r exe <"$run/$stage.exe"
-	fi
-	# A pid file left by a killed stage would look like readiness.
-	p=$(pid_of "$stage")
-	if [ -n "$p" ] && ! alive "$p"; then
+	loop_exe=$(stage_exe "$stage")
+	# A pid file left by a killed stage would look like readiness. Only
+	# the one of a receiver that hands over stays.
+	loop_p=$(pid_of "$stage")
+	if [ -n "$loop_p" ] && [ "$loop_p" != "$loop_prev" ]; then
 		rm -f "$run/$stage.pid"
 	fi
 	started=$(now)
-	"$exe" 9>&- &
+	"$loop_exe" 9>&- &
 	loop_child=$!
 	write_sup "$stage" "$loop_child"
 	# A stop that came while we were forking found no child to stop.
@@ -232,13 +790,16 @@ wait_child() {
 		wait "$loop_child"
 		rc=$?
 		if alive "$loop_child"; then
-			if [ "$loop_handoff" = 1 ]; then
-				loop_handoff=0
+			# Only a receiver that is ready hands over.
+			if [ "$loop_handoff" = 1 ] &&
+			    [ "$(pid_of "$stage")" = "$loop_child" ]; then
 				loop_prev=$loop_child
+				loop_why=$(restart_request "$stage")
 				log_line "$stage" "starting a successor to pid $loop_prev"
-				count_restart
 				start_child
+				count_restart "$stage" "${loop_why:-restart}" -
 			fi
+			loop_handoff=0
 			continue
 		fi
 		if [ -n "$loop_prev" ] && alive "$loop_prev" &&
@@ -251,8 +812,8 @@ wait_child() {
 			# again, so that connections keep being accepted.
 			log_line "$stage" "the successor exited with $rc; starting another (pid $loop_prev is draining)"
 			sleep 0.2
-			count_restart
 			start_child
+			count_restart "$stage" crash "$rc"
 			continue
 		fi
 		if [ -n "$loop_prev" ] && alive "$loop_prev"; then
@@ -272,11 +833,10 @@ wait_child() {
 supervise() {
 	stage=$1
 	# One loop per stage: a second one would fight the first for the
-	# stage's lock. flock(1) is util-linux, present on every Linux.
-	if command -v flock >/dev/null 2>&1; then
-		exec 9>"$run/$stage.suplock"
-		flock -n 9 || exit 0
-	fi
+	# stage's lock. This lock on fd 9 also tells the loop from a process
+	# that got its pid after it died (is_loop).
+	exec 9>"$run/$stage.suplock"
+	flock -n 9 || exit 0
 	trap loop_term TERM INT HUP
 	trap loop_usr1 USR1
 	rm -f "$run/$stage.exit"
@@ -295,14 +855,16 @@ supervise() {
 			echo 100 >"$run/$stage.exit"
 			break
 		fi
-		count_restart
-		if [ -e "$run/$stage.restart" ]; then
-			# Requested by "hookpipectl restart": no backoff.
-			rm -f "$run/$stage.restart"
-			log_line "$stage" "stage exited with $rc, restarting now (requested)"
+		loop_why=$(restart_request "$stage")
+		if [ -n "$loop_why" ]; then
+			# Requested by "hookpipectl restart" or "swap": no
+			# backoff.
+			count_restart "$stage" "$loop_why" "$rc"
+			log_line "$stage" "stage exited with $rc, restarting now ($loop_why requested)"
 			delay=200
 			continue
 		fi
+		count_restart "$stage" crash "$rc"
 		if [ $(($(now) - started)) -ge 10 ]; then
 			delay=200
 		fi
@@ -329,19 +891,32 @@ prepare_dirs() {
 	    die "cannot create $run and $logdir"
 }
 
+# One start, stop, restart or swap at a time: two would act on the same
+# loops at once (a swap's rollback against a restart, say). On fd 8,
+# which the loops do not inherit.
+ctl_lock() {
+	command -v flock >/dev/null 2>&1 ||
+	    die "flock(1) is needed (util-linux)"
+	exec 8>"$run/ctl.lock"
+	flock -w 60 8 ||
+	    die "another start, stop, restart or swap is running (it holds $run/ctl.lock)"
+}
+
 # Runs the loop of one stage in the background, detached: its own
 # session (no terminal: a Ctrl-C meant for "start --foreground" must not
 # reach the stages, which we stop in order), stdin from /dev/null, output
 # to the stage's log. setsid does not fork here (we are not a process
 # group leader), so $! is the loop, which "start --foreground" waits for.
 spawn_loop() {
-	# A .sup file left by a loop that was killed names dead processes:
-	# wait_ready must not take it for this loop's.
+	# A .sup file left by a loop that was killed names processes that
+	# are gone, or pids given to others since.
 	rm -f "$run/$1.down" "$run/$1.restart" "$run/$1.exit" "$run/$1.sup"
 	if command -v setsid >/dev/null 2>&1; then
-		setsid sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
+		setsid sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" \
+		    2>&1 8>&- &
 	else
-		nohup sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" 2>&1 &
+		nohup sh "$self" _loop "$1" </dev/null >>"$logdir/$1.log" \
+		    2>&1 8>&- &
 	fi
 	# The loop's pid, before it has written its .sup file (a loaded
 	# machine may take a while to run it).
@@ -349,35 +924,47 @@ spawn_loop() {
 	fg_loops="$fg_loops $spawned"
 }
 
-# Waits until the stage's pid file names the child its loop started.
-# Returns 1 when the loop ends (exit 100) or after READY_TIMEOUT seconds.
+# wait_ready STAGE [MARK]: waits until the stage's pid file names the
+# child its loop started, and that child is the stage. Returns 1, with
+# not_ready saying why, when the loop ends (exit 100), after
+# READY_TIMEOUT seconds, or, given MARK (its .last record before the
+# start), as
+# soon as the child exits.
 wait_ready() {
-	i=0
-	while [ "$i" -lt $((READY_TIMEOUT * 20)) ]; do
+	wr_i=0
+	while [ "$wr_i" -lt $((READY_TIMEOUT * 20)) ]; do
 		read_sup "$1"
-		p=$(pid_of "$1")
-		if [ -n "$p" ] && [ "$p" = "$sup_child" ] && alive "$p"; then
+		read_pid "$1"
+		if [ -n "$pf" ] && [ "$pf" = "$sup_child" ] &&
+		    is_stage "$1" "$pf"; then
 			return 0
 		fi
-		if ! alive "${sup_loop:-$spawned}"; then
+		read_last "$1"
+		if [ -n "${2:-}" ] && [ "$lm" != "$2" ]; then
+			wr_st=${lm#* * }
+			not_ready="$(exit_words "${wr_st%% *}") before it was ready"
+			return 1
+		fi
+		if ! alive "$spawned" && ! is_loop "$1" "$sup_loop"; then
 			not_ready="exited before it was ready"
 			return 1
 		fi
 		sleep 0.05
-		i=$((i + 1))
+		wr_i=$((wr_i + 1))
 	done
-	not_ready=
+	not_ready="did not become ready within $READY_TIMEOUT s"
 	return 1
 }
 
-# Waits for a process that is not necessarily our child to exit.
-wait_exit() {
-	i=0
-	while alive "$1" && [ "$i" -lt $(($2 * 20)) ]; do
+# wait_gone PID START SECONDS: waits for a process that is not
+# necessarily our child to exit.
+wait_gone() {
+	wg_i=0
+	while same_proc "$1" "$2" && [ "$wg_i" -lt $(($3 * 20)) ]; do
 		sleep 0.05
-		i=$((i + 1))
+		wg_i=$((wg_i + 1))
 	done
-	! alive "$1"
+	! same_proc "$1" "$2"
 }
 
 print_up() {
@@ -386,14 +973,18 @@ print_up() {
 
 # start_failed STAGE [WHY]
 start_failed() {
-	why=${2:-}
-	if [ -z "$why" ] && [ -f "$run/$1.exit" ]; then
-		why="exited with 100 (configuration error)"
+	sf_why=${2:-}
+	if [ -z "$sf_why" ] && [ -f "$run/$1.exit" ]; then
+		sf_why="exited with 100 (configuration error)"
 	fi
-	why=${why:-$not_ready}
+	sf_why=${sf_why:-$not_ready}
 	printf '%s: %s %s; last lines of %s:\n' "$prog" "$1" \
-	    "${why:-did not become ready within $READY_TIMEOUT s}" \
+	    "${sf_why:-did not become ready within $READY_TIMEOUT s}" \
 	    "$logdir/$1.log" >&2
+	log_tail "$1"
+}
+
+log_tail() {
 	tail -n 15 "$logdir/$1.log" 2>/dev/null | sed 's/^/  /' >&2
 	printf '(full log: %s logs %s)\n' "$prog" "$1" >&2
 }
@@ -407,6 +998,7 @@ start_stages() {
 			print_up "$s"
 			continue
 		fi
+		spawned=
 		if loop_alive "$s"; then
 			# Its loop is between two restarts: wait for it.
 			:
@@ -429,40 +1021,41 @@ start_stages() {
 
 # Stops one stage and its loop: down marker first, so that the loop does
 # not restart it, then SIGTERM (the stage drains), SIGKILL after
-# STOP_TIMEOUT seconds. LOOP_PID names a loop that may not have written
-# its .sup file yet.
+# STOP_TIMEOUT seconds. LOOP_PID names a loop we spawned, which may not
+# have written its .sup file yet.
 #   stop_stage STAGE [quiet] [LOOP_PID]
 stop_stage() {
-	s=$1
+	ss=$1
 	[ -d "$run" ] || return 0
-	: >"$run/$s.down"
-	read_sup "$s"
-	[ -n "$sup_loop" ] || sup_loop=${3:-}
-	p=$(pid_of "$s")
-	alive "$p" || p=$sup_child
-	was_up=0
-	if alive "$p"; then
-		was_up=1
-		kill -TERM "$p" 2>/dev/null
-		if ! wait_exit "$p" "$STOP_TIMEOUT"; then
+	: >"$run/$ss.down"
+	ss_loop=$(loop_pid "$ss")
+	if [ -z "$ss_loop" ] && [ -n "${3:-}" ] && alive "$3"; then
+		ss_loop=$3
+	fi
+	ss_was=0
+	if ss_pid=$(running_pid "$ss") && alive "$ss_pid"; then
+		ss_was=1
+		ss_start=$proc_start
+		kill -TERM "$ss_pid" 2>/dev/null
+		if ! wait_gone "$ss_pid" "$ss_start" "$STOP_TIMEOUT"; then
 			printf '%s: %s did not exit within %d s, killing it\n' \
-			    "$prog" "$s" "$STOP_TIMEOUT" >&2
-			kill -KILL "$p" 2>/dev/null
-			wait_exit "$p" 2 || :
+			    "$prog" "$ss" "$STOP_TIMEOUT" >&2
+			kill -KILL "$ss_pid" 2>/dev/null
+			wait_gone "$ss_pid" "$ss_start" 2 || :
 		fi
 	fi
-	if alive "$sup_loop"; then
-		was_up=1
-		kill -TERM "$sup_loop" 2>/dev/null
-		wait_exit "$sup_loop" 5 || :
+	if [ -n "$ss_loop" ] && alive "$ss_loop"; then
+		# It stops its own children too (one that was not ready yet,
+		# a receiver still draining).
+		ss_was=1
+		ss_start=$proc_start
+		kill -TERM "$ss_loop" 2>/dev/null
+		wait_gone "$ss_loop" "$ss_start" 5 || :
 	fi
-	rm -f "$run/$s.sup" "$run/$s.restart"
-	p=$(pid_of "$s")
-	if [ -n "$p" ] && ! alive "$p"; then
-		rm -f "$run/$s.pid"
-	fi
-	if [ "${2:-}" != quiet ] && [ "$was_up" = 1 ]; then
-		printf '%-10s stopped\n' "$s"
+	rm -f "$run/$ss.sup" "$run/$ss.restart"
+	stage_up "$ss" || rm -f "$run/$ss.pid"
+	if [ "${2:-}" != quiet ] && [ "$ss_was" = 1 ]; then
+		printf '%-10s stopped\n' "$ss"
 	fi
 }
 
@@ -472,86 +1065,128 @@ stop_all() {
 	done
 }
 
-# Restarts a running stage through its loop, at once, and waits for the
-# new process to be ready. A stage without a loop is simply started.
+# Removes a pid file and a .sup file that name no stage and no loop.
+forget_stale() {
+	stage_up "$1" || rm -f "$run/$1.pid"
+	loop_alive "$1" || rm -f "$run/$1.sup"
+}
+
+# restart_stage STAGE [REASON [VERB]]: restarts a running stage through
+# its loop, at once, and waits for the new process to be ready; prints
+# "STAGE VERB pid N" unless VERB is "-". A stage without a loop is
+# stopped and started under a new one. REASON (restart or swap) is what
+# status shows.
 restart_stage() {
-	s=$1
-	if ! loop_alive "$s"; then
+	rs=$1
+	rs_why=${2:-restart}
+	rs_verb=${3:-restarted}
+	if ! loop_alive "$rs"; then
 		# Running without its loop (the loop was killed): it would
 		# keep its lock and the new one could not start.
-		if stage_up "$s"; then
-			stop_stage "$s" quiet
+		if running_pid "$rs" >/dev/null; then
+			stop_stage "$rs" quiet
+			count_restart "$rs" "$rs_why" -
 		fi
-		spawn_loop "$s"
-		if ! wait_ready "$s"; then
-			start_failed "$s"
-			stop_stage "$s" quiet "$spawned"
+		spawn_loop "$rs"
+		if ! wait_ready "$rs"; then
+			start_failed "$rs"
+			stop_stage "$rs" quiet "$spawned"
 			return 1
 		fi
-		printf '%-10s started  pid %s\n' "$s" "$(pid_of "$s")"
+		read_pid "$rs"
+		[ "$rs_verb" = - ] ||
+		    printf '%-10s %s  pid %s\n' "$rs" "$rs_verb" "$pf"
 		return 0
 	fi
-	old=$sup_child
-	if [ "$s" = receiver ] && alive "$old" && stage_up "$s"; then
+	rs_loop=$sup_loop
+	rs_old=$sup_child
+	rs_start=
+	if alive "$rs_old" && [ "$proc_ppid" = "$rs_loop" ] &&
+	    rs_start=$proc_start && exe_ok "$rs" "$rs_old"; then
+		:
+	else
+		rs_old=
+	fi
+	read_last "$rs"
+	rs_mark=$lm
+	if [ "$rs" = receiver ] && [ -n "$rs_old" ] && stage_up "$rs"; then
 		# The successor takes the socket over; the old one drains.
 		# A receiver that itself took over holds its lock only once
 		# its predecessor has gone: a successor started before then
 		# would find the lock free, and the port taken.
-		i=0
-		while ! lock_held "$s" && [ "$i" -lt 60 ]; do
+		rs_i=0
+		while ! lock_held "$rs" && [ "$rs_i" -lt 60 ]; do
 			sleep 0.05
-			i=$((i + 1))
+			rs_i=$((rs_i + 1))
 		done
-		kill -USR1 "$sup_loop"
-	elif alive "$old"; then
-		# Between two restarts there is no child to stop: the loop
-		# starts a new one when its backoff ends.
-		: >"$run/$s.restart"
-		kill -TERM "$old" 2>/dev/null
-		if ! wait_exit "$old" "$STOP_TIMEOUT"; then
-			kill -KILL "$old" 2>/dev/null
+		echo "$rs_why" >"$run/$rs.restart"
+		kill -USR1 "$rs_loop"
+	elif [ -n "$rs_old" ]; then
+		echo "$rs_why" >"$run/$rs.restart"
+		kill -TERM "$rs_old" 2>/dev/null
+		if ! wait_gone "$rs_old" "$rs_start" "$STOP_TIMEOUT"; then
+			kill -KILL "$rs_old" 2>/dev/null
 		fi
+	else
+		# Between two tries after a crash: the loop tries again now
+		# instead of at the end of its backoff.
+		kill -USR1 "$rs_loop"
 	fi
-	i=0
-	while [ "$i" -lt $((READY_TIMEOUT * 20)) ]; do
-		read_sup "$s"
-		p=$(pid_of "$s")
-		if [ -n "$p" ] && [ "$p" != "$old" ] && [ "$p" = "$sup_child" ] &&
-		    alive "$p"; then
-			printf '%-10s restarted  pid %s\n' "$s" "$p"
+	rs_i=0
+	while [ "$rs_i" -lt $((READY_TIMEOUT * 20)) ]; do
+		read_sup "$rs"
+		read_pid "$rs"
+		rs_p=$pf
+		if [ -n "$rs_p" ] && [ "$rs_p" != "$rs_old" ] &&
+		    [ "$rs_p" = "$sup_child" ] && is_stage "$rs" "$rs_p"; then
+			[ "$rs_verb" = - ] ||
+			    printf '%-10s %s  pid %s\n' "$rs" "$rs_verb" "$rs_p"
 			return 0
 		fi
-		if ! alive "$sup_loop"; then
+		if ! alive "$rs_loop"; then
 			break
 		fi
-		# A receiver whose successor failed goes on as before.
-		if [ "$i" -gt 10 ] && [ "$sup_child" = "$old" ]; then
-			start_failed "$s" "successor failed (pid $old goes on)"
+		# A receiver whose successor failed goes on as before. (Its
+		# loop counts the restart once it has started the successor.)
+		read_last "$rs"
+		if [ "$rs" = receiver ] && [ -n "$rs_old" ] &&
+		    [ "$sup_child" = "$rs_old" ] && [ "$lm" != "$rs_mark" ]; then
+			not_ready="exited before it was ready"
+			start_failed "$rs" \
+			    "successor exited before it was ready (pid $rs_old goes on)"
 			return 1
 		fi
 		sleep 0.05
-		i=$((i + 1))
+		rs_i=$((rs_i + 1))
 	done
-	start_failed "$s"
+	not_ready="did not become ready within $READY_TIMEOUT s"
+	start_failed "$rs"
 	return 1
 }
 
 # ---------------------------------------------------------------------
 # Commands.
 
+# The commands parse their arguments in any order: options anywhere,
+# "--" ends them.
+
 cmd_start() {
 	foreground=0
-	case ${1:-} in
-	"") ;;
-	--foreground|-f) foreground=1 ;;
-	*) usage_error "start: unknown option $1" ;;
-	esac
-	[ $# -le 1 ] || usage_error "start: too many arguments"
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of start; exit 0 ;;
+		-f|--foreground) foreground=1 ;;
+		-*) usage_error start "unknown option $1" ;;
+		*) usage_error start "unexpected argument $1" ;;
+		esac
+		shift
+	done
 	for b in $STAGES; do
 		[ -x "$bindir/hookpipe-$b" ] ||
 		    die "$bindir/hookpipe-$b: not found (run make first)"
 	done
 	prepare_dirs
+	ctl_lock
 	all_up=1
 	for s in $STAGES; do
 		stage_up "$s" || all_up=0
@@ -573,6 +1208,7 @@ cmd_start() {
 	# and stop everything on SIGINT/SIGTERM.
 	trap 'fg_stop' INT TERM
 	start_stages || exit 1
+	exec 8>&-
 	echo "hookpipe is running in $HOOKPIPE_HOME (listening on ${HOOKPIPE_LISTEN:-127.0.0.1:8080}); Ctrl-C stops it"
 	tail -q -n 0 -F "$logdir"/*.log 2>/dev/null &
 	fg_tail=$!
@@ -586,6 +1222,7 @@ cmd_start() {
 fg_stop() {
 	trap '' INT TERM
 	echo "stopping hookpipe"
+	ctl_lock
 	stop_all
 	[ -n "${fg_tail:-}" ] && kill "$fg_tail" 2>/dev/null
 	wait
@@ -593,24 +1230,53 @@ fg_stop() {
 }
 
 cmd_stop() {
-	[ $# -le 1 ] || usage_error "stop: too many arguments"
-	if [ $# -eq 1 ]; then
-		is_stage "$1" || usage_error "unknown stage: $1"
-		if ! stage_up "$1" && ! loop_alive "$1"; then
-			echo "$1 is not running"
-			: >"$run/$1.down" 2>/dev/null
+	sp_stage=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of stop; exit 0 ;;
+		--) shift; break ;;
+		-*) usage_error stop "unknown option $1" ;;
+		*)
+			[ -z "$sp_stage" ] ||
+			    usage_error stop "too many arguments"
+			sp_stage=$1
+			;;
+		esac
+		shift
+	done
+	if [ $# -gt 0 ]; then
+		if [ -n "$sp_stage" ] || [ $# -ne 1 ]; then
+			usage_error stop "too many arguments"
+		fi
+		sp_stage=$1
+	fi
+	[ -z "$sp_stage" ] || need_stage stop "$sp_stage"
+	if [ ! -d "$run" ]; then
+		echo "hookpipe is not running"
+		return 0
+	fi
+	ctl_lock
+	if [ -n "$sp_stage" ]; then
+		if ! running_pid "$sp_stage" >/dev/null &&
+		    ! loop_alive "$sp_stage"; then
+			echo "$sp_stage is not running"
+			: >"$run/$sp_stage.down"
+			forget_stale "$sp_stage"
 			return 0
 		fi
-		stop_stage "$1"
+		stop_stage "$sp_stage"
 		return 0
 	fi
 	any=0
 	for s in $STAGES; do
-		if stage_up "$s" || loop_alive "$s"; then
+		if running_pid "$s" >/dev/null || loop_alive "$s"; then
 			any=1
 		fi
 	done
 	if [ "$any" = 0 ]; then
+		for s in $STAGES; do
+			forget_stale "$s"
+		done
 		echo "hookpipe is not running"
 		return 0
 	fi
@@ -618,110 +1284,475 @@ cmd_stop() {
 }
 
 cmd_restart() {
-	[ $# -eq 1 ] || usage_error "restart: expected STAGE or all"
+	rt_what=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of restart; exit 0 ;;
+		--) shift; break ;;
+		-*) usage_error restart "unknown option $1" ;;
+		*)
+			[ -z "$rt_what" ] ||
+			    usage_error restart "too many arguments"
+			rt_what=$1
+			;;
+		esac
+		shift
+	done
+	if [ $# -gt 0 ]; then
+		if [ -n "$rt_what" ] || [ $# -ne 1 ]; then
+			usage_error restart "too many arguments"
+		fi
+		rt_what=$1
+	fi
+	[ -n "$rt_what" ] || usage_error restart "expected STAGE or all"
+	[ "$rt_what" = all ] || need_stage restart "$rt_what"
 	prepare_dirs
+	ctl_lock
 	foreground=0
 	fg_loops=
-	if [ "$1" = all ]; then
+	if [ "$rt_what" = all ]; then
 		for s in $STAGES; do
 			restart_stage "$s" || return 1
 		done
 		return 0
 	fi
-	is_stage "$1" || usage_error "unknown stage: $1"
-	restart_stage "$1"
+	restart_stage "$rt_what"
+}
+
+# A string as JSON: quotes, backslashes escaped, control characters
+# dropped.
+json_str() {
+	case $1 in
+	*[\"\\]*|*[![:print:]]*)
+		printf '"%s"' "$(printf '%s' "$1" |
+		    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\000-\037')"
+		;;
+	*)
+		printf '"%s"' "$1"
+		;;
+	esac
+}
+
+# Sets the st_* variables that describe one stage for status, at st_now.
+stage_status() {
+	st_pid=
+	st_state=down
+	st_why=
+	st_uptime=
+	st_supervised=false
+	if loop_alive "$1"; then
+		st_supervised=true
+	fi
+	if stage_up "$1"; then
+		st_pid=$pf
+		st_state=up
+		st_m=$(mtime "$run/$1.pid")
+		st_uptime=$((st_now - ${st_m:-$st_now}))
+	elif [ -f "$run/$1.exit" ]; then
+		st_state=failed
+		st_why="configuration error, see: $prog logs $1"
+	elif [ "$st_supervised" = true ]; then
+		st_state=restarting
+		st_why=restarting
+	elif [ -e "$run/$1.down" ]; then
+		st_state=stopped
+		st_why=stopped
+	elif [ -e "$run/$1.lock" ]; then
+		st_why="not running"
+	else
+		st_why="not started"
+	fi
+	st_n=0
+	st_c=0
+	if [ -f "$run/$1.restarts" ]; then
+		{ read -r st_n st_c <"$run/$1.restarts"; } 2>/dev/null
+	fi
+	case ${st_n:-} in
+	''|*[!0-9]*) st_n=0 ;;
+	esac
+	case ${st_c:-} in
+	''|*[!0-9]*) st_c=0 ;;
+	esac
+	st_lt=
+	st_lr=
+	st_ls=
+	st_ld=
+	if [ -f "$run/$1.last" ]; then
+		{ read -r st_lt st_lr st_ls st_ld <"$run/$1.last"; } 2>/dev/null
+	fi
+	case ${st_lt:-} in
+	''|*[!0-9]*) st_lr= ;;
+	esac
+	# The executable: the one the stage runs, else the one it would.
+	stage_exes "$1"
+	st_exe=$ex_cur
+	if [ -n "$st_pid" ]; then
+		if [ "/proc/$st_pid/exe" -ef "$ex_cur" ]; then
+			:
+		elif [ "/proc/$st_pid/exe" -ef "$ex_own" ]; then
+			st_exe=$ex_own
+		else
+			st_exe=$(exe_of "$st_pid") || st_exe=$ex_cur
+		fi
+	fi
+	st_swapped=false
+	st_since=
+	if [ "$ex_cur" != "$ex_own" ]; then
+		st_swapped=true
+		st_since=$(mtime "$run/$1.exe")
+	fi
+}
+
+# "restarts 3 (1 crash; last: swap 12s ago)"
+restarts_words() {
+	printf 'restarts %s' "$st_n"
+	[ "$st_n" -gt 0 ] || return 0
+	case $st_c in
+	0) printf ' (no crash' ;;
+	1) printf ' (1 crash' ;;
+	*) printf ' (%s crashes' "$st_c" ;;
+	esac
+	case ${st_lr:-} in
+	crash) printf '; last: crash, %s, %s ago)' "$(exit_words "$st_ls")" \
+	    "$(fmt_age $((st_now - st_lt)))" ;;
+	restart|swap) printf '; last: %s %s ago)' "$st_lr" \
+	    "$(fmt_age $((st_now - st_lt)))" ;;
+	*) printf ')' ;;
+	esac
+}
+
+status_line() {
+	if [ "$st_state" = up ]; then
+		printf '%-10s up    pid %-8s uptime %-8s %s' "$1" "$st_pid" \
+		    "$(fmt_age "$st_uptime")" "$(restarts_words)"
+	else
+		printf '%-10s down  pid %-8s uptime %-8s %s  (%s)' "$1" - - \
+		    "$(restarts_words)" "$st_why"
+	fi
+	if [ "$st_swapped" = true ]; then
+		printf '  exe %s (swapped %s ago)' "$st_exe" \
+		    "$(fmt_age $((st_now - ${st_since:-$st_now})))"
+	fi
+	if [ "$st_state" = up ] && [ "$st_supervised" = false ]; then
+		printf '  (not supervised: %s restart %s)' "$prog" "$1"
+	fi
+	printf '\n'
+}
+
+status_json() {
+	printf '{"name": "%s", "state": "%s", ' "$1" "$st_state"
+	if [ -n "$st_pid" ]; then
+		printf '"pid": %s, "uptime": %s, ' "$st_pid" "$st_uptime"
+	else
+		printf '"pid": null, "uptime": null, '
+	fi
+	printf '"restarts": %s, "crashes": %s, "last_restart": ' "$st_n" "$st_c"
+	if [ -n "$st_lr" ]; then
+		printf '{"reason": %s, "time": "%sZ", "ago": %s, ' \
+		    "$(json_str "$st_lr")" "$(utc_time "$st_lt")" \
+		    $((st_now - st_lt))
+		sj_code=null
+		sj_sig=null
+		if [ "$st_lr" = crash ]; then
+			case ${st_ls:-} in
+			''|-|*[!0-9]*) ;;
+			*)
+				if [ "$st_ls" -gt 128 ]; then
+					sj_sig=$(kill -l "$st_ls" 2>/dev/null)
+					sj_sig=\"SIG$sj_sig\"
+				else
+					sj_code=$st_ls
+				fi
+				;;
+			esac
+		fi
+		printf '"exit_code": %s, "signal": %s, "detail": ' \
+		    "$sj_code" "$sj_sig"
+		if [ -n "$st_ld" ]; then
+			json_str "$st_ld"
+		else
+			printf 'null'
+		fi
+		printf '}, '
+	else
+		printf 'null, '
+	fi
+	printf '"executable": %s, "swapped": %s, ' "$(json_str "$st_exe")" \
+	    "$st_swapped"
+	if [ -n "$st_since" ]; then
+		printf '"swapped_since": "%sZ", "swapped_age": %s, ' \
+		    "$(utc_time "$st_since")" $((st_now - st_since))
+	else
+		printf '"swapped_since": null, "swapped_age": null, '
+	fi
+	printf '"supervised": %s}' "$st_supervised"
 }
 
 cmd_status() {
-	[ $# -eq 0 ] || usage_error "status: no arguments expected"
-	rc=0
-	t=$(now)
-	for s in receiver verifier router dispatcher; do
-		n=0
-		[ -f "$run/$s.restarts" ] && read -r n <"$run/$s.restarts"
-		if stage_up "$s"; then
-			m=$(mtime "$run/$s.pid")
-			printf '%-10s up    pid %-8s uptime %-8s restarts %s\n' \
-			    "$s" "$(pid_of "$s")" "$(fmt_age $((t - ${m:-$t})))" \
-			    "${n:-0}"
-			continue
-		fi
-		rc=3
-		if [ -f "$run/$s.exit" ]; then
-			why="configuration error, see: $prog logs $s"
-		elif loop_alive "$s"; then
-			why="restarting"
-		elif [ -e "$run/$s.down" ]; then
-			why="stopped"
-		else
-			why="not started"
-		fi
-		printf '%-10s down  pid %-8s uptime %-8s restarts %s  (%s)\n' \
-		    "$s" - - "${n:-0}" "$why"
+	json=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of status; exit 0 ;;
+		--json) json=1 ;;
+		-*) usage_error status "unknown option $1" ;;
+		*) usage_error status "unexpected argument $1" ;;
+		esac
+		shift
 	done
+	rc=0
+	out=
+	st_now=$(now)
+	for s in receiver verifier router dispatcher; do
+		stage_status "$s"
+		[ "$st_state" = up ] || rc=3
+		if [ "$json" = 1 ]; then
+			out="$out${out:+, }$(status_json "$s")"
+		else
+			status_line "$s"
+		fi
+	done
+	if [ "$json" = 1 ]; then
+		if [ "$rc" = 0 ]; then
+			sj_up=true
+		else
+			sj_up=false
+		fi
+		printf '{"home": %s, "up": %s, "stages": [%s]}\n' \
+		    "$(json_str "$HOOKPIPE_HOME")" "$sj_up" "$out"
+	fi
 	return $rc
 }
 
+# Sets the stage's executable: EXE, or its own (no .exe file).
+set_exe() {
+	if [ "$2" = "$(default_exe "$1")" ]; then
+		rm -f "$run/$1.exe"
+	else
+		printf '%s\n' "$2" >"$run/$1.exe.$$" &&
+		    mv -f "$run/$1.exe.$$" "$run/$1.exe"
+	fi
+}
+
+# Stops the stage and starts it under a new loop with the executable now
+# set, giving up as soon as that exits: no backoff, no second try.
+#   swap_start STAGE DETAIL
+swap_start() {
+	if running_pid "$1" >/dev/null || loop_alive "$1"; then
+		stop_stage "$1" quiet
+		count_restart "$1" swap - "$2"
+	fi
+	read_last "$1"
+	spawn_loop "$1"
+	wait_ready "$1" "$lm" && return 0
+	stop_stage "$1" quiet "$spawned"
+	return 1
+}
+
 cmd_swap() {
-	[ $# -eq 2 ] || usage_error "swap: expected STAGE EXECUTABLE"
-	is_stage "$1" || usage_error "unknown stage: $1"
-	case $2 in
-	/*) exe=$2 ;;
-	*) exe=$(pwd)/$2 ;;
-	esac
-	if [ ! -f "$exe" ] || [ ! -x "$exe" ]; then
-		die "$2: not an executable file"
+	sw_stage=
+	sw_arg=
+	sw_n=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of swap; exit 0 ;;
+		--) shift; break ;;
+		-*) usage_error swap "unknown option $1" ;;
+		*)
+			sw_n=$((sw_n + 1))
+			[ "$sw_n" = 1 ] && sw_stage=$1
+			[ "$sw_n" = 2 ] && sw_arg=$1
+			;;
+		esac
+		shift
+	done
+	for a in "$@"; do
+		sw_n=$((sw_n + 1))
+		[ "$sw_n" = 1 ] && sw_stage=$a
+		[ "$sw_n" = 2 ] && sw_arg=$a
+	done
+	[ "$sw_n" -eq 2 ] || usage_error swap "expected STAGE EXECUTABLE"
+	need_stage swap "$sw_stage"
+	s=$sw_stage
+	sw_exe=$(real_path "$sw_arg") || sw_exe=
+	if [ -z "$sw_exe" ] || [ ! -f "$sw_exe" ] || [ ! -x "$sw_exe" ]; then
+		die "swap: $sw_arg: not an executable file"
 	fi
 	prepare_dirs
-	prev=
-	[ -f "$run/$1.exe" ] && read -r prev <"$run/$1.exe"
-	echo "$exe" >"$run/$1.exe"
+	ctl_lock
 	foreground=0
 	fg_loops=
-	if restart_stage "$1"; then
+	# The executable being replaced, kept (with its time) to be put back.
+	sw_prev=$(stage_exe "$s")
+	if [ -f "$run/$s.exe" ]; then
+		cp -p "$run/$s.exe" "$run/$s.exe.prev"
+	else
+		printf '%s\n' "$sw_prev" >"$run/$s.exe.prev"
+	fi
+	set_exe "$s" "$sw_exe"
+
+	if [ "$s" = receiver ] && stage_up "$s" && loop_alive "$s"; then
+		if restart_stage "$s" swap - 2>"$run/$s.swap.err"; then
+			rm -f "$run/$s.exe.prev" "$run/$s.swap.err"
+			printf '%-10s swapped  pid %s  %s\n' "$s" \
+			    "$(pid_of "$s")" "$sw_exe"
+			return 0
+		fi
+		rm -f "$run/$s.swap.err"
+	elif swap_start "$s" "to $sw_exe"; then
+		rm -f "$run/$s.exe.prev"
+		printf '%-10s swapped  pid %s  %s\n' "$s" "$(pid_of "$s")" \
+		    "$sw_exe"
 		return 0
 	fi
-	# The new build did not come up: put the previous one back.
-	if [ -n "$prev" ]; then
-		echo "$prev" >"$run/$1.exe"
+
+	# It did not come up: put the previous executable back, and the
+	# stage runs that one when we return.
+	sw_why=$not_ready
+	if [ "$sw_prev" = "$(default_exe "$s")" ]; then
+		rm -f "$run/$s.exe"
 	else
-		rm -f "$run/$1.exe"
+		mv -f "$run/$s.exe.prev" "$run/$s.exe"
 	fi
-	echo "$prog: swap failed, restarting $1 with its previous executable" >&2
-	restart_stage "$1" >&2
+	read_sup "$s"
+	if sw_pid=$(stage_pid "$s") && [ "$sw_pid" = "$sup_child" ] &&
+	    [ "$(exe_of "$sw_pid")" = "$sw_prev" ]; then
+		# A receiver whose successor failed goes on as it was.
+		:
+	elif ! { count_restart "$s" swap - "back to $sw_prev" &&
+	    swap_start "$s" "back to $sw_prev"; }; then
+		rm -f "$run/$s.exe.prev"
+		printf '%s: swap: %s %s; and %s %s too, %s is down; last lines of %s:\n' \
+		    "$prog" "$sw_exe" "$sw_why" "$sw_prev" "$not_ready" "$s" \
+		    "$logdir/$s.log" >&2
+		log_tail "$s"
+		return 1
+	fi
+	rm -f "$run/$s.exe.prev"
+	printf '%s: swap: %s %s; %s runs %s again (pid %s); last lines of %s:\n' \
+	    "$prog" "$sw_exe" "$sw_why" "$s" "$sw_prev" "$(pid_of "$s")" \
+	    "$logdir/$s.log" >&2
+	log_tail "$s"
 	return 1
 }
 
 cmd_tail() {
-	[ $# -ge 1 ] || usage_error "tail: expected STAGE"
-	is_stage "$1" || usage_error "unknown stage: $1"
-	case ${2:-} in
-	""|--payload) ;;
-	*) usage_error "tail: unknown option $2" ;;
-	esac
-	[ $# -le 2 ] || usage_error "tail: too many arguments"
-	exec "$bindir/hookpipe" tail "$@"
+	tl_stage=
+	tl_payload=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of tail; exit 0 ;;
+		--payload) tl_payload=--payload ;;
+		--) shift; break ;;
+		-*) usage_error tail "unknown option $1" ;;
+		*)
+			[ -z "$tl_stage" ] ||
+			    usage_error tail "too many arguments"
+			tl_stage=$1
+			;;
+		esac
+		shift
+	done
+	if [ $# -gt 0 ]; then
+		if [ -n "$tl_stage" ] || [ $# -ne 1 ]; then
+			usage_error tail "too many arguments"
+		fi
+		tl_stage=$1
+	fi
+	[ -n "$tl_stage" ] || usage_error tail "expected STAGE"
+	need_stage tail "$tl_stage"
+	exec "$bindir/hookpipe" tail "$tl_stage" ${tl_payload:+"$tl_payload"}
 }
 
 cmd_logs() {
-	[ $# -ge 1 ] || usage_error "logs: expected STAGE"
-	is_stage "$1" || usage_error "unknown stage: $1"
-	f=$logdir/$1.log
-	case ${2:-} in
-	"")
-		[ $# -eq 1 ] || usage_error "logs: too many arguments"
-		[ -f "$f" ] || die "no log yet: $f"
-		exec cat "$f"
-		;;
-	-f|--follow)
-		[ $# -eq 2 ] || usage_error "logs: too many arguments"
-		exec tail -n +1 -F "$f"
-		;;
-	*) usage_error "logs: unknown option $2" ;;
+	lg_stage=
+	lg_follow=0
+	lg_lines=
+	lg_since=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of logs; exit 0 ;;
+		-f|--follow) lg_follow=1 ;;
+		-n|--lines)
+			[ $# -ge 2 ] || usage_error logs "$1 needs a number"
+			lg_lines=$2
+			shift
+			;;
+		-n*) lg_lines=${1#-n} ;;
+		--lines=*) lg_lines=${1#--lines=} ;;
+		--since)
+			[ $# -ge 2 ] ||
+			    usage_error logs "--since needs a duration or a time"
+			lg_since=$2
+			shift
+			;;
+		--since=*) lg_since=${1#--since=} ;;
+		--) shift; break ;;
+		-*) usage_error logs "unknown option $1" ;;
+		*)
+			[ -z "$lg_stage" ] ||
+			    usage_error logs "too many arguments"
+			lg_stage=$1
+			;;
+		esac
+		shift
+	done
+	if [ $# -gt 0 ]; then
+		if [ -n "$lg_stage" ] || [ $# -ne 1 ]; then
+			usage_error logs "too many arguments"
+		fi
+		lg_stage=$1
+	fi
+	[ -n "$lg_stage" ] || usage_error logs "expected STAGE"
+	need_stage logs "$lg_stage"
+	case $lg_lines in
+	*[!0-9]*) usage_error logs "-n $lg_lines: not a number of lines" ;;
+	esac
+	lg_from=
+	if [ -n "$lg_since" ]; then
+		lg_from=$(since_time "$lg_since") || usage_error logs \
+		    "--since $lg_since: not a duration (10m, 2h) or a time (2026-01-02T03:04:05Z)"
+	fi
+	f=$logdir/$lg_stage.log
+	if [ "$lg_follow" = 0 ] && [ ! -f "$f" ]; then
+		die "no log yet: $f"
+	fi
+	# The first line to print: the first one from --since on, and no
+	# more than -n lines from the end. A line without a time goes with
+	# the one before it.
+	lg_start=1
+	if [ -f "$f" ] && [ -n "$lg_lines$lg_from" ]; then
+		lg_start=$(awk -v from="$lg_from" -v n="$lg_lines" '
+		    from != "" && !first &&
+		    $0 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ &&
+		    ($1 "") >= (from "") {
+			first = NR
+		    }
+		    END {
+			if (from == "")
+				first = 1
+			else if (!first)
+				first = NR + 1
+			if (n != "" && NR - n + 1 > first)
+				first = NR - n + 1
+			print first
+		    }' "$f")
+	fi
+	if [ "$lg_follow" = 1 ]; then
+		exec tail -n "+$lg_start" -F "$f"
+	fi
+	exec tail -n "+$lg_start" "$f"
+}
+
+cmd_help() {
+	[ $# -le 1 ] || usage_error help "too many arguments"
+	case ${1:-} in
+	'') usage ;;
+	-h|--help) help_of help ;;
+	*) help_of "$1" || usage_error help "unknown command $1" ;;
 	esac
 }
 
-[ $# -ge 1 ] || usage_error "expected a command"
+[ $# -ge 1 ] || usage_error "" "expected a command"
 cmd=$1
 shift
 case $cmd in
@@ -732,10 +1763,11 @@ status) cmd_status "$@" ;;
 swap) cmd_swap "$@" ;;
 tail) cmd_tail "$@" ;;
 logs) cmd_logs "$@" ;;
--h|--help|help) usage ;;
+help) cmd_help "$@" ;;
+-h|--help) usage ;;
 _loop)
-	is_stage "${1:-}" || usage_error "_loop: unknown stage"
+	is_stage_name "${1:-}" || usage_error "" "_loop: unknown stage"
 	supervise "$1"
 	;;
-*) usage_error "unknown command: $cmd" ;;
+*) usage_error "" "unknown command $cmd" ;;
 esac

@@ -93,6 +93,15 @@ stage_pid() {
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
+# is_stage_proc STAGE PID: PID runs a hookpipe-STAGE binary (a pid file
+# left by a crash may name a pid given to another process since).
+is_stage_proc() {
+	local e
+	e=$(readlink "/proc/$2/exe" 2>/dev/null) || return 1
+	e=${e% (deleted)}
+	[ "${e##*/}" = "hookpipe-$1" ]
+}
+
 # wait_up STAGE OLD_PID SECONDS: a live stage other than OLD_PID.
 wait_up() {
 	local s=$1 old=$2 i=0 p
@@ -147,7 +156,7 @@ on_exit() {
 		stop_stack
 		for s in $STAGES; do
 			p=$(stage_pid "$s")
-			alive "$p" && kill -9 "$p" 2>/dev/null
+			is_stage_proc "$s" "$p" && kill -9 "$p" 2>/dev/null
 		done
 	fi
 	if [ -n "${HOOKPIPE_HOME:-}" ] && [ -d "$HOOKPIPE_HOME" ]; then

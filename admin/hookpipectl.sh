@@ -55,6 +55,8 @@ bindir=$(cd "$(dirname "$self")" && pwd -P) || exit 1
 
 : "${HOOKPIPE_HOME:=${XDG_STATE_HOME:-${HOME:?set HOOKPIPE_HOME or HOME}/.local/state}/hookpipe}"
 export HOOKPIPE_HOME
+HOOKPIPE_BINDIR=$bindir
+export HOOKPIPE_BINDIR
 run=$HOOKPIPE_HOME/run
 logdir=$HOOKPIPE_HOME/log
 

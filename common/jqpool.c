@@ -28,6 +28,7 @@ jqpool_find(struct jqpool *p, char *err, size_t errlen)
 	char self[PATH_MAX - 16];
 	ssize_t n;
 	char *slash;
+	const char *env;
 
 	memset(p, 0, sizeof(*p));
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
@@ -39,6 +40,13 @@ jqpool_find(struct jqpool *p, char *err, size_t errlen)
 			if (access(p->exe, X_OK) == 0)
 				return 0;
 		}
+	}
+	/* A build swapped in from elsewhere uses the stack's worker:
+	 * hookpipectl names its own bin directory. */
+	if ((env = getenv("HOOKPIPE_BINDIR")) != NULL && *env == '/') {
+		snprintf(p->exe, sizeof(p->exe), "%s/hookpipe-jq", env);
+		if (access(p->exe, X_OK) == 0)
+			return 0;
 	}
 	snprintf(p->exe, sizeof(p->exe), "%s/hookpipe-jq", HOOKPIPE_BINDIR);
 	if (access(p->exe, X_OK) == 0)

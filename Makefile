@@ -33,7 +33,7 @@ endif
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
 	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
-	   common/httpc.o
+	   common/httpc.o common/integ_scheme.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
 VERIFIER = verifier/main.o $(VERIFY)

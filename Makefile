@@ -33,13 +33,16 @@ endif
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
 	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
-	   common/httpc.o common/integ_scheme.o
+	   common/httpc.o common/integ_scheme.o common/jwks.o \
+	   common/jwks_fetch.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
-	   verifier/scheme_slack.o verifier/scheme_hmac.o
+	   verifier/scheme_slack.o verifier/scheme_hmac.o \
+	   verifier/scheme_common.o verifier/scheme_token.o \
+	   verifier/scheme_jwt.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o

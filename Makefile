@@ -52,7 +52,8 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/secret_in.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
-	   test_config test_verify test_sandbox test_log test_secret
+	   test_config test_verify test_sandbox test_log test_secret \
+	   test_schemes
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \

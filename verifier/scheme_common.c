@@ -227,9 +227,13 @@ form_sorted(const struct vreq *r, size_t *outlen, char *why, size_t whylen)
 	}
 	if (ok) {
 		qsort(f, n, sizeof(*f), field_cmp);
+		/* A field repeated with the same value counts once, as
+		 * Twilio's own libraries sign it. */
 		for (i = 0; ok && i < n; i++)
-			ok = buf_append(&b, f[i].name, f[i].nlen) == 0 &&
-			    buf_append(&b, f[i].value, f[i].vlen) == 0;
+			if (i == 0 || field_cmp(&f[i - 1], &f[i]) != 0)
+				ok = buf_append(&b, f[i].name, f[i].nlen) ==
+				    0 && buf_append(&b, f[i].value,
+				    f[i].vlen) == 0;
 		if (!ok)
 			snprintf(why, whylen, "out of memory");
 	}

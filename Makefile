@@ -45,11 +45,12 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_jwt.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
-DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
+DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
+	     dispatcher/jwks.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
-	   admin/secret_in.o
+	   admin/secret_in.o admin/cmd_keys.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
 	   test_config test_verify test_sandbox test_log test_secret \

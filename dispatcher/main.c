@@ -1057,6 +1057,7 @@ loop(struct dispatcher *d)
 			d->next_due_us = 0;
 			mdb_reader_check(d->db.env, &dead);
 			db_trim(&d->db);
+			jwks_tick(&d->cfg);
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);

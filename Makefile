@@ -127,7 +127,7 @@ test: all unit
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
 FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
-	   fuzz_escape fuzz_quarantine
+	   fuzz_escape fuzz_quarantine fuzz_tpl fuzz_kv fuzz_jwt fuzz_pem
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

@@ -489,7 +489,8 @@ pem_der(const char *s, size_t n, unsigned char *der, size_t cap, char *why,
 
 	dashes = memmem(label, n - (size_t)(label - s), "-----", 5);
 	if (dashes == NULL) {
-		snprintf(why, whylen, "the PEM header is not closed with -----");
+		snprintf(why, whylen, "the PEM header is not closed with "
+		    "-----");
 		return -1;
 	}
 	ll = (size_t)(dashes - label);
@@ -500,9 +501,9 @@ pem_der(const char *s, size_t n, unsigned char *der, size_t cap, char *why,
 	}
 	if (!(ll == 10 && memcmp(label, "PUBLIC KEY", 10) == 0) &&
 	    !(ll == 14 && memcmp(label, "RSA PUBLIC KEY", 14) == 0)) {
-		snprintf(why, whylen, "a PEM %.*s is not a public key (expected "
-		    "-----BEGIN PUBLIC KEY-----)", (int)(ll > 40 ? 40 : ll),
-		    label);
+		snprintf(why, whylen, "a PEM %.*s is not a public key "
+		    "(expected -----BEGIN PUBLIC KEY-----)",
+		    (int)(ll > 40 ? 40 : ll), label);
 		return -1;
 	}
 	p = dashes + 5;
@@ -550,8 +551,8 @@ pubkey_parse(const char *text, size_t n, enum pkey_kind kind, char *why,
 	if (len < 0)
 		len = b64url_decode(text, n, der, sizeof(der));
 	if (len <= 0) {
-		snprintf(why, whylen, "expected %s public key as PEM, or the hex "
-		    "or base64 of its DER%s", pkey_kind_name(kind),
+		snprintf(why, whylen, "expected %s public key as PEM, or the "
+		    "hex or base64 of its DER%s", pkey_kind_name(kind),
 		    kind == PKEY_ED25519 ? " or of its 32 bytes" :
 		    kind == PKEY_P256 ? " or of its 65-byte point" : "");
 		return NULL;
@@ -569,17 +570,17 @@ pubkey_parse(const char *text, size_t n, enum pkey_kind kind, char *why,
 		pk = pubkey_p256_point(der, 65);
 	OPENSSL_cleanse(der, sizeof(der));
 	if (pk == NULL) {
-		snprintf(why, whylen, "%s does not hold a public key (%d bytes; "
-		    "expected %s public key)", pem ? "the PEM" : "the decoded "
-		    "text", len, pkey_kind_name(kind));
+		snprintf(why, whylen, "%s does not hold a public key (%d "
+		    "bytes; expected %s public key)", pem ? "the PEM" :
+		    "the decoded text", len, pkey_kind_name(kind));
 		return NULL;
 	}
 	if (!pkey_is(pk, kind)) {
-		snprintf(why, whylen, "this is %s %d-bit key; expected %s public "
-		    "key%s", EVP_PKEY_get0_type_name(pk) ?
-		    EVP_PKEY_get0_type_name(pk) : "another", EVP_PKEY_get_bits(pk),
-		    pkey_kind_name(kind), kind == PKEY_RSA ?
-		    " of at least 2048 bits" : "");
+		snprintf(why, whylen, "this is %s %d-bit key; expected %s "
+		    "public key%s", EVP_PKEY_get0_type_name(pk) ?
+		    EVP_PKEY_get0_type_name(pk) : "another",
+		    EVP_PKEY_get_bits(pk), pkey_kind_name(kind),
+		    kind == PKEY_RSA ? " of at least 2048 bits" : "");
 		EVP_PKEY_free(pk);
 		return NULL;
 	}

@@ -43,7 +43,7 @@ struct sources {
 enum tpl_kind {
 	TPL_LIT,		/* text as written */
 	TPL_BODY,		/* {body}: the raw body */
-	TPL_BODY_PTR,		/* {body:/pointer}: the JSON value there, as text */
+	TPL_BODY_PTR,		/* {body:/pointer}: the value there, as text */
 	TPL_TIMESTAMP,		/* {timestamp}: as the sender wrote it */
 	TPL_HEADER,		/* {header:NAME} */
 	TPL_QUERY,		/* {query:NAME}: decoded */

@@ -324,7 +324,8 @@ known_keys(json_t *params, const char *const *keys, const char *scheme,
 
 			for (i = 0; keys[i] != NULL; i++)
 				snprintf(list + strlen(list), sizeof(list) -
-				    strlen(list), "%s%s", i ? ", " : "", keys[i]);
+				    strlen(list), "%s%s", i ? ", " : "",
+				    keys[i]);
 			BAD("/params/%s: unknown parameter of the %s scheme "
 			    "(known: %s)", k, scheme, keys[0] ? list : "none");
 		}

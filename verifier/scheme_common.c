@@ -319,8 +319,8 @@ vctx_expand(struct vctx *c, const struct tpl *t, const char *ts,
 			parts[i] = (struct iov){ v, len };
 			break;
 		default:
-			snprintf(why, whylen, "the definition's signed template "
-			    "is broken");
+			snprintf(why, whylen, "the definition's signed "
+			    "template is broken");
 			return -1;
 		}
 	}

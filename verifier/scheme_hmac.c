@@ -246,9 +246,10 @@ verify_signed(const struct vreq *r, char *why, size_t whylen)
 		if (vctx_ts_seconds(sc->ts_format, tsv, &t) == -1) {
 			snprintf(why, whylen, "the timestamp in %s is not %s",
 			    sc->ts_in_kv ? where : src_name(sc->ts.label,
-			    tsname, sizeof(tsname)), sc->ts_format == TS_RFC3339 ? "an RFC 3339 "
-			    "date" : sc->ts_format == TS_UNIX_MS ? "a number "
-			    "of milliseconds" : "a number of seconds");
+			    tsname, sizeof(tsname)), sc->ts_format ==
+			    TS_RFC3339 ? "an RFC 3339 date" : sc->ts_format ==
+			    TS_UNIX_MS ? "a number of milliseconds" :
+			    "a number of seconds");
 			res = V_TIMESTAMP;
 			goto out;
 		}

@@ -75,7 +75,8 @@ collect(json_t *root, const char *ptr, const char *done, json_t **out,
 		char d[256];
 		int dl = snprintf(d, sizeof(d), "%s%s/%zu", done, head, i);
 
-		if (dl < 0 || (size_t)dl >= sizeof(d) || collect(e, star + 2, d, out, paths, n) == -1)
+		if (dl < 0 || (size_t)dl >= sizeof(d) || collect(e, star + 2,
+		    d, out, paths, n) == -1)
 			return -1;
 	}
 	return 0;

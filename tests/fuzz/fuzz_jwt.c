@@ -17,13 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NDEFS	3
 static struct integ ig[NDEFS];
 static int loaded;
-static char path[64];
-
-static void
-remove_jwks(void)
-{
-	unlink(path);
-}
+/* One file for every run: libFuzzer leaves without atexit handlers. */
+static const char path[] = "/tmp/hookpipe-fuzz-jwks.json";
 
 /* An RSA key and the P-256 key of RFC 7515 appendix A.3, as a JWKS. */
 static const char jwks[] = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"r\","
@@ -57,13 +52,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char def[2048], err[512], p[600];
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/tmp/fuzz_jwt.%ld.json",
-		    (long)getpid());
 		if ((f = fopen(path, "w")) == NULL)
 			abort();
 		fputs(jwks, f);
 		fclose(f);
-		atexit(remove_jwks);
 		for (int i = 0; i < NDEFS; i++) {
 			char *j;
 

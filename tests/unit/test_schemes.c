@@ -266,7 +266,8 @@ refused(void)
 		    "/params/signature" },
 		{ "ed25519", "{\"header\":\"X\",\"algorithm\":\"sha1\"}",
 		    "/params/algorithm: unknown parameter of the ed25519" },
-		{ "ecdsa-p256", "{\"header\":\"X\",\"signature_format\":\"p1363\"}",
+		{ "ecdsa-p256", "{\"header\":\"X\","
+		    "\"signature_format\":\"p1363\"}",
 		    "/params/signature_format" },
 		{ "token", "{}", "/params/token" },
 		{ "token", "{\"token\":\"header:X\",\"algorithm\":\"sha1\"}",
@@ -274,7 +275,8 @@ refused(void)
 		{ "basic", "{\"header\":\"X\"}",
 		    "unknown parameter of the basic scheme (known: none)" },
 		{ "jwt", "{}", "/params/algorithms" },
-		{ "jwt", "{\"algorithms\":[\"none\"]}", "/params/algorithms/0" },
+		{ "jwt", "{\"algorithms\":[\"none\"]}",
+		    "/params/algorithms/0" },
 		{ "jwt", "{\"algorithms\":[\"HS256\",\"RS256\"]}",
 		    "HS256 cannot be accepted with RS256" },
 		{ "jwt", "{\"algorithms\":[\"HS256\"],\"jwks_url\":"

@@ -94,9 +94,31 @@ define psdead jwt "{\"algorithms\": [\"RS256\"],
   \"jwks_url\": \"http://127.0.0.1:$dead/certs\"}" 'body:/subscription'
 # Offline: the keys in a file beside the definition.
 printf '{"keys":[%s]}' "$(node "$HELPERS/jwt.js" jwk "$T_DIR/rsa-b.pem" b)" \
-    >"$D/psoff-keys.json"
-define psoff jwt '{"algorithms": ["RS256"], "jwks_file": "psoff-keys.json",
+    >"$D/psoff.jwks"
+define psoff jwt '{"algorithms": ["RS256"], "jwks_file": "psoff.jwks",
   "audience": "{url}"}' 'body:/subscription'
+
+# The README's example definitions load as they are.
+python3 - "$ROOT/README.md" "$T_DIR/readme" <<'PY'
+import json, os, re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"^### Signature schemes$(.*?)^## ", text, re.S | re.M)
+os.makedirs(sys.argv[2], exist_ok=True)
+for i, block in enumerate(re.findall(r"```json\n(.*?)```", m.group(1), re.S)):
+    d = json.loads(block)
+    d["name"] = "readme-" + d["name"]
+    json.dump(d, open(os.path.join(sys.argv[2], "%02d.json" % i), "w"))
+PY
+n=0
+for f in "$T_DIR"/readme/*.json; do
+	cp "$f" "$D/$(basename "$f")"
+	n=$((n + 1))
+done
+check "the README shows one example definition per scheme and more" test "$n" -ge 9
+err=$(hookpipe integration list 2>&1 >/dev/null)
+assert_eq "every example definition of the README loads" "" "$err"
+listed=$(hookpipe integration list --json | json 'len([i for i in d if i["name"].startswith("readme-")])')
+assert_eq "all of them are listed" "$n" "$listed"
 
 # --- secrets, and the keys the CLI fetches --------------------------------
 openssl genpkey -algorithm ed25519 -out "$T_DIR/ed.pem" 2>/dev/null

@@ -47,7 +47,7 @@ struct vreq {
 	const char		*query;
 	const char		*url;
 	/* The subscription's params ("k=v\n" lines), or NULL: jwt takes
-	 * audience, issuer and jwks_file from there. */
+	 * audience, issuer, jwks_file and claim.NAME from there. */
 	const char		*params;
 };
 

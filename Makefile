@@ -36,24 +36,29 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
 	   common/db_migrate.o \
 	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
-	   common/httpc.o
+	   common/httpc.o common/integ_scheme.o common/jwks.o \
+	   common/jwks_fetch.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
-	   verifier/scheme_slack.o verifier/scheme_hmac.o
+	   verifier/scheme_slack.o verifier/scheme_hmac.o \
+	   verifier/scheme_common.o verifier/scheme_token.o \
+	   verifier/scheme_jwt.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
-DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o
+DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
+	     dispatcher/jwks.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
-	   admin/secret_in.o
+	   admin/secret_in.o admin/cmd_keys.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
-	   test_config test_verify test_sandbox test_log test_secret
+	   test_config test_verify test_sandbox test_log test_secret \
+	   test_schemes
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
@@ -126,7 +131,7 @@ test: all unit
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
 FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
-	   fuzz_escape fuzz_quarantine
+	   fuzz_escape fuzz_quarantine fuzz_tpl fuzz_kv fuzz_jwt fuzz_pem
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

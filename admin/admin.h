@@ -202,6 +202,12 @@ int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,
 	    struct sub_rec *);
 void	sub_callback_url(const struct ctx *, const char *id, char *out,
 	    size_t len);
+/*
+ * cmd_keys.c: fetch the JWKS of a jwt integration's jwks_url into the
+ * cache; with must, a failure (or no URL) fails, else it is a warning.
+ */
+int	sub_keys_fetch(struct ctx *, const struct integ *, int must);
+int	sub_refresh_keys(struct ctx *, const struct cmd *, int, char **);
 /* Check an --events value and normalise it into out ("*" or "a,b"). */
 int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
 json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,

@@ -56,6 +56,13 @@ const struct cmd sub_cmds[] = {
 	    "(see 'hookpipe sub create --help'). A secret on the command "
 	    "line is visible to other users in ps and stays in the shell's "
 	    "history.", 1, "SUB", NULL },
+	{ "refresh-keys", sub_refresh_keys, "sub refresh-keys SUB | --due",
+	    "Fetch the public keys (the JWKS at its jwks_url) of a jwt "
+	    "integration's subscription now, as sub create and sub edit do; "
+	    "the verifier has no network and reads them from "
+	    "$HOOKPIPE_HOME/cache/jwks. --due refreshes every cached JWKS "
+	    "whose time has come (the dispatcher runs it every minute).", -1,
+	    "SUB", NULL },
 	{ "delete", sub_delete, "sub delete SUB [--force]",
 	    "Delete a subscription. Refused while workflows use it, unless "
 	    "--force, which also removes their triggers on it.", 1, "SUB",
@@ -516,10 +523,11 @@ create_run(struct ctx *ctx, struct create_args *a)
 		create_undo(ctx, ig, a, &s);
 	} else if ((rc = txn_commit(txn)) == 0) {
 		if (!a->secret.set && !a->generate &&
-		    strcmp(a->mode, "manual") == 0)
+		    strcmp(a->mode, "manual") == 0 && !integ_scheme_keyless(ig))
 			warnmsg("subscription %s has no signing secret: "
 			    "deliveries cannot be verified until 'hookpipe sub "
 			    "edit %s --secret-file F'", s.name, s.id);
+		sub_keys_fetch(ctx, ig, 0);
 		create_print(ctx, a, &s);
 	}
 	return rc;
@@ -889,6 +897,7 @@ edit_secret_check(struct ctx *ctx, const char *key, struct edit_args *a)
 static int
 edit_run(struct ctx *ctx, const char *key, struct edit_args *a)
 {
+	const struct integ *ig;
 	struct sub_rec s;
 	MDB_txn *txn;
 	int rc;
@@ -912,10 +921,14 @@ edit_run(struct ctx *ctx, const char *key, struct edit_args *a)
 			json_decref(o);
 			return rc;
 		}
+		if ((ig = integ_find(&ctx->integs, s.integration)) != NULL)
+			sub_keys_fetch(ctx, ig, 0);
 		return json_print(o);
 	}
 	if ((rc = txn_commit(txn)) != 0)
 		return rc;
+	if ((ig = integ_find(&ctx->integs, s.integration)) != NULL)
+		sub_keys_fetch(ctx, ig, 0);
 	printf("updated subscription %s (%s)\n", s.name, s.id);
 	return EXIT_OK;
 }

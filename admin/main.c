@@ -23,7 +23,8 @@ static const struct cmd commands[] = {
 	    "Integrations are the kinds of external systems hookpipe "
 	    "understands, one definition file each.", 0, NULL,
 	    integration_cmds },
-	{ "sub", NULL, "sub create | list | show | edit | delete",
+	{ "sub", NULL,
+	    "sub create | list | show | edit | refresh-keys | delete",
 	    "Subscriptions: one webhook endpoint (callback URL) for one "
 	    "integration in one workspace.", 0, NULL, sub_cmds },
 	{ "workflow", NULL, "workflow create | trigger | untrigger | "

@@ -8,9 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -290,6 +294,360 @@ ed25519_verify(const unsigned char pub[32], const unsigned char *sig,
 	EVP_PKEY_free(pkey);
 	free(msg);
 	return ok;
+}
+
+int
+b64url_decode(const char *in, size_t inlen, unsigned char *out,
+    size_t outcap)
+{
+	char *tmp;
+	size_t i, n = inlen;
+	int rc;
+
+	while (n > 0 && in[n - 1] == '=')
+		n--;
+	if (n % 4 == 1 || n > (size_t)INT32_MAX / 2)
+		return -1;
+	if ((tmp = malloc(n + 4)) == NULL)
+		return -1;
+	/* The standard alphabet, padded, for EVP_DecodeBlock. */
+	for (i = 0; i < n; i++)
+		tmp[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	while (i % 4 != 0)
+		tmp[i++] = '=';
+	rc = b64_decode(tmp, i, out, outcap);
+	free(tmp);
+	return rc;
+}
+
+int
+digest_parts(enum hmac_alg alg, const struct iov *parts, int nparts,
+    unsigned char out[64])
+{
+	const EVP_MD *md = alg == HMAC_SHA1 ? EVP_sha1() :
+	    alg == HMAC_SHA512 ? EVP_sha512() : EVP_sha256();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	int i, ok;
+
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
+	for (i = 0; ok && i < nparts; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].n) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? (int)len : -1;
+}
+
+const char *
+pkey_kind_name(enum pkey_kind k)
+{
+	switch (k) {
+	case PKEY_ED25519:	return "an Ed25519";
+	case PKEY_P256:		return "an ECDSA P-256";
+	case PKEY_RSA:		return "an RSA";
+	}
+	return "a";
+}
+
+/* An EVP_PKEY of `type` from OSSL_PARAMs (a public key only). */
+static EVP_PKEY *
+pkey_fromdata(const char *type, OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (ctx == NULL || params == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
+EVP_PKEY *
+pubkey_rsa(const unsigned char *n, size_t nlen, const unsigned char *e,
+    size_t elen)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL);
+	BIGNUM *be = BN_bin2bn(e, (int)elen, NULL);
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY *pk = NULL;
+
+	if (bld != NULL && bn != NULL && be != NULL &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1)
+		params = OSSL_PARAM_BLD_to_param(bld);
+	if (params != NULL)
+		pk = pkey_fromdata("RSA", params);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	return pk;
+}
+
+/* P-256 from its uncompressed point (0x04 || x || y), checked to lie on
+ * the curve when it is imported. */
+static EVP_PKEY *
+pubkey_p256_point(const unsigned char *pt, size_t n)
+{
+	OSSL_PARAM params[3];
+
+	if (n != 65 || pt[0] != 0x04)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pt, n);
+	params[2] = OSSL_PARAM_construct_end();
+	return pkey_fromdata("EC", params);
+}
+
+EVP_PKEY *
+pubkey_p256(const unsigned char *x, size_t xlen, const unsigned char *y,
+    size_t ylen)
+{
+	unsigned char pt[65];
+
+	if (xlen != 32 || ylen != 32)
+		return NULL;
+	pt[0] = 0x04;
+	memcpy(pt + 1, x, 32);
+	memcpy(pt + 33, y, 32);
+	return pubkey_p256_point(pt, sizeof(pt));
+}
+
+static int
+pkey_is(EVP_PKEY *pk, enum pkey_kind kind)
+{
+	char group[64];
+
+	switch (kind) {
+	case PKEY_ED25519:
+		return EVP_PKEY_is_a(pk, "ED25519");
+	case PKEY_P256:
+		return EVP_PKEY_is_a(pk, "EC") && EVP_PKEY_get_group_name(pk,
+		    group, sizeof(group), NULL) == 1 && strcmp(group,
+		    "prime256v1") == 0;
+	case PKEY_RSA:
+		return EVP_PKEY_is_a(pk, "RSA") && EVP_PKEY_get_bits(pk) >=
+		    2048;
+	}
+	return 0;
+}
+
+/* A DER public key: SubjectPublicKeyInfo, or a type's own (PKCS#1). */
+static EVP_PKEY *
+pubkey_der(const unsigned char *der, size_t n)
+{
+	OSSL_DECODER_CTX *dctx;
+	EVP_PKEY *pk = NULL;
+	const unsigned char *p = der;
+	size_t len = n;
+
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pk, "DER", NULL, NULL,
+	    EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+	if (dctx == NULL)
+		return NULL;
+	if (OSSL_DECODER_from_data(dctx, &p, &len) != 1 || len != 0) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	OSSL_DECODER_CTX_free(dctx);
+	return pk;
+}
+
+static int
+all_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return n > 0;
+}
+
+#define PEM_BEGIN	"-----BEGIN "
+#define PEM_END		"-----END "
+
+/*
+ * The DER inside a PEM armour, on one line or several (a secret is one
+ * line of text, so a PEM key usually comes with its newlines removed).
+ * The length, or -1 with why.
+ */
+static int
+pem_der(const char *s, size_t n, unsigned char *der, size_t cap, char *why,
+    size_t whylen)
+{
+	const char *label = s + strlen(PEM_BEGIN), *dashes, *end, *p;
+	char *b64;
+	size_t ll, bl = 0;
+	int len;
+
+	dashes = memmem(label, n - (size_t)(label - s), "-----", 5);
+	if (dashes == NULL) {
+		snprintf(why, whylen, "the PEM header is not closed with "
+		    "-----");
+		return -1;
+	}
+	ll = (size_t)(dashes - label);
+	if (memmem(label, ll, "PRIVATE", 7) != NULL) {
+		snprintf(why, whylen, "this is a private key: give the public "
+		    "key (openssl pkey -in KEY -pubout)");
+		return -1;
+	}
+	if (!(ll == 10 && memcmp(label, "PUBLIC KEY", 10) == 0) &&
+	    !(ll == 14 && memcmp(label, "RSA PUBLIC KEY", 14) == 0)) {
+		snprintf(why, whylen, "a PEM %.*s is not a public key "
+		    "(expected -----BEGIN PUBLIC KEY-----)",
+		    (int)(ll > 40 ? 40 : ll), label);
+		return -1;
+	}
+	p = dashes + 5;
+	end = memmem(p, n - (size_t)(p - s), PEM_END, strlen(PEM_END));
+	if (end == NULL) {
+		snprintf(why, whylen, "the PEM has no -----END line");
+		return -1;
+	}
+	if ((b64 = malloc((size_t)(end - p) + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	/* Line breaks and spaces are no part of the base64. */
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			b64[bl++] = *p;
+	len = b64_decode(b64, bl, der, cap);
+	free(b64);
+	if (len <= 0)
+		snprintf(why, whylen, "the PEM's body is not valid base64");
+	return len <= 0 ? -1 : len;
+}
+
+EVP_PKEY *
+pubkey_parse(const char *text, size_t n, enum pkey_kind kind, char *why,
+    size_t whylen)
+{
+	unsigned char der[4096];
+	EVP_PKEY *pk = NULL;
+	int len = -1, pem = 0;
+
+	while (n > 0 && (*text == ' ' || *text == '\n' || *text == '\r' ||
+	    *text == '\t'))
+		text++, n--;
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n' ||
+	    text[n - 1] == '\r' || text[n - 1] == '\t'))
+		n--;
+	if (n >= strlen(PEM_BEGIN) && memcmp(text, PEM_BEGIN,
+	    strlen(PEM_BEGIN)) == 0) {
+		if ((len = pem_der(text, n, der, sizeof(der), why, whylen)) < 0)
+			return NULL;
+		pem = 1;
+	} else if (all_hex(text, n))
+		len = hex_decode(text, n, der, sizeof(der));
+	if (len < 0)
+		len = b64url_decode(text, n, der, sizeof(der));
+	if (len <= 0) {
+		snprintf(why, whylen, "expected %s public key as PEM, or the "
+		    "hex or base64 of its DER%s", pkey_kind_name(kind),
+		    kind == PKEY_ED25519 ? " or of its 32 bytes" :
+		    kind == PKEY_P256 ? " or of its 65-byte point" : "");
+		return NULL;
+	}
+	pk = pubkey_der(der, (size_t)len);
+	/* Text of hex digits only may still be base64. */
+	if (pk == NULL && !pem && all_hex(text, n) && !(kind == PKEY_ED25519 &&
+	    len == 32) && !(kind == PKEY_P256 && len == 65) &&
+	    (len = b64url_decode(text, n, der, sizeof(der))) > 0)
+		pk = pubkey_der(der, (size_t)len);
+	if (pk == NULL && !pem && kind == PKEY_ED25519 && len == 32)
+		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der,
+		    32);
+	if (pk == NULL && !pem && kind == PKEY_P256 && len == 65)
+		pk = pubkey_p256_point(der, 65);
+	OPENSSL_cleanse(der, sizeof(der));
+	if (pk == NULL) {
+		snprintf(why, whylen, "%s does not hold a public key (%d "
+		    "bytes; expected %s public key)", pem ? "the PEM" :
+		    "the decoded text", len, pkey_kind_name(kind));
+		return NULL;
+	}
+	if (!pkey_is(pk, kind)) {
+		snprintf(why, whylen, "this is %s %d-bit key; expected %s "
+		    "public key%s", EVP_PKEY_get0_type_name(pk) ?
+		    EVP_PKEY_get0_type_name(pk) : "another",
+		    EVP_PKEY_get_bits(pk), pkey_kind_name(kind),
+		    kind == PKEY_RSA ? " of at least 2048 bits" : "");
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
+int
+pkey_verify(EVP_PKEY *pk, const unsigned char *sig, size_t siglen,
+    const struct iov *parts, int nparts)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int i, ok = 0;
+
+	if (md == NULL)
+		return 0;
+	if (EVP_PKEY_is_a(pk, "ED25519")) {
+		unsigned char *msg;
+		size_t total = 0, off = 0;
+
+		/* Ed25519 is one-shot: it needs the message in one piece. */
+		for (i = 0; i < nparts; i++)
+			total += parts[i].n;
+		if ((msg = malloc(total ? total : 1)) != NULL) {
+			for (i = 0; i < nparts; i++) {
+				memcpy(msg + off, parts[i].p, parts[i].n);
+				off += parts[i].n;
+			}
+			ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) ==
+			    1 && EVP_DigestVerify(md, sig, siglen, msg,
+			    total) == 1;
+			free(msg);
+		}
+	} else if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) ==
+	    1) {
+		/* RSA's default padding is PKCS#1 v1.5; EC takes DER. */
+		ok = 1;
+		for (i = 0; ok && i < nparts; i++)
+			ok = EVP_DigestVerifyUpdate(md, parts[i].p,
+			    parts[i].n) == 1;
+		ok = ok && EVP_DigestVerifyFinal(md, sig, siglen) == 1;
+	}
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+int
+ecdsa_raw_to_der(const unsigned char *raw, size_t n, unsigned char *der,
+    size_t cap)
+{
+	ECDSA_SIG *es;
+	BIGNUM *r, *s;
+	unsigned char *p = der;
+	int len;
+
+	if (n == 0 || n % 2 != 0 || n > 132 || cap < n + 16)
+		return -1;
+	r = BN_bin2bn(raw, (int)n / 2, NULL);
+	s = BN_bin2bn(raw + n / 2, (int)n / 2, NULL);
+	if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL) {
+		BN_free(r);
+		BN_free(s);
+		return -1;
+	}
+	ECDSA_SIG_set0(es, r, s);	/* es owns them now */
+	len = i2d_ECDSA_SIG(es, &p);
+	ECDSA_SIG_free(es);
+	return len;
 }
 
 int

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #define MASTER_KEY_LEN	32
 /*
  * A sealed value: version 2, the id of the master key that sealed it
@@ -55,6 +57,49 @@ int	ct_equal(const void *a, const void *b, size_t n);
 /* Ed25519: 1 valid, 0 invalid. */
 int	ed25519_verify(const unsigned char pub[32], const unsigned char *sig,
 	    size_t siglen, const struct iov *parts, int nparts);
+
+/*
+ * Base64url (RFC 4648 section 5), padded or not; the standard alphabet
+ * too, as keys are pasted in either. The decoded length, or -1.
+ */
+int	b64url_decode(const char *in, size_t inlen, unsigned char *out,
+	    size_t outcap);
+/* The digest of the concatenated parts (sha1, sha256, sha512); its
+ * length, or -1. */
+int	digest_parts(enum hmac_alg, const struct iov *parts, int nparts,
+	    unsigned char out[64]);
+
+/*
+ * Public keys (OpenSSL 3 EVP_PKEY). A key is accepted only of the kind
+ * asked for: a P-256 key never verifies as Ed25519, nor an RSA key
+ * shorter than 2048 bits at all.
+ */
+enum pkey_kind { PKEY_ED25519, PKEY_P256, PKEY_RSA };
+
+const char *pkey_kind_name(enum pkey_kind);
+/*
+ * A public key from text: PEM (one line or several; SubjectPublicKeyInfo,
+ * or PKCS#1 for RSA), or the hex or base64 of its DER, or of the raw key
+ * (Ed25519: 32 bytes; P-256: the 65-byte uncompressed point). NULL with
+ * why saying what the text is and what fits.
+ */
+EVP_PKEY *pubkey_parse(const char *text, size_t n, enum pkey_kind,
+	    char *why, size_t whylen);
+/* RSA from a JWK's n and e, P-256 from its x and y (big-endian bytes). */
+EVP_PKEY *pubkey_rsa(const unsigned char *n, size_t nlen,
+	    const unsigned char *e, size_t elen);
+EVP_PKEY *pubkey_p256(const unsigned char *x, size_t xlen,
+	    const unsigned char *y, size_t ylen);
+/*
+ * 1 when sig is a valid signature of the concatenated parts: Ed25519
+ * (pure), ECDSA with SHA-256 (sig in DER), RSA PKCS#1 v1.5 with SHA-256.
+ */
+int	pkey_verify(EVP_PKEY *, const unsigned char *sig, size_t siglen,
+	    const struct iov *parts, int nparts);
+/* A raw r||s ECDSA signature (JWS ES256: 64 bytes) as DER; its length,
+ * or -1. */
+int	ecdsa_raw_to_der(const unsigned char *raw, size_t n,
+	    unsigned char *der, size_t cap);
 
 /*
  * The master key lives in a 0600 file; it is created on first use.

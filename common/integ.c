@@ -8,21 +8,6 @@
 #include "integ.h"
 #include "util.h"
 
-static const char *const schemes[] = {
-	"standard-webhooks", "github", "stripe", "slack", "hmac", NULL
-};
-
-int
-integ_scheme_known(const char *scheme)
-{
-	int i;
-
-	for (i = 0; schemes[i] != NULL; i++)
-		if (strcmp(schemes[i], scheme) == 0)
-			return 1;
-	return 0;
-}
-
 json_t *
 json_pointer_get(json_t *root, const char *pointer)
 {
@@ -165,9 +150,9 @@ add_header(json_t *a, const char *name, size_t n)
 }
 
 /*
- * The headers a scheme reads. The generic hmac scheme names them in its
- * params: the signature header, the timestamp header and every
- * {header:NAME} of the signed template.
+ * The headers a scheme reads. The schemes with params name them there
+ * (integ_scheme_headers): the signature header, the timestamp header,
+ * every {header:NAME} of the signed template.
  */
 static void
 derive_headers(struct integ *ig)
@@ -183,7 +168,7 @@ derive_headers(struct integ *ig)
 		{ "slack", { "x-slack-signature",
 		    "x-slack-request-timestamp" } },
 	};
-	json_t *sig = json_array(), *all;
+	json_t *sig = json_array(), *all, *may;
 	const struct sources *srcs[2] = { &ig->event_type, &ig->delivery_id };
 	size_t i, j;
 
@@ -192,28 +177,11 @@ derive_headers(struct integ *ig)
 			for (j = 0; j < 4 && fixed[i].headers[j]; j++)
 				add_header(sig, fixed[i].headers[j],
 				    strlen(fixed[i].headers[j]));
-	if (strcmp(ig->scheme, "hmac") == 0) {
-		const char *h = json_string_value(json_object_get(ig->params,
-		    "header"));
-		const char *t = json_string_value(json_object_get(ig->params,
-		    "timestamp_header"));
-		const char *tpl = json_string_value(json_object_get(
-		    ig->params, "signed"));
-
-		if (h != NULL)
-			add_header(sig, h, strlen(h));
-		if (t != NULL)
-			add_header(sig, t, strlen(t));
-		while (tpl != NULL && (tpl = strstr(tpl, "{header:")) != NULL) {
-			const char *end = strchr(tpl, '}');
-
-			if (end == NULL)
-				break;
-			add_header(sig, tpl + 8, (size_t)(end - tpl - 8));
-			tpl = end;
-		}
-	}
+	may = json_array();
+	integ_scheme_headers(ig, sig, may);
 	all = json_deep_copy(sig);
+	json_array_extend(all, may);
+	json_decref(may);
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < (size_t)srcs[i]->n; j++)
 			if (srcs[i]->v[j].kind == SRC_HEADER)
@@ -229,7 +197,6 @@ static int
 integ_check(struct integ *ig, json_t *def, const char *label, char *err,
     size_t errlen)
 {
-	char tplerr[256];
 	const char *s;
 	json_t *v;
 	size_t i;
@@ -247,8 +214,8 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	str_copy(ig->title, s ? s : ig->name, sizeof(ig->title));
 	s = json_string_value(json_object_get(def, "scheme"));
 	if (s == NULL || !integ_scheme_known(s))
-		BAD("%s: /scheme: expected one of standard-webhooks, github, "
-		    "stripe, slack, hmac", label);
+		BAD("%s: /scheme: expected one of %s", label,
+		    integ_scheme_names());
 	str_copy(ig->scheme, s, sizeof(ig->scheme));
 	ig->params = json_object_get(def, "params");
 	if (ig->params != NULL && !json_is_object(ig->params))
@@ -272,38 +239,8 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 		BAD("%s: /body: expected \"json\" or \"any\"", label);
 	ig->require_json = v == NULL || strcmp(json_string_value(v), "json") ==
 	    0;
-	if (strcmp(ig->scheme, "hmac") == 0) {
-		const char *alg, *enc;
-
-		if (ig->params == NULL || !json_is_string(json_object_get(
-		    ig->params, "header")))
-			BAD("%s: /params/header: the hmac scheme needs the "
-			    "signature header's name", label);
-		alg = json_string_value(json_object_get(ig->params,
-		    "algorithm"));
-		if (alg != NULL && strcmp(alg, "sha1") && strcmp(alg,
-		    "sha256") && strcmp(alg, "sha512"))
-			BAD("%s: /params/algorithm: expected sha1, sha256 or "
-			    "sha512", label);
-		enc = json_string_value(json_object_get(ig->params,
-		    "encoding"));
-		if (enc != NULL && strcmp(enc, "hex") && strcmp(enc, "base64"))
-			BAD("%s: /params/encoding: expected hex or base64",
-			    label);
-		v = json_object_get(ig->params, "signed");
-		if (v != NULL && !json_is_string(v))
-			BAD("%s: /params/signed: expected a template such as "
-			    "\"{timestamp}.{body}\"", label);
-		if (integ_tpl_check(v ? json_string_value(v) : "{body}",
-		    &rc, tplerr, sizeof(tplerr)) == -1)
-			BAD("%s: /params/signed: %s", label, tplerr);
-		/* A timestamp checked for freshness but not signed would let
-		 * anyone replay a delivery under a new one. */
-		if (json_object_get(ig->params, "timestamp_header") != NULL &&
-		    !rc)
-			BAD("%s: /params/timestamp_header: the timestamp is not "
-			    "signed: add {timestamp} to /params/signed", label);
-	}
+	if (integ_scheme_check(ig, label, err, errlen) == -1)
+		return -1;
 
 	ig->event_shapes = json_object_get(def, "event_shapes");
 	if (ig->event_shapes != NULL && !json_is_array(ig->event_shapes))
@@ -585,49 +522,6 @@ integ_body_event(const struct integ *ig, json_t *body, const char *type,
 }
 
 int
-integ_tpl_check(const char *tpl, int *has_timestamp, char *err,
-    size_t errlen)
-{
-	const char *p = tpl;
-	int n = 0;
-
-	*has_timestamp = 0;
-	while (*p != '\0') {
-		const char *open = strchr(p, '{'), *close;
-
-		if (open != p) {
-			p = open ? open : p + strlen(p);
-			n++;
-			continue;
-		}
-		if ((close = strchr(open, '}')) == NULL ||
-		    memchr(open + 1, '{', (size_t)(close - open - 1)) != NULL) {
-			snprintf(err, errlen, "the placeholder at \"%.20s\" "
-			    "is not closed with }", open);
-			return -1;
-		}
-		if (close - open == 10 && memcmp(open, "{timestamp", 10) == 0)
-			*has_timestamp = 1;
-		else if (!(close - open == 5 && memcmp(open, "{body", 5) ==
-		    0) && !(close - open > 8 && close - open < 128 &&
-		    memcmp(open, "{header:", 8) == 0)) {
-			snprintf(err, errlen, "unknown placeholder %.*s (known: "
-			    "{body}, {timestamp}, {header:NAME})",
-			    (int)(close - open + 1), open);
-			return -1;
-		}
-		n++;
-		p = close + 1;
-	}
-	if (n > TPL_PARTS_MAX) {
-		snprintf(err, errlen, "%d parts; at most %d", n,
-		    TPL_PARTS_MAX);
-		return -1;
-	}
-	return n;
-}
-
-int
 integ_reads_header(const struct integ *ig, const char *name)
 {
 	size_t i;
@@ -724,5 +618,6 @@ integ_secret_check(const struct integ *ig, const char *secret, size_t n,
 		}
 	if (strcmp(ig->scheme, "standard-webhooks") == 0)
 		return sw_secret_check(secret, n, why, whylen);
-	return 0;
+	return integ_scheme_secret_check(ig, secret, n, why, whylen) == -1 ?
+	    -1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "crypto.h"
 
 #define INTEG_MAX	64
 
@@ -32,6 +33,97 @@ struct source {
 struct sources {
 	struct source	 v[SOURCES_MAX];
 	int		 n;
+};
+
+/*
+ * What is signed, compiled once at load (integ_tpl_compile) and expanded
+ * by the verifier for each delivery: literal text and placeholders, in
+ * order. A literal points into the definition's JSON string.
+ */
+enum tpl_kind {
+	TPL_LIT,		/* text as written */
+	TPL_BODY,		/* {body}: the raw body */
+	TPL_BODY_PTR,		/* {body:/pointer}: the value there, as text */
+	TPL_TIMESTAMP,		/* {timestamp}: as the sender wrote it */
+	TPL_HEADER,		/* {header:NAME} */
+	TPL_QUERY,		/* {query:NAME}: decoded */
+	TPL_METHOD,		/* {method} */
+	TPL_URL,		/* {url}: TRIGGER_URL + path + ?query */
+	TPL_PATH,		/* {path} */
+	TPL_FORM_SORTED,	/* {form:sorted}: each field, sorted by name,
+				   name then value (Twilio) */
+	TPL_SECRET,		/* {secret}: only where the scheme hashes it */
+	TPL_NKINDS
+};
+#define TPL_BIT(k)	(1u << (k))
+#define TPL_ARG_MAX	128
+
+struct tpl_part {
+	enum tpl_kind	 kind;
+	const char	*lit;			/* TPL_LIT */
+	size_t		 len;
+	char		 arg[TPL_ARG_MAX];	/* lower-case header or query
+						   name, or JSON pointer */
+};
+
+struct tpl {
+	struct tpl_part	 v[TPL_PARTS_MAX];
+	int		 n;
+	unsigned	 has;			/* TPL_BIT of each kind in it */
+};
+
+/*
+ * Where a scheme finds a value (a signature, a timestamp, a token):
+ * "header:NAME", "query:NAME" or "body:/json/pointer". In a body pointer
+ * a "*" step stands for every element of an array (token only).
+ */
+enum psrc_kind { PSRC_HEADER, PSRC_QUERY, PSRC_BODY };
+
+struct psrc {
+	enum psrc_kind	 kind;
+	char		 where[256];	/* lower-case header, query name, or
+					   pointer */
+	char		 label[272];	/* as the definition spells it */
+};
+
+enum scheme_id {
+	SCHEME_STANDARD, SCHEME_GITHUB, SCHEME_STRIPE, SCHEME_SLACK,
+	SCHEME_HMAC, SCHEME_TOKEN, SCHEME_BASIC, SCHEME_ED25519, SCHEME_ECDSA,
+	SCHEME_JWT
+};
+enum sig_encoding { ENC_HEX, ENC_BASE64, ENC_BASE64URL };
+enum secret_encoding { SECRET_RAW, SECRET_BASE64, SECRET_HEX };
+enum sig_format { FMT_PLAIN, FMT_LIST, FMT_KV };
+enum ts_format { TS_UNIX, TS_UNIX_MS, TS_RFC3339 };
+enum jwt_alg { JWT_HS256 = 1, JWT_RS256 = 2, JWT_ES256 = 4 };
+
+#define SIG_SOURCES_MAX	4
+
+/* A definition's scheme params, checked and compiled at load. */
+struct scheme_conf {
+	enum scheme_id	 id;
+	/* Where the signature (token, JWT) is: alternatives, any passes. */
+	struct psrc	 sig[SIG_SOURCES_MAX];
+	int		 nsig;
+	int		 has_ts;	/* a timestamp, checked for freshness */
+	int		 ts_in_kv;	/* from the signature's kv list */
+	struct psrc	 ts;		/* else from here */
+	enum ts_format	 ts_format;
+	struct tpl	 signed_tpl;
+	enum hmac_alg	 alg;
+	int		 hash;		/* "mac": "hash": a digest, not a MAC */
+	enum sig_encoding encoding;
+	enum secret_encoding secret_encoding;
+	int		 ecdsa_raw;	/* r||s rather than DER */
+	char		 prefix[64];	/* before each signature or token */
+	enum sig_format	 format;
+	char		 separator[8];
+	char		 kv_signature[32];
+	char		 kv_timestamp[32];
+	/* jwt */
+	unsigned	 algs;		/* JWT_* accepted */
+	int		 jwks;		/* keys from jwks_url or jwks_file */
+	char		 jwks_path[PATH_MAX]; /* jwks_file, resolved */
 };
 
 struct integ {
@@ -69,6 +161,7 @@ struct integ {
 	 * "body"]). A delivery that matches either is a duplicate.
 	 */
 	int		 dedupe_body;
+	struct scheme_conf sc;			/* integ_scheme.c */
 };
 
 struct integ_set {
@@ -107,15 +200,44 @@ void	integ_free_all(struct integ_set *);
 json_t *json_pointer_get(json_t *root, const char *pointer);
 
 /*
- * Check an hmac `signed` template: every placeholder closed and known
- * ({body}, {timestamp}, {header:NAME}), at most TPL_PARTS_MAX parts. The
- * number of parts, or -1 with what is wrong in err.
+ * Compile a template of what is signed: literal text and placeholders
+ * ({body}, {body:/pointer}, {timestamp}, {header:NAME}, {query:NAME},
+ * {method}, {url}, {path}, {form:sorted}, {secret}), of the kinds in
+ * `allowed` (TPL_BIT mask), at most TPL_PARTS_MAX parts. Literals point
+ * into s, which must outlive out. 0, or -1 with what is wrong in err.
+ */
+int	integ_tpl_compile(const char *s, unsigned allowed, struct tpl *out,
+	    char *err, size_t errlen);
+/*
+ * integ_tpl_compile with every kind but {secret} allowed: the number of
+ * parts, or -1 with what is wrong in err.
  */
 int	integ_tpl_check(const char *tpl, int *has_timestamp, char *err,
 	    size_t errlen);
 
-/* Scheme names the verifier implements. */
+/* Scheme names the verifier implements, and all of them for messages. */
 int	integ_scheme_known(const char *scheme);
+const char *integ_scheme_names(void);
+/*
+ * Check and compile a definition's params for its scheme (into ig->sc):
+ * 0, or -1 with "label: /params/...: what is wrong" in err.
+ */
+int	integ_scheme_check(struct integ *, const char *label, char *err,
+	    size_t errlen);
+/*
+ * Add the lower-case names of the headers the scheme needs (every one
+ * must be present) to `need`, and those it may read to `may`.
+ */
+void	integ_scheme_headers(const struct integ *, json_t *need, json_t *may);
+/* 1 when the scheme verifies without a subscription secret (JWKS). */
+int	integ_scheme_keyless(const struct integ *);
+/*
+ * Does a secret fit the scheme (a public key for ed25519 and ecdsa-p256,
+ * user:password for basic, base64 or hex when the definition decodes
+ * it)? 0, or -1 with why. 1 when the scheme has nothing to say.
+ */
+int	integ_scheme_secret_check(const struct integ *, const char *secret,
+	    size_t n, char *why, size_t whylen);
 
 /*
  * Does a subscription secret fit the integration's scheme? 0, or -1 with

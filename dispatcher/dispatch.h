@@ -60,6 +60,13 @@ int	http_start(struct httpc *, struct job *, const char *url,
 	    int64_t timeout_ms);
 void	http_abort(struct httpc *, struct job *);
 
+/*
+ * jwks.c: on the loop's tick, refresh the JWKS cache files that are due
+ * (a child runs `hookpipe sub refresh-keys --due`).
+ */
+struct config;
+void	jwks_tick(const struct config *);
+
 /* A server's Retry-After is honoured up to this many seconds. */
 #define RETRY_AFTER_MAX_S	(24 * 3600)
 

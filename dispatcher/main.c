@@ -1058,6 +1058,7 @@ loop(struct dispatcher *d)
 		if (mono_ms() >= next_tick) {
 			d->next_due_us = 0;
 			db_reader_check(&d->db);
+			jwks_tick(&d->cfg);
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);

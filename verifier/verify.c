@@ -22,6 +22,7 @@ vresult_status(enum vresult v)
 	switch (v) {
 	case V_OK:		return 200;
 	case V_MALFORMED:	return 400;
+	case V_UNAVAILABLE:	return 503;
 	default:		return 401;
 	}
 }
@@ -37,6 +38,11 @@ static const struct scheme schemes[] = {
 	{ "stripe",		verify_stripe },
 	{ "slack",		verify_slack },
 	{ "hmac",		verify_hmac },
+	{ "token",		verify_token },
+	{ "basic",		verify_basic },
+	{ "ed25519",		verify_ed25519 },
+	{ "ecdsa-p256",		verify_ecdsa },
+	{ "jwt",		verify_jwt },
 };
 
 enum vresult
@@ -44,7 +50,8 @@ verify_request(const struct vreq *r, char *why, size_t whylen)
 {
 	size_t i;
 
-	if (r->nsecrets == 0) {
+	/* A JWKS integration's keys are the sender's, not a secret. */
+	if (r->nsecrets == 0 && !integ_scheme_keyless(r->ig)) {
 		snprintf(why, whylen, "the subscription has no signing secret "
 		    "(set one with: hookpipe sub edit --secret)");
 		return V_SIGNATURE;

@@ -21,6 +21,7 @@ enum vresult {
 	V_SIGNATURE,	/* no signature matched: 401 */
 	V_TIMESTAMP,	/* timestamp outside tolerance: 401 */
 	V_MALFORMED,	/* body or header unusable: 400 */
+	V_UNAVAILABLE,	/* the keys to check with are not there yet: 503 */
 };
 
 struct header {
@@ -45,6 +46,9 @@ struct vreq {
 	const char		*path;
 	const char		*query;
 	const char		*url;
+	/* The subscription's params ("k=v\n" lines), or NULL: jwt takes
+	 * audience, issuer, jwks_file and claim.NAME from there. */
+	const char		*params;
 };
 
 /* The header's value, or NULL. */
@@ -71,6 +75,53 @@ enum vresult verify_github(const struct vreq *, char *, size_t);
 enum vresult verify_stripe(const struct vreq *, char *, size_t);
 enum vresult verify_slack(const struct vreq *, char *, size_t);
 enum vresult verify_hmac(const struct vreq *, char *, size_t);
+enum vresult verify_ed25519(const struct vreq *, char *, size_t);
+enum vresult verify_ecdsa(const struct vreq *, char *, size_t);
+enum vresult verify_token(const struct vreq *, char *, size_t);
+enum vresult verify_basic(const struct vreq *, char *, size_t);
+enum vresult verify_jwt(const struct vreq *, char *, size_t);
+
+/*
+ * What the param-driven schemes share while they check one delivery
+ * (scheme_common.c): the body parsed once, on first use, and the
+ * strings made from the request, freed together.
+ */
+#define VCTX_OWNED_MAX	(TPL_PARTS_MAX + 8)
+
+struct vctx {
+	const struct vreq	*r;
+	json_t			*json;		/* the body, or NULL */
+	int			 parsed;
+	void			*owned[VCTX_OWNED_MAX];
+	int			 nowned;
+};
+
+void	vctx_init(struct vctx *, const struct vreq *);
+void	vctx_free(struct vctx *);
+/* The body as JSON (a form body as its fields), or NULL. */
+json_t	*vctx_body(struct vctx *);
+/* The value at a source, or NULL when it is not there. */
+const char *vctx_source(struct vctx *, const struct psrc *, size_t *len);
+/* "missing X-Sig header", "missing query parameter sig", ... */
+void	vctx_missing(const struct psrc *, char *why, size_t whylen);
+/*
+ * Expand a compiled template into parts, with ts for {timestamp} and
+ * secret for {secret}. The number of parts, or -1 with why (a missing
+ * header, query parameter or body field).
+ */
+int	vctx_expand(struct vctx *, const struct tpl *, const char *ts,
+	    const unsigned char *secret, size_t secretlen, struct iov *parts,
+	    char *why, size_t whylen);
+/*
+ * A secret as the scheme uses it: raw, or decoded from base64 or hex.
+ * The length in out (which holds SECRET_MAX bytes), or -1.
+ */
+int	vctx_secret(enum secret_encoding, const unsigned char *secret,
+	    size_t n, unsigned char *out, size_t cap);
+/* A timestamp in the given format as seconds; -1 when unreadable. */
+int	vctx_ts_seconds(enum ts_format, const char *ts, int64_t *out);
+/* The value of a subscription param, or NULL (malloc'd). */
+char	*vctx_sub_param(const struct vreq *, const char *key);
 
 /* Helpers for the schemes. */
 /* 1 when the HMAC of parts under any secret equals sig. */

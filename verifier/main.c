@@ -47,6 +47,7 @@ struct item {
 	int		 spooled;	/* from the spool: no reply */
 	unsigned char	 skey[SPOOL_KEY_LEN];	/* its spool key */
 	int		 malformed;	/* decoded, but not a delivery */
+	int64_t		 received_at;	/* when the receiver took it */
 	/* The answer. */
 	int		 status;
 	char		 body[1024];
@@ -305,7 +306,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	str_copy(sub_id, req->sub, sizeof(sub_id));
 	str_copy(it->ev.id, req->event_id, sizeof(it->ev.id));
-	received_at = req->received_at;
+	received_at = it->received_at = req->received_at;
 	payload = req->body.p;
 	plen = req->body.n;
 	/*
@@ -575,7 +576,7 @@ spool_settle(struct verifier *v, MDB_txn *txn, struct item *it)
 		    "this version can read");
 	if (it->status != 503)
 		return db_spool_del(txn, &v->db, it->skey);
-	received = v->req.received_at > 0 ? v->req.received_at : now;
+	received = it->received_at > 0 ? it->received_at : now;
 	if ((age = now - received) > SPOOL_GIVE_UP_US)
 		return spool_quarantine(v, txn, it, it->why[0] ? it->why :
 		    "retried for a day");

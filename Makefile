@@ -32,14 +32,17 @@ endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/db.o \
-	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
+	   common/integ.o common/integ_forms.o common/handshake.o \
+	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
-RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
+RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
+	   receiver/handshake.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
-	   verifier/scheme_slack.o verifier/scheme_hmac.o
+	   verifier/scheme_slack.o verifier/scheme_hmac.o \
+	   verifier/handshake.o verifier/decrypt.o verifier/subinteg.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "db.h"
+#include "integ.h"
 #include "jqpool.h"
 #include "log.h"
 #include "msg.h"
@@ -220,14 +221,41 @@ plan_wf(struct router *r, MDB_txn *txn, struct ev_plan *e, const char *key)
 	for (i = 0; i < wf.ntrig; i++) {
 		struct trigger *t = &wf.trig[i];
 
-		if (strcmp(t->sub, e->ev.sub) != 0 || (strcmp(t->event,
-		    e->ev.type) != 0 && strcmp(t->event, "*") != 0))
+		if (strcmp(t->sub, e->ev.sub) != 0 ||
+		    !integ_event_matches(t->event, e->ev.type))
 			continue;
 		w->trig[w->ntrig] = *t;
 		w->trig[w->ntrig].filter = t->filter ? strdup(t->filter) : NULL;
 		w->trig[w->ntrig++].map = t->map ? strdup(t->map) : NULL;
 	}
 	wf_free(&wf);
+	return 0;
+}
+
+/*
+ * The workflows with a trigger on the event's type, on "*", or on a
+ * prefix of the type at a '.': a trigger on "issues" fires for
+ * "issues.opened". One lookup per prefix; collect_match keeps each
+ * workflow once.
+ */
+static int
+match_triggers(struct router *r, MDB_txn *txn, const struct event_rec *ev,
+    struct matches *m)
+{
+	char prefix[sizeof(ev->type)];
+	char *dot;
+	int rc;
+
+	if ((rc = db_trigger_match(txn, &r->db, ev->sub, ev->type,
+	    collect_match, m)) != 0)
+		return rc;
+	str_copy(prefix, ev->type, sizeof(prefix));
+	while ((dot = strrchr(prefix, '.')) != NULL) {
+		*dot = '\0';
+		if (prefix[0] != '\0' && (rc = db_trigger_match(txn, &r->db,
+		    ev->sub, prefix, collect_match, m)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -267,8 +295,7 @@ plan_batch(struct router *r, struct plan *p)
 			continue;
 		e->stored = 1;
 		m.n = 0;
-		if ((rc = db_trigger_match(txn, &r->db, e->ev.sub, e->ev.type,
-		    collect_match, &m)) != 0)
+		if ((rc = match_triggers(r, txn, &e->ev, &m)) != 0)
 			break;
 		if (m.n == 0)
 			tap_route(r, &e->ev, NULL, NULL, "no trigger");

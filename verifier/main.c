@@ -27,7 +27,7 @@
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
-#include "verify.h"
+#include "verifier.h"
 #include "zsock.h"
 
 #define BATCH_MAX	256
@@ -53,6 +53,8 @@ struct item {
 	char		*norm;		/* a form body, stored as its JSON */
 	int		 stored;	/* written in this batch's txn */
 	char		 why[256];
+	struct hs_answer hs;		/* a handshake's answer */
+	int		 has_hs;
 };
 
 struct verifier {
@@ -60,6 +62,9 @@ struct verifier {
 	struct stage	 st;
 	struct db	 db;
 	struct integ_set integs;
+	uint64_t	 integ_stamp;	/* of the definitions loaded */
+	int64_t		 integ_looked;	/* mono_ms of the last look */
+	struct subinteg_cache subintegs;
 	void		*zctx;
 	void		*in;		/* ROUTER: requests from receivers */
 	void		*out;		/* PUSH: stored events to the router */
@@ -244,28 +249,69 @@ media_type_ok(const struct integ *ig, const char *ct)
 	return 0;
 }
 
-/* A handshake (Slack's url_verification) is answered, never stored. */
-static int
-handshake(const struct integ *ig, const char *type, json_t *body,
-    struct item *it)
+/*
+ * The subscription's integration. A definition file added or changed
+ * since the last look is loaded first: a subscription made for a new
+ * file works at once. Looked at no more than ten times a second.
+ */
+static const struct integ *
+integ_of(struct verifier *v, const struct sub_rec *sub, char *why,
+    size_t whylen)
 {
-	json_t *hs = json_object_get(ig->def, "handshakes"), *h;
-	size_t i;
+	const struct integ *ig = integ_find(&v->integs, sub->integration);
 
-	json_array_foreach(hs, i, h) {
-		const char *ev = json_string_value(json_object_get(h, "event"));
-		const char *ptr = json_string_value(json_object_get(h,
-		    "respond_with"));
-		json_t *val;
+	if (ig == NULL && mono_ms() - v->integ_looked >= 100) {
+		v->integ_looked = mono_ms();
+		if (integ_refresh(&v->integs, &v->integ_stamp, &v->cfg,
+		    warn_integ)) {
+			subinteg_clear(&v->subintegs);
+			log_info("definitions changed: %d integrations loaded",
+			    v->integs.n);
+		}
+		ig = integ_find(&v->integs, sub->integration);
+	}
+	if (ig == NULL) {
+		snprintf(why, whylen, "the subscription's integration is not "
+		    "loaded (see the verifier log)");
+		return NULL;
+	}
+	return subinteg_get(&v->subintegs, ig, sub->id, sub->params, why,
+	    whylen);
+}
 
-		if (ev == NULL || ptr == NULL || strcmp(ev, type) != 0)
-			continue;
-		val = json_pointer_get(body, ptr);
-		if (!json_is_string(val))
-			return 0;
-		it->status = 200;
-		str_copy(it->body, json_string_value(val), sizeof(it->body));
+/* A handshake answered (1), or refused with a status. */
+static void
+handshake_done(struct verifier *v, struct item *it, int rc,
+    struct hs_answer *a, const struct sub_rec *sub, const char *why)
+{
+	if (rc != 1) {
+		reject(v, it, rc, sub->id, why);
+		return;
+	}
+	it->hs = *a;
+	it->has_hs = 1;
+	answer(it, a->status, "%s", "");
+	log_info("answered a handshake for %s (%s)", sub->id,
+	    sub->integration);
+}
+
+/*
+ * The subscription's events cover the type: by name, or by a prefix at a
+ * '.' ("issues" covers "issues.opened").
+ */
+static int
+covers(const struct sub_rec *sub, const char *type)
+{
+	char prefix[256];
+	char *dot;
+
+	if (sub_covers(sub, type))
 		return 1;
+	str_copy(prefix, type, sizeof(prefix));
+	while ((dot = strrchr(prefix, '.')) != NULL) {
+		*dot = '\0';
+		if (prefix[0] != '\0' && sub_covers(sub, prefix))
+			return 1;
 	}
 	return 0;
 }
@@ -287,6 +333,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	const struct integ *ig;
 	struct sub_rec sub;
 	struct vreq r;
+	struct vhs vh;
+	struct hs_answer ans;
 	json_t *json = NULL;
 	const void *payload;
 	size_t plen, i, nh = 0;
@@ -294,6 +342,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	enum vresult vr;
 	int rc, n, ok;
 
+	memset(&vh, 0, sizeof(vh));
+	memset(sec, 0, sizeof(sec));
 	if (msg_verify_unpack(&it->m, req, &mwhy) == -1) {
 		log_warn("dropped a malformed verify message %s: %s", it->m.id,
 		    mwhy);
@@ -365,9 +415,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	}
 	if (rc != 0)
 		goto out;
-	if ((ig = integ_find(&v->integs, sub.integration)) == NULL) {
-		reject(v, it, 503, sub_id, "the subscription's integration is "
-		    "not loaded (see the verifier log)");
+	if ((ig = integ_of(v, &sub, why, sizeof(why))) == NULL) {
+		reject(v, it, 503, sub_id, why);
 		goto out;
 	}
 	if ((n = repeated_header(ig, hdrs, nh)) >= 0) {
@@ -396,10 +445,19 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 			r.secret_len[r.nsecrets++] = (size_t)n;
 		}
 	}
+	/* Handshakes that carry no signature, and the body decrypted. */
+	vhs_init(&vh, &r, sub.params);
+	if ((n = vhs_before(&vh, &ans, why, sizeof(why))) != 0) {
+		handshake_done(v, it, n, &ans, &sub, why);
+		goto out;
+	}
 	vr = verify_request(&r, why, sizeof(why));
-	OPENSSL_cleanse(sec, sizeof(sec));
 	if (vr != V_OK) {
 		reject(v, it, vresult_status(vr), sub_id, why);
+		goto out;
+	}
+	if ((n = vhs_after(&vh, &ans, why, sizeof(why))) != 0) {
+		handshake_done(v, it, n, &ans, &sub, why);
 		goto out;
 	}
 	if (vreq_header(&r, "content-type") != NULL &&
@@ -410,14 +468,19 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		reject(v, it, 400, sub_id, why);
 		goto out;
 	}
-	vr = verify_extract(&r, &json, type, sizeof(type), did, sizeof(did),
-	    why, sizeof(why));
+	/* The body parsed (and decrypted) once, for the handshakes. */
+	if (vh.parsed && vh.json != NULL) {
+		json = vh.json;
+		vh.json = NULL;
+		vr = verify_extract_json(&r, json, type, sizeof(type), did,
+		    sizeof(did), why, sizeof(why));
+	} else
+		vr = verify_extract(&r, &json, type, sizeof(type), did,
+		    sizeof(did), why, sizeof(why));
 	if (vr != V_OK) {
 		reject(v, it, 400, sub_id, why);
 		goto out;
 	}
-	if (handshake(ig, type, json, it))
-		goto out;
 	if (did[0] == '\0')
 		str_copy(did, it->ev.id, sizeof(did));
 
@@ -445,7 +508,7 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	}
 	if (rc != MDB_NOTFOUND)
 		goto out;
-	ok = sub_covers(&sub, type);
+	ok = covers(&sub, type);
 	str_copy(it->ev.sub, sub.id, sizeof(it->ev.sub));
 	str_copy(it->ev.workspace, sub.workspace, sizeof(it->ev.workspace));
 	str_copy(it->ev.integration, sub.integration,
@@ -456,9 +519,15 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	    sizeof(it->ev.status));
 	it->ev.received_at = received_at;
 	it->ev.headers = kept_headers(ig, hdrs, nh);
-	/* A form body is stored as the JSON it carries, so that filters,
-	 * maps and run documents see one format. */
-	if (body_is_form(&r) && json != NULL &&
+	/* A decrypted body is stored decrypted, and a form body as the
+	 * JSON it carries, so that filters, maps and run documents see one
+	 * format. */
+	if (vh.plain != NULL) {
+		it->norm = vh.plain;
+		vh.plain = NULL;
+		payload = it->norm;
+		plen = vh.plain_len;
+	} else if (body_is_form(&r) && json != NULL &&
 	    (it->norm = json_dumps(json, JSON_COMPACT)) != NULL) {
 		payload = it->norm;
 		plen = strlen(it->norm);
@@ -476,6 +545,8 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
 	    "\"duplicate\":false}", ok ? "ok" : "ignored", it->ev.id);
 out:
+	OPENSSL_cleanse(sec, sizeof(sec));
+	vhs_free(&vh);
 	json_decref(json);
 	return rc;
 }
@@ -505,6 +576,8 @@ tap_item(struct verifier *v, const struct item *it)
 			    it->ev.payload_len, 0, NULL);
 	} else if (it->why[0] != '\0')
 		json_object_set_new(o, "error", json_string(it->why));
+	if (it->has_hs)
+		json_object_set_new(o, "handshake", json_true());
 	tap_publish(&v->tap, o, payload);
 }
 
@@ -521,6 +594,16 @@ reply(struct verifier *v, struct item *it)
 	d.status = it->status;
 	d.body = (struct msg_str){ it->body, strlen(it->body) };
 	d.retry_after = it->status == 503 ? 5 : 0;
+	if (it->has_hs) {
+		d.body = (struct msg_str){ it->hs.body ? it->hs.body : "",
+		    it->hs.body_len };
+		if (it->hs.ctype != NULL)
+			d.ctype = (struct msg_str){ it->hs.ctype,
+			    strlen(it->hs.ctype) };
+		if (it->hs.headers != NULL)
+			d.headers = (struct msg_str){ it->hs.headers,
+			    strlen(it->hs.headers) };
+	}
 	mpw_init(&w);
 	msg_verdict_pack(&w, &d);
 	/* ROUTER drops messages to vanished peers: the receiver times out
@@ -637,6 +720,8 @@ process_batch(struct verifier *v)
 			free(it->ev.headers);
 			free(it->norm);
 			it->norm = NULL;
+			hs_answer_free(&it->hs);
+			it->has_hs = 0;
 			memset(&it->ev, 0, sizeof(it->ev));
 			it->status = 0;
 			it->stored = 0;
@@ -684,6 +769,7 @@ process_batch(struct verifier *v)
 		free(it->ev.headers);
 		free(it->norm);
 		free(it->owned);
+		hs_answer_free(&it->hs);
 		msg_free(&it->m);
 		memset(it, 0, sizeof(*it));
 	}
@@ -753,12 +839,19 @@ check_signals(struct verifier *v)
 	}
 }
 
+/*
+ * SIGHUP, or the definition directories changed: load them again. A file
+ * that is broken now keeps the version loaded before (integ_reload says
+ * so in the log). The spool is looked at whole again: what waited for an
+ * integration may have it now.
+ */
 static void
 reload(struct verifier *v)
 {
 	v->reload = 0;
-	integ_free_all(&v->integs);
-	integ_load_all(&v->integs, &v->cfg, warn_integ);
+	v->integ_stamp = integ_stamp(&v->cfg);
+	integ_reload(&v->integs, &v->cfg, warn_integ);
+	subinteg_clear(&v->subintegs);
 	log_info("reloaded %d integrations", v->integs.n);
 	v->drain_all = 1;
 }
@@ -843,6 +936,7 @@ main(int argc, char **argv)
 	stage_init(&v->st, "verifier", argc, argv, &v->cfg, usage);
 	if (db_open(&v->db, &v->cfg, DB_METASYNC_LATER, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
+	v->integ_stamp = integ_stamp(&v->cfg);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
 		fatal(EXIT_PERMANENT, "no integration definitions in %s or %s",
@@ -891,6 +985,8 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_tick) {
 			int dead = 0;
 
+			if (integ_stamp(&v->cfg) != v->integ_stamp)
+				reload(v);
 			drain_spool(v, v->drain_all);
 			v->drain_all = 0;
 			mdb_reader_check(v->db.env, &dead);
@@ -908,6 +1004,7 @@ main(int argc, char **argv)
 	zmq_close(v->in);
 	zmq_close(v->out);
 	zmq_ctx_term(v->zctx);
+	subinteg_clear(&v->subintegs);
 	integ_free_all(&v->integs);
 	buf_free(&v->hbuf);
 	db_close(&v->db);

@@ -858,7 +858,7 @@ uncovered_cb(void *arg, const struct wf_rec *w)
 	for (i = 0; i < w->ntrig; i++)
 		if (strcmp(w->trig[i].sub, u->s->id) == 0 &&
 		    strcmp(w->trig[i].event, "*") != 0 &&
-		    !sub_covers(u->s, w->trig[i].event))
+		    !integ_events_cover(u->s->events, w->trig[i].event))
 			warnmsg("workflow %s triggers on %s, which %s no longer "
 			    "covers: that trigger will not fire", w->name,
 			    w->trig[i].event, u->s->name);

@@ -29,6 +29,12 @@ phase_has(enum hs_phase phase, const struct handshake *h)
 	}
 }
 
+static json_t *
+body_of(const struct hs_req *r)
+{
+	return r->body != NULL ? r->body(r->arg) : NULL;
+}
+
 static const char *
 header_of(const struct hs_req *r, const char *name)
 {
@@ -58,7 +64,7 @@ src_value(const struct hs_req *r, enum src_kind kind, const char *where)
 	case SRC_QUERY:
 		return r->query != NULL ? r->query(r->arg, where) : NULL;
 	case SRC_BODY:
-		v = r->body != NULL ? json_pointer_get(r->body, where) : NULL;
+		v = json_pointer_get(body_of(r), where);
 		if (json_is_string(v))
 			return strndup(json_string_value(v),
 			    json_string_length(v));
@@ -85,13 +91,14 @@ cond_holds(const struct hs_cond *c, const struct hs_req *r)
 	int ok;
 
 	/* A body value is compared as JSON: {"type": 1} is not "1". */
-	if (c->src.kind == SRC_BODY && c->value != NULL &&
-	    !json_is_false(c->value))
-		return r->body != NULL && json_equal(json_pointer_get(r->body,
-		    c->src.where), c->value);
-	if (c->src.kind == SRC_BODY && r->body != NULL) {
-		ok = json_pointer_get(r->body, c->src.where) != NULL;
-		return c->value == NULL ? ok : !ok;
+	if (c->src.kind == SRC_BODY) {
+		json_t *b = body_of(r), *at = json_pointer_get(b, c->src.where);
+
+		if (c->value == NULL)
+			return at != NULL;
+		if (json_is_false(c->value))
+			return b != NULL && at == NULL;
+		return at != NULL && json_equal(at, c->value);
 	}
 	v = src_value(r, c->src.kind, c->src.where);
 	if (c->value == NULL)
@@ -123,8 +130,19 @@ hs_match(const struct integ *ig, const struct hs_req *r, enum hs_phase phase)
 		if (!phase_has(phase, h) || strcmp(r->method,
 		    method_name(h->method)) != 0)
 			continue;
+		/* Headers and query parameters first: the body is read only
+		 * for a request they do not rule out. */
 		for (j = 0; j < h->nwhen; j++)
-			if (!cond_holds(&h->when[j], r))
+			if ((h->when[j].src.kind == SRC_HEADER ||
+			    h->when[j].src.kind == SRC_QUERY) &&
+			    !cond_holds(&h->when[j], r))
+				break;
+		if (j < h->nwhen)
+			continue;
+		for (j = 0; j < h->nwhen; j++)
+			if (h->when[j].src.kind != SRC_HEADER &&
+			    h->when[j].src.kind != SRC_QUERY &&
+			    !cond_holds(&h->when[j], r))
 				break;
 		if (j < h->nwhen)
 			continue;
@@ -173,8 +191,8 @@ hs_check(const struct handshake *h, const struct hs_req *r, char *why,
 			    got, gl))
 				ok = 1;
 		if (r->nsecrets == 0)
-			snprintf(why, whylen, "the subscription has no secret to "
-			    "check the handshake's %s %s against",
+			snprintf(why, whylen, "the subscription has no secret "
+			    "to check the handshake's %s %s against",
 			    src_label(h->token.kind), h->token.where);
 	} else if ((want = integ_param(r->params, h->equals + 6)) == NULL)
 		snprintf(why, whylen, "the subscription has no %s to check the "

@@ -26,8 +26,11 @@ struct hs_req {
 	char		*(*query)(void *arg, const char *name);
 	/* The event type, or NULL when there is none (may be NULL). */
 	const char	*(*event)(void *arg);
+	/* The body as JSON, or NULL (may be NULL): asked for only when a
+	 * condition or an answer needs it, so that a request that is no
+	 * handshake is not parsed before its signature is checked. */
+	json_t		*(*body)(void *arg);
 	void		*arg;
-	json_t		*body;		/* the body as JSON, or NULL */
 	const char	*params;	/* the subscription's "k=v\n" lines */
 	const unsigned char *secret[2];
 	size_t		 secret_len[2];

@@ -197,6 +197,8 @@ int	integ_refresh(struct integ_set *, uint64_t *stamp,
  * same name, "*", or a prefix at a '.' ("issues" matches "issues.opened").
  */
 int	integ_event_matches(const char *pattern, const char *type);
+/* A subscription's events ("*" or "a,b") cover the type, so. */
+int	integ_events_cover(const char *events, const char *type);
 
 /*
  * The definition with a subscription's params ("k=v\n" lines) in the

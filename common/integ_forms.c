@@ -100,6 +100,28 @@ integ_event_matches(const char *pattern, const char *type)
 	    (type[n] == '.' && n > 0));
 }
 
+int
+integ_events_cover(const char *events, const char *type)
+{
+	const char *p = events;
+	char one[256];
+
+	if (strcmp(events, "*") == 0)
+		return 1;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (integ_event_matches(one, type))
+				return 1;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
 char *
 integ_param(const char *params, const char *name)
 {
@@ -357,8 +379,9 @@ respond_parse(json_t *r, struct handshake *h, const char *at, unsigned kinds,
 			    "set", at, k);
 		if (!json_is_string(x) || vtpl_check(json_string_value(x),
 		    kinds, why, sizeof(why)) == -1)
-			BAD("%s/respond/headers/%s: %s", at, k, json_is_string(x) ?
-			    why : "expected a template string");
+			BAD("%s/respond/headers/%s: %s", at, k,
+			    json_is_string(x) ? why : "expected a template "
+			    "string");
 	}
 	return 0;
 }
@@ -502,7 +525,8 @@ crypt_parse(json_t *c, struct integ_crypt *cr, char *err, size_t errlen)
 	if (json_object_get(c, "key_hash") != NULL && (kh == NULL ||
 	    (strcmp(kh, "sha256") && strcmp(kh, "none"))))
 		BAD("/encrypted/key_hash: expected sha256 (the key is the "
-		    "SHA-256 of the text) or none (the text is the 32-byte key)");
+		    "SHA-256 of the text) or none (the text is the 32-byte "
+		    "key)");
 	cr->key_sha256 = kh != NULL && strcmp(kh, "sha256") == 0;
 	cr->on = 1;
 	return 0;
@@ -594,8 +618,9 @@ setup_parse(json_t *s, char *err, size_t errlen)
 	if (sec != NULL && strcmp(sec, "provider") && strcmp(sec, "hookpipe") &&
 	    strcmp(sec, "none"))
 		BAD("/setup/secret: expected \"provider\" (the provider makes "
-		    "the secret, you give it to hookpipe), \"hookpipe\" (hookpipe "
-		    "makes it, you paste it into the provider) or \"none\"");
+		    "the secret, you give it to hookpipe), \"hookpipe\" "
+		    "(hookpipe makes it, you paste it into the provider) or "
+		    "\"none\"");
 	return 0;
 }
 

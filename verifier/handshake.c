@@ -42,13 +42,43 @@ req_query(void *arg, const char *name)
 	return v;
 }
 
+json_t *
+vhs_body(struct vhs *h)
+{
+	json_error_t je;
+	json_t *plain;
+	int rc;
+
+	if (h->parsed)
+		return h->json;
+	h->parsed = 1;
+	h->json = verify_parse_body(h->r, &je);
+	if (h->r->ig->crypt.on && h->json != NULL) {
+		rc = decrypt_body(h->r, h->json, h->params, &h->plain,
+		    &h->plain_len, &plain, h->crypt_why, sizeof(h->crypt_why));
+		if (rc == 1) {
+			json_decref(h->json);
+			h->json = plain;
+		} else if (rc == -1 && h->crypt_why[0] == '\0')
+			str_copy(h->crypt_why, "the body does not decrypt",
+			    sizeof(h->crypt_why));
+	}
+	return h->json;
+}
+
+static json_t *
+req_body(void *arg)
+{
+	return vhs_body(arg);
+}
+
 static const char *
 req_event(void *arg)
 {
 	struct vhs *h = arg;
 
 	if (h->typed == 0)
-		h->typed = verify_event_type(h->r, h->json, h->type,
+		h->typed = verify_event_type(h->r, vhs_body(h), h->type,
 		    sizeof(h->type)) == 0 ? 1 : -1;
 	return h->typed == 1 ? h->type : NULL;
 }
@@ -63,8 +93,8 @@ req_make(struct vhs *h, struct hs_req *q)
 	q->header = req_header;
 	q->query = req_query;
 	q->event = req_event;
+	q->body = req_body;
 	q->arg = h;
-	q->body = h->json;
 	q->params = h->params;
 	for (i = 0; i < h->r->nsecrets && i < 2; i++) {
 		q->secret[i] = h->r->secret[i];
@@ -115,8 +145,9 @@ not_a_handshake(struct vhs *h, const char *method, char *why, size_t whylen)
 		if (!ig->hs[i].in_receiver && strcmp(method, ig->hs[i].method ==
 		    HS_GET ? "GET" : "POST") == 0) {
 			hs_describe(&ig->hs[i], desc, sizeof(desc));
-			snprintf(why, whylen, "a %s is taken only as integration "
-			    "%s's handshake, and this is not one (it is a %s)",
+			snprintf(why, whylen, "a %s is taken only as "
+			    "integration %s's handshake, and this is not one "
+			    "(it is a %s)",
 			    method, ig->name, desc);
 			return 400;
 		}
@@ -132,24 +163,8 @@ vhs_before(struct vhs *h, struct hs_answer *a, char *why, size_t whylen)
 	const struct handshake *hs;
 	const char *method = r->method ? r->method : "POST";
 	struct hs_req q;
-	json_error_t je;
-	json_t *plain;
-	int i, rc;
+	int i;
 
-	if (ig->nhs > 0 || ig->crypt.on) {
-		h->json = verify_parse_body(r, &je);
-		h->parsed = 1;
-	}
-	if (ig->crypt.on && h->json != NULL) {
-		rc = decrypt_body(r, h->json, h->params, &h->plain,
-		    &h->plain_len, &plain, h->crypt_why, sizeof(h->crypt_why));
-		if (rc == 1) {
-			json_decref(h->json);
-			h->json = plain;
-		} else if (rc == -1 && h->crypt_why[0] == '\0')
-			str_copy(h->crypt_why, "the body does not decrypt",
-			    sizeof(h->crypt_why));
-	}
 	req_make(h, &q);
 	if ((hs = hs_match(ig, &q, HS_PHASE_UNSIGNED)) != NULL)
 		return answer(h, hs, &q, a, why, whylen);
@@ -176,6 +191,9 @@ vhs_after(struct vhs *h, struct hs_answer *a, char *why, size_t whylen)
 		return answer(h, hs, &q, a, why, whylen);
 	if (strcmp(method, "POST") != 0)
 		return not_a_handshake(h, method, why, whylen);
+	/* A body that does not decrypt is told of once it is signed. */
+	if (h->r->ig->crypt.on)
+		vhs_body(h);
 	if (h->crypt_why[0] != '\0') {
 		snprintf(why, whylen, "%s", h->crypt_why);
 		return 400;

@@ -296,27 +296,6 @@ handshake_done(struct verifier *v, struct item *it, int rc,
 }
 
 /*
- * The subscription's events cover the type: by name, or by a prefix at a
- * '.' ("issues" covers "issues.opened").
- */
-static int
-covers(const struct sub_rec *sub, const char *type)
-{
-	char prefix[256];
-	char *dot;
-
-	if (sub_covers(sub, type))
-		return 1;
-	str_copy(prefix, type, sizeof(prefix));
-	while ((dot = strrchr(prefix, '.')) != NULL) {
-		*dot = '\0';
-		if (prefix[0] != '\0' && sub_covers(sub, prefix))
-			return 1;
-	}
-	return 0;
-}
-
-/*
  * Verify one delivery and, when valid and new, write it into txn.
  * Returns an LMDB error code when the transaction failed.
  */
@@ -469,7 +448,7 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 		goto out;
 	}
 	/* The body parsed (and decrypted) once, for the handshakes. */
-	if (vh.parsed && vh.json != NULL) {
+	if ((vh.parsed || ig->crypt.on) && vhs_body(&vh) != NULL) {
 		json = vh.json;
 		vh.json = NULL;
 		vr = verify_extract_json(&r, json, type, sizeof(type), did,
@@ -508,7 +487,9 @@ verify_one(struct verifier *v, MDB_txn *txn, struct item *it)
 	}
 	if (rc != MDB_NOTFOUND)
 		goto out;
-	ok = covers(&sub, type);
+	/* By name, or by a prefix at a '.': "issues" covers
+	 * "issues.opened". */
+	ok = integ_events_cover(sub.events, type);
 	str_copy(it->ev.sub, sub.id, sizeof(it->ev.sub));
 	str_copy(it->ev.workspace, sub.workspace, sizeof(it->ev.workspace));
 	str_copy(it->ev.integration, sub.integration,

@@ -26,11 +26,12 @@ int	decrypt_body(const struct vreq *, json_t *body, const char *params,
 
 /*
  * One delivery's way through the handshakes. vhs_before() runs before
- * the signature is checked: it parses (and decrypts) the body once, and
- * answers the handshakes that carry no signature (verify "none" or a
- * token). vhs_after() runs once the signature verified: the signed
- * handshakes (Slack, Twitch, Discord, Zoom), and the refusals left for
- * then (a body that does not decrypt, a GET that is no handshake).
+ * the signature is checked: it answers the handshakes that carry no
+ * signature (verify "none" or a token), reading (and decrypting) the
+ * body only when one of them needs it. vhs_after() runs once the
+ * signature verified: the signed handshakes (Slack, Twitch, Discord,
+ * Zoom), and the refusals left for then (a body that does not decrypt,
+ * a GET that is no handshake).
  * Each returns 0 to go on, 1 when *a holds the answer, or an HTTP status
  * (>= 400) with why.
  */
@@ -47,6 +48,9 @@ struct vhs {
 };
 
 void	vhs_init(struct vhs *, const struct vreq *, const char *params);
+/* The body as JSON, decrypted when the integration says so: parsed
+ * once, on first use (NULL when it is not JSON). */
+json_t *vhs_body(struct vhs *);
 int	vhs_before(struct vhs *, struct hs_answer *a, char *why,
 	    size_t whylen);
 int	vhs_after(struct vhs *, struct hs_answer *a, char *why, size_t whylen);

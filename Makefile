@@ -51,7 +51,7 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
 	   admin/secret_in.o
 
-UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ \
+UNIT	 = test_util test_crypto test_mp test_msg test_db test_integ test_handshake \
 	   test_config test_verify test_sandbox test_log test_secret
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
@@ -125,6 +125,7 @@ test: all unit
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
 FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
+	   fuzz_evtype fuzz_decrypt fuzz_handshake \
 	   fuzz_escape fuzz_quarantine
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang

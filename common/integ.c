@@ -631,11 +631,15 @@ load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn,
 	}
 }
 
+/*
+ * The set is large (INTEG_MAX entries) and mostly empty: only the entries
+ * in use are written, so that the pages of the rest are never touched.
+ */
 void
 integ_load_all(struct integ_set *set, const struct config *cfg,
     integ_warn_fn warn)
 {
-	memset(set, 0, sizeof(*set));
+	set->n = set->errors = 0;
 	load_dir(set, cfg->integrations_dir, warn, NULL);
 	load_dir(set, cfg->user_integrations_dir, warn, NULL);
 }
@@ -646,8 +650,9 @@ integ_reload(struct integ_set *set, const struct config *cfg,
 {
 	static struct integ_set prev;	/* large: not on the stack */
 
-	prev = *set;
-	memset(set, 0, sizeof(*set));
+	memcpy(prev.v, set->v, (size_t)set->n * sizeof(set->v[0]));
+	prev.n = set->n;
+	set->n = set->errors = 0;
 	load_dir(set, cfg->integrations_dir, warn, &prev);
 	load_dir(set, cfg->user_integrations_dir, warn, &prev);
 	integ_free_all(&prev);

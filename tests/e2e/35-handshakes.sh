@@ -41,6 +41,7 @@ header() {
 # mksub NAME INTEGRATION [ARGS...]: creates a subscription, sets ID.
 mksub() {
 	local out
+	ID=none
 	if ! out=$(hookpipe sub create "$1" --integration "$2" --json "${@:3}" \
 	    2>"$T_DIR/mksub.err"); then
 		not_ok "sub create $1" "$(cat "$T_DIR/mksub.err")"

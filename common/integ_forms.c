@@ -463,7 +463,8 @@ handshake_parse(json_t *e, struct handshake *h, const char *at, char *err,
 			BAD("%s/when/%s: expected \"header:NAME\", "
 			    "\"query:NAME\", \"body:/pointer\" or \"event\"", at,
 			    k);
-		if (!(kinds & (1u << c->src.kind)))
+		if (!(kinds & (1u << c->src.kind)) && (h->in_receiver ||
+		    c->src.kind != SRC_EVENT))
 			BAD("%s/when/%s: the receiver answers this handshake "
 			    "before it reads the body: only header: and query: "
 			    "conditions", at, k);

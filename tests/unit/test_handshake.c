@@ -124,6 +124,13 @@ forms(void)
 	    ig.nhs == 1 && ig.hs[0].verify == HS_VERIFY_SIGNATURE &&
 	    ig.hs[0].when[0].src.kind == SRC_EVENT);
 	json_decref(ig.def);
+	CHECK(load_with(&ig, "\"handshakes\":[{\"when\":{\"event\":"
+	    "\"url_verification\"},\"respond\":{\"text\":\"{body:/challenge}"
+	    "\"}}]", err, sizeof(err)) == 0 && ig.hs[0].when[0].src.kind ==
+	    SRC_EVENT && ig.hs[0].verify == HS_VERIFY_SIGNATURE);
+	json_decref(ig.def);
+	CHECK(refused("\"handshakes\":[{\"method\":\"HEAD\",\"when\":"
+	    "{\"event\":\"x\"}}]", "/handshakes/0/when/event: the receiver"));
 	CHECK(refused("\"handshakes\":[{\"method\":\"PUT\"}]",
 	    "/handshakes/0/method: expected GET, POST or HEAD"));
 	CHECK(refused("\"handshakes\":[{\"respond\":{\"text\":\"x\"}}]",

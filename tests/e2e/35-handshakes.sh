@@ -572,4 +572,12 @@ assert_eq "show --json: the headers it reads" true \
 sj=$(hookpipe integration show webhook --json)
 assert_eq "show --json: the setup's secret side" hookpipe "$(json 'd["setup"]["secret"]' <<<"$sj")"
 assert_eq "show --json: the params" header "$(json 'd["sub_params"][0]["name"]' <<<"$sj")"
+
+# --- while the verifier is away ---------------------------------------------
+hookpipectl stop verifier >/dev/null
+req GET "$BASE/triggers/plugin/$meta?hub.mode=subscribe&hub.verify_token=tok-123&hub.challenge=7"
+assert_status "a GET handshake while the verifier is away" 503
+assert_eq "is not spooled" 0 "$(hookpipe spool list --json | json 'len(d)')"
+req HEAD "$BASE/triggers/plugin/$tr" -I
+assert_status "the receiver's own handshakes still answer" 200
 finish

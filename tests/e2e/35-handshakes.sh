@@ -5,6 +5,7 @@
 # $HOOKPIPE_HOME/integrations, written as each provider's documentation
 # describes its handshake; every signature and ciphertext is made with
 # the openssl command line.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 D=$HOOKPIPE_HOME/integrations
@@ -33,7 +34,7 @@ req() {
 
 # header NAME: the value of a response header of the last request.
 header() {
-	printf '%s\n' "$HTTP_HEADERS" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" \
+	printf '%s\n' "$HTTP_HEADERS" | awk -v n="$(echo "$1" | tr '[:upper:]' '[:lower:]')" \
 	    'BEGIN { FS = ": " } tolower($1) == n { print substr($0, length($1) + 3) }' |
 	    tail -n 1
 }
@@ -227,7 +228,7 @@ assert_status "a HEAD to it" 405
 no_events "Trello's probe" tr1
 
 # --- POST challenges --------------------------------------------------------
-lark_key=lark-encrypt-key-6f1c
+lark_key='lark-encrypt-key-6f1c'
 mksub lk1 lark --secret "$lark_key" --param verification_token=vt-42
 lark=$ID
 printf '{"challenge":"ajls384kdjx98XX","token":"vt-42","type":"url_verification"}' >"$T_DIR/lark-uv.json"
@@ -270,7 +271,7 @@ assert_eq "echoed, URL-decoded" \
 assert_eq "as text/plain" text/plain "$(header Content-Type)"
 no_events "Graph's validation" g1
 
-zoom_secret=zoom-secret-token
+zoom_secret='zoom-secret-token'
 mksub z1 zoom --secret "$zoom_secret"
 zoom=$ID
 printf '{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}' >"$T_DIR/zoom.json"
@@ -399,7 +400,7 @@ post POST "$BASE/triggers/plugin/$lark" "$T_DIR/lark-bad.enc"
 assert_status "unsigned, the signature is what is refused" 401
 
 # --- event type templates -------------------------------------------------------
-gh_secret=gh-webhook-secret
+gh_secret='gh-webhook-secret'
 mksub gh1 github --secret "$gh_secret" --events issues,ping
 gh=$ID
 hookpipe workflow create on-issues --exec "$(recorder "$T_DIR/issues")" >/dev/null
@@ -513,6 +514,7 @@ def acme '{"name": "acme", "title": "ACME", "scheme": "hmac",
  "handshakes": [{"method": "GET", "when": {"query:ping": true},
    "respond": {"text": "pong2 {query:ping}"}}],
  "events": [{"name": "alert", "description": "An alert."}]}'
+# shellcheck disable=SC2317 # called by wait_for
 changed() {
 	acme_post
 	[ "$HTTP_STATUS" = 200 ] && [ "$(hookpipe event show "$(json 'd["event_id"]' <<<"$HTTP_BODY")" --json | json 'd["type"]')" = changed ]
@@ -522,6 +524,7 @@ req GET "$BASE/triggers/plugin/$acme?ping=2"
 assert_eq "by the receiver too" "pong2 2" "$HTTP_BODY"
 # Broken: the previous version keeps working.
 printf '{\n  "name": "acme",\n  "scheme": ,\n}\n' >"$D/acme.json"
+# shellcheck disable=SC2317 # called by wait_for
 logged() { grep -q "acme.json:3.*the version loaded before stays in use" "$HOOKPIPE_HOME/log/$1.log"; }
 check "the verifier refuses the broken file with its location" wait_for 10 logged verifier
 check "the receiver too" wait_for 10 logged receiver

@@ -364,11 +364,13 @@ respond_hs(struct receiver *rx, struct MHD_Connection *c, int status,
 		colon = strchr(p, ':');
 		if (nl == NULL || colon == NULL || colon > nl)
 			break;
-		snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
-		snprintf(value, sizeof(value), "%.*s", (int)(nl - colon - 2),
-		    colon + 2);
-		if (colon + 1 < nl && colon[1] == ' ')
+		if (colon + 1 < nl && colon[1] == ' ') {
+			snprintf(name, sizeof(name), "%.*s", (int)(colon - p),
+			    p);
+			snprintf(value, sizeof(value), "%.*s",
+			    (int)(nl - colon - 2), colon + 2);
 			MHD_add_response_header(r, name, value);
+		}
 		p = nl + 1;
 	}
 	if (rx->draining)

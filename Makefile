@@ -35,17 +35,20 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
 	   common/db_migrate.o \
-	   common/integ.o common/jqprog.o common/jqpool.o common/sandbox.o \
+	   common/integ.o common/integ_forms.o common/handshake.o \
+	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o \
 	   common/jwks_fetch.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
-RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o
+RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
+	   receiver/handshake.o
 VERIFIER = verifier/main.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
 	   verifier/scheme_slack.o verifier/scheme_hmac.o \
 	   verifier/scheme_common.o verifier/scheme_token.o \
-	   verifier/scheme_jwt.o
+	   verifier/scheme_jwt.o \
+	   verifier/handshake.o verifier/decrypt.o verifier/subinteg.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
@@ -58,7 +61,7 @@ ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
 	   test_config test_verify test_sandbox test_log test_secret \
-	   test_schemes
+	   test_schemes test_handshake
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
@@ -131,7 +134,8 @@ test: all unit
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
 FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
-	   fuzz_escape fuzz_quarantine fuzz_tpl fuzz_kv fuzz_jwt fuzz_pem
+	   fuzz_escape fuzz_quarantine fuzz_tpl fuzz_kv fuzz_jwt fuzz_pem \
+	   fuzz_evtype fuzz_decrypt fuzz_handshake
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

@@ -505,8 +505,8 @@ replay_fires(struct ctx *ctx, const struct wf_rec *w,
 	for (i = 0; i < w->ntrig; i++) {
 		const struct trigger *t = &w->trig[i];
 
-		if (strcmp(t->sub, e->sub) != 0 || (strcmp(t->event,
-		    e->type) != 0 && strcmp(t->event, "*") != 0))
+		if (strcmp(t->sub, e->sub) != 0 ||
+		    !integ_event_matches(t->event, e->type))
 			continue;
 		matched = 1;
 		if (!force && t->filter != NULL && t->filter[0] != '\0') {

@@ -29,7 +29,8 @@ static int	sub_delete(struct ctx *, const struct cmd *, int, char **);
 const struct cmd sub_cmds[] = {
 	{ "create", sub_create, "sub create NAME --integration I "
 	    "[--events a,b|all] [--secret-file F | --secret - | --secret-env "
-	    "VAR | --secret S | --generate-secret] [--mode manual]",
+	    "VAR | --secret S | --generate-secret] [--mode manual] "
+	    "[--param KEY=VALUE ...]",
 	    "Create a subscription and print its id and callback URL. "
 	    "--events selects the event types it accepts (default all). "
 	    "--generate-secret makes a whsec_ secret and prints it, the only "
@@ -38,7 +39,12 @@ const struct cmd sub_cmds[] = {
 	    "line. It must fit the integration's scheme: for Standard "
 	    "Webhooks (openai, standard-webhooks) whsec_ and base64, or "
 	    "whpk_ and the base64 of an Ed25519 public key, or any other "
-	    "text, used as it is." SECRET_HELP("secret"), 1, "NAME", NULL },
+	    "text, used as it is. --param sets what an integration leaves to "
+	    "each subscription: the generic webhook integration's header, "
+	    "algorithm, encoding, prefix, signed, timestamp_header, event_type "
+	    "and delivery_id, a verify token, ... ('hookpipe integration show "
+	    "I' lists them); they are checked as a definition file would be."
+	    SECRET_HELP("secret"), 1, "NAME", NULL },
 	{ "list", sub_list, "sub list [--integration I]",
 	    "List the workspace's subscriptions, with how many workflows use "
 	    "each and how many events each received.", 0, NULL, NULL },
@@ -222,10 +228,9 @@ create_check(struct ctx *ctx, struct create_args *a)
 	    strcmp(a->mode, "oauth"))
 		return usage_error(ctx, "--mode: expected manual, api-key or "
 		    "oauth");
-	if (strcmp(a->mode, "manual") == 0 && (a->credential != NULL ||
-	    a->params.n > 0))
-		return usage_error(ctx, "--credential and --param need "
-		    "--mode api-key or oauth");
+	if (strcmp(a->mode, "manual") == 0 && a->credential != NULL)
+		return usage_error(ctx, "--credential needs --mode api-key or "
+		    "oauth");
 	return 0;
 }
 
@@ -269,6 +274,36 @@ params_join(const struct strlist *l, char *out, size_t len)
 		if (off >= len)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * --param in manual mode: the params the integration's definition takes
+ * (the generic webhook's header, algorithm, ...), checked as the verifier
+ * will use them: the definition with them in place must load as a file
+ * would.
+ */
+static int
+params_check(struct ctx *ctx, const struct integ *ig, struct create_args *a,
+    struct sub_rec *s)
+{
+	struct integ derived;
+	char err[1024];
+
+	if (ig->sub_params == NULL) {
+		if (a->params.n > 0 && strcmp(a->mode, "manual") == 0)
+			return usage_error(ctx, "--param needs --mode api-key "
+			    "or oauth (integration %s takes no params in "
+			    "manual mode)", ig->name);
+		return 0;
+	}
+	if (params_join(&a->params, s->params, sizeof(s->params)) == -1)
+		return usage_error(ctx, "--param: expected KEY=VALUE (at most "
+		    "%zu bytes in all)", sizeof(s->params) - 1);
+	if (integ_derive(ig, s->params, &derived, err, sizeof(err)) == -1)
+		return fail("%s (see 'hookpipe integration show %s')", err,
+		    ig->name);
+	json_decref(derived.def);
 	return 0;
 }
 
@@ -506,13 +541,14 @@ create_run(struct ctx *ctx, struct create_args *a)
 	if ((ig = integ_find(&ctx->integs, a->integ)) == NULL)
 		return fail("no integration %s; see 'hookpipe integration "
 		    "list'", a->integ);
+	memset(&s, 0, sizeof(s));
 	if ((rc = create_mode_check(ctx, ig, a)) != 0 ||
-	    (rc = secret_fits(ig, &a->secret)) != 0)
+	    (rc = secret_fits(ig, &a->secret)) != 0 ||
+	    (rc = params_check(ctx, ig, a, &s)) != 0)
 		return rc;
 	events_warn_unknown(ig, a->events);
 	if (a->generate || strcmp(a->mode, "manual") != 0)
 		secret_generate(a->gen);
-	memset(&s, 0, sizeof(s));
 	if (strcmp(a->mode, "manual") != 0 &&
 	    (rc = create_remote(ctx, ig, a, &s)) != 0)
 		return rc;
@@ -830,7 +866,7 @@ uncovered_cb(void *arg, const struct wf_rec *w)
 	for (i = 0; i < w->ntrig; i++)
 		if (strcmp(w->trig[i].sub, u->s->id) == 0 &&
 		    strcmp(w->trig[i].event, "*") != 0 &&
-		    !sub_covers(u->s, w->trig[i].event))
+		    !integ_events_cover(u->s->events, w->trig[i].event))
 			warnmsg("workflow %s triggers on %s, which %s no longer "
 			    "covers: that trigger will not fire", w->name,
 			    w->trig[i].event, u->s->name);

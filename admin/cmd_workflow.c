@@ -759,7 +759,8 @@ trigger_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
 
 	if ((rc = sub_lookup(ctx, txn, a->sub, &a->s)) != 0)
 		return rc;
-	if (strcmp(a->event, "*") != 0 && !sub_covers(&a->s, a->event))
+	if (strcmp(a->event, "*") != 0 && !integ_events_cover(a->s.events,
+	    a->event))
 		return fail("subscription %s does not cover event %s (it "
 		    "selects %s), so the trigger would never fire; add the "
 		    "event with 'hookpipe sub edit %s --events ...'",

@@ -844,3 +844,21 @@ mask_secret(const char *s, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s\xe2\x80\xa6%s", (int)pl, s,
 		    s + n - MASK_SHOWN);		/* U+2026, "…" */
 }
+
+int
+aes256cbc_decrypt(const unsigned char key[32], const unsigned char iv[16],
+    const unsigned char *in, size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int l1 = 0, l2 = 0, ok;
+
+	if (n == 0 || n % 16 != 0 || n > INT32_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	/* PKCS#7 padding, checked by EVP_DecryptFinal_ex. */
+	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv) == 1 &&
+	    EVP_DecryptUpdate(ctx, out, &l1, in, (int)n) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, out + l1, &l2) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? l1 + l2 : -1;
+}

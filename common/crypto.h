@@ -136,4 +136,13 @@ unsigned char sealed_nonce0(const unsigned char *in, size_t n);
  */
 void	mask_secret(const char *s, char *out, size_t outlen);
 
+/*
+ * AES-256-CBC with PKCS#7 padding (bodies a provider encrypts): the
+ * plaintext length, or -1 (a length that is not whole blocks, padding
+ * that does not check out). out needs n bytes.
+ */
+int	aes256cbc_decrypt(const unsigned char key[32],
+	    const unsigned char iv[16], const unsigned char *in, size_t n,
+	    unsigned char *out);
+
 #endif

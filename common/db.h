@@ -2,7 +2,8 @@
  * The state, by owner: four LMDB environments under $HOOKPIPE_HOME/db,
  * each written by one party and read by the others, each commit synced.
  *
- *	config	 written by the admin CLI (and the receiver's OAuth callback)
+ *	config	 written by the admin CLI (and the receiver: OAuth callbacks,
+ *		 secrets a handshake hands over)
  *		subs		sub id -> subscription (secrets sealed)
  *		subs_by_name	"ws/integration/name" -> sub id
  *		workflows	"ws/name" -> workflow
@@ -279,12 +280,6 @@ int	db_sub_set_secret(struct db *, struct sub_rec *, int which,
 	    const char *plain, size_t n);
 int	db_sub_secret(struct db *, const struct sub_rec *, int which,
 	    unsigned char *out, size_t cap);	/* length, or -1 */
-int	sub_covers(const struct sub_rec *, const char *event);
-/*
- * A trigger's event matches: the same name, "*", or a family of it
- * ("issues" matches "issues.opened").
- */
-int	event_matches(const char *trigger, const char *event);
 
 /* --- config: workflows and triggers -------------------------------- */
 

@@ -306,34 +306,6 @@ db_sub_secret(struct db *db, const struct sub_rec *s, int which,
 	return len;
 }
 
-int
-event_matches(const char *trigger, const char *event)
-{
-	size_t n = strlen(trigger);
-
-	return strcmp(trigger, "*") == 0 || strcmp(trigger, event) == 0 ||
-	    (strncmp(trigger, event, n) == 0 && event[n] == '.');
-}
-
-int
-sub_covers(const struct sub_rec *s, const char *event)
-{
-	size_t el = strlen(event);
-	const char *p = s->events;
-
-	if (strcmp(p, "*") == 0)
-		return 1;
-	while (*p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		if (n == el && memcmp(p, event, n) == 0)
-			return 1;
-		p += n + (comma ? 1 : 0);
-	}
-	return 0;
-}
-
 /* --- workflows and the trigger index --- */
 
 static int

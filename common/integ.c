@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,56 +54,120 @@ json_pointer_get(json_t *root, const char *pointer)
 	return root;
 }
 
+/* A template: literal text and at least one placeholder, all known. */
 static int
-parse_source(const char *s, struct source *src)
+template_ok(const char *tpl, char *why, size_t whylen)
 {
+	struct vtpl_part part;
+	size_t pos = 0;
+	int rc, holders = 0;
+
+	while ((rc = vtpl_next(tpl, &pos, &part, why, whylen)) == 1)
+		holders += !part.literal;
+	if (rc == 0 && holders == 0)
+		snprintf(why, whylen, "a template needs a placeholder such as "
+		    "{header:NAME} or {body:/pointer}");
+	return rc == 0 && holders > 0 ? 0 : -1;
+}
+
+static int
+parse_source(json_t *v, struct source *src, char *why, size_t whylen)
+{
+	const char *s = json_string_value(v);
 	size_t i;
 
-	if (strncmp(s, "header:", 7) == 0 && s[7] != '\0' &&
-	    strlen(s + 7) < sizeof(src->where)) {
+	memset(src, 0, sizeof(*src));
+	if (json_is_object(v)) {
+		/* {"first_key_of": "/pointer", "keys": [names]} */
+		const char *ptr = json_string_value(json_object_get(v,
+		    "first_key_of"));
+		json_t *keys = json_object_get(v, "keys"), *k;
+
+		if (ptr == NULL || (*ptr != '/' && *ptr != '\0') ||
+		    strlen(ptr) >= sizeof(src->where) || !json_is_array(keys) ||
+		    json_array_size(keys) == 0 || json_object_size(v) != 2)
+			return -1;
+		json_array_foreach(keys, i, k)
+			if (!json_is_string(k) || json_string_length(k) == 0 ||
+			    json_string_length(k) > 255)
+				return -1;
+		src->kind = SRC_FIRST_KEY;
+		str_copy(src->where, ptr, sizeof(src->where));
+		src->keys = keys;
+		return 0;
+	}
+	if (s == NULL || strlen(s) >= sizeof(src->where))
+		return -1;
+	if (strncmp(s, "header:", 7) == 0 && s[7] != '\0') {
 		src->kind = SRC_HEADER;
 		for (i = 0; s[7 + i] != '\0'; i++)
 			src->where[i] = (char)tolower((unsigned char)s[7 + i]);
 		src->where[i] = '\0';
 		return 0;
 	}
-	if (strncmp(s, "body:", 5) == 0 && (s[5] == '/' || s[5] == '\0') &&
-	    strlen(s + 5) < sizeof(src->where)) {
+	if (strncmp(s, "body:", 5) == 0 && (s[5] == '/' || s[5] == '\0')) {
 		src->kind = SRC_BODY;
 		str_copy(src->where, s + 5, sizeof(src->where));
 		return 0;
 	}
+	if (strncmp(s, "query:", 6) == 0 && s[6] != '\0') {
+		src->kind = SRC_QUERY;
+		str_copy(src->where, s + 6, sizeof(src->where));
+		return 0;
+	}
+	if (strncmp(s, "fixed:", 6) == 0 && s[6] != '\0') {
+		for (i = 6; s[i] != '\0'; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return -1;
+		src->kind = SRC_FIXED;
+		str_copy(src->where, s + 6, sizeof(src->where));
+		return 0;
+	}
 	if (strcmp(s, "none") == 0) {
 		src->kind = SRC_NONE;
-		src->where[0] = '\0';
+		return 0;
+	}
+	if (strchr(s, '{') != NULL) {
+		if (template_ok(s, why, whylen) == -1)
+			return -1;
+		src->kind = SRC_TEMPLATE;
+		str_copy(src->where, s, sizeof(src->where));
 		return 0;
 	}
 	return -1;
 }
 
-/* A source, or a list of them tried in order. */
+/*
+ * A source, or a list of them tried in order. "none" stands alone, and a
+ * fixed value, which always yields, only comes last.
+ */
 static int
-parse_sources(json_t *v, struct sources *out, int allow_none)
+parse_sources(json_t *v, struct sources *out, int allow_none, char *why,
+    size_t whylen)
 {
 	size_t i;
 	json_t *e;
 
 	out->n = 0;
-	if (json_is_string(v)) {
-		if (parse_source(json_string_value(v), &out->v[0]) == -1)
+	why[0] = '\0';
+	if (json_is_string(v) || json_is_object(v)) {
+		if (parse_source(v, &out->v[0], why, whylen) == -1)
 			return -1;
 		out->n = 1;
 	} else if (json_is_array(v) && json_array_size(v) > 0 &&
 	    json_array_size(v) <= SOURCES_MAX) {
 		json_array_foreach(v, i, e)
-			if (!json_is_string(e) || parse_source(
-			    json_string_value(e), &out->v[out->n++]) == -1)
+			if (parse_source(e, &out->v[out->n++], why, whylen) ==
+			    -1)
 				return -1;
 	} else
 		return -1;
-	for (i = 0; i < (size_t)out->n; i++)
+	for (i = 0; i < (size_t)out->n; i++) {
 		if (out->v[i].kind == SRC_NONE && (!allow_none || out->n > 1))
 			return -1;
+		if (out->v[i].kind == SRC_FIXED && i + 1 < (size_t)out->n)
+			return -1;
+	}
 	return 0;
 }
 
@@ -183,10 +248,34 @@ derive_headers(struct integ *ig)
 	json_array_extend(all, may);
 	json_decref(may);
 	for (i = 0; i < 2; i++)
-		for (j = 0; j < (size_t)srcs[i]->n; j++)
-			if (srcs[i]->v[j].kind == SRC_HEADER)
-				add_header(all, srcs[i]->v[j].where,
-				    strlen(srcs[i]->v[j].where));
+		for (j = 0; j < (size_t)srcs[i]->n; j++) {
+			const struct source *src = &srcs[i]->v[j];
+			struct vtpl_part part;
+			char why[8];
+			size_t pos = 0;
+
+			if (src->kind == SRC_HEADER)
+				add_header(all, src->where, strlen(src->where));
+			while (src->kind == SRC_TEMPLATE && vtpl_next(
+			    src->where, &pos, &part, why, sizeof(why)) == 1)
+				if (part.src.kind == SRC_HEADER)
+					add_header(all, part.src.where,
+					    strlen(part.src.where));
+		}
+	/* The headers handshakes look at. */
+	for (i = 0; i < (size_t)ig->nhs; i++) {
+		const struct handshake *h = &ig->hs[i];
+
+		for (j = 0; j < (size_t)h->nwhen; j++)
+			if (h->when[j].src.kind == SRC_HEADER)
+				add_header(all, h->when[j].src.where,
+				    strlen(h->when[j].src.where));
+		if (h->verify == HS_VERIFY_TOKEN && h->token.kind == SRC_HEADER)
+			add_header(all, h->token.where, strlen(h->token.where));
+		if (h->set_secret.kind == SRC_HEADER)
+			add_header(all, h->set_secret.where,
+			    strlen(h->set_secret.where));
+	}
 	json_object_set_new(ig->def, "_sig_headers", sig);
 	json_object_set_new(ig->def, "_read_headers", all);
 	ig->sig_headers = sig;
@@ -197,6 +286,7 @@ static int
 integ_check(struct integ *ig, json_t *def, const char *label, char *err,
     size_t errlen)
 {
+	char tplerr[256];
 	const char *s;
 	json_t *v;
 	size_t i;
@@ -221,14 +311,19 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	if (ig->params != NULL && !json_is_object(ig->params))
 		BAD("%s: /params: expected an object", label);
 	if (parse_sources(json_object_get(def, "event_type"), &ig->event_type,
-	    0) == -1)
-		BAD("%s: /event_type: expected \"header:NAME\" or "
-		    "\"body:/json/pointer\" (or a list of them)", label);
+	    0, tplerr, sizeof(tplerr)) == -1)
+		BAD("%s: /event_type: %s%sexpected \"header:NAME\", "
+		    "\"body:/pointer\", \"query:NAME\", \"fixed:TEXT\", a "
+		    "template such as \"{header:X-Event}.{body:/action}\", "
+		    "{\"first_key_of\": \"/pointer\", \"keys\": [...]}, or a "
+		    "list of up to %d of them (a fixed one last)", label, tplerr,
+		    tplerr[0] ? "; " : "", SOURCES_MAX);
 	if (parse_sources(json_object_get(def, "delivery_id"),
-	    &ig->delivery_id, 1) == -1)
-		BAD("%s: /delivery_id: expected \"header:NAME\", "
-		    "\"body:/json/pointer\" (or a list of them) or \"none\"",
-		    label);
+	    &ig->delivery_id, 1, tplerr, sizeof(tplerr)) == -1)
+		BAD("%s: /delivery_id: %s%sexpected \"header:NAME\", "
+		    "\"body:/pointer\", \"query:NAME\", a template, a list of "
+		    "up to %d of them, or \"none\"", label, tplerr,
+		    tplerr[0] ? "; " : "", SOURCES_MAX);
 	v = json_object_get(def, "max_body");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
 		BAD("%s: /max_body: expected a number of bytes", label);
@@ -340,6 +435,8 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 			    "oauth", label, i);
 	}
 #undef BAD
+	if (integ_check_forms(ig, def, label, err, errlen) == -1)
+		return -1;
 	ig->def = def;
 	derive_headers(ig);
 	return 0;
@@ -396,11 +493,31 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The entry of prev loaded from path, or NULL. */
+static struct integ *
+loaded_from(struct integ_set *prev, const char *path)
+{
+	int i;
+
+	for (i = 0; prev != NULL && i < prev->n; i++)
+		if (prev->v[i].def != NULL && strcmp(prev->v[i].path,
+		    path) == 0)
+			return &prev->v[i];
+	return NULL;
+}
+
+/*
+ * The definitions of one directory, in name order; a later one of the
+ * same name overrides. A file refused now keeps the version prev loaded
+ * from it, if any (taken from prev).
+ */
 static void
-load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn)
+load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn,
+    struct integ_set *prev)
 {
 	char path[PATH_MAX * 2], err[1024], *names[256];
 	struct dirent *de;
+	struct integ *old;
 	int i, n = 0;
 	DIR *d;
 
@@ -416,16 +533,27 @@ load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn)
 	closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
 	for (i = 0; i < n; i++) {
-		struct integ ig;
+		static struct integ ig;	/* large: not on the stack */
 		int j;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		free(names[i]);
 		if (integ_load_file(&ig, path, err, sizeof(err)) == -1) {
 			set->errors++;
-			if (warn)
-				warn(err);
-			continue;
+			if ((old = loaded_from(prev, path)) != NULL) {
+				char msg[1200];
+
+				snprintf(msg, sizeof(msg), "%s (the version "
+				    "loaded before stays in use)", err);
+				if (warn)
+					warn(msg);
+				ig = *old;
+				old->def = NULL;	/* moved */
+			} else {
+				if (warn)
+					warn(err);
+				continue;
+			}
 		}
 		for (j = 0; j < set->n; j++)
 			if (strcmp(set->v[j].name, ig.name) == 0)
@@ -441,13 +569,94 @@ load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn)
 	}
 }
 
+/*
+ * The set is large (INTEG_MAX entries) and mostly empty: only the entries
+ * in use are written, so that the pages of the rest are never touched.
+ */
 void
 integ_load_all(struct integ_set *set, const struct config *cfg,
     integ_warn_fn warn)
 {
-	memset(set, 0, sizeof(*set));
-	load_dir(set, cfg->integrations_dir, warn);
-	load_dir(set, cfg->user_integrations_dir, warn);
+	set->n = set->errors = 0;
+	load_dir(set, cfg->integrations_dir, warn, NULL);
+	load_dir(set, cfg->user_integrations_dir, warn, NULL);
+}
+
+void
+integ_reload(struct integ_set *set, const struct config *cfg,
+    integ_warn_fn warn)
+{
+	static struct integ_set prev;	/* large: not on the stack */
+
+	memcpy(prev.v, set->v, (size_t)set->n * sizeof(set->v[0]));
+	prev.n = set->n;
+	set->n = set->errors = 0;
+	load_dir(set, cfg->integrations_dir, warn, &prev);
+	load_dir(set, cfg->user_integrations_dir, warn, &prev);
+	integ_free_all(&prev);
+}
+
+/* FNV-1a, to fold names and numbers into a stamp. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n-- > 0)
+		h = (h ^ *b++) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t
+dir_stamp(uint64_t h, const char *dir)
+{
+	char path[PATH_MAX * 2];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return fnv(h, "-", 1);
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		int64_t v[4];
+
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == -1)
+			continue;
+		v[0] = (int64_t)st.st_ino;
+		v[1] = (int64_t)st.st_size;
+		v[2] = (int64_t)st.st_mtim.tv_sec;
+		v[3] = (int64_t)st.st_mtim.tv_nsec;
+		/* Order-free: readdir's order is the directory's. */
+		h += fnv(fnv(14695981039346656037ULL, de->d_name, l), v,
+		    sizeof(v));
+	}
+	closedir(d);
+	return h;
+}
+
+uint64_t
+integ_stamp(const struct config *cfg)
+{
+	return dir_stamp(dir_stamp(0, cfg->integrations_dir) * 31,
+	    cfg->user_integrations_dir);
+}
+
+int
+integ_refresh(struct integ_set *set, uint64_t *stamp, const struct config *cfg,
+    integ_warn_fn warn)
+{
+	uint64_t now = integ_stamp(cfg);
+
+	if (now == *stamp)
+		return 0;
+	*stamp = now;
+	integ_reload(set, cfg, warn);
+	return 1;
 }
 
 const struct integ *
@@ -541,6 +750,131 @@ integ_free_all(struct integ_set *set)
 	for (i = 0; i < set->n; i++)
 		json_decref(set->v[i].def);
 	set->n = 0;
+}
+
+/*
+ * "--param: /params/signed: what" says "--param signed: what", and a
+ * pointer a param sets, named in what, is named as the param too.
+ */
+static void
+name_the_param(const struct integ *base, char *err, size_t errlen)
+{
+	static const char lead[] = "--param: ";
+	char tmp[1024], *at;
+	size_t i, n;
+	json_t *e;
+
+	json_array_foreach(base->sub_params, i, e) {
+		const char *sets = json_string_value(json_object_get(e, "sets"));
+		const char *name = json_string_value(json_object_get(e, "name"));
+
+		if (sets == NULL)
+			continue;
+		n = strlen(sets);
+		if (strncmp(err, lead, sizeof(lead) - 1) == 0 &&
+		    strncmp(err + sizeof(lead) - 1, sets, n) == 0 &&
+		    err[sizeof(lead) - 1 + n] == ':') {
+			snprintf(tmp, sizeof(tmp), "--param %s:%s", name,
+			    err + sizeof(lead) - 1 + n + 1);
+			str_copy(err, tmp, errlen);
+		}
+		while ((at = strstr(err, sets)) != NULL && at > err &&
+		    at[-1] == ' ' && (at[n] == '\0' || at[n] == ' ' ||
+		    at[n] == ',' || at[n] == ';' || at[n] == ')')) {
+			snprintf(tmp, sizeof(tmp), "%.*s--param %s%s",
+			    (int)(at - err), err, name, at + n);
+			str_copy(err, tmp, errlen);
+		}
+	}
+}
+
+int
+integ_derive(const struct integ *base, const char *params, struct integ *out,
+    char *err, size_t errlen)
+{
+	const char *p = params ? params : "";
+	json_t *def, *e;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if ((def = json_deep_copy(base->def)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_object_del(def, "_sig_headers");
+	json_object_del(def, "_read_headers");
+	/* Every param must be one the integration takes. */
+	while (*p != '\0') {
+		const char *end = strchr(p, '\n'), *eq = strchr(p, '=');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int known = 0;
+
+		if (eq != NULL && (size_t)(eq - p) < len)
+			json_array_foreach(base->sub_params, i, e)
+				if (strlen(json_string_value(json_object_get(e,
+				    "name"))) == (size_t)(eq - p) && strncmp(p,
+				    json_string_value(json_object_get(e,
+				    "name")), (size_t)(eq - p)) == 0)
+					known = 1;
+		if (!known) {
+			struct buf names = { 0 };
+			int nl = eq != NULL && (size_t)(eq - p) < len ?
+			    (int)(eq - p) : (int)len;
+
+			json_array_foreach(base->sub_params, i, e)
+				buf_appendf(&names, "%s%s", i ? ", " : "",
+				    json_string_value(json_object_get(e,
+				    "name")));
+			snprintf(err, errlen, "--param %.*s: integration %s "
+			    "takes no such param (%s%s)", nl, p, base->name,
+			    names.len ? "it takes: " : "it takes none",
+			    names.len ? names.data : "");
+			buf_free(&names);
+			json_decref(def);
+			return -1;
+		}
+		p += len + (end != NULL);
+	}
+	json_array_foreach(base->sub_params, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		const char *sets = json_string_value(json_object_get(e, "sets"));
+		char *v = integ_param(params ? params : "", name);
+
+		if (v == NULL && json_is_true(json_object_get(e, "required"))) {
+			snprintf(err, errlen, "--param %s=... is required by "
+			    "integration %s: %s", name, base->name,
+			    json_string_value(json_object_get(e,
+			    "description")));
+			json_decref(def);
+			return -1;
+		}
+		if (v != NULL && sets != NULL) {
+			char parent[256];
+			const char *slash = strrchr(sets, '/');
+			json_t *obj;
+
+			snprintf(parent, sizeof(parent), "%.*s",
+			    (int)(slash - sets), sets);
+			if ((obj = json_pointer_get(def, parent)) != NULL &&
+			    json_object_set_new(obj, slash + 1,
+			    json_string(v)) == -1) {
+				snprintf(err, errlen, "--param %s: not valid "
+				    "UTF-8", name);
+				free(v);
+				json_decref(def);
+				return -1;
+			}
+		}
+		free(v);
+	}
+	if (integ_check(out, def, "--param", err, errlen) == -1) {
+		json_decref(def);
+		memset(out, 0, sizeof(*out));
+		name_the_param(base, err, errlen);
+		return -1;
+	}
+	str_copy(out->path, base->path, sizeof(out->path));
+	return 0;
 }
 
 /*

@@ -16,9 +16,14 @@
 #include "config.h"
 #include "crypto.h"
 
-#define INTEG_MAX	64
+#define INTEG_MAX	256
 
-enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE };
+/*
+ * Where a value comes from. event_type and delivery_id take the first
+ * seven; SRC_EVENT (the event type) is for handshake conditions.
+ */
+enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE, SRC_QUERY, SRC_FIXED,
+	SRC_TEMPLATE, SRC_FIRST_KEY, SRC_EVENT };
 
 #define SOURCES_MAX	4
 /* Parts of an hmac definition's signed template that the verifier joins. */
@@ -26,7 +31,10 @@ enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE };
 
 struct source {
 	enum src_kind	 kind;
-	char		 where[256];	/* lower-case header name, or pointer */
+	/* Lower-case header name, pointer, query parameter, fixed text or
+	 * template ("{header:X-GitHub-Event}.{body:/action}"). */
+	char		 where[256];
+	json_t		*keys;		/* SRC_FIRST_KEY: names, in order */
 };
 
 /* Alternatives, tried in order: the first that yields a value wins. */
@@ -126,9 +134,60 @@ struct scheme_conf {
 	char		 jwks_path[PATH_MAX]; /* jwks_file, resolved */
 };
 
+/*
+ * A handshake: a request the provider makes to check the endpoint (a
+ * challenge to echo, a token to compute, a secret to adopt), answered
+ * and never stored. Compiled from the definition's "handshakes" list;
+ * the strings and JSON it points to belong to the definition.
+ */
+#define HS_MAX		8
+#define HS_WHEN_MAX	4
+
+enum hs_method { HS_GET = 1, HS_POST = 2, HS_HEAD = 4 };
+enum hs_verify { HS_VERIFY_NONE, HS_VERIFY_SIGNATURE, HS_VERIFY_TOKEN };
+
+/* A header (any case), query parameter, body pointer, or the event. */
+struct hs_src {
+	enum src_kind	 kind;
+	const char	*where;
+};
+
+struct hs_cond {
+	struct hs_src	 src;
+	json_t		*value;		/* NULL: present; false: absent;
+					 * else equal to this */
+};
+
+struct handshake {
+	const char	*name;		/* for people; may be "" */
+	enum hs_method	 method;
+	struct hs_cond	 when[HS_WHEN_MAX];
+	int		 nwhen;
+	enum hs_verify	 verify;
+	struct hs_src	 token;		/* HS_VERIFY_TOKEN: the request's */
+	const char	*equals;	/* "secret" or "param:NAME" */
+	int		 status;
+	json_t		*text;		/* the answer: text/plain, */
+	json_t		*json;		/* or application/json, or none */
+	const char	*ctype;		/* the body's, when not the default */
+	json_t		*headers;	/* {name: template} */
+	struct hs_src	 set_secret;	/* SRC_NONE, or where the new secret
+					 * is (Asana's X-Hook-Secret) */
+	int		 in_receiver;	/* HEAD, or a secret to store */
+};
+
+/* A body the provider encrypts (Lark's {"encrypt": "<base64>"}). */
+struct integ_crypt {
+	int		 on;
+	const char	*field;		/* pointer to the base64 text */
+	const char	*key;		/* "secret" or "param:NAME" */
+	int		 key_sha256;	/* the key is SHA-256 of that text */
+};
+
 struct integ {
 	char		 name[65];
 	char		 title[128];
+	char		 category[32];
 	char		 scheme[32];
 	char		 path[PATH_MAX];	/* the file it came from */
 	struct sources	 event_type;
@@ -162,6 +221,20 @@ struct integ {
 	 */
 	int		 dedupe_body;
 	struct scheme_conf sc;			/* integ_scheme.c */
+	/* Handshakes, the methods they use (enum hs_method bits). */
+	struct handshake hs[HS_MAX];
+	int		 nhs;
+	unsigned	 hs_methods;
+	struct integ_crypt crypt;
+	/*
+	 * The --param names a subscription takes ([{name, description,
+	 * required, sets}]); `sets` is the pointer in the definition the
+	 * value replaces (the generic webhook integration's header,
+	 * algorithm, ...), and derive is 1 when any entry has one.
+	 */
+	json_t		*sub_params;
+	int		 derive;
+	json_t		*setup;			/* {where, callback_url, ...} */
 };
 
 struct integ_set {
@@ -195,6 +268,62 @@ const char *integ_body_event(const struct integ *, json_t *body,
 /* 1 when name (lower case) is among the headers the integration reads. */
 int	integ_reads_header(const struct integ *, const char *name);
 void	integ_free_all(struct integ_set *);
+
+/*
+ * Load again. A file that is refused now but loaded before keeps its
+ * previous version (warned about); the others are what the directories
+ * hold now.
+ */
+void	integ_reload(struct integ_set *, const struct config *,
+	    integ_warn_fn warn);
+/*
+ * A stamp of the definition directories (names, sizes, times): when it
+ * changes, a stage reloads. Cheap: a readdir and a stat per file.
+ */
+uint64_t integ_stamp(const struct config *);
+/* Reload when the stamp changed since *stamp: 1 when it did. */
+int	integ_refresh(struct integ_set *, uint64_t *stamp,
+	    const struct config *, integ_warn_fn warn);
+
+/*
+ * A trigger or subscription event `pattern` matches an event type: the
+ * same name, "*", or a prefix at a '.' ("issues" matches "issues.opened").
+ */
+int	integ_event_matches(const char *pattern, const char *type);
+/* A subscription's events ("*" or "a,b") cover the type, so. */
+int	integ_events_cover(const char *events, const char *type);
+
+/*
+ * The definition with a subscription's params ("k=v\n" lines) in the
+ * places its sub_params name, checked as a file would be: 0, or -1 with
+ * what is wrong, naming the --param. out->def is new (json_decref it).
+ */
+int	integ_derive(const struct integ *base, const char *params,
+	    struct integ *out, char *err, size_t errlen);
+/* A subscription param's value (malloc'd), or NULL. */
+char   *integ_param(const char *params, const char *name);
+
+/*
+ * The category, handshakes, encrypted body, subscription params and setup
+ * hint of a definition, checked and compiled into ig (integ_forms.c): 0,
+ * or -1 with "label: /pointer: what" in err.
+ */
+int	integ_check_forms(struct integ *, json_t *def, const char *label,
+	    char *err, size_t errlen);
+
+/*
+ * Value templates ("{header:NAME}", "{query:NAME}", "{body:/pointer}"
+ * between literal text): the next part from *pos. 1 with the part, 0 at
+ * the end, -1 with why when a placeholder is not closed or not known.
+ */
+struct vtpl_part {
+	int		 literal;	/* 1: text/len is literal text */
+	const char	*text;
+	size_t		 len;
+	struct source	 src;		/* a placeholder's source */
+};
+int	vtpl_next(const char *tpl, size_t *pos, struct vtpl_part *,
+	    char *why, size_t whylen);
 
 /* RFC 6901 JSON pointer lookup (borrowed reference, or NULL). */
 json_t *json_pointer_get(json_t *root, const char *pointer);

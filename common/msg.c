@@ -227,20 +227,31 @@ msg_verify_unpack(const struct msg *m, struct msg_verify *v,
 
 /* --- MSG_VERDICT --- */
 
-enum { D_STATUS, D_BODY, D_RETRY_AFTER };
+enum { D_STATUS, D_BODY, D_RETRY_AFTER, D_CTYPE, D_HEADERS };
 static const char *const verdict_keys[] = { "status", "body", "retry_after",
-    NULL };
+    "content_type", "headers", NULL };
 
 void
 msg_verdict_pack(struct mpw *w, const struct msg_verdict *d)
 {
 	msg_begin(w, MSG_VERDICT, d->req_id);
-	mpw_map(w, d->retry_after > 0 ? 3 : 2);
+	mpw_map(w, 2 + (d->retry_after > 0) + (d->ctype.n > 0) +
+	    (d->headers.n > 0));
 	mpw_kv_i64(w, verdict_keys[D_STATUS], d->status);
 	mpw_str(w, verdict_keys[D_BODY]);
 	mpw_strn(w, d->body.p ? d->body.p : "", d->body.n);
 	if (d->retry_after > 0)
 		mpw_kv_i64(w, verdict_keys[D_RETRY_AFTER], d->retry_after);
+	/* Only a handshake's answer has these: a verdict for an event reads
+	 * the same to a receiver that does not know them. */
+	if (d->ctype.n > 0) {
+		mpw_str(w, verdict_keys[D_CTYPE]);
+		mpw_strn(w, d->ctype.p, d->ctype.n);
+	}
+	if (d->headers.n > 0) {
+		mpw_str(w, verdict_keys[D_HEADERS]);
+		mpw_strn(w, d->headers.p, d->headers.n);
+	}
 }
 
 int
@@ -262,7 +273,9 @@ msg_verdict_unpack(const struct msg *m, struct msg_verdict *d,
 	    status < 100 || status > 599 || get_str(mp_get(m->body,
 	    verdict_keys[D_BODY]), &d->body) || ((seen & 1u << D_RETRY_AFTER) &&
 	    (mp_get_i64(m->body, verdict_keys[D_RETRY_AFTER], &ra) || ra < 0 ||
-	    ra > 86400))) {
+	    ra > 86400)) || ((seen & 1u << D_CTYPE) && get_str(mp_get(m->body,
+	    verdict_keys[D_CTYPE]), &d->ctype)) || ((seen & 1u << D_HEADERS) &&
+	    get_str(mp_get(m->body, verdict_keys[D_HEADERS]), &d->headers))) {
 		*why = "a field has the wrong type or range";
 		return -1;
 	}

@@ -90,6 +90,10 @@ struct msg_verdict {
 	int		 status;
 	struct msg_str	 body;
 	int		 retry_after;	/* seconds, 0: none */
+	/* A handshake's answer: its media type and "Name: value\n" header
+	 * lines; empty otherwise (and then not sent). */
+	struct msg_str	 ctype;
+	struct msg_str	 headers;
 };
 
 /* Hints: nothing but an id (the stores are the truth). */

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "handshake.h"
 #include "log.h"
 #include "msg.h"
 #include "receiver.h"
@@ -340,6 +341,47 @@ respond(struct receiver *rx, struct MHD_Connection *c, int status,
 	return ret;
 }
 
+enum MHD_Result
+respond_hs(struct receiver *rx, struct MHD_Connection *c, int status,
+    const char *ctype, const char *body, const char *headers)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	const char *p = headers, *nl, *colon;
+	char name[80], value[1024];
+
+	if (body == NULL)
+		body = "";
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (*body != '\0' && ctype != NULL)
+		MHD_add_response_header(r, "Content-Type", ctype);
+	/* The verifier made these lines (one header each, printable). */
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		colon = strchr(p, ':');
+		if (nl == NULL || colon == NULL || colon > nl)
+			break;
+		if (colon + 1 < nl && colon[1] == ' ') {
+			snprintf(name, sizeof(name), "%.*s", (int)(colon - p),
+			    p);
+			snprintf(value, sizeof(value), "%.*s",
+			    (int)(nl - colon - 2), colon + 2);
+			MHD_add_response_header(r, name, value);
+		}
+		p = nl + 1;
+	}
+	if (rx->draining)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	if (status >= 100 && status < 600)
+		rx->by_status[status / 100]++;
+	return ret;
+}
+
 static enum MHD_Result
 respond_json(struct receiver *rx, struct MHD_Connection *c, int status,
     const char *fmt, ...)
@@ -497,7 +539,8 @@ pack_verify(struct receiver *rx, struct request *rq)
 	str_copy(v.sub, rq->sub, sizeof(v.sub));
 	str_copy(v.event_id, rq->event_id, sizeof(v.event_id));
 	v.received_at = rq->received_at;
-	str_copy(v.method, "POST", sizeof(v.method));
+	str_copy(v.method, rq->method[0] ? rq->method : "POST",
+	    sizeof(v.method));
 	snprintf(path, sizeof(path), "%s%s", PLUGIN_PREFIX, rq->sub);
 	v.path = (struct msg_str){ path, strlen(path) };
 	if (cn != NULL && cn->query != NULL)
@@ -556,13 +599,13 @@ spool_once(struct receiver *rx, struct request *rq, int regrown)
 
 /* The first of the integration's signature headers rq lacks, or NULL. */
 static const char *
-missing_sig_header(const struct request *rq)
+missing_sig_header(const struct request *rq, const struct integ *ig)
 {
 	const char *name;
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(rq->ig->sig_headers, i, v)
+	json_array_foreach(ig->sig_headers, i, v)
 		if ((name = json_string_value(v)) != NULL &&
 		    MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 		    name) == NULL)
@@ -584,21 +627,54 @@ static void
 answer_spooled(struct receiver *rx, struct request *rq)
 {
 	static int64_t logged, logged_unsigned;
+	static struct integ derived;	/* large: not on the stack */
+	const struct integ *ig = integ_find(&rx->integs, rq->integ);
 	const char *missing;
-	char body[256];
+	char body[256], err[512];
 	json_t *o;
 	int rc;
 
 	rq->state = REQ_ANSWERED;
 	rq->ctype = "application/json";
-	if (rq->ig == NULL) {
+	/* A handshake is answered now or not at all: never spooled. */
+	if (strcmp(rq->method, "GET") == 0) {
+		rq->status = 503;
+		rq->retry_after = 5;
+		rq->answer = strdup("{\"error\":\"the verifier is away: "
+		    "the handshake cannot be answered now, retry later\"}");
+		return;
+	}
+	if (ig == NULL) {
 		rq->status = 503;
 		rq->retry_after = 5;
 		rq->answer = strdup("{\"error\":\"the subscription's "
 		    "integration is not loaded (see the receiver log)\"}");
 		return;
 	}
-	if ((missing = missing_sig_header(rq)) != NULL) {
+	/* The generic webhook integration signs with the headers each
+	 * subscription names. */
+	if (ig->derive) {
+		struct sub_rec sub;
+
+		rc = rtxn_renew(rx);
+		if (rc == 0) {
+			rc = db_sub_get(rx->rtxn, &rx->db, rq->sub, &sub);
+			mdb_txn_reset(rx->rtxn);
+		}
+		if (rc != 0 || integ_derive(ig, sub.params, &derived, err,
+		    sizeof(err)) == -1) {
+			rq->status = 503;
+			rq->retry_after = 5;
+			rq->answer = strdup("{\"error\":\"the subscription's "
+			    "params do not fit its integration (see the "
+			    "verifier log)\"}");
+			return;
+		}
+		missing = missing_sig_header(rq, &derived);
+		json_decref(derived.def);
+	} else
+		missing = missing_sig_header(rq, ig);
+	if (missing != NULL) {
 		rx->refused_unsigned++;
 		snprintf(body, sizeof(body), "missing %s header", missing);
 		if (rate_ok(&logged_unsigned))
@@ -646,6 +722,15 @@ answer_spooled(struct receiver *rx, struct request *rq)
 static enum MHD_Result
 submit(struct receiver *rx, struct request *rq)
 {
+	const struct integ *ig = integ_find(&rx->integs, rq->integ);
+
+	/* A handshake that hands over a secret is a write to the
+	 * subscription: the receiver's to answer. */
+	if (ig != NULL && (ig->hs_methods & HS_POST) &&
+	    strcmp(rq->method, "POST") == 0 &&
+	    rx_handshake_secret(rx, rq, ig))
+		return respond_hs(rx, rq->conn, rq->status, rq->ctype,
+		    rq->answer, rq->hs_headers);
 	rq->received_at = now_us();
 	uuid7(rq->event_id);
 	pack_verify(rx, rq);
@@ -676,6 +761,36 @@ submit(struct receiver *rx, struct request *rq)
 	answer_spooled(rx, rq);
 	return respond(rx, rq->conn, rq->status, rq->ctype, rq->answer, NULL,
 	    rq->retry_after);
+}
+
+void
+rx_warn_integ(const char *msg)
+{
+	log_warn("integration definition refused: %s", msg);
+}
+
+void
+rx_reload(struct receiver *rx)
+{
+	rx->reload = 0;
+	rx->integ_stamp = integ_stamp(&rx->cfg);
+	integ_reload(&rx->integs, &rx->cfg, rx_warn_integ);
+	rx_cap_limits(rx);
+	log_info("reloaded %d integrations", rx->integs.n);
+}
+
+const struct integ *
+rx_integ(struct receiver *rx, const char *name)
+{
+	const struct integ *ig = integ_find(&rx->integs, name);
+
+	if (ig == NULL && mono_ms() - rx->integ_looked >= 100) {
+		rx->integ_looked = mono_ms();
+		if (integ_stamp(&rx->cfg) != rx->integ_stamp)
+			rx_reload(rx);
+		ig = integ_find(&rx->integs, name);
+	}
+	return ig;
 }
 
 struct hdr_check {
@@ -753,7 +868,10 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	int64_t limit = rx->cfg.max_body, len;
 	int rc;
 
-	if (strcmp(method, "POST") != 0)
+	int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
+	char allow[32];
+
+	if (strcmp(method, "POST") != 0 && !get && !head)
 		return respond(rx, c, 405, "application/json",
 		    "{\"error\":\"only POST is allowed\"}", "POST", 0);
 	if (!uuid_valid(id))
@@ -768,8 +886,19 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 		    404 : 503, rc == MDB_NOTFOUND || rc == -1 ?
 		    "{\"error\":\"no such subscription\"}" :
 		    "{\"error\":\"cannot read the subscription\"}");
-	if ((ig = integ_find(&rx->integs, sub.integration)) != NULL &&
-	    ig->max_body > 0)
+	ig = rx_integ(rx, sub.integration);
+	/* GET and HEAD are for the handshakes the integration declares. */
+	if ((get || head) && (ig == NULL || !(ig->hs_methods & (get ? HS_GET :
+	    HS_HEAD)))) {
+		if (ig != NULL)
+			hs_allow(ig, allow, sizeof(allow));
+		return respond(rx, c, 405, "application/json", get ?
+		    "{\"error\":\"only POST is allowed: integration has no "
+		    "GET handshake\"}" : "", ig ? allow : "POST", 0);
+	}
+	if (head)
+		return rx_handshake_head(rx, c, ig, &sub);
+	if (ig != NULL && ig->max_body > 0)
 		limit = ig->max_body;
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -783,7 +912,8 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	rq->start_ms = mono_ms();
 	rq->id = ++rx->next_id;
 	rq->conn = c;
-	rq->ig = ig;
+	str_copy(rq->method, method, sizeof(rq->method));
+	str_copy(rq->integ, sub.integration, sizeof(rq->integ));
 	rq->limit = (size_t)limit;
 	str_copy(rq->sub, id, sizeof(rq->sub));
 	/* A declared body takes its room in the budget now, or is refused
@@ -894,6 +1024,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return refuse_over_budget(rx, c);
 		return submit(rx, rq);
 	case REQ_ANSWERED:
+		if (rq->hs_ctype != NULL || rq->hs_headers != NULL)
+			return respond_hs(rx, c, rq->status, rq->hs_ctype ?
+			    rq->hs_ctype : rq->ctype, rq->answer,
+			    rq->hs_headers);
 		return respond(rx, c, rq->status, rq->ctype, rq->answer, NULL,
 		    rq->retry_after);
 	default:
@@ -919,6 +1053,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	buf_free(&rq->reply);
 	body_release(rx, rq);
 	free(rq->answer);
+	free(rq->hs_ctype);
+	free(rq->hs_headers);
 	free(rq);
 	*req_cls = NULL;
 }
@@ -993,9 +1129,15 @@ rx_read_verdicts(struct receiver *rx)
 				break;	/* answered already (spooled) */
 			rq->status = d.status;
 			rq->answer = strndup(d.body.p, d.body.n);
-			/* A handshake answers with the provider's text. */
+			/* A handshake answers with the provider's text, and
+			 * says its media type (an older verifier did not). */
 			rq->ctype = d.body.n > 0 && d.body.p[0] == '{' ?
 			    "application/json" : "text/plain";
+			if (d.ctype.n > 0)
+				rq->hs_ctype = strndup(d.ctype.p, d.ctype.n);
+			if (d.headers.n > 0)
+				rq->hs_headers = strndup(d.headers.p,
+				    d.headers.n);
 			if (d.retry_after > 0 && d.retry_after < 3600)
 				rq->retry_after = d.retry_after;
 			finish(rx, rq);

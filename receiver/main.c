@@ -38,12 +38,6 @@ static const char usage[] =
     "Receives webhook deliveries over HTTP (HOOKPIPE_LISTEN) and hands\n"
     "them to the verifier. Started by hookpipectl.\n";
 
-static void
-warn_integ(const char *msg)
-{
-	log_warn("integration definition refused: %s", msg);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -73,7 +67,8 @@ main(int argc, char **argv)
 	    &rx->rtxn)))
 		fatal(EXIT_TEMPORARY, "LMDB: %s", mdb_strerror(rc));
 	mdb_txn_reset(rx->rtxn);
-	integ_load_all(&rx->integs, &rx->cfg, warn_integ);
+	rx->integ_stamp = integ_stamp(&rx->cfg);
+	integ_load_all(&rx->integs, &rx->cfg, rx_warn_integ);
 	rx_cap_limits(rx);
 	/*
 	 * Bodies of 256 KiB and more get their own mappings, returned to
@@ -135,9 +130,18 @@ main(int argc, char **argv)
 		if (items[0].revents & ZMQ_POLLIN)
 			rx_read_verdicts(rx);
 		rx_send_unsent(rx);
-		if ((items[2].revents & ZMQ_POLLIN) &&
-		    stage_signal(&rx->st) != 0 && !rx->draining)
-			rx_start_draining(rx);
+		if (items[2].revents & ZMQ_POLLIN) {
+			int sig;
+
+			/* SIGHUP: read the definitions again; the others
+			 * stop the receiver. */
+			while ((sig = stage_signal(&rx->st)) != 0) {
+				if (sig == SIGHUP)
+					rx_reload(rx);
+				else if (!rx->draining)
+					rx_start_draining(rx);
+			}
+		}
 		if (items[4].revents & ZMQ_POLLIN)
 			rx_handoff_give(rx);
 		for (i = 5; i < n; i++)
@@ -156,6 +160,10 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_tick) {
 			db_reader_check(&rx->db);
 			rx_enforce_deadlines(rx);
+			/* A definition added or changed is used without a
+			 * restart. */
+			if (integ_stamp(&rx->cfg) != rx->integ_stamp)
+				rx_reload(rx);
 			next_tick = mono_ms() + 1000;
 		}
 		if (rx->draining && rx->inflight == 0 &&

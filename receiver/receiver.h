@@ -71,7 +71,10 @@ struct request {
 	int64_t		 sent_ms;
 	int64_t		 start_ms;	/* headers complete */
 	int		 unsent;	/* the verifier's connection was not up */
-	const struct integ *ig;		/* the subscription's, if loaded */
+	char		 method[8];	/* POST, or GET for a handshake */
+	/* The subscription's integration, by name: definitions reload
+	 * while a delivery waits. */
+	char		 integ[NAME_MAX_LEN + 1];
 	size_t		 limit;
 	size_t		 received;	/* body bytes read, kept or not */
 	int		 too_large;	/* over limit: read on, answer 413 */
@@ -81,6 +84,8 @@ struct request {
 	int		 status;
 	char		*answer;
 	const char	*ctype;
+	char		*hs_ctype;	/* a handshake's, malloc'd */
+	char		*hs_headers;	/* its "Name: value\n" lines */
 	int		 retry_after;
 };
 
@@ -90,6 +95,9 @@ struct receiver {
 	struct db	 db;
 	MDB_txn		*rtxn;		/* reset/renewed read txn */
 	struct integ_set integs;
+	uint64_t	 integ_stamp;	/* of the definitions loaded */
+	int64_t		 integ_looked;	/* mono_ms of the last look */
+	int		 reload;	/* SIGHUP came */
 	struct MHD_Daemon *httpd;
 	int		 epoll_fd;
 	void		*zctx;
@@ -128,9 +136,21 @@ enum MHD_Result respond(struct receiver *, struct MHD_Connection *,
 	    int status, const char *ctype, const char *body,
 	    const char *allow, int retry_after);
 
+/* The same with a handshake's header lines ("Name: value\n"). */
+enum MHD_Result respond_hs(struct receiver *, struct MHD_Connection *,
+	    int status, const char *ctype, const char *body,
+	    const char *headers);
+
 /* http.c */
+/* A definition refused, in the log. */
+void	rx_warn_integ(const char *msg);
 /* Cap each integration's max_body to what the limits allow. */
 void	rx_cap_limits(struct receiver *);
+/* Load the definitions again (SIGHUP, or the directories changed). */
+void	rx_reload(struct receiver *);
+/* The integration of that name, looking for new definition files first
+ * when it is missing (at most ten times a second). */
+const struct integ *rx_integ(struct receiver *, const char *name);
 void	rx_start_http(struct receiver *, int no_listen);
 void	rx_read_verdicts(struct receiver *);
 /* Spool what waited too long (or everything, when all). */
@@ -141,6 +161,18 @@ void	rx_start_draining(struct receiver *);
 void	rx_enforce_deadlines(struct receiver *);
 /* Send what waited for the connection to the verifier to come up. */
 void	rx_send_unsent(struct receiver *);
+
+/* handshake.c */
+/* A HEAD to a subscription: its integration's HEAD handshake, or 405. */
+enum MHD_Result rx_handshake_head(struct receiver *, struct MHD_Connection *,
+	    const struct integ *, const struct sub_rec *);
+/*
+ * A POST whose integration adopts a secret from its handshake (Asana's
+ * X-Hook-Secret): 1 when rq is answered (rq->status, ->answer), 0 when
+ * it is not such a handshake.
+ */
+int	rx_handshake_secret(struct receiver *, struct request *,
+	    const struct integ *);
 
 /* handoff.c */
 int	rx_handoff_take(struct receiver *);

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "db.h"
+#include "integ.h"
 #include "jqpool.h"
 #include "log.h"
 #include "msg.h"
@@ -219,7 +220,7 @@ plan_wf(struct router *r, MDB_txn *txn, MDB_txn *rtxn, struct ev_plan *e,
 		struct trigger *t = &wf.trig[i];
 
 		if (strcmp(t->sub, e->ev.sub) != 0 ||
-		    !event_matches(t->event, e->ev.type))
+		    !integ_event_matches(t->event, e->ev.type))
 			continue;
 		w->trig[w->ntrig] = *t;
 		w->trig[w->ntrig].filter = t->filter ? strdup(t->filter) : NULL;

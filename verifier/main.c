@@ -27,7 +27,7 @@
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
-#include "verify.h"
+#include "verifier.h"
 #include "zsock.h"
 
 #define BATCH_MAX	256
@@ -56,6 +56,8 @@ struct item {
 	char		*norm;		/* a form body, stored as its JSON */
 	int		 stored;	/* written in this batch's txn */
 	char		 why[256];
+	struct hs_answer hs;		/* a handshake's answer */
+	int		 has_hs;
 };
 
 struct verifier {
@@ -63,6 +65,9 @@ struct verifier {
 	struct stage	 st;
 	struct db	 db;
 	struct integ_set integs;
+	uint64_t	 integ_stamp;	/* of the definitions loaded */
+	int64_t		 integ_looked;	/* mono_ms of the last look */
+	struct subinteg_cache subintegs;
 	void		*zctx;
 	void		*in;		/* ROUTER: requests from receivers */
 	void		*out;		/* PUSH: stored events to the router */
@@ -247,30 +252,50 @@ media_type_ok(const struct integ *ig, const char *ct)
 	return 0;
 }
 
-/* A handshake (Slack's url_verification) is answered, never stored. */
-static int
-handshake(const struct integ *ig, const char *type, json_t *body,
-    struct item *it)
+/*
+ * The subscription's integration. A definition file added or changed
+ * since the last look is loaded first: a subscription made for a new
+ * file works at once. Looked at no more than ten times a second.
+ */
+static const struct integ *
+integ_of(struct verifier *v, const struct sub_rec *sub, char *why,
+    size_t whylen)
 {
-	json_t *hs = json_object_get(ig->def, "handshakes"), *h;
-	size_t i;
+	const struct integ *ig = integ_find(&v->integs, sub->integration);
 
-	json_array_foreach(hs, i, h) {
-		const char *ev = json_string_value(json_object_get(h, "event"));
-		const char *ptr = json_string_value(json_object_get(h,
-		    "respond_with"));
-		json_t *val;
-
-		if (ev == NULL || ptr == NULL || strcmp(ev, type) != 0)
-			continue;
-		val = json_pointer_get(body, ptr);
-		if (!json_is_string(val))
-			return 0;
-		it->status = 200;
-		str_copy(it->body, json_string_value(val), sizeof(it->body));
-		return 1;
+	if (ig == NULL && mono_ms() - v->integ_looked >= 100) {
+		v->integ_looked = mono_ms();
+		if (integ_refresh(&v->integs, &v->integ_stamp, &v->cfg,
+		    warn_integ)) {
+			subinteg_clear(&v->subintegs);
+			log_info("definitions changed: %d integrations loaded",
+			    v->integs.n);
+		}
+		ig = integ_find(&v->integs, sub->integration);
 	}
-	return 0;
+	if (ig == NULL) {
+		snprintf(why, whylen, "the subscription's integration is not "
+		    "loaded (see the verifier log)");
+		return NULL;
+	}
+	return subinteg_get(&v->subintegs, ig, sub->id, sub->params, why,
+	    whylen);
+}
+
+/* A handshake answered (1), or refused with a status. */
+static void
+handshake_done(struct verifier *v, struct item *it, int rc,
+    struct hs_answer *a, const struct sub_rec *sub, const char *why)
+{
+	if (rc != 1) {
+		reject(v, it, rc, sub->id, why);
+		return;
+	}
+	it->hs = *a;
+	it->has_hs = 1;
+	answer(it, a->status, "%s", "");
+	log_info("answered a handshake for %s (%s)", sub->id,
+	    sub->integration);
 }
 
 /*
@@ -290,6 +315,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	const struct integ *ig;
 	struct sub_rec sub;
 	struct vreq r;
+	struct vhs vh;
+	struct hs_answer ans;
 	json_t *json = NULL;
 	const void *payload;
 	size_t plen, i, nh = 0;
@@ -297,6 +324,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	enum vresult vr;
 	int rc, n, ok;
 
+	memset(&vh, 0, sizeof(vh));
+	memset(sec, 0, sizeof(sec));
 	if (msg_verify_unpack(&it->m, req, &mwhy) == -1) {
 		log_warn("dropped a malformed verify message %s: %s", it->m.id,
 		    mwhy);
@@ -368,9 +397,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	if (rc != 0)
 		goto out;
-	if ((ig = integ_find(&v->integs, sub.integration)) == NULL) {
-		reject(v, it, 503, sub_id, "the subscription's integration is "
-		    "not loaded (see the verifier log)");
+	if ((ig = integ_of(v, &sub, why, sizeof(why))) == NULL) {
+		reject(v, it, 503, sub_id, why);
 		goto out;
 	}
 	if ((n = repeated_header(ig, hdrs, nh)) >= 0) {
@@ -399,10 +427,19 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 			r.secret_len[r.nsecrets++] = (size_t)n;
 		}
 	}
+	/* Handshakes that carry no signature, and the body decrypted. */
+	vhs_init(&vh, &r, sub.params);
+	if ((n = vhs_before(&vh, &ans, why, sizeof(why))) != 0) {
+		handshake_done(v, it, n, &ans, &sub, why);
+		goto out;
+	}
 	vr = verify_request(&r, why, sizeof(why));
-	OPENSSL_cleanse(sec, sizeof(sec));
 	if (vr != V_OK) {
 		reject(v, it, vresult_status(vr), sub_id, why);
+		goto out;
+	}
+	if ((n = vhs_after(&vh, &ans, why, sizeof(why))) != 0) {
+		handshake_done(v, it, n, &ans, &sub, why);
 		goto out;
 	}
 	if (vreq_header(&r, "content-type") != NULL &&
@@ -413,14 +450,19 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		reject(v, it, 400, sub_id, why);
 		goto out;
 	}
-	vr = verify_extract(&r, &json, type, sizeof(type), did, sizeof(did),
-	    why, sizeof(why));
+	/* The body parsed (and decrypted) once, for the handshakes. */
+	if ((vh.parsed || ig->crypt.on) && vhs_body(&vh) != NULL) {
+		json = vh.json;
+		vh.json = NULL;
+		vr = verify_extract_json(&r, json, type, sizeof(type), did,
+		    sizeof(did), why, sizeof(why));
+	} else
+		vr = verify_extract(&r, &json, type, sizeof(type), did,
+		    sizeof(did), why, sizeof(why));
 	if (vr != V_OK) {
 		reject(v, it, 400, sub_id, why);
 		goto out;
 	}
-	if (handshake(ig, type, json, it))
-		goto out;
 	if (did[0] == '\0')
 		str_copy(did, it->ev.id, sizeof(did));
 
@@ -448,7 +490,9 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	if (rc != MDB_NOTFOUND)
 		goto out;
-	ok = sub_covers(&sub, type);
+	/* By name, or by a prefix at a '.': "issues" covers
+	 * "issues.opened". */
+	ok = integ_events_cover(sub.events, type);
 	str_copy(it->ev.sub, sub.id, sizeof(it->ev.sub));
 	str_copy(it->ev.workspace, sub.workspace, sizeof(it->ev.workspace));
 	str_copy(it->ev.integration, sub.integration,
@@ -458,9 +502,15 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	it->ev.state = ok ? EV_STORED : EV_IGNORED;
 	it->ev.received_at = received_at;
 	it->ev.headers = kept_headers(ig, hdrs, nh);
-	/* A form body is stored as the JSON it carries, so that filters,
-	 * maps and run documents see one format. */
-	if (body_is_form(&r) && json != NULL &&
+	/* A decrypted body is stored decrypted, and a form body as the
+	 * JSON it carries, so that filters, maps and run documents see one
+	 * format. */
+	if (vh.plain != NULL) {
+		it->norm = vh.plain;
+		vh.plain = NULL;
+		payload = it->norm;
+		plen = vh.plain_len;
+	} else if (body_is_form(&r) && json != NULL &&
 	    (it->norm = json_dumps(json, JSON_COMPACT)) != NULL) {
 		payload = it->norm;
 		plen = strlen(it->norm);
@@ -477,6 +527,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
 	    "\"duplicate\":false}", ok ? "ok" : "ignored", it->ev.id);
 out:
+	OPENSSL_cleanse(sec, sizeof(sec));
+	vhs_free(&vh);
 	json_decref(json);
 	return rc;
 }
@@ -506,6 +558,8 @@ tap_item(struct verifier *v, const struct item *it)
 			    it->ev.payload_len, 0, NULL);
 	} else if (it->why[0] != '\0')
 		json_object_set_new(o, "error", json_string(it->why));
+	if (it->has_hs)
+		json_object_set_new(o, "handshake", json_true());
 	tap_publish(&v->tap, o, payload);
 }
 
@@ -522,6 +576,16 @@ reply(struct verifier *v, struct item *it)
 	d.status = it->status;
 	d.body = (struct msg_str){ it->body, strlen(it->body) };
 	d.retry_after = it->status == 503 ? 5 : 0;
+	if (it->has_hs) {
+		d.body = (struct msg_str){ it->hs.body ? it->hs.body : "",
+		    it->hs.body_len };
+		if (it->hs.ctype != NULL)
+			d.ctype = (struct msg_str){ it->hs.ctype,
+			    strlen(it->hs.ctype) };
+		if (it->hs.headers != NULL)
+			d.headers = (struct msg_str){ it->hs.headers,
+			    strlen(it->hs.headers) };
+	}
 	mpw_init(&w);
 	msg_verdict_pack(&w, &d);
 	/* ROUTER drops messages to vanished peers: the receiver times out
@@ -701,6 +765,8 @@ process_batch(struct verifier *v)
 			free(it->ev.headers);
 			free(it->norm);
 			it->norm = NULL;
+			hs_answer_free(&it->hs);
+			it->has_hs = 0;
 			memset(&it->ev, 0, sizeof(it->ev));
 			it->status = 0;
 			it->stored = 0;
@@ -748,6 +814,7 @@ process_batch(struct verifier *v)
 		free(it->ev.headers);
 		free(it->norm);
 		free(it->owned);
+		hs_answer_free(&it->hs);
 		msg_free(&it->m);
 		memset(it, 0, sizeof(*it));
 	}
@@ -817,12 +884,19 @@ check_signals(struct verifier *v)
 	}
 }
 
+/*
+ * SIGHUP, or the definition directories changed: load them again. A file
+ * that is broken now keeps the version loaded before (integ_reload says
+ * so in the log). The spool is looked at whole again: what waited for an
+ * integration may have it now.
+ */
 static void
 reload(struct verifier *v)
 {
 	v->reload = 0;
-	integ_free_all(&v->integs);
-	integ_load_all(&v->integs, &v->cfg, warn_integ);
+	v->integ_stamp = integ_stamp(&v->cfg);
+	integ_reload(&v->integs, &v->cfg, warn_integ);
+	subinteg_clear(&v->subintegs);
 	log_info("reloaded %d integrations", v->integs.n);
 	v->drain_all = 1;
 }
@@ -960,6 +1034,7 @@ main(int argc, char **argv)
 	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	v->integ_stamp = integ_stamp(&v->cfg);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
 		fatal(EXIT_PERMANENT, "no integration definitions in %s or %s",
@@ -1005,6 +1080,8 @@ main(int argc, char **argv)
 		if (v->reload)
 			reload(v);
 		if (mono_ms() >= next_tick) {
+			if (integ_stamp(&v->cfg) != v->integ_stamp)
+				reload(v);
 			drain_spool(v, v->drain_all);
 			v->drain_all = 0;
 			db_reader_check(&v->db);
@@ -1025,6 +1102,7 @@ main(int argc, char **argv)
 	zmq_close(v->in);
 	zmq_close(v->out);
 	zmq_ctx_term(v->zctx);
+	subinteg_clear(&v->subintegs);
 	integ_free_all(&v->integs);
 	buf_free(&v->hbuf);
 	db_close(&v->db);

@@ -68,6 +68,16 @@ int	vresult_status(enum vresult);
 enum vresult verify_extract(const struct vreq *, json_t **json,
 	    char *type, size_t typelen, char *delivery, size_t dlen,
 	    char *why, size_t whylen);
+/* The same from a body parsed already (a decrypted one), or NULL. */
+enum vresult verify_extract_json(const struct vreq *, json_t *json,
+	    char *type, size_t typelen, char *delivery, size_t dlen,
+	    char *why, size_t whylen);
+/* The body as the integration reads it (JSON, or a form's), or NULL. */
+json_t *verify_parse_body(const struct vreq *, json_error_t *);
+
+/* The event type alone (for a handshake's "event" condition): 0 or -1. */
+int	verify_event_type(const struct vreq *, json_t *json, char *type,
+	    size_t typelen);
 
 /* Scheme implementations, one file each. */
 enum vresult verify_standard_webhooks(const struct vreq *, char *, size_t);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dbt.h"
+#include "integ.h"
 #include "t.h"
 
 static int
@@ -97,15 +98,16 @@ main(void)
 		CHECK(db_sub_secret(&db, &s3, 1, plain, sizeof(plain)) == -1);
 	}
 	mdb_txn_abort(txn);
-	CHECK(sub_covers(&s, "batch.failed") && sub_covers(&s,
-	    "batch.completed") && !sub_covers(&s, "batch"));
+	CHECK(integ_events_cover(s.events, "batch.failed") &&
+	    integ_events_cover(s.events, "batch.completed") &&
+	    !integ_events_cover(s.events, "batch"));
 
 	/* Families: a trigger on "issues" matches "issues.opened". */
-	CHECK(event_matches("issues", "issues.opened"));
-	CHECK(event_matches("issues.opened", "issues.opened"));
-	CHECK(event_matches("*", "push"));
-	CHECK(!event_matches("issues", "issues_comment.created"));
-	CHECK(!event_matches("issues.opened", "issues"));
+	CHECK(integ_event_matches("issues", "issues.opened"));
+	CHECK(integ_event_matches("issues.opened", "issues.opened"));
+	CHECK(integ_event_matches("*", "push"));
+	CHECK(!integ_event_matches("issues", "issues_comment.created"));
+	CHECK(!integ_event_matches("issues.opened", "issues"));
 
 	/* Workflows keep the trigger index in step. */
 	memset(&w, 0, sizeof(w));

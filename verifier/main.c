@@ -418,6 +418,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	r.path = path;
 	r.query = query;
 	r.url = url;
+	r.params = sub.params;
 	r.tolerance = v->cfg.tolerance;
 	for (i = 1; i <= 2; i++) {
 		n = db_sub_secret(&v->db, &sub, (int)i, sec[r.nsecrets],

@@ -127,9 +127,15 @@ $(B)/tests/test_secret: $(B)/tests/unit/test_secret.o \
 
 unit: $(addprefix $(B)/tests/,$(UNIT))
 
-test: all unit
+test: all unit test-deps
 	@HOOKPIPE_BIN=$(CURDIR)/$(BIN) HOOKPIPE_UNIT=$(CURDIR)/$(B)/tests \
 	    bash tests/run.sh
+
+# The test clients from npm (providers' own signing libraries), once.
+test-deps: tests/npm/node_modules/.package-lock.json
+tests/npm/node_modules/.package-lock.json: tests/npm/package-lock.json
+	@bash .ci/deps
+	cd tests/npm && npm ci --no-audit --no-fund --loglevel=error
 
 # Fuzzing (clang, libFuzzer): every target for FUZZ_SECONDS, from the seed
 # corpus in tests/fuzz/corpus. CI runs each briefly.
@@ -197,6 +203,6 @@ install: all
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all unit test test-chaos test-valgrind bench run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1387,8 +1387,9 @@ rx_start_http(struct receiver *rx, int no_listen)
 	where[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
 	    NULL, NULL, on_request, rx,
-	    MHD_OPTION_ARRAY, where,
+	    /* First, so that the others' complaints reach the log too. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rx,
+	    MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rx,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, rx,

@@ -78,6 +78,8 @@ usage: $prog COMMAND [ARGS]
   tail STAGE [--payload]   what the stage emits, one JSON line each
   logs STAGE [-n N] [--since DURATION|TIME] [-f]
                            print (and follow) the stage's log
+  reload                   make the stages read the integration
+                           definitions again now
   help [COMMAND]           this text, or the one of a command
 
 STAGE is one of: receiver verifier router dispatcher. Every command takes
@@ -173,6 +175,18 @@ RFC 3339 in UTC: "2026-01-02T03:04:05.678Z hookpipe-router: ready".
                       2026-01-02T03:04, 2026-01-02T03:04:05Z,
                       2026-01-02T05:04:05+02:00 (UTC without a zone)
   -f, --follow        then print the lines as they are written
+EOF
+		;;
+	reload) cat <<EOF
+usage: $prog reload
+
+Makes the receiver and the verifier read the integration definitions
+(integrations/ of the install and \$HOOKPIPE_HOME/integrations/) again
+now, with SIGHUP. They also notice a changed directory within a second
+on their own. A file that does not load is refused in their logs, with
+its file:line, and its previous version stays in use. The router and the
+dispatcher hold no definitions; the CLI reads them on every command.
+Exits 0 when the signal reached both, 3 when one is not running.
 EOF
 		;;
 	help) cat <<EOF
@@ -1745,6 +1759,26 @@ cmd_logs() {
 	exec tail -n "+$lg_start" "$f"
 }
 
+cmd_reload() {
+	rl_rc=0
+	case ${1:-} in
+	'') ;;
+	-h|--help) help_of reload; exit 0 ;;
+	*) usage_error reload "unexpected argument $1" ;;
+	esac
+	for rl_s in receiver verifier; do
+		if rl_pid=$(stage_pid "$rl_s") &&
+		    kill -HUP "$rl_pid" 2>/dev/null; then
+			printf '%s: reloading (pid %s)\n' "$rl_s" "$rl_pid"
+		else
+			printf '%s: not running (it reads them when it starts)\n' \
+			    "$rl_s"
+			rl_rc=3
+		fi
+	done
+	exit "$rl_rc"
+}
+
 cmd_help() {
 	[ $# -le 1 ] || usage_error help "too many arguments"
 	case ${1:-} in
@@ -1765,6 +1799,7 @@ status) cmd_status "$@" ;;
 swap) cmd_swap "$@" ;;
 tail) cmd_tail "$@" ;;
 logs) cmd_logs "$@" ;;
+reload) cmd_reload "$@" ;;
 help) cmd_help "$@" ;;
 -h|--help) usage ;;
 _loop)

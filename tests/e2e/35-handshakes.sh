@@ -533,8 +533,11 @@ assert_status "the previous version keeps working" 200
 assert_eq "as it was" changed "$(hookpipe event show "$(json 'd["event_id"]' <<<"$HTTP_BODY")" --json | json 'd["type"]')"
 err=$(hookpipe integration list 2>&1 >/dev/null)
 assert_contains "integration list names the broken file and line" "acme.json:3" "$err"
-# SIGHUP: the stages read the definitions now, and go on.
-kill -HUP "$receiver_pid" "$verifier_pid"
+# hookpipectl reload (SIGHUP): the stages read the definitions now, and go on.
+out=$(hookpipectl reload)
+check "hookpipectl reload exits 0" test $? -eq 0
+assert_contains "it names the receiver" "receiver: reloading (pid $receiver_pid)" "$out"
+assert_contains "and the verifier" "verifier: reloading (pid $verifier_pid)" "$out"
 check "SIGHUP: the receiver reloads" wait_for 10 grep -q "reloaded" "$HOOKPIPE_HOME/log/receiver.log"
 check "SIGHUP: the verifier reloads" wait_for 10 grep -q "reloaded" "$HOOKPIPE_HOME/log/verifier.log"
 req GET "$BASE/healthz"

@@ -302,21 +302,34 @@ setup_objects() {
 	    die "cannot create the bench workflows"
 }
 
-# Entries in one LMDB database of the stack (read-only, safe while it runs).
+# Entries in one table of one of the stack's LMDB environments
+# (read-only, safe while it runs): db_entries ENV TABLE.
 db_entries() {
-	mdb_stat -s "$1" "$HOOKPIPE_HOME/db" 2>/dev/null |
+	mdb_stat -s "$2" "$HOOKPIPE_HOME/db/$1" 2>/dev/null |
 	    awk '/Entries:/{print $2}'
+}
+
+# Events stored and not routed yet: the log's length (its sequence
+# numbers start at 1 and nothing is pruned during a bench) less the
+# router's cursor (a big-endian 64-bit number in runs' meta table).
+unrouted() {
+	local n cur
+	n=$(db_entries events log)
+	cur=$(mdb_dump -s meta "$HOOKPIPE_HOME/db/runs" 2>/dev/null | awk '
+	    prev == " 637572736f72" { print $1; exit }
+	    { prev = $0 }')
+	echo $(( ${n:-0} - ${cur:+0x}${cur:-0} ))
 }
 
 # Wait until the router has routed every stored event.
 wait_routed() {
 	local i n
 	for i in $(seq 600); do
-		n=$(db_entries pending)
+		n=$(unrouted)
 		[ "${n:-1}" = 0 ] && return 0
 		sleep 0.1
 	done
-	say "the router left ${n:-?} events pending"
+	say "the router left ${n:-?} events unrouted"
 }
 
 sink_stats() { curl -s "http://127.0.0.1:$SINK_PORT/stats"; }
@@ -387,17 +400,17 @@ phase_receipt() {
 		# hookpipe: the full durable path (no workflow on bench-rx:
 		# receipt, verification, storage and routing, no actions).
 		local before
-		before=$(db_entries events)
+		before=$(db_entries events log)
 		wrk_run hookpipe "http://127.0.0.1:$PORT" \
 		    "/triggers/plugin/$SUB_RX" "$r"
 		stack_check "receipt"
 		# The router may trail the 2xx answers: how far, how long.
-		kv "receipt.hookpipe.$r.pending_after" "$(db_entries pending)"
+		kv "receipt.hookpipe.$r.pending_after" "$(unrouted)"
 		t0=$(date +%s.%N)
 		wait_routed
 		kv "receipt.hookpipe.$r.routed_after_s" "$(echo "$t0 $(date +%s.%N)" |
 		    awk '{printf "%.1f", $2 - $1}')"
-		kv "receipt.hookpipe.$r.stored" $(($(db_entries events) - ${before:-0}))
+		kv "receipt.hookpipe.$r.stored" $(($(db_entries events log) - ${before:-0}))
 
 		mkdir -p "$WORK/nginx"
 		sed "s/127.0.0.1:28081/127.0.0.1:$NGINX_PORT/" bench/nginx.conf \
@@ -537,7 +550,9 @@ phase_long() {
 		kv "long.anon.$s" "${AHWM[$s]:-0}"
 		kv "long.pss.$s" "${PHWM[$s]:-0}"
 	done
-	kv long.db_bytes "$(stat -c %s "$HOOKPIPE_HOME/db/data.mdb")"
+	for s in config events runs spool; do
+		kv "long.db_bytes.$s" "$(stat -c %s "$HOOKPIPE_HOME/db/$s/data.mdb")"
+	done
 }
 
 phase_profile() {

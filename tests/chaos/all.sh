@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Every robustness test in turn (make test-chaos): restarts, kills and
-# swaps under load (run.sh), crash consistency (crash.sh), hostile input
-# (hostile.sh), backpressure (backpressure.sh). Each starts its own stack
-# in a scratch HOOKPIPE_HOME on a free port. CHAOS_TESTS="run crash" picks
+# swaps under load (run.sh), crash consistency (crash.sh) twice: every
+# process, then the router and the dispatcher alone (crash-rd); hostile
+# input (hostile.sh), backpressure (backpressure.sh). Each starts its own
+# stack in a scratch HOOKPIPE_HOME on a free port. CHAOS_TESTS="run crash" picks
 # some. Ends with the sum of their checks: "N passed, N failed".
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
-tests=${CHAOS_TESTS:-run crash hostile backpressure}
+tests=${CHAOS_TESTS:-run crash crash-rd hostile backpressure}
 passed=0
 failed=0
 summary=
 for t in $tests; do
 	echo "=== tests/chaos/$t.sh"
 	out=$(mktemp)
-	bash "$dir/$t.sh" 2>&1 | tee "$out"
+	case $t in
+	# The router and the dispatcher alone, killed mid-batch.
+	crash-rd) CHAOS_CRASH_STAGES="router dispatcher" \
+	    CHAOS_CRASH_LOOPS=${CHAOS_CRASH_LOOPS:-6} \
+	    bash "$dir/crash.sh" 2>&1 | tee "$out" ;;
+	*) bash "$dir/$t.sh" 2>&1 | tee "$out" ;;
+	esac
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
 	rm -f "$out"

@@ -9,6 +9,11 @@
 # killed: at most HOOKPIPE_CONCURRENCY per kill), and mdb_stat can read
 # every database.
 #
+# With CHAOS_CRASH_STAGES="router dispatcher", only those stages are
+# killed, mid-batch, and their supervise loops start them again: the
+# router must not create a run twice (run ids come from the event and
+# the workflow) nor lose one, whatever the cursor it finds.
+#
 # Environment: CHAOS_CRASH_LOOPS (20), CHAOS_CRASH_EVENTS (events per loop,
 # 300), CHAOS_RATE (300/s), CHAOS_CONNS (4), CHAOS_BAD_EVERY (20),
 # CHAOS_ACTION_SLEEP (0.02), CHAOS_DRAIN_TIMEOUT (90), CHAOS_SEED (random
@@ -27,6 +32,7 @@ NAP=${CHAOS_ACTION_SLEEP:-0.02}
 DRAIN=${CHAOS_DRAIN_TIMEOUT:-90}
 CONC=${HOOKPIPE_CONCURRENCY:-16}	# the dispatcher's default
 SEED=${CHAOS_SEED:-$(date +%s)}
+ONLY_STAGES=${CHAOS_CRASH_STAGES:-}
 RANDOM=$SEED
 
 setup_env
@@ -36,12 +42,19 @@ RUNS=$WORK/runs.txt
 : >"$RUNS"
 make_pipeline crash "$(write_action "$RUNS" "$NAP")"
 stream_ms=$((PER * 1000 / RATE))
-say "subscription $SUB_ID; $LOOPS crashes, $PER events each at ${RATE}/s; seed $SEED"
+say "subscription $SUB_ID; $LOOPS crashes${ONLY_STAGES:+ of $ONLY_STAGES}, $PER events each at ${RATE}/s; seed $SEED"
 
 # Every process of the stack: stages (pid files and the loops' children)
 # and the supervise loops.
 stack_pids() {
 	local s p loop child
+	if [ -n "$ONLY_STAGES" ]; then
+		for s in $ONLY_STAGES; do
+			p=$(stage_pid "$s")
+			alive "$p" && printf '%s ' "$p"
+		done
+		return
+	fi
 	for s in $STAGES; do
 		p=$(stage_pid "$s")
 		alive "$p" && printf '%s ' "$p"

@@ -178,6 +178,7 @@ probe() {
 	post POST "$BASE/triggers/plugin/$sub" "$f" -m 10 -H "webhook-id: $id" \
 	    -H "webhook-timestamp: $ts" \
 	    -H "webhook-signature: v1,$(sign_openai "$secret" "$id" "$ts" "$f")"
+	echo "# a signed delivery during the attack: $HTTP_STATUS in ${HTTP_TIME}s"
 }
 
 healthz_status() {

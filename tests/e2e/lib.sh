@@ -292,9 +292,13 @@ post() {
 	shift 3
 	local data=()
 	[ -n "$file" ] && data=(--data-binary "@$file")
-	HTTP_STATUS=$(curl -s -m 20 -X "$method" -o "$T_DIR/resp.body" \
-	    -D "$T_DIR/resp.headers" -w '%{http_code}' \
+	local out
+	out=$(curl -s -m 20 -X "$method" -o "$T_DIR/resp.body" \
+	    -D "$T_DIR/resp.headers" -w '%{http_code} %{time_total}' \
 	    -H 'Content-Type: application/json' "${data[@]}" "$@" "$url")
+	HTTP_STATUS=${out%% *}
+	# shellcheck disable=SC2034 # seconds, for scripts that report it
+	HTTP_TIME=${out#* }
 	HTTP_BODY=$(cat "$T_DIR/resp.body" 2>/dev/null)
 	# shellcheck disable=SC2034 # for the scripts that source this file
 	HTTP_HEADERS=$(tr -d '\r' <"$T_DIR/resp.headers" 2>/dev/null)

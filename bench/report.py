@@ -210,6 +210,44 @@ def main():
                     i, kv["long.%d.rss" % i], kv.get("long.%d.sender" % i)))
         details.append("")
 
+    # Storage work per event, per stage and the environment it writes.
+    envs = {"receiver": "spool", "verifier": "events", "router": "runs",
+            "dispatcher": "runs"}
+    if any("io.%s.pages_per_event" % s in kv for s in STAGES):
+        rows.append(("storage", "pages written / fsyncs per event "
+                     "(latency run)", "", "; ".join(
+                         "%s (%s) %s / %s" % (
+                             ABBR[s], envs[s],
+                             kv.get("io.%s.pages_per_event" % s, "?"),
+                             kv.get("io.%s.syncs_per_event" % s, "?"))
+                         for s in STAGES), "", ""))
+
+    # The baseline commit, measured by its own harness in this invocation.
+    if "baseline.commit" in kv:
+        b = kv["baseline.commit"]
+        if "baseline.latency.lat_p99_ms" in kv:
+            rows.append(("baseline", "%s: request -> action p50 / p99 / "
+                         "p99.9" % b, "%s / %s / %s ms" % (
+                             kv.get("baseline.latency.lat_p50_ms"),
+                             kv.get("baseline.latency.lat_p99_ms"),
+                             kv.get("baseline.latency.lat_p99_9_ms")),
+                         "this build: %s / %s / %s ms" % (
+                             kv.get("latency.lat_p50_ms"),
+                             kv.get("latency.lat_p99_ms"),
+                             kv.get("latency.lat_p99_9_ms")), "", ""))
+        for key, what in (("hwm", "peak RSS"), ("anon", "private (RssAnon)"),
+                          ("pss", "PSS")):
+            v = [num(kv, "baseline.mem.%s.%s" % (key, s)) for s in STAGES]
+            w = [num(kv, "mem.%s.%s" % (key, s)) for s in STAGES]
+            if any(v):
+                rows.append(("baseline", "%s: %s, four stages" % (b, what),
+                             "%.1f MiB" % (sum(x for x in v if x) / 1024),
+                             "this build: %.1f MiB" % (
+                                 sum(x for x in w if x) / 1024), "", ""))
+        if "baseline.latency.lat_p99_ms" not in kv:
+            notes.append("baseline %s: no latency figures (see its "
+                         "bench's output)" % b)
+
     # Micro.
     v, h = num(kv, "micro.verify_request"), num(kv, "micro.openssl_hmac")
     if v and h:

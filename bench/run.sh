@@ -31,6 +31,9 @@
 #   BENCH_NO_INSTALL=1 (never apt-get/npm install)
 #   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
 #   BENCH_RESULTS=bench/results.md (where the report goes)
+#   BENCH_BASELINE=<commit> (also build that commit in a worktree and run
+#   its own bench, latency and memory, in the same invocation; its figures
+#   are reported beside this build's)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -446,17 +449,57 @@ phase_receipt() {
 	rss_sample
 }
 
+# Storage work per event, per stage (each writes one environment): pages
+# from /proc/PID/io's write_bytes, fsync and fdatasync calls counted by
+# perf's syscall tracepoints while the stage runs.
+declare -A IOW IOPERF
+io_begin() {
+	local s
+	for s in $STAGES; do
+		IOW[$s]=$(awk '$1 == "write_bytes:" {print $2}' \
+		    "/proc/${SPID[$s]}/io" 2>/dev/null)
+		if command -v perf >/dev/null; then
+			perf stat -x, -o "$WORK/syncs-$s.txt" -p "${SPID[$s]}" \
+			    -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+			    2>/dev/null &
+			IOPERF[$s]=$!
+		fi
+	done
+	sleep 0.3
+}
+
+io_end() {	# io_end EVENTS
+	local s n=$1 w
+	for s in $STAGES; do
+		w=$(awk '$1 == "write_bytes:" {print $2}' \
+		    "/proc/${SPID[$s]}/io" 2>/dev/null)
+		[ -n "$w" ] && [ -n "${IOW[$s]}" ] && kv "io.$s.pages_per_event" \
+		    "$(awk -v a="${IOW[$s]}" -v b="$w" -v n="$n" \
+		    'BEGIN { printf "%.3f", (b - a) / 4096 / (n ? n : 1) }')"
+		[ -n "${IOPERF[$s]:-}" ] || continue
+		kill -INT "${IOPERF[$s]}" 2>/dev/null
+		wait "${IOPERF[$s]}" 2>/dev/null
+		kv "io.$s.syncs_per_event" "$(awk -F, -v n="$n" \
+		    '$3 ~ /sync/ && $1 ~ /^[0-9]+$/ { c += $1 }
+		    END { printf "%.4f", c / (n ? n : 1) }' "$WORK/syncs-$s.txt")"
+	done
+	IOPERF=()
+}
+
 phase_latency() {
 	say "latency: $RATE events/s for ${SECS}s, http action to bench-sink"
 	wait_routed
 	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
-	local out
+	local out n
+	io_begin
 	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" \
 	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$RATE" -d "$SECS" \
 	    -c 32 -o "$WORK/latency-send.log")
 	say "  $out"
 	kv latency.sender "$out"
-	wait_sink "$(awk 'END{print NR}' "$WORK/latency-send.log")" 60
+	n=$(awk 'END{print NR}' "$WORK/latency-send.log")
+	wait_sink "$n" 60
+	io_end "$n"
 	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
 	cp "$WORK/sink.dump" "$WORK/latency-sink.dump"
 	logged python3 bench/latency.py "$WORK/latency-send.log" \
@@ -621,5 +664,32 @@ if want receipt || want latency || want dispatch || want memory ||
 	    2>/dev/null | paste -sd' ' | sed 's/^/logs.warnings=/' >>"$KV"
 fi
 kv machine.busy_after "$(background_busy)"
+
+# Another commit, measured by its own harness in the same invocation: the
+# same machine, minutes apart, so the comparison is fair.
+phase_baseline() {
+	local src=$WORK/baseline-src bw=$WORK/baseline k
+	say "baseline: building $BENCH_BASELINE in $src"
+	git -C "$top" worktree remove --force "$src" 2>/dev/null
+	rm -rf "$src" "$bw"
+	if ! git -C "$top" worktree add -q --detach "$src" "$BENCH_BASELINE" ||
+	    ! make -s -C "$src" -j2 all >"$WORK/baseline-build.log" 2>&1; then
+		say "baseline: $BENCH_BASELINE does not build (see $WORK/baseline-build.log)"
+		return
+	fi
+	BENCH_ONLY="latency memory" BENCH_WORK=$bw BENCH_KEEP=1 \
+	    BENCH_PORT=$((PORT + 100)) BENCH_RESULTS=$WORK/baseline.md \
+	    BENCH_BASELINE= BENCH_NO_INSTALL=1 bash "$src/bench/run.sh" ||
+	    say "baseline: its bench failed (see $bw)"
+	kv baseline.commit "$(git -C "$src" rev-parse --short HEAD)"
+	for k in latency.lat_p50_ms latency.lat_p99_ms latency.lat_p99_9_ms \
+	    latency.ack_p99_ms; do
+		grep "^$k=" "$bw/results.kv" 2>/dev/null | sed 's/^/baseline./' >>"$KV"
+	done
+	grep -E '^(mem\.|io\.)' "$bw/results.kv" 2>/dev/null |
+	    sed 's/^/baseline./' >>"$KV"
+	git -C "$top" worktree remove --force "$src" 2>/dev/null
+}
+[ -n "${BENCH_BASELINE:-}" ] && phase_baseline
 
 python3 bench/report.py "$KV" "$CMDS" "$WORK" "$RESULTS"

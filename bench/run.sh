@@ -10,7 +10,12 @@
 #   receipt    wrk + wrk-openai.lua (pre-signed OpenAI events, unique
 #              webhook-ids, fresh timestamps) against the full durable
 #              stack, nginx `return 200`, a Node.js standardwebhooks
-#              receiver and adnanh/webhook (payload-hmac-sha256, /bin/true)
+#              receiver, the same receiver INSERTing each event into
+#              PostgreSQL (synchronous_commit=on) before it answers, and
+#              adnanh/webhook (payload-hmac-sha256, /bin/true); then
+#              hookpipe with one connection (median request -> 2xx against
+#              a measured fdatasync) and the system calls of every stage
+#              thread per event (perf stat --per-thread)
 #   latency    bench-send at a fixed BENCH_RATE/s; the workflow's http
 #              action posts to bench-sink, which records arrivals
 #   dispatch   runs queued while the dispatcher is stopped, then timed
@@ -27,7 +32,7 @@
 #   BENCH_ONLY="micro receipt latency dispatch memory" (a subset; add
 #   "profile" for the perf profile alone)
 #   BENCH_WORK=/tmp/hpbench  BENCH_PORT=28080 (the next ports: nginx +1,
-#   node +2, webhook +3, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
+#   node +2, webhook +3, PostgreSQL +4, its Node receiver +5, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
 #   BENCH_NO_INSTALL=1 (never apt-get/npm install)
 #   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
 #   BENCH_RESULTS=bench/results.md (where the report goes)
@@ -56,6 +61,8 @@ PORT=${BENCH_PORT:-28080}
 NGINX_PORT=$((PORT + 1))
 NODE_PORT=$((PORT + 2))
 WEBHOOK_PORT=$((PORT + 3))
+PG_PORT=$((PORT + 4))
+PGNODE_PORT=$((PORT + 5))
 SINK_PORT=$((PORT + 10))
 BIN=${BENCH_BIN:-$top/bin}
 BB=$top/build/bench
@@ -92,6 +99,7 @@ cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	PIDS=()
+	pg_stop
 	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -n "$WORK" ]; then
 		rm -rf "$WORK/h" "$WORK"/*.req
 	fi
@@ -149,7 +157,9 @@ tools() {
 		need webhook webhook
 		need node nodejs
 		need npm npm
-		if [ ! -d bench/node-receiver/node_modules/standardwebhooks ]; then
+		need psql postgresql-client
+		[ -n "$(pg_bin)" ] || need /usr/lib/postgresql/15/bin/initdb postgresql
+		if [ ! -d bench/node-receiver/node_modules/pg ]; then
 			say "npm ci in bench/node-receiver"
 			(cd bench/node-receiver && { npm ci --no-audit --no-fund ||
 			    npm install --no-audit --no-fund; }) \
@@ -200,6 +210,10 @@ machine() {
 	kv version.node "$(node --version 2>/dev/null)"
 	kv version.standardwebhooks "$(cd bench/node-receiver && node -p \
 	    'require("standardwebhooks/package.json").version' 2>/dev/null)"
+	kv version.postgresql "$("$(pg_bin)/postgres" --version 2>/dev/null |
+	    awk '{print $3}')"
+	kv version.pg "$(cd bench/node-receiver && node -p \
+	    'require("pg/package.json").version' 2>/dev/null)"
 	kv version.webhook "$(webhook -version 2>/dev/null | awk '{print $3}')"
 }
 
@@ -396,9 +410,125 @@ $WORK/log/wrk-$name-$round.log)"
 	say "  $name: $(printf '%s\n' "$out" | sed 's/^WRK //')"
 }
 
+# --- PostgreSQL, for the durable Node.js reference ------------------
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+PG_DIR=
+# initdb and the server refuse to run as root: run them as postgres then.
+pg_as() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+pg_start() {
+	local bin d=$WORK/pg
+	bin=$(pg_bin)
+	rm -rf "$d"
+	mkdir -p "$d"
+	[ "$(id -u)" = 0 ] && chown postgres "$d"
+	pg_as "$bin/initdb" -D "$d/data" -U bench -A trust \
+	    >"$WORK/log/pg-initdb.log" 2>&1 || return 1
+	PG_DIR=$d
+	logged pg_as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w \
+	    -o "-p $PG_PORT -k $d -c listen_addresses=127.0.0.1 -c fsync=on \
+-c synchronous_commit=on -c max_connections=40" start \
+	    >"$WORK/log/pg-start.log" 2>&1 || return 1
+	psql -q -h 127.0.0.1 -p "$PG_PORT" -U bench -d postgres -c \
+	    'CREATE TABLE events (webhook_id text PRIMARY KEY, type text,
+	    payload jsonb, received_at timestamptz DEFAULT now())' \
+	    >"$WORK/log/pg-schema.log" 2>&1
+}
+
+pg_stop() {
+	[ -n "$PG_DIR" ] || return 0
+	pg_as "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast -w stop \
+	    >/dev/null 2>&1
+	PG_DIR=
+}
+
+# Median time of a 4 KiB write and its fdatasync on the state directory's
+# file system, in ms: what one durable answer cannot go below.
+fsync_ms() {
+	python3 - "$HOOKPIPE_HOME" <<'PY'
+import os, statistics, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+t = []
+for i in range(200):
+    a = time.perf_counter()
+    os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
+    os.fdatasync(fd)
+    t.append(time.perf_counter() - a)
+os.close(fd)
+os.unlink(path)
+print("%.3f" % (statistics.median(t) * 1000))
+PY
+}
+
+# One connection: the median request -> 2xx is one durable commit.
+phase_single() {
+	local f=$WORK/single.req out
+	say "receipt with one connection"
+	kv single.fdatasync_ms "$(fsync_ms)"
+	gen_requests "$f"
+	out=$(logged wrk -t1 -c1 -d"${SECS}s" --latency \
+	    -s bench/wrk-openai.lua "http://127.0.0.1:$PORT" -- "$f" \
+	    "/triggers/plugin/$SUB_RX" 1 2>&1)
+	printf '%s\n' "$out" >"$WORK/log/wrk-single.log"
+	for f in $(printf '%s\n' "$out" | grep '^WRK '); do
+		case $f in *=*) kv "single.${f%%=*}" "${f#*=}" ;; esac
+	done
+	kv single.p50_ms "$(printf '%s\n' "$out" | awk '$1 == "50%" {
+	    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+	    print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }')"
+	kv single.fdatasync_after_ms "$(fsync_ms)"
+	wait_routed
+}
+
+# System calls of every stage thread per event at BENCH_CONNS connections.
+phase_syscalls() {
+	local f=$WORK/syscalls.req s pids=() out n
+	command -v perf >/dev/null || { say "no perf: no system call count"; return; }
+	say "system calls per event, per stage thread"
+	gen_requests "$f"
+	for s in $STAGES; do pids+=("${SPID[$s]}"); done
+	perf stat -x, --per-thread -e raw_syscalls:sys_enter \
+	    -p "$(IFS=,; echo "${pids[*]}")" -o "$WORK/syscalls.txt" &
+	local pp=$!
+	sleep 0.3
+	out=$(logged wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
+	    -s bench/wrk-openai.lua "http://127.0.0.1:$PORT" -- "$f" \
+	    "/triggers/plugin/$SUB_RX" "$THREADS" 2>&1)
+	wait_routed
+	kill -INT "$pp" 2>/dev/null
+	wait "$pp" 2>/dev/null
+	n=$(printf '%s\n' "$out" | grep '^WRK ' | tr ' ' '\n' |
+	    awk -F= '$1 == "requests" {print $2}')
+	kv syscalls.events "${n:-0}"
+	# perf's lines: THREAD-TID,COUNT,,EVENT,...; the stage from the pid.
+	for s in $STAGES; do
+		awk -F, -v n="${n:-1}" -v stage="$s" -v pid="${SPID[$s]}" '
+		    $4 ~ /raw_syscalls/ {
+			tid = $1; sub(/.*-/, "", tid)
+			if (system("test -e /proc/" pid "/task/" tid) == 0 ||
+			    tid == pid) {
+				name = $1; sub(/-[0-9]+$/, "", name)
+				gsub(/[^A-Za-z0-9_]/, "_", name)
+				printf "syscalls.%s.%s_%s=%.2f\n", stage, name,
+				    tid, $2 / n
+			}
+		    }' "$WORK/syscalls.txt" >>"$KV"
+	done
+}
+
 phase_receipt() {
 	local r p t0
 	say "receipt: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS round(s)"
+	pg_start || { say "PostgreSQL did not start (see $WORK/log/pg-*.log):" \
+	    "no PostgreSQL reference"; pg_stop; }
 	for r in $(seq "$ROUNDS"); do
 		# hookpipe: the full durable path (no workflow on bench-rx:
 		# receipt, verification, storage and routing, no actions).
@@ -435,6 +565,18 @@ phase_receipt() {
 		wrk_run node "http://127.0.0.1:$NODE_PORT" /webhook "$r"
 		stop "$p"
 
+		if [ -n "$PG_DIR" ]; then
+			bg pgnode env PORT="$PGNODE_PORT" SECRET="$SECRET" \
+			    PGHOST=127.0.0.1 PGPORT="$PG_PORT" PGUSER=bench \
+			    PGDATABASE=postgres node bench/node-receiver/pg.js
+			p=$!
+			printf 'PORT=%s SECRET=whsec_… PGHOST=127.0.0.1 PGPORT=%s PGUSER=bench PGDATABASE=postgres node bench/node-receiver/pg.js\n' \
+			    "$PGNODE_PORT" "$PG_PORT" >>"$CMDS"
+			wait_port "$PGNODE_PORT"
+			wrk_run pg "http://127.0.0.1:$PGNODE_PORT" /webhook "$r"
+			stop "$p"
+		fi
+
 		bg webhook env BENCH_SECRET="$SECRET" webhook \
 		    -hooks bench/hooks.json -template -ip 127.0.0.1 \
 		    -port "$WEBHOOK_PORT"
@@ -446,7 +588,10 @@ phase_receipt() {
 		stop "$p"
 		sleep 1		# webhook's last /bin/true children
 	done
+	pg_stop
 	rss_sample
+	phase_single
+	phase_syscalls
 }
 
 # Storage work per event, per stage (each writes one environment): pages
@@ -627,7 +772,8 @@ mkdir -p "$WORK/log"
 : >"$KV"
 : >"$CMDS"
 
-for p in "$PORT" "$NGINX_PORT" "$NODE_PORT" "$WEBHOOK_PORT" "$SINK_PORT"; do
+for p in "$PORT" "$NGINX_PORT" "$NODE_PORT" "$WEBHOOK_PORT" "$PG_PORT" \
+    "$PGNODE_PORT" "$SINK_PORT"; do
 	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
 	    die "port $p is taken: stop what listens there, or set BENCH_PORT"
 done

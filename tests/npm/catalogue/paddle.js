@@ -62,6 +62,15 @@ module.exports = {
         : 'the stored event lacks the transaction' },
     { name: 'subscription.created', body: created,
       type: 'subscription.created', delivery_id: created.event_id, sign },
+    { name: 'during a secret rotation (h1 of the old secret, then ours)',
+      type: 'subscription.updated', delivery_id: 'evt_01h8bzakzx3hm2fmen703n5q47',
+      body: Object.assign({}, created, { event_id: 'evt_01h8bzakzx3hm2fmen703n5q47',
+        event_type: 'subscription.updated', notification_id: 'ntf_01h8bzam1z32agrxjwhjgqk8w8' }),
+      sign: ({ key, body, now }) => {
+        const mac = (k) => crypto.createHmac('sha256', k).update(`${now}:${body}`).digest('hex');
+        return { headers: { 'content-type': 'application/json',
+          'paddle-signature': `ts=${now};h1=${mac('pdl_ntfset_the_old_secret')};h1=${mac(key)}` } };
+      } },
     { name: 'transaction.completed retried (the same event_id)', body: completed,
       type: null, negatives: false, sign },
   ],

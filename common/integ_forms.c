@@ -439,17 +439,19 @@ handshake_parse(json_t *e, struct handshake *h, const char *at, char *err,
 	h->set_secret.kind = SRC_NONE;
 	if ((x = json_object_get(e, "set_secret")) != NULL) {
 		if (hs_src_parse(json_string_value(x), &h->set_secret, 0) ==
-		    -1 || h->set_secret.kind == SRC_BODY)
-			BAD("%s/set_secret: expected \"header:NAME\" or "
-			    "\"query:NAME\"", at);
+		    -1)
+			BAD("%s/set_secret: expected \"header:NAME\", "
+			    "\"query:NAME\" or \"body:/pointer\"", at);
 		if (h->method != HS_POST)
 			BAD("%s/set_secret: only a POST handshake sets the "
 			    "secret", at);
 	}
 	h->in_receiver = h->method == HS_HEAD || h->set_secret.kind !=
 	    SRC_NONE;
+	/* A secret handed over in the body (Notion's verification_token)
+	 * has the receiver read the body: it has it whole by then. */
 	kinds = 1u << SRC_HEADER | 1u << SRC_QUERY;
-	if (!h->in_receiver)
+	if (!h->in_receiver || h->set_secret.kind == SRC_BODY)
 		kinds |= 1u << SRC_BODY;
 	when = json_object_get(e, "when");
 	if (when != NULL && (!json_is_object(when) ||

@@ -15,30 +15,64 @@
 #include "log.h"
 #include "receiver.h"
 
+/* What the receiver's handshakes read: the connection, and the body
+ * once it is in (a set_secret handshake that reads the body). */
+struct rx_hs {
+	struct MHD_Connection	*conn;
+	const struct request	*rq;	/* NULL for HEAD */
+	json_t			*json;	/* the body parsed, on demand */
+	int			 parsed;
+};
+
 static const char *
 req_header(void *arg, const char *lname)
 {
-	return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, lname);
+	const struct rx_hs *x = arg;
+
+	return MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, lname);
 }
 
 static char *
 req_query(void *arg, const char *name)
 {
-	const char *v = MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND,
-	    name);
+	const struct rx_hs *x = arg;
+	const char *v = MHD_lookup_connection_value(x->conn,
+	    MHD_GET_ARGUMENT_KIND, name);
 
 	return v != NULL ? strdup(v) : NULL;
 }
 
-static void
-req_make(struct hs_req *q, struct MHD_Connection *c, const char *method,
-    const struct sub_rec *sub)
+/* A JSON object body, or NULL: the verifier judges anything else. */
+static json_t *
+req_body(void *arg)
 {
+	struct rx_hs *x = arg;
+
+	if (!x->parsed && x->rq != NULL && x->rq->body.len > 0) {
+		x->json = json_loadb((const char *)x->rq->body.data,
+		    x->rq->body.len, JSON_REJECT_DUPLICATES, NULL);
+		if (x->json != NULL && !json_is_object(x->json)) {
+			json_decref(x->json);
+			x->json = NULL;
+		}
+	}
+	x->parsed = 1;
+	return x->json;
+}
+
+static void
+req_make(struct hs_req *q, struct rx_hs *x, struct MHD_Connection *c,
+    const struct request *rq, const char *method, const struct sub_rec *sub)
+{
+	memset(x, 0, sizeof(*x));
+	x->conn = c;
+	x->rq = rq;
 	memset(q, 0, sizeof(*q));
 	q->method = method;
 	q->header = req_header;
 	q->query = req_query;
-	q->arg = c;
+	q->body = req_body;
+	q->arg = x;
 	q->params = sub ? sub->params : "";
 }
 
@@ -49,10 +83,11 @@ rx_handshake_head(struct receiver *rx, struct MHD_Connection *c,
 	const struct handshake *hs;
 	struct hs_answer a;
 	struct hs_req q;
+	struct rx_hs x;
 	enum MHD_Result ret;
 	char why[256], allow[32];
 
-	req_make(&q, c, "HEAD", sub);
+	req_make(&q, &x, c, NULL, "HEAD", sub);
 	if ((hs = hs_match(ig, &q, HS_PHASE_RECEIVER)) == NULL) {
 		hs_allow(ig, allow, sizeof(allow));
 		return respond(rx, c, 405, "", "", allow, 0);
@@ -139,23 +174,27 @@ rx_handshake_secret(struct receiver *rx, struct request *rq,
 	const struct handshake *hs;
 	struct hs_answer a;
 	struct hs_req q;
+	struct rx_hs x;
 	char why[256], *secret;
 	int rc;
 
-	req_make(&q, rq->conn, "POST", NULL);
+	req_make(&q, &x, rq->conn, rq, "POST", NULL);
 	if ((hs = hs_match(ig, &q, HS_PHASE_RECEIVER)) == NULL ||
-	    (secret = hs_new_secret(hs, &q)) == NULL)
+	    (secret = hs_new_secret(hs, &q)) == NULL) {
+		json_decref(x.json);
 		return 0;
+	}
 	rq->state = REQ_ANSWERED;
 	rc = adopt(rx, rq, ig, secret);
 	OPENSSL_cleanse(secret, strlen(secret));
 	free(secret);
+	if (rc == 0 && hs_answer(hs, &q, &a, why, sizeof(why)) == -1) {
+		refuse(rq, 400, why);
+		rc = -1;
+	}
+	json_decref(x.json);
 	if (rc == -1)
 		return 1;
-	if (hs_answer(hs, &q, &a, why, sizeof(why)) == -1) {
-		refuse(rq, 400, why);
-		return 1;
-	}
 	rq->status = a.status;
 	rq->answer = a.body ? a.body : strdup("");
 	rq->ctype = a.ctype ? a.ctype : "text/plain";

@@ -335,6 +335,28 @@ post POST "$BASE/triggers/plugin/$asana" "$T_DIR/asana.json" \
     -H "X-Hook-Signature: $(hmac_hex 7f5e2c7b6a9d41c8 <"$T_DIR/asana.json")"
 assert_status "then a delivery signed with the handed-over secret" 200
 
+# Notion (the shipped definition): the verification_token comes in the
+# body, which the receiver reads whole before it adopts the token.
+mksub nt1 notion
+nt=$ID
+printf '{"verification_token":"secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"}' >"$T_DIR/nt-v.json"
+printf '{"id":"e-1","type":"page.created","entity":{"id":"p-1","type":"page"}}' >"$T_DIR/nt-ev.json"
+post POST "$BASE/triggers/plugin/$nt" "$T_DIR/nt-ev.json" \
+    -H "X-Notion-Signature: sha256=$(hmac_hex x <"$T_DIR/nt-ev.json")"
+assert_status "a Notion event before the verification: no secret yet" 401
+post POST "$BASE/triggers/plugin/$nt" "$T_DIR/nt-v.json"
+assert_status "Notion's verification request" 200
+assert_eq "its verification_token becomes the subscription's secret" \
+    secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl \
+    "$(hookpipe sub show nt1 --reveal --json | json 'd["secret"]')"
+printf '{"verification_token":"secret_another"}' >"$T_DIR/nt-v2.json"
+post POST "$BASE/triggers/plugin/$nt" "$T_DIR/nt-v2.json"
+assert_status "another token later is refused" 409
+no_events "Notion's verification" nt1
+post POST "$BASE/triggers/plugin/$nt" "$T_DIR/nt-ev.json" \
+    -H "X-Notion-Signature: sha256=$(hmac_hex secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl <"$T_DIR/nt-ev.json")"
+assert_status "then an event signed with the token" 200
+
 # Discord's PING, answered only once its Ed25519 signature verifies.
 openssl genpkey -algorithm ed25519 -out "$T_DIR/ed.pem" 2>/dev/null
 pub=$(openssl pkey -in "$T_DIR/ed.pem" -pubout -outform DER | tail -c 32 | base64 -w0)
@@ -370,7 +392,7 @@ assert_status "Slack's url_verification" 200
 assert_eq "answered with its challenge" 3eZbrw1aBm2rZgRNFdxV "$HTTP_BODY"
 no_events "Slack's url_verification" sl1
 assert_eq "no handshake anywhere is an event" 0 \
-    "$(hookpipe events --json | json 'len([e for e in d if e["subscription"] != "'"$asana"'"])')"
+    "$(hookpipe events --json | json 'len([e for e in d if e["subscription"] not in ("'"$asana"'", "'"$nt"'")])')"
 
 # --- encrypted events ---------------------------------------------------------
 hookpipe workflow create lark-msg --exec "$(recorder "$T_DIR/lark")" >/dev/null

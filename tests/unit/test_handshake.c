@@ -145,8 +145,10 @@ forms(void)
 	    "receiver answers this handshake before it reads the body"));
 	CHECK(refused("\"handshakes\":[{\"set_secret\":\"header:X\","
 	    "\"respond\":{\"text\":\"{body:/a}\"}}]", "is not available here"));
-	CHECK(refused("\"handshakes\":[{\"set_secret\":\"body:/x\"}]",
+	CHECK(refused("\"handshakes\":[{\"set_secret\":\"event\"}]",
 	    "/handshakes/0/set_secret: expected"));
+	CHECK(refused("\"handshakes\":[{\"method\":\"GET\",\"set_secret\":"
+	    "\"body:/x\"}]", "only a POST handshake sets the secret"));
 	CHECK(refused("\"handshakes\":[{\"when\":{\"body:/a\":1},\"respond\":"
 	    "{\"json\":{\"t\":{\"hmac\":\"md5\",\"of\":\"x\",\"encoding\":"
 	    "\"hex\"}}}}]", "/handshakes/0/respond/json/t/hmac: expected sha1"));
@@ -534,6 +536,33 @@ answers(void)
 		hs_allow(&ig, allow, sizeof(allow));
 		CHECK(strcmp(allow, "POST, HEAD") == 0);
 	}
+	json_decref(ig.def);
+
+	/* Notion: the secret in the body, which the receiver reads whole. */
+	CHECK(load_with(&ig, "\"handshakes\":[{\"when\":{\"body:/"
+	    "verification_token\":true},\"set_secret\":\"body:/"
+	    "verification_token\",\"respond\":{\"status\":200}}]", err,
+	    sizeof(err)) == 0 && ig.nhs == 1 && ig.hs[0].in_receiver);
+	memset(&f, 0, sizeof(f));
+	fake_req(&q, &f, "POST", NULL, "");
+	f.body = json_loads("{\"id\":\"e1\",\"type\":\"page.created\"}", 0,
+	    NULL);
+	CHECK(hs_match(&ig, &q, HS_PHASE_RECEIVER) == NULL);
+	json_decref(f.body);
+	f.body = json_loads("{\"verification_token\":\"secret_tMrlL1qK5vuQ\"}",
+	    0, NULL);
+	CHECK((h = hs_match(&ig, &q, HS_PHASE_RECEIVER)) == &ig.hs[0]);
+	CHECK(hs_match(&ig, &q, HS_PHASE_UNSIGNED) == NULL);
+	{
+		char *s = h ? hs_new_secret(h, &q) : NULL;
+
+		CHECK(s != NULL && strcmp(s, "secret_tMrlL1qK5vuQ") == 0);
+		free(s);
+	}
+	CHECK(h != NULL && hs_answer(h, &q, &a, why, sizeof(why)) == 0 &&
+	    a.status == 200 && a.body == NULL);
+	hs_answer_free(&a);
+	json_decref(f.body);
 	json_decref(ig.def);
 }
 

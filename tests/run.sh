@@ -51,6 +51,14 @@ tally() {
 	[ "$f" -gt 0 ] && failed_names+=("$name")
 }
 
+# Seconds a script may take: 180, or what a "# timeout: N" line among its
+# first 20 says (for scripts whose size grows with the catalogue).
+script_timeout() {
+	local n
+	n=$(head -n 20 "$1" | sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' | head -n 1)
+	echo "${n:-180}"
+}
+
 out=$(mktemp /tmp/hookpipe-test.XXXXXX)
 trap 'rm -f "$out"' EXIT
 
@@ -86,7 +94,7 @@ for t in tests/e2e/[0-9]*.sh; do
 	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
 	    TRIGGER_URL=http://127.0.0.1:$port \
 	    HOOKPIPE_RETRY_SCHEDULE=0.2,0.2,0.2 \
-	    timeout -k 5 180 bash "$t" >"$out" 2>&1 </dev/null
+	    timeout -k 5 "$(script_timeout "$t")" bash "$t" >"$out" 2>&1 </dev/null
 	rc=$?
 	cat "$out"
 	tally "$name" "$rc" "$out"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# timeout: 600
 # Handshakes, event type forms, encrypted bodies, the generic webhook
 # integration, definitions reloaded without a restart, and `integration
 # list|show`. The providers not shipped yet are user definitions in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# timeout: 600
 # The integration catalogue: every provider module in tests/npm/catalogue
 # signs deliveries the way its provider does (its own npm library where
 # there is one), sends them to a subscription of the shipped definition,

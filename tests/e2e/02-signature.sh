@@ -73,9 +73,10 @@ post POST "$url" "$body" -H "webhook-id: $id" -H "webhook-timestamp: soon" \
     -H "webhook-signature: $good"
 assert_status "timestamp not a number" 401
 
-# At the edges of the tolerance: accepted. A fresh second leaves the
-# verifier almost a second before 300 s old becomes 301.
-for skew in -300 300; do
+# Near the edges of the tolerance: accepted. An old timestamp ages while
+# the request is on its way (seconds, on a loaded machine): 298 s old
+# leaves two; the exact edge is test_verify's, with a fixed clock.
+for skew in -298 300; do
 	next_second
 	ts=$(($(date +%s) + skew))
 	id=$(new_msg_id)

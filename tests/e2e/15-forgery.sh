@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# timeout: 360
 # Forgeries that pass a naive verifier: an HMAC keyed with a Standard
 # Webhooks public key, a header given twice (one copy signed, the other
 # stored), and GitHub's unsigned delivery id and event headers (a signed

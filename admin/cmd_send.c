@@ -323,14 +323,29 @@ pointer_set(json_t *root, const char *ptr, json_t *value)
 }
 
 /*
+ * The first form of a list that holds without conditions: where a
+ * delivery's own value goes (a conditional one is for other kinds).
+ */
+static const struct source *
+plain_source(const struct sources *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].nwhen == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+/*
  * A delivery id: in a header (set now, before signing, as some schemes
  * sign it) or in the default body.
  */
 static void
 place_ids(struct signing *sg, json_t *body)
 {
-	const struct sources *et = &sg->ig->event_type;
-	const struct sources *di = &sg->ig->delivery_id;
+	const struct source *et = plain_source(&sg->ig->event_type);
+	const struct source *di = plain_source(&sg->ig->delivery_id);
 	char id[64];
 
 	if (strcmp(sg->ig->scheme, "standard-webhooks") == 0) {
@@ -338,15 +353,15 @@ place_ids(struct signing *sg, json_t *body)
 		random_hex(id + 4, 12);
 	} else
 		uuid4(id);
-	if (et->n > 0 && et->v[0].kind == SRC_HEADER)
-		hdr_set(&sg->h, et->v[0].where, "%s", sg->type);
-	else if (et->n > 0 && et->v[0].kind == SRC_BODY && body != NULL)
-		pointer_set(body, et->v[0].where, json_string(sg->type));
-	if (di->n > 0 && di->v[0].kind == SRC_HEADER)
-		hdr_set(&sg->h, di->v[0].where, "%s", id);
-	else if (di->n > 0 && di->v[0].kind == SRC_BODY && body != NULL &&
-	    strcmp(di->v[0].where, "/id") != 0)
-		pointer_set(body, di->v[0].where, json_string(id));
+	if (et != NULL && et->kind == SRC_HEADER)
+		hdr_set(&sg->h, et->where, "%s", sg->type);
+	else if (et != NULL && et->kind == SRC_BODY && body != NULL)
+		pointer_set(body, et->where, json_string(sg->type));
+	if (di != NULL && di->kind == SRC_HEADER)
+		hdr_set(&sg->h, di->where, "%s", id);
+	else if (di != NULL && di->kind == SRC_BODY && body != NULL &&
+	    strcmp(di->where, "/id") != 0)
+		pointer_set(body, di->where, json_string(id));
 }
 
 /* A minimal event in OpenAI's shape; the type where the definition says. */
@@ -401,16 +416,16 @@ read_file(const char *path, struct buf *b)
 static void
 check_file_type(const struct signing *sg)
 {
-	const struct sources *et = &sg->ig->event_type;
+	const struct source *et = plain_source(&sg->ig->event_type);
 	json_t *doc, *v;
 
-	if (et->n == 0 || et->v[0].kind != SRC_BODY ||
+	if (et == NULL || et->kind != SRC_BODY ||
 	    (doc = json_loadb(sg->body, sg->len, 0, NULL)) == NULL)
 		return;
-	v = json_pointer_get(doc, et->v[0].where);
+	v = json_pointer_get(doc, et->where);
 	if (json_is_string(v) && strcmp(json_string_value(v), sg->type) != 0)
 		warnmsg("the file's %s is %s, not %s; the receiver goes by the "
-		    "file", et->v[0].where, json_string_value(v), sg->type);
+		    "file", et->where, json_string_value(v), sg->type);
 	json_decref(doc);
 }
 

@@ -109,15 +109,25 @@ mac_encode(struct signing *sg, enum hmac_alg alg, const void *key,
 
 /* --- schemes --- */
 
-/* A whsec_ secret is base64; any other is used as raw bytes. */
+/*
+ * A whsec_ secret is base64; any other is used as raw bytes. The headers
+ * are webhook-*, or with the definition's header_prefix (svix-*).
+ */
 static int
 sign_standard(struct signing *sg)
 {
 	unsigned char key[SECRET_MAX];
-	const char *id = hdr_get(&sg->h, "webhook-id");
-	char sig[100], gen[32];
+	const char *pre = sg->ig->sc.sw_prefix[0] ? sg->ig->sc.sw_prefix :
+	    "webhook-";
+	char sig[100], gen[32], hid[48], hts[48], hsig[48];
+	const char *id;
 	struct iov parts[5];
 	int kl;
+
+	snprintf(hid, sizeof(hid), "%sid", pre);
+	snprintf(hts, sizeof(hts), "%stimestamp", pre);
+	snprintf(hsig, sizeof(hsig), "%ssignature", pre);
+	id = hdr_get(&sg->h, hid);
 
 	if (sg->secret_len > 5 && memcmp(sg->secret, "whpk_", 5) == 0) {
 		snprintf(sg->err, sizeof(sg->err), "the secret is a whpk_ "
@@ -139,8 +149,8 @@ sign_standard(struct signing *sg)
 	if (id == NULL) {
 		memcpy(gen, "msg_", 4);
 		random_hex(gen + 4, 12);
-		hdr_set(&sg->h, "webhook-id", "%s", gen);
-		id = hdr_get(&sg->h, "webhook-id");
+		hdr_set(&sg->h, hid, "%s", gen);
+		id = hdr_get(&sg->h, hid);
 	}
 	parts[0] = (struct iov){ id, strlen(id) };
 	parts[1] = (struct iov){ ".", 1 };
@@ -151,8 +161,8 @@ sign_standard(struct signing *sg)
 	OPENSSL_cleanse(key, sizeof(key));
 	if (kl == -1)
 		return -1;
-	hdr_set(&sg->h, "webhook-timestamp", "%s", sg->ts);
-	hdr_set(&sg->h, "webhook-signature", "v1,%s", sig);
+	hdr_set(&sg->h, hts, "%s", sg->ts);
+	hdr_set(&sg->h, hsig, "v1,%s", sig);
 	return 0;
 }
 

@@ -299,8 +299,6 @@ derive_headers(struct integ *ig)
 		const char	*scheme;
 		const char	*headers[4];
 	} fixed[] = {
-		{ "standard-webhooks", { "webhook-id", "webhook-timestamp",
-		    "webhook-signature" } },
 		{ "github", { "x-hub-signature-256" } },
 		{ "stripe", { "stripe-signature" } },
 		{ "slack", { "x-slack-signature",

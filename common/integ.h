@@ -147,6 +147,9 @@ struct scheme_conf {
 	unsigned	 algs;		/* JWT_* accepted */
 	int		 jwks;		/* keys from jwks_url or jwks_file */
 	char		 jwks_path[PATH_MAX]; /* jwks_file, resolved */
+	/* standard-webhooks: the headers' names are this and id,
+	 * timestamp, signature ("webhook-", Svix's "svix-"), lower case */
+	char		 sw_prefix[32];
 };
 
 /*

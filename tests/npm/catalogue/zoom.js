@@ -1,7 +1,9 @@
 // Zoom: x-zm-signature "v0=" HMAC-SHA256(secret, "v0:" ts ":" body) in
 // hex, the rule of https://developers.zoom.us/docs/api/webhooks/
 // (Verify webhook events), with Node's crypto; the endpoint.url_validation
-// handshake, whose encryptedToken is the HMAC of plainToken.
+// handshake, whose encryptedToken is the HMAC of plainToken. Zoom signs
+// the validation request too: its own sample (github.com/zoom/webhook-sample,
+// index.js) answers it only once the signature matches, as hookpipe does.
 'use strict';
 const crypto = require('crypto');
 

@@ -109,15 +109,25 @@ mac_encode(struct signing *sg, enum hmac_alg alg, const void *key,
 
 /* --- schemes --- */
 
-/* A whsec_ secret is base64; any other is used as raw bytes. */
+/*
+ * A whsec_ secret is base64; any other is used as raw bytes. The headers
+ * are webhook-*, or with the definition's header_prefix (svix-*).
+ */
 static int
 sign_standard(struct signing *sg)
 {
 	unsigned char key[SECRET_MAX];
-	const char *id = hdr_get(&sg->h, "webhook-id");
-	char sig[100], gen[32];
+	const char *pre = sg->ig->sc.sw_prefix[0] ? sg->ig->sc.sw_prefix :
+	    "webhook-";
+	char sig[100], gen[32], hid[48], hts[48], hsig[48];
+	const char *id;
 	struct iov parts[5];
 	int kl;
+
+	snprintf(hid, sizeof(hid), "%sid", pre);
+	snprintf(hts, sizeof(hts), "%stimestamp", pre);
+	snprintf(hsig, sizeof(hsig), "%ssignature", pre);
+	id = hdr_get(&sg->h, hid);
 
 	if (sg->secret_len > 5 && memcmp(sg->secret, "whpk_", 5) == 0) {
 		snprintf(sg->err, sizeof(sg->err), "the secret is a whpk_ "
@@ -139,8 +149,8 @@ sign_standard(struct signing *sg)
 	if (id == NULL) {
 		memcpy(gen, "msg_", 4);
 		random_hex(gen + 4, 12);
-		hdr_set(&sg->h, "webhook-id", "%s", gen);
-		id = hdr_get(&sg->h, "webhook-id");
+		hdr_set(&sg->h, hid, "%s", gen);
+		id = hdr_get(&sg->h, hid);
 	}
 	parts[0] = (struct iov){ id, strlen(id) };
 	parts[1] = (struct iov){ ".", 1 };
@@ -151,8 +161,8 @@ sign_standard(struct signing *sg)
 	OPENSSL_cleanse(key, sizeof(key));
 	if (kl == -1)
 		return -1;
-	hdr_set(&sg->h, "webhook-timestamp", "%s", sg->ts);
-	hdr_set(&sg->h, "webhook-signature", "v1,%s", sig);
+	hdr_set(&sg->h, hts, "%s", sg->ts);
+	hdr_set(&sg->h, hsig, "v1,%s", sig);
 	return 0;
 }
 
@@ -323,14 +333,29 @@ pointer_set(json_t *root, const char *ptr, json_t *value)
 }
 
 /*
+ * The first form of a list that holds without conditions: where a
+ * delivery's own value goes (a conditional one is for other kinds).
+ */
+static const struct source *
+plain_source(const struct sources *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].nwhen == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+/*
  * A delivery id: in a header (set now, before signing, as some schemes
  * sign it) or in the default body.
  */
 static void
 place_ids(struct signing *sg, json_t *body)
 {
-	const struct sources *et = &sg->ig->event_type;
-	const struct sources *di = &sg->ig->delivery_id;
+	const struct source *et = plain_source(&sg->ig->event_type);
+	const struct source *di = plain_source(&sg->ig->delivery_id);
 	char id[64];
 
 	if (strcmp(sg->ig->scheme, "standard-webhooks") == 0) {
@@ -338,15 +363,15 @@ place_ids(struct signing *sg, json_t *body)
 		random_hex(id + 4, 12);
 	} else
 		uuid4(id);
-	if (et->n > 0 && et->v[0].kind == SRC_HEADER)
-		hdr_set(&sg->h, et->v[0].where, "%s", sg->type);
-	else if (et->n > 0 && et->v[0].kind == SRC_BODY && body != NULL)
-		pointer_set(body, et->v[0].where, json_string(sg->type));
-	if (di->n > 0 && di->v[0].kind == SRC_HEADER)
-		hdr_set(&sg->h, di->v[0].where, "%s", id);
-	else if (di->n > 0 && di->v[0].kind == SRC_BODY && body != NULL &&
-	    strcmp(di->v[0].where, "/id") != 0)
-		pointer_set(body, di->v[0].where, json_string(id));
+	if (et != NULL && et->kind == SRC_HEADER)
+		hdr_set(&sg->h, et->where, "%s", sg->type);
+	else if (et != NULL && et->kind == SRC_BODY && body != NULL)
+		pointer_set(body, et->where, json_string(sg->type));
+	if (di != NULL && di->kind == SRC_HEADER)
+		hdr_set(&sg->h, di->where, "%s", id);
+	else if (di != NULL && di->kind == SRC_BODY && body != NULL &&
+	    strcmp(di->where, "/id") != 0)
+		pointer_set(body, di->where, json_string(id));
 }
 
 /* A minimal event in OpenAI's shape; the type where the definition says. */
@@ -401,16 +426,16 @@ read_file(const char *path, struct buf *b)
 static void
 check_file_type(const struct signing *sg)
 {
-	const struct sources *et = &sg->ig->event_type;
+	const struct source *et = plain_source(&sg->ig->event_type);
 	json_t *doc, *v;
 
-	if (et->n == 0 || et->v[0].kind != SRC_BODY ||
+	if (et == NULL || et->kind != SRC_BODY ||
 	    (doc = json_loadb(sg->body, sg->len, 0, NULL)) == NULL)
 		return;
-	v = json_pointer_get(doc, et->v[0].where);
+	v = json_pointer_get(doc, et->where);
 	if (json_is_string(v) && strcmp(json_string_value(v), sg->type) != 0)
 		warnmsg("the file's %s is %s, not %s; the receiver goes by the "
-		    "file", et->v[0].where, json_string_value(v), sg->type);
+		    "file", et->where, json_string_value(v), sg->type);
 	json_decref(doc);
 }
 

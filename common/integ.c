@@ -70,6 +70,74 @@ template_ok(const char *tpl, char *why, size_t whylen)
 	return rc == 0 && holders > 0 ? 0 : -1;
 }
 
+static int parse_source(json_t *, struct source *, char *, size_t);
+
+/*
+ * {"when": {"header:NAME": "value", ...}, "value": FORM}: the form, taken
+ * only when the conditions hold (Twitch's revocations, sent with the
+ * subscription's own type header, are told apart by their message type).
+ */
+static int
+parse_conditional(json_t *v, struct source *src, char *why, size_t whylen)
+{
+	json_t *when = json_object_get(v, "when"), *x;
+	const char *k;
+
+	if (json_object_size(v) != 2 || !json_is_string(json_object_get(v,
+	    "value")) || !json_is_object(when) || json_object_size(when) ==
+	    0 || json_object_size(when) > SRC_WHEN_MAX) {
+		snprintf(why, whylen, "a conditional form is {\"when\": "
+		    "{\"header:NAME\": \"value\"}, \"value\": FORM}, with "
+		    "1 to %d conditions", SRC_WHEN_MAX);
+		return -1;
+	}
+	if (parse_source(json_object_get(v, "value"), src, why, whylen) ==
+	    -1 || src->kind == SRC_NONE)
+		return -1;
+	json_object_foreach(when, k, x) {
+		struct src_cond *c = &src->when[src->nwhen++];
+		size_t i, off;
+
+		if (strncmp(k, "header:", 7) == 0 && k[7] != '\0') {
+			c->kind = SRC_HEADER;
+			off = 7;
+		} else if (strncmp(k, "query:", 6) == 0 && k[6] != '\0') {
+			c->kind = SRC_QUERY;
+			off = 6;
+		} else if (strncmp(k, "body:/", 6) == 0) {
+			c->kind = SRC_BODY;
+			off = 5;
+		} else {
+			snprintf(why, whylen, "when: %.60s: expected "
+			    "\"header:NAME\", \"query:NAME\" or "
+			    "\"body:/pointer\"", k);
+			return -1;
+		}
+		if (strlen(k + off) >= sizeof(c->where)) {
+			snprintf(why, whylen, "when: %.60s: longer than %zu",
+			    k, sizeof(c->where) - 1);
+			return -1;
+		}
+		for (i = 0; k[off + i] != '\0'; i++)
+			c->where[i] = c->kind == SRC_HEADER ?
+			    (char)tolower((unsigned char)k[off + i]) :
+			    k[off + i];
+		c->where[i] = '\0';
+		if (json_is_true(x))
+			c->value = NULL;
+		else if (json_is_false(x) || json_is_string(x) ||
+		    json_is_integer(x))
+			c->value = x;
+		else {
+			snprintf(why, whylen, "when: %.60s: expected true "
+			    "(present), false (absent), a string or a number "
+			    "(equal to)", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 parse_source(json_t *v, struct source *src, char *why, size_t whylen)
 {
@@ -77,6 +145,8 @@ parse_source(json_t *v, struct source *src, char *why, size_t whylen)
 	size_t i;
 
 	memset(src, 0, sizeof(*src));
+	if (json_is_object(v) && json_object_get(v, "when") != NULL)
+		return parse_conditional(v, src, why, whylen);
 	if (json_is_object(v)) {
 		/* {"first_key_of": "/pointer", "keys": [names]} */
 		const char *ptr = json_string_value(json_object_get(v,
@@ -165,7 +235,10 @@ parse_sources(json_t *v, struct sources *out, int allow_none, char *why,
 	for (i = 0; i < (size_t)out->n; i++) {
 		if (out->v[i].kind == SRC_NONE && (!allow_none || out->n > 1))
 			return -1;
-		if (out->v[i].kind == SRC_FIXED && i + 1 < (size_t)out->n)
+		/* A fixed value always yields: nothing after it is tried,
+		 * unless it holds only under conditions. */
+		if (out->v[i].kind == SRC_FIXED && out->v[i].nwhen == 0 &&
+		    i + 1 < (size_t)out->n)
 			return -1;
 	}
 	return 0;
@@ -226,8 +299,6 @@ derive_headers(struct integ *ig)
 		const char	*scheme;
 		const char	*headers[4];
 	} fixed[] = {
-		{ "standard-webhooks", { "webhook-id", "webhook-timestamp",
-		    "webhook-signature" } },
 		{ "github", { "x-hub-signature-256" } },
 		{ "stripe", { "stripe-signature" } },
 		{ "slack", { "x-slack-signature",
@@ -235,7 +306,7 @@ derive_headers(struct integ *ig)
 	};
 	json_t *sig = json_array(), *all, *may;
 	const struct sources *srcs[2] = { &ig->event_type, &ig->delivery_id };
-	size_t i, j;
+	size_t i, j, k;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(fixed[i].scheme, ig->scheme) == 0)
@@ -256,6 +327,10 @@ derive_headers(struct integ *ig)
 
 			if (src->kind == SRC_HEADER)
 				add_header(all, src->where, strlen(src->where));
+			for (k = 0; k < (size_t)src->nwhen; k++)
+				if (src->when[k].kind == SRC_HEADER)
+					add_header(all, src->when[k].where,
+					    strlen(src->when[k].where));
 			while (src->kind == SRC_TEMPLATE && vtpl_next(
 			    src->where, &pos, &part, why, sizeof(why)) == 1)
 				if (part.src.kind == SRC_HEADER)
@@ -315,8 +390,9 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 		BAD("%s: /event_type: %s%sexpected \"header:NAME\", "
 		    "\"body:/pointer\", \"query:NAME\", \"fixed:TEXT\", a "
 		    "template such as \"{header:X-Event}.{body:/action}\", "
-		    "{\"first_key_of\": \"/pointer\", \"keys\": [...]}, or a "
-		    "list of up to %d of them (a fixed one last)", label, tplerr,
+		    "{\"first_key_of\": \"/pointer\", \"keys\": [...]}, "
+		    "{\"when\": {...}, \"value\": FORM}, or a list of up to "
+		    "%d of them (a fixed one last)", label, tplerr,
 		    tplerr[0] ? "; " : "", SOURCES_MAX);
 	if (parse_sources(json_object_get(def, "delivery_id"),
 	    &ig->delivery_id, 1, tplerr, sizeof(tplerr)) == -1)

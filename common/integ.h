@@ -26,8 +26,21 @@ enum src_kind { SRC_HEADER, SRC_BODY, SRC_NONE, SRC_QUERY, SRC_FIXED,
 	SRC_TEMPLATE, SRC_FIRST_KEY, SRC_EVENT };
 
 #define SOURCES_MAX	4
+#define SRC_WHEN_MAX	2
 /* Parts of an hmac definition's signed template that the verifier joins. */
 #define TPL_PARTS_MAX	16
+
+/*
+ * A condition a source holds under ({"when": {...}, "value": FORM}): the
+ * header (SRC_HEADER, lower case), query parameter or body value there is
+ * present, absent, or equal to value.
+ */
+struct src_cond {
+	enum src_kind	 kind;
+	char		 where[128];
+	json_t		*value;		/* NULL: present; false: absent; else
+					   equal (a body value as JSON) */
+};
 
 struct source {
 	enum src_kind	 kind;
@@ -35,6 +48,8 @@ struct source {
 	 * template ("{header:X-GitHub-Event}.{body:/action}"). */
 	char		 where[256];
 	json_t		*keys;		/* SRC_FIRST_KEY: names, in order */
+	struct src_cond	 when[SRC_WHEN_MAX];	/* all must hold */
+	int		 nwhen;
 };
 
 /* Alternatives, tried in order: the first that yields a value wins. */
@@ -132,6 +147,9 @@ struct scheme_conf {
 	unsigned	 algs;		/* JWT_* accepted */
 	int		 jwks;		/* keys from jwks_url or jwks_file */
 	char		 jwks_path[PATH_MAX]; /* jwks_file, resolved */
+	/* standard-webhooks: the headers' names are this and id,
+	 * timestamp, signature ("webhook-", Svix's "svix-"), lower case */
+	char		 sw_prefix[32];
 };
 
 /*

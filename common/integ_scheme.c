@@ -11,7 +11,7 @@
  *	jwt		a JSON Web Token (HS256, RS256, ES256)
  *
  * and the four fixed ones, standard-webhooks, github, stripe and slack,
- * which take no params.
+ * which take no params but standard-webhooks' header_prefix.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -297,6 +297,7 @@ static const char *const pk_keys[] = {
 };
 static const char *const token_keys[] = { "token", "prefix", NULL };
 static const char *const basic_keys[] = { NULL };
+static const char *const sw_keys[] = { "header_prefix", NULL };
 static const char *const jwt_keys[] = {
 	"token", "prefix", "algorithms", "jwks_url", "jwks_file", "issuer",
 	"audience", "require", "claims", "body_digest", "secret_encoding",
@@ -725,6 +726,41 @@ check_jwt(struct integ *ig, const char *label, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * standard-webhooks: the three headers are webhook-id, webhook-timestamp
+ * and webhook-signature, or with another prefix (Svix sends svix-id,
+ * svix-timestamp and svix-signature, the same scheme).
+ */
+static int
+check_standard(struct integ *ig, const char *label, char *err,
+    size_t errlen)
+{
+	struct scheme_conf *sc = &ig->sc;
+	json_t *p = ig->params;
+	const char *pre;
+	size_t i;
+
+	str_copy(sc->sw_prefix, "webhook-", sizeof(sc->sw_prefix));
+	if (known_keys(p, sw_keys, ig->scheme, label, err, errlen) == -1)
+		return -1;
+	STR("header_prefix", pre);
+	if (pre == NULL)
+		return 0;
+	for (i = 0; pre[i] != '\0'; i++)
+		if (!isalnum((unsigned char)pre[i]) && pre[i] != '-' &&
+		    pre[i] != '_')
+			break;
+	if (i == 0 || pre[i] != '\0' || i + sizeof("timestamp") >
+	    sizeof(sc->sw_prefix))
+		BAD("/params/header_prefix: expected the start of a header "
+		    "name (letters, digits, '-' and '_', at most %zu), such as "
+		    "\"svix-\"", sizeof(sc->sw_prefix) - sizeof("timestamp"));
+	for (i = 0; pre[i] != '\0'; i++)
+		sc->sw_prefix[i] = (char)tolower((unsigned char)pre[i]);
+	sc->sw_prefix[i] = '\0';
+	return 0;
+}
+
 int
 integ_scheme_check(struct integ *ig, const char *label, char *err,
     size_t errlen)
@@ -747,8 +783,11 @@ integ_scheme_check(struct integ *ig, const char *label, char *err,
 		return check_basic(ig, label, err, errlen);
 	case SCHEME_JWT:
 		return check_jwt(ig, label, err, errlen);
+	case SCHEME_STANDARD:
+		return check_standard(ig, label, err, errlen);
 	default:
-		return 0;
+		return known_keys(ig->params, basic_keys, ig->scheme, label,
+		    err, errlen);
 	}
 }
 
@@ -772,8 +811,15 @@ void
 integ_scheme_headers(const struct integ *ig, json_t *need, json_t *may)
 {
 	const struct scheme_conf *sc = &ig->sc;
+	static const char *const sw[] = { "id", "timestamp", "signature" };
+	char h[64];
 	int i;
 
+	if (sc->id == SCHEME_STANDARD)
+		for (i = 0; i < 3; i++) {
+			snprintf(h, sizeof(h), "%s%s", sc->sw_prefix, sw[i]);
+			add_name(need, h);
+		}
 	/* One place for the signature: it must be there. Alternatives
 	 * (Box's two signatures): any one may be. */
 	for (i = 0; i < sc->nsig; i++)

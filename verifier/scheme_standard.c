@@ -2,7 +2,8 @@
  * Standard Webhooks (https://www.standardwebhooks.com), the scheme of
  * OpenAI, Svix and any "whsec_" sender.
  *
- *	webhook-id, webhook-timestamp, webhook-signature
+ *	webhook-id, webhook-timestamp, webhook-signature (or with the
+ *	definition's header_prefix: Svix's svix-id, ...)
  *	signed content: id "." timestamp "." body
  *	v1:  HMAC-SHA256 with the secret (whsec_<base64> decoded, any
  *	     other secret but a whpk_ key used as raw bytes, as OpenAI's
@@ -53,21 +54,27 @@ sw_key(const unsigned char *secret, size_t n, int v1a, unsigned char *out,
 enum vresult
 verify_standard_webhooks(const struct vreq *r, char *why, size_t whylen)
 {
-	const char *id = vreq_header(r, "webhook-id");
-	const char *ts = vreq_header(r, "webhook-timestamp");
-	const char *sigs = vreq_header(r, "webhook-signature");
+	const char *pre = r->ig->sc.sw_prefix[0] ? r->ig->sc.sw_prefix :
+	    "webhook-";
+	char hid[48], hts[48], hsig[48];
+	const char *id, *ts, *sigs;
 	unsigned char key[512], mac[64], sig[SIG_MAX];
 	struct iov parts[5];
 	enum vresult v;
 	int s, maclen[2] = { -1, -1 };
 
+	snprintf(hid, sizeof(hid), "%sid", pre);
+	snprintf(hts, sizeof(hts), "%stimestamp", pre);
+	snprintf(hsig, sizeof(hsig), "%ssignature", pre);
+	id = vreq_header(r, hid);
+	ts = vreq_header(r, hts);
+	sigs = vreq_header(r, hsig);
 	if (id == NULL || ts == NULL || sigs == NULL) {
-		snprintf(why, whylen, "missing %s header", id == NULL ?
-		    "webhook-id" : ts == NULL ? "webhook-timestamp" :
-		    "webhook-signature");
+		snprintf(why, whylen, "missing %s header", id == NULL ? hid :
+		    ts == NULL ? hts : hsig);
 		return V_MISSING;
 	}
-	if ((v = check_timestamp(r, "webhook-timestamp", ts, why, whylen)))
+	if ((v = check_timestamp(r, hts, ts, why, whylen)))
 		return v;
 	parts[0] = (struct iov){ id, strlen(id) };
 	parts[1] = (struct iov){ ".", 1 };
@@ -118,6 +125,6 @@ verify_standard_webhooks(const struct vreq *r, char *why, size_t whylen)
 next:
 		p += n;
 	}
-	snprintf(why, whylen, "no valid signature in webhook-signature");
+	snprintf(why, whylen, "no valid signature in %s", hsig);
 	return V_SIGNATURE;
 }

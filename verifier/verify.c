@@ -215,6 +215,51 @@ first_key(const struct source *src, json_t *json, char *out, size_t len)
 	return -1;
 }
 
+/* 1 when every condition of a conditional source holds. */
+static int
+src_when_holds(const struct vreq *r, const struct source *src, json_t *json)
+{
+	const struct src_cond *c;
+	char v[256], n[32];
+	const char *want;
+	json_t *at;
+	int i, have;
+
+	for (i = 0; i < src->nwhen; i++) {
+		c = &src->when[i];
+		/* A body value is compared as JSON: {"type": 1} is not "1". */
+		if (c->kind == SRC_BODY) {
+			at = json == NULL ? NULL : json_pointer_get(json,
+			    c->where);
+			if (c->value == NULL)
+				have = at != NULL;
+			else if (json_is_false(c->value))
+				have = json != NULL && at == NULL;
+			else
+				have = at != NULL && json_equal(at, c->value);
+			if (!have)
+				return 0;
+			continue;
+		}
+		have = source_value(r, c->kind, c->where, NULL, v, sizeof(v),
+		    0) == 0;
+		if (c->value == NULL || json_is_false(c->value)) {
+			if (have != (c->value == NULL))
+				return 0;
+			continue;
+		}
+		if (json_is_integer(c->value)) {
+			snprintf(n, sizeof(n), "%lld",
+			    (long long)json_integer_value(c->value));
+			want = n;
+		} else
+			want = json_string_value(c->value);
+		if (!have || strcmp(v, want) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static enum vresult
 extract_src(const struct vreq *r, const struct source *src, json_t *json,
     char *out, size_t len, int strings_only, size_t *head, size_t *headlen)
@@ -222,6 +267,8 @@ extract_src(const struct vreq *r, const struct source *src, json_t *json,
 	int rc;
 
 	*head = 0;
+	if (!src_when_holds(r, src, json))
+		return V_MALFORMED;
 	switch (src->kind) {
 	case SRC_NONE:
 		out[0] = '\0';
@@ -268,14 +315,18 @@ extract_one(const struct vreq *r, const struct sources *srcs, json_t *json,
 static int
 needs_body(const struct sources *srcs)
 {
-	int i;
+	int i, j;
 
-	for (i = 0; i < srcs->n; i++)
+	for (i = 0; i < srcs->n; i++) {
+		for (j = 0; j < srcs->v[i].nwhen; j++)
+			if (srcs->v[i].when[j].kind == SRC_BODY)
+				return 1;
 		if (srcs->v[i].kind == SRC_BODY ||
 		    srcs->v[i].kind == SRC_FIRST_KEY ||
 		    (srcs->v[i].kind == SRC_TEMPLATE &&
 		    strstr(srcs->v[i].where, "{body:") != NULL))
 			return 1;
+	}
 	return 0;
 }
 

@@ -33,4 +33,14 @@ hookpipe send no-such-sub --event batch.completed >/dev/null 2>&1
 assert_eq "send to an unknown subscription exits 1" 1 "$?"
 sleep 0.5
 assert_eq "three sends, three runs" 3 "$(runs_in "$T_DIR/runs")"
+
+# A Svix sender (Clerk): the same scheme under svix-* headers, whose
+# svix-id is the delivery id.
+hookpipe sub create clerk-sender --integration clerk --generate-secret \
+    >/dev/null 2>&1
+check "hookpipe send to a clerk subscription exits 0" \
+    hookpipe send clerk-sender --event user.created
+assert_eq "it is stored with its svix-id as the delivery id" "user.created msg_" \
+    "$(hookpipe events --sub clerk-sender --json |
+    json '" ".join([d[0]["type"], d[0]["delivery_id"][:4]])')"
 finish

@@ -63,6 +63,28 @@ refused(const char *extra, const char *want)
 	return 1;
 }
 
+/* An event type form refused, with `want` in the message. */
+static int
+refused_et(const char *et, const char *want)
+{
+	struct integ ig;
+	char text[2048], err[1024];
+
+	snprintf(text, sizeof(text), "{\"name\":\"t\",\"scheme\":\"hmac\","
+	    "\"params\":{\"header\":\"x-sig\"},\"event_type\":%s,"
+	    "\"delivery_id\":\"none\",\"events\":[]}", et);
+	if (load(&ig, text, err, sizeof(err)) == 0) {
+		printf("# accepted: %s\n", et);
+		json_decref(ig.def);
+		return 0;
+	}
+	if (strstr(err, want) == NULL) {
+		printf("# %s\n#   said: %s\n#   not: %s\n", et, err, want);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 forms(void)
 {
@@ -328,6 +350,109 @@ extract(void)
 	    sizeof(why)) == V_OK && strcmp(type, "unknown") == 0);
 	json_decref(j);
 	json_decref(ig.def);
+}
+
+/*
+ * Conditional forms: Twitch's revocations come with the subscription's
+ * own type header and are told apart by the message type; Messenger's
+ * deliveries have entry[].messaging where other Meta objects have
+ * changes.
+ */
+static void
+conditional(void)
+{
+	struct integ ig;
+	struct vreq r;
+	struct header h[2] = { { "twitch-eventsub-message-type",
+	    "notification" }, { "twitch-eventsub-subscription-type",
+	    "channel.follow" } };
+	char type[64], did[64], why[256], err[1024];
+	json_t *j;
+
+	CHECK(load(&ig, "{\"name\":\"t\",\"scheme\":\"hmac\",\"params\":"
+	    "{\"header\":\"x-sig\"},\"event_type\":[{\"when\":"
+	    "{\"header:Twitch-Eventsub-Message-Type\":\"revocation\"},"
+	    "\"value\":\"revocation.{header:Twitch-Eventsub-Subscription-Type}"
+	    "\"},\"header:Twitch-Eventsub-Subscription-Type\"],"
+	    "\"delivery_id\":\"none\",\"events\":[]}", err,
+	    sizeof(err)) == 0 && ig.event_type.n == 2 &&
+	    ig.event_type.v[0].kind == SRC_TEMPLATE &&
+	    ig.event_type.v[0].nwhen == 1);
+	/* The condition's header is among those the integration reads. */
+	CHECK(integ_reads_header(&ig, "twitch-eventsub-message-type"));
+	memset(&r, 0, sizeof(r));
+	r.ig = &ig;
+	r.headers = h;
+	r.nheaders = 2;
+	r.body = (const unsigned char *)"{\"subscription\":{}}";
+	r.body_len = strlen((const char *)r.body);
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "channel.follow") == 0);
+	json_decref(j);
+	h[0].value = "revocation";
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type,
+	    "revocation.channel.follow") == 0);
+	json_decref(j);
+	/* Without the message type header: the plain form. */
+	r.nheaders = 1;
+	h[0] = h[1];
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "channel.follow") == 0);
+	json_decref(j);
+	json_decref(ig.def);
+
+	/* Body conditions, present and equal (as JSON), and a fixed value
+	 * that holds only under one, which may come first. */
+	CHECK(load(&ig, "{\"name\":\"t\",\"scheme\":\"hmac\",\"params\":"
+	    "{\"header\":\"x-sig\"},\"event_type\":[{\"when\":"
+	    "{\"body:/entry/0/messaging\":true},\"value\":\"{body:/object}."
+	    "messaging\"},{\"when\":{\"body:/v\":2,\"query:q\":\"x\"},"
+	    "\"value\":\"fixed:two\"},\"{body:/object}.{body:/entry/0/"
+	    "changes/0/field}\"],\"delivery_id\":\"none\",\"events\":[]}",
+	    err, sizeof(err)) == 0);
+	r.ig = &ig;
+	r.nheaders = 0;
+	r.body = (const unsigned char *)"{\"object\":\"page\",\"entry\":"
+	    "[{\"messaging\":[{}]}]}";
+	r.body_len = strlen((const char *)r.body);
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "page.messaging") == 0);
+	json_decref(j);
+	r.body = (const unsigned char *)"{\"object\":\"instagram\",\"entry\":"
+	    "[{\"changes\":[{\"field\":\"comments\"}]}],\"v\":2}";
+	r.body_len = strlen((const char *)r.body);
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "instagram.comments") == 0);
+	json_decref(j);
+	r.query = "q=x";
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "two") == 0);
+	json_decref(j);
+	/* "2" is not 2. */
+	r.body = (const unsigned char *)"{\"object\":\"instagram\",\"entry\":"
+	    "[{\"changes\":[{\"field\":\"comments\"}]}],\"v\":\"2\"}";
+	r.body_len = strlen((const char *)r.body);
+	CHECK(verify_extract(&r, &j, type, sizeof(type), did, sizeof(did), why,
+	    sizeof(why)) == V_OK && strcmp(type, "instagram.comments") == 0);
+	json_decref(j);
+	json_decref(ig.def);
+
+	CHECK(refused_et("{\"when\":{\"method\":\"GET\"},\"value\":"
+	    "\"fixed:a\"}", "when: method: expected \"header:NAME\""));
+	CHECK(refused_et("{\"when\":{\"header:A\":\"x\"},\"value\":"
+	    "\"none\"}", "/event_type: "));
+	CHECK(refused_et("{\"when\":{\"header:A\":1.5},\"value\":"
+	    "\"fixed:a\"}", "when: header:A: expected true (present)"));
+	CHECK(refused_et("{\"when\":{\"header:A\":\"x\",\"header:B\":"
+	    "\"y\",\"header:C\":\"z\"},\"value\":\"fixed:a\"}",
+	    "with 1 to 2 conditions"));
+	CHECK(refused_et("{\"when\":{\"header:A\":\"x\"}}",
+	    "a conditional form is"));
+	CHECK(refused_et("{\"when\":{},\"value\":\"fixed:a\"}",
+	    "a conditional form is"));
+	CHECK(refused_et("{\"when\":{\"header:A\":\"x\"},\"value\":"
+	    "\"{nope}\"}", "unknown placeholder"));
 }
 
 /* A request for the handshake engine: a few headers, a query, a body. */
@@ -723,6 +848,7 @@ main(void)
 	matching();
 	derive();
 	extract();
+	conditional();
 	answers();
 	decryption();
 	reload();

@@ -16,9 +16,13 @@ const sign = (id) => ({ key, body, now }) => ({
   },
 });
 
-const deliveries = ['batch.completed', 'response.completed',
-  'fine_tuning.job.failed'].map((t, i) => {
-  const body = fs.readFileSync(path.join(samples, `openai-${t}.json`), 'utf8');
+// Every event of the definition, each with OpenAI's example of it. The
+// two SIP call examples end a list with a comma, as published: OpenAI
+// sends JSON, so the comma is taken out.
+const events = require('../../../integrations/openai.json').events.map((e) => e.name);
+const deliveries = events.map((t, i) => {
+  const body = fs.readFileSync(path.join(samples, `openai-${t}.json`), 'utf8')
+    .replace(/,(\s*[\]}])/g, '$1');
   return {
     name: `${t}, OpenAI's example`, body, type: t,
     delivery_id: `msg_catalogue${i}`, sign: sign(`msg_catalogue${i}`),

@@ -43,7 +43,9 @@
 //   handshakes    [{name, request: async ({key, url, sub, now}) =>
 //                 ({method, headers, query, body}), status (default 200),
 //                 body: string | RegExp | (text, res) => string|null,
-//                 content_type (optional prefix)}]
+//                 content_type (optional prefix), before: true to make
+//                 it before the deliveries (Asana's X-Hook-Secret, which
+//                 hands over the secret that signs them)}]
 //   setup / teardown  optional, async, with {hookpipe}
 'use strict';
 const fs = require('fs');
@@ -158,6 +160,31 @@ async function provider(file) {
   const url = sub.callback_url;
   const expected = [];
 
+  const handshake = async (h) => {
+    const label = `${I}: handshake ${h.name}`;
+    const now = Math.floor(Date.now() / 1000);
+    const req = await h.request({ key: keys.sign, url, sub: sub.id, now });
+    const res = await send(url, req);
+    const want = h.status || 200;
+    check(`${label}: ${want}`, res.status === want,
+      `got ${res.status}: ${res.text}`);
+    if (h.body !== undefined) {
+      let why = null;
+      if (typeof h.body === 'function') why = h.body(res.text, res);
+      else if (h.body instanceof RegExp) why = h.body.test(res.text) ? null
+        : `${JSON.stringify(res.text)} does not match ${h.body}`;
+      else why = res.text === h.body ? null
+        : `expected ${JSON.stringify(h.body)}, got ${JSON.stringify(res.text)}`;
+      check(`${label}: the answer`, why === null, why);
+    }
+    if (h.content_type)
+      check(`${label}: content-type ${h.content_type}`,
+        String(res.headers['content-type'] || '').startsWith(h.content_type),
+        `got ${res.headers['content-type']}`);
+  };
+  for (const h of (m.handshakes || []).filter((x) => x.before))
+    await handshake(h);
+
   for (const d of m.deliveries || []) {
     const label = `${I}: ${d.name}`;
     const body = bodyText(d.body);
@@ -196,28 +223,8 @@ async function provider(file) {
     }
   }
 
-  for (const h of m.handshakes || []) {
-    const label = `${I}: handshake ${h.name}`;
-    const now = Math.floor(Date.now() / 1000);
-    const req = await h.request({ key: keys.sign, url, sub: sub.id, now });
-    const res = await send(url, req);
-    const want = h.status || 200;
-    check(`${label}: ${want}`, res.status === want,
-      `got ${res.status}: ${res.text}`);
-    if (h.body !== undefined) {
-      let why = null;
-      if (typeof h.body === 'function') why = h.body(res.text, res);
-      else if (h.body instanceof RegExp) why = h.body.test(res.text) ? null
-        : `${JSON.stringify(res.text)} does not match ${h.body}`;
-      else why = res.text === h.body ? null
-        : `expected ${JSON.stringify(h.body)}, got ${JSON.stringify(res.text)}`;
-      check(`${label}: the answer`, why === null, why);
-    }
-    if (h.content_type)
-      check(`${label}: content-type ${h.content_type}`,
-        String(res.headers['content-type'] || '').startsWith(h.content_type),
-        `got ${res.headers['content-type']}`);
-  }
+  for (const h of (m.handshakes || []).filter((x) => !x.before))
+    await handshake(h);
 
   // Exactly the accepted deliveries are stored, never a handshake or a
   // refused one.

@@ -31,7 +31,7 @@ BIN	 = bin
 endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
-	   common/mp.o common/msg.o common/zsock.o common/stage.o \
+	   common/mp.o common/msg.o common/zsock.o common/stage.o common/svc.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
 	   common/db_migrate.o \

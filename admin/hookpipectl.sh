@@ -458,13 +458,15 @@ mtime() {
 	date -r "$1" +%s 2>/dev/null || stat -c %Y "$1" 2>/dev/null
 }
 
-# In the stages' format: "2026-01-02T03:04:05.678Z name: message".
+# In the stages' format: "2026-01-02T03:04:05.678Z name: message". Into
+# the stage's log by name: the stage may have rotated the file the loop
+# started with (HOOKPIPE_LOG_MAX).
 log_line() {
 	t=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 	case $t in
 	*N*) t=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) ;;	# no %N in this date
 	esac
-	printf '%s hookpipectl[%s]: %s\n' "$t" "$1" "$2"
+	printf '%s hookpipectl[%s]: %s\n' "$t" "$1" "$2" >>"$logdir/$1.log"
 }
 
 ms_to_s() {
@@ -774,7 +776,8 @@ start_child() {
 		rm -f "$run/$stage.pid"
 	fi
 	started=$(now)
-	"$loop_exe" 9>&- &
+	# Opened anew at each start: the current log, after a rotation.
+	"$loop_exe" 9>&- >>"$logdir/$stage.log" 2>&1 &
 	loop_child=$!
 	write_sup "$stage" "$loop_child"
 	# A stop that came while we were forking found no child to stop.

@@ -100,6 +100,8 @@ stage_setup(struct stage *st, const char *name, int argc, char **argv,
 		fatal(EXIT_PERMANENT, "%s", err);
 	if (config_make_dirs(cfg, err, sizeof(err)) == -1)
 		fatal(EXIT_PERMANENT, "%s", err);
+	snprintf(path, sizeof(path), "%s.log", name);
+	log_rotate_init(cfg->log_dir, path, cfg->log_max, cfg->log_keep);
 
 	stage_path(cfg, name, "lock", path, sizeof(path));
 	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -916,6 +916,7 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	str_copy(rq->integ, sub.integration, sizeof(rq->integ));
 	rq->limit = (size_t)limit;
 	str_copy(rq->sub, id, sizeof(rq->sub));
+	str_copy(rq->sub_name, sub.name, sizeof(rq->sub_name));
 	/* A declared body takes its room in the budget now, or is refused
 	 * before the sender has sent it. */
 	if (cl != NULL && parse_i64(cl, 1, INT64_MAX, &len) == 0 &&
@@ -1035,6 +1036,62 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 }
 
+/*
+ * One line per delivery, so that the log shows the traffic: the event id
+ * (the first one's, for a duplicate; "-" when nothing was stored), the
+ * subscription, the status and what it means, and the time from the
+ * headers to the answer. Never a header or the body: the answer's error
+ * text is ours (the verifier's reason, never a secret).
+ */
+static void
+log_delivery(const struct request *rq, struct MHD_Connection *c,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *what = "", *id = "-", *v;
+	char why[160];
+	json_t *o = NULL;
+	int status = 0;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+	if (ci != NULL)
+		status = (int)ci->http_status;
+	if (rq->answer != NULL && rq->answer[0] == '{')
+		o = json_loads(rq->answer, 0, NULL);
+	if (status == 0)
+		what = "no answer: the client went away";
+	else if (strcmp(rq->method, "POST") != 0 || rq->hs_headers != NULL ||
+	    rq->hs_ctype != NULL)
+		what = "handshake";
+	else if (status == 202) {
+		what = "spooled (the verifier is away)";
+		id = rq->event_id;
+	} else if (status / 100 == 2 && o != NULL) {
+		if (json_is_true(json_object_get(o, "duplicate")))
+			what = "duplicate";
+		else if ((v = json_string_value(json_object_get(o,
+		    "status"))) != NULL && strcmp(v, "ignored") == 0)
+			what = "ignored (event type not subscribed)";
+		else
+			what = "stored";
+		if ((v = json_string_value(json_object_get(o, "event_id"))) !=
+		    NULL && uuid_valid(v))
+			id = v;
+	} else if (status / 100 == 2)
+		what = "answered";
+	else if (o != NULL && (v = json_string_value(json_object_get(o,
+	    "error"))) != NULL) {
+		snprintf(why, sizeof(why), "%s", v);
+		what = why;
+	}
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status != 0)
+		what = "the client went away before the answer was sent";
+	log_info("delivery %s sub %s (%s): %d%s%s, %lld ms", id,
+	    rq->sub_name[0] ? rq->sub_name : "-", rq->sub, status,
+	    *what ? " " : "", what, (long long)(mono_ms() - rq->start_ms));
+	json_decref(o);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1043,10 +1100,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct request *rq = *req_cls;
 	struct conn *cn = conn_of(c);
 
-	(void)toe;
 	conn_set(rx, cn, CONN_WAITING);
 	if (rq == NULL)
 		return;
+	if (rq->kind == REQ_DELIVERY)
+		log_delivery(rq, c, toe);
 	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
 		waiting_del(rx, rq);
 	oauth_abort(rx, rq);

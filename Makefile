@@ -8,14 +8,21 @@ SHELL	 = /bin/bash
 #   make install    PREFIX=/usr/local
 
 PREFIX	?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec/hookpipe
+DATADIR	?= $(PREFIX)/share/hookpipe
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/hookpipe
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 CC	?= cc
 OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
-	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"' \
-	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"'
+	    -DHOOKPIPE_DATADIR='"$(DATADIR)"' \
+	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"' \
+	    -DHOOKPIPE_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
 # A sanitized build lives apart (build-san/, build-san/bin) so it never
@@ -195,14 +202,43 @@ run: deps all
 deps:
 	@bash .ci/deps
 
+# The CLI and hookpipectl in bin, the stages and the jq worker in
+# libexec/hookpipe (hookpipectl finds them there), the definitions and
+# examples in share/hookpipe. The paths are built into the binaries:
+# build with the PREFIX you install to.
+STAGE_BINS = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
+	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe-jq
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hookpipe/integrations
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 integrations/*.json $(DESTDIR)$(PREFIX)/share/hookpipe/integrations/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(BIN)/hookpipe $(BIN)/hookpipectl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(STAGE_BINS) $(DESTDIR)$(LIBEXECDIR)/
+	cd integrations && find . -type f | while read -r f; do \
+	    install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/integrations/$$f" || \
+	    exit 1; done
+	install -m 644 examples/* $(DESTDIR)$(DATADIR)/examples/
+	install -m 644 man/hookpipe.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/hookpipe.env.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/hookpipectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 completion/hookpipe.bash $(DESTDIR)$(BASHCOMPDIR)/hookpipe
+	ln -sf hookpipe $(DESTDIR)$(BASHCOMPDIR)/hookpipectl
+	install -m 644 completion/_hookpipe $(DESTDIR)$(ZSHCOMPDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hookpipe $(DESTDIR)$(PREFIX)/bin/hookpipectl \
+	    $(DESTDIR)$(MANDIR)/man1/hookpipe.1 \
+	    $(DESTDIR)$(MANDIR)/man5/hookpipe.env.5 \
+	    $(DESTDIR)$(MANDIR)/man8/hookpipectl.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/hookpipe $(DESTDIR)$(BASHCOMPDIR)/hookpipectl \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_hookpipe
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install uninstall clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -135,6 +135,13 @@ integrations_default(char *out, size_t len)
 		return;
 	}
 	snprintf(cand, sizeof(cand), "%s/../share/hookpipe/integrations", exe);
+	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+		str_copy(out, cand, len);
+		return;
+	}
+	/* A stage, installed in PREFIX/libexec/hookpipe. */
+	snprintf(cand, sizeof(cand), "%s/../../share/hookpipe/integrations",
+	    exe);
 	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
 		str_copy(out, cand, len);
 }

@@ -30,7 +30,10 @@ python3 "$ROOT/tests/e2e/helpers/activate.py" 127.0.0.1 "$PORTFILE" \
     "$BIN/hookpipe-receiver" >>"$T_DIR/activated.log" 2>&1 &
 HARNESS=$!
 BG_PIDS+=("$HARNESS")
-wait_for 10 test -s "$PORTFILE" || { not_ok "the socket is bound"; finish; }
+wait_for 30 test -s "$PORTFILE" || {
+	not_ok "the socket is bound" "$(tail -n 5 "$T_DIR/activated.log")"
+	finish
+}
 BASE=http://127.0.0.1:$(cat "$PORTFILE")
 
 rx_ready() {

@@ -1878,10 +1878,12 @@ gen_systemd() {
 			echo "# the actions the dispatcher runs are killed after it."
 			echo "TimeoutStopSec=$((STOP_TIMEOUT + 5))"
 			echo "KillMode=mixed"
-			echo "NoNewPrivileges=yes"
-			echo "PrivateTmp=yes"
 			echo "LimitNOFILE=65536"
+			# Not the dispatcher: the actions it runs may write
+			# anywhere their user may, /tmp included, or sudo.
 			if [ "$s" != dispatcher ]; then
+				echo "NoNewPrivileges=yes"
+				echo "PrivateTmp=yes"
 				echo "ProtectSystem=full"
 				echo "ProtectKernelTunables=yes"
 				echo "ProtectControlGroups=yes"

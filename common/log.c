@@ -45,6 +45,9 @@ log_rotate_init(const char *dir, const char *file, int64_t max, int64_t keep)
 	struct stat err_st, file_st;
 	int fd;
 
+	if (log_rot.dir_fd != -1)
+		close(log_rot.dir_fd);
+	log_rot.dir_fd = -1;
 	if (max <= 0 || strlen(file) >= sizeof(log_rot.file) ||
 	    fstat(STDERR_FILENO, &err_st) == -1 || !S_ISREG(err_st.st_mode))
 		return;

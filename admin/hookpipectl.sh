@@ -206,10 +206,12 @@ exits with 100 (a configuration error) is not restarted.
 
   --user USER    run the stages as USER (the service manager starts as
                  root); default: the user the manager runs them as
-  --home DIR     HOOKPIPE_HOME of the stages (default: $HOOKPIPE_HOME)
+  --home DIR     HOOKPIPE_HOME of the stages (default: the current one,
+                 $HOOKPIPE_HOME)
   --listen ADDR  the receiver's address (default: HOOKPIPE_LISTEN, or
                  127.0.0.1:8080)
-  --exe-dir DIR  where the stages' executables are (default: $stagedir)
+  --exe-dir DIR  where the stages' executables are (default: those
+                 hookpipectl runs, in $stagedir)
 EOF
 		;;
 	help) cat <<EOF
@@ -2050,7 +2052,8 @@ cmd_gen() {
 	esac
 	g_listen=$g_host:$g_port
 	for s in $STAGES; do
-		[ -x "$g_exe/hookpipe-$s" ] || printf '%s: warning: %s is not there (yet): see --exe-dir\n' \
+		[ -x "$g_exe/hookpipe-$s" ] ||
+		    printf '%s: warning: %s is not there (yet): see --exe-dir\n' \
 		    "$prog" "$g_exe/hookpipe-$s" >&2
 	done
 	mkdir -p "$g_dir" || die "cannot create $g_dir"

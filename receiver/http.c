@@ -857,6 +857,18 @@ refuse_smuggling(struct receiver *rx, struct MHD_Connection *c, int *refused)
 }
 
 /* Set up a POST /triggers/plugin/{id} before its body arrives. */
+/*
+ * The delivery line (log_delivery) of a request answered before its body
+ * is read: an unknown subscription, a method or a declared size refused.
+ * The id only when it is one: the rest of a URL is the sender's text.
+ */
+static void
+log_refused(const char *id, const char *name, int status, const char *why)
+{
+	log_info("delivery - sub %s (%s): %d %s, 0 ms", name ? name : "-",
+	    uuid_valid(id) ? id : "-", status, why);
+}
+
 static enum MHD_Result
 begin_delivery(struct receiver *rx, struct MHD_Connection *c,
     const char *url, const char *method, void **req_cls)
@@ -871,27 +883,37 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
 	char allow[32];
 
-	if (strcmp(method, "POST") != 0 && !get && !head)
+	if (strcmp(method, "POST") != 0 && !get && !head) {
+		log_refused(id, NULL, 405, "only POST is allowed");
 		return respond(rx, c, 405, "application/json",
 		    "{\"error\":\"only POST is allowed\"}", "POST", 0);
-	if (!uuid_valid(id))
+	}
+	if (!uuid_valid(id)) {
+		log_refused(id, NULL, 404, "no such subscription");
 		return respond_json(rx, c, 404,
 		    "{\"error\":\"no such subscription\"}");
+	}
 	if ((rc = rtxn_renew(rx)) == 0) {
 		rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
 		mdb_txn_reset(rx->rtxn);
 	}
-	if (rc != 0)
-		return respond_json(rx, c, rc == MDB_NOTFOUND || rc == -1 ?
-		    404 : 503, rc == MDB_NOTFOUND || rc == -1 ?
-		    "{\"error\":\"no such subscription\"}" :
+	if (rc == MDB_NOTFOUND || rc == -1) {
+		log_refused(id, NULL, 404, "no such subscription");
+		return respond_json(rx, c, 404,
+		    "{\"error\":\"no such subscription\"}");
+	}
+	if (rc != 0) {
+		log_refused(id, NULL, 503, "cannot read the subscription");
+		return respond_json(rx, c, 503,
 		    "{\"error\":\"cannot read the subscription\"}");
+	}
 	ig = rx_integ(rx, sub.integration);
 	/* GET and HEAD are for the handshakes the integration declares. */
 	if ((get || head) && (ig == NULL || !(ig->hs_methods & (get ? HS_GET :
 	    HS_HEAD)))) {
 		if (ig != NULL)
 			hs_allow(ig, allow, sizeof(allow));
+		log_refused(id, sub.name, 405, "only POST is allowed");
 		return respond(rx, c, 405, "application/json", get ?
 		    "{\"error\":\"only POST is allowed: integration has no "
 		    "GET handshake\"}" : "", ig ? allow : "POST", 0);
@@ -903,10 +925,12 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && parse_i64(cl, 0, INT64_MAX, &len) == 0 &&
-	    len > limit)
+	    len > limit) {
+		log_refused(id, sub.name, 413, "body over the limit");
 		return respond_json(rx, c, 413, "{\"error\":\"body of %lld "
 		    "bytes is over the limit of %lld\"}", (long long)len,
 		    (long long)limit);
+	}
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return MHD_NO;
 	rq->start_ms = mono_ms();

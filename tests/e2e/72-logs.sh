@@ -40,6 +40,15 @@ assert_status "a forged delivery" 401
 check "a refused delivery is logged with its status and reason" \
     wait_for 10 grep -Eq "delivery - sub logs \\($SUB_ID\\): 401 .+, [0-9]+ ms\$" \
     "$LOG/receiver.log"
+nosub=$(python3 -c 'import uuid; print(uuid.uuid4())')
+post POST "$BASE/triggers/plugin/$nosub" "$T_DIR/batch.completed.json"
+assert_status "a delivery to no subscription" 404
+check "is logged too" wait_for 10 grep -q \
+    "delivery - sub - ($nosub): 404 no such subscription" "$LOG/receiver.log"
+post POST "$BASE/triggers/plugin/x%1b%5b31m" "$T_DIR/batch.completed.json"
+assert_status "a delivery to a path that is no id" 404
+check "is logged without the path" wait_for 10 grep -q \
+    "delivery - sub - (-): 404 no such subscription" "$LOG/receiver.log"
 assert_not_contains "the log has no secret" "${SUB_SECRET#whsec_}" \
     "$(cat "$LOG"/*.log)"
 assert_not_contains "nor a signature" "v1," "$(cat "$LOG"/*.log)"

@@ -6,16 +6,24 @@ SHELL	 = /bin/bash
 #   make run        install missing build dependencies, build, start the stack
 #   make test       unit and end-to-end tests
 #   make install    PREFIX=/usr/local
+#   make deb        a Debian package, in build-deb/
 
 PREFIX	?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec/hookpipe
+DATADIR	?= $(PREFIX)/share/hookpipe
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/hookpipe
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 CC	?= cc
 OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
-	    -DHOOKPIPE_DATADIR='"$(PREFIX)/share/hookpipe"' \
-	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"'
+	    -DHOOKPIPE_DATADIR='"$(DATADIR)"' \
+	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"' \
+	    -DHOOKPIPE_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
 
 # A sanitized build lives apart (build-san/, build-san/bin) so it never
@@ -31,7 +39,7 @@ BIN	 = bin
 endif
 
 COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
-	   common/mp.o common/msg.o common/zsock.o common/stage.o \
+	   common/mp.o common/msg.o common/zsock.o common/stage.o common/svc.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
 	   common/db_migrate.o \
@@ -195,14 +203,101 @@ run: deps all
 deps:
 	@bash .ci/deps
 
+# The CLI and hookpipectl in bin, the stages and the jq worker in
+# libexec/hookpipe (hookpipectl finds them there), the definitions and
+# examples in share/hookpipe. The paths are built into the binaries:
+# build with the PREFIX you install to.
+STAGE_BINS = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
+	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe-jq
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hookpipe/integrations
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 integrations/*.json $(DESTDIR)$(PREFIX)/share/hookpipe/integrations/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(BIN)/hookpipe $(BIN)/hookpipectl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(STAGE_BINS) $(DESTDIR)$(LIBEXECDIR)/
+	cd integrations && find . -type f | while read -r f; do \
+	    install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/integrations/$$f" || \
+	    exit 1; done
+	install -m 644 examples/* $(DESTDIR)$(DATADIR)/examples/
+	install -m 644 man/hookpipe.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/hookpipe.env.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/hookpipectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 completion/hookpipe.bash $(DESTDIR)$(BASHCOMPDIR)/hookpipe
+	ln -sf hookpipe $(DESTDIR)$(BASHCOMPDIR)/hookpipectl
+	install -m 644 completion/_hookpipe $(DESTDIR)$(ZSHCOMPDIR)/
+
+# A Debian package: built for /usr in build-deb/ (the paths are built
+# in), installed as make install does, with systemd units from
+# hookpipectl gen that run the stages as the user hookpipe, in
+# /var/lib/hookpipe. The maintainer scripts are in pkg/deb. dpkg-deb and
+# dpkg-shlibdeps only: no debhelper needed.
+DEB_VERSION ?= 0.1~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DB	 = build-deb
+DEB_ROOT = $(DB)/debian/hookpipe
+# Objects that do not embed a path are the same for /usr: build-deb/
+# starts as a copy of build/, less those that do.
+PATH_OBJS = $(patsubst %.c,$(DB)/%.o,$(shell grep -rl --include='*.c' \
+	   -e HOOKPIPE_DATADIR -e HOOKPIPE_BINDIR -e HOOKPIPE_LIBEXECDIR \
+	   common admin receiver verifier router dispatcher))
+deb:
+	@if [ -d build ] && [ ! -d $(DB) ]; then \
+	    cp -a build $(DB) && \
+	    find $(DB) -name '*.d' -exec sed -i 's|^build/|$(DB)/|' {} + ; \
+	fi
+	rm -f $(PATH_OBJS)
+	$(MAKE) B=$(DB) BIN=$(DB)/bin PREFIX=/usr all
+	rm -rf $(DB)/debian
+	$(MAKE) B=$(DB) BIN=$(DB)/bin PREFIX=/usr DESTDIR=$(CURDIR)/$(DEB_ROOT) \
+	    ZSHCOMPDIR=/usr/share/zsh/vendor-completions install
+	$(DB)/bin/hookpipectl gen systemd $(DEB_ROOT)/lib/systemd/system \
+	    --user hookpipe --home /var/lib/hookpipe --listen 127.0.0.1:8080 \
+	    --exe-dir /usr/libexec/hookpipe 2>/dev/null >/dev/null
+	install -d -m 755 $(DEB_ROOT)/DEBIAN
+	install -m 755 pkg/deb/postinst pkg/deb/prerm pkg/deb/postrm \
+	    $(DEB_ROOT)/DEBIAN/
+	printf 'Source: hookpipe\n\nPackage: hookpipe\nArchitecture: any\n' \
+	    >$(DB)/debian/control
+	cd $(DB) && dpkg-shlibdeps -O -e debian/hookpipe/usr/bin/hookpipe \
+	    $(addprefix -edebian/hookpipe/usr/libexec/hookpipe/, \
+	    hookpipe-receiver hookpipe-verifier hookpipe-router \
+	    hookpipe-dispatcher hookpipe-jq) 2>/dev/null | \
+	    sed -n 's/^shlibs:Depends=//p' >debian/depends
+	{ echo "Package: hookpipe"; \
+	  echo "Version: $(DEB_VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: hookpipe maintainers <hookpipe@localhost>"; \
+	  echo "Installed-Size: $$(du -sk $(DEB_ROOT) | cut -f1)"; \
+	  echo "Depends: $$(cat $(DB)/debian/depends), passwd"; \
+	  echo "Recommends: systemd"; \
+	  echo "Section: net"; \
+	  echo "Priority: optional"; \
+	  echo "Description: self-hosted webhook trigger gateway"; \
+	  echo " hookpipe receives webhooks (OpenAI, Stripe, GitHub, Slack, any"; \
+	  echo " Standard Webhooks sender), checks their signatures, stores the"; \
+	  echo " events and runs the workflows they trigger: a command, an HTTP"; \
+	  echo " endpoint or a ZeroMQ consumer, with retries."; \
+	  echo " ."; \
+	  echo " It runs as four systemd services under the user hookpipe, with"; \
+	  echo " its state in /var/lib/hookpipe."; \
+	} >$(DEB_ROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) \
+	    $(DB)/hookpipe_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hookpipe $(DESTDIR)$(PREFIX)/bin/hookpipectl \
+	    $(DESTDIR)$(MANDIR)/man1/hookpipe.1 \
+	    $(DESTDIR)$(MANDIR)/man5/hookpipe.env.5 \
+	    $(DESTDIR)$(MANDIR)/man8/hookpipectl.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/hookpipe $(DESTDIR)$(BASHCOMPDIR)/hookpipectl \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_hookpipe
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-deb bin
 
-.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install clean fuzz fuzz-build
+.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install uninstall deb clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -52,10 +52,17 @@ STOP_TIMEOUT=10		# seconds a stage gets to drain before SIGKILL
 prog=hookpipectl
 self=$(readlink -f "$0" 2>/dev/null) || self=$0
 bindir=$(cd "$(dirname "$self")" && pwd -P) || exit 1
+# The stages: beside us in a source tree (bin/), in libexec/hookpipe
+# once installed (make install).
+stagedir=$bindir
+if [ ! -x "$bindir/hookpipe-receiver" ] &&
+    [ -d "$bindir/../libexec/hookpipe" ]; then
+	stagedir=$(cd "$bindir/../libexec/hookpipe" && pwd -P) || exit 1
+fi
 
 : "${HOOKPIPE_HOME:=${XDG_STATE_HOME:-${HOME:?set HOOKPIPE_HOME or HOME}/.local/state}/hookpipe}"
 export HOOKPIPE_HOME
-HOOKPIPE_BINDIR=$bindir
+HOOKPIPE_BINDIR=$stagedir
 export HOOKPIPE_BINDIR
 run=$HOOKPIPE_HOME/run
 logdir=$HOOKPIPE_HOME/log
@@ -80,6 +87,9 @@ usage: $prog COMMAND [ARGS]
                            print (and follow) the stage's log
   reload                   make the stages read the integration
                            definitions again now
+  gen systemd|s6|runit DIR [--user USER] [--home DIR] [--listen ADDR]
+                           write unit files or service directories that
+                           run the stages under a service manager
   help [COMMAND]           this text, or the one of a command
 
 STAGE is one of: receiver verifier router dispatcher. Every command takes
@@ -189,6 +199,35 @@ dispatcher hold no definitions; the CLI reads them on every command.
 Exits 0 when the signal reached both, 3 when one is not running.
 EOF
 		;;
+	gen) cat <<EOF
+usage: $prog gen systemd|s6|runit DIR [--user USER] [--home DIR]
+           [--listen ADDR] [--exe-dir DIR]
+
+Writes into DIR what runs the four stages under a service manager, in
+place of start and stop. Each stage says when it is ready, and one that
+exits with 100 (a configuration error) is not restarted.
+
+  systemd  hookpipe-{dispatcher,router,verifier,receiver}.service
+           (Type=notify, RestartPreventExitStatus=100),
+           hookpipe-receiver.socket (the receiver's listening socket,
+           kept open across its restarts) and hookpipe.target. Copy them
+           to /etc/systemd/system, then: systemctl daemon-reload;
+           systemctl enable --now hookpipe.target
+  s6       a service directory per stage (run, finish, notification-fd,
+           log/run with s6-log), for s6-svscan's scan directory
+  runit    a service directory per stage (run, finish, log/run with
+           svlogd), for runsvdir's directory
+
+  --user USER    run the stages as USER (the service manager starts as
+                 root); default: the user the manager runs them as
+  --home DIR     HOOKPIPE_HOME of the stages (default: the current one,
+                 $HOOKPIPE_HOME)
+  --listen ADDR  the receiver's address (default: HOOKPIPE_LISTEN, or
+                 127.0.0.1:8080)
+  --exe-dir DIR  where the stages' executables are (default: those
+                 hookpipectl runs, in $stagedir)
+EOF
+		;;
 	help) cat <<EOF
 usage: $prog help [COMMAND]
 
@@ -280,7 +319,7 @@ real_path() {
 # starts: the one "swap" set, or its own) and ex_prev (while a swap runs,
 # the one it replaces), as /proc/PID/exe shows them: no symbolic links.
 stage_exes() {
-	ex_own=$bindir/hookpipe-$1
+	ex_own=$stagedir/hookpipe-$1
 	if [ -h "$ex_own" ]; then
 		ex_own=$(real_path "$ex_own")
 	fi
@@ -472,13 +511,15 @@ mtime() {
 	date -r "$1" +%s 2>/dev/null || stat -c %Y "$1" 2>/dev/null
 }
 
-# In the stages' format: "2026-01-02T03:04:05.678Z name: message".
+# In the stages' format: "2026-01-02T03:04:05.678Z name: message". Into
+# the stage's log by name: the stage may have rotated the file the loop
+# started with (HOOKPIPE_LOG_MAX).
 log_line() {
 	t=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 	case $t in
 	*N*) t=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) ;;	# no %N in this date
 	esac
-	printf '%s hookpipectl[%s]: %s\n' "$t" "$1" "$2"
+	printf '%s hookpipectl[%s]: %s\n' "$t" "$1" "$2" >>"$logdir/$1.log"
 }
 
 ms_to_s() {
@@ -788,7 +829,8 @@ start_child() {
 		rm -f "$run/$stage.pid"
 	fi
 	started=$(now)
-	"$loop_exe" 9>&- &
+	# Opened anew at each start: the current log, after a rotation.
+	"$loop_exe" 9>&- >>"$logdir/$stage.log" 2>&1 &
 	loop_child=$!
 	write_sup "$stage" "$loop_child"
 	# A stop that came while we were forking found no child to stop.
@@ -1198,8 +1240,8 @@ cmd_start() {
 		shift
 	done
 	for b in $STAGES; do
-		[ -x "$bindir/hookpipe-$b" ] ||
-		    die "$bindir/hookpipe-$b: not found (run make first)"
+		[ -x "$stagedir/hookpipe-$b" ] ||
+		    die "$stagedir/hookpipe-$b: not found (run make first)"
 	done
 	prepare_dirs
 	ctl_lock
@@ -1779,6 +1821,285 @@ cmd_reload() {
 	exit "$rl_rc"
 }
 
+# ---------------------------------------------------------------------
+# gen: the stages under a service manager (systemd, s6, runit) instead
+# of our supervise loops. Each stage tells the manager it is ready
+# (NOTIFY_SOCKET, or HOOKPIPE_NOTIFY_FD for s6's notification-fd), exit
+# 100 stops the restarts, and under systemd the receiver takes its
+# listening socket from a socket unit. The values are checked against a
+# plain set of characters, so that they need no quoting in a unit file
+# or a run script.
+
+gen_path() {
+	case $2 in
+	/*) ;;
+	*) usage_error gen "$1 $2: expected an absolute path" ;;
+	esac
+	case $2 in
+	*[!A-Za-z0-9._/+-]*) usage_error gen \
+	    "$1 $2: only letters, digits and . _ / + - please" ;;
+	esac
+}
+
+# gen_put PATH MODE: PATH.tmp, just written, becomes PATH; prints PATH.
+# (Written by a redirection, not a pipe: die here ends the command.)
+gen_put() {
+	[ -d "$1" ] && die "$1 is a directory"
+	if ! { chmod "$2" "$1.tmp" && mv -f "$1.tmp" "$1"; }; then
+		die "cannot write $1"
+	fi
+	printf '%s\n' "$1"
+}
+
+gen_what() {
+	case $1 in
+	dispatcher) echo "runs the workflows' actions" ;;
+	router) echo "matches events to workflows" ;;
+	verifier) echo "checks signatures, stores events" ;;
+	receiver) echo "answers the webhook deliveries" ;;
+	esac
+}
+
+# The stage a stage feeds: started (and ready) before it.
+gen_next() {
+	case $1 in
+	router) echo dispatcher ;;
+	verifier) echo router ;;
+	receiver) echo verifier ;;
+	esac
+}
+
+gen_systemd() {
+	for s in $STAGES; do
+		nx=$(gen_next "$s")
+		{
+			echo "# Written by: hookpipectl gen systemd"
+			echo "[Unit]"
+			echo "Description=hookpipe $s ($(gen_what "$s"))"
+			echo "Documentation=man:hookpipectl(8) man:hookpipe.env(5)"
+			echo "PartOf=hookpipe.target"
+			case $s in
+			receiver|dispatcher)
+				echo "Wants=network-online.target"
+				echo "After=network-online.target" ;;
+			esac
+			if [ -n "$nx" ]; then
+				echo "Wants=hookpipe-$nx.service"
+				echo "After=hookpipe-$nx.service"
+			fi
+			if [ "$s" = receiver ]; then
+				echo "Requires=hookpipe-receiver.socket"
+				echo "After=hookpipe-receiver.socket"
+			fi
+			echo
+			echo "[Service]"
+			echo "Type=notify"
+			echo "NotifyAccess=main"
+			echo "ExecStart=$g_exe/hookpipe-$s"
+			echo "Environment=HOOKPIPE_HOME=$g_home"
+			[ -n "$g_user" ] && echo "User=$g_user"
+			case $g_home in
+			/var/lib/?*)
+				# Made (and given to User) by systemd.
+				echo "StateDirectory=${g_home#/var/lib/}"
+				echo "StateDirectoryMode=0700" ;;
+			esac
+			echo "UMask=0077"
+			echo "Restart=on-failure"
+			echo "RestartSec=1"
+			echo "# 100: a configuration error; fix it, then start again."
+			echo "RestartPreventExitStatus=100"
+			echo "TimeoutStartSec=30"
+			echo "# SIGTERM: the stage drains for up to ${STOP_TIMEOUT} s;"
+			echo "# the actions the dispatcher runs are killed after it."
+			echo "TimeoutStopSec=$((STOP_TIMEOUT + 5))"
+			echo "KillMode=mixed"
+			echo "LimitNOFILE=65536"
+			# Not the dispatcher: the actions it runs may write
+			# anywhere their user may, /tmp included, or sudo.
+			if [ "$s" != dispatcher ]; then
+				echo "NoNewPrivileges=yes"
+				echo "PrivateTmp=yes"
+				echo "ProtectSystem=full"
+				echo "ProtectKernelTunables=yes"
+				echo "ProtectControlGroups=yes"
+			fi
+			echo
+			echo "[Install]"
+			echo "WantedBy=hookpipe.target"
+		} >"$g_dir/hookpipe-$s.service.tmp"
+		gen_put "$g_dir/hookpipe-$s.service" 644
+	done
+	{
+		echo "# Written by: hookpipectl gen systemd"
+		echo "[Unit]"
+		echo "Description=hookpipe receiver's listening socket"
+		echo "Documentation=man:hookpipectl(8)"
+		echo "PartOf=hookpipe.target"
+		echo
+		echo "# Held by systemd: deliveries made while the receiver restarts"
+		echo "# wait in its queue."
+		echo "[Socket]"
+		echo "ListenStream=$g_listen"
+		echo "NoDelay=true"
+		echo "Backlog=1024"
+		echo "Service=hookpipe-receiver.service"
+		echo
+		echo "[Install]"
+		echo "WantedBy=sockets.target hookpipe.target"
+	} >"$g_dir/hookpipe-receiver.socket.tmp"
+	gen_put "$g_dir/hookpipe-receiver.socket" 644
+	{
+		echo "# Written by: hookpipectl gen systemd"
+		echo "[Unit]"
+		echo "Description=hookpipe webhook gateway"
+		echo "Documentation=man:hookpipectl(8) man:hookpipe(1)"
+		echo "Wants=hookpipe-dispatcher.service hookpipe-router.service"
+		echo "Wants=hookpipe-verifier.service hookpipe-receiver.socket"
+		echo "Wants=hookpipe-receiver.service"
+		echo
+		echo "[Install]"
+		echo "WantedBy=multi-user.target"
+	} >"$g_dir/hookpipe.target.tmp"
+	gen_put "$g_dir/hookpipe.target" 644
+}
+
+# gen_svdir KIND STAGE: an s6 or runit service directory.
+gen_svdir() {
+	d=$g_dir/hookpipe-$2
+	mkdir -p "$d/log" || die "cannot create $d/log"
+	case $1 in
+	s6) asuser=${g_user:+"s6-setuidgid $g_user "} ;;
+	runit) asuser=${g_user:+"chpst -u $g_user "} ;;
+	esac
+	{
+		echo "#!/bin/sh"
+		echo "# Written by: hookpipectl gen $1"
+		echo "exec 2>&1"
+		echo "HOOKPIPE_HOME=$g_home"
+		echo "export HOOKPIPE_HOME"
+		[ -n "$g_listen_set" ] && [ "$2" = receiver ] &&
+		    echo "HOOKPIPE_LISTEN=$g_listen_set; export HOOKPIPE_LISTEN"
+		if [ "$1" = s6 ]; then
+			echo "# Ready: a newline on descriptor 3 (notification-fd)."
+			echo "HOOKPIPE_NOTIFY_FD=3"
+			echo "export HOOKPIPE_NOTIFY_FD"
+		fi
+		echo "umask 077"
+		echo "exec ${asuser}$g_exe/hookpipe-$2"
+	} >"$d/run.tmp"
+	gen_put "$d/run" 755
+	{
+		echo "#!/bin/sh"
+		echo "# Written by: hookpipectl gen $1"
+		echo "# Exit 100 is a configuration error: leave the stage down"
+		echo "# until it is fixed and the service started again."
+		# shellcheck disable=SC2016 # the script's $1
+		case $1 in
+		s6) echo '[ "$1" = 100 ] && exit 125' ;;
+		runit) echo '[ "$1" = 100 ] && exec sv down .' ;;
+		esac
+		echo "exit 0"
+	} >"$d/finish.tmp"
+	gen_put "$d/finish" 755
+	if [ "$1" = s6 ]; then
+		echo 3 >"$d/notification-fd.tmp"
+		gen_put "$d/notification-fd" 644
+	fi
+	# The stages stamp their lines: the logger keeps them as they are,
+	# 10 files of up to 1 MB (svlogd reads that from DIR/config).
+	case $1 in
+	s6) logger="exec s6-log -b n10 s1000000 \"\$1\"" ;;
+	runit) logger="printf \"s1000000\\\\nn10\\\\n\" >\"\$1/config\"; exec svlogd \"\$1\"" ;;
+	esac
+	{
+		echo "#!/bin/sh"
+		echo "# Written by: hookpipectl gen $1"
+		echo "exec ${asuser}sh -ec 'mkdir -p \"\$1\"; $logger' sh $g_home/log/$2"
+	} >"$d/log/run.tmp"
+	gen_put "$d/log/run" 755
+}
+
+cmd_gen() {
+	g_kind=
+	g_dir=
+	g_user=
+	g_home=$HOOKPIPE_HOME
+	g_listen_set=
+	g_exe=$stagedir
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h|--help) help_of gen; exit 0 ;;
+		--user|--home|--listen|--exe-dir)
+			[ $# -ge 2 ] || usage_error gen "$1 needs a value"
+			case $1 in
+			--user) g_user=$2 ;;
+			--home) g_home=$2 ;;
+			--listen) g_listen_set=$2 ;;
+			--exe-dir) g_exe=$2 ;;
+			esac
+			shift ;;
+		--user=*) g_user=${1#*=} ;;
+		--home=*) g_home=${1#*=} ;;
+		--listen=*) g_listen_set=${1#*=} ;;
+		--exe-dir=*) g_exe=${1#*=} ;;
+		-*) usage_error gen "unknown option $1" ;;
+		*)
+			if [ -z "$g_kind" ]; then
+				g_kind=$1
+			elif [ -z "$g_dir" ]; then
+				g_dir=$1
+			else
+				usage_error gen "too many arguments"
+			fi ;;
+		esac
+		shift
+	done
+	case $g_kind in
+	systemd|s6|runit) ;;
+	'') usage_error gen "expected systemd, s6 or runit, and DIR" ;;
+	*) usage_error gen "unknown service manager '$g_kind': systemd, s6 or runit" ;;
+	esac
+	[ -n "$g_dir" ] || usage_error gen "expected DIR"
+	gen_path --home "$g_home"
+	gen_path --exe-dir "$g_exe"
+	case $g_user in
+	''|[a-z_]*) ;;
+	*) usage_error gen "--user $g_user: expected a user name" ;;
+	esac
+	case $g_user in
+	*[!a-z0-9_-]*) usage_error gen "--user $g_user: expected a user name" ;;
+	esac
+	g_listen=${g_listen_set:-${HOOKPIPE_LISTEN:-127.0.0.1:8080}}
+	g_host=${g_listen%:*}
+	g_port=${g_listen##*:}
+	case $g_host in
+	'') g_host=0.0.0.0 ;;
+	localhost) g_host=127.0.0.1 ;;
+	esac
+	case $g_port in
+	''|*[!0-9]*) usage_error gen "--listen $g_listen: expected HOST:PORT" ;;
+	esac
+	case $g_host in
+	*[!0-9A-Fa-f.:\[\]]*) usage_error gen \
+	    "--listen $g_listen: expected a numeric address (127.0.0.1:8080, [::1]:8080)" ;;
+	esac
+	g_listen=$g_host:$g_port
+	for s in $STAGES; do
+		[ -x "$g_exe/hookpipe-$s" ] ||
+		    printf '%s: warning: %s is not there (yet): see --exe-dir\n' \
+		    "$prog" "$g_exe/hookpipe-$s" >&2
+	done
+	mkdir -p "$g_dir" || die "cannot create $g_dir"
+	case $g_kind in
+	systemd) gen_systemd ;;
+	*)
+		for s in $STAGES; do
+			gen_svdir "$g_kind" "$s"
+		done ;;
+	esac
+}
+
 cmd_help() {
 	[ $# -le 1 ] || usage_error help "too many arguments"
 	case ${1:-} in
@@ -1800,6 +2121,7 @@ swap) cmd_swap "$@" ;;
 tail) cmd_tail "$@" ;;
 logs) cmd_logs "$@" ;;
 reload) cmd_reload "$@" ;;
+gen) cmd_gen "$@" ;;
 help) cmd_help "$@" ;;
 -h|--help) usage ;;
 _loop)

@@ -135,6 +135,13 @@ integrations_default(char *out, size_t len)
 		return;
 	}
 	snprintf(cand, sizeof(cand), "%s/../share/hookpipe/integrations", exe);
+	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+		str_copy(out, cand, len);
+		return;
+	}
+	/* A stage, installed in PREFIX/libexec/hookpipe. */
+	snprintf(cand, sizeof(cand), "%s/../../share/hookpipe/integrations",
+	    exe);
 	if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
 		str_copy(out, cand, len);
 }
@@ -336,6 +343,12 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    &cfg->jq_timeout_ms, err, errlen) ||
 	    env_size("HOOKPIPE_JQ_MEMORY", (int64_t)64 << 20, (int64_t)4 << 20,
 	    (int64_t)1 << 36, &cfg->jq_memory, err, errlen))
+		return -1;
+	/* Rotation of log/<stage>.log (log_rotate_init); 0: never. */
+	if (env_size("HOOKPIPE_LOG_MAX", (int64_t)10 << 20, 0,
+	    (int64_t)1 << 40, &cfg->log_max, err, errlen) ||
+	    env_int("HOOKPIPE_LOG_KEEP", 5, 0, 1000, &cfg->log_keep, err,
+	    errlen))
 		return -1;
 	if (parse_duration(env_or("HOOKPIPE_RETENTION", "30d"),
 	    &cfg->retention_s) == -1) {

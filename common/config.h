@@ -48,6 +48,8 @@ struct config {
 	int64_t	 retention_s;		/* HOOKPIPE_RETENTION: prune after */
 	int64_t	 jq_timeout_ms;		/* one filter or map evaluation */
 	int64_t	 jq_memory;		/* bytes a jq worker may allocate */
+	int64_t	 log_max;		/* rotate log/<stage>.log past it; 0 never */
+	int64_t	 log_keep;		/* rotated files kept: <stage>.log.1 ... */
 	/* Delay before retry N (ms): HOOKPIPE_RETRY_SCHEDULE="1,5,30,120,600". */
 	int64_t	 retry_ms[RETRY_MAX_STEPS];
 	int	 retry_steps;

@@ -14,8 +14,9 @@
 #include "log.h"
 #include "util.h"
 
-#ifndef HOOKPIPE_BINDIR
-#define HOOKPIPE_BINDIR	"/usr/local/bin"
+/* Installed, the worker sits with the stages (make install). */
+#ifndef HOOKPIPE_LIBEXECDIR
+#define HOOKPIPE_LIBEXECDIR	"/usr/local/libexec/hookpipe"
 #endif
 
 /* The parent's own deadline, past the worker's timer: a worker that
@@ -25,7 +26,7 @@
 int
 jqpool_find(struct jqpool *p, char *err, size_t errlen)
 {
-	char self[PATH_MAX - 16];
+	char self[PATH_MAX - 48];
 	ssize_t n;
 	char *slash;
 	const char *env;
@@ -39,6 +40,11 @@ jqpool_find(struct jqpool *p, char *err, size_t errlen)
 			    self);
 			if (access(p->exe, X_OK) == 0)
 				return 0;
+			/* The CLI, installed in PREFIX/bin. */
+			snprintf(p->exe, sizeof(p->exe),
+			    "%s/../libexec/hookpipe/hookpipe-jq", self);
+			if (access(p->exe, X_OK) == 0)
+				return 0;
 		}
 	}
 	/* A build swapped in from elsewhere uses the stack's worker:
@@ -48,11 +54,12 @@ jqpool_find(struct jqpool *p, char *err, size_t errlen)
 		if (access(p->exe, X_OK) == 0)
 			return 0;
 	}
-	snprintf(p->exe, sizeof(p->exe), "%s/hookpipe-jq", HOOKPIPE_BINDIR);
+	snprintf(p->exe, sizeof(p->exe), "%s/hookpipe-jq",
+	    HOOKPIPE_LIBEXECDIR);
 	if (access(p->exe, X_OK) == 0)
 		return 0;
 	snprintf(err, errlen, "cannot find hookpipe-jq beside this program "
-	    "or in %s (reinstall hookpipe)", HOOKPIPE_BINDIR);
+	    "or in %s (reinstall hookpipe)", HOOKPIPE_LIBEXECDIR);
 	return -1;
 }
 

@@ -1,14 +1,28 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_stage = "hookpipe";
 static int log_verbose;
 static int log_silent;
+
+/* Rotation of stderr's file (log_rotate_init). */
+static struct {
+	int	 dir_fd;	/* -1: no rotation */
+	char	 file[64];
+	int64_t	 max;
+	int64_t	 keep;
+	int64_t	 size;		/* written, as far as we know */
+} log_rot = { -1, "", 0, 0, 0 };
 
 void
 log_quiet(int on)
@@ -23,6 +37,85 @@ log_init(const char *name, int verbose)
 	log_verbose = verbose || getenv("HOOKPIPE_DEBUG") != NULL;
 	/* One line per write, even when stderr is a file or a pipe. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+void
+log_rotate_init(const char *dir, const char *file, int64_t max, int64_t keep)
+{
+	struct stat err_st, file_st;
+	int fd;
+
+	if (log_rot.dir_fd != -1)
+		close(log_rot.dir_fd);
+	log_rot.dir_fd = -1;
+	if (max <= 0 || strlen(file) >= sizeof(log_rot.file) ||
+	    fstat(STDERR_FILENO, &err_st) == -1 || !S_ISREG(err_st.st_mode))
+		return;
+	/* Only the stage's own log: not a file someone sent stderr to. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fstatat(fd, file, &file_st, 0) == -1 ||
+	    file_st.st_dev != err_st.st_dev || file_st.st_ino != err_st.st_ino) {
+		close(fd);
+		return;
+	}
+	log_rot.dir_fd = fd;
+	memcpy(log_rot.file, file, strlen(file) + 1);
+	log_rot.max = max;
+	log_rot.keep = keep;
+	log_rot.size = (int64_t)err_st.st_size;
+}
+
+/*
+ * Past the size: file.N-1 becomes file.N, ..., file becomes file.1, and
+ * stderr (and stdout, when it shares the file) goes on in a new file.
+ * Others write the same file (the supervise loop between restarts, a
+ * receiver and its successor for a moment): the lock on the directory
+ * makes one of them rotate, and the others only reopen.
+ */
+static void
+log_rotate(void)
+{
+	struct stat err_st, out_st, cur;
+	char from[96], to[96];
+	int64_t i;
+	int fd, out_too;
+
+	if (fstat(STDERR_FILENO, &err_st) == -1)
+		return;
+	if ((int64_t)err_st.st_size < log_rot.max) {
+		log_rot.size = (int64_t)err_st.st_size;
+		return;
+	}
+	out_too = fstat(STDOUT_FILENO, &out_st) == 0 &&
+	    out_st.st_dev == err_st.st_dev && out_st.st_ino == err_st.st_ino;
+	if (flock(log_rot.dir_fd, LOCK_EX) == -1)
+		return;
+	if (fstatat(log_rot.dir_fd, log_rot.file, &cur, 0) == 0 &&
+	    cur.st_dev == err_st.st_dev && cur.st_ino == err_st.st_ino) {
+		for (i = log_rot.keep; i >= 1; i--) {
+			snprintf(from, sizeof(from), i > 1 ? "%s.%lld" : "%s",
+			    log_rot.file, (long long)(i - 1));
+			snprintf(to, sizeof(to), "%s.%lld", log_rot.file,
+			    (long long)i);
+			if (renameat(log_rot.dir_fd, from, log_rot.dir_fd,
+			    to) == -1 && errno != ENOENT)
+				break;
+		}
+		if (log_rot.keep == 0)
+			unlinkat(log_rot.dir_fd, log_rot.file, 0);
+	}
+	fd = openat(log_rot.dir_fd, log_rot.file, O_WRONLY | O_APPEND |
+	    O_CREAT | O_CLOEXEC, 0600);
+	if (fd != -1) {
+		fflush(stdout);
+		if (dup2(fd, STDERR_FILENO) != -1 && out_too)
+			dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+	flock(log_rot.dir_fd, LOCK_UN);
+	log_rot.size = fstat(STDERR_FILENO, &cur) == 0 ?
+	    (int64_t)cur.st_size : 0;
 }
 
 const char *
@@ -64,6 +157,9 @@ log_vline(const char *level, const char *fmt, va_list ap)
 	    log_stage, level);
 	log_escape(stderr, msg, (size_t)n, 0);
 	fputc('\n', stderr);
+	/* Counted roughly (escapes lengthen a line); fstat tells for sure. */
+	if (log_rot.dir_fd != -1 && (log_rot.size += n + 48) >= log_rot.max)
+		log_rotate();
 	funlockfile(stderr);
 	if (msg != small)
 		free(msg);

@@ -15,6 +15,15 @@
 #define EXIT_TEMPORARY 111	/* transient failure: restart */
 
 void log_init(const char *name, int verbose);
+/*
+ * Size-based rotation of the file stderr writes to, when that file is
+ * dir/file: past max bytes it becomes file.1 (file.1 becomes file.2, ...,
+ * keeping keep of them) and stderr goes on in a new file. Under a
+ * supervisor that collects stderr (a pipe, the journal) nothing rotates:
+ * the collector does.
+ */
+void	log_rotate_init(const char *dir, const char *file, int64_t max,
+	    int64_t keep);
 const char *log_name(void);
 void	log_quiet(int on);	/* fuzz targets: no log lines at all */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

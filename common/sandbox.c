@@ -143,6 +143,8 @@ sandbox_confine(const struct config *cfg, const struct sandbox_policy *pol)
 	rw = fs_handled(abi) & ~(LANDLOCK_ACCESS_FS_EXECUTE | FS_IOCTL_DEV);
 	bad |= allow_path(ruleset, cfg->db_dir, rw);
 	bad |= allow_path(ruleset, cfg->run_dir, rw);
+	/* Its log, which it rotates (log_rotate_init). */
+	bad |= allow_path(ruleset, cfg->log_dir, rw);
 	bad |= allow_path(ruleset, cfg->user_integrations_dir, FS_READ);
 	bad |= allow_path(ruleset, cfg->integrations_dir, FS_READ);
 	if (pol->read_keys)

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "stage.h"
+#include "svc.h"
 #include "util.h"
 
 const char *const stage_names[4] = {
@@ -89,6 +90,8 @@ stage_setup(struct stage *st, const char *name, int argc, char **argv,
 	}
 	snprintf(logname, sizeof(logname), "hookpipe-%s", name);
 	log_init(strdup(logname), verbose);
+	if (svc_init(err, sizeof(err)) == -1)
+		fatal(EXIT_PERMANENT, "%s", err);
 	memset(st, 0, sizeof(*st));
 	st->name = name;
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -97,6 +100,8 @@ stage_setup(struct stage *st, const char *name, int argc, char **argv,
 		fatal(EXIT_PERMANENT, "%s", err);
 	if (config_make_dirs(cfg, err, sizeof(err)) == -1)
 		fatal(EXIT_PERMANENT, "%s", err);
+	snprintf(path, sizeof(path), "%s.log", name);
+	log_rotate_init(cfg->log_dir, path, cfg->log_max, cfg->log_keep);
 
 	stage_path(cfg, name, "lock", path, sizeof(path));
 	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -143,6 +148,7 @@ stage_ready(struct stage *st, const struct config *cfg)
 		fatal(EXIT_TEMPORARY, "cannot write %s: %s", path,
 		    strerror(errno));
 	log_info("ready (pid %ld)", (long)getpid());
+	svc_ready();
 }
 
 int
@@ -152,6 +158,8 @@ stage_signal(struct stage *st)
 
 	if (read(st->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return 0;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		svc_stopping();
 	return (int)si.ssi_signo;
 }
 

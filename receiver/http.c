@@ -857,6 +857,18 @@ refuse_smuggling(struct receiver *rx, struct MHD_Connection *c, int *refused)
 }
 
 /* Set up a POST /triggers/plugin/{id} before its body arrives. */
+/*
+ * The delivery line (log_delivery) of a request answered before its body
+ * is read: an unknown subscription, a method or a declared size refused.
+ * The id only when it is one: the rest of a URL is the sender's text.
+ */
+static void
+log_refused(const char *id, const char *name, int status, const char *why)
+{
+	log_info("delivery - sub %s (%s): %d %s, 0 ms", name ? name : "-",
+	    uuid_valid(id) ? id : "-", status, why);
+}
+
 static enum MHD_Result
 begin_delivery(struct receiver *rx, struct MHD_Connection *c,
     const char *url, const char *method, void **req_cls)
@@ -871,27 +883,37 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
 	char allow[32];
 
-	if (strcmp(method, "POST") != 0 && !get && !head)
+	if (strcmp(method, "POST") != 0 && !get && !head) {
+		log_refused(id, NULL, 405, "only POST is allowed");
 		return respond(rx, c, 405, "application/json",
 		    "{\"error\":\"only POST is allowed\"}", "POST", 0);
-	if (!uuid_valid(id))
+	}
+	if (!uuid_valid(id)) {
+		log_refused(id, NULL, 404, "no such subscription");
 		return respond_json(rx, c, 404,
 		    "{\"error\":\"no such subscription\"}");
+	}
 	if ((rc = rtxn_renew(rx)) == 0) {
 		rc = db_sub_get(rx->rtxn, &rx->db, id, &sub);
 		mdb_txn_reset(rx->rtxn);
 	}
-	if (rc != 0)
-		return respond_json(rx, c, rc == MDB_NOTFOUND || rc == -1 ?
-		    404 : 503, rc == MDB_NOTFOUND || rc == -1 ?
-		    "{\"error\":\"no such subscription\"}" :
+	if (rc == MDB_NOTFOUND || rc == -1) {
+		log_refused(id, NULL, 404, "no such subscription");
+		return respond_json(rx, c, 404,
+		    "{\"error\":\"no such subscription\"}");
+	}
+	if (rc != 0) {
+		log_refused(id, NULL, 503, "cannot read the subscription");
+		return respond_json(rx, c, 503,
 		    "{\"error\":\"cannot read the subscription\"}");
+	}
 	ig = rx_integ(rx, sub.integration);
 	/* GET and HEAD are for the handshakes the integration declares. */
 	if ((get || head) && (ig == NULL || !(ig->hs_methods & (get ? HS_GET :
 	    HS_HEAD)))) {
 		if (ig != NULL)
 			hs_allow(ig, allow, sizeof(allow));
+		log_refused(id, sub.name, 405, "only POST is allowed");
 		return respond(rx, c, 405, "application/json", get ?
 		    "{\"error\":\"only POST is allowed: integration has no "
 		    "GET handshake\"}" : "", ig ? allow : "POST", 0);
@@ -903,10 +925,12 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && parse_i64(cl, 0, INT64_MAX, &len) == 0 &&
-	    len > limit)
+	    len > limit) {
+		log_refused(id, sub.name, 413, "body over the limit");
 		return respond_json(rx, c, 413, "{\"error\":\"body of %lld "
 		    "bytes is over the limit of %lld\"}", (long long)len,
 		    (long long)limit);
+	}
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return MHD_NO;
 	rq->start_ms = mono_ms();
@@ -916,6 +940,7 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	str_copy(rq->integ, sub.integration, sizeof(rq->integ));
 	rq->limit = (size_t)limit;
 	str_copy(rq->sub, id, sizeof(rq->sub));
+	str_copy(rq->sub_name, sub.name, sizeof(rq->sub_name));
 	/* A declared body takes its room in the budget now, or is refused
 	 * before the sender has sent it. */
 	if (cl != NULL && parse_i64(cl, 1, INT64_MAX, &len) == 0 &&
@@ -1035,6 +1060,62 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 }
 
+/*
+ * One line per delivery, so that the log shows the traffic: the event id
+ * (the first one's, for a duplicate; "-" when nothing was stored), the
+ * subscription, the status and what it means, and the time from the
+ * headers to the answer. Never a header or the body: the answer's error
+ * text is ours (the verifier's reason, never a secret).
+ */
+static void
+log_delivery(const struct request *rq, struct MHD_Connection *c,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *what = "", *id = "-", *v;
+	char why[160];
+	json_t *o = NULL;
+	int status = 0;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+	if (ci != NULL)
+		status = (int)ci->http_status;
+	if (rq->answer != NULL && rq->answer[0] == '{')
+		o = json_loads(rq->answer, 0, NULL);
+	if (status == 0)
+		what = "no answer: the client went away";
+	else if (strcmp(rq->method, "POST") != 0 || rq->hs_headers != NULL ||
+	    rq->hs_ctype != NULL)
+		what = "handshake";
+	else if (status == 202) {
+		what = "spooled (the verifier is away)";
+		id = rq->event_id;
+	} else if (status / 100 == 2 && o != NULL) {
+		if (json_is_true(json_object_get(o, "duplicate")))
+			what = "duplicate";
+		else if ((v = json_string_value(json_object_get(o,
+		    "status"))) != NULL && strcmp(v, "ignored") == 0)
+			what = "ignored (event type not subscribed)";
+		else
+			what = "stored";
+		if ((v = json_string_value(json_object_get(o, "event_id"))) !=
+		    NULL && uuid_valid(v))
+			id = v;
+	} else if (status / 100 == 2)
+		what = "answered";
+	else if (o != NULL && (v = json_string_value(json_object_get(o,
+	    "error"))) != NULL) {
+		snprintf(why, sizeof(why), "%s", v);
+		what = why;
+	}
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status != 0)
+		what = "the client went away before the answer was sent";
+	log_info("delivery %s sub %s (%s): %d%s%s, %lld ms", id,
+	    rq->sub_name[0] ? rq->sub_name : "-", rq->sub, status,
+	    *what ? " " : "", what, (long long)(mono_ms() - rq->start_ms));
+	json_decref(o);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1043,10 +1124,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct request *rq = *req_cls;
 	struct conn *cn = conn_of(c);
 
-	(void)toe;
 	conn_set(rx, cn, CONN_WAITING);
 	if (rq == NULL)
 		return;
+	if (rq->kind == REQ_DELIVERY)
+		log_delivery(rq, c, toe);
 	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
 		waiting_del(rx, rq);
 	oauth_abort(rx, rq);

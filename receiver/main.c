@@ -31,6 +31,7 @@
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
+#include "svc.h"
 #include "zsock.h"
 #include "receiver.h"
 
@@ -38,18 +39,43 @@ static const char usage[] =
     "Receives webhook deliveries over HTTP (HOOKPIPE_LISTEN) and hands\n"
     "them to the verifier. Started by hookpipectl.\n";
 
+/* "127.0.0.1:8080", "[::1]:8080": where a socket listens. */
+static const char *
+sock_name(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		str_copy(out, "an unknown address", len);
+	else
+		snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%s" :
+		    "%s:%s", host, port);
+	return out;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct receiver *rx = calloc(1, sizeof(*rx));
-	char err[1024];
-	int one = 1, rc;
+	char err[1024], where[NI_MAXHOST + NI_MAXSERV + 8];
+	int one = 1, rc, activated;
 	int64_t next_tick;
 
 	if (rx == NULL)
 		return EXIT_TEMPORARY;
 	rx->inherited_fd = rx->quiesced_fd = -1;
 	stage_init_shared(&rx->st, "receiver", argc, argv, &rx->cfg, usage);
+	/* Socket activation: the service manager bound the address. */
+	if (svc_listen_fd(&rx->inherited_fd, err, sizeof(err)) == -1)
+		fatal(EXIT_PERMANENT, "%s", err);
+	activated = rx->inherited_fd >= 0;
+	if (activated && rx->st.lock_fd < 0)
+		fatal(EXIT_TEMPORARY, "another receiver is running (it holds "
+		    "%s/receiver.lock); stop it first", rx->cfg.run_dir);
 	if (rx->st.lock_fd < 0) {
 		if ((rx->inherited_fd = rx_handoff_take(rx)) == -1)
 			fatal(EXIT_TEMPORARY, "another receiver is running and "
@@ -97,8 +123,13 @@ main(int argc, char **argv)
 	sandbox_confine(&rx->cfg, &(struct sandbox_policy){ .read_keys = 1,
 	    .tcp_bind_port = rx->cfg.listen_port, .tcp_connect = 1 });
 	stage_ready(&rx->st, &rx->cfg);
-	log_info("listening on %s:%d", rx->cfg.listen_host,
-	    rx->cfg.listen_port);
+	if (activated)
+		log_info("listening on %s (the socket the service manager "
+		    "passed)", sock_name(rx->inherited_fd, where,
+		    sizeof(where)));
+	else
+		log_info("listening on %s:%d", rx->cfg.listen_host,
+		    rx->cfg.listen_port);
 
 	next_tick = mono_ms() + 1000;
 	for (;;) {

@@ -66,6 +66,7 @@ struct request {
 	int		 replace;	/* OAuth: may replace the credential */
 	char		 workspace[NAME_MAX_LEN + 1];
 	char		 sub[UUID_LEN + 1];
+	char		 sub_name[NAME_MAX_LEN + 1];	/* for the log */
 	char		 event_id[UUID_LEN + 1];
 	int64_t		 received_at;
 	int64_t		 sent_ms;

@@ -1,6 +1,8 @@
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -30,6 +32,76 @@ esc_is(const char *in, int flags, const char *want)
 		    want);
 	free(got);
 	return ok;
+}
+
+/* Size of dir/name, or -1 when there is no such file. */
+static long
+size_of(const char *dir, const char *name)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/*
+ * Rotation: past 300 bytes x.log becomes x.log.1 (x.log.1 becomes
+ * x.log.2), two are kept, and the lines go on in a new x.log. A stderr
+ * that is not dir/x.log (a pipe, another file) is never rotated.
+ */
+static void
+test_rotate(void)
+{
+	char dir[] = "/tmp/hplogrotXXXXXX", p[256];
+	int fd, saved, i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/x.log", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	CHECK(fd != -1);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	log_init("test", 0);
+	log_rotate_init(dir, "x.log", 300, 2);
+	for (i = 0; i < 40; i++)
+		log_info("line %d of a log that grows past its size", i);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	CHECK(size_of(dir, "x.log") != -1);
+	CHECK(size_of(dir, "x.log.1") > 0);
+	CHECK(size_of(dir, "x.log.2") > 0);
+	CHECK(size_of(dir, "x.log.3") == -1);
+	/* At most one line past the size. */
+	CHECK_MSG(size_of(dir, "x.log.1") < 300 + 128, "x.log.1: %ld bytes",
+	    size_of(dir, "x.log.1"));
+	CHECK(size_of(dir, "x.log") <= 300 + 128);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	CHECK(system(p) == 0);
+
+	/* stderr on another file of the same name elsewhere: no rotation. */
+	CHECK(mkdtemp(strcpy(dir, "/tmp/hplogrotXXXXXX")) != NULL);
+	snprintf(p, sizeof(p), "%s/other.log", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/x.log", dir);
+	close(open(p, O_WRONLY | O_CREAT, 0600));
+	log_rotate_init(dir, "x.log", 300, 2);
+	for (i = 0; i < 40; i++)
+		log_info("line %d of a log that grows past its size", i);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	CHECK(size_of(dir, "other.log") > 40 * 40);
+	CHECK(size_of(dir, "x.log.1") == -1);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	CHECK(system(p) == 0);
 }
 
 int
@@ -86,5 +158,6 @@ main(void)
 	fclose(f);
 	close(fd);
 	unlink(path);
+	test_rotate();
 	return t_done("test_log");
 }

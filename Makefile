@@ -34,7 +34,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
-	   common/db_migrate.o \
+	   common/db_migrate.o common/db_ids.o common/db_rejected.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o \

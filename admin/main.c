@@ -51,14 +51,23 @@ static const struct cmd commands[] = {
 	    "aside (quarantined) because it could not process them.", 0, NULL,
 	    spool_cmds },
 	{ "events", cmd_events,
-	    "events [--sub SUB] [--type T] [--status S] [--limit N]",
+	    "events [--sub SUB] [--type T] [--status S] [--limit N] "
+	    "[--follow]",
 	    "List stored events, newest first (default limit 50). --status is "
-	    "stored, ignored or routed.", 0, NULL, NULL },
+	    "stored, ignored or routed; --status rejected lists the "
+	    "deliveries the verifier refused with 400 or 401 in the last 7 "
+	    "days instead, with the reason (never their body). --follow (-f) "
+	    "prints the last 10 (or --limit) oldest first, then each one as "
+	    "it comes, until interrupted (one JSON object per line with "
+	    "--json).", 0, NULL, NULL },
 	{ "event", NULL, "event show ID", NULL, 0, NULL, event_cmds },
 	{ "runs", cmd_runs,
 	    "runs [--workflow W] [--status S] [--limit N]",
-	    "List workflow runs, newest first (default limit 50). --status is "
-	    "queued, running, succeeded, failed or dead.", 0, NULL, NULL },
+	    "List workflow runs, newest first (default limit 50), with the "
+	    "last error of those that failed; '(test)' marks the runs of "
+	    "'hookpipe workflow test'. --status is queued, running, "
+	    "succeeded, failed or dead.", 0, NULL, NULL },
+	{ "run", NULL, "run show RUN", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
 	    "Run a stored event again, as the router would: through every "
 	    "published workflow whose trigger matches it and whose --filter "

@@ -1183,26 +1183,26 @@ test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 	return 1;
 }
 
+/* A test run has one attempt (a router of an older build gave it more:
+ * the first one's result is the answer all the same). */
 static int
 run_finished(const struct run_rec *r)
 {
 	return r->state == RUN_SUCCEEDED || r->state == RUN_DEAD ||
-	    (r->state == RUN_FAILED && r->max_attempts > 0 &&
-	    r->attempts >= r->max_attempts);
+	    (r->state == RUN_FAILED && ((r->max_attempts > 0 &&
+	    r->attempts >= r->max_attempts) || (r->test &&
+	    r->attempts >= 1)));
 }
 
-/* The longest a run can take: every attempt's timeout and backoff. */
+/*
+ * The longest a test run can take: its one attempt (the router gives a
+ * test run no retries), with room for the dispatcher to start it and to
+ * record it.
+ */
 static int64_t
-run_budget_us(const struct config *cfg, const struct wf_rec *w)
+run_budget_us(const struct wf_rec *w)
 {
-	int64_t us = 0, i;
-
-	for (i = 1; i <= w->retries + 1; i++) {
-		us += (w->timeout_s + 5) * 1000000;
-		if (i <= w->retries)
-			us += config_retry_delay_ms(cfg, (int)i) * 1200;
-	}
-	return us + 10 * 1000000;
+	return (w->timeout_s + 15) * 1000000;
 }
 
 static int
@@ -1225,12 +1225,18 @@ test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
 	return EXIT_FAIL;
 }
 
+/*
+ * The event caught, and the output variables: what the action gets as
+ * its inputs, the trigger's --map result when it has one, else the
+ * payload.
+ */
 static void
 test_print_event(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
 	struct sub_rec s;
 	struct rtx t;
+	char *inputs;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return;
@@ -1240,11 +1246,20 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 		printf(" from ");
 		print_safe(stdout, db_sub_get(t.c, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
-		printf("\n\noutput variables:\n");
-		print_pretty(stdout, e.payload, e.payload_len);
+		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
+		    NULL) {
+			printf("\n\noutput variables (after the trigger's "
+			    "--map):\n");
+			print_pretty(stdout, inputs, strlen(inputs));
+			free(inputs);
+		} else {
+			printf("\n\noutput variables:\n");
+			print_pretty(stdout, e.payload, e.payload_len);
+		}
 		event_free(&e);
 	}
 	rtx_end(&t);
+	printf("\nrunning workflow %s once (run %s)...\n", r->workflow, r->id);
 	fflush(stdout);
 }
 
@@ -1275,9 +1290,14 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 		return;
 	db_attempt_each(txn, &ctx->db, r->id, last_attempt_cb, &l);
 	mdb_txn_abort(txn);
-	printf("\nrun %s: %s after %lld attempt%s\n", r->id,
-	    run_state_name(r->state), (long long)r->attempts,
-	    r->attempts == 1 ? "" : "s");
+	/* One attempt: the run is dead when it failed, which says less
+	 * than that. */
+	printf("\nrun %s: ", r->id);
+	print_status(stdout, r->state == RUN_SUCCEEDED ? "succeeded" :
+	    "failed");
+	if (l.a.n > 0)
+		printf(" in %lld ms", (long long)l.a.duration_us / 1000);
+	printf("\n");
 	if (r->last_error[0] != '\0' && r->state != RUN_SUCCEEDED)
 		print_field(stdout, "error", 6, r->last_error);
 	if (l.output != NULL && json_string_length(l.output) > 0) {
@@ -1293,13 +1313,24 @@ test_result_json(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
 	struct rtx t;
+	char *inputs;
 	json_t *o;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
+
 	o = json_pack("{s:o}", "run", run_json(ctx, &t, r, 1));
 	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
 		json_object_set_new(o, "event", event_json(ctx, &t, &e, 1));
+		/* What the action got: the map's result, or the payload. */
+		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
+		    NULL) {
+			json_object_set_new(o, "inputs", json_or_string(inputs,
+			    strlen(inputs)));
+			free(inputs);
+		} else
+			json_object_set_new(o, "inputs", json_or_string(
+			    e.payload, e.payload_len));
 		event_free(&e);
 	}
 	rtx_end(&t);
@@ -1338,8 +1369,7 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 	mdb_txn_abort(txn);
 	if (rc != 0)
 		return rc;
-	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&ctx->cfg,
-	    &w));
+	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&w));
 	wf_free(&w);
 	if (rc != 0)
 		return fail("run %s has not finished (status %s)", f.run.id,

@@ -382,7 +382,9 @@ put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	str_copy(run.workflow, w->name, sizeof(run.workflow));
 	str_copy(run.event_id, ev->id, sizeof(run.event_id));
 	run.event_seq = ev->seq;
-	run.max_attempts = w->retries + 1;
+	/* A `workflow test` waits for its one attempt: no retries behind
+	 * it that outlive the command. */
+	run.max_attempts = w->test ? 1 : w->retries + 1;
 	run.created_at = run.updated_at = run.next_at = now;
 	run.test = w->test;
 	if (w->fires)

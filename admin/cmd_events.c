@@ -1038,7 +1038,8 @@ replay_matching(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
 		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
 		if (db_wf_get(t->c, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
-		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
+		v = strcmp(w.state, "published") != 0 || w.disabled ?
+		    REPLAY_NO_TRIGGER :
 		    replay_fires(ctx, &w, e, 0, &inputs, why, sizeof(why));
 		if (v == REPLAY_FIRES)
 			rc = replay_add(rp, &w, inputs);

@@ -27,7 +27,8 @@ static const struct cmd commands[] = {
 	    "sub create | list | show | edit | refresh-keys | delete",
 	    "Subscriptions: one webhook endpoint (callback URL) for one "
 	    "integration in one workspace.", 0, NULL, sub_cmds },
-	{ "workflow", NULL, "workflow create | trigger | untrigger | "
+	{ "workflow", NULL, "workflow create | edit | enable | disable | "
+	    "trigger | untrigger | "
 	    "publish | unpublish | show | list | delete | test",
 	    "Workflows: an action plus the trigger nodes that start it.", 0,
 	    NULL, workflow_cmds },

@@ -213,6 +213,7 @@ struct wf_rec {
 	int64_t	 concurrency;
 	int64_t	 listen_until;			/* workflow test, us; 0 = off */
 	int64_t	 created_at;
+	int	 disabled;			/* its triggers do not fire */
 	int	 ntrig;
 	struct trigger trig[TRIGGERS_MAX];
 };

@@ -204,8 +204,9 @@ plan_wf(struct router *r, MDB_txn *txn, MDB_txn *rtxn, struct ev_plan *e,
 	 * event it catches ends it (recorded in the runs part). */
 	test = wf.listen_until > now_us() && db_test_caught(rtxn, &r->db, ws,
 	    name) != wf.listen_until;
-	if (strcmp(wf.state, "published") != 0 && !test) {
-		tap_route(r, &e->ev, key, NULL, "draft");
+	if ((strcmp(wf.state, "published") != 0 || wf.disabled) && !test) {
+		tap_route(r, &e->ev, key, NULL, wf.disabled ? "disabled" :
+		    "draft");
 		wf_free(&wf);
 		return 0;
 	}

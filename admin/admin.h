@@ -31,6 +31,7 @@ struct ctx {
 	int		 integs_loaded;
 	const char	*ws;		/* --workspace, or HOOKPIPE_WORKSPACE */
 	int		 json;		/* --json */
+	int		 home_named;	/* by --home or HOOKPIPE_HOME */
 	char		 path[64];	/* "sub create", for messages */
 };
 
@@ -76,6 +77,11 @@ struct opt {
  */
 int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
 	    const struct opt *, char ***args);
+/*
+ * Create the state directory if it is not there, saying so; refuse when
+ * it was not named and the stack runs with another. 0 or EXIT_FAIL.
+ */
+int	home_prepare(struct ctx *);
 /* Open the database and load the integrations; 0 or EXIT_FAIL. */
 int	ctx_open(struct ctx *, int warn_integrations);
 /*
@@ -208,6 +214,7 @@ extern const struct cmd cred_cmds[];
 extern const struct cmd oauth_cmds[];
 extern const struct cmd key_cmds[];
 extern const struct cmd spool_cmds[];
+extern const struct cmd config_cmds[];
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);

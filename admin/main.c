@@ -5,10 +5,13 @@
  * opt_parse() and opens the database only once they are valid, so that
  * --help and usage errors never touch the state directory.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "admin.h"
 #include "log.h"
@@ -38,6 +41,11 @@ static const struct cmd commands[] = {
 	{ "oauth", NULL, "oauth client set | authorize",
 	    "Authorize hookpipe with an OAuth application.", 0, NULL,
 	    oauth_cmds },
+	{ "config", NULL, "config list | get NAME | set NAME VALUE | unset NAME",
+	    "Settings: $HOOKPIPE_HOME/hookpipe.env holds HOOKPIPE_* "
+	    "variables (and TRIGGER_URL) that every hookpipe binary reads; "
+	    "a variable of the environment wins over the file.", 0, NULL,
+	    config_cmds },
 	{ "key", NULL, "key rotate",
 	    "The master key that encrypts secrets at rest.", 0, NULL,
 	    key_cmds },
@@ -123,13 +131,88 @@ integ_warn(const char *msg)
 	warnmsg("%s", msg);
 }
 
+/*
+ * The HOOKPIPE_HOME of a stage of this user that runs with another state
+ * directory, read from its environment; 0 when there is none.
+ */
+static int
+stack_elsewhere(const char *home, char *out, size_t len)
+{
+	static const char *const comms[] = {
+		"hookpipe-receiv", "hookpipe-verifi", "hookpipe-router",
+		"hookpipe-dispat", NULL
+	};
+	char path[300], buf[8192];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	size_t n, i;
+	int k, found = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		for (k = 0; comms[k] != NULL && strcmp(comms[k], buf) != 0; k++)
+			;
+		if (comms[k] == NULL)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		for (i = 0; i < n; i += strlen(buf + i) + 1)
+			if (strncmp(buf + i, "HOOKPIPE_HOME=", 14) == 0 &&
+			    strcmp(buf + i + 14, home) != 0) {
+				str_copy(out, buf + i + 14, len);
+				found = 1;
+				break;
+			}
+	}
+	closedir(d);
+	return found;
+}
+
+int
+home_prepare(struct ctx *ctx)
+{
+	char err[1024], other[PATH_MAX];
+	struct stat sb;
+	int fresh;
+
+	fresh = stat(ctx->cfg.home, &sb) == -1 && errno == ENOENT;
+	if (fresh && !ctx->home_named && stack_elsewhere(ctx->cfg.home,
+	    other, sizeof(other)))
+		return fail("no state directory at %s, and hookpipe runs with "
+		    "%s: set HOOKPIPE_HOME=%s (or give --home %s) to use it, "
+		    "or --home DIR for a new one", ctx->cfg.home, other, other,
+		    other);
+	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	if (fresh)
+		warnmsg("created a new state directory, %s (HOOKPIPE_HOME or "
+		    "--home chooses another)", ctx->cfg.home);
+	return 0;
+}
+
 int
 ctx_open(struct ctx *ctx, int warn_integrations)
 {
 	char err[1024];
+	int rc;
 
-	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
-		return fail("%s", err);
+	if ((rc = home_prepare(ctx)) != 0)
+		return rc;
 	if (db_open(&ctx->db, &ctx->cfg, DB_ALL, 0, err, sizeof(err)) != 0)
 		return fail("%s", err);
 	ctx->db_open = 1;
@@ -338,8 +421,8 @@ dispatch(struct ctx *ctx, const struct cmd *group, int argc, char **argv)
 }
 
 /*
- * --workspace and --json may appear anywhere, as in kubectl; take them
- * out before the commands see their own options.
+ * --workspace, --home and --json may appear anywhere, as in kubectl; take
+ * them out before the commands see their own options.
  */
 static int
 strip_globals(struct ctx *ctx, int *argc, char **argv)
@@ -356,6 +439,17 @@ strip_globals(struct ctx *ctx, int *argc, char **argv)
 		}
 		if (strcmp(a, "--json") == 0)
 			ctx->json = 1;
+		else if (strcmp(a, "--home") == 0 ||
+		    strncmp(a, "--home=", 7) == 0) {
+			if (a[6] == '\0' && i + 1 == *argc)
+				return usage_error(ctx, "option --home needs a "
+				    "value");
+			if (setenv("HOOKPIPE_HOME", a[6] == '=' ? a + 7 :
+			    argv[++i], 1) == -1)
+				return usage_error(ctx, "--home: %s",
+				    strerror(errno));
+			ctx->home_named = 1;
+		}
 		else if (strcmp(a, "--workspace") == 0) {
 			if (i + 1 == *argc)
 				return usage_error(ctx, "option --workspace "
@@ -382,6 +476,8 @@ main(int argc, char **argv)
 	int rc;
 
 	log_init("hookpipe", 0);
+	ctx.home_named = getenv("HOOKPIPE_HOME") != NULL &&
+	    *getenv("HOOKPIPE_HOME") != '\0';
 	if ((rc = strip_globals(&ctx, &argc, argv)) != 0)
 		return rc;
 	if (argc < 2) {

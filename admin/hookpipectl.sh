@@ -977,6 +977,15 @@ print_up() {
 start_failed() {
 	sf_why=${2:-}
 	if [ -z "$sf_why" ] && [ -f "$run/$1.exit" ]; then
+		# A configuration error says what to fix in its fatal line:
+		# that line alone.
+		sf_fatal=$(tail -n 5 "$logdir/$1.log" 2>/dev/null |
+		    grep ': fatal: ' | tail -n 1)
+		if [ -n "$sf_fatal" ]; then
+			printf '%s: %s cannot start: %s\n(full log: %s logs %s)\n' \
+			    "$prog" "$1" "${sf_fatal#*: fatal: }" "$prog" "$1" >&2
+			return
+		fi
 		sf_why="exited with 100 (configuration error)"
 	fi
 	sf_why=${sf_why:-$not_ready}

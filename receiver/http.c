@@ -1351,6 +1351,37 @@ rx_cap_limits(struct receiver *rx)
 	}
 }
 
+
+/*
+ * Bind the address once before libmicrohttpd does, to tell an address in
+ * use (or not allowed) from a temporary failure by its errno.
+ */
+static void
+listen_probe(struct receiver *rx, const struct addrinfo *ai)
+{
+	int fd, one = 1, e;
+
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		close(fd);
+		return;
+	}
+	e = errno;
+	close(fd);
+	if (e == EADDRINUSE)
+		fatal(EXIT_PERMANENT, "cannot listen on %s:%d: the address is "
+		    "in use by another program; stop it, or set "
+		    "HOOKPIPE_LISTEN to a free address", rx->cfg.listen_host,
+		    rx->cfg.listen_port);
+	if (e == EACCES || e == EADDRNOTAVAIL)
+		fatal(EXIT_PERMANENT, "cannot listen on %s:%d: %s; set "
+		    "HOOKPIPE_LISTEN to an address of this host (ports below "
+		    "1024 need privileges)", rx->cfg.listen_host,
+		    rx->cfg.listen_port, strerror(e));
+}
+
 void
 rx_start_http(struct receiver *rx, int no_listen)
 {
@@ -1385,6 +1416,10 @@ rx_start_http(struct receiver *rx, int no_listen)
 		where[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
 		    ai->ai_addr };
 	where[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	/* An address another program holds will not come free by itself:
+	 * a configuration error (exit 100), not one to retry. */
+	if (!no_listen && rx->inherited_fd < 0)
+		listen_probe(rx, ai);
 	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
 	    NULL, NULL, on_request, rx,
 	    /* First, so that the others' complaints reach the log too. */

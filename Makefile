@@ -38,7 +38,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o \
-	   common/jwks_fetch.o
+	   common/jwks_fetch.o common/version.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -78,6 +78,23 @@ $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON))
 
 LDFLAGS_STAGE = -Wl,--as-needed
 
+# The version and commit the binaries report (--version). The stamp is
+# rewritten only when it changes, so that a build of the same commit
+# relinks nothing.
+VERSION	?= 0.1.0
+COMMIT	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+$(B)/stamp.h: FORCE
+	@mkdir -p $(B)
+	@printf '#define HP_STAMP_VERSION "%s"\n#define HP_STAMP_COMMIT "%s"\n#define HP_STAMP_CFLAGS "%s"\n#define HP_STAMP_PREFIX "%s"\n' \
+	    '$(VERSION)' '$(COMMIT)' '$(strip $(CFLAGS))' '$(PREFIX)' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+
+$(B)/common/version.o: $(B)/stamp.h
+$(B)/common/version.o: CPPFLAGS += -I$(B)
+
+FORCE:
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
@@ -106,9 +123,9 @@ $(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
-$(BIN)/hookpipectl: admin/hookpipectl.sh
+$(BIN)/hookpipectl: admin/hookpipectl.sh $(B)/stamp.h
 	@mkdir -p $(BIN)
-	cp $< $@
+	sed 's/@VERSION@/$(VERSION) (commit $(COMMIT))/' $< >$@
 	chmod 755 $@
 
 # Unit tests link the module under test and its neighbours in common/.

@@ -79,6 +79,7 @@ usage: $prog COMMAND [ARGS]
   logs STAGE [-n N] [--since DURATION|TIME] [-f]
                            print (and follow) the stage's log
   help [COMMAND]           this text, or the one of a command
+  --version                the version and the commit it was built from
 
 STAGE is one of: receiver verifier router dispatcher. Every command takes
 --help. State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
@@ -1776,6 +1777,7 @@ tail) cmd_tail "$@" ;;
 logs) cmd_logs "$@" ;;
 help) cmd_help "$@" ;;
 -h|--help) usage ;;
+--version|version) echo "$prog @VERSION@" ;;
 _loop)
 	is_stage_name "${1:-}" || usage_error "" "_loop: unknown stage"
 	supervise "$1"

@@ -16,10 +16,12 @@
 #include "admin.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 #define OPTS_MAX	30	/* long options of one command */
 
 static int	cmd_migrate(struct ctx *, const struct cmd *, int, char **);
+static int	cmd_version(struct ctx *, const struct cmd *, int, char **);
 
 static const struct cmd commands[] = {
 	{ "integration", NULL, "integration list | show NAME",
@@ -59,6 +61,10 @@ static const struct cmd commands[] = {
 	    "Deliveries spooled while the verifier was away, and those it set "
 	    "aside (quarantined) because it could not process them.", 0, NULL,
 	    spool_cmds },
+	{ "version", cmd_version, "version",
+	    "The version, the commit it was built from and the build's "
+	    "options (also --version, on every hookpipe binary).", 0, NULL,
+	    NULL },
 	{ "events", cmd_events,
 	    "events [--sub SUB] [--type T] [--status S] [--limit N] "
 	    "[--follow]",
@@ -119,6 +125,26 @@ cmd_migrate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "spool; the old files are in %s/v1 (delete them once you "
 		    "are satisfied)\n", moved, ctx->cfg.db_dir, ctx->cfg.db_dir);
 	return EXIT_OK;
+}
+
+static int
+cmd_version(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	json_t *b;
+	char **args;
+	int i, rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if (!ctx->json) {
+		version_print(stdout, "hookpipe");
+		return EXIT_OK;
+	}
+	b = json_object();
+	for (i = 0; hp_build[i] != NULL; i += 2)
+		json_object_set_new(b, hp_build[i], json_string(hp_build[i + 1]));
+	return json_print(json_pack("{s:s,s:s,s:o}", "version", hp_version,
+	    "commit", hp_commit, "build", b));
 }
 
 static const struct cmd top = {
@@ -488,6 +514,11 @@ main(int argc, char **argv)
 		print_usage(stdout, &top);
 		return EXIT_OK;
 	}
+	/* Before the configuration: a version needs none. */
+	if (strcmp(argv[1], "--version") == 0)
+		argv[1] = (char *)"version";
+	if (strcmp(argv[1], "version") == 0)
+		return dispatch(&ctx, &top, argc - 1, argv + 1);
 	if (config_load(&ctx.cfg, err, sizeof(err)) == -1)
 		return fail("%s", err);
 	if (ctx.ws == NULL)

@@ -1285,7 +1285,8 @@ wf_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.t, stdout);
+	table_print_or(&l.t, stdout, "no workflows yet: 'hookpipe workflow "
+	    "create NAME --exec CMD' makes one");
 	table_free(&l.t);
 	return EXIT_OK;
 }

@@ -162,6 +162,7 @@ print_usage(FILE *f, const struct cmd *c)
 	fprintf(f, "\nglobal options:\n"
 	    "  --workspace W  the workspace (default: $HOOKPIPE_WORKSPACE or "
 	    "\"default\")\n"
+	    "  --home DIR     the state directory (default: $HOOKPIPE_HOME)\n"
 	    "  --json         print one JSON document\n"
 	    "  -h, --help     this text\n");
 }

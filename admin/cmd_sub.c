@@ -538,10 +538,33 @@ sub_remote(struct ctx *ctx, const char *key, const char *events, int del)
 	return 0;
 }
 
-static void
-create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
+/*
+ * A secret made here for a provider that makes its own (OpenAI, Stripe,
+ * Slack) matches none of its deliveries: say so, and what to do.
+ */
+static int
+provider_secret(const struct integ *ig, char *note, size_t len)
 {
-	char url[2048];
+	const char *by = json_string_value(json_object_get(ig->setup,
+	    "secret"));
+
+	if (by == NULL || strcmp(by, "provider") != 0)
+		return 0;
+	snprintf(note, len, "%s makes the signing secret itself: this "
+	    "generated one will not match its deliveries (it serves 'hookpipe "
+	    "send' and tests); once %s shows you yours, give it to hookpipe "
+	    "with 'hookpipe sub edit NAME --secret-file F'", ig->title,
+	    ig->title);
+	return 1;
+}
+
+static void
+create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s,
+    const struct integ *ig)
+{
+	char url[2048], note[512];
+	int by_provider = a->generate && provider_secret(ig, note,
+	    sizeof(note));
 
 	sub_callback_url(ctx, s->id, url, sizeof(url));
 	if (ctx->json) {
@@ -549,12 +572,16 @@ create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
 
 		if (a->generate)
 			json_object_set_new(o, "secret", json_string(a->gen));
+		if (by_provider)
+			json_object_set_new(o, "note", json_string(note));
 		json_print(o);
 		return;
 	}
 	printf("id:           %s\ncallback_url: %s\n", s->id, url);
 	if (a->generate)
 		printf("secret:       %s\n", a->gen);
+	if (by_provider)
+		warnmsg("%s", note);
 }
 
 /* Everything after the options are read and the secret is in memory. */
@@ -594,7 +621,7 @@ create_run(struct ctx *ctx, struct create_args *a)
 			    "deliveries cannot be verified until 'hookpipe sub "
 			    "edit %s --secret-file F'", s.name, s.id);
 		sub_keys_fetch(ctx, ig, 0);
-		create_print(ctx, a, &s);
+		create_print(ctx, a, &s, ig);
 	}
 	return rc;
 }

@@ -61,6 +61,14 @@ static const struct cmd commands[] = {
 	    "Deliveries spooled while the verifier was away, and those it set "
 	    "aside (quarantined) because it could not process them.", 0, NULL,
 	    spool_cmds },
+	{ "doctor", cmd_doctor, "doctor",
+	    "Check what an operator checks first, one line each: the state "
+	    "directory and its permissions, the master key (and that it "
+	    "opens the stored secrets), the stages, the listen address, the "
+	    "integrations, TRIGGER_URL against the subscriptions registered "
+	    "with a provider, the clock (against the Date of "
+	    "HOOKPIPE_GITHUB_API), disk and LMDB map space. Exits 1 when a "
+	    "line says FAIL; warn lines do not count.", 0, NULL, NULL },
 	{ "version", cmd_version, "version",
 	    "The version, the commit it was built from and the build's "
 	    "options (also --version, on every hookpipe binary).", 0, NULL,

@@ -222,6 +222,8 @@ int	cmd_replay(struct ctx *, const struct cmd *, int, char **);
 int	cmd_send(struct ctx *, const struct cmd *, int, char **);
 int	cmd_tail(struct ctx *, const struct cmd *, int, char **);
 int	cmd_doctor(struct ctx *, const struct cmd *, int, char **);
+int	cmd_backup(struct ctx *, const struct cmd *, int, char **);
+int	cmd_restore(struct ctx *, const struct cmd *, int, char **);
 
 /* Find a subscription by id or name in the workspace; 0 or EXIT_FAIL. */
 int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,

@@ -69,6 +69,16 @@ static const struct cmd commands[] = {
 	    "with a provider, the clock (against the Date of "
 	    "HOOKPIPE_GITHUB_API), disk and LMDB map space. Exits 1 when a "
 	    "line says FAIL; warn lines do not count.", 0, NULL, NULL },
+	{ "backup", cmd_backup, "backup FILE",
+	    "Write a consistent copy of the state to FILE (a gzip'd tar), "
+	    "while the stack runs: a hot copy of each database, the master "
+	    "key files and hookpipe.env. FILE holds the master key: keep it "
+	    "as secret as the key.", 1, "FILE", NULL },
+	{ "restore", cmd_restore, "restore FILE [--force]",
+	    "Restore a backup into the state directory (this machine's or "
+	    "another's), with the stack stopped. A state directory that has "
+	    "a master key of its own is refused; --force sets its state "
+	    "aside in pre-restore-TIME instead.", 1, "FILE", NULL },
 	{ "version", cmd_version, "version",
 	    "The version, the commit it was built from and the build's "
 	    "options (also --version, on every hookpipe binary).", 0, NULL,

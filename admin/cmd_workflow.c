@@ -110,9 +110,12 @@ const struct cmd workflow_cmds[] = {
 	    "Delete a workflow. Its past runs stay.", 1, "NAME", NULL },
 	{ "test", wf_test, "workflow test NAME [--timeout S]",
 	    "Listen on the workflow's triggers, draft or not: the next "
-	    "matching event is printed with its output variables, the "
-	    "workflow runs once and its result is printed. Exits 1 when no "
-	    "event comes within --timeout (default 300 s) or the run fails.",
+	    "matching event is printed with its output variables (the "
+	    "inputs the action gets, after --map), the workflow runs once, "
+	    "a single attempt without retries, and its result is printed "
+	    "with the action's output. Exits 0 when the attempt succeeds, 1 "
+	    "when it fails or no event comes within --timeout (default "
+	    "300 s). 'hookpipe runs' marks test runs '(test)'.",
 	    1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };

@@ -1210,6 +1210,18 @@ cmd_start() {
 		done
 		return 0
 	fi
+	# An address the receiver cannot have fails now, in one line, not
+	# after the other stages have started.
+	if ! stage_up receiver && ! loop_alive receiver &&
+	    ! cl_out=$("$bindir/hookpipe-receiver" --check-listen 2>&1); then
+		case $cl_out in
+		*': fatal: '*)
+			printf '%s: receiver cannot start: %s\n' "$prog" \
+			    "${cl_out##*: fatal: }" >&2
+			exit 1
+			;;
+		esac
+	fi
 	fg_loops=
 	if [ "$foreground" = 0 ]; then
 		start_stages

@@ -18,6 +18,7 @@ hookpipe workflow create broken --retries 1 \
 deliver "$sub" "$secret" "$(payload batch.failed)"
 assert_status "delivery" 200
 ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
+# shellcheck disable=SC2317 # called by wait_for
 dead() { [ "$(hookpipe runs --status dead --json | json 'len(d)')" = 1 ]; }
 check "the run ends dead after its retry" wait_for 20 dead
 run=$(hookpipe runs --status dead --json | json 'd[0]["id"]')

@@ -30,7 +30,7 @@ struct doctor {
 	json_t		*a;		/* --json */
 	int		 failed;
 	int		 integ_warnings;
-	int		 key_errno;	/* the master key's, before the open */
+	int		 key_errno;	/* the key's, before the open */
 	struct stat	 key_sb;
 	char		 integ_first[512];
 };
@@ -281,8 +281,8 @@ check_listen(struct doctor *d, int receiver_up)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", cfg->listen_port);
 	if (getaddrinfo(cfg->listen_host, port, &hints, &ai) != 0) {
-		report(d, V_FAIL, "listen", "HOOKPIPE_LISTEN: cannot resolve %s",
-		    cfg->listen_host);
+		report(d, V_FAIL, "listen", "HOOKPIPE_LISTEN: cannot resolve "
+		    "%s", cfg->listen_host);
 		return;
 	}
 	e = 0;
@@ -437,7 +437,8 @@ check_space(struct doctor *d)
 		if (e->env == NULL || mdb_env_info(e->env, &info) != 0 ||
 		    mdb_env_stat(e->env, &st) != 0)
 			continue;
-		used = (unsigned long long)(info.me_last_pgno + 1) * st.ms_psize;
+		used = (unsigned long long)(info.me_last_pgno + 1) *
+		    st.ms_psize;
 		max = e->map_max > 0 ? e->map_max : info.me_mapsize;
 		full |= used * 10 > max * 9;
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),

@@ -802,8 +802,8 @@ edit_apply(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
 	if (a->exec || a->http || a->dify || a->zmq) {
 		if (a->dify != NULL && a->app_key == NULL &&
 		    strcmp(w->action, "dify") != 0)
-			return usage_error(ctx, "--dify needs --app-key-file F, "
-			    "--app-key - or --app-key-env VAR");
+			return usage_error(ctx, "--dify needs --app-key-file "
+			    "F, --app-key - or --app-key-env VAR");
 		str_copy(n.workspace, w->workspace, sizeof(n.workspace));
 		str_copy(n.name, w->name, sizeof(n.name));
 		create_fill(ctx, a, w->name, &n);

@@ -43,7 +43,8 @@ static const struct cmd commands[] = {
 	{ "oauth", NULL, "oauth client set | authorize",
 	    "Authorize hookpipe with an OAuth application.", 0, NULL,
 	    oauth_cmds },
-	{ "config", NULL, "config list | get NAME | set NAME VALUE | unset NAME",
+	{ "config", NULL,
+	    "config list | get NAME | set NAME VALUE | unset NAME",
 	    "Settings: $HOOKPIPE_HOME/hookpipe.env holds HOOKPIPE_* "
 	    "variables (and TRIGGER_URL) that every hookpipe binary reads; "
 	    "a variable of the environment wins over the file.", 0, NULL,
@@ -160,7 +161,8 @@ cmd_version(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	b = json_object();
 	for (i = 0; hp_build[i] != NULL; i += 2)
-		json_object_set_new(b, hp_build[i], json_string(hp_build[i + 1]));
+		json_object_set_new(b, hp_build[i],
+		    json_string(hp_build[i + 1]));
 	return json_print(json_pack("{s:s,s:s,s:o}", "version", hp_version,
 	    "commit", hp_commit, "build", b));
 }

@@ -300,9 +300,9 @@ config_file_read(const char *path, config_file_fn fn, void *arg, char *err,
 		}
 		*eq++ = '\0';
 		if (!config_name_valid(p)) {
-			snprintf(err, errlen, "%s:%d: %s: expected a HOOKPIPE_* "
-			    "name (capitals, digits, '_') or TRIGGER_URL", path,
-			    n, p);
+			snprintf(err, errlen, "%s:%d: %s: expected a "
+			    "HOOKPIPE_* name (capitals, digits, '_') or "
+			    "TRIGGER_URL", path, n, p);
 			rc = -1;
 			break;
 		}

@@ -42,11 +42,11 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/mp.o common/msg.o common/zsock.o common/stage.o common/svc.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
-	   common/db_migrate.o \
+	   common/db_migrate.o common/db_ids.o common/db_rejected.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o \
-	   common/jwks_fetch.o
+	   common/jwks_fetch.o common/version.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -64,7 +64,8 @@ DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
-	   admin/secret_in.o admin/cmd_keys.o
+	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
+	   admin/cmd_doctor.o admin/cmd_backup.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
@@ -85,6 +86,23 @@ $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON))
 	$(AR) rcs $@ $^
 
 LDFLAGS_STAGE = -Wl,--as-needed
+
+# The version and commit the binaries report (--version). The stamp is
+# rewritten only when it changes, so that a build of the same commit
+# relinks nothing.
+VERSION	?= 0.1.0
+COMMIT	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+$(B)/stamp.h: FORCE
+	@mkdir -p $(B)
+	@printf '#define HP_STAMP_VERSION "%s"\n#define HP_STAMP_COMMIT "%s"\n#define HP_STAMP_CFLAGS "%s"\n#define HP_STAMP_PREFIX "%s"\n' \
+	    '$(VERSION)' '$(COMMIT)' '$(strip $(CFLAGS))' '$(PREFIX)' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+
+$(B)/common/version.o: $(B)/stamp.h
+$(B)/common/version.o: CPPFLAGS += -I$(B)
+
+FORCE:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -114,9 +132,9 @@ $(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
 
-$(BIN)/hookpipectl: admin/hookpipectl.sh
+$(BIN)/hookpipectl: admin/hookpipectl.sh $(B)/stamp.h
 	@mkdir -p $(BIN)
-	cp $< $@
+	sed 's/@VERSION@/$(VERSION) (commit $(COMMIT))/' $< >$@
 	chmod 755 $@
 
 # Unit tests link the module under test and its neighbours in common/.

@@ -31,6 +31,7 @@ struct ctx {
 	int		 integs_loaded;
 	const char	*ws;		/* --workspace, or HOOKPIPE_WORKSPACE */
 	int		 json;		/* --json */
+	int		 home_named;	/* by --home or HOOKPIPE_HOME */
 	char		 path[64];	/* "sub create", for messages */
 };
 
@@ -76,6 +77,11 @@ struct opt {
  */
 int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
 	    const struct opt *, char ***args);
+/*
+ * Create the state directory if it is not there, saying so; refuse when
+ * it was not named and the stack runs with another. 0 or EXIT_FAIL.
+ */
+int	home_prepare(struct ctx *);
 /* Open the database and load the integrations; 0 or EXIT_FAIL. */
 int	ctx_open(struct ctx *, int warn_integrations);
 /*
@@ -109,6 +115,7 @@ void	print_usage(FILE *, const struct cmd *);
 /* out.c: tables. */
 struct table {
 	int	  ncol;
+	int	  color_col;	/* 1 + the column of status words, or 0 */
 	char	**cells;	/* row-major, the header first */
 	size_t	  ncells;
 	size_t	  cap;
@@ -117,6 +124,12 @@ struct table {
 void	table_init(struct table *, int ncol, ...);
 void	table_row(struct table *, ...);
 void	table_print(const struct table *, FILE *);
+/* The table, or `none` when it has no rows. */
+void	table_print_or(const struct table *, FILE *, const char *none);
+/* Color a column of status words (on a terminal without NO_COLOR). */
+void	table_color(struct table *, int col);
+int	color_on(FILE *);
+void	print_status(FILE *, const char *word);
 void	table_free(struct table *);
 
 /* out.c: values. */
@@ -125,7 +138,12 @@ json_t *json_time(int64_t us);		/* RFC 3339, or null for 0 */
 json_t *json_lossy(const void *, size_t);	/* invalid UTF-8 -> U+FFFD */
 json_t *json_or_string(const void *, size_t);
 json_t *json_event_list(const char *events);	/* "a,b" -> ["a","b"] */
-const char *time_str(int64_t us, char *buf, size_t len);	/* "-" for 0 */
+/* "3m ago", "in 25s" ("-" for 0): for tables. */
+const char *time_str(int64_t us, char *buf, size_t len);
+/* An RFC 3339 UTC time (json_time's) in microseconds; 0 when not one. */
+int64_t	rfc3339_us(const char *);
+/* "2026-01-02T03:04:05Z (3m ago)": for a field of its own. */
+const char *time_long(int64_t us, char *buf, size_t len);
 void	print_pretty(FILE *, const void *, size_t);
 
 /*
@@ -139,7 +157,12 @@ void	print_safe(FILE *, const char *);
 void	print_block(FILE *, const void *, size_t);
 void	print_field(FILE *, const char *label, int width, const char *value);
 int	print_json(FILE *, json_t *);	/* indented, no newline after */
+int	json_line(FILE *, json_t *);	/* compact, one line */
 char   *str_safe(const char *);
+/* Lines of output, indented: the last max (0: all); returns how many
+ * were left out. */
+int	print_lines_of(FILE *, const char *indent, const void *, size_t,
+	    int max);
 
 /*
  * secret_in.c: a secret option. --NAME VALUE shows the value in ps and
@@ -185,17 +208,22 @@ extern const struct cmd integration_cmds[];
 extern const struct cmd sub_cmds[];
 extern const struct cmd workflow_cmds[];
 extern const struct cmd event_cmds[];
+extern const struct cmd run_cmds[];
 /* cmd_cred.c, once the Makefile links it: cred, oauth, key. */
 extern const struct cmd cred_cmds[];
 extern const struct cmd oauth_cmds[];
 extern const struct cmd key_cmds[];
 extern const struct cmd spool_cmds[];
+extern const struct cmd config_cmds[];
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);
 int	cmd_replay(struct ctx *, const struct cmd *, int, char **);
 int	cmd_send(struct ctx *, const struct cmd *, int, char **);
 int	cmd_tail(struct ctx *, const struct cmd *, int, char **);
+int	cmd_doctor(struct ctx *, const struct cmd *, int, char **);
+int	cmd_backup(struct ctx *, const struct cmd *, int, char **);
+int	cmd_restore(struct ctx *, const struct cmd *, int, char **);
 
 /* Find a subscription by id or name in the workspace; 0 or EXIT_FAIL. */
 int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,
@@ -210,10 +238,18 @@ int	sub_keys_fetch(struct ctx *, const struct integ *, int must);
 int	sub_refresh_keys(struct ctx *, const struct cmd *, int, char **);
 /* Check an --events value and normalise it into out ("*" or "a,b"). */
 int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
+/*
+ * The JSON objects of records (cmd_events.c), for every view of them:
+ * a run (with its attempts under "history" when history and t are
+ * given), an event (headers, payload and runs when full), an attempt, a
+ * refused delivery.
+ */
 json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 	    int history);
 json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 	    int full);
+json_t *attempt_json(const struct attempt_rec *);
+json_t *rejected_json(const struct rejected_rec *, const char *sub_name);
 /* Wake the dispatcher so new runs start now; best effort. */
 void	dispatcher_wake(struct ctx *, const char *run_id);
 

@@ -49,8 +49,14 @@ cred_add_key(struct ctx *ctx, const char *name, const char *integ,
 		return EXIT_FAIL;
 	/* A token the provider refuses is not worth keeping. */
 	if (remote_validate(&ctx->cfg, ig, key, login, sizeof(login), err,
-	    sizeof(err)) == -1)
+	    sizeof(err)) == -1) {
+		/* Not reached is not refused: say which, nothing is kept. */
+		if (strncmp(err, "cannot reach ", 13) == 0)
+			return fail("%s; the API key was not checked and is not "
+			    "stored: try again once %s is reachable", err,
+			    ig->title);
 		return fail("the API key was not accepted: %s", err);
+	}
 	memset(&cr, 0, sizeof(cr));
 	str_copy(cr.workspace, ctx->ws, sizeof(cr.workspace));
 	str_copy(cr.name, name, sizeof(cr.name));
@@ -166,7 +172,7 @@ cred_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return json_print(l.all);
 	}
 	json_decref(l.all);
-	table_print(&l.t, stdout);
+	table_print_or(&l.t, stdout, "no credentials yet");
 	table_free(&l.t);
 	return EXIT_OK;
 }

@@ -1,13 +1,18 @@
 /*
- * hookpipe events | event show ID | runs | replay EVENT
+ * hookpipe events | event show ID | runs | run show RUN | replay EVENT
  *
  * Read-only views of what came in and what ran, plus replay, which
  * queues new runs for a stored event exactly as the router would (a new
  * run id, the trigger's filter and map applied) and wakes the dispatcher.
+ *
+ * The JSON objects (event_json, run_json, attempt_json, rejected_json)
+ * are built from a record alone, for every view that shows one.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zmq.h>
 
@@ -18,13 +23,30 @@
 #include "zsock.h"
 
 #define LIMIT_DEFAULT	50
+#define FOLLOW_LIMIT	10	/* --follow: the last ones first */
+#define FOLLOW_POLL_MS	200
+#define OUTPUT_LINES	20	/* of the last attempt, in event show */
+#define ERROR_WIDTH	40	/* the runs table's ERROR column */
 
 static int	event_show(struct ctx *, const struct cmd *, int, char **);
+static int	run_show(struct ctx *, const struct cmd *, int, char **);
 
 const struct cmd event_cmds[] = {
 	{ "show", event_show, "event show ID",
 	    "Show a stored event: its headers, its payload and the runs it "
-	    "started, each with its attempts.", 1, "ID", NULL },
+	    "started, each with its attempts and the output of the last one "
+	    "('hookpipe run show RUN' shows every attempt's). ID may be a "
+	    "unique prefix of the id.", 1, "ID", NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+const struct cmd run_cmds[] = {
+	{ "show", run_show, "run show RUN",
+	    "Show a run: its workflow and event, its status, and every "
+	    "attempt with its time, duration, exit code or HTTP status, "
+	    "error and captured output (the first 64 KiB), then when the "
+	    "next attempt is due. RUN may be a unique prefix of the id.", 1,
+	    "RUN", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -48,7 +70,7 @@ limit_parse(struct ctx *ctx, const char *arg, int64_t *limit)
 
 /* --- JSON objects --- */
 
-static json_t *
+json_t *
 attempt_json(const struct attempt_rec *a)
 {
 	return json_pack("{s:I,s:o,s:I,s:o,s:o,s:o,s:o}",
@@ -138,6 +160,52 @@ event_json(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
 	return o;
 }
 
+/* A refused delivery (400, 401): never a body, nor a signature. */
+json_t *
+rejected_json(const struct rejected_rec *r, const char *sub_name)
+{
+	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:s,s:i,s:s,s:s,s:s,s:s}",
+	    "id", r->id, "subscription", r->sub, "subscription_name",
+	    sub_name != NULL ? json_string(sub_name) : json_null(),
+	    "integration", r->integration, "workspace", r->workspace,
+	    "received_at", json_time(r->received_at), "status", "rejected",
+	    "http_status", r->status, "reason", r->reason, "method",
+	    r->method, "user_agent", r->user_agent, "content_type",
+	    r->content_type);
+}
+
+/* --- ids, by a unique prefix --- */
+
+static int
+id_error(struct ctx *ctx, int rc, const char *what, const char *arg,
+    const char *first)
+{
+	if (rc == DB_EAMBIGUOUS)
+		return fail("%s names more than one %s (%s, ...): give more of "
+		    "the id", arg, what, first);
+	if (rc == MDB_NOTFOUND)
+		return fail("no %s %s in workspace %s", what, arg, ctx->ws);
+	return db_error(rc);
+}
+
+/* An event id, or a unique prefix of one: 0 with the id, or EXIT_FAIL. */
+static int
+event_id(struct ctx *ctx, MDB_txn *etxn, const char *arg,
+    char id[UUID_LEN + 1])
+{
+	int rc = db_id_complete(etxn, &ctx->db, DB_ID_EVENT, arg, id);
+
+	return rc == 0 ? 0 : id_error(ctx, rc, "event", arg, id);
+}
+
+static int
+run_id(struct ctx *ctx, MDB_txn *rtxn, const char *arg, char id[UUID_LEN + 1])
+{
+	int rc = db_id_complete(rtxn, &ctx->db, DB_ID_RUN, arg, id);
+
+	return rc == 0 ? 0 : id_error(ctx, rc, "run", arg, id);
+}
+
 /* --- events --- */
 
 struct events_state {
@@ -146,60 +214,229 @@ struct events_state {
 	const char	*sub;		/* id */
 	const char	*type;
 	const char	*status;
+	int		 rejected;	/* --status rejected */
 	int64_t		 left;
-	struct table	 table;
-	json_t		*a;
+	json_t		*a;		/* newest first */
+	/* --follow: where the last pass ended. */
+	uint64_t	 seq;
+	int64_t		 recorded;
 };
+
+static int
+events_match(struct events_state *l, const char *ws, const char *sub,
+    const char *type, const char *status)
+{
+	return strcmp(ws, l->ctx->ws) == 0 &&
+	    (l->sub == NULL || strcmp(sub, l->sub) == 0) &&
+	    (l->type == NULL || (type != NULL && strcmp(type, l->type) == 0)) &&
+	    (l->status == NULL || l->rejected || strcmp(status, l->status) == 0);
+}
 
 static int
 events_cb(void *arg, struct event_rec *e)
 {
 	struct events_state *l = arg;
-	struct sub_rec s;
-	char when[40];
-
 	const char *status = event_state_name(event_state_at(e,
 	    l->t.cursor));
 
-	if (strcmp(e->workspace, l->ctx->ws) != 0 ||
-	    (l->sub && strcmp(e->sub, l->sub) != 0) ||
-	    (l->type && strcmp(e->type, l->type) != 0) ||
-	    (l->status && strcmp(status, l->status) != 0))
+	if (e->seq > l->seq)
+		l->seq = e->seq;
+	if (!events_match(l, e->workspace, e->sub, e->type, status))
 		return 0;
-	if (l->a != NULL)
-		json_array_append_new(l->a, event_json(l->ctx, &l->t, e, 0));
-	else
-		table_row(&l->table, e->id, time_str(e->received_at, when,
-		    sizeof(when)), db_sub_get(l->t.c, &l->ctx->db, e->sub,
-		    &s) == 0 ? s.name : e->sub, e->type, status);
+	json_array_append_new(l->a, event_json(l->ctx, &l->t, e, 0));
 	return --l->left == 0;
+}
+
+static int
+rejected_cb(void *arg, const struct rejected_rec *r)
+{
+	struct events_state *l = arg;
+	struct sub_rec s;
+
+	if (r->recorded_at >= l->recorded)
+		l->recorded = r->recorded_at + 1;
+	if (!events_match(l, r->workspace, r->sub, NULL, NULL))
+		return 0;
+	json_array_append_new(l->a, rejected_json(r, db_sub_get(l->t.c,
+	    &l->ctx->db, r->sub, &s) == 0 ? s.name : NULL));
+	return --l->left == 0;
+}
+
+/* One event (or refused delivery) of a list, as the table's columns. */
+static void
+events_cells(json_t *o, const char *cell[5], char *when, size_t whenlen,
+    char *http, size_t httplen)
+{
+	cell[0] = json_string_value(json_object_get(o, "id"));
+	cell[1] = time_str(rfc3339_us(json_string_value(json_object_get(o,
+	    "received_at"))), when, whenlen);
+	cell[2] = json_string_value(json_object_get(o, "subscription_name"));
+	if (cell[2] == NULL)
+		cell[2] = json_string_value(json_object_get(o, "subscription"));
+	if (json_object_get(o, "http_status") != NULL) {
+		snprintf(http, httplen, "%lld", (long long)json_integer_value(
+		    json_object_get(o, "http_status")));
+		cell[3] = http;
+		cell[4] = json_string_value(json_object_get(o, "reason"));
+	} else {
+		cell[3] = json_string_value(json_object_get(o, "type"));
+		cell[4] = json_string_value(json_object_get(o, "status"));
+	}
+}
+
+static void
+events_table(struct events_state *l)
+{
+	const char *cell[5];
+	char when[40], http[16];
+	struct table t;
+	size_t i;
+
+	if (l->rejected)
+		table_init(&t, 5, "ID", "RECEIVED", "SUBSCRIPTION", "HTTP",
+		    "REASON");
+	else {
+		table_init(&t, 5, "ID", "RECEIVED", "SUBSCRIPTION", "TYPE",
+		    "STATUS");
+		table_color(&t, 4);
+	}
+	for (i = 0; i < json_array_size(l->a); i++) {
+		events_cells(json_array_get(l->a, i), cell, when, sizeof(when),
+		    http, sizeof(http));
+		table_row(&t, cell[0], cell[1], cell[2], cell[3], cell[4]);
+	}
+	table_print_or(&t, stdout, l->rejected ? "no refused deliveries "
+	    "recorded (the last 7 days are kept)" : l->sub || l->type ||
+	    l->status ? "no events match" : "no events yet");
+	table_free(&t);
+}
+
+/* --follow: one line each, as they come; JSON Lines with --json. */
+static void
+follow_line(struct events_state *l, json_t *o)
+{
+	const char *cell[5];
+	char when[40], http[16];
+	int i;
+
+	if (l->ctx->json) {
+		json_line(stdout, o);
+		return;
+	}
+	events_cells(o, cell, when, sizeof(when), http, sizeof(http));
+	for (i = 0; i < 5; i++) {
+		char *c = str_safe(cell[i]);
+		static const int w[] = { 36, 8, 20, 28, 0 };
+
+		if (i == 4 && !l->rejected)
+			print_status(stdout, cell[i] ? cell[i] : "-");
+		else
+			printf("%-*s", w[i], c);
+		printf(i < 4 ? "  " : "\n");
+		free(c);
+	}
+}
+
+static volatile sig_atomic_t follow_stop;
+
+static void
+follow_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+/* One pass: what came since the last one, oldest first. */
+static int
+follow_pass(struct events_state *l)
+{
+	struct ctx *ctx = l->ctx;
+	size_t i;
+
+	if (rtx_begin(ctx, &l->t) != 0)
+		return EXIT_FAIL;
+	l->a = json_array();
+	l->left = -1;
+	if (l->rejected)
+		db_rejected_each(l->t.e, &ctx->db, 0, l->recorded, rejected_cb,
+		    l);
+	else
+		db_log_each(l->t.e, &ctx->db, l->seq, 1000, events_cb, l);
+	rtx_end(&l->t);
+	for (i = 0; i < json_array_size(l->a); i++)
+		follow_line(l, json_array_get(l->a, i));
+	json_decref(l->a);
+	l->a = NULL;
+	fflush(stdout);
+	return 0;
+}
+
+static int
+events_follow(struct events_state *l)
+{
+	struct timespec ts = { 0, FOLLOW_POLL_MS * 1000000L };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = follow_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* The last ones first, oldest first, then whatever comes. */
+	if (!l->ctx->json)
+		printf("%-36s  %-8s  %-20s  %-28s  %s\n", "ID", "RECEIVED",
+		    "SUBSCRIPTION", l->rejected ? "HTTP" : "TYPE",
+		    l->rejected ? "REASON" : "STATUS");
+	for (i = json_array_size(l->a); i > 0; i--)
+		follow_line(l, json_array_get(l->a, i - 1));
+	json_decref(l->a);
+	l->a = NULL;
+	fflush(stdout);
+	while (!follow_stop) {
+		nanosleep(&ts, NULL);
+		if (!follow_stop && follow_pass(l) != 0)
+			return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int
 cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	static const char *const statuses[] = {
-		"stored", "ignored", "routed", NULL
+		"stored", "ignored", "routed", "rejected", NULL
 	};
 	struct events_state l = { .ctx = ctx };
 	const char *sub = NULL, *limit = NULL;
+	int follow = 0;
 	const struct opt opts[] = {
 		{ "sub", OPT_STR, &sub },
 		{ "type", OPT_STR, &l.type },
 		{ "status", OPT_STR, &l.status },
 		{ "limit", OPT_STR, &limit },
+		{ "follow", OPT_FLAG, &follow },
 		{ NULL, 0, NULL }
 	};
 	struct sub_rec s;
 	char **args;
 	int rc;
 
+	/* -f, as tail's. */
+	for (rc = 1; rc < argc; rc++)
+		if (strcmp(argv[rc], "-f") == 0)
+			argv[rc] = "--follow";
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
 	    (rc = limit_parse(ctx, limit, &l.left)) != 0)
 		return rc;
+	if (follow && limit == NULL)
+		l.left = FOLLOW_LIMIT;
 	if (l.status != NULL && !one_of(l.status, statuses))
-		return usage_error(ctx, "--status: expected stored, ignored or "
-		    "routed");
+		return usage_error(ctx, "--status: expected stored, ignored, "
+		    "routed or rejected");
+	l.rejected = l.status != NULL && strcmp(l.status, "rejected") == 0;
+	if (l.rejected && l.type != NULL)
+		return usage_error(ctx, "--type does not go with --status "
+		    "rejected: a refused delivery has no trusted type");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if (rtx_begin(ctx, &l.t) != 0)
@@ -209,17 +446,20 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	}
 	l.sub = sub ? s.id : NULL;
-	if (ctx->json)
-		l.a = json_array();
+	l.a = json_array();
+	/* Where --follow goes on from: the end, whatever the filters. */
+	l.seq = db_log_last(l.t.e, &ctx->db);
+	if (l.rejected)
+		db_rejected_each(l.t.e, &ctx->db, 1, 0, rejected_cb, &l);
 	else
-		table_init(&l.table, 5, "ID", "RECEIVED", "SUBSCRIPTION",
-		    "TYPE", "STATUS");
-	db_event_each(l.t.e, &ctx->db, events_cb, &l);
+		db_event_each(l.t.e, &ctx->db, events_cb, &l);
 	rtx_end(&l.t);
+	if (follow)
+		return events_follow(&l);
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.table, stdout);
-	table_free(&l.table);
+	events_table(&l);
+	json_decref(l.a);
 	return EXIT_OK;
 }
 
@@ -229,6 +469,43 @@ static const char *
 str_of(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
+}
+
+/* "#2  3m ago  1.2 s  exit code 3: ..." from an attempt's JSON. */
+static void
+print_attempt(json_t *a, const char *indent)
+{
+	json_t *err = json_object_get(a, "error");
+	json_t *code = json_object_get(a, "exit_code");
+	json_t *http = json_object_get(a, "http_status");
+	int64_t ms = json_integer_value(json_object_get(a, "duration_ms"));
+	char when[40], dur[24];
+
+	when[0] = '\0';
+	if (json_is_string(json_object_get(a, "started_at")))
+		time_str(rfc3339_us(str_of(a, "started_at")), when,
+		    sizeof(when));
+	if (ms < 1000)
+		snprintf(dur, sizeof(dur), "%lld ms", (long long)ms);
+	else
+		snprintf(dur, sizeof(dur), "%lld.%lld s", (long long)ms / 1000,
+		    (long long)(ms % 1000) / 100);
+	printf("%s#%lld  %.19sZ (%s)  %s", indent,
+	    (long long)json_integer_value(json_object_get(a, "attempt")),
+	    str_of(a, "started_at") ? str_of(a, "started_at") : "-", when,
+	    dur);
+	if (json_is_integer(http))
+		printf("  HTTP %lld", (long long)json_integer_value(http));
+	else if (json_is_integer(code))
+		printf("  exit code %lld", (long long)json_integer_value(code));
+	if (json_is_string(err) && (!json_is_integer(code) ||
+	    json_integer_value(code) == 0 || strncmp(json_string_value(err),
+	    "exit code", 9) != 0) && (!json_is_integer(http) ||
+	    strncmp(json_string_value(err), "HTTP ", 5) != 0)) {
+		printf(": ");
+		print_safe(stdout, json_string_value(err));
+	}
+	printf("\n");
 }
 
 /* Every value may be what a sender chose: each goes through print_safe. */
@@ -265,47 +542,60 @@ event_print(json_t *o)
 	print_json(stdout, json_object_get(o, "payload"));
 	printf("\n\nruns:%s\n", json_array_size(runs) ? "" : " none");
 	json_array_foreach(runs, i, r) {
+		json_t *h = json_object_get(r, "history"), *last;
+		const char *out;
+		int skipped;
+
 		printf("  run %s of ", str_of(r, "id"));
 		print_safe(stdout, str_of(r, "workflow"));
-		printf(": %s, %lld of %lld attempts\n", str_of(r, "status"),
+		printf(": ");
+		print_status(stdout, str_of(r, "status"));
+		printf(", %lld of %lld attempts%s\n",
 		    (long long)json_integer_value(json_object_get(r,
 		    "attempts")), (long long)json_integer_value(
-		    json_object_get(r, "max_attempts")));
+		    json_object_get(r, "max_attempts")),
+		    json_is_true(json_object_get(r, "test")) ? " (test)" : "");
 		/* A run that never started says why (a trigger's jq program
 		 * stopped at its budget, say). */
-		if (json_array_size(json_object_get(r, "history")) == 0 &&
-		    json_is_string(json_object_get(r, "last_error")))
-			printf("    %s\n", json_string_value(json_object_get(r,
-			    "last_error")));
-		json_array_foreach(json_object_get(r, "history"), j, v) {
-			json_t *err = json_object_get(v, "error");
-
-			printf("    #%lld %s %lld ms",
-			    (long long)json_integer_value(json_object_get(v,
-			    "attempt")), str_of(v, "started_at"),
-			    (long long)json_integer_value(json_object_get(v,
-			    "duration_ms")));
-			if (json_is_string(err)) {
-				printf(": ");
-				print_safe(stdout, json_string_value(err));
-			}
+		if (json_array_size(h) == 0 &&
+		    json_is_string(json_object_get(r, "last_error"))) {
+			printf("    ");
+			print_safe(stdout, str_of(r, "last_error"));
 			printf("\n");
 		}
+		json_array_foreach(h, j, v)
+			print_attempt(v, "    ");
+		/* Why it failed is most often in what it printed last. */
+		last = json_array_get(h, json_array_size(h) - 1);
+		out = str_of(last, "output");
+		if (out == NULL || *out == '\0')
+			continue;
+		printf("    output of #%lld:\n", (long long)json_integer_value(
+		    json_object_get(last, "attempt")));
+		skipped = print_lines_of(stdout, "      ", out,
+		    json_string_length(json_object_get(last, "output")),
+		    OUTPUT_LINES);
+		if (skipped > 0)
+			printf("    (%d lines before; all of it: hookpipe run "
+			    "show %s)\n", skipped, str_of(r, "id"));
 	}
 }
 
 static int
-event_get(struct ctx *ctx, MDB_txn *txn, const char *id, struct event_rec *e)
+event_get(struct ctx *ctx, MDB_txn *txn, const char *arg, struct event_rec *e)
 {
-	int rc = uuid_valid(id) ? db_event_get(txn, &ctx->db, id, e) :
-	    MDB_NOTFOUND;
+	char id[UUID_LEN + 1];
+	int rc;
 
+	if ((rc = event_id(ctx, txn, arg, id)) != 0)
+		return rc;
+	rc = db_event_get(txn, &ctx->db, id, e);
 	if (rc == 0 && strcmp(e->workspace, ctx->ws) != 0) {
 		event_free(e);
 		rc = MDB_NOTFOUND;
 	}
 	if (rc == MDB_NOTFOUND)
-		return fail("no event %s in workspace %s", id, ctx->ws);
+		return fail("no event %s in workspace %s", arg, ctx->ws);
 	return rc == 0 ? 0 : db_error(rc);
 }
 
@@ -346,30 +636,62 @@ struct runs_state {
 	const char	*workflow;
 	const char	*status;
 	int64_t		 left;
+	int		 seen;		/* runs of --workflow, any status */
 	struct table	 t;
 	json_t		*a;
 };
+
+/* Text cut to width characters, with "..." when it was longer. */
+static void
+cut(char *out, size_t len, const char *s, size_t width)
+{
+	if (strlen(s) <= width)
+		str_copy(out, s, len);
+	else
+		snprintf(out, len, "%.*s...", (int)(width - 3), s);
+}
 
 static int
 runs_cb(void *arg, const struct run_rec *r)
 {
 	struct runs_state *l = arg;
-	char when[40], att[48];
+	char when[40], att[48], wf[NAME_MAX_LEN + 8], err[ERROR_WIDTH + 4];
 
 	if (strcmp(r->workspace, l->ctx->ws) != 0 ||
-	    (l->workflow && strcmp(r->workflow, l->workflow) != 0) ||
-	    (l->status && strcmp(run_state_name(r->state), l->status) != 0))
+	    (l->workflow && strcmp(r->workflow, l->workflow) != 0))
+		return 0;
+	l->seen = 1;
+	if (l->status && strcmp(run_state_name(r->state), l->status) != 0)
 		return 0;
 	if (l->a != NULL)
 		json_array_append_new(l->a, run_json(l->ctx, &l->tx, r, 1));
 	else {
 		snprintf(att, sizeof(att), "%lld/%lld", (long long)r->attempts,
 		    (long long)r->max_attempts);
-		table_row(&l->t, r->id, r->workflow, r->event_id,
-		    run_state_name(r->state), att, time_str(r->updated_at,
-		    when, sizeof(when)));
+		snprintf(wf, sizeof(wf), "%s%s", r->workflow, r->test ?
+		    " (test)" : "");
+		cut(err, sizeof(err), r->state == RUN_SUCCEEDED ? "" :
+		    r->last_error, ERROR_WIDTH);
+		table_row(&l->t, r->id, wf, run_state_name(r->state), att,
+		    time_str(r->updated_at, when, sizeof(when)),
+		    err[0] ? err : NULL);
 	}
 	return --l->left == 0;
+}
+
+/* A workflow named by --workflow: one that exists, or has runs left. */
+static int
+runs_workflow_check(struct ctx *ctx, struct runs_state *l)
+{
+	struct wf_rec w;
+
+	if (db_wf_get(l->tx.c, &ctx->db, ctx->ws, l->workflow, &w) == 0) {
+		wf_free(&w);
+		return 0;
+	}
+	if (l->seen)
+		return 0;
+	return fail("no workflow %s in workspace %s", l->workflow, ctx->ws);
 }
 
 int
@@ -401,15 +723,134 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if (ctx->json)
 		l.a = json_array();
-	else
-		table_init(&l.t, 6, "ID", "WORKFLOW", "EVENT", "STATUS",
-		    "ATTEMPTS", "UPDATED");
+	else {
+		table_init(&l.t, 6, "ID", "WORKFLOW", "STATUS", "ATTEMPTS",
+		    "UPDATED", "ERROR");
+		table_color(&l.t, 2);
+	}
 	db_run_each(l.tx.r, &ctx->db, runs_cb, &l);
+	rc = l.workflow != NULL ? runs_workflow_check(ctx, &l) : 0;
 	rtx_end(&l.tx);
+	if (rc != 0) {
+		json_decref(l.a);
+		table_free(&l.t);
+		return rc;
+	}
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.t, stdout);
+	table_print_or(&l.t, stdout, l.workflow || l.status ?
+	    "no runs match" : "no runs yet");
 	table_free(&l.t);
+	return EXIT_OK;
+}
+
+/* --- run show --- */
+
+static void
+run_print(struct ctx *ctx, json_t *o, const struct run_rec *r)
+{
+	json_t *h = json_object_get(o, "history"), *ev = json_object_get(o,
+	    "event"), *a, *v;
+	const char *inputs = str_of(o, "inputs_text");
+	char when[64];
+	size_t i;
+
+	(void)ctx;
+	print_field(stdout, "id", 10, r->id);
+	printf("workflow:  ");
+	print_safe(stdout, r->workflow);
+	printf("%s\n", r->test ? " (a workflow test: one attempt)" : "");
+	printf("event:     %s", r->event_id);
+	if (ev != NULL) {
+		printf(" (");
+		print_safe(stdout, str_of(ev, "type"));
+		printf(" from ");
+		print_safe(stdout, json_is_string(json_object_get(ev,
+		    "subscription_name")) ? str_of(ev, "subscription_name") :
+		    str_of(ev, "subscription"));
+		printf(")");
+	}
+	printf("\nstatus:    ");
+	print_status(stdout, run_state_name(r->state));
+	printf(", %lld of %lld attempts\n", (long long)r->attempts,
+	    (long long)r->max_attempts);
+	printf("created:   %s\n", time_long(r->created_at, when,
+	    sizeof(when)));
+	printf("updated:   %s\n", time_long(r->updated_at, when,
+	    sizeof(when)));
+	if (r->last_error[0] != '\0' && r->state != RUN_SUCCEEDED)
+		print_field(stdout, "error", 10, r->last_error);
+	if (r->state == RUN_QUEUED || r->state == RUN_FAILED)
+		printf("next:      attempt %lld %s\n", (long long)r->attempts +
+		    1, time_long(r->next_at, when, sizeof(when)));
+	else if (r->state == RUN_RUNNING)
+		printf("running:   attempt %lld\n", (long long)r->attempts);
+	if (inputs != NULL) {
+		printf("\ninputs (from the trigger's --map):\n");
+		print_pretty(stdout, inputs, strlen(inputs));
+	}
+	printf("\nattempts:%s\n", json_array_size(h) ? "" : " none yet");
+	json_array_foreach(h, i, a) {
+		const char *out = str_of(a, "output");
+
+		print_attempt(a, "  ");
+		v = json_object_get(a, "output");
+		if (out != NULL && *out != '\0') {
+			printf("    output:\n");
+			print_lines_of(stdout, "      ", out,
+			    json_string_length(v), 0);
+		}
+	}
+}
+
+static int
+run_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	char **args, id[UUID_LEN + 1], *inputs;
+	struct event_rec e;
+	struct run_rec r;
+	struct rtx t;
+	json_t *o;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0)
+		return rc;
+	if (rtx_begin(ctx, &t) != 0)
+		return EXIT_FAIL;
+	if ((rc = run_id(ctx, t.r, args[0], id)) == 0) {
+		if ((rc = db_run_get(t.r, &ctx->db, id, &r)) == 0 &&
+		    strcmp(r.workspace, ctx->ws) != 0)
+			rc = MDB_NOTFOUND;
+		if (rc == MDB_NOTFOUND)
+			rc = fail("no run %s in workspace %s", args[0],
+			    ctx->ws);
+		else if (rc != 0)
+			rc = db_error(rc);
+	}
+	if (rc != 0) {
+		rtx_end(&t);
+		return rc;
+	}
+	o = run_json(ctx, &t, &r, 1);
+	if (db_event_get(t.e, &ctx->db, r.event_id, &e) == 0) {
+		json_object_set_new(o, "event", event_json(ctx, &t, &e, 0));
+		event_free(&e);
+	}
+	if ((inputs = db_run_inputs_get(t.r, &ctx->db, r.id)) != NULL) {
+		json_object_set_new(o, "inputs", json_or_string(inputs,
+		    strlen(inputs)));
+		if (!ctx->json)
+			json_object_set_new(o, "inputs_text",
+			    json_string(inputs));
+		free(inputs);
+	}
+	rtx_end(&t);
+	if (ctx->json)
+		return json_print(o);
+	run_print(ctx, o, &r);
+	json_decref(o);
 	return EXIT_OK;
 }
 
@@ -597,7 +1038,8 @@ replay_matching(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
 		snprintf(ws, sizeof(ws), "%.*s", (int)(slash - key), key);
 		if (db_wf_get(t->c, &ctx->db, ws, slash + 1, &w) != 0)
 			continue;
-		v = strcmp(w.state, "published") != 0 ? REPLAY_NO_TRIGGER :
+		v = strcmp(w.state, "published") != 0 || w.disabled ?
+		    REPLAY_NO_TRIGGER :
 		    replay_fires(ctx, &w, e, 0, &inputs, why, sizeof(why));
 		if (v == REPLAY_FIRES)
 			rc = replay_add(rp, &w, inputs);

@@ -281,6 +281,10 @@ show_setup(const struct integ *ig)
 	char line[1200];
 	int step = 1;
 
+	printf("\nsecret:        made by %s\n", sec != NULL &&
+	    strcmp(sec, "provider") == 0 ? "the provider: paste it into "
+	    "hookpipe ('sub edit NAME --secret-file F')" : "hookpipe "
+	    "('sub create --generate-secret'): paste it into the provider");
 	printf("\nsetup:\n");
 	snprintf(line, sizeof(line), "  %d. Create the subscription; it prints "
 	    "the callback URL%s:", step++, sec && strcmp(sec, "hookpipe") ==

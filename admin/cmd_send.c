@@ -40,6 +40,7 @@ struct signing {
 	size_t			 len;
 	char			 ts[24];
 	struct hdrs		 h;
+	int			 form;	/* sent as a form, not JSON */
 	char			 err[256];
 };
 
@@ -422,6 +423,63 @@ read_file(const char *path, struct buf *b)
 	return 0;
 }
 
+/*
+ * The provider's own example of the event, shipped beside the
+ * definitions (examples/INTEGRATION/TYPE.json), with this delivery's
+ * ids: NULL when there is none. A body-borne delivery id gets a fresh
+ * value of the example's shape, or a second send would be a duplicate.
+ */
+static char *
+example_body(struct ctx *ctx, struct signing *sg, char *path, size_t len)
+{
+	const char *dirs[] = { ctx->cfg.user_integrations_dir,
+	    ctx->cfg.integrations_dir, NULL };
+	const struct sources *di = &sg->ig->delivery_id;
+	json_t *b = NULL, *id;
+	char fresh[80];
+	const char *p;
+	char *s;
+	int i;
+
+	if (strchr(sg->type, '/') != NULL || sg->type[0] == '.')
+		return NULL;
+	for (i = 0; dirs[i] != NULL && b == NULL; i++) {
+		snprintf(path, len, "%s/examples/%s/%s.json", dirs[i],
+		    sg->ig->name, sg->type);
+		b = json_load_file(path, 0, NULL);
+	}
+	if (b == NULL)
+		return NULL;
+	if (di->n > 0 && di->v[0].kind == SRC_BODY &&
+	    json_is_string(id = json_pointer_get(b, di->v[0].where))) {
+		p = strchr(json_string_value(id), '_');
+		snprintf(fresh, sizeof(fresh), "%.*s",
+		    p != NULL && p - json_string_value(id) < 40 ?
+		    (int)(p - json_string_value(id) + 1) : 0,
+		    json_string_value(id));
+		random_hex(fresh + strlen(fresh), 12);
+		pointer_set(b, di->v[0].where, json_string(fresh));
+	}
+	place_ids(sg, b);
+	s = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	return s;
+}
+
+/* Whether the integration takes form bodies (Slack's slash commands). */
+static int
+takes_form(const struct integ *ig)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ig->content_types, i, v)
+		if (json_is_string(v) && strstr(json_string_value(v),
+		    "form-urlencoded") != NULL)
+			return 1;
+	return 0;
+}
+
 /* The body's own type wins at the receiver: say so when they differ. */
 static void
 check_file_type(const struct signing *sg)
@@ -465,6 +523,7 @@ post(struct ctx *ctx, const char *url, struct signing *sg, long *status,
 
 	/* Form bodies (Slack's slash commands) are not JSON. */
 	probe = json_loadb(sg->body, sg->len, JSON_DECODE_ANY, NULL);
+	sg->form = probe == NULL && sg->len > 0;
 	hl = curl_slist_append(hl, probe != NULL || sg->len == 0 ?
 	    "Content-Type: application/json" :
 	    "Content-Type: application/x-www-form-urlencoded");
@@ -514,6 +573,9 @@ send_print(struct ctx *ctx, const char *url, long status,
 		json_t *h = json_object();
 		int i;
 
+		json_object_set_new(h, "Content-Type", json_string(
+		    sg->form ? "application/x-www-form-urlencoded" :
+		    "application/json"));
 		for (i = 0; i < sg->h.n; i++)
 			if (strcasestr(sg->h.name[i], "signature") == NULL)
 				json_object_set_new(h, sg->h.name[i],
@@ -591,7 +653,7 @@ cmd_send(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	struct signing sg;
 	struct sub_rec s;
 	struct buf body = { 0 };
-	char **args, url[2048], *dflt = NULL;
+	char **args, url[2048], *dflt = NULL, example[PATH_MAX + 200];
 	time_t now = time(NULL);
 	int n, rc;
 
@@ -615,11 +677,25 @@ cmd_send(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if (file != NULL) {
 		if ((rc = read_file(file, &body)) == 0) {
+			json_t *probe = json_loadb(body.data, body.len,
+			    JSON_DECODE_ANY, NULL);
+
 			sg.body = body.data;
 			sg.len = body.len;
+			if (probe == NULL && !takes_form(sg.ig))
+				rc = usage_error(ctx, "--file %s is not JSON, "
+				    "and %s deliveries are JSON", file,
+				    sg.ig->title);
+			json_decref(probe);
 			place_ids(&sg, NULL);
 			check_file_type(&sg);
 		}
+	} else if ((dflt = example_body(ctx, &sg, example,
+	    sizeof(example))) != NULL) {
+		sg.len = strlen(sg.body = dflt);
+		if (!ctx->json)
+			printf("sending %s's example of %s (%s)\n",
+			    sg.ig->title, type, example);
 	} else {
 		sg.body = dflt = default_body(&sg, now);
 		sg.len = strlen(dflt);

@@ -179,7 +179,7 @@ spool_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    bytes, json_is_string(json_object_get(o, "reason")) ?
 		    json_string_value(json_object_get(o, "reason")) : "");
 	}
-	table_print(&t, stdout);
+	table_print_or(&t, stdout, "the spool is empty");
 	table_free(&t);
 	json_decref(list);
 	return EXIT_OK;

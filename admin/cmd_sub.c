@@ -76,11 +76,41 @@ const struct cmd sub_cmds[] = {
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
+/* Subscriptions whose id starts with a prefix (as `sub list` shows). */
+struct prefix_find {
+	const char	*prefix;
+	size_t		 len;
+	int		 n;
+	struct sub_rec	*s;
+};
+
+static int
+prefix_cb(void *arg, const struct sub_rec *s)
+{
+	struct prefix_find *f = arg;
+
+	if (strncmp(s->id, f->prefix, f->len) != 0)
+		return 0;
+	if (f->n++ == 0)
+		*f->s = *s;
+	return 0;
+}
+
 int
 sub_lookup(struct ctx *ctx, MDB_txn *txn, const char *key, struct sub_rec *s)
 {
 	int rc = db_sub_find(txn, &ctx->db, ctx->ws, NULL, key, s);
+	struct prefix_find f = { key, strlen(key), 0, s };
 
+	if (rc == MDB_NOTFOUND && f.len >= 4 && f.len < UUID_LEN &&
+	    strspn(key, "0123456789abcdef-") == f.len &&
+	    db_sub_each(txn, &ctx->db, ctx->ws, prefix_cb, &f) == 0) {
+		if (f.n == 1)
+			return 0;
+		if (f.n > 1)
+			return fail("%s is the start of %d subscription ids; "
+			    "give more of it", key, f.n);
+	}
 	if (rc == 0)
 		return 0;
 	if (rc == MDB_NOTFOUND)
@@ -508,10 +538,33 @@ sub_remote(struct ctx *ctx, const char *key, const char *events, int del)
 	return 0;
 }
 
-static void
-create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
+/*
+ * A secret made here for a provider that makes its own (OpenAI, Stripe,
+ * Slack) matches none of its deliveries: say so, and what to do.
+ */
+static int
+provider_secret(const struct integ *ig, char *note, size_t len)
 {
-	char url[2048];
+	const char *by = json_string_value(json_object_get(ig->setup,
+	    "secret"));
+
+	if (by == NULL || strcmp(by, "provider") != 0)
+		return 0;
+	snprintf(note, len, "%s makes the signing secret itself: this "
+	    "generated one will not match its deliveries (it serves 'hookpipe "
+	    "send' and tests); once %s shows you yours, give it to hookpipe "
+	    "with 'hookpipe sub edit NAME --secret-file F'", ig->title,
+	    ig->title);
+	return 1;
+}
+
+static void
+create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s,
+    const struct integ *ig)
+{
+	char url[2048], note[512];
+	int by_provider = a->generate && provider_secret(ig, note,
+	    sizeof(note));
 
 	sub_callback_url(ctx, s->id, url, sizeof(url));
 	if (ctx->json) {
@@ -519,12 +572,16 @@ create_print(struct ctx *ctx, struct create_args *a, const struct sub_rec *s)
 
 		if (a->generate)
 			json_object_set_new(o, "secret", json_string(a->gen));
+		if (by_provider)
+			json_object_set_new(o, "note", json_string(note));
 		json_print(o);
 		return;
 	}
 	printf("id:           %s\ncallback_url: %s\n", s->id, url);
 	if (a->generate)
 		printf("secret:       %s\n", a->gen);
+	if (by_provider)
+		warnmsg("%s", note);
 }
 
 /* Everything after the options are read and the secret is in memory. */
@@ -564,7 +621,7 @@ create_run(struct ctx *ctx, struct create_args *a)
 			    "deliveries cannot be verified until 'hookpipe sub "
 			    "edit %s --secret-file F'", s.name, s.id);
 		sub_keys_fetch(ctx, ig, 0);
-		create_print(ctx, a, &s);
+		create_print(ctx, a, &s, ig);
 	}
 	return rc;
 }
@@ -612,7 +669,7 @@ static int
 list_cb(void *arg, const struct sub_rec *s)
 {
 	struct list_state *l = arg;
-	char users[16], count[24], last[40], events[48];
+	char users[16], count[24], last[40], events[48], id[12];
 	int64_t n, at;
 	int u;
 
@@ -632,11 +689,13 @@ list_cb(void *arg, const struct sub_rec *s)
 	snprintf(count, sizeof(count), "%lld", (long long)n);
 	if (strcmp(s->events, "*") == 0)
 		str_copy(events, "all", sizeof(events));
-	else if (strlen(s->events) > 40)
-		snprintf(events, sizeof(events), "%.37s...", s->events);
+	else if (strlen(s->events) > 16)
+		snprintf(events, sizeof(events), "%.13s...", s->events);
 	else
 		str_copy(events, s->events, sizeof(events));
-	table_row(&l->t, s->id, s->name, s->integration, s->mode, events,
+	/* 100 columns: the start of the id, which commands take too. */
+	snprintf(id, sizeof(id), "%.8s", s->id);
+	table_row(&l->t, id, s->name, s->integration, s->mode, events,
 	    users, count, time_str(at, last, sizeof(last)));
 	return 0;
 }
@@ -662,7 +721,7 @@ sub_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		l.a = json_array();
 	else
 		table_init(&l.t, 8, "ID", "NAME", "INTEGRATION", "MODE",
-		    "EVENTS", "WORKFLOWS", "EVENTS_RECEIVED", "LAST_EVENT");
+		    "EVENTS", "WF", "RECEIVED", "LAST");
 	rc = db_sub_each(l.txn, &ctx->db, ctx->ws, list_cb, &l);
 	mdb_txn_abort(l.txn);
 	if (rc != 0) {
@@ -672,7 +731,8 @@ sub_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.t, stdout);
+	table_print_or(&l.t, stdout, "no subscriptions yet: 'hookpipe sub "
+	    "create NAME --integration I' makes one");
 	table_free(&l.t);
 	return EXIT_OK;
 }

@@ -44,6 +44,8 @@ static int	wf_show(struct ctx *, const struct cmd *, int, char **);
 static int	wf_list(struct ctx *, const struct cmd *, int, char **);
 static int	wf_delete(struct ctx *, const struct cmd *, int, char **);
 static int	wf_test(struct ctx *, const struct cmd *, int, char **);
+static int	wf_edit(struct ctx *, const struct cmd *, int, char **);
+static int	wf_enable(struct ctx *, const struct cmd *, int, char **);
 
 const struct cmd workflow_cmds[] = {
 	{ "create", wf_create, "workflow create NAME (--exec CMD "
@@ -65,6 +67,27 @@ const struct cmd workflow_cmds[] = {
 	    "root). Headers, a URL's user:password and --env values are "
 	    "sealed at rest and shown masked." SECRET_HELP("app-key"), 1,
 	    "NAME", NULL },
+	{ "edit", wf_edit, "workflow edit NAME [--exec CMD | --http URL | "
+	    "--dify BASE | --zmq ENDPOINT] [--env NAME[=VALUE]]... "
+	    "[--user USER] [--header K:V]... [--app-key-file F | --app-key - "
+	    "| --app-key-env VAR] [--timeout S] [--retries N] "
+	    "[--concurrency N]",
+	    "Change a workflow in place: its triggers, state and past runs "
+	    "stay. A new action (--exec, --http, --dify, --zmq) replaces the "
+	    "action with its headers, environment, user and app key; without "
+	    "one, --header replaces an http action's headers, --env and "
+	    "--user an exec action's environment and user, --app-key a dify "
+	    "action's key. --timeout, --retries and --concurrency apply to "
+	    "the attempts that start from now on." SECRET_HELP("app-key"), 1,
+	    "NAME", NULL },
+	{ "enable", wf_enable, "workflow enable NAME",
+	    "Let the triggers of a published workflow start it again (after "
+	    "'workflow disable').", 1, "NAME", NULL },
+	{ "disable", wf_enable, "workflow disable NAME",
+	    "Stop events from starting a workflow without unpublishing it: "
+	    "events that match are stored and not run, as for a draft; "
+	    "'workflow enable' turns it back on. Runs already made go on.",
+	    1, "NAME", NULL },
 	{ "trigger", wf_trigger, "workflow trigger NAME --sub SUB --event EVENT "
 	    "[--filter JQ] [--map JQ]",
 	    "Add a trigger node: the workflow starts for EVENT ('*' for any) "
@@ -87,9 +110,12 @@ const struct cmd workflow_cmds[] = {
 	    "Delete a workflow. Its past runs stay.", 1, "NAME", NULL },
 	{ "test", wf_test, "workflow test NAME [--timeout S]",
 	    "Listen on the workflow's triggers, draft or not: the next "
-	    "matching event is printed with its output variables, the "
-	    "workflow runs once and its result is printed. Exits 1 when no "
-	    "event comes within --timeout (default 300 s) or the run fails.",
+	    "matching event is printed with its output variables (the "
+	    "inputs the action gets, after --map), the workflow runs once, "
+	    "a single attempt without retries, and its result is printed "
+	    "with the action's output. Exits 0 when the attempt succeeds, 1 "
+	    "when it fails or no event comes within --timeout (default "
+	    "300 s). 'hookpipe runs' marks test runs '(test)'.",
 	    1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -374,6 +400,7 @@ wf_json(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 	    "workspace", w->workspace, "state", w->state, "action",
 	    action_json(w), "triggers", trig, "created_at",
 	    json_time(w->created_at));
+	json_object_set_new(o, "enabled", json_boolean(!w->disabled));
 	if (w->listen_until > now_us())
 		json_object_set_new(o, "listening_until",
 		    json_time(w->listen_until));
@@ -529,27 +556,36 @@ create_headers(struct ctx *ctx, struct create_args *a)
 	return 0;
 }
 
+/*
+ * The action's options, and --timeout, --retries and --concurrency into
+ * w when given. `create` needs exactly one action; `edit` at most one,
+ * and then the options that go with an action may change the one the
+ * workflow has (checked against it in edit_apply).
+ */
 static int
-create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
+args_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w,
+    int create)
 {
 	int64_t v;
 	int rc, n = (a->exec != NULL) + (a->http != NULL) +
 	    (a->dify != NULL) + (a->zmq != NULL);
 
-	if (n != 1)
-		return usage_error(ctx, "give exactly one action: --exec, "
-		    "--http, --dify or --zmq");
-	if (a->headers.n > 0 && a->http == NULL)
+	if (create ? n != 1 : n > 1)
+		return usage_error(ctx, "give %s one action: --exec, --http, "
+		    "--dify or --zmq", create ? "exactly" : "at most");
+	if (n > 0 && a->headers.n > 0 && a->http == NULL)
 		return usage_error(ctx, "--header goes with --http");
-	if (a->env.n > 0 && a->exec == NULL)
+	if (n > 0 && a->env.n > 0 && a->exec == NULL)
 		return usage_error(ctx, "--env goes with --exec");
-	if (a->user != NULL && a->exec == NULL)
+	if (n > 0 && a->user != NULL && a->exec == NULL)
 		return usage_error(ctx, "--user goes with --exec");
 	if (a->user != NULL && (*a->user == '\0' ||
 	    strlen(a->user) > NAME_MAX_LEN))
 		return usage_error(ctx, "--user: expected a user name or uid");
-	if ((a->dify != NULL) != (a->app_key != NULL))
+	if (create && (a->dify != NULL) != (a->app_key != NULL))
 		return usage_error(ctx, "--dify and --app-key go together");
+	if (n > 0 && a->app_key != NULL && a->dify == NULL)
+		return usage_error(ctx, "--app-key goes with --dify");
 	if (a->app_key != NULL && (*a->app_key == '\0' ||
 	    strlen(a->app_key) > SECRET_MAX))
 		return usage_error(ctx, "--app-key: expected 1 to %d bytes",
@@ -575,8 +611,6 @@ create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
 	    strncmp(a->zmq, "ipc://", 6) != 0)
 		return usage_error(ctx, "--zmq: expected a tcp:// or ipc:// "
 		    "endpoint");
-	w->timeout_s = TIMEOUT_DEFAULT;
-	w->retries = RETRIES_DEFAULT;
 	if (a->timeout && parse_i64(a->timeout, 1, 86400, &w->timeout_s))
 		return usage_error(ctx, "--timeout: expected seconds, 1 to "
 		    "86400");
@@ -585,10 +619,20 @@ create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
 	if (a->concurrency && parse_i64(a->concurrency, 0, 1024, &v))
 		return usage_error(ctx, "--concurrency: expected 0 (no limit) "
 		    "to 1024");
-	w->concurrency = a->concurrency ? v : 0;
+	if (a->concurrency)
+		w->concurrency = v;
 	if ((rc = create_env(ctx, a)) != 0)
 		return rc;
 	return create_headers(ctx, a);
+}
+
+static int
+create_check(struct ctx *ctx, struct create_args *a, struct wf_rec *w)
+{
+	w->timeout_s = TIMEOUT_DEFAULT;
+	w->retries = RETRIES_DEFAULT;
+	w->concurrency = 0;
+	return args_check(ctx, a, w, 1);
 }
 
 static void
@@ -716,6 +760,180 @@ wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	wf_free(&w);
 	secret_clear(&a.key);
 	return rc;
+}
+
+/* --- edit, enable, disable --- */
+
+static void
+sealed_drop(struct wf_rec *w, enum wf_sealed i)
+{
+	free(w->sealed[i].p);
+	w->sealed[i].p = NULL;
+	w->sealed[i].n = 0;
+}
+
+static void
+str_replace(char **dst, const char *src)
+{
+	str_wipe(*dst);
+	*dst = src != NULL ? strdup(src) : NULL;
+}
+
+/*
+ * The options given replace what the workflow has; a new action starts
+ * from nothing (its old headers, environment, user and key go), the
+ * options that go with an action need that action. The parts that change
+ * are sealed again by wf_update.
+ */
+static int
+edit_apply(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	struct create_args *a = arg;
+	struct wf_rec n;
+	int rc;
+
+	(void)txn;
+	memset(&n, 0, sizeof(n));
+	n.timeout_s = w->timeout_s;
+	n.retries = w->retries;
+	n.concurrency = w->concurrency;
+	if ((rc = args_check(ctx, a, &n, 0)) != 0)
+		return rc;
+	if (a->exec || a->http || a->dify || a->zmq) {
+		if (a->dify != NULL && a->app_key == NULL &&
+		    strcmp(w->action, "dify") != 0)
+			return usage_error(ctx, "--dify needs --app-key-file "
+			    "F, --app-key - or --app-key-env VAR");
+		str_copy(n.workspace, w->workspace, sizeof(n.workspace));
+		str_copy(n.name, w->name, sizeof(n.name));
+		create_fill(ctx, a, w->name, &n);
+		str_copy(w->action, n.action, sizeof(w->action));
+		str_replace(&w->target, n.target);
+		str_replace(&w->headers, n.headers);
+		str_replace(&w->env, n.env);
+		str_replace(&w->user, n.user);
+		sealed_drop(w, WF_SEALED_HEADERS);
+		sealed_drop(w, WF_SEALED_URL);
+		sealed_drop(w, WF_SEALED_ENV);
+		if (strcmp(w->action, "dify") != 0) {
+			OPENSSL_cleanse(w->app_key, sizeof(w->app_key));
+			w->app_key_len = 0;
+		}
+		wf_free(&n);
+	} else {
+		if (a->headers.n > 0 && strcmp(w->action, "http") != 0)
+			return usage_error(ctx, "--header: workflow %s has an "
+			    "%s action, not http", w->name, w->action);
+		if ((a->env.n > 0 || a->user != NULL) &&
+		    strcmp(w->action, "exec") != 0)
+			return usage_error(ctx, "--%s: workflow %s has a %s "
+			    "action, not exec", a->user ? "user" : "env",
+			    w->name, w->action);
+		if (a->app_key != NULL && strcmp(w->action, "dify") != 0)
+			return usage_error(ctx, "--app-key: workflow %s has "
+			    "a %s action, not dify", w->name, w->action);
+		if (a->headers.n > 0) {
+			str_replace(&w->headers, a->hdr.data);
+			sealed_drop(w, WF_SEALED_HEADERS);
+		}
+		if (a->env.n > 0) {
+			str_replace(&w->env, a->envb.data);
+			sealed_drop(w, WF_SEALED_ENV);
+		}
+		if (a->user != NULL)
+			str_replace(&w->user, a->user);
+	}
+	if (a->app_key != NULL && db_wf_set_app_key(&ctx->db, w,
+	    a->app_key) == -1)
+		return fail("cannot seal the app key");
+	w->timeout_s = n.timeout_s;
+	w->retries = n.retries;
+	w->concurrency = n.concurrency;
+	return 0;
+}
+
+static int
+wf_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	struct create_args a = { .key.name = "app-key" };
+	const struct opt opts[] = {
+		{ "exec", OPT_STR, &a.exec },
+		{ "http", OPT_STR, &a.http },
+		{ "header", OPT_LIST, &a.headers },
+		{ "env", OPT_LIST, &a.env },
+		{ "user", OPT_STR, &a.user },
+		{ "dify", OPT_STR, &a.dify },
+		SECRET_OPTS(&a.key, "app-key"),
+		{ "zmq", OPT_STR, &a.zmq },
+		{ "timeout", OPT_STR, &a.timeout },
+		{ "retries", OPT_STR, &a.retries },
+		{ "concurrency", OPT_STR, &a.concurrency },
+		{ NULL, 0, NULL }
+	};
+	struct wf_rec w;
+	MDB_txn *txn;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
+	    (rc = secret_read(ctx, &a.key)) != 0)
+		return rc;
+	a.app_key = a.key.set ? a.key.value : NULL;
+	if (!a.exec && !a.http && !a.dify && !a.zmq && a.headers.n == 0 &&
+	    a.env.n == 0 && !a.user && !a.app_key && !a.timeout &&
+	    !a.retries && !a.concurrency)
+		rc = usage_error(ctx, "nothing to change: give an action, "
+		    "--header, --env, --user, --app-key, --timeout, --retries "
+		    "or --concurrency");
+	else if ((rc = ctx_open(ctx, 0)) == 0 && a.user != NULL)
+		rc = create_user(ctx, &a);
+	if (rc == 0)
+		rc = wf_update(ctx, args[0], edit_apply, &a);
+	create_args_free(&a);
+	secret_clear(&a.key);
+	if (rc != 0)
+		return rc;
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
+		return EXIT_FAIL;
+	if ((rc = wf_load(ctx, txn, args[0], &w)) == 0) {
+		if (ctx->json)
+			rc = json_print(wf_json(ctx, txn, &w));
+		else
+			printf("changed workflow %s; new attempts use it\n",
+			    w.name);
+		wf_free(&w);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+enable_edit(struct ctx *ctx, MDB_txn *txn, struct wf_rec *w, void *arg)
+{
+	(void)ctx;
+	(void)txn;
+	w->disabled = *(int *)arg;
+	return 0;
+}
+
+static int
+wf_enable(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	int off = strcmp(c->name, "disable") == 0;
+	char **args;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = ctx_open(ctx, 0)) != 0 ||
+	    (rc = wf_update(ctx, args[0], enable_edit, &off)) != 0)
+		return rc;
+	if (ctx->json)
+		return json_print(json_pack("{s:s,s:b}", "name", args[0],
+		    "enabled", !off));
+	printf("workflow %s is %s\n", args[0], off ? "disabled: events no "
+	    "longer start it" : "enabled");
+	return EXIT_OK;
 }
 
 /* --- trigger, untrigger --- */
@@ -945,8 +1163,9 @@ show_text(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 	struct table t;
 	int i;
 
-	printf("name:        %s\nworkspace:   %s\nstate:       %s\n"
-	    "action:      %s\n", w->name, w->workspace, w->state, w->action);
+	printf("name:        %s\nworkspace:   %s\nstate:       %s%s\n"
+	    "action:      %s\n", w->name, w->workspace, w->state,
+	    w->disabled ? " (disabled)" : "", w->action);
 	print_field(stdout, target_key(w->action), 12, target ? target : "");
 	free(target);
 	if (w->user != NULL && *w->user != '\0')
@@ -1023,7 +1242,7 @@ static int
 list_cb(void *arg, const struct wf_rec *w)
 {
 	struct list_state *l = arg;
-	char target[64], n[16], *shown;
+	char target[64], n[16], state[32], *shown;
 
 	if (l->a != NULL) {
 		json_array_append_new(l->a, wf_json(l->ctx, l->txn, w));
@@ -1036,7 +1255,9 @@ list_cb(void *arg, const struct wf_rec *w)
 		str_copy(target, shown ? shown : "", sizeof(target));
 	free(shown);
 	snprintf(n, sizeof(n), "%d", w->ntrig);
-	table_row(&l->t, w->name, w->state, w->action, target, n);
+	snprintf(state, sizeof(state), "%s%s", w->state, w->disabled ?
+	    " (disabled)" : "");
+	table_row(&l->t, w->name, state, w->action, target, n);
 	return 0;
 }
 
@@ -1067,7 +1288,8 @@ wf_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if (ctx->json)
 		return json_print(l.a);
-	table_print(&l.t, stdout);
+	table_print_or(&l.t, stdout, "no workflows yet: 'hookpipe workflow "
+	    "create NAME --exec CMD' makes one");
 	table_free(&l.t);
 	return EXIT_OK;
 }
@@ -1183,26 +1405,26 @@ test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 	return 1;
 }
 
+/* A test run has one attempt (a router of an older build gave it more:
+ * the first one's result is the answer all the same). */
 static int
 run_finished(const struct run_rec *r)
 {
 	return r->state == RUN_SUCCEEDED || r->state == RUN_DEAD ||
-	    (r->state == RUN_FAILED && r->max_attempts > 0 &&
-	    r->attempts >= r->max_attempts);
+	    (r->state == RUN_FAILED && ((r->max_attempts > 0 &&
+	    r->attempts >= r->max_attempts) || (r->test &&
+	    r->attempts >= 1)));
 }
 
-/* The longest a run can take: every attempt's timeout and backoff. */
+/*
+ * The longest a test run can take: its one attempt (the router gives a
+ * test run no retries), with room for the dispatcher to start it and to
+ * record it.
+ */
 static int64_t
-run_budget_us(const struct config *cfg, const struct wf_rec *w)
+run_budget_us(const struct wf_rec *w)
 {
-	int64_t us = 0, i;
-
-	for (i = 1; i <= w->retries + 1; i++) {
-		us += (w->timeout_s + 5) * 1000000;
-		if (i <= w->retries)
-			us += config_retry_delay_ms(cfg, (int)i) * 1200;
-	}
-	return us + 10 * 1000000;
+	return (w->timeout_s + 15) * 1000000;
 }
 
 static int
@@ -1225,12 +1447,18 @@ test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
 	return EXIT_FAIL;
 }
 
+/*
+ * The event caught, and the output variables: what the action gets as
+ * its inputs, the trigger's --map result when it has one, else the
+ * payload.
+ */
 static void
 test_print_event(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
 	struct sub_rec s;
 	struct rtx t;
+	char *inputs;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return;
@@ -1240,11 +1468,20 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 		printf(" from ");
 		print_safe(stdout, db_sub_get(t.c, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
-		printf("\n\noutput variables:\n");
-		print_pretty(stdout, e.payload, e.payload_len);
+		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
+		    NULL) {
+			printf("\n\noutput variables (after the trigger's "
+			    "--map):\n");
+			print_pretty(stdout, inputs, strlen(inputs));
+			free(inputs);
+		} else {
+			printf("\n\noutput variables:\n");
+			print_pretty(stdout, e.payload, e.payload_len);
+		}
 		event_free(&e);
 	}
 	rtx_end(&t);
+	printf("\nrunning workflow %s once (run %s)...\n", r->workflow, r->id);
 	fflush(stdout);
 }
 
@@ -1275,9 +1512,14 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 		return;
 	db_attempt_each(txn, &ctx->db, r->id, last_attempt_cb, &l);
 	mdb_txn_abort(txn);
-	printf("\nrun %s: %s after %lld attempt%s\n", r->id,
-	    run_state_name(r->state), (long long)r->attempts,
-	    r->attempts == 1 ? "" : "s");
+	/* One attempt: the run is dead when it failed, which says less
+	 * than that. */
+	printf("\nrun %s: ", r->id);
+	print_status(stdout, r->state == RUN_SUCCEEDED ? "succeeded" :
+	    "failed");
+	if (l.a.n > 0)
+		printf(" in %lld ms", (long long)l.a.duration_us / 1000);
+	printf("\n");
 	if (r->last_error[0] != '\0' && r->state != RUN_SUCCEEDED)
 		print_field(stdout, "error", 6, r->last_error);
 	if (l.output != NULL && json_string_length(l.output) > 0) {
@@ -1293,13 +1535,24 @@ test_result_json(struct ctx *ctx, const struct run_rec *r)
 {
 	struct event_rec e;
 	struct rtx t;
+	char *inputs;
 	json_t *o;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
+
 	o = json_pack("{s:o}", "run", run_json(ctx, &t, r, 1));
 	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
 		json_object_set_new(o, "event", event_json(ctx, &t, &e, 1));
+		/* What the action got: the map's result, or the payload. */
+		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
+		    NULL) {
+			json_object_set_new(o, "inputs", json_or_string(inputs,
+			    strlen(inputs)));
+			free(inputs);
+		} else
+			json_object_set_new(o, "inputs", json_or_string(
+			    e.payload, e.payload_len));
 		event_free(&e);
 	}
 	rtx_end(&t);
@@ -1338,8 +1591,7 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 	mdb_txn_abort(txn);
 	if (rc != 0)
 		return rc;
-	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&ctx->cfg,
-	    &w));
+	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&w));
 	wf_free(&w);
 	if (rc != 0)
 		return fail("run %s has not finished (status %s)", f.run.id,

@@ -91,6 +91,7 @@ usage: $prog COMMAND [ARGS]
                            write unit files or service directories that
                            run the stages under a service manager
   help [COMMAND]           this text, or the one of a command
+  --version                the version and the commit it was built from
 
 STAGE is one of: receiver verifier router dispatcher. Every command takes
 --help. State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
@@ -1033,6 +1034,15 @@ print_up() {
 start_failed() {
 	sf_why=${2:-}
 	if [ -z "$sf_why" ] && [ -f "$run/$1.exit" ]; then
+		# A configuration error says what to fix in its fatal line:
+		# that line alone.
+		sf_fatal=$(tail -n 5 "$logdir/$1.log" 2>/dev/null |
+		    grep ': fatal: ' | tail -n 1)
+		if [ -n "$sf_fatal" ]; then
+			printf '%s: %s cannot start: %s\n(full log: %s logs %s)\n' \
+			    "$prog" "$1" "${sf_fatal#*: fatal: }" "$prog" "$1" >&2
+			return
+		fi
 		sf_why="exited with 100 (configuration error)"
 	fi
 	sf_why=${sf_why:-$not_ready}
@@ -1255,6 +1265,18 @@ cmd_start() {
 			print_up "$s"
 		done
 		return 0
+	fi
+	# An address the receiver cannot have fails now, in one line, not
+	# after the other stages have started.
+	if ! stage_up receiver && ! loop_alive receiver &&
+	    ! cl_out=$("$bindir/hookpipe-receiver" --check-listen 2>&1); then
+		case $cl_out in
+		*': fatal: '*)
+			printf '%s: receiver cannot start: %s\n' "$prog" \
+			    "${cl_out##*: fatal: }" >&2
+			exit 1
+			;;
+		esac
 	fi
 	fg_loops=
 	if [ "$foreground" = 0 ]; then
@@ -2124,6 +2146,7 @@ reload) cmd_reload "$@" ;;
 gen) cmd_gen "$@" ;;
 help) cmd_help "$@" ;;
 -h|--help) usage ;;
+--version|version) echo "$prog @VERSION@" ;;
 _loop)
 	is_stage_name "${1:-}" || usage_error "" "_loop: unknown stage"
 	supervise "$1"

@@ -5,18 +5,23 @@
  * opt_parse() and opens the database only once they are valid, so that
  * --help and usage errors never touch the state directory.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "admin.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 #define OPTS_MAX	30	/* long options of one command */
 
 static int	cmd_migrate(struct ctx *, const struct cmd *, int, char **);
+static int	cmd_version(struct ctx *, const struct cmd *, int, char **);
 
 static const struct cmd commands[] = {
 	{ "integration", NULL, "integration list | show NAME",
@@ -27,7 +32,8 @@ static const struct cmd commands[] = {
 	    "sub create | list | show | edit | refresh-keys | delete",
 	    "Subscriptions: one webhook endpoint (callback URL) for one "
 	    "integration in one workspace.", 0, NULL, sub_cmds },
-	{ "workflow", NULL, "workflow create | trigger | untrigger | "
+	{ "workflow", NULL, "workflow create | edit | enable | disable | "
+	    "trigger | untrigger | "
 	    "publish | unpublish | show | list | delete | test",
 	    "Workflows: an action plus the trigger nodes that start it.", 0,
 	    NULL, workflow_cmds },
@@ -37,6 +43,12 @@ static const struct cmd commands[] = {
 	{ "oauth", NULL, "oauth client set | authorize",
 	    "Authorize hookpipe with an OAuth application.", 0, NULL,
 	    oauth_cmds },
+	{ "config", NULL,
+	    "config list | get NAME | set NAME VALUE | unset NAME",
+	    "Settings: $HOOKPIPE_HOME/hookpipe.env holds HOOKPIPE_* "
+	    "variables (and TRIGGER_URL) that every hookpipe binary reads; "
+	    "a variable of the environment wins over the file.", 0, NULL,
+	    config_cmds },
 	{ "key", NULL, "key rotate",
 	    "The master key that encrypts secrets at rest.", 0, NULL,
 	    key_cmds },
@@ -50,15 +62,46 @@ static const struct cmd commands[] = {
 	    "Deliveries spooled while the verifier was away, and those it set "
 	    "aside (quarantined) because it could not process them.", 0, NULL,
 	    spool_cmds },
+	{ "doctor", cmd_doctor, "doctor",
+	    "Check what an operator checks first, one line each: the state "
+	    "directory and its permissions, the master key (and that it "
+	    "opens the stored secrets), the stages, the listen address, the "
+	    "integrations, TRIGGER_URL against the subscriptions registered "
+	    "with a provider, the clock (against the Date of "
+	    "HOOKPIPE_GITHUB_API), disk and LMDB map space. Exits 1 when a "
+	    "line says FAIL; warn lines do not count.", 0, NULL, NULL },
+	{ "backup", cmd_backup, "backup FILE",
+	    "Write a consistent copy of the state to FILE (a gzip'd tar), "
+	    "while the stack runs: a hot copy of each database, the master "
+	    "key files and hookpipe.env. FILE holds the master key: keep it "
+	    "as secret as the key.", 1, "FILE", NULL },
+	{ "restore", cmd_restore, "restore FILE [--force]",
+	    "Restore a backup into the state directory (this machine's or "
+	    "another's), with the stack stopped. A state directory that has "
+	    "a master key of its own is refused; --force sets its state "
+	    "aside in pre-restore-TIME instead.", 1, "FILE", NULL },
+	{ "version", cmd_version, "version",
+	    "The version, the commit it was built from and the build's "
+	    "options (also --version, on every hookpipe binary).", 0, NULL,
+	    NULL },
 	{ "events", cmd_events,
-	    "events [--sub SUB] [--type T] [--status S] [--limit N]",
+	    "events [--sub SUB] [--type T] [--status S] [--limit N] "
+	    "[--follow]",
 	    "List stored events, newest first (default limit 50). --status is "
-	    "stored, ignored or routed.", 0, NULL, NULL },
+	    "stored, ignored or routed; --status rejected lists the "
+	    "deliveries the verifier refused with 400 or 401 in the last 7 "
+	    "days instead, with the reason (never their body). --follow (-f) "
+	    "prints the last 10 (or --limit) oldest first, then each one as "
+	    "it comes, until interrupted (one JSON object per line with "
+	    "--json).", 0, NULL, NULL },
 	{ "event", NULL, "event show ID", NULL, 0, NULL, event_cmds },
 	{ "runs", cmd_runs,
 	    "runs [--workflow W] [--status S] [--limit N]",
-	    "List workflow runs, newest first (default limit 50). --status is "
-	    "queued, running, succeeded, failed or dead.", 0, NULL, NULL },
+	    "List workflow runs, newest first (default limit 50), with the "
+	    "last error of those that failed; '(test)' marks the runs of "
+	    "'hookpipe workflow test'. --status is queued, running, "
+	    "succeeded, failed or dead.", 0, NULL, NULL },
+	{ "run", NULL, "run show RUN", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
 	    "Run a stored event again, as the router would: through every "
 	    "published workflow whose trigger matches it and whose --filter "
@@ -103,6 +146,27 @@ cmd_migrate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int
+cmd_version(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	json_t *b;
+	char **args;
+	int i, rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if (!ctx->json) {
+		version_print(stdout, "hookpipe");
+		return EXIT_OK;
+	}
+	b = json_object();
+	for (i = 0; hp_build[i] != NULL; i += 2)
+		json_object_set_new(b, hp_build[i],
+		    json_string(hp_build[i + 1]));
+	return json_print(json_pack("{s:s,s:s,s:o}", "version", hp_version,
+	    "commit", hp_commit, "build", b));
+}
+
 static const struct cmd top = {
 	"hookpipe", NULL, "COMMAND ...", NULL, 0, NULL, commands
 };
@@ -113,13 +177,88 @@ integ_warn(const char *msg)
 	warnmsg("%s", msg);
 }
 
+/*
+ * The HOOKPIPE_HOME of a stage of this user that runs with another state
+ * directory, read from its environment; 0 when there is none.
+ */
+static int
+stack_elsewhere(const char *home, char *out, size_t len)
+{
+	static const char *const comms[] = {
+		"hookpipe-receiv", "hookpipe-verifi", "hookpipe-router",
+		"hookpipe-dispat", NULL
+	};
+	char path[300], buf[8192];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	size_t n, i;
+	int k, found = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		for (k = 0; comms[k] != NULL && strcmp(comms[k], buf) != 0; k++)
+			;
+		if (comms[k] == NULL)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		for (i = 0; i < n; i += strlen(buf + i) + 1)
+			if (strncmp(buf + i, "HOOKPIPE_HOME=", 14) == 0 &&
+			    strcmp(buf + i + 14, home) != 0) {
+				str_copy(out, buf + i + 14, len);
+				found = 1;
+				break;
+			}
+	}
+	closedir(d);
+	return found;
+}
+
+int
+home_prepare(struct ctx *ctx)
+{
+	char err[1024], other[PATH_MAX];
+	struct stat sb;
+	int fresh;
+
+	fresh = stat(ctx->cfg.home, &sb) == -1 && errno == ENOENT;
+	if (fresh && !ctx->home_named && stack_elsewhere(ctx->cfg.home,
+	    other, sizeof(other)))
+		return fail("no state directory at %s, and hookpipe runs with "
+		    "%s: set HOOKPIPE_HOME=%s (or give --home %s) to use it, "
+		    "or --home DIR for a new one", ctx->cfg.home, other, other,
+		    other);
+	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	if (fresh)
+		warnmsg("created a new state directory, %s (HOOKPIPE_HOME or "
+		    "--home chooses another)", ctx->cfg.home);
+	return 0;
+}
+
 int
 ctx_open(struct ctx *ctx, int warn_integrations)
 {
 	char err[1024];
+	int rc;
 
-	if (config_make_dirs(&ctx->cfg, err, sizeof(err)) == -1)
-		return fail("%s", err);
+	if ((rc = home_prepare(ctx)) != 0)
+		return rc;
 	if (db_open(&ctx->db, &ctx->cfg, DB_ALL, 0, err, sizeof(err)) != 0)
 		return fail("%s", err);
 	ctx->db_open = 1;
@@ -328,8 +467,8 @@ dispatch(struct ctx *ctx, const struct cmd *group, int argc, char **argv)
 }
 
 /*
- * --workspace and --json may appear anywhere, as in kubectl; take them
- * out before the commands see their own options.
+ * --workspace, --home and --json may appear anywhere, as in kubectl; take
+ * them out before the commands see their own options.
  */
 static int
 strip_globals(struct ctx *ctx, int *argc, char **argv)
@@ -346,6 +485,17 @@ strip_globals(struct ctx *ctx, int *argc, char **argv)
 		}
 		if (strcmp(a, "--json") == 0)
 			ctx->json = 1;
+		else if (strcmp(a, "--home") == 0 ||
+		    strncmp(a, "--home=", 7) == 0) {
+			if (a[6] == '\0' && i + 1 == *argc)
+				return usage_error(ctx, "option --home needs a "
+				    "value");
+			if (setenv("HOOKPIPE_HOME", a[6] == '=' ? a + 7 :
+			    argv[++i], 1) == -1)
+				return usage_error(ctx, "--home: %s",
+				    strerror(errno));
+			ctx->home_named = 1;
+		}
 		else if (strcmp(a, "--workspace") == 0) {
 			if (i + 1 == *argc)
 				return usage_error(ctx, "option --workspace "
@@ -372,6 +522,8 @@ main(int argc, char **argv)
 	int rc;
 
 	log_init("hookpipe", 0);
+	ctx.home_named = getenv("HOOKPIPE_HOME") != NULL &&
+	    *getenv("HOOKPIPE_HOME") != '\0';
 	if ((rc = strip_globals(&ctx, &argc, argv)) != 0)
 		return rc;
 	if (argc < 2) {
@@ -382,6 +534,11 @@ main(int argc, char **argv)
 		print_usage(stdout, &top);
 		return EXIT_OK;
 	}
+	/* Before the configuration: a version needs none. */
+	if (strcmp(argv[1], "--version") == 0)
+		argv[1] = (char *)"version";
+	if (strcmp(argv[1], "version") == 0)
+		return dispatch(&ctx, &top, argc - 1, argv + 1);
 	if (config_load(&ctx.cfg, err, sizeof(err)) == -1)
 		return fail("%s", err);
 	if (ctx.ws == NULL)

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "log.h"
@@ -160,6 +162,7 @@ print_usage(FILE *f, const struct cmd *c)
 	fprintf(f, "\nglobal options:\n"
 	    "  --workspace W  the workspace (default: $HOOKPIPE_WORKSPACE or "
 	    "\"default\")\n"
+	    "  --home DIR     the state directory (default: $HOOKPIPE_HOME)\n"
 	    "  --json         print one JSON document\n"
 	    "  -h, --help     this text\n");
 }
@@ -178,6 +181,41 @@ void
 print_block(FILE *f, const void *data, size_t n)
 {
 	log_escape(f, data, n, LOG_ESC_LINES);
+}
+
+/*
+ * Captured output, each line indented, escaped like the rest: its last
+ * max lines (0: all of them). Returns how many lines were left out.
+ */
+int
+print_lines_of(FILE *f, const char *indent, const void *data, size_t n,
+    int max)
+{
+	const char *p = data, *end = p + n;
+	int lines = 0, skip = 0;
+	const char *q;
+
+	if (n > 0 && end[-1] == '\n')
+		end--;
+	for (q = p; q < end; q++)
+		lines += *q == '\n';
+	lines++;
+	if (n == 0)
+		return 0;
+	if (max > 0 && lines > max)
+		skip = lines - max;
+	for (lines = 0; p < end; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (lines >= skip) {
+			fputs(indent, f);
+			log_escape(f, p, len, 0);
+			fputc('\n', f);
+		}
+		p += len + (nl != NULL);
+	}
+	return skip;
 }
 
 /* "label:   value", the value padded to column width + 1. */
@@ -267,11 +305,71 @@ text_width(const char *s)
 	return w;
 }
 
+/*
+ * Color says at a glance which rows need a look, on a terminal only: not
+ * in a pipe or a file, and never with NO_COLOR set (no-color.org) or on
+ * a dumb terminal. The sequences are ours, around words of ours (a
+ * status); text from outside never carries one (print_safe).
+ */
+int
+color_on(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(fileno(f)) && (nc == NULL || *nc == '\0') &&
+	    (term == NULL || strcmp(term, "dumb") != 0);
+}
+
+/* The SGR code of a status word, or NULL. */
+static const char *
+status_sgr(const char *word)
+{
+	static const struct {
+		const char	*word, *sgr;
+	} map[] = {
+		{ "succeeded", "32" }, { "ok", "32" }, { "up", "32" },
+		{ "published", "32" }, { "routed", "32" },
+		{ "failed", "31" }, { "dead", "31" }, { "rejected", "31" },
+		{ "error", "31" }, { "FAIL", "1;31" }, { "down", "31" },
+		{ "queued", "33" }, { "running", "33" }, { "warn", "33" },
+		{ "WARN", "1;33" }, { "stored", "33" },
+		{ "ignored", "2" }, { "draft", "2" }, { "disabled", "2" },
+		{ "quarantined", "2" },
+	};
+	size_t i, n = strcspn(word, " ");
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strlen(map[i].word) == n && strncmp(word, map[i].word,
+		    n) == 0)
+			return map[i].sgr;
+	return NULL;
+}
+
+/* A status word, colored when f is a terminal that wants color. */
+void
+print_status(FILE *f, const char *word)
+{
+	const char *sgr = color_on(f) ? status_sgr(word) : NULL;
+
+	if (sgr != NULL)
+		fprintf(f, "\033[%sm", sgr);
+	print_safe(f, word);
+	if (sgr != NULL)
+		fputs("\033[0m", f);
+}
+
+/* Column col (0-based) holds status words: colored on a terminal. */
+void
+table_color(struct table *t, int col)
+{
+	t->color_col = col + 1;
+}
+
 void
 table_print(const struct table *t, FILE *f)
 {
 	size_t width[32] = { 0 }, i;
-	int c;
+	int c, color = t->color_col > 0 && color_on(f);
 
 	for (i = 0; i < t->ncells; i++) {
 		size_t w = text_width(t->cells[i]);
@@ -281,14 +379,31 @@ table_print(const struct table *t, FILE *f)
 			width[c] = w;
 	}
 	for (i = 0; i < t->ncells; i++) {
+		const char *sgr = NULL;
+
 		c = (int)(i % (size_t)t->ncol);
-		fputs(t->cells[i], f);
+		if (color && c == t->color_col - 1 && i >= (size_t)t->ncol)
+			sgr = status_sgr(t->cells[i]);
+		if (sgr != NULL)
+			fprintf(f, "\033[%sm%s\033[0m", sgr, t->cells[i]);
+		else
+			fputs(t->cells[i], f);
 		if (c == t->ncol - 1)
 			fputc('\n', f);
 		else
 			fprintf(f, "%*s", (int)(width[c] -
 			    text_width(t->cells[i]) + 2), "");
 	}
+}
+
+/* The table, or the line that says it is empty (a list with no rows). */
+void
+table_print_or(const struct table *t, FILE *f, const char *none)
+{
+	if (t->ncells > (size_t)t->ncol)
+		table_print(t, f);
+	else
+		fprintf(f, "%s\n", none);
 }
 
 void
@@ -321,6 +436,21 @@ print_json(FILE *f, json_t *v)
 	return 0;
 }
 
+/* One JSON document on one line (JSON Lines), not freed. */
+int
+json_line(FILE *f, json_t *v)
+{
+	char *s = v != NULL ? json_dumps(v, JSON_COMPACT |
+	    JSON_ENCODE_ANY) : NULL;
+
+	if (s == NULL)
+		return -1;
+	log_escape(f, s, strlen(s), LOG_ESC_JSON);
+	fputc('\n', f);
+	free(s);
+	return 0;
+}
+
 int
 json_print(json_t *doc)
 {
@@ -342,16 +472,68 @@ json_time(int64_t us)
 	return json_string(fmt_rfc3339(us, buf, sizeof(buf)));
 }
 
-/* Seconds are enough in a table; JSON keeps the microseconds. */
+/*
+ * A table says how long ago ("3m ago", "in 25s" for a time to come): the
+ * question a reader of a list asks. JSON keeps the RFC 3339 time, with
+ * its microseconds.
+ */
 const char *
 time_str(int64_t us, char *buf, size_t len)
 {
-	char full[40];
+	static const struct {
+		int64_t	 secs;
+		char	 unit;
+	} units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' }
+	};
+	int64_t d;
+	int future;
+	size_t i;
+
+	if (us == 0)
+		return "-";
+	d = (now_us() - us) / 1000000;
+	if ((future = d < 0))
+		d = -d;
+	if (d == 0)
+		return "now";
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
+		if (d >= units[i].secs * (i == 0 ? 2 : 1))
+			break;
+	snprintf(buf, len, "%s%lld%c%s", future ? "in " : "",
+	    (long long)(d / units[i].secs), units[i].unit, future ? "" :
+	    " ago");
+	return buf;
+}
+
+/* The microseconds of an RFC 3339 time in UTC as json_time writes it. */
+int64_t
+rfc3339_us(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	int64_t us = 0, scale = 100000;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			us += (*p - '0') * scale;
+	return (int64_t)timegm(&tm) * 1000000 + us;
+}
+
+/* "2026-01-02T03:04:05Z (3m ago)": a time on a line of its own. */
+const char *
+time_long(int64_t us, char *buf, size_t len)
+{
+	char full[40], rel[32];
 
 	if (us == 0)
 		return "-";
 	fmt_rfc3339(us, full, sizeof(full));
-	snprintf(buf, len, "%.19sZ", full);
+	snprintf(buf, len, "%.19sZ (%s)", full, time_str(us, rel,
+	    sizeof(rel)));
 	return buf;
 }
 

@@ -243,6 +243,152 @@ load_limits(struct config *cfg, char *err, size_t errlen)
 	    &cfg->spool_max, err, errlen) ? -1 : 0;
 }
 
+/* --- the settings file, $HOOKPIPE_HOME/hookpipe.env --- */
+
+#define FILE_SETTINGS_MAX	64
+
+static char	file_names[FILE_SETTINGS_MAX][64];
+static int	file_nnames;
+
+int
+config_name_valid(const char *name)
+{
+	const char *p;
+
+	if (strcmp(name, "TRIGGER_URL") == 0)
+		return 1;
+	if (strncmp(name, "HOOKPIPE_", 9) != 0 || name[9] == '\0' ||
+	    strlen(name) >= sizeof(file_names[0]))
+		return 0;
+	for (p = name + 9; *p != '\0'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return 0;
+	return 1;
+}
+
+int
+config_file_read(const char *path, config_file_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	char line[4096], *p, *eq, *end;
+	int n = 0, rc = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: a line of more than %zu "
+			    "bytes", path, n, sizeof(line) - 2);
+			rc = -1;
+			break;
+		}
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		end = p + strlen(p);
+		while (end > p && strchr(" \t\r\n", end[-1]) != NULL)
+			*--end = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected NAME=VALUE",
+			    path, n);
+			rc = -1;
+			break;
+		}
+		*eq++ = '\0';
+		if (!config_name_valid(p)) {
+			snprintf(err, errlen, "%s:%d: %s: expected a "
+			    "HOOKPIPE_* name (capitals, digits, '_') or "
+			    "TRIGGER_URL", path, n, p);
+			rc = -1;
+			break;
+		}
+		/* One pair of quotes, as a shell or systemd would take. */
+		end = eq + strlen(eq);
+		if (end - eq >= 2 && (*eq == '"' || *eq == '\'') &&
+		    end[-1] == *eq) {
+			end[-1] = '\0';
+			eq++;
+		}
+		rc = fn(arg, p, eq, n);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "cannot read %s", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+int
+config_from_file(const char *name)
+{
+	int i;
+
+	for (i = 0; i < file_nnames; i++)
+		if (strcmp(file_names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+struct file_load {
+	const char	*path;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+file_setting(void *arg, const char *name, const char *value, int line)
+{
+	struct file_load *l = arg;
+	const char *v = getenv(name);
+
+	if (strcmp(name, "HOOKPIPE_HOME") == 0) {
+		snprintf(l->err, l->errlen, "%s:%d: HOOKPIPE_HOME cannot be "
+		    "set in the file it holds; set it in the environment or "
+		    "with --home", l->path, line);
+		return -1;
+	}
+	if (v != NULL && *v != '\0' && !config_from_file(name))
+		return 0;		/* the environment wins */
+	if (setenv(name, value, 1) == -1) {
+		snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line,
+		    strerror(errno));
+		return -1;
+	}
+	if (!config_from_file(name) && file_nnames < FILE_SETTINGS_MAX)
+		str_copy(file_names[file_nnames++], name,
+		    sizeof(file_names[0]));
+	return 0;
+}
+
+/* Into the environment, under what it has already. */
+static int
+load_file(const char *home, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct file_load l = { path, err, errlen };
+
+	if (snprintf(path, sizeof(path), "%s/%s", home, CONFIG_FILE) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "HOOKPIPE_HOME is too long");
+		return -1;
+	}
+	return config_file_read(path, file_setting, &l, err, errlen);
+}
+
+/* --- end of the settings file --- */
+
 int
 config_load(struct config *cfg, char *err, size_t errlen)
 {
@@ -270,6 +416,8 @@ config_load(struct config *cfg, char *err, size_t errlen)
 		    "path", home);
 		return -1;
 	}
+	if (load_file(home, err, errlen) == -1)
+		return -1;
 	if (str_copy(cfg->home, home, sizeof(cfg->home)) >= sizeof(cfg->home) ||
 	    path_join(cfg->run_dir, sizeof(cfg->run_dir), home, "run") ||
 	    path_join(cfg->db_dir, sizeof(cfg->db_dir), home, "db") ||

@@ -61,6 +61,24 @@ struct config {
  */
 int	config_load(struct config *cfg, char *err, size_t errlen);
 
+/*
+ * The settings file, $HOOKPIPE_HOME/hookpipe.env: NAME=VALUE lines of
+ * the same HOOKPIPE_* names (and TRIGGER_URL), '#' comments. config_load
+ * reads it; a variable of the environment wins over the file's line.
+ * config_file_read calls fn for each setting (line is its number); 0, or
+ * -1 with a message naming the file and line (fn's -1 stops, err kept).
+ * A missing file has no settings.
+ */
+#define CONFIG_FILE	"hookpipe.env"
+typedef int (*config_file_fn)(void *arg, const char *name,
+	    const char *value, int line);
+int	config_file_read(const char *path, config_file_fn fn, void *arg,
+	    char *err, size_t errlen);
+/* Whether config_load took NAME's value from the file. */
+int	config_from_file(const char *name);
+/* Whether NAME may be a setting: HOOKPIPE_[A-Z0-9_]+ or TRIGGER_URL. */
+int	config_name_valid(const char *name);
+
 /* Create HOOKPIPE_HOME and its run/, db/, log/ directories (0700). */
 int	config_make_dirs(const struct config *cfg, char *err, size_t errlen);
 

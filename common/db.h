@@ -18,6 +18,9 @@
  *		dedupe.DAY	sub id + delivery id -> event id + be64 time, one
  *				table per day, dropped whole past the window
  *		sub_stats	sub id -> be64 event count, be64 last event time
+ *		rejected	be64 time recorded + event id -> a delivery
+ *				refused with 400 or 401: why, no payload (kept
+ *				7 days, at most REJECTED_MAX)
  *		meta		"schema"
  *	runs	 created by the router, advanced by the dispatcher (and
  *		 `hookpipe replay`)
@@ -68,6 +71,7 @@
 #define DB_EWRONGENV	(-31002)	/* a transaction of another part */
 #define DB_ESCHEMA	(-31003)	/* a layout this build cannot read */
 #define DB_ENOTOPEN	(-31004)	/* that part was not opened */
+#define DB_EAMBIGUOUS	(-31005)	/* an id prefix of several ids */
 
 const char *db_strerror(int rc);
 
@@ -100,7 +104,7 @@ struct db {
 	MDB_dbi	 subs, subs_by_name, workflows, triggers;
 	MDB_dbi	 creds, oauth_clients, oauth_states, cmeta;
 	/* events */
-	MDB_dbi	 log, ids, sub_stats, emeta;
+	MDB_dbi	 log, ids, sub_stats, rejected, emeta;
 	struct {
 		uint32_t day;			/* days since the epoch */
 		MDB_dbi	 dbi;
@@ -209,6 +213,7 @@ struct wf_rec {
 	int64_t	 concurrency;
 	int64_t	 listen_until;			/* workflow test, us; 0 = off */
 	int64_t	 created_at;
+	int	 disabled;			/* its triggers do not fire */
 	int	 ntrig;
 	struct trigger trig[TRIGGERS_MAX];
 };
@@ -440,6 +445,42 @@ int	db_sub_stats(MDB_txn *, struct db *, const char *id, int64_t *count,
 int	db_sub_stats_add(MDB_txn *, struct db *, const char *id, int64_t n,
 	    int64_t at);
 
+/*
+ * Deliveries the verifier refused with 400 or 401, without their body:
+ * what `hookpipe events --status rejected` lists. The verifier writes
+ * them in the batch's transaction and prunes them (db_rejected_prune).
+ */
+#define REJECTED_KEEP_S	(7 * 86400)
+#define REJECTED_MAX	100000
+struct rejected_rec {
+	char	 id[UUID_LEN + 1];		/* the receiver's event id */
+	char	 sub[UUID_LEN + 1];
+	char	 workspace[NAME_MAX_LEN + 1];
+	char	 integration[NAME_MAX_LEN + 1];
+	int	 status;			/* 400, 401 */
+	char	 reason[256];
+	int64_t	 received_at;
+	int64_t	 recorded_at;			/* the key: in commit order */
+	char	 method[8];
+	char	 user_agent[128];
+	char	 content_type[128];
+};
+
+int	db_rejected_put(MDB_txn *, struct db *, const struct rejected_rec *);
+typedef int (*db_rejected_fn)(void *arg, const struct rejected_rec *);
+/*
+ * Newest first (from is ignored), or oldest first from those recorded at
+ * `from` on; stop when fn returns non-zero. They are keyed by the time
+ * the verifier recorded them, so a follower that goes on from the last
+ * time it saw misses none.
+ */
+int	db_rejected_each(MDB_txn *, struct db *, int newest_first,
+	    int64_t from, db_rejected_fn, void *);
+/* Those received before cutoff, and the oldest past `keep` records, up
+ * to limit: how many went, or -1 with the code in *rc. */
+int	db_rejected_prune(MDB_txn *, struct db *, int64_t cutoff, size_t keep,
+	    int limit, int *rc);
+
 /* --- runs ----------------------------------------------------------- */
 
 /*
@@ -483,6 +524,19 @@ int64_t	db_test_caught(MDB_txn *, struct db *, const char *ws,
 	    const char *name);
 int	db_test_catch(MDB_txn *, struct db *, const char *ws,
 	    const char *name, int64_t listen_until);
+
+/* --- ids by prefix ------------------------------------------------- */
+
+/*
+ * The event (DB_ID_EVENT, a transaction of the events part) or run
+ * (DB_ID_RUN, of the runs part) whose id starts with prefix: at least
+ * DB_ID_PREFIX_MIN hex digits, the dashes optional. 0 with the id in
+ * out, MDB_NOTFOUND, or DB_EAMBIGUOUS (out holds the first of them).
+ */
+#define DB_ID_PREFIX_MIN 4
+enum db_id_kind { DB_ID_EVENT, DB_ID_RUN };
+int	db_id_complete(MDB_txn *, struct db *, enum db_id_kind,
+	    const char *prefix, char out[UUID_LEN + 1]);
 
 /* --- spool ---------------------------------------------------------- */
 

@@ -374,6 +374,9 @@ wf_decode(const msgpack_object *m, struct wf_rec *w)
 	mp_get_i64(m, "concurrency", &w->concurrency);
 	mp_get_i64(m, "listen_until", &w->listen_until);
 	mp_get_i64(m, "created_at", &w->created_at);
+	if ((t = mp_get(m, "disabled")) != NULL &&
+	    t->type == MSGPACK_OBJECT_BOOLEAN)
+		w->disabled = t->via.boolean;
 	t = mp_get(m, "triggers");
 	if (t == NULL || t->type != MSGPACK_OBJECT_ARRAY)
 		return 0;
@@ -475,7 +478,7 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 	}
 	/* The newer fields only when set: other workflows keep the layout
 	 * an older stage reads. */
-	n2 = 13 + (w->env != NULL) + (w->user != NULL);
+	n2 = 13 + (w->env != NULL) + (w->user != NULL) + (w->disabled != 0);
 	for (i = 0; i < WF_SEALED_N; i++)
 		n2 += w->sealed[i].n > 0;
 	mpw_init(&mw);
@@ -500,6 +503,10 @@ db_wf_put(MDB_txn *txn, struct db *db, const struct wf_rec *w)
 	mpw_kv_i64(&mw, "concurrency", w->concurrency);
 	mpw_kv_i64(&mw, "listen_until", w->listen_until);
 	mpw_kv_i64(&mw, "created_at", w->created_at);
+	if (w->disabled) {
+		mpw_str(&mw, "disabled");
+		msgpack_pack_true(&mw.pk);
+	}
 	mpw_str(&mw, "triggers");
 	mpw_array(&mw, (uint32_t)w->ntrig);
 	for (i = 0; i < w->ntrig; i++) {

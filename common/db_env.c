@@ -36,6 +36,8 @@ db_strerror(int rc)
 		return "a database layout this build cannot read";
 	case DB_ENOTOPEN:
 		return "that part of the database is not open here";
+	case DB_EAMBIGUOUS:
+		return "the prefix names more than one id";
 	case -1:
 		return "a damaged record";
 	default:

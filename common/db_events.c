@@ -103,7 +103,8 @@ db_events_open(struct db *db, MDB_txn *txn)
 	if ((rc = dbi_open(txn, "log", MDB_CREATE | MDB_INTEGERKEY,
 	    &db->log)) ||
 	    (rc = dbi_open(txn, "ids", MDB_CREATE, &db->ids)) ||
-	    (rc = dbi_open(txn, "sub_stats", MDB_CREATE, &db->sub_stats)))
+	    (rc = dbi_open(txn, "sub_stats", MDB_CREATE, &db->sub_stats)) ||
+	    (rc = dbi_open(txn, "rejected", MDB_CREATE, &db->rejected)))
 		return rc;
 	/* The day tables within the window (those past it are dropped by
 	 * the verifier, db_dedupe_expire). Handles after the walk: opening

@@ -13,6 +13,7 @@
 #include "stage.h"
 #include "svc.h"
 #include "util.h"
+#include "version.h"
 
 const char *const stage_names[4] = {
 	"receiver", "verifier", "router", "dispatcher"
@@ -75,12 +76,18 @@ stage_setup(struct stage *st, const char *name, int argc, char **argv,
 			verbose = 1;
 		else if (strcmp(argv[i], "--no-sandbox") == 0)
 			setenv("HOOKPIPE_SANDBOX", "0", 1);
-		else if (strcmp(argv[i], "-h") == 0 ||
+		else if (strcmp(argv[i], "--version") == 0) {
+			snprintf(logname, sizeof(logname), "hookpipe-%s", name);
+			version_print(stdout, logname);
+			exit(0);
+		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			printf("usage: hookpipe-%s [-v] [--no-sandbox]\n\n%s\n"
 			    "  -v            verbose (debug) logging\n"
 			    "  --no-sandbox  do not confine the stage with "
-			    "Landlock\n", name, usage);
+			    "Landlock\n"
+			    "  --version     print the version and build "
+			    "options\n", name, usage);
 			exit(0);
 		} else {
 			fprintf(stderr, "hookpipe-%s: unknown option %s "

@@ -3,11 +3,14 @@
 _hookpipe_words() {
 	case $1 in
 	'') echo "integration sub workflow cred oauth key migrate spool events
-	    event runs replay send tail --workspace --json --help" ;;
+	    event runs run replay send tail config doctor backup restore version
+	    --workspace --home --json --help" ;;
 	integration) echo "list show" ;;
 	sub) echo "create list show edit refresh-keys delete" ;;
-	workflow) echo "create trigger untrigger publish unpublish show list
-	    delete test" ;;
+	workflow) echo "create edit enable disable trigger untrigger publish
+	    unpublish show list delete test" ;;
+	run) echo "show" ;;
+	config) echo "list get set unset" ;;
 	cred) echo "add list delete" ;;
 	oauth) echo "client authorize" ;;
 	key) echo "rotate" ;;

@@ -1433,6 +1433,56 @@ rx_cap_limits(struct receiver *rx)
 	}
 }
 
+
+/*
+ * Bind the address once before libmicrohttpd does, to tell an address in
+ * use (or not allowed) from a temporary failure by its errno.
+ */
+static void
+listen_probe(const struct config *cfg, const struct addrinfo *ai)
+{
+	int fd, one = 1, e;
+
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		close(fd);
+		return;
+	}
+	e = errno;
+	close(fd);
+	if (e == EADDRINUSE)
+		fatal(EXIT_PERMANENT, "cannot listen on %s:%d: the address is "
+		    "in use by another program; stop it, or set "
+		    "HOOKPIPE_LISTEN to a free address", cfg->listen_host,
+		    cfg->listen_port);
+	if (e == EACCES || e == EADDRNOTAVAIL)
+		fatal(EXIT_PERMANENT, "cannot listen on %s:%d: %s; set "
+		    "HOOKPIPE_LISTEN to an address of this host (ports below "
+		    "1024 need privileges)", cfg->listen_host,
+		    cfg->listen_port, strerror(e));
+}
+
+void
+rx_check_listen(const struct config *cfg)
+{
+	struct addrinfo hints, *ai;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", cfg->listen_port);
+	if ((rc = getaddrinfo(cfg->listen_host, port, &hints, &ai)) != 0)
+		fatal(EXIT_PERMANENT, "HOOKPIPE_LISTEN: cannot resolve %s: %s",
+		    cfg->listen_host, gai_strerror(rc));
+	listen_probe(cfg, ai);
+	freeaddrinfo(ai);
+}
+
 void
 rx_start_http(struct receiver *rx, int no_listen)
 {
@@ -1467,6 +1517,10 @@ rx_start_http(struct receiver *rx, int no_listen)
 		where[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
 		    ai->ai_addr };
 	where[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	/* An address another program holds will not come free by itself:
+	 * a configuration error (exit 100), not one to retry. */
+	if (!no_listen && rx->inherited_fd < 0)
+		listen_probe(&rx->cfg, ai);
 	rx->httpd = MHD_start_daemon(flags, (uint16_t)rx->cfg.listen_port,
 	    NULL, NULL, on_request, rx,
 	    /* First, so that the others' complaints reach the log too. */

@@ -67,6 +67,14 @@ main(int argc, char **argv)
 
 	if (rx == NULL)
 		return EXIT_TEMPORARY;
+	/* hookpipectl start asks first, before it starts the other stages. */
+	if (argc == 2 && strcmp(argv[1], "--check-listen") == 0) {
+		log_init("hookpipe-receiver", 0);
+		if (config_load(&rx->cfg, err, sizeof(err)) == -1)
+			fatal(EXIT_PERMANENT, "%s", err);
+		rx_check_listen(&rx->cfg);
+		return 0;
+	}
 	rx->inherited_fd = rx->quiesced_fd = -1;
 	stage_init_shared(&rx->st, "receiver", argc, argv, &rx->cfg, usage);
 	/* Socket activation: the service manager bound the address. */

@@ -153,6 +153,8 @@ void	rx_reload(struct receiver *);
  * when it is missing (at most ten times a second). */
 const struct integ *rx_integ(struct receiver *, const char *name);
 void	rx_start_http(struct receiver *, int no_listen);
+/* Exit 100 with a line that says why when the address cannot be had. */
+void	rx_check_listen(const struct config *);
 void	rx_read_verdicts(struct receiver *);
 /* Spool what waited too long (or everything, when all). */
 void	rx_expire_waiting(struct receiver *, int all);

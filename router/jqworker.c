@@ -35,6 +35,7 @@
 #include "jqpool.h"
 #include "jqprog.h"
 #include "sandbox.h"
+#include "version.h"
 
 #define FD		3
 #define CACHE_MAX	32
@@ -142,6 +143,10 @@ main(int argc, char **argv)
 	uint64_t memory;
 	char err[512];
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		version_print(stdout, "hookpipe-jq");
+		return 0;
+	}
 	if (argc != 3 || (timeout_ms = strtoll(argv[1], NULL, 10)) <= 0 ||
 	    (memory = strtoull(argv[2], NULL, 10)) == 0) {
 		fprintf(stderr, "usage: hookpipe-jq TIMEOUT_MS MEMORY_BYTES "

@@ -204,8 +204,9 @@ plan_wf(struct router *r, MDB_txn *txn, MDB_txn *rtxn, struct ev_plan *e,
 	 * event it catches ends it (recorded in the runs part). */
 	test = wf.listen_until > now_us() && db_test_caught(rtxn, &r->db, ws,
 	    name) != wf.listen_until;
-	if (strcmp(wf.state, "published") != 0 && !test) {
-		tap_route(r, &e->ev, key, NULL, "draft");
+	if ((strcmp(wf.state, "published") != 0 || wf.disabled) && !test) {
+		tap_route(r, &e->ev, key, NULL, wf.disabled ? "disabled" :
+		    "draft");
 		wf_free(&wf);
 		return 0;
 	}
@@ -382,7 +383,9 @@ put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	str_copy(run.workflow, w->name, sizeof(run.workflow));
 	str_copy(run.event_id, ev->id, sizeof(run.event_id));
 	run.event_seq = ev->seq;
-	run.max_attempts = w->retries + 1;
+	/* A `workflow test` waits for its one attempt: no retries behind
+	 * it that outlive the command. */
+	run.max_attempts = w->test ? 1 : w->retries + 1;
 	run.created_at = run.updated_at = run.next_at = now;
 	run.test = w->test;
 	if (w->fires)

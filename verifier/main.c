@@ -299,6 +299,45 @@ handshake_done(struct verifier *v, struct item *it, int rc,
 }
 
 /*
+ * A delivery refused with 400 or 401, for `hookpipe events --status
+ * rejected`: when, for which subscription, why; never its body nor a
+ * signature. Past REJECTED_MAX (and some slack, until the next prune) a
+ * flood of refusals is logged and counted, not recorded.
+ */
+static int
+record_rejected(struct verifier *v, MDB_txn *txn, const struct item *it,
+    const struct sub_rec *sub, const struct header *h, size_t nh,
+    const char *method)
+{
+	struct rejected_rec r;
+	MDB_stat st;
+	size_t i;
+
+	if (mdb_stat(txn, v->db.rejected, &st) == 0 &&
+	    st.ms_entries >= REJECTED_MAX + REJECTED_MAX / 10)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	str_copy(r.id, it->ev.id, sizeof(r.id));
+	str_copy(r.sub, sub->id, sizeof(r.sub));
+	str_copy(r.workspace, sub->workspace, sizeof(r.workspace));
+	str_copy(r.integration, sub->integration, sizeof(r.integration));
+	r.status = it->status;
+	str_copy(r.reason, it->why, sizeof(r.reason));
+	r.recorded_at = now_us();
+	r.received_at = it->received_at > 0 ? it->received_at : r.recorded_at;
+	str_copy(r.method, method, sizeof(r.method));
+	for (i = 0; i < nh; i++) {
+		if (strcmp(h[i].name, "user-agent") == 0)
+			str_copy(r.user_agent, h[i].value,
+			    sizeof(r.user_agent));
+		else if (strcmp(h[i].name, "content-type") == 0)
+			str_copy(r.content_type, h[i].value,
+			    sizeof(r.content_type));
+	}
+	return db_rejected_put(txn, &v->db, &r);
+}
+
+/*
  * Verify one delivery and, when valid and new, write it into txn.
  * Returns an LMDB error code when the transaction failed.
  */
@@ -322,7 +361,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	size_t plen, i, nh = 0;
 	int64_t received_at;
 	enum vresult vr;
-	int rc, n, ok;
+	int rc, n, ok, have_sub = 0;
 
 	memset(&vh, 0, sizeof(vh));
 	memset(sec, 0, sizeof(sec));
@@ -397,6 +436,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	if (rc != 0)
 		goto out;
+	have_sub = 1;
 	if ((ig = integ_of(v, &sub, why, sizeof(why))) == NULL) {
 		reject(v, it, 503, sub_id, why);
 		goto out;
@@ -528,6 +568,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
 	    "\"duplicate\":false}", ok ? "ok" : "ignored", it->ev.id);
 out:
+	if (rc == 0 && have_sub && (it->status == 400 || it->status == 401))
+		rc = record_rejected(v, txn, it, &sub, hdrs, nh, method);
 	OPENSSL_cleanse(sec, sizeof(sec));
 	vhs_free(&vh);
 	json_decref(json);
@@ -1017,6 +1059,21 @@ prune(struct verifier *v)
 	}
 	if (total > 0)
 		log_info("pruned %d events older than the retention", total);
+	/* Refused deliveries: a week, and no more than REJECTED_MAX. */
+	do {
+		if ((txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL)
+			return;
+		n = db_rejected_prune(txn, &v->db, now_us() -
+		    (int64_t)REJECTED_KEEP_S * 1000000, REJECTED_MAX,
+		    PRUNE_BATCH, &rc);
+		if (n < 0 || (rc = db_commit(txn)) != 0) {
+			if (n < 0)
+				mdb_txn_abort(txn);
+			log_warn("cannot prune refused deliveries: %s",
+			    db_strerror(rc));
+			return;
+		}
+	} while (n >= PRUNE_BATCH);
 }
 
 int

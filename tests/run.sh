@@ -51,12 +51,12 @@ tally() {
 	[ "$f" -gt 0 ] && failed_names+=("$name")
 }
 
-# Seconds a script may take: 180, or what a "# timeout: N" line among its
+# Seconds a script may take: 300, or what a "# timeout: N" line among its
 # first 20 says (for scripts whose size grows with the catalogue).
 script_timeout() {
 	local n
 	n=$(head -n 20 "$1" | sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' | head -n 1)
-	echo "${n:-180}"
+	echo "${n:-300}"
 }
 
 out=$(mktemp /tmp/hookpipe-test.XXXXXX)

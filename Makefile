@@ -37,7 +37,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/db_migrate.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
-	   common/httpc.o common/integ_scheme.o common/jwks.o \
+	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \

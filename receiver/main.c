@@ -28,6 +28,7 @@
 #include "db.h"
 #include "integ.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -67,6 +68,8 @@ main(int argc, char **argv)
 	    &rx->rtxn)))
 		fatal(EXIT_TEMPORARY, "LMDB: %s", mdb_strerror(rc));
 	mdb_txn_reset(rx->rtxn);
+	metrics_open(&rx->cfg, "receiver");
+	metrics_set(M_RX_BODY_BUDGET, NULL, NULL, rx->cfg.body_budget);
 	rx->integ_stamp = integ_stamp(&rx->cfg);
 	integ_load_all(&rx->integs, &rx->cfg, rx_warn_integ);
 	rx_cap_limits(rx);
@@ -160,6 +163,10 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_tick) {
 			db_reader_check(&rx->db);
 			rx_enforce_deadlines(rx);
+			metrics_set(M_RX_INFLIGHT, NULL, NULL, rx->inflight);
+			metrics_set(M_RX_CONNECTIONS, NULL, NULL, rx->nconns);
+			metrics_set(M_RX_BODY_BYTES, NULL, NULL,
+			    (int64_t)rx->body_bytes);
 			/* A definition added or changed is used without a
 			 * restart. */
 			if (integ_stamp(&rx->cfg) != rx->integ_stamp)

@@ -52,7 +52,7 @@ struct cmd {
 	const struct cmd *sub;		/* group: subcommands, NULL-terminated */
 };
 
-/* main.c: option parsing and the state every command opens. */
+/* ctx.c: option parsing and the state every command opens. */
 enum opt_kind { OPT_FLAG, OPT_STR, OPT_LIST };
 
 #define STRLIST_MAX	32
@@ -76,8 +76,9 @@ struct opt {
  */
 int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
 	    const struct opt *, char ***args);
-/* Open the database and load the integrations; 0 or EXIT_FAIL. */
+/* ctx.c: open the database and load the integrations; 0 or EXIT_FAIL. */
 int	ctx_open(struct ctx *, int warn_integrations);
+void	ctx_close(struct ctx *);
 /*
  * Read snapshots of every part at once, for commands that show objects
  * made of several (an event, its runs, its subscription's name, whether
@@ -210,6 +211,19 @@ int	sub_keys_fetch(struct ctx *, const struct integ *, int must);
 int	sub_refresh_keys(struct ctx *, const struct cmd *, int, char **);
 /* Check an --events value and normalise it into out ("*" or "a,b"). */
 int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
+/*
+ * The objects as --json prints them, shared with the admin stage's API:
+ * a subscription (sub_json; with its event count and last event as in
+ * `sub list` or, with its secrets masked or revealed, as in `sub show`),
+ * a workflow, an integration, a credential, a run, an event.
+ */
+json_t *sub_json(struct ctx *, MDB_txn *, const struct sub_rec *);
+json_t *sub_list_json(struct ctx *, MDB_txn *, const struct sub_rec *);
+json_t *sub_show_json(struct ctx *, MDB_txn *, const struct sub_rec *,
+	    int reveal);
+json_t *wf_json(struct ctx *, MDB_txn *, const struct wf_rec *);
+json_t *integ_json(const struct integ *);
+json_t *cred_json(struct ctx *, const struct cred_rec *);
 json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 	    int history);
 json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,

@@ -51,12 +51,15 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/handshake.o verifier/decrypt.o verifier/subinteg.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
+ADMIND	 = admin/admind.o admin/adm_api.o admin/adm_cli.o \
+	   admin/adm_metrics.o admin/token.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
 	     dispatcher/jwks.o
 ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
-	   admin/secret_in.o admin/cmd_keys.o
+	   admin/secret_in.o admin/cmd_keys.o \
+	   admin/cmd_console.o admin/token.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
@@ -65,7 +68,7 @@ UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
-	   $(BIN)/hookpipectl $(BIN)/hookpipe-jq
+	   $(BIN)/hookpipectl $(BIN)/hookpipe-jq $(BIN)/hookpipe-admin
 
 all: $(BINS)
 
@@ -105,6 +108,11 @@ $(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER)) $(B)/libcommon.a
 $(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
+
+$(BIN)/hookpipe-admin: $(addprefix $(B)/,$(ADMIND)) $(B)/libcommon.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ -lmicrohttpd -lpthread \
+	    $(LDLIBS_BASE)
 
 $(BIN)/hookpipectl: admin/hookpipectl.sh
 	@mkdir -p $(BIN)
@@ -199,6 +207,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hookpipe/integrations
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 integrations/*.json $(DESTDIR)$(PREFIX)/share/hookpipe/integrations/
+	install -d $(DESTDIR)$(PREFIX)/share/hookpipe/console
+	install -m 644 admin/console/* $(DESTDIR)$(PREFIX)/share/hookpipe/console/
 
 clean:
 	rm -rf build build-san bin

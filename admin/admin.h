@@ -197,6 +197,9 @@ int	cmd_runs(struct ctx *, const struct cmd *, int, char **);
 int	cmd_replay(struct ctx *, const struct cmd *, int, char **);
 int	cmd_send(struct ctx *, const struct cmd *, int, char **);
 int	cmd_tail(struct ctx *, const struct cmd *, int, char **);
+int	cmd_console(struct ctx *, const struct cmd *, int, char **);
+/* cmd_console.c: http://HOST:PORT of HOOKPIPE_ADMIN_LISTEN. */
+void	console_base_url(const struct config *, char *out, size_t len);
 
 /* Find a subscription by id or name in the workspace; 0 or EXIT_FAIL. */
 int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,

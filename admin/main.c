@@ -69,9 +69,16 @@ static const struct cmd commands[] = {
 	    "POST it to the callback URL. PAYLOAD is a file, or - for stdin; "
 	    "without --file a minimal event body is sent.", 1, "SUB", NULL },
 	{ "tail", cmd_tail, "tail STAGE [--payload]",
-	    "Print what a stage (receiver, verifier, router, dispatcher) "
+	    "Print what a stage (receiver, verifier, router, dispatcher, admin) "
 	    "emits, one JSON line per message, until interrupted.", 1,
 	    "STAGE", NULL },
+	{ "console", cmd_console, "console [--user NAME]",
+	    "Print a one-time link that logs you in to the web console "
+	    "(the admin stage, on HOOKPIPE_ADMIN_LISTEN). It works once, "
+	    "within 10 minutes; --user names you in the audit log (default: "
+	    "your login name). Scripts use the API token in "
+	    "$HOOKPIPE_HOME/admin.token instead (Authorization: Bearer).", 0,
+	    NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 

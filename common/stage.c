@@ -13,8 +13,9 @@
 #include "stage.h"
 #include "util.h"
 
-const char *const stage_names[4] = {
-	"receiver", "verifier", "router", "dispatcher"
+/* The pipeline's order, then the admin stage (the console, metrics). */
+const char *const stage_names[STAGES_N] = {
+	"receiver", "verifier", "router", "dispatcher", "admin"
 };
 
 static void

@@ -288,7 +288,11 @@ http_status(int exit_status, const char *err, int created)
 		return created ? 201 : 200;
 	if (exit_status == 2)
 		return 400;
-	if (exit_status == 1 && (strstr(err, "not found") != NULL ||
+	if (strncmp(err, "hookpipe: ", 10) == 0)
+		err += 10;
+	/* "no subscription x in workspace w", "no such run" */
+	if (exit_status == 1 && (strncmp(err, "no ", 3) == 0 ||
+	    strstr(err, "not found") != NULL ||
 	    strstr(err, "no such") != NULL || strstr(err, "unknown") != NULL))
 		return 404;
 	if (exit_status == 1)
@@ -354,6 +358,7 @@ run(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 /* --- event streams ---------------------------------------------------- */
 
 struct stream {
+	struct admin	*adm;
 	pid_t		 pid;
 	int		 fd;
 	struct buf	 line;		/* a line not yet complete */
@@ -385,7 +390,8 @@ stream_read(void *cls, uint64_t pos, char *dst, size_t max)
 
 	while (s->out.len - s->off == 0) {
 		s->out.len = s->off = 0;
-		if (s->ended)
+		if (s->ended || __atomic_load_n(&s->adm->stopping,
+		    __ATOMIC_RELAXED))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (s->eof) {
 			while (waitpid(s->pid, &st, 0) == -1 && errno == EINTR)
@@ -457,6 +463,7 @@ stream(struct admin *adm, struct MHD_Connection *c, struct call *k)
 	k->argc--;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return MHD_NO;
+	s->adm = adm;
 	if ((s->pid = cli_spawn(adm, k->argv, &s->fd)) == -1) {
 		free(s);
 		return adm_error(c, 500, "cannot run the CLI");

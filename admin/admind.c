@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <zmq.h>
 
 #include "admind.h"
 #include "crypto.h"
@@ -195,6 +196,11 @@ adm_audit(struct admin *adm, const struct who *w, const char *what,
 		else
 			mdb_txn_abort(txn);
 	}
+	if (tap_active(&adm->tap))
+		tap_publish(&adm->tap, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,"
+		    "s:i}", "type", "audit", "who", a.who, "from", a.from,
+		    "what", a.what, "target", a.target, "detail", a.detail,
+		    "status", a.status), NULL);
 	pthread_mutex_unlock(&adm->dblock);
 	if (rc != 0)
 		log_warn("audit: cannot record %s %s by %s", what, a.target,
@@ -677,6 +683,11 @@ main(int argc, char **argv)
 		fatal(EXIT_PERMANENT, "%s: %s; install the hookpipe CLI "
 		    "beside hookpipe-admin", adm->cli, strerror(errno));
 	console_dir(adm->console_dir, sizeof(adm->console_dir));
+	if ((adm->zctx = zmq_ctx_new()) == NULL ||
+	    tap_open(&adm->tap, adm->zctx, &adm->cfg, "admin", err,
+	    sizeof(err)) == -1)
+		fatal(EXIT_TEMPORARY, "tap: %s", adm->zctx == NULL ?
+		    zmq_strerror(errno) : err);
 	start_httpd(adm);
 	prune(adm);
 	log_info("listening on %s:%d (console in %s)", adm->cfg.admin_host,
@@ -684,11 +695,20 @@ main(int argc, char **argv)
 	stage_ready(&adm->st, &adm->cfg);
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
 	for (;;) {
-		struct pollfd pfd = { adm->st.sig_fd, POLLIN, 0 };
+		zmq_pollitem_t items[2] = {
+			{ NULL, adm->st.sig_fd, ZMQ_POLLIN, 0 },
+			{ adm->tap.sock, 0, ZMQ_POLLIN, 0 },
+		};
 
-		if (poll(&pfd, 1, 1000) == -1 && errno != EINTR)
-			fatal(EXIT_TEMPORARY, "poll: %s", strerror(errno));
-		if ((pfd.revents & POLLIN) && stage_signal(&adm->st))
+		if (zmq_poll(items, 2, 1000) == -1 && errno != EINTR)
+			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
+			    zmq_strerror(errno));
+		if (items[1].revents & ZMQ_POLLIN) {
+			pthread_mutex_lock(&adm->dblock);
+			tap_poll(&adm->tap);
+			pthread_mutex_unlock(&adm->dblock);
+		}
+		if ((items[0].revents & ZMQ_POLLIN) && stage_signal(&adm->st))
 			break;
 		if (mono_ms() >= next_prune) {
 			prune(adm);
@@ -697,7 +717,10 @@ main(int argc, char **argv)
 		}
 	}
 	log_info("stopping");
+	__atomic_store_n(&adm->stopping, 1, __ATOMIC_RELAXED);
 	MHD_stop_daemon(adm->httpd);
+	tap_close(&adm->tap);
+	zmq_ctx_term(adm->zctx);
 	db_close(&adm->db);
 	OPENSSL_cleanse(adm->token, sizeof(adm->token));
 	stage_exit(&adm->st, &adm->cfg);

@@ -32,6 +32,7 @@
 #include "db.h"
 #include "stage.h"
 #include "util.h"
+#include "zsock.h"
 
 #define BODY_MAX	(1 << 20)	/* a request's body */
 #define CONN_MAX	64		/* connections (threads) at once */
@@ -42,12 +43,15 @@ struct admin {
 	struct config	 cfg;
 	struct stage	 st;
 	struct db	 db;		/* the config part: sessions, audit */
-	pthread_mutex_t	 dblock;
+	pthread_mutex_t	 dblock;	/* db and tap */
+	void		*zctx;
+	struct tap	 tap;		/* each audit record, as it is made */
 	struct MHD_Daemon *httpd;
 	char		 cli[PATH_MAX];		/* bin/hookpipe */
 	char		 ctl[PATH_MAX];		/* bin/hookpipectl */
 	char		 console_dir[PATH_MAX];
 	char		 token[ADMIN_TOKEN_LEN + 1];
+	int		 stopping;	/* atomic: event streams end */
 };
 
 /* Who asks, once authenticated. */

@@ -362,6 +362,7 @@ struct stream {
 	pid_t		 pid;
 	int		 fd;
 	struct buf	 line;		/* a line not yet complete */
+	struct buf	 doc;		/* a document not yet complete */
 	struct buf	 out;		/* framed, not yet sent */
 	size_t		 off;
 	int		 eof;
@@ -376,6 +377,36 @@ frame(struct stream *s, const char *event, const char *data, size_t n)
 	buf_append(&s->out, "data: ", 6);
 	buf_append(&s->out, data, n);
 	buf_append(&s->out, "\n\n", 2);
+}
+
+static void
+doc_flush(struct stream *s)
+{
+	if (s->doc.len == 0)
+		return;
+	frame(s, NULL, s->doc.data, s->doc.len);
+	s->doc.len = 0;
+}
+
+/*
+ * One JSON document per event: a line of its own (tail), or the lines
+ * of an indented one up to its closing brace at the margin (the CLI's
+ * --json), as one event of several data: lines.
+ */
+static void
+doc_line(struct stream *s, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (s->doc.len == 0 && p[0] == '{' && p[n - 1] == '}') {
+		frame(s, NULL, p, n);
+		return;
+	}
+	if (s->doc.len > 0)
+		buf_append(&s->doc, "\ndata: ", 7);
+	buf_append(&s->doc, p, n);
+	if (n == 1 && (p[0] == '}' || p[0] == ']'))
+		doc_flush(s);
 }
 
 static ssize_t
@@ -394,6 +425,7 @@ stream_read(void *cls, uint64_t pos, char *dst, size_t max)
 		    __ATOMIC_RELAXED))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (s->eof) {
+			doc_flush(s);
 			while (waitpid(s->pid, &st, 0) == -1 && errno == EINTR)
 				;
 			s->pid = -1;
@@ -416,8 +448,7 @@ stream_read(void *cls, uint64_t pos, char *dst, size_t max)
 		while (s->line.len > 0 && (nl = memchr(s->line.data, '\n',
 		    s->line.len)) != NULL) {
 			n = (size_t)(nl - s->line.data);
-			if (n > 0)
-				frame(s, NULL, s->line.data, n);
+			doc_line(s, s->line.data, n);
 			memmove(s->line.data, nl + 1, s->line.len - n - 1);
 			s->line.len -= n + 1;
 		}
@@ -443,6 +474,7 @@ stream_free(void *cls)
 	}
 	close(s->fd);
 	buf_free(&s->line);
+	buf_free(&s->doc);
 	buf_free(&s->out);
 	free(s);
 }

@@ -1,0 +1,220 @@
+// The console in a real browser: headless Chromium driven by
+// puppeteer-core (tests/npm). Prints one line per check, "PASS what" or
+// "FAIL what: why", for 82-console.sh; screenshots go to SHOTS.
+//
+//   node console.js LOGIN_URL SHOTS_DIR
+'use strict';
+const path = require('path');
+const { execFileSync } = require('child_process');
+const puppeteer = require(path.join(__dirname, '..', '..', 'npm',
+    'node_modules', 'puppeteer-core'));
+
+const [login, shots] = process.argv.slice(2);
+const origin = new URL(login).origin;
+let failed = 0;
+
+function pass(what) { console.log('PASS ' + what); }
+function fail(what, why) {
+	failed++;
+	console.log('FAIL ' + what + ': ' + String(why).replace(/\n/g, ' '));
+}
+async function check(what, fn) {
+	try {
+		const r = await fn();
+		if (r === false)
+			fail(what, 'false');
+		else
+			pass(what);
+		return r;
+	} catch (e) {
+		fail(what, e.message);
+		return undefined;
+	}
+}
+
+function cli(...args) {
+	return execFileSync('hookpipe', args, { encoding: 'utf8' });
+}
+
+(async () => {
+	const browser = await puppeteer.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+	});
+	const ctx = browser.defaultBrowserContext();
+	await ctx.overridePermissions(origin, ['clipboard-read',
+	    'clipboard-write', 'clipboard-sanitized-write']);
+	const page = await browser.newPage();
+	await page.setViewport({ width: 1280, height: 900 });
+	page.setDefaultTimeout(30000);
+	const dialogs = [];
+	page.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+	const shot = (name) => page.screenshot({ path: path.join(shots,
+	    name + '.png'), fullPage: true });
+	const heading = () => page.$eval('main h1', (e) => e.textContent);
+	// Set a field as a person would, in one step: typing key by key
+	// loses keys on a loaded machine.
+	const fill = (sel, v) => page.$eval(sel, (e, x) => {
+		e.value = x;
+		e.dispatchEvent(new Event('input', { bubbles: true }));
+	}, v);
+	const go = async (hash, title) => {
+		await page.evaluate((x) => { location.hash = x; }, hash);
+		await page.waitForFunction((t) => {
+			const h = document.querySelector('main h1');
+			return h && h.textContent.startsWith(t);
+		}, {}, title);
+	};
+
+	try {
+		// --- log in with the link -----------------------------------
+		await page.goto(login, { waitUntil: 'networkidle0' });
+		await check('the login link opens the console', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('main h1')?.textContent === 'Overview' &&
+			    document.querySelector('.chart svg'));
+			return new URL(page.url()).search === '';
+		});
+		await check('it shows who is logged in', async () =>
+		    (await page.$eval('#who', (e) => e.textContent)).includes('alice'));
+		await check('the overview lists the five stages', async () =>
+		    (await page.$$eval('main table tbody tr', (r) => r.length)) >= 5);
+		await shot('overview');
+
+		// --- create a subscription, copy its URL -------------------
+		await go('#/subscriptions', 'Subscriptions');
+		await fill('input[name=name]', 'web1');
+		await page.select('select[name=integration]', 'openai');
+		await page.click('form button[type=submit]');
+		await page.waitForSelector('.secret-once');
+		const url = await page.$eval('[data-copy="Callback URL"]',
+		    (e) => e.textContent);
+		await check('the new subscription shows its callback URL', () =>
+		    url.startsWith(process.env.TRIGGER_URL + '/triggers/'));
+		await check('and its secret, once', async () =>
+		    (await page.$eval('[data-copy="Secret"]', (e) => e.textContent))
+			.startsWith('whsec_'));
+		await page.click('button[aria-label="Copy Callback URL"]');
+		await check('Copy puts the callback URL on the clipboard', async () =>
+		    (await page.evaluate(() => navigator.clipboard.readText())) === url);
+		await check('the list shows it', async () =>
+		    page.waitForFunction(() => [...document.querySelectorAll(
+			'main table tbody tr td:first-child')].some((t) =>
+			    t.textContent === 'web1')));
+		await shot('subscriptions');
+		await check('the CLI sees the subscription', () =>
+		    JSON.parse(cli('--json', 'sub', 'show', 'web1')).callback_url === url);
+
+		// --- a workflow with a trigger ------------------------------
+		await go('#/workflows', 'Workflows');
+		await fill('form[aria-label="New workflow"] input[name=name]', 'wfail');
+		await fill('form[aria-label="New workflow"] input[name=target]',
+		    'echo failing-output; exit 3');
+		await fill('form[aria-label="New workflow"] input[name=retries]', '0');
+		await page.click('form[aria-label="New workflow"] button[type=submit]');
+		await page.waitForSelector('section[aria-label="wfail"]');
+		await fill('form[aria-label="Add a trigger to wfail"] input[name=filter]',
+		    '.type == "batch.completed"');
+		await page.click('form[aria-label="Add a trigger to wfail"] button[type=submit]');
+		await page.waitForFunction(() => [...document.querySelectorAll(
+		    'section[aria-label="wfail"] td')].some((t) => t.textContent === 'web1'));
+		await check('the workflow has its trigger', () =>
+		    JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
+			.triggers[0].filter === '.type == "batch.completed"');
+		await shot('workflows');
+
+		// --- a test: listen, send, see the event and the result ----
+		await go('#/test/wfail', 'Test');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('test-status')
+		    .textContent.startsWith('Listening'));
+		await new Promise((r) => setTimeout(r, 1500));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('the captured event and the run\'s result appear', async () => {
+			await page.waitForFunction(() => {
+				const r = document.getElementById('test-result');
+				return r && r.textContent.includes('Event captured') &&
+				    r.textContent.includes('Result');
+			}, { timeout: 60000 });
+			return (await page.$eval('#test-result', (e) => e.textContent))
+			    .includes('batch.completed');
+		});
+		await check('the failed run shows its output', async () =>
+		    (await page.$eval('#test-result', (e) => e.textContent))
+			.includes('failing-output'));
+		await shot('test');
+
+		// --- the failed run, replayed -------------------------------
+		await go('#/runs?workflow=wfail', 'Runs');
+		const first = await page.$$eval('main tbody tr', (r) => r.length);
+		await check('the runs page lists the failed run', async () =>
+		    (await page.$eval('main tbody', (e) => e.textContent)).includes('dead'));
+		await page.click('main tbody tr a.mono');
+		await page.waitForSelector('.run-output');
+		await check('a run shows its attempt\'s output', async () =>
+		    (await page.$eval('.run-output', (e) => e.textContent))
+			.includes('failing-output'));
+		await shot('run');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('toast')
+		    .textContent.includes('Replayed'));
+		pass('replay one run');
+		await go('#/events', 'Events');
+		await go('#/runs?workflow=wfail&status=dead', 'Runs');
+		await page.waitForFunction((n) => document.querySelectorAll(
+		    'main tbody tr').length > n, { timeout: 30000 }, first);
+		const dead = await page.$$eval('main tbody tr', (r) => r.length);
+		pass(`the replay made another run (${first} -> ${dead})`);
+
+		// --- bulk replay of a filtered set, after its count --------
+		await page.click('main section .actions button');
+		await page.waitForFunction(() => document.getElementById('toast')
+		    .textContent.includes('Replayed '), { timeout: 60000 });
+		await check(`the bulk replay asked first with its count (${dead})`, () =>
+		    dialogs.some((m) => m.startsWith(`Replay ${dead} run(s)`)));
+		await check('and replayed each one', async () =>
+		    (await page.$eval('#toast', (e) => e.textContent))
+			.includes(`Replayed ${dead} of ${dead}`));
+		await shot('runs');
+
+		// --- the other pages ----------------------------------------
+		await go('#/events', 'Events');
+		await page.click('main tbody tr a.mono');
+		await page.waitForFunction(() =>
+		    document.querySelector('main h1').textContent.startsWith('Event '));
+		await check('an event shows its headers and payload', async () =>
+		    (await page.$eval('main', (e) => e.textContent)).includes('webhook-id'));
+		await shot('event');
+		await go('#/events?sub=web1', 'Events');
+		await shot('events');
+		await go('#/integrations', 'Integrations');
+		await shot('integrations');
+		await go('#/tail?stage=verifier', 'Tail');
+		await new Promise((r) => setTimeout(r, 1000));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('tail shows the verifier\'s messages live', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('.live').childElementCount > 0,
+			    { timeout: 30000 });
+			return true;
+		});
+		await shot('tail');
+		await go('#/audit', 'Audit log');
+		await check('the audit log shows alice\'s changes', async () => {
+			const t = await page.$eval('main', (e) => e.textContent);
+			return t.includes('sub create') && t.includes('workflow trigger');
+		});
+		await shot('audit');
+		await check('no script errors', () => errors.length === 0 ||
+		    Promise.reject(new Error(errors.join('; '))));
+	} catch (e) {
+		fail('the walk through the console', e.message);
+		await shot('failure').catch(() => {});
+	}
+	await browser.close();
+	process.exit(failed ? 1 : 0);
+})();

@@ -38,6 +38,7 @@
  *	GET    /api/v1/spool
  *	GET    /api/v1/stages                   hookpipectl status --json
  *	GET    /api/v1/audit                    ?limit=
+ *	POST   /api/v1/jq                       {"input", "filter", "map"}
  *	GET    /api/v1/tail/STAGE               text/event-stream
  *	GET    /api/v1/workflows/NAME/test      text/event-stream
  *
@@ -565,6 +566,66 @@ audit(struct admin *adm, struct MHD_Connection *c)
 	return adm_json(c, 200, l.arr);
 }
 
+/* --- trying a filter and a map ----------------------------------------- */
+
+static json_t *
+jq_try(struct admin *adm, int kind, const char *prog, const char *in,
+    size_t len)
+{
+	char err[512], *out = NULL;
+	json_t *v;
+	int rc;
+
+	err[0] = '\0';
+	pthread_mutex_lock(&adm->jqlock);
+	rc = jqpool_eval(&adm->jq, kind, prog, in, len, &out, err,
+	    sizeof(err));
+	pthread_mutex_unlock(&adm->jqlock);
+	if (rc == JQ_BUDGET)
+		return json_pack("{s:s}", "error", "over its time or memory "
+		    "budget (HOOKPIPE_JQ_TIMEOUT_MS, HOOKPIPE_JQ_MEMORY)");
+	if (rc == JQ_ERROR || rc < 0)
+		return json_pack("{s:s}", "error", err[0] ? err : "failed");
+	if (kind == JQPOOL_FILTER)
+		return json_pack("{s:b}", "value", rc == 1);
+	v = out != NULL ? json_loads(out, JSON_DECODE_ANY, NULL) : json_null();
+	free(out);
+	return json_pack("{s:o}", "value", v != NULL ? v : json_null());
+}
+
+/*
+ * POST /api/v1/jq {"input": PAYLOAD, "filter": JQ, "map": JQ}: what the
+ * router would make of a payload, for the trigger editor. It changes
+ * nothing, and is not audited.
+ */
+static enum MHD_Result
+jq_eval(struct admin *adm, struct MHD_Connection *c, json_t *body)
+{
+	json_t *in = json_object_get(body, "input"), *f, *m, *ans;
+	char *text;
+
+	f = json_object_get(body, "filter");
+	m = json_object_get(body, "map");
+	if (!adm->jq_up)
+		return adm_error(c, 503, "jq workers are not running; see the "
+		    "admin log");
+	if (in == NULL || (f != NULL && !json_is_string(f)) ||
+	    (m != NULL && !json_is_string(m)))
+		return adm_error(c, 400, "expected {\"input\": PAYLOAD, "
+		    "\"filter\": JQ, \"map\": JQ}");
+	if ((text = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return adm_error(c, 500, "out of memory");
+	ans = json_object();
+	if (f != NULL && json_string_length(f) > 0)
+		json_object_set_new(ans, "filter", jq_try(adm, JQPOOL_FILTER,
+		    json_string_value(f), text, strlen(text)));
+	if (m != NULL && json_string_length(m) > 0)
+		json_object_set_new(ans, "map", jq_try(adm, JQPOOL_MAP,
+		    json_string_value(m), text, strlen(text)));
+	free(text);
+	return adm_json(c, 200, ans);
+}
+
 /* --- routes ----------------------------------------------------------- */
 
 static int
@@ -639,7 +700,11 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 	if (n > 1)
 		str_copy(k.target, seg[1], sizeof(k.target));
 
-	if (strcmp(seg[0], "audit") == 0 && n == 1 && get) {
+	if (strcmp(seg[0], "jq") == 0 && n == 1 && post) {
+		mr = jq_eval(adm, c, body);
+		json_decref(body);
+		return mr;
+	} else if (strcmp(seg[0], "audit") == 0 && n == 1 && get) {
 		json_decref(body);
 		return audit(adm, c);
 	} else if (strcmp(seg[0], "stages") == 0 && n == 1 && get) {

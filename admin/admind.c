@@ -683,6 +683,14 @@ main(int argc, char **argv)
 		fatal(EXIT_PERMANENT, "%s: %s; install the hookpipe CLI "
 		    "beside hookpipe-admin", adm->cli, strerror(errno));
 	console_dir(adm->console_dir, sizeof(adm->console_dir));
+	/* The trigger editor tries filters as the router runs them: in
+	 * hookpipe-jq workers, on the same budget. Without them the rest
+	 * of the console works. */
+	pthread_mutex_init(&adm->jqlock, NULL);
+	if (jqpool_init(&adm->jq, &adm->cfg, err, sizeof(err)) == -1)
+		log_warn("jq: %s (the console cannot try filters)", err);
+	else
+		adm->jq_up = 1;
 	if ((adm->zctx = zmq_ctx_new()) == NULL ||
 	    tap_open(&adm->tap, adm->zctx, &adm->cfg, "admin", err,
 	    sizeof(err)) == -1)
@@ -721,6 +729,8 @@ main(int argc, char **argv)
 	MHD_stop_daemon(adm->httpd);
 	tap_close(&adm->tap);
 	zmq_ctx_term(adm->zctx);
+	if (adm->jq_up)
+		jqpool_close(&adm->jq);
 	db_close(&adm->db);
 	OPENSSL_cleanse(adm->token, sizeof(adm->token));
 	stage_exit(&adm->st, &adm->cfg);

@@ -30,6 +30,7 @@
 #include "admin_token.h"
 #include "config.h"
 #include "db.h"
+#include "jqpool.h"
 #include "stage.h"
 #include "util.h"
 #include "zsock.h"
@@ -52,6 +53,9 @@ struct admin {
 	char		 console_dir[PATH_MAX];
 	char		 token[ADMIN_TOKEN_LEN + 1];
 	int		 stopping;	/* atomic: event streams end */
+	pthread_mutex_t	 jqlock;
+	struct jqpool	 jq;		/* the trigger editor's evaluations */
+	int		 jq_up;
 };
 
 /* Who asks, once authenticated. */

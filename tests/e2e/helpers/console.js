@@ -192,7 +192,54 @@ function cli(...args) {
 		await go('#/events?sub=web1', 'Events');
 		await shot('events');
 		await go('#/integrations', 'Integrations');
+		await page.$$eval('main details', (ds) => ds.forEach((d) => {
+			if (d.closest('tr').textContent.includes('github'))
+				d.open = true;
+		}));
+		await check('an integration shows where its callback URL goes',
+		    async () => {
+			await page.waitForFunction(() => [...document.querySelectorAll(
+			    'main details dl')].some((x) =>
+				x.textContent.includes('Payload URL')));
+			return true;
+		    });
 		await shot('integrations');
+
+		// The trigger editor tries the filter and map on a stored event.
+		await go('#/workflows', 'Workflows');
+		const tf = 'form[aria-label="Add a trigger to wfail"]';
+		await page.waitForSelector(tf + ' select[name=try] option:nth-child(2)');
+		const ev = await page.$eval(tf + ' select[name=try] option:nth-child(2)',
+		    (o) => o.value);
+		await page.select(tf + ' select[name=try]', ev);
+		await fill(tf + ' input[name=filter]', '.type == "batch.completed"');
+		await fill(tf + ' input[name=map]', '{kind: .type}');
+		await check('the trigger editor evaluates the filter and the map',
+		    async () => {
+			await page.waitForFunction((sel) => {
+				const t = document.querySelector(sel + ' .jq-result')
+				    .textContent;
+				return t.includes('filter: true') &&
+				    t.includes('"kind": "batch.completed"');
+			}, {}, tf);
+			return true;
+		    });
+		await fill(tf + ' input[name=filter]', '.type ==');
+		await check('and says when the filter is not valid jq', async () => {
+			await page.waitForFunction((sel) => document.querySelector(
+			    sel + ' .jq-result .error'), {}, tf);
+			return true;
+		});
+		await shot('trigger-editor');
+		await page.$$eval('section[aria-label="wfail"] .actions button',
+		    (bs) => bs.find((b) => b.textContent === 'Publish').click());
+		await check('Publish publishes the workflow', async () => {
+			await page.waitForFunction(() => document.querySelector(
+			    'section[aria-label="wfail"] h2 .badge').textContent ===
+			    'published');
+			return JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
+			    .state === 'published';
+		});
 		await go('#/tail?stage=verifier', 'Tail');
 		await new Promise((r) => setTimeout(r, 1000));
 		cli('send', 'web1', '--event', 'batch.completed');

@@ -698,6 +698,7 @@ main(int argc, char **argv)
 		    zmq_strerror(errno) : err);
 	start_httpd(adm);
 	prune(adm);
+	metrics_db(&adm->db, DB_PART(DB_CONFIG));
 	log_info("listening on %s:%d (console in %s)", adm->cfg.admin_host,
 	    adm->cfg.admin_port, adm->console_dir);
 	stage_ready(&adm->st, &adm->cfg);
@@ -721,6 +722,7 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_prune) {
 			prune(adm);
 			db_reader_check(&adm->db);
+			metrics_db(&adm->db, DB_PART(DB_CONFIG));
 			next_prune = mono_ms() + PRUNE_EVERY_MS;
 		}
 	}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -64,6 +65,16 @@ const struct metric_desc metric_descs[M_NMETRICS] = {
 	    { "status", NULL } },
 	[M_ADMIN_LOGINS] = { "hookpipe_admin_logins_total",
 	    "Console logins, by result.", MT_COUNTER, { "result", NULL } },
+	[M_QUEUE] = { "hookpipe_queue_depth",
+	    "Work waiting: deliveries in the spool, events the router has "
+	    "not passed yet (unrouted), runs due to start (due).", MT_GAUGE,
+	    { "queue", NULL } },
+	[M_MAP_USED] = { "hookpipe_db_map_used_bytes",
+	    "Bytes of a part of the state in use.", MT_GAUGE,
+	    { "part", NULL } },
+	[M_MAP_SIZE] = { "hookpipe_db_map_size_bytes",
+	    "The map size of a part of the state (it grows on demand up to "
+	    "16 times HOOKPIPE_MAP_SIZE).", MT_GAUGE, { "part", NULL } },
 };
 
 const struct metric_hist_desc metric_hist_descs[H_NHIST] = {
@@ -331,4 +342,28 @@ metrics_unmap(const struct metrics_file *f)
 {
 	if (f != NULL)
 		munmap((void *)f, sizeof(struct metrics_file));
+}
+
+void
+metrics_db(struct db *db, int parts)
+{
+	static const char *const names[DB_NPARTS] = {
+		"config", "events", "runs", "spool"
+	};
+	MDB_envinfo info;
+	MDB_stat st;
+	int p;
+
+	if (mine == NULL)
+		return;
+	for (p = 0; p < DB_NPARTS; p++) {
+		if (!(parts & DB_PART(p)) || db->part[p].env == NULL ||
+		    mdb_env_info(db->part[p].env, &info) != 0 ||
+		    mdb_env_stat(db->part[p].env, &st) != 0)
+			continue;
+		metrics_set(M_MAP_USED, names[p], NULL,
+		    (int64_t)(info.me_last_pgno + 1) * st.ms_psize);
+		metrics_set(M_MAP_SIZE, names[p], NULL,
+		    (int64_t)info.me_mapsize);
+	}
 }

@@ -53,6 +53,10 @@ enum metric {
 	/* admin */
 	M_ADMIN_REQUESTS,	/* {status} */
 	M_ADMIN_LOGINS,		/* {result} */
+	/* gauges, set once a second by the owner of what they measure */
+	M_QUEUE,		/* {queue}: spool, unrouted, due */
+	M_MAP_USED,		/* {part} */
+	M_MAP_SIZE,		/* {part} */
 	M_NMETRICS
 };
 
@@ -124,6 +128,13 @@ int	metrics_open(const struct config *, const char *stage);
 void	metrics_add(enum metric, const char *l1, const char *l2, uint64_t n);
 void	metrics_set(enum metric, const char *l1, const char *l2, int64_t v);
 void	metrics_observe(enum metric_hist, int64_t us);
+
+/*
+ * The map use of the parts of the state a stage owns (a DB_PART mask):
+ * each part is counted by one stage only, as a gauge is not summed.
+ */
+struct db;
+void	metrics_db(struct db *, int parts);
 
 /* The reader's side: a file mapped read-only, or NULL. */
 const struct metrics_file *metrics_map(const struct config *,

@@ -554,6 +554,27 @@ action_latency_from(const struct run_rec *run, const struct event_rec *ev)
  * Claim due runs in one transaction (status running, attempt counted),
  * sync it, then start their actions.
  */
+static int
+count_due(void *arg, const char *id)
+{
+	(*(int64_t *)arg)++;
+	return 0;
+}
+
+/* Runs due to start now: queued, or failed with their retry time come. */
+static void
+gauges(struct dispatcher *d)
+{
+	MDB_txn *txn;
+	int64_t n = 0;
+
+	if ((txn = db_begin(&d->db, DB_RUNS, 1)) == NULL)
+		return;
+	db_due_each(txn, &d->db, now_us(), count_due, &n);
+	mdb_txn_abort(txn);
+	metrics_set(M_QUEUE, "due", NULL, n);
+}
+
 static void
 start_due(struct dispatcher *d)
 {
@@ -1094,6 +1115,7 @@ loop(struct dispatcher *d)
 		}
 		if (mono_ms() >= next_tick) {
 			metrics_set(M_DISPATCHER_ACTIVE, NULL, NULL, d->active);
+			gauges(d);
 			d->next_due_us = 0;
 			db_reader_check(&d->db);
 			jwks_tick(&d->cfg);

@@ -39,6 +39,21 @@ static const char usage[] =
     "Receives webhook deliveries over HTTP (HOOKPIPE_LISTEN) and hands\n"
     "them to the verifier. Started by hookpipectl.\n";
 
+/* The spool's depth, and its part of the state (ours). */
+static void
+rx_spool_gauges(struct receiver *rx)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+
+	if ((txn = db_begin(&rx->db, DB_SPOOL, 1)) == NULL)
+		return;
+	if (mdb_stat(txn, rx->db.spool, &st) == 0)
+		metrics_set(M_QUEUE, "spool", NULL, (int64_t)st.ms_entries);
+	mdb_txn_abort(txn);
+	metrics_db(&rx->db, DB_PART(DB_SPOOL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,6 +182,7 @@ main(int argc, char **argv)
 			metrics_set(M_RX_CONNECTIONS, NULL, NULL, rx->nconns);
 			metrics_set(M_RX_BODY_BYTES, NULL, NULL,
 			    (int64_t)rx->body_bytes);
+			rx_spool_gauges(rx);
 			/* A definition added or changed is used without a
 			 * restart. */
 			if (integ_stamp(&rx->cfg) != rx->integ_stamp)

@@ -527,6 +527,26 @@ route_pending(struct router *r)
  * with their attempts and inputs, a batch per transaction. The verifier
  * prunes the events.
  */
+/* Events not routed yet (the log past our cursor), and the runs part. */
+static void
+gauges(struct router *r)
+{
+	MDB_txn *etxn, *rtxn;
+	uint64_t last, cursor;
+
+	if ((etxn = db_begin(&r->db, DB_EVENTS, 1)) == NULL)
+		return;
+	if ((rtxn = db_begin(&r->db, DB_RUNS, 1)) != NULL) {
+		last = db_log_last(etxn, &r->db);
+		cursor = db_cursor(rtxn, &r->db);
+		metrics_set(M_QUEUE, "unrouted", NULL, last > cursor ?
+		    (int64_t)(last - cursor) : 0);
+		mdb_txn_abort(rtxn);
+	}
+	mdb_txn_abort(etxn);
+	metrics_db(&r->db, DB_PART(DB_RUNS));
+}
+
 static void
 prune(struct router *r)
 {
@@ -661,6 +681,7 @@ main(int argc, char **argv)
 				next_prune = mono_ms() + PRUNE_EVERY_MS;
 			}
 			db_reader_check(&r->db);
+			gauges(r);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

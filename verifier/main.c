@@ -1131,6 +1131,7 @@ main(int argc, char **argv)
 			drain_spool(v, v->drain_all);
 			v->drain_all = 0;
 			db_reader_check(&v->db);
+			metrics_db(&v->db, DB_PART(DB_EVENTS));
 			if (mono_ms() >= next_prune) {
 				prune(v);
 				next_prune = mono_ms() + PRUNE_EVERY_MS;

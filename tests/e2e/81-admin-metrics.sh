@@ -64,6 +64,16 @@ assert_eq "request -> action histogram: both runs" 2 \
 for s in receiver verifier router dispatcher admin; do
 	assert_eq "stage up: $s" 1 "$(value "hookpipe_stage_up{stage=\"$s\"}")"
 done
+for q in spool unrouted due; do
+	check "queue depth: $q" grep -q "^hookpipe_queue_depth{queue=\"$q\"} [0-9]" \
+	    "$T_DIR/metrics"
+done
+for p in config events runs spool; do
+	check "map use of the $p part" test "$(value \
+	    "hookpipe_db_map_used_bytes{part=\"$p\"}")" -gt 0
+	check "map size of the $p part" test "$(value \
+	    "hookpipe_db_map_size_bytes{part=\"$p\"}")" -gt 0
+done
 check "the admin stage counts its own requests" \
     grep -q '^hookpipe_admin_requests_total{status="200"} [1-9]' "$T_DIR/metrics"
 
@@ -101,6 +111,27 @@ if command -v promtool >/dev/null 2>&1; then
 else
 	skip "promtool is not installed (Debian: prometheus)"
 fi
+
+# A queue that fills: the spool while the verifier is away.
+hookpipectl stop verifier >/dev/null
+deliver "$sub" "$SUB_SECRET" "$(payload batch.completed)"
+assert_status "a delivery while the verifier is away is spooled" 202
+spooled() {
+	scrape
+	[ "$(value 'hookpipe_queue_depth{queue="spool"}')" = 1 ]
+}
+wait_for 10 spooled
+assert_eq "the spool's depth shows it" 1 \
+    "$(value 'hookpipe_queue_depth{queue="spool"}')"
+assert_eq "the verifier is down" 0 "$(value 'hookpipe_stage_up{stage="verifier"}')"
+hookpipectl start >/dev/null
+drained() {
+	scrape
+	[ "$(value 'hookpipe_queue_depth{queue="spool"}')" = 0 ]
+}
+wait_for 20 drained
+assert_eq "and drains once it is back" 0 \
+    "$(value 'hookpipe_queue_depth{queue="spool"}')"
 
 post GET "$BASE/metrics" ""
 assert_status "the public port has no /metrics" 404

@@ -676,9 +676,12 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 	int change = !get, created = 0, ctl = 0, b;
 
 	if (strncmp(path, "/api/v1/", 8) != 0 ||
-	    (n = split(path + 8, seg)) <= 0)
+	    (n = split(path + 8, seg)) <= 0) {
+		if (change)
+			adm_audit(adm, w, "refused", path, method, 404);
 		return adm_error(c, 404, "%s: no such API; see /api/v1/ in "
 		    "the README", path);
+	}
 	memset(&k, 0, sizeof(k));
 	k.adm = adm;
 	if (rq->body.len > 0) {

@@ -173,6 +173,14 @@ authenticate(struct admin *adm, struct MHD_Connection *c, struct who *w)
 	return 1;
 }
 
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void
 adm_audit(struct admin *adm, const struct who *w, const char *what,
     const char *target, const char *detail, int status)
@@ -183,12 +191,16 @@ adm_audit(struct admin *adm, const struct who *w, const char *what,
 
 	memset(&a, 0, sizeof(a));
 	a.at = now_us();
+	/* Paths and names come from the client: one line each. */
 	str_copy(a.who, w->name, sizeof(a.who));
 	str_copy(a.from, w->from, sizeof(a.from));
 	str_copy(a.what, what, sizeof(a.what));
 	str_copy(a.target, target != NULL ? target : "", sizeof(a.target));
 	str_copy(a.detail, detail != NULL ? detail : "", sizeof(a.detail));
 	a.status = status;
+	printable(a.target);
+	printable(a.detail);
+	printable(a.what);
 	pthread_mutex_lock(&adm->dblock);
 	if ((txn = db_begin(&adm->db, DB_CONFIG, 0)) != NULL) {
 		if ((rc = db_audit_put(txn, &adm->db, &a)) == 0)
@@ -266,7 +278,8 @@ login(struct admin *adm, struct MHD_Connection *c)
 	if (rc != 0) {
 		metrics_add(M_ADMIN_LOGINS, "refused", NULL, 1);
 		str_copy(w.name, "-", sizeof(w.name));
-		adm_audit(adm, &w, "login", "", "link refused", 401);
+		log_info("login: a link refused (used, expired or unknown) "
+		    "from %s", w.from);
 		return adm_send(c, 401, "text/html; charset=utf-8",
 		    login_failed, sizeof(login_failed) - 1);
 	}
@@ -476,10 +489,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 
 	if (!authenticate(adm, c, &w)) {
-		if (is_change(method)) {
-			str_copy(w.name, "-", sizeof(w.name));
-			adm_audit(adm, &w, "refused", url, method, 401);
-		}
+		/* Logged, not recorded: whoever can reach the port must
+		 * not be able to grow the state. */
+		if (is_change(method))
+			log_info("refused %s without credentials from %s",
+			    method, w.from);
 		return adm_error(c, 401, "not logged in: run 'hookpipe "
 		    "console' for a login link, or send Authorization: Bearer "
 		    "with the token in $HOOKPIPE_HOME/admin.token");

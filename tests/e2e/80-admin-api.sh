@@ -152,6 +152,9 @@ HTTP_STATUS=$(curl -s -m 20 -o /dev/null -w '%{http_code}' \
     "$ADMIN/login?t=$(printf '%064d' 1)")
 assert_eq "a made-up link: 401" 401 "$HTTP_STATUS"
 
+api PATCH "/api/v1/subscriptions/a%0aforged%20line" '{}'
+assert_status "a path with a line break" 404
+
 # --- the audit log ----------------------------------------------------
 api GET "/api/v1/audit?limit=1000" ""
 audit=$HTTP_BODY
@@ -173,10 +176,18 @@ check "audit: alice's change, by her name" has \
     '{"who":"alice","what":"sub create","target":"c1","status":201}'
 check "audit: the change without the CSRF token" has \
     '{"who":"alice","what":"refused","status":403}'
-check "audit: a change without credentials" has \
-    '{"what":"refused","status":401}'
-check "audit: the link used twice" has '{"what":"login","status":401}'
+check "a change without credentials is not recorded (nor anything)" \
+    python3 -c 'import json, sys
+sys.exit(any(r["status"] == 401 for r in json.loads(sys.argv[1])))' "$audit"
+check "the admin log says it was refused" grep -q \
+    "refused POST without credentials from 127.0.0.1" "$HOOKPIPE_HOME/log/admin.log"
+check "the admin log says a link was refused" grep -q \
+    "login: a link refused" "$HOOKPIPE_HOME/log/admin.log"
 check "audit records where a change came from" has '{"from":"127.0.0.1"}'
+check "a line break in a path is not one in the audit log" has \
+    '{"what":"refused","target":"/api/v1/subscriptions/a?forged line"}'
+check "nor in the admin log" sh -c "! grep -q '^forged line' \
+    '$HOOKPIPE_HOME/log/admin.log'"
 assert_not_contains "the audit log holds no secret" "$secret" "$audit"
 assert_not_contains "the audit log holds no token" "$(cat "$token")" "$audit"
 assert_not_contains "the admin log holds no token" "$(cat "$token")" \

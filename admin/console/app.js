@@ -372,10 +372,46 @@ async function subscriptions() {
 			    h('td', {}, h('div', { class: 'actions' },
 				h('a', { href: '#/events?sub=' +
 				    encodeURIComponent(s.name) }, 'Events'),
+				h('button', { type: 'button', class: 'secondary',
+				    'aria-label': 'Edit ' + s.name,
+				    onclick: () => editSub(s) }, 'Edit'),
 				h('button', { type: 'button', class: 'danger',
 				    'aria-label': 'Delete ' + s.name,
 				    onclick: () => delSub(s) }, 'Delete'))))),
 			'No subscriptions yet: create one above.'));
+	}
+	// Events and secrets. A rotation: the new secret, with the old one
+	// as the secondary until the provider signs with the new one.
+	const editEl = h('div', {});
+	function editSub(s) {
+		const f = h('form', { class: 'card', 'aria-label': 'Edit ' + s.name },
+		    h('h2', {}, 'Edit ' + s.name),
+		    field('Events (comma-separated, or all)', h('input', {
+			name: 'events', value: (s.events || []).join(',')
+			    .replace(/^\*$/, 'all') })),
+		    field('New secret', h('input', { name: 'secret',
+			type: 'password', autocomplete: 'new-password' })),
+		    field('Secondary secret (the old one, while rotating)',
+			h('input', { name: 'secondary-secret', type: 'password',
+			    autocomplete: 'off' })),
+		    h('label', { class: 'inline' }, h('input', { type: 'checkbox',
+			name: 'clear-secondary' }), ' Drop the secondary secret'),
+		    h('div', { class: 'actions' },
+			h('button', { type: 'submit' }, 'Save'),
+			h('button', { type: 'button', class: 'secondary',
+			    onclick: () => editEl.replaceChildren() }, 'Cancel')));
+		f.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			const d = formData(f);
+			if (!d['clear-secondary'])
+				delete d['clear-secondary'];
+			await guard(() => api('PATCH', 'subscriptions/' + s.name, d));
+			toast('Saved ' + s.name);
+			editEl.replaceChildren();
+			await renderList();
+		});
+		editEl.replaceChildren(f);
+		f.elements.events.focus();
 	}
 	async function delSub(s) {
 		if (!confirm(`Delete subscription ${s.name}?`))
@@ -392,7 +428,7 @@ async function subscriptions() {
 		toast('Deleted ' + s.name);
 		await renderList();
 	}
-	page('Subscriptions', form, created, listEl);
+	page('Subscriptions', form, created, editEl, listEl);
 	void subs;
 	await renderList();
 }

@@ -109,6 +109,24 @@ function cli(...args) {
 		await check('the CLI sees the subscription', () =>
 		    JSON.parse(cli('--json', 'sub', 'show', 'web1')).callback_url === url);
 
+		// Rotate its secret: a new one, the old one as the secondary.
+		const old = await page.$eval('[data-copy="Secret"]', (e) => e.textContent);
+		await page.click('button[aria-label="Edit web1"]');
+		await page.waitForSelector('form[aria-label="Edit web1"]');
+		await fill('form[aria-label="Edit web1"] input[name=secret]',
+		    'whsec_' + Buffer.from('a new secret of 32 bytes, or so!').toString('base64'));
+		await fill('form[aria-label="Edit web1"] input[name=secondary-secret]', old);
+		await fill('form[aria-label="Edit web1"] input[name=events]',
+		    'batch.completed,batch.failed');
+		await page.click('form[aria-label="Edit web1"] button[type=submit]');
+		await page.waitForFunction(() =>
+		    !document.querySelector('form[aria-label="Edit web1"]'));
+		await check('Edit rotates the secret and changes the events', () => {
+			const s = JSON.parse(cli('--json', 'sub', 'show', 'web1', '--reveal'));
+			return s.secondary_secret === old && s.secret !== old &&
+			    s.events.join(',') === 'batch.completed,batch.failed';
+		});
+
 		// --- a workflow with a trigger ------------------------------
 		await go('#/workflows', 'Workflows');
 		await fill('form[aria-label="New workflow"] input[name=name]', 'wfail');

@@ -274,6 +274,27 @@ function cli(...args) {
 			return t.includes('sub create') && t.includes('workflow trigger');
 		});
 		await shot('audit');
+		// By keyboard alone, and on a phone's screen.
+		await page.focus('header nav a[href="#/runs"]');
+		await page.keyboard.press('Enter');
+		await check('the pages are reached by keyboard', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('main h1').textContent === 'Runs');
+			return true;
+		});
+		await check('every form control has a label', async () =>
+		    (await page.$$eval('main input, main select', (els) =>
+			els.filter((e) => !e.closest('label') &&
+			    !e.getAttribute('aria-label')).length)) === 0);
+		await page.setViewport({ width: 390, height: 844, isMobile: true });
+		await go('#/', 'Overview');
+		await check('the overview fits a phone\'s width', async () =>
+		    page.evaluate(() => document.documentElement.scrollWidth <= 400));
+		await shot('overview-phone');
+		await go('#/subscriptions', 'Subscriptions');
+		await page.waitForSelector('main table');
+		await shot('subscriptions-phone');
+		await page.setViewport({ width: 1280, height: 900 });
 		await check('no script errors', () => errors.length === 0 ||
 		    Promise.reject(new Error(errors.join('; '))));
 	} catch (e) {

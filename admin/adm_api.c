@@ -80,7 +80,7 @@ struct call {
 	char		 fdarg[2][48];
 	char		 what[64];
 	char		 target[256];
-	char		 err[256];		/* a bad request's reason */
+	char		 err[256];	/* a bad request's reason */
 };
 
 static int

@@ -37,16 +37,16 @@
 
 #define BODY_MAX	(1 << 20)	/* a request's body */
 #define CONN_MAX	64		/* connections (threads) at once */
-#define CLI_TIMEOUT_S	120		/* a CLI child, but a stream's */
+#define CLI_TIMEOUT_S	120		/* a CLI child (not a stream) */
 #define ANSWER_MAX	(16 << 20)	/* what a CLI child may print */
 
 struct admin {
 	struct config	 cfg;
 	struct stage	 st;
-	struct db	 db;		/* the config part: sessions, audit */
+	struct db	 db;		/* config: sessions, audit */
 	pthread_mutex_t	 dblock;	/* db and tap */
 	void		*zctx;
-	struct tap	 tap;		/* each audit record, as it is made */
+	struct tap	 tap;		/* each audit record */
 	struct MHD_Daemon *httpd;
 	char		 cli[PATH_MAX];		/* bin/hookpipe */
 	char		 ctl[PATH_MAX];		/* bin/hookpipectl */
@@ -54,7 +54,7 @@ struct admin {
 	char		 token[ADMIN_TOKEN_LEN + 1];
 	int		 stopping;	/* atomic: event streams end */
 	pthread_mutex_t	 jqlock;
-	struct jqpool	 jq;		/* the trigger editor's evaluations */
+	struct jqpool	 jq;		/* the trigger editor's */
 	int		 jq_up;
 };
 
@@ -62,7 +62,7 @@ struct admin {
 struct who {
 	char		 name[64];	/* a login's name, or "token" */
 	char		 from[64];	/* the client's address */
-	char		 csrf[65];	/* the session's; "" for a token */
+	char		 csrf[65];	/* the session's, or "" */
 };
 
 struct req {

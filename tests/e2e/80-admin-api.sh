@@ -158,6 +158,7 @@ assert_status "a path with a line break" 404
 # --- the audit log ----------------------------------------------------
 api GET "/api/v1/audit?limit=1000" ""
 audit=$HTTP_BODY
+# shellcheck disable=SC2317 # called by check
 has() {
 	python3 -c 'import json, sys
 d = json.loads(sys.argv[1])

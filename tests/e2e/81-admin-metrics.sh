@@ -32,6 +32,7 @@ value() {
 	awk -v m="$1" '$1 == m { print $2 }' "$T_DIR/metrics"
 }
 # The dead run's counter is written after the run: wait for it.
+# shellcheck disable=SC2317 # called by wait_for, check
 dead_counted() {
 	scrape
 	[ "$(value 'hookpipe_runs_total{workflow="bad",status="dead"}')" = 1 ]
@@ -116,6 +117,7 @@ fi
 hookpipectl stop verifier >/dev/null
 deliver "$sub" "$SUB_SECRET" "$(payload batch.completed)"
 assert_status "a delivery while the verifier is away is spooled" 202
+# shellcheck disable=SC2317 # called by wait_for, check
 spooled() {
 	scrape
 	[ "$(value 'hookpipe_queue_depth{queue="spool"}')" = 1 ]
@@ -125,6 +127,7 @@ assert_eq "the spool's depth shows it" 1 \
     "$(value 'hookpipe_queue_depth{queue="spool"}')"
 assert_eq "the verifier is down" 0 "$(value 'hookpipe_stage_up{stage="verifier"}')"
 hookpipectl start >/dev/null
+# shellcheck disable=SC2317 # called by wait_for, check
 drained() {
 	scrape
 	[ "$(value 'hookpipe_queue_depth{queue="spool"}')" = 0 ]

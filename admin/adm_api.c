@@ -32,6 +32,8 @@
  *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&limit=
  *	POST   /api/v1/events/ID/replay         {"workflow", "force"}
  *	GET    /api/v1/runs                     ?workflow=&status=&limit=
+ *	POST   /api/v1/runs/replay              {"workflow", "status", "limit",
+ *						"dry_run"}
  *	GET    /api/v1/credentials
  *	POST   /api/v1/credentials              {"name", "integration", ...}
  *	DELETE /api/v1/credentials/NAME
@@ -566,6 +568,110 @@ audit(struct admin *adm, struct MHD_Connection *c)
 	return adm_json(c, 200, l.arr);
 }
 
+/* --- replaying many runs ------------------------------------------------ */
+
+/*
+ * POST /api/v1/runs/replay {"workflow", "status", "limit", "dry_run"}:
+ * the runs `runs` lists with these filters; with dry_run, how many and
+ * which, and nothing else; without, each one's event replayed through
+ * its workflow, one after another (as `replay EVENT --workflow W
+ * --force`). Audited once, with the count.
+ */
+static enum MHD_Result
+bulk_replay(struct admin *adm, struct MHD_Connection *c, const struct who *w,
+    json_t *body, const char *ws)
+{
+	static const char *const keys[] = { "workflow", "status", "limit",
+	    NULL };
+	const char *args[16], *key;
+	struct cli_out o;
+	json_t *runs, *r, *v, *done, *ans;
+	char detail[128];
+	size_t i;
+	int n = 0, k, ok = 0, dry;
+
+	dry = json_is_true(json_object_get(body, "dry_run"));
+	if (ws != NULL) {
+		args[n++] = "--workspace";
+		args[n++] = ws;
+	}
+	args[n++] = "runs";
+	for (k = 0; keys[k] != NULL; k++) {
+		v = json_object_get(body, keys[k]);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_string(v))
+			return adm_error(c, 400, "%s: expected a string",
+			    keys[k]);
+		args[n++] = strcmp(keys[k], "workflow") == 0 ? "--workflow" :
+		    strcmp(keys[k], "status") == 0 ? "--status" : "--limit";
+		args[n++] = json_string_value(v);
+	}
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "dry_run") != 0 && strcmp(key, "workflow") != 0 &&
+		    strcmp(key, "status") != 0 && strcmp(key, "limit") != 0)
+			return adm_error(c, 400, "%.60s: not a filter (workflow, "
+			    "status, limit, dry_run)", key);
+	args[n] = NULL;
+	if (cli_run(adm, 0, args, NULL, NULL, &o) == -1 || o.status != 0) {
+		ans = json_pack("{s:o}", "error", error_of(&o));
+		k = http_status(o.status, o.err.data != NULL ? o.err.data :
+		    "", 0);
+		cli_out_free(&o);
+		return adm_json(c, k, ans);
+	}
+	runs = json_loadb(o.out.data, o.out.len, 0, NULL);
+	cli_out_free(&o);
+	if (!json_is_array(runs)) {
+		json_decref(runs);
+		return adm_error(c, 500, "runs: not a list");
+	}
+	if (dry) {
+		ans = json_pack("{s:I,s:[]}", "count",
+		    (json_int_t)json_array_size(runs), "runs");
+		json_array_foreach(runs, i, r)
+			json_array_append(json_object_get(ans, "runs"),
+			    json_object_get(r, "id"));
+		json_decref(runs);
+		return adm_json(c, 200, ans);
+	}
+	done = json_array();
+	json_array_foreach(runs, i, r) {
+		const char *ev = json_string_value(json_object_get(r,
+		    "event_id"));
+		const char *wf = json_string_value(json_object_get(r,
+		    "workflow"));
+
+		if (ev == NULL || wf == NULL)
+			continue;
+		n = 0;
+		if (ws != NULL) {
+			args[n++] = "--workspace";
+			args[n++] = ws;
+		}
+		args[n++] = "replay";
+		args[n++] = ev;
+		args[n++] = "--workflow";
+		args[n++] = wf;
+		args[n++] = "--force";
+		args[n] = NULL;
+		k = cli_run(adm, 0, args, NULL, NULL, &o) == 0 &&
+		    o.status == 0;
+		ok += k;
+		json_array_append_new(done, json_pack("{s:O,s:b}", "run",
+		    json_object_get(r, "id"), "replayed", k));
+		cli_out_free(&o);
+	}
+	snprintf(detail, sizeof(detail), "%d of %zu replayed", ok,
+	    json_array_size(runs));
+	adm_audit(adm, w, "bulk replay", json_string_value(json_object_get(
+	    body, "workflow")), detail, 200);
+	ans = json_pack("{s:I,s:i,s:o}", "count",
+	    (json_int_t)json_array_size(runs), "replayed", ok, "runs", done);
+	json_decref(runs);
+	return adm_json(c, 200, ans);
+}
+
 /* --- trying a filter and a map ----------------------------------------- */
 
 static json_t *
@@ -817,6 +923,13 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 				goto bad;
 		} else
 			goto nosuch;
+	} else if (strcmp(seg[0], "runs") == 0 && post && n == 2 &&
+	    strcmp(seg[1], "replay") == 0) {
+		if (body == NULL)
+			body = json_object();
+		mr = bulk_replay(adm, c, w, body, ws);
+		json_decref(body);
+		return mr;
 	} else if (strcmp(seg[0], "runs") == 0 && get && n == 1) {
 		arg(&k, "runs");
 		query(&k, c, q_runs);

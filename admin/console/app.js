@@ -695,23 +695,19 @@ async function runs(params) {
 	const bulk = h('div', { class: 'actions' },
 	    h('button', { type: 'button', class: 'secondary',
 		disabled: !list.length, onclick: async () => {
-		    // The dry run: how many, and which, before anything runs.
-		    const n = list.length;
-		    if (!confirm(`Replay ${n} run(s) of this filter ` +
+		    // The dry run first: how many the server would replay.
+		    const filter = { workflow: p.workflow, status: p.status,
+			limit: p.limit };
+		    const dry = await guard(() => api('POST', 'runs/replay',
+			{ ...filter, dry_run: true }));
+		    if (!confirm(`Replay ${dry.count} run(s) of this filter ` +
 			`(${qs(p) || 'all'})? Each one's event runs again ` +
 			'through its workflow.'))
 			return;
-		    let ok = 0;
-		    for (const r of list) {
-			try {
-			    await api('POST', `events/${r.event_id}/replay`,
-				{ workflow: r.workflow, force: true });
-			    ok++;
-			} catch (e) { toast(e.message, true); }
-		    }
-		    toast(`Replayed ${ok} of ${n}`);
+		    const r = await guard(() => api('POST', 'runs/replay', filter));
+		    toast(`Replayed ${r.replayed} of ${r.count}`);
 		    await runs(params);
-		} }, `Replay these ${list.length}…`));
+		} }, 'Replay these…'));
 	page('Runs', filterForm([['workflow', 'Workflow', wfs.map((w) => w.name)],
 	    ['status', 'Status', ['queued', 'running', 'succeeded', 'failed',
 		'dead']], ['limit', 'Limit']], params,

@@ -104,6 +104,18 @@ wait_for 10 has_runs "$dir" 2
 check "the replay ran the workflow again" has_runs "$dir" 2
 api GET "/api/v1/runs?workflow=w1" ""
 assert_eq "runs lists both" 2 "$(json 'len(d)' <<<"$HTTP_BODY")"
+api POST /api/v1/runs/replay '{"workflow":"w1","dry_run":true}'
+assert_status "bulk replay, dry run" 200
+assert_eq "the dry run counts the filtered set" 2 "$(json 'd["count"]' <<<"$HTTP_BODY")"
+sleep 1
+check "and replays nothing" test "$(runs_in "$dir")" = 2
+api POST /api/v1/runs/replay '{"workflow":"w1","bogus":"1"}'
+assert_status "bulk replay with an unknown filter" 400
+api POST /api/v1/runs/replay '{"workflow":"w1"}'
+assert_status "bulk replay" 200
+assert_eq "it replays each run of the set" 2 "$(json 'd["replayed"]' <<<"$HTTP_BODY")"
+wait_for 15 has_runs "$dir" 4
+check "the workflow ran for each" has_runs "$dir" 4
 api GET /api/v1/stages ""
 assert_eq "stages: five, the admin stage among them" \
     '["admin", "dispatcher", "receiver", "router", "verifier"]' \
@@ -170,6 +182,8 @@ check "audit: sub create by the token" has \
 check "audit: workflow publish" has \
     '{"who":"token","what":"workflow publish","target":"w1","status":200}'
 check "audit: the replay" has "{\"what\":\"replay\",\"target\":\"$event\"}"
+check "audit: the bulk replay, once, with its count" has \
+    '{"what":"bulk replay","target":"w1","detail":"2 of 2 replayed"}'
 check "audit: the refused delete" has \
     '{"what":"sub delete","target":"a1","status":422}'
 check "audit: alice's login" has '{"who":"alice","what":"login"}'

@@ -43,9 +43,10 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/db_env.o common/db_config.o common/db_keys.o common/db_events.o \
 	   common/db_runs.o common/db_spool.o common/db_retention.o \
 	   common/db_migrate.o common/db_ids.o common/db_rejected.o \
+	   common/db_console.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
-	   common/httpc.o common/integ_scheme.o common/jwks.o \
+	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o common/version.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
@@ -59,13 +60,16 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/handshake.o verifier/decrypt.o verifier/subinteg.o
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
+ADMIND	 = admin/admind.o admin/adm_api.o admin/adm_cli.o \
+	   admin/adm_metrics.o admin/token.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
 	     dispatcher/jwks.o
-ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
+ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
 	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
-	   admin/cmd_doctor.o admin/cmd_backup.o
+	   admin/cmd_doctor.o admin/cmd_backup.o \
+	   admin/cmd_console.o admin/token.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
@@ -74,7 +78,7 @@ UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
-	   $(BIN)/hookpipectl $(BIN)/hookpipe-jq
+	   $(BIN)/hookpipectl $(BIN)/hookpipe-jq $(BIN)/hookpipe-admin
 
 all: $(BINS)
 
@@ -131,6 +135,11 @@ $(BIN)/hookpipe-dispatcher: $(addprefix $(B)/,$(DISPATCHER)) $(B)/libcommon.a
 $(BIN)/hookpipe: $(addprefix $(B)/,$(ADMIN)) $(B)/libcommon.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ $(LDLIBS_BASE)
+
+$(BIN)/hookpipe-admin: $(addprefix $(B)/,$(ADMIND)) $(B)/libcommon.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $(LDFLAGS_STAGE) -o $@ $^ -lmicrohttpd -lpthread \
+	    $(LDLIBS_BASE)
 
 $(BIN)/hookpipectl: admin/hookpipectl.sh $(B)/stamp.h
 	@mkdir -p $(BIN)
@@ -226,7 +235,8 @@ deps:
 # examples in share/hookpipe. The paths are built into the binaries:
 # build with the PREFIX you install to.
 STAGE_BINS = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
-	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe-jq
+	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe-jq \
+	   $(BIN)/hookpipe-admin
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man1 \
@@ -238,6 +248,8 @@ install: all
 	    install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/integrations/$$f" || \
 	    exit 1; done
 	install -m 644 examples/* $(DESTDIR)$(DATADIR)/examples/
+	install -d $(DESTDIR)$(DATADIR)/console
+	install -m 644 admin/console/* $(DESTDIR)$(DATADIR)/console/
 	install -m 644 man/hookpipe.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/hookpipe.env.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/hookpipectl.8 $(DESTDIR)$(MANDIR)/man8/
@@ -281,7 +293,7 @@ deb:
 	cd $(DB) && dpkg-shlibdeps -O -e debian/hookpipe/usr/bin/hookpipe \
 	    $(addprefix -edebian/hookpipe/usr/libexec/hookpipe/, \
 	    hookpipe-receiver hookpipe-verifier hookpipe-router \
-	    hookpipe-dispatcher hookpipe-jq) 2>/dev/null | \
+	    hookpipe-dispatcher hookpipe-jq hookpipe-admin) 2>/dev/null | \
 	    sed -n 's/^shlibs:Depends=//p' >debian/depends
 	{ echo "Package: hookpipe"; \
 	  echo "Version: $(DEB_VERSION)"; \

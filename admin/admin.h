@@ -53,7 +53,7 @@ struct cmd {
 	const struct cmd *sub;		/* group: subcommands, NULL-terminated */
 };
 
-/* main.c: option parsing and the state every command opens. */
+/* ctx.c: option parsing and the state every command opens. */
 enum opt_kind { OPT_FLAG, OPT_STR, OPT_LIST };
 
 #define STRLIST_MAX	32
@@ -78,12 +78,14 @@ struct opt {
 int	opt_parse(struct ctx *, const struct cmd *, int argc, char **argv,
 	    const struct opt *, char ***args);
 /*
- * Create the state directory if it is not there, saying so; refuse when
- * it was not named and the stack runs with another. 0 or EXIT_FAIL.
+ * ctx.c: create the state directory if it is not there, saying so;
+ * refuse when it was not named and the stack runs with another. 0 or
+ * EXIT_FAIL.
  */
 int	home_prepare(struct ctx *);
-/* Open the database and load the integrations; 0 or EXIT_FAIL. */
+/* ctx.c: open the database and load the integrations; 0 or EXIT_FAIL. */
 int	ctx_open(struct ctx *, int warn_integrations);
+void	ctx_close(struct ctx *);
 /*
  * Read snapshots of every part at once, for commands that show objects
  * made of several (an event, its runs, its subscription's name, whether
@@ -224,6 +226,9 @@ int	cmd_tail(struct ctx *, const struct cmd *, int, char **);
 int	cmd_doctor(struct ctx *, const struct cmd *, int, char **);
 int	cmd_backup(struct ctx *, const struct cmd *, int, char **);
 int	cmd_restore(struct ctx *, const struct cmd *, int, char **);
+int	cmd_console(struct ctx *, const struct cmd *, int, char **);
+/* cmd_console.c: http://HOST:PORT of HOOKPIPE_ADMIN_LISTEN. */
+void	console_base_url(const struct config *, char *out, size_t len);
 
 /* Find a subscription by id or name in the workspace; 0 or EXIT_FAIL. */
 int	sub_lookup(struct ctx *, MDB_txn *, const char *name_or_id,
@@ -239,11 +244,21 @@ int	sub_refresh_keys(struct ctx *, const struct cmd *, int, char **);
 /* Check an --events value and normalise it into out ("*" or "a,b"). */
 int	events_parse(struct ctx *, const char *arg, char *out, size_t len);
 /*
- * The JSON objects of records (cmd_events.c), for every view of them:
- * a run (with its attempts under "history" when history and t are
- * given), an event (headers, payload and runs when full), an attempt, a
- * refused delivery.
+ * The objects as --json prints them, shared with the admin stage's API:
+ * a subscription (sub_json; with its event count and last event as in
+ * `sub list` or, with its secrets masked or revealed, as in `sub show`),
+ * a workflow, an integration, a credential; and (cmd_events.c) a run
+ * (with its attempts under "history" when history and t are given), an
+ * event (headers, payload and runs when full), an attempt, a refused
+ * delivery.
  */
+json_t *sub_json(struct ctx *, MDB_txn *, const struct sub_rec *);
+json_t *sub_list_json(struct ctx *, MDB_txn *, const struct sub_rec *);
+json_t *sub_show_json(struct ctx *, MDB_txn *, const struct sub_rec *,
+	    int reveal);
+json_t *wf_json(struct ctx *, MDB_txn *, const struct wf_rec *);
+json_t *integ_json(const struct integ *);
+json_t *cred_json(struct ctx *, const struct cred_rec *);
 json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 	    int history);
 json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,

@@ -210,7 +210,7 @@ static const char *
 stage_running(const struct config *cfg)
 {
 	static const char *const stages[] = {
-		"receiver", "verifier", "router", "dispatcher", NULL
+		"receiver", "verifier", "router", "dispatcher", "admin", NULL
 	};
 	char path[PATH_MAX + 32];
 	int i, fd, busy;

@@ -125,26 +125,45 @@ struct cred_list {
 	struct table	 t;
 };
 
+static void
+cred_masked(struct ctx *ctx, const struct cred_rec *cr, char *masked,
+    size_t len)
+{
+	char tok[SECRET_MAX + 1];
+
+	if (db_cred_token(&ctx->db, cr, tok, sizeof(tok)) >= 0)
+		mask_secret(tok, masked, len);
+	else
+		str_copy(masked, "(unreadable)", len);
+	OPENSSL_cleanse(tok, sizeof(tok));
+}
+
+json_t *
+cred_json(struct ctx *ctx, const struct cred_rec *cr)
+{
+	char masked[64];
+
+	cred_masked(ctx, cr, masked, sizeof(masked));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "name", cr->name,
+	    "integration", cr->integration, "kind", cr->kind, "login",
+	    cr->login, "token", masked, "created_at",
+	    json_time(cr->created_at));
+}
+
 static int
 cred_list_one(void *arg, const struct cred_rec *cr)
 {
 	struct cred_list *l = arg;
-	char tok[SECRET_MAX + 1], masked[64], when[40];
+	char masked[64], when[40];
 
-	if (db_cred_token(&l->ctx->db, cr, tok, sizeof(tok)) >= 0)
-		mask_secret(tok, masked, sizeof(masked));
-	else
-		str_copy(masked, "(unreadable)", sizeof(masked));
-	OPENSSL_cleanse(tok, sizeof(tok));
 	if (l->ctx->json)
-		json_array_append_new(l->all, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:o}", "name", cr->name, "integration",
-		    cr->integration, "kind", cr->kind, "login", cr->login,
-		    "token", masked, "created_at", json_time(cr->created_at)));
-	else
+		json_array_append_new(l->all, cred_json(l->ctx, cr));
+	else {
+		cred_masked(l->ctx, cr, masked, sizeof(masked));
 		table_row(&l->t, cr->name, cr->integration, cr->kind,
 		    cr->login[0] ? cr->login : "-", masked,
 		    time_str(cr->created_at, when, sizeof(when)));
+	}
 	return 0;
 }
 

@@ -178,7 +178,7 @@ static int
 check_stages(struct doctor *d)
 {
 	static const char *const stages[] = {
-		"receiver", "verifier", "router", "dispatcher", NULL
+		"receiver", "verifier", "router", "dispatcher", "admin", NULL
 	};
 	char down[80] = "";
 	int i, receiver = 0;
@@ -195,8 +195,8 @@ check_stages(struct doctor *d)
 		report(d, V_FAIL, "stages", "down: %s ('hookpipectl status' "
 		    "says why; 'hookpipectl start')", down);
 	else
-		report(d, V_OK, "stages", "receiver, verifier, router and "
-		    "dispatcher up");
+		report(d, V_OK, "stages", "receiver, verifier, router, "
+		    "dispatcher and admin up");
 	return receiver;
 }
 

@@ -133,7 +133,7 @@ setup_json(const struct integ *ig)
 	json_object_set_new(o, "command", json_string(cmd));
 	return o;
 }
-static json_t *
+json_t *
 integ_json(const struct integ *ig)
 {
 	json_t *events = json_array(), *v, *out, *o;

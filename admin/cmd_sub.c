@@ -202,7 +202,7 @@ events_warn_unknown(const struct integ *ig, const char *events)
 	}
 }
 
-static json_t *
+json_t *
 sub_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s)
 {
 	char url[2048];
@@ -665,6 +665,18 @@ struct list_state {
 	json_t		*a;
 };
 
+json_t *
+sub_list_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s)
+{
+	json_t *o = sub_json(ctx, txn, s);
+	int64_t n, at;
+
+	sub_stats(ctx, s->id, &n, &at);
+	json_object_set_new(o, "event_count", json_integer(n));
+	json_object_set_new(o, "last_event_at", json_time(at));
+	return o;
+}
+
 static int
 list_cb(void *arg, const struct sub_rec *s)
 {
@@ -675,15 +687,11 @@ list_cb(void *arg, const struct sub_rec *s)
 
 	if (l->integ != NULL && strcmp(s->integration, l->integ) != 0)
 		return 0;
-	sub_stats(l->ctx, s->id, &n, &at);
 	if (l->a != NULL) {
-		json_t *o = sub_json(l->ctx, l->txn, s);
-
-		json_object_set_new(o, "event_count", json_integer(n));
-		json_object_set_new(o, "last_event_at", json_time(at));
-		json_array_append_new(l->a, o);
+		json_array_append_new(l->a, sub_list_json(l->ctx, l->txn, s));
 		return 0;
 	}
+	sub_stats(l->ctx, s->id, &n, &at);
 	u = db_sub_users(l->txn, &l->ctx->db, s->id);
 	snprintf(users, sizeof(users), "%d", u < 0 ? 0 : u);
 	snprintf(count, sizeof(count), "%lld", (long long)n);
@@ -766,8 +774,9 @@ secret_json(struct ctx *ctx, const struct sub_rec *s, int which, int reveal)
 	return v;
 }
 
-static json_t *
-show_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s, int reveal)
+json_t *
+sub_show_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s,
+    int reveal)
 {
 	json_t *o = sub_json(ctx, txn, s);
 	int64_t n, at;
@@ -844,7 +853,7 @@ sub_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	o = show_json(ctx, txn, &s, reveal);
+	o = sub_show_json(ctx, txn, &s, reveal);
 	mdb_txn_abort(txn);
 	OPENSSL_cleanse(&s, sizeof(s));
 	if (ctx->json)

@@ -113,7 +113,7 @@ cmd_tail(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if (!stage_known(args[0]))
 		return usage_error(ctx, "unknown stage %s: expected receiver, "
-		    "verifier, router or dispatcher", args[0]);
+		    "verifier, router, dispatcher or admin", args[0]);
 	if (!stage_is_up(&ctx->cfg, args[0]))
 		warnmsg("%s is not running; waiting for it", args[0]);
 	tail_signals();

@@ -388,7 +388,7 @@ trigger_json(struct ctx *ctx, MDB_txn *txn, const struct trigger *t)
 }
 
 /* Never the app key, nor anything sealed: they are credentials. */
-static json_t *
+json_t *
 wf_json(struct ctx *ctx, MDB_txn *txn, const struct wf_rec *w)
 {
 	json_t *o, *trig = json_array();

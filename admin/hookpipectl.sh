@@ -1,5 +1,6 @@
 #!/bin/sh
-# hookpipectl: start, stop, restart and watch the four hookpipe stages.
+# hookpipectl: start, stop, restart and watch the hookpipe stages: the
+# pipeline's four and the admin stage (the console, the API, metrics).
 #
 # Each stage runs under its own supervise loop, a separate small process
 # (this script run as "_loop STAGE"). There is no central daemon: a loop
@@ -44,8 +45,8 @@
 
 set -u
 
-STAGES="dispatcher router verifier receiver"	# start order
-STAGES_REV="receiver verifier router dispatcher"	# stop order
+STAGES="dispatcher router verifier receiver admin"	# start order
+STAGES_REV="admin receiver verifier router dispatcher"	# stop order
 READY_TIMEOUT=10	# seconds a stage gets to write its pid file
 STOP_TIMEOUT=10		# seconds a stage gets to drain before SIGKILL
 
@@ -77,7 +78,7 @@ usage: $prog COMMAND [ARGS]
   stop [STAGE]             stop one stage, or all of them (receiver first)
   restart STAGE|all        stop a stage and start it again at once
   status [--json]          state, pid, uptime, restarts and executable of
-                           each stage; exits 0 when all four are up, 3
+                           each stage; exits 0 when all five are up, 3
                            otherwise
   swap STAGE EXECUTABLE    run EXECUTABLE in place of the stage's binary;
                            if it does not come up, the previous one runs
@@ -93,8 +94,8 @@ usage: $prog COMMAND [ARGS]
   help [COMMAND]           this text, or the one of a command
   --version                the version and the commit it was built from
 
-STAGE is one of: receiver verifier router dispatcher. Every command takes
---help. State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
+STAGE is one of: receiver verifier router dispatcher admin. Every command
+takes --help. State lives in HOOKPIPE_HOME (now $HOOKPIPE_HOME).
 EOF
 }
 
@@ -105,8 +106,8 @@ help_of() {
 usage: $prog start [--foreground]
 
 Starts every stage that is not running, in the order dispatcher, router,
-verifier, receiver, each once the one before it is ready, and returns
-when all four are up. If one does not come up, shows its log, stops what
+verifier, receiver, admin, each once the one before it is ready, and
+returns when all five are up. If one does not come up, shows its log, stops what
 it started and exits 1. Each stage runs under its own supervise loop,
 which starts it again when it exits: after 0.2 s, then 0.4 s, ... up to
 5 s (0.2 s again once it ran for 10 s); after exit 100 (a configuration
@@ -119,8 +120,8 @@ EOF
 	stop) cat <<EOF
 usage: $prog stop [STAGE]
 
-Stops one stage, or all four (receiver first). A stage drains first: it
-gets $STOP_TIMEOUT s before SIGKILL. A stopped stage stays down until the next
+Stops one stage, or all five (admin and receiver first). A stage drains
+first: it gets $STOP_TIMEOUT s before SIGKILL. A stopped stage stays down until the next
 start or restart.
 EOF
 		;;
@@ -140,7 +141,7 @@ usage: $prog status [--json]
 One line per stage: up or down (and why: restarting, stopped, failed,
 not started), pid, uptime, restarts (of which crashes, and the last
 restart's reason and age), and, when swapped, the executable and since
-when. Exits 0 when all four stages are up, 3 otherwise.
+when. Exits 0 when all five stages are up, 3 otherwise.
 
   --json  one JSON document: {"home", "up", "stages": [{"name", "state"
           (up, down, restarting, stopped, failed), "pid", "uptime"
@@ -258,7 +259,7 @@ die() {
 
 is_stage_name() {
 	case $1 in
-	receiver|verifier|router|dispatcher) return 0 ;;
+	receiver|verifier|router|dispatcher|admin) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -266,7 +267,7 @@ is_stage_name() {
 # need_stage COMMAND ARG
 need_stage() {
 	is_stage_name "$2" || usage_error "$1" \
-	    "unknown stage '$2': receiver, verifier, router or dispatcher"
+	    "unknown stage '$2': receiver, verifier, router, dispatcher or admin"
 }
 
 # ---------------------------------------------------------------------
@@ -1582,7 +1583,7 @@ cmd_status() {
 	rc=0
 	out=
 	st_now=$(now)
-	for s in receiver verifier router dispatcher; do
+	for s in receiver verifier router dispatcher admin; do
 		stage_status "$s"
 		[ "$st_state" = up ] || rc=3
 		if [ "$json" = 1 ]; then
@@ -1879,6 +1880,7 @@ gen_what() {
 	router) echo "matches events to workflows" ;;
 	verifier) echo "checks signatures, stores events" ;;
 	receiver) echo "answers the webhook deliveries" ;;
+	admin) echo "serves the console, the API and /metrics" ;;
 	esac
 }
 
@@ -1978,7 +1980,7 @@ gen_systemd() {
 		echo "Documentation=man:hookpipectl(8) man:hookpipe(1)"
 		echo "Wants=hookpipe-dispatcher.service hookpipe-router.service"
 		echo "Wants=hookpipe-verifier.service hookpipe-receiver.socket"
-		echo "Wants=hookpipe-receiver.service"
+		echo "Wants=hookpipe-receiver.service hookpipe-admin.service"
 		echo
 		echo "[Install]"
 		echo "WantedBy=multi-user.target"

@@ -48,8 +48,10 @@ path_join(char *out, size_t len, const char *a, const char *b)
 	return snprintf(out, len, "%s/%s", a, b) >= (int)len ? -1 : 0;
 }
 
+/* HOST:PORT of variable var into host (256 bytes) and port. */
 static int
-parse_listen(struct config *cfg, const char *v, char *err, size_t errlen)
+parse_listen(const char *var, const char *v, char *host, int *port_out,
+    char *err, size_t errlen)
 {
 	const char *colon = strrchr(v, ':');
 	int64_t port;
@@ -58,21 +60,21 @@ parse_listen(struct config *cfg, const char *v, char *err, size_t errlen)
 	if (colon == NULL || parse_i64(colon + 1, 0, 65535, &port) == -1)
 		goto bad;
 	hl = (size_t)(colon - v);
-	if (hl >= sizeof(cfg->listen_host))
+	if (hl >= 256)
 		goto bad;
 	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
-		memcpy(cfg->listen_host, v + 1, hl - 2);
-		cfg->listen_host[hl - 2] = '\0';
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = '\0';
 	} else {
-		memcpy(cfg->listen_host, v, hl);
-		cfg->listen_host[hl] = '\0';
+		memcpy(host, v, hl);
+		host[hl] = '\0';
 	}
-	if (cfg->listen_host[0] == '\0')
-		str_copy(cfg->listen_host, "0.0.0.0", sizeof(cfg->listen_host));
-	cfg->listen_port = (int)port;
+	if (host[0] == '\0')
+		str_copy(host, "0.0.0.0", 256);
+	*port_out = (int)port;
 	return 0;
 bad:
-	snprintf(err, errlen, "HOOKPIPE_LISTEN=%s: expected HOST:PORT", v);
+	snprintf(err, errlen, "%s=%s: expected HOST:PORT", var, v);
 	return -1;
 }
 
@@ -440,8 +442,11 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	str_copy(cfg->integrations_dir, env_or("HOOKPIPE_INTEGRATIONS",
 	    cfg->integrations_dir), sizeof(cfg->integrations_dir));
 
-	if (parse_listen(cfg, env_or("HOOKPIPE_LISTEN", "127.0.0.1:8080"),
-	    err, errlen) == -1)
+	if (parse_listen("HOOKPIPE_LISTEN", env_or("HOOKPIPE_LISTEN",
+	    "127.0.0.1:8080"), cfg->listen_host, &cfg->listen_port, err,
+	    errlen) == -1 || parse_listen("HOOKPIPE_ADMIN_LISTEN",
+	    env_or("HOOKPIPE_ADMIN_LISTEN", "127.0.0.1:8081"),
+	    cfg->admin_host, &cfg->admin_port, err, errlen) == -1)
 		return -1;
 	v = env_or("TRIGGER_URL", "http://localhost:8080");
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {

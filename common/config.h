@@ -32,6 +32,8 @@ struct config {
 
 	char	 listen_host[256];
 	int	 listen_port;
+	char	 admin_host[256];	/* HOOKPIPE_ADMIN_LISTEN */
+	int	 admin_port;
 	char	 trigger_url[1024];
 	char	 workspace[80];
 	int64_t	 max_body;		/* at most MAX_BODY_CEILING */

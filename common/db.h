@@ -11,6 +11,11 @@
  *		creds		"ws/name" -> credential (token sealed)
  *		oauth_clients	"ws/integration" -> OAuth client (secret sealed)
  *		oauth_states	state -> pending authorization (single use)
+ *		audit		be64 time + 4 random bytes -> a console change
+ *				(the admin stage; see db_console.c)
+ *		sessions	SHA-256 of a console session id -> session
+ *		logins		SHA-256 of a login link's token -> who (single
+ *				use; written by `hookpipe console`)
  *		meta		"schema", "key_current"
  *	events	 written by the verifier alone, append-only
  *		log		be64 seq -> event (seq: the order stored)
@@ -103,6 +108,7 @@ struct db {
 	/* config */
 	MDB_dbi	 subs, subs_by_name, workflows, triggers;
 	MDB_dbi	 creds, oauth_clients, oauth_states, cmeta;
+	MDB_dbi	 audit, sessions, logins;
 	/* events */
 	MDB_dbi	 log, ids, sub_stats, rejected, emeta;
 	struct {
@@ -402,6 +408,45 @@ int	db_unseal(struct db *, const char *aad, const unsigned char *in,
  * Returns how many secrets were re-sealed, or -1 with err.
  */
 int	db_rotate_key(struct db *, char *err, size_t errlen);
+
+/* --- config: the console's audit log, sessions, login links -------- */
+
+struct audit_rec {
+	int64_t	 at;				/* us */
+	char	 who[64];			/* a login's name, or "token" */
+	char	 from[64];			/* the client's address */
+	char	 what[64];			/* "sub create", "replay" ... */
+	char	 target[256];			/* the object's name or id */
+	char	 detail[512];
+	int	 status;			/* the HTTP status answered */
+};
+
+int	db_audit_put(MDB_txn *, struct db *, const struct audit_rec *);
+typedef int (*db_audit_fn)(void *arg, const struct audit_rec *);
+/* Newest first; stop when fn returns non-zero. */
+int	db_audit_each(MDB_txn *, struct db *, db_audit_fn, void *);
+
+struct session_rec {
+	char	 who[64];
+	char	 csrf[65];			/* hex */
+	int64_t	 created_at;
+	int64_t	 expires_at;
+};
+
+/* By the SHA-256 of the session id; ETIMEDOUT once expired. */
+int	db_session_put(MDB_txn *, struct db *, const unsigned char id[32],
+	    const struct session_rec *);
+int	db_session_get(MDB_txn *, struct db *, const unsigned char id[32],
+	    struct session_rec *);
+int	db_session_del(MDB_txn *, struct db *, const unsigned char id[32]);
+/* A login link's token, by its SHA-256; take deletes it (single use)
+ * and says ETIMEDOUT when it had expired. */
+int	db_login_put(MDB_txn *, struct db *, const unsigned char id[32],
+	    const char *who, int64_t expires_at);
+int	db_login_take(MDB_txn *, struct db *, const unsigned char id[32],
+	    char *who, size_t wholen);
+/* Expired sessions and links, and audit records before cutoff. */
+int	db_console_prune(MDB_txn *, struct db *, int64_t audit_cutoff);
 
 /* --- events: the log, dedupe, statistics ---------------------------- */
 

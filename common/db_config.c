@@ -29,7 +29,7 @@ db_config_open(struct db *db, MDB_txn *txn)
 	    (rc = dbi_open(txn, "oauth_states", MDB_CREATE,
 	    &db->oauth_states)))
 		return rc;
-	return 0;
+	return db_console_open(db, txn);
 }
 
 /* --- subscriptions --- */

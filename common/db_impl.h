@@ -53,6 +53,7 @@ int	keys_open(struct db *, MDB_txn *, char *err, size_t errlen);
 
 /* The parts' own set-up, in a write transaction of their environment. */
 int	db_config_open(struct db *, MDB_txn *);
+int	db_console_open(struct db *, MDB_txn *);
 int	db_events_open(struct db *, MDB_txn *);
 int	db_runs_open(struct db *, MDB_txn *);
 int	db_spool_open(struct db *, MDB_txn *);

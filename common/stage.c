@@ -15,8 +15,9 @@
 #include "util.h"
 #include "version.h"
 
-const char *const stage_names[4] = {
-	"receiver", "verifier", "router", "dispatcher"
+/* The pipeline's order, then the admin stage (the console, metrics). */
+const char *const stage_names[STAGES_N] = {
+	"receiver", "verifier", "router", "dispatcher", "admin"
 };
 
 static void

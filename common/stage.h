@@ -40,6 +40,7 @@ void	stage_exit(struct stage *, const struct config *);
 /* 1 when the named stage holds its lock (is running). */
 int	stage_is_up(const struct config *, const char *name);
 
-extern const char *const stage_names[4];
+#define STAGES_N	5
+extern const char *const stage_names[STAGES_N];
 
 #endif

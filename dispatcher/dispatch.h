@@ -20,6 +20,9 @@ struct job {
 	char		 workflow[NAME_MAX_LEN + 1];
 	char		 event_id[UUID_LEN + 1];
 	int		 attempt;
+	int64_t		 received_us;	/* its event's, when a first attempt
+					 * of a run the router made */
+	int		 outcome;	/* enum run_state once recorded */
 	int64_t		 started_us;
 	int64_t		 deadline_ms;
 

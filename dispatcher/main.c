@@ -28,6 +28,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "stage.h"
 #include "zsock.h"
@@ -534,9 +535,46 @@ exec_prepared(struct job *j, struct start *st)
 }
 
 /*
+ * The latency from receipt to action counts a run's first attempt, of a
+ * run the router made (its id derives from the event): not a replay's,
+ * whose event may be days old. Returns the event's receipt, or 0.
+ */
+static int64_t
+action_latency_from(const struct run_rec *run, const struct event_rec *ev)
+{
+	char id[UUID_LEN + 1];
+
+	if (run->attempts != 1)
+		return 0;
+	run_id_for(ev, run->workspace, run->workflow, id);
+	return strcmp(id, run->id) == 0 ? ev->received_at : 0;
+}
+
+/*
  * Claim due runs in one transaction (status running, attempt counted),
  * sync it, then start their actions.
  */
+static int
+count_due(void *arg, const char *id)
+{
+	(*(int64_t *)arg)++;
+	return 0;
+}
+
+/* Runs due to start now: queued, or failed with their retry time come. */
+static void
+gauges(struct dispatcher *d)
+{
+	MDB_txn *txn;
+	int64_t n = 0;
+
+	if ((txn = db_begin(&d->db, DB_RUNS, 1)) == NULL)
+		return;
+	db_due_each(txn, &d->db, now_us(), count_due, &n);
+	mdb_txn_abort(txn);
+	metrics_set(M_QUEUE, "due", NULL, n);
+}
+
 static void
 start_due(struct dispatcher *d)
 {
@@ -622,6 +660,7 @@ start_due(struct dispatcher *d)
 		str_copy(j->workflow, run.workflow, sizeof(j->workflow));
 		str_copy(j->event_id, run.event_id, sizeof(j->event_id));
 		j->attempt = (int)run.attempts;
+		j->received_us = action_latency_from(&run, &ev);
 		mapped = db_run_inputs_get(txn, &d->db, run.id);
 		j->doc = run_document(&run, &ev, have_sub ? &sub : NULL,
 		    mapped);
@@ -688,8 +727,12 @@ start_due(struct dispatcher *d)
 		if (rc2 == -1) {
 			j->done = 1;
 			j->exit_code = -1;
-		} else
+		} else {
 			tap_run(d, j, "running");
+			if (j->received_us > 0)
+				metrics_observe(H_ACTION_START, j->started_us -
+				    j->received_us);
+		}
 		start_free(st);
 	}
 	/* Due runs all held back by their workflow's concurrency: look
@@ -756,6 +799,19 @@ recover_running(struct dispatcher *d)
 		    "their next attempt, if any is left", n);
 }
 
+static void
+count_attempt(const struct job *j)
+{
+	metrics_add(M_ATTEMPTS, j->workflow, j->ok ? "succeeded" : "failed",
+	    1);
+	if (j->outcome == RUN_SUCCEEDED)
+		metrics_add(M_RUNS, j->workflow, "succeeded", 1);
+	else if (j->outcome == RUN_DEAD)
+		metrics_add(M_RUNS, j->workflow, "dead", 1);
+	else if (j->outcome == RUN_FAILED)
+		metrics_add(M_RETRIES, j->workflow, NULL, 1);
+}
+
 /* Record every finished attempt in one transaction. */
 static void
 finish_jobs(struct dispatcher *d)
@@ -806,6 +862,7 @@ finish_jobs(struct dispatcher *d)
 			run.next_at = now + delay;
 		} else
 			run.state = RUN_DEAD;
+		j->outcome = run.state;
 		rc = db_run_put(txn, &d->db, &run, &old);
 	}
 	if (rc == 0)
@@ -832,6 +889,7 @@ finish_jobs(struct dispatcher *d)
 			    j->run_id, j->workflow, j->attempt, j->error);
 		}
 		tap_run(d, j, j->ok ? "succeeded" : "failed");
+		count_attempt(j);
 		http_abort(&d->http, j);
 		job_release(j);
 		d->active--;
@@ -1056,6 +1114,8 @@ loop(struct dispatcher *d)
 			continue;
 		}
 		if (mono_ms() >= next_tick) {
+			metrics_set(M_DISPATCHER_ACTIVE, NULL, NULL, d->active);
+			gauges(d);
 			d->next_due_us = 0;
 			db_reader_check(&d->db);
 			jwks_tick(&d->cfg);
@@ -1085,6 +1145,7 @@ main(int argc, char **argv)
 	if (d == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&d->st, "dispatcher", argc, argv, &d->cfg, usage);
+	metrics_open(&d->cfg, "dispatcher");
 	if (http_init(&d->http) == -1)
 		fatal(EXIT_TEMPORARY, "cannot initialise libcurl");
 	/* It advances runs; it reads workflows and subscriptions (and

@@ -1,6 +1,6 @@
 /*
- * The receiver's HTTP side: libmicrohttpd handlers for deliveries,
- * /healthz and /metrics, the table of requests waiting for a verdict,
+ * The receiver's HTTP side: libmicrohttpd handlers for deliveries and
+ * /healthz, the table of requests waiting for a verdict,
  * and the spool for when the verifier is away.
  */
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -18,6 +19,7 @@
 
 #include "handshake.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "receiver.h"
 
@@ -28,6 +30,15 @@ conn_of(struct MHD_Connection *c)
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Once a minute at most: for log lines an attacker could repeat. */
@@ -151,6 +162,7 @@ conn_make_room(struct receiver *rx)
 		return;
 	conn_close(rx, rx->waiting.head);
 	rx->evicted++;
+	metrics_add(M_RX_EVICTED, NULL, NULL, 1);
 	if (rate_ok(&logged))
 		log_warn("%d connections open: closing the ones that waited "
 		    "longest for a request to make room (%llu so far)",
@@ -241,6 +253,7 @@ refuse_over_budget(struct receiver *rx, struct MHD_Connection *c)
 	static int64_t logged;
 
 	rx->refused_budget++;
+	metrics_add(M_RX_REFUSED, "body_budget", NULL, 1);
 	if (rate_ok(&logged))
 		log_warn("bodies in memory at HOOKPIPE_BODY_BUDGET (%zu of "
 		    "%lld bytes held): answering 503 (%llu so far)",
@@ -308,6 +321,19 @@ waiting_find(struct receiver *rx, uint64_t id)
 
 /* --- responses --- */
 
+static void
+count_response(struct receiver *rx, int status)
+{
+	static const char *const class[] = {
+		"0xx", "1xx", "2xx", "3xx", "4xx", "5xx"
+	};
+
+	if (status >= 100 && status < 600) {
+		rx->by_status[status / 100]++;
+		metrics_add(M_RX_RESPONSES, class[status / 100], NULL, 1);
+	}
+}
+
 enum MHD_Result
 respond(struct receiver *rx, struct MHD_Connection *c, int status,
     const char *ctype, const char *body, const char *allow, int retry_after)
@@ -336,8 +362,7 @@ respond(struct receiver *rx, struct MHD_Connection *c, int status,
 	}
 	ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
-	if (status >= 100 && status < 600)
-		rx->by_status[status / 100]++;
+	count_response(rx, status);
 	return ret;
 }
 
@@ -377,8 +402,7 @@ respond_hs(struct receiver *rx, struct MHD_Connection *c, int status,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
-	if (status >= 100 && status < 600)
-		rx->by_status[status / 100]++;
+	count_response(rx, status);
 	return ret;
 }
 
@@ -426,74 +450,6 @@ healthz(struct receiver *rx, struct MHD_Connection *c)
 	return respond(rx, c, 503, "application/json", (snprintf(rx->scratch,
 	    sizeof(rx->scratch), "{\"status\":\"degraded\",\"missing\":[%s]}",
 	    missing), rx->scratch), NULL, 0);
-}
-
-static enum MHD_Result
-metrics(struct receiver *rx, struct MHD_Connection *c)
-{
-	struct buf b = { 0 };
-	enum MHD_Result ret;
-	int64_t spool = -1;
-	int i;
-
-	{
-		MDB_txn *txn = db_begin(&rx->db, DB_SPOOL, 1);
-
-		if (txn != NULL) {
-			spool = (int64_t)db_spool_bytes(txn, &rx->db);
-			mdb_txn_abort(txn);
-		}
-	}
-	buf_appendf(&b, "# HELP hookpipe_receiver_responses_total HTTP "
-	    "responses by status class.\n"
-	    "# TYPE hookpipe_receiver_responses_total counter\n");
-	for (i = 1; i < 6; i++)
-		buf_appendf(&b, "hookpipe_receiver_responses_total{class="
-		    "\"%dxx\"} %llu\n", i,
-		    (unsigned long long)rx->by_status[i]);
-	buf_appendf(&b, "# HELP hookpipe_receiver_spooled_total Deliveries "
-	    "spooled while the verifier was away.\n"
-	    "# TYPE hookpipe_receiver_spooled_total counter\n"
-	    "hookpipe_receiver_spooled_total %llu\n"
-	    "# HELP hookpipe_receiver_inflight Deliveries waiting for a "
-	    "verdict.\n# TYPE hookpipe_receiver_inflight gauge\n"
-	    "hookpipe_receiver_inflight %d\n",
-	    (unsigned long long)rx->spooled, rx->inflight);
-	buf_appendf(&b, "# HELP hookpipe_receiver_connections Open "
-	    "connections.\n# TYPE hookpipe_receiver_connections gauge\n"
-	    "hookpipe_receiver_connections %d\n"
-	    "# HELP hookpipe_receiver_connections_evicted_total Connections "
-	    "closed before their request to make room for new ones.\n"
-	    "# TYPE hookpipe_receiver_connections_evicted_total counter\n"
-	    "hookpipe_receiver_connections_evicted_total %llu\n"
-	    "# HELP hookpipe_receiver_body_bytes Bytes held for request "
-	    "bodies.\n# TYPE hookpipe_receiver_body_bytes gauge\n"
-	    "hookpipe_receiver_body_bytes %zu\n"
-	    "# HELP hookpipe_receiver_body_budget_bytes "
-	    "HOOKPIPE_BODY_BUDGET.\n"
-	    "# TYPE hookpipe_receiver_body_budget_bytes gauge\n"
-	    "hookpipe_receiver_body_budget_bytes %lld\n"
-	    "# HELP hookpipe_receiver_spool_bytes Bytes the spool takes.\n"
-	    "# TYPE hookpipe_receiver_spool_bytes gauge\n"
-	    "hookpipe_receiver_spool_bytes %lld\n"
-	    "# HELP hookpipe_receiver_refused_total Deliveries refused to "
-	    "keep the receiver within its limits, by reason.\n"
-	    "# TYPE hookpipe_receiver_refused_total counter\n"
-	    "hookpipe_receiver_refused_total{reason=\"body_budget\"} %llu\n"
-	    "hookpipe_receiver_refused_total{reason=\"spool_full\"} %llu\n"
-	    "hookpipe_receiver_refused_total{reason=\"unsigned\"} %llu\n",
-	    rx->nconns, (unsigned long long)rx->evicted, rx->body_bytes,
-	    (long long)rx->cfg.body_budget, (long long)spool,
-	    (unsigned long long)rx->refused_budget,
-	    (unsigned long long)rx->refused_spool_full,
-	    (unsigned long long)rx->refused_unsigned);
-	for (i = 1; i < 4; i++)
-		buf_appendf(&b, "hookpipe_stage_up{stage=\"%s\"} %d\n",
-		    stage_names[i], stage_is_up(&rx->cfg, stage_names[i]));
-	ret = respond(rx, c, 200, "text/plain; version=0.0.4", b.data, NULL,
-	    0);
-	buf_free(&b);
-	return ret;
 }
 
 /* --- handing deliveries to the verifier --- */
@@ -676,6 +632,7 @@ answer_spooled(struct receiver *rx, struct request *rq)
 		missing = missing_sig_header(rq, ig);
 	if (missing != NULL) {
 		rx->refused_unsigned++;
+		metrics_add(M_RX_REFUSED, "unsigned", NULL, 1);
 		snprintf(body, sizeof(body), "missing %s header", missing);
 		if (rate_ok(&logged_unsigned))
 			log_info("verifier away: refused delivery for %s: 401 "
@@ -691,6 +648,7 @@ answer_spooled(struct receiver *rx, struct request *rq)
 	rc = spool_once(rx, rq, 0);
 	if (rc == 0) {
 		rx->spooled++;
+		metrics_add(M_RX_SPOOLED, NULL, NULL, 1);
 		snprintf(body, sizeof(body), "{\"status\":\"accepted\","
 		    "\"event_id\":\"%s\"}", rq->event_id);
 		rq->status = 202;
@@ -698,6 +656,7 @@ answer_spooled(struct receiver *rx, struct request *rq)
 		    rq->event_id, rq->sub);
 	} else if (rc == SPOOL_FULL) {
 		rx->refused_spool_full++;
+		metrics_add(M_RX_REFUSED, "spool_full", NULL, 1);
 		snprintf(body, sizeof(body), "{\"error\":\"the verifier is "
 		    "away and the spool is full: retry later\"}");
 		rq->status = 503;
@@ -852,7 +811,7 @@ refuse_smuggling(struct receiver *rx, struct MHD_Connection *c, int *refused)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, 400, r);
 	MHD_destroy_response(r);
-	rx->by_status[4]++;
+	count_response(rx, 400);
 	return ret;
 }
 
@@ -934,6 +893,7 @@ begin_delivery(struct receiver *rx, struct MHD_Connection *c,
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return MHD_NO;
 	rq->start_ms = mono_ms();
+	rq->start_us = mono_us();
 	rq->id = ++rx->next_id;
 	rq->conn = c;
 	str_copy(rq->method, method, sizeof(rq->method));
@@ -989,12 +949,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 		if (refused || ret == MHD_NO)
 			return ret;
-		if (strcmp(url, "/healthz") == 0 || strcmp(url,
-		    "/metrics") == 0) {
+		/* Metrics are the admin stage's (HOOKPIPE_ADMIN_LISTEN),
+		 * off the public port. */
+		if (strcmp(url, "/healthz") == 0) {
 			if (strcmp(method, "GET") != 0 &&
 			    strcmp(method, "HEAD") != 0)
 				return respond(rx, c, 405, "", "", "GET", 0);
-			return url[1] == 'h' ? healthz(rx, c) : metrics(rx, c);
+			return healthz(rx, c);
 		}
 		if (oauth_path(url, integ, sizeof(integ))) {
 			if (strcmp(method, "GET") != 0)
@@ -1116,6 +1077,23 @@ log_delivery(const struct request *rq, struct MHD_Connection *c,
 	json_decref(o);
 }
 
+/* A delivery answered: by subscription and status, and how long a 2xx
+ * took from its request. */
+static void
+count_delivery(const struct request *rq)
+{
+	char status[8];
+	int st = rq->status != 0 ? rq->status : rq->too_large ? 413 :
+	    rq->over_budget ? 503 : 0;
+
+	if (st == 0)
+		return;
+	snprintf(status, sizeof(status), "%d", st);
+	metrics_add(M_DELIVERIES, rq->sub, status, 1);
+	if (st >= 200 && st < 300)
+		metrics_observe(H_RECEIVE, mono_us() - rq->start_us);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1129,6 +1107,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		return;
 	if (rq->kind == REQ_DELIVERY)
 		log_delivery(rq, c, toe);
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+	    rq->kind == REQ_DELIVERY)
+		count_delivery(rq);
 	if (rq->state == REQ_WAITING && rq->kind == REQ_DELIVERY)
 		waiting_del(rx, rq);
 	oauth_abort(rx, rq);

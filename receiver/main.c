@@ -28,6 +28,7 @@
 #include "db.h"
 #include "integ.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -55,6 +56,21 @@ sock_name(int fd, char *out, size_t len)
 		snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%s" :
 		    "%s:%s", host, port);
 	return out;
+}
+
+/* The spool's depth, and its part of the state (ours). */
+static void
+rx_spool_gauges(struct receiver *rx)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+
+	if ((txn = db_begin(&rx->db, DB_SPOOL, 1)) == NULL)
+		return;
+	if (mdb_stat(txn, rx->db.spool, &st) == 0)
+		metrics_set(M_QUEUE, "spool", NULL, (int64_t)st.ms_entries);
+	mdb_txn_abort(txn);
+	metrics_db(&rx->db, DB_PART(DB_SPOOL));
 }
 
 int
@@ -101,6 +117,8 @@ main(int argc, char **argv)
 	    &rx->rtxn)))
 		fatal(EXIT_TEMPORARY, "LMDB: %s", mdb_strerror(rc));
 	mdb_txn_reset(rx->rtxn);
+	metrics_open(&rx->cfg, "receiver");
+	metrics_set(M_RX_BODY_BUDGET, NULL, NULL, rx->cfg.body_budget);
 	rx->integ_stamp = integ_stamp(&rx->cfg);
 	integ_load_all(&rx->integs, &rx->cfg, rx_warn_integ);
 	rx_cap_limits(rx);
@@ -199,6 +217,11 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_tick) {
 			db_reader_check(&rx->db);
 			rx_enforce_deadlines(rx);
+			metrics_set(M_RX_INFLIGHT, NULL, NULL, rx->inflight);
+			metrics_set(M_RX_CONNECTIONS, NULL, NULL, rx->nconns);
+			metrics_set(M_RX_BODY_BYTES, NULL, NULL,
+			    (int64_t)rx->body_bytes);
+			rx_spool_gauges(rx);
 			/* A definition added or changed is used without a
 			 * restart. */
 			if (integ_stamp(&rx->cfg) != rx->integ_stamp)

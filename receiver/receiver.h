@@ -71,6 +71,7 @@ struct request {
 	int64_t		 received_at;
 	int64_t		 sent_ms;
 	int64_t		 start_ms;	/* headers complete */
+	int64_t		 start_us;	/* the same, monotonic us */
 	int		 unsent;	/* the verifier's connection was not up */
 	char		 method[8];	/* POST, or GET for a handshake */
 	/* The subscription's integration, by name: definitions reload

@@ -24,6 +24,7 @@
 #include "integ.h"
 #include "jqpool.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -126,6 +127,7 @@ struct wf_plan {
 	int		 fires;
 	char		*inputs;	/* a map's result */
 	char		 failed[512];	/* a trigger over its jq budget */
+	int		 created;	/* its run was written */
 };
 
 struct ev_plan {
@@ -371,7 +373,7 @@ evaluate(struct router *r, const struct event_rec *ev, struct wf_plan *w)
 /* A run id that is new, and queued (or dead with a reason). */
 static int
 put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
-    const struct wf_plan *w, struct ids *runs)
+    struct wf_plan *w, struct ids *runs)
 {
 	struct run_rec run;
 	int64_t now = now_us();
@@ -398,6 +400,7 @@ put_run(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 	 * happen: one transaction; but a replayed log can): nothing new. */
 	if ((rc = db_run_put(txn, &r->db, &run, NULL)) == MDB_KEYEXIST)
 		return 0;
+	w->created = rc == 0;
 	if (rc != 0 ||
 	    (w->inputs != NULL && (rc = db_run_inputs_put(txn, &r->db, run.id,
 	    w->inputs)) != 0))
@@ -467,6 +470,19 @@ write_batch(struct router *r, struct plan *p, struct ids *runs)
 	return rc;
 }
 
+/* The runs a committed batch made, for the metrics. */
+static void
+count_runs(struct plan *p)
+{
+	int i, j;
+
+	for (i = 0; i < p->n; i++)
+		for (j = 0; j < p->e[i].nwf; j++)
+			if (p->e[i].wf[j].created)
+				metrics_add(M_RUNS, p->e[i].wf[j].name,
+				    p->e[i].wf[j].fires ? "queued" : "dead", 1);
+}
+
 /* Route every event after the cursor, a batch at a time. */
 static void
 route_pending(struct router *r)
@@ -490,6 +506,8 @@ route_pending(struct router *r)
 			rc = write_batch(r, &p, &runs);
 		n = p.n;
 		more = p.full;
+		if (rc == 0)
+			count_runs(&p);
 		plan_free(&p);
 		if (rc != 0) {
 			/* Nothing was written: the next tick redoes it. */
@@ -499,6 +517,7 @@ route_pending(struct router *r)
 		}
 		r->routed += (uint64_t)n;
 		r->runs += (uint64_t)runs.n;
+		metrics_add(M_EVENTS_ROUTED, NULL, NULL, (uint64_t)n);
 		/* The dispatcher starts every due run on a hint: one per
 		 * batch is enough. */
 		if (runs.n > 0)
@@ -511,6 +530,26 @@ route_pending(struct router *r)
  * with their attempts and inputs, a batch per transaction. The verifier
  * prunes the events.
  */
+/* Events not routed yet (the log past our cursor), and the runs part. */
+static void
+gauges(struct router *r)
+{
+	MDB_txn *etxn, *rtxn;
+	uint64_t last, cursor;
+
+	if ((etxn = db_begin(&r->db, DB_EVENTS, 1)) == NULL)
+		return;
+	if ((rtxn = db_begin(&r->db, DB_RUNS, 1)) != NULL) {
+		last = db_log_last(etxn, &r->db);
+		cursor = db_cursor(rtxn, &r->db);
+		metrics_set(M_QUEUE, "unrouted", NULL, last > cursor ?
+		    (int64_t)(last - cursor) : 0);
+		mdb_txn_abort(rtxn);
+	}
+	mdb_txn_abort(etxn);
+	metrics_db(&r->db, DB_PART(DB_RUNS));
+}
+
 static void
 prune(struct router *r)
 {
@@ -589,6 +628,7 @@ main(int argc, char **argv)
 	if (r == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&r->st, "router", argc, argv, &r->cfg, usage);
+	metrics_open(&r->cfg, "router");
 	/* It reads config and the event log, writes runs; it never holds a
 	 * master key. */
 	if ((rc = db_open(&r->db, &r->cfg, DB_PART(DB_CONFIG) |
@@ -644,6 +684,7 @@ main(int argc, char **argv)
 				next_prune = mono_ms() + PRUNE_EVERY_MS;
 			}
 			db_reader_check(&r->db);
+			gauges(r);
 			next_tick = mono_ms() + TICK_MS;
 		}
 	}

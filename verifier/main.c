@@ -24,6 +24,7 @@
 #include "db.h"
 #include "integ.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "stage.h"
@@ -56,6 +57,8 @@ struct item {
 	char		*norm;		/* a form body, stored as its JSON */
 	int		 stored;	/* written in this batch's txn */
 	char		 why[256];
+	const char	*reason;	/* a refusal's, for the metrics */
+	int		 duplicate;
 	struct hs_answer hs;		/* a handshake's answer */
 	int		 has_hs;
 };
@@ -97,6 +100,23 @@ warn_integ(const char *msg)
 	log_warn("integration definition refused: %s", msg);
 }
 
+static const char *
+vresult_reason(enum vresult vr)
+{
+	switch (vr) {
+	case V_MISSING:
+		return "missing_signature";
+	case V_SIGNATURE:
+		return "signature";
+	case V_TIMESTAMP:
+		return "timestamp";
+	case V_UNAVAILABLE:
+		return "keys_unavailable";
+	default:
+		return "malformed";
+	}
+}
+
 static void
 answer(struct item *it, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -125,14 +145,16 @@ jstr(const char *s, char *out, size_t len)
 	return out;
 }
 
+/* reason: a word for hookpipe_verification_failures_total. */
 static void
 reject(struct verifier *v, struct item *it, int status, const char *sub,
-    const char *why)
+    const char *reason, const char *why)
 {
 	char esc[600];
 
 	answer(it, status, "{\"error\":%s}", jstr(why, esc, sizeof(esc)));
 	str_copy(it->why, why, sizeof(it->why));
+	it->reason = reason;
 	v->rejected++;
 	/* A spooled delivery that must wait is counted in the pass's
 	 * summary, not logged each time it is tried again. */
@@ -288,11 +310,12 @@ handshake_done(struct verifier *v, struct item *it, int rc,
     struct hs_answer *a, const struct sub_rec *sub, const char *why)
 {
 	if (rc != 1) {
-		reject(v, it, rc, sub->id, why);
+		reject(v, it, rc, sub->id, "handshake", why);
 		return;
 	}
 	it->hs = *a;
 	it->has_hs = 1;
+	metrics_add(M_HANDSHAKES, NULL, NULL, 1);
 	answer(it, a->status, "%s", "");
 	log_info("answered a handshake for %s (%s)", sub->id,
 	    sub->integration);
@@ -369,6 +392,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		log_warn("dropped a malformed verify message %s: %s", it->m.id,
 		    mwhy);
 		answer(it, 400, "{\"error\":\"malformed request\"}");
+		it->reason = "malformed_message";
 		it->malformed = 1;
 		return 0;
 	}
@@ -430,7 +454,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 
 	rc = db_sub_get(ctxn, &v->db, sub_id, &sub);
 	if (rc == MDB_NOTFOUND || rc == DB_EDAMAGED) {
-		reject(v, it, 404, sub_id, "no such subscription");
+		reject(v, it, 404, sub_id, "unknown_subscription",
+		    "no such subscription");
 		rc = 0;
 		goto out;
 	}
@@ -438,13 +463,13 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		goto out;
 	have_sub = 1;
 	if ((ig = integ_of(v, &sub, why, sizeof(why))) == NULL) {
-		reject(v, it, 503, sub_id, why);
+		reject(v, it, 503, sub_id, "integration_unavailable", why);
 		goto out;
 	}
 	if ((n = repeated_header(ig, hdrs, nh)) >= 0) {
 		snprintf(why, sizeof(why), "header %s appears more than once",
 		    hdrs[n].name);
-		reject(v, it, 400, sub_id, why);
+		reject(v, it, 400, sub_id, "repeated_header", why);
 		goto out;
 	}
 	memset(&r, 0, sizeof(r));
@@ -476,7 +501,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	vr = verify_request(&r, why, sizeof(why));
 	if (vr != V_OK) {
-		reject(v, it, vresult_status(vr), sub_id, why);
+		reject(v, it, vresult_status(vr), sub_id, vresult_reason(vr),
+		    why);
 		goto out;
 	}
 	if ((n = vhs_after(&vh, &ans, why, sizeof(why))) != 0) {
@@ -488,7 +514,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		snprintf(why, sizeof(why), "content type %s is not accepted "
 		    "by integration %s", vreq_header(&r, "content-type"),
 		    ig->name);
-		reject(v, it, 400, sub_id, why);
+		reject(v, it, 400, sub_id, "content_type", why);
 		goto out;
 	}
 	/* The body parsed (and decrypted) once, for the handshakes. */
@@ -501,7 +527,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		vr = verify_extract(&r, &json, type, sizeof(type), did,
 		    sizeof(did), why, sizeof(why));
 	if (vr != V_OK) {
-		reject(v, it, 400, sub_id, why);
+		reject(v, it, 400, sub_id, "event_type", why);
 		goto out;
 	}
 	if (did[0] == '\0')
@@ -527,6 +553,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		answer(it, 200, "{\"status\":\"ok\",\"event_id\":\"%s\","
 		    "\"duplicate\":true}", first);
 		v->duplicates++;
+		it->duplicate = 1;
 		goto out;
 	}
 	if (rc != MDB_NOTFOUND)
@@ -606,6 +633,19 @@ tap_item(struct verifier *v, const struct item *it)
 	tap_publish(&v->tap, o, payload);
 }
 
+/* Once the batch is committed (or answered 503): what became of it. */
+static void
+count_item(const struct item *it)
+{
+	if (it->stored)
+		metrics_add(M_EVENTS, it->ev.state == EV_STORED ? "stored" :
+		    "ignored", NULL, 1);
+	else if (it->duplicate && it->status == 200)
+		metrics_add(M_EVENTS, "duplicate", NULL, 1);
+	else if (it->reason != NULL && !(it->spooled && it->status == 503))
+		metrics_add(M_VERIFY_FAILURES, it->reason, NULL, 1);
+}
+
 static void
 reply(struct verifier *v, struct item *it)
 {
@@ -663,6 +703,7 @@ spool_quarantine(struct verifier *v, MDB_txn *txn, struct item *it,
 	log_warn("spooled delivery %s quarantined: %s (see: hookpipe spool "
 	    "show %s)", id, why, id);
 	v->quarantined++;
+	metrics_add(M_QUARANTINED, NULL, NULL, 1);
 	return db_quarantine_put(txn, &v->db, it->skey, why);
 }
 
@@ -814,6 +855,8 @@ process_batch(struct verifier *v)
 			it->status = 0;
 			it->stored = 0;
 			it->why[0] = '\0';
+			it->reason = NULL;
+			it->duplicate = 0;
 		}
 		rc = store_batch(v);
 	}
@@ -844,6 +887,7 @@ process_batch(struct verifier *v)
 		    it->status >= 400 && it->status != 503 && !it->malformed)
 			log_info("spooled delivery %s dropped: %d %s",
 			    it->ev.id, it->status, it->why);
+		count_item(it);
 		reply(v, it);
 		tap_item(v, it);
 		/* The router routes every pending event on a hint: one per
@@ -1087,6 +1131,7 @@ main(int argc, char **argv)
 	if (v == NULL)
 		return EXIT_TEMPORARY;
 	stage_init(&v->st, "verifier", argc, argv, &v->cfg, usage);
+	metrics_open(&v->cfg, "verifier");
 	/* Its own part (events) and the spool to write; config for the
 	 * subscriptions, runs for the router's cursor (retention). */
 	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
@@ -1143,6 +1188,7 @@ main(int argc, char **argv)
 			drain_spool(v, v->drain_all);
 			v->drain_all = 0;
 			db_reader_check(&v->db);
+			metrics_db(&v->db, DB_PART(DB_EVENTS));
 			if (mono_ms() >= next_prune) {
 				prune(v);
 				next_prune = mono_ms() + PRUNE_EVERY_MS;

@@ -5,9 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 
 start_stack
-check "hookpipectl status: all four stages up" hookpipectl status
+check "hookpipectl status: all five stages up" hookpipectl status
 up=$(hookpipectl status | grep -c ' up ')
-assert_eq "hookpipectl status lists 4 up" 4 "$up"
+assert_eq "hookpipectl status lists 5 up" 5 "$up"
 
 new_sub my-openai
 sub=$SUB_ID

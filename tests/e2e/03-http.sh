@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP-level answers: unknown subscription, body too large, wrong method,
-# health and metrics.
+# health, and no metrics on the public port.
 HOOKPIPE_MAX_BODY=4096
 export HOOKPIPE_MAX_BODY
 # shellcheck source=tests/e2e/lib.sh
@@ -42,7 +42,9 @@ assert_status "PUT on a callback URL" 405
 post GET "$BASE/healthz" ""
 assert_status "healthz with all stages up" 200
 post GET "$BASE/metrics" ""
-assert_status "metrics" 200
+assert_status "no /metrics on the public port (the admin listener has it)" 404
+api GET /metrics ""
+assert_status "metrics on the admin listener" 200
 assert_contains "metrics in Prometheus text format" "# TYPE" "$HTTP_BODY"
 
 hookpipectl stop router >/dev/null

@@ -82,8 +82,8 @@ PY
 
 post GET "$BASE/healthz" ""
 assert_status "the receiver still answers /healthz" 200
-check "all four stages still up" hookpipectl status
-assert_eq "no restarts" "0 0 0 0" "$(hookpipectl status | awk '{ for (i = 1; i < NF; i++) if ($i == "restarts") printf "%s%s", sep, $(i + 1); sep = " " }')"
+check "all five stages still up" hookpipectl status
+assert_eq "no restarts" "0 0 0 0 0" "$(hookpipectl status | awk '{ for (i = 1; i < NF; i++) if ($i == "restarts") printf "%s%s", sep, $(i + 1); sep = " " }')"
 
 # And a valid delivery still goes all the way through.
 deliver "$sub" "$SUB_SECRET" "$(payload realtime.call.incoming)"

@@ -8,11 +8,11 @@ assert_eq "status before start exits 3" 3 "$?"
 out=$(hookpipectl start)
 check "start exits 0" test $? -eq 0
 assert_eq "start prints one line per stage, in order" \
-    "dispatcher router verifier receiver" "$(awk '{ printf "%s%s", sep, $1; sep = " " }' <<<"$out")"
+    "dispatcher router verifier receiver admin" "$(awk '{ printf "%s%s", sep, $1; sep = " " }' <<<"$out")"
 st=$(hookpipectl status)
 check "status exits 0 with all up" hookpipectl status
-assert_eq "status: four stages up" 4 "$(grep -c ' up ' <<<"$st")"
-for s in receiver verifier router dispatcher; do
+assert_eq "status: five stages up" 5 "$(grep -c ' up ' <<<"$st")"
+for s in receiver verifier router dispatcher admin; do
 	p=$(cat "$HOOKPIPE_HOME/run/$s.pid")
 	assert_contains "status shows the $s pid" "$p" "$(grep "^$s " <<<"$st")"
 done
@@ -38,7 +38,8 @@ check "--help exits 0" hookpipectl --help
 
 out=$(hookpipectl stop)
 check "stop exits 0" test $? -eq 0
-assert_eq "stop stops the receiver first" "receiver verifier router dispatcher" \
+assert_eq "stop stops the admin stage, then the receiver first" \
+    "admin receiver verifier router dispatcher" \
     "$(awk '{ printf "%s%s", sep, $1; sep = " " }' <<<"$out")"
 hookpipectl status >/dev/null
 assert_eq "status after stop exits 3" 3 "$?"

@@ -186,7 +186,8 @@ healthz_status() {
 }
 
 metric() {
-	curl -s -m 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+	curl -s -m 10 -H "Authorization: Bearer $(cat \
+	    "$HOOKPIPE_HOME/admin.token")" "$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
 events_count() {

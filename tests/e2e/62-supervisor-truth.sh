@@ -237,7 +237,8 @@ check "status --json has every field of every stage" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = [s["name"] for s in d["stages"]]
-assert sorted(names) == ["dispatcher", "receiver", "router", "verifier"], names
+assert sorted(names) == ["admin", "dispatcher", "receiver", "router",
+    "verifier"], names
 for s in d["stages"]:
     for k in ("name", "state", "pid", "uptime", "restarts", "crashes",
               "last_restart", "executable", "swapped", "swapped_since"):

@@ -48,8 +48,12 @@ if [ -z "${HOOKPIPE_LISTEN:-}" ]; then
 fi
 : "${TRIGGER_URL:=http://$HOOKPIPE_LISTEN}"
 : "${HOOKPIPE_RETRY_SCHEDULE:=0.2,0.2,0.2}"
-export HOOKPIPE_HOME HOOKPIPE_LISTEN TRIGGER_URL HOOKPIPE_RETRY_SCHEDULE
+: "${HOOKPIPE_ADMIN_LISTEN:=127.0.0.1:$(free_port)}"
+export HOOKPIPE_HOME HOOKPIPE_LISTEN TRIGGER_URL HOOKPIPE_RETRY_SCHEDULE \
+    HOOKPIPE_ADMIN_LISTEN
 BASE=$TRIGGER_URL
+# The admin listener: the console, the API, /metrics.
+ADMIN=http://$HOOKPIPE_ADMIN_LISTEN
 # Files the test writes (payloads, responses, action output).
 T_DIR=$HOOKPIPE_HOME/t
 mkdir -p "$T_DIR"
@@ -173,7 +177,7 @@ stop_stack() {
 
 dump_logs() {
 	local s
-	for s in receiver verifier router dispatcher; do
+	for s in receiver verifier router dispatcher admin; do
 		[ -f "$HOOKPIPE_HOME/log/$s.log" ] || continue
 		echo "# --- last lines of $s.log"
 		tail -n 15 "$HOOKPIPE_HOME/log/$s.log" | sed 's/^/#   /'
@@ -299,6 +303,23 @@ post() {
 	HTTP_STATUS=${out%% *}
 	# shellcheck disable=SC2034 # seconds, for scripts that report it
 	HTTP_TIME=${out#* }
+	HTTP_BODY=$(cat "$T_DIR/resp.body" 2>/dev/null)
+	# shellcheck disable=SC2034 # for the scripts that source this file
+	HTTP_HEADERS=$(tr -d '\r' <"$T_DIR/resp.headers" 2>/dev/null)
+}
+
+# api METHOD PATH [JSON [CURL ARGS...]]: an admin API call with the
+# token in admin.token; sets what post sets.
+api() {
+	local method=$1 path=$2 body=${3:-}
+	shift 3 2>/dev/null || shift $#
+	local data=()
+	[ -n "$body" ] && data=(--data-binary "$body")
+	HTTP_STATUS=$(curl -s -m 60 -X "$method" -o "$T_DIR/resp.body" \
+	    -D "$T_DIR/resp.headers" -w '%{http_code}' \
+	    -H 'Content-Type: application/json' \
+	    -H "Authorization: Bearer $(cat "$HOOKPIPE_HOME/admin.token")" \
+	    "${data[@]}" "$@" "$ADMIN$path")
 	HTTP_BODY=$(cat "$T_DIR/resp.body" 2>/dev/null)
 	# shellcheck disable=SC2034 # for the scripts that source this file
 	HTTP_HEADERS=$(tr -d '\r' <"$T_DIR/resp.headers" 2>/dev/null)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The console in a real browser (headless Chromium, puppeteer-core from
+# tests/npm): log in with the link, create a subscription and copy its
+# URL, a workflow with a trigger, test it live with `hookpipe send`, see
+# the failed run's output, replay it, bulk-replay a filtered set after
+# its count. Screenshots of each page go to tests/out/82-console/ (or
+# $HOOKPIPE_TEST_OUT/82-console). Skipped without Chromium.
+# A loaded machine runs the trigger's jq filter slowly: not a failure here.
+HOOKPIPE_JQ_TIMEOUT_MS=${HOOKPIPE_JQ_TIMEOUT_MS:-5000}
+export HOOKPIPE_JQ_TIMEOUT_MS
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "$chromium" ] || ! command -v node >/dev/null; then
+	skip "Chromium is not installed (Debian: chromium)"
+	finish
+fi
+if [ ! -d "$root/tests/npm/node_modules/puppeteer-core" ]; then
+	skip "puppeteer-core is not installed (make test-deps)"
+	finish
+fi
+shots=${HOOKPIPE_TEST_OUT:-$root/tests/out}/82-console
+rm -rf "$shots"
+mkdir -p "$shots"
+
+start_stack
+link=$(hookpipe console --user alice --json | json 'd["url"]')
+CHROMIUM=$chromium timeout 150 node "$root/tests/e2e/helpers/console.js" \
+    "$link" "$shots" >"$T_DIR/browser.out" 2>&1
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	PASS\ *) ok "${line#PASS }" ;;
+	FAIL\ *) not_ok "${line#FAIL }" "" ;;
+	*) echo "# $line" ;;
+	esac
+done <"$T_DIR/browser.out"
+check "the browser walk ended well (exit $rc)" test "$rc" = 0
+check "a screenshot of each page" test "$(find "$shots" -name "*.png" | wc -l)" -ge 10
+finish

@@ -1,0 +1,306 @@
+// The console in a real browser: headless Chromium driven by
+// puppeteer-core (tests/npm). Prints one line per check, "PASS what" or
+// "FAIL what: why", for 82-console.sh; screenshots go to SHOTS.
+//
+//   node console.js LOGIN_URL SHOTS_DIR
+'use strict';
+const path = require('path');
+const { execFileSync } = require('child_process');
+const puppeteer = require(path.join(__dirname, '..', '..', 'npm',
+    'node_modules', 'puppeteer-core'));
+
+const [login, shots] = process.argv.slice(2);
+const origin = new URL(login).origin;
+let failed = 0;
+
+function pass(what) { console.log('PASS ' + what); }
+function fail(what, why) {
+	failed++;
+	console.log('FAIL ' + what + ': ' + String(why).replace(/\n/g, ' '));
+}
+async function check(what, fn) {
+	try {
+		const r = await fn();
+		if (r === false)
+			fail(what, 'false');
+		else
+			pass(what);
+		return r;
+	} catch (e) {
+		fail(what, e.message);
+		return undefined;
+	}
+}
+
+function cli(...args) {
+	return execFileSync('hookpipe', args, { encoding: 'utf8' });
+}
+
+(async () => {
+	const browser = await puppeteer.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+	});
+	const ctx = browser.defaultBrowserContext();
+	await ctx.overridePermissions(origin, ['clipboard-read',
+	    'clipboard-write', 'clipboard-sanitized-write']);
+	const page = await browser.newPage();
+	await page.setViewport({ width: 1280, height: 900 });
+	page.setDefaultTimeout(30000);
+	const dialogs = [];
+	page.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+	const shot = (name) => page.screenshot({ path: path.join(shots,
+	    name + '.png'), fullPage: true });
+	const heading = () => page.$eval('main h1', (e) => e.textContent);
+	// Set a field as a person would, in one step: typing key by key
+	// loses keys on a loaded machine.
+	const fill = (sel, v) => page.$eval(sel, (e, x) => {
+		e.value = x;
+		e.dispatchEvent(new Event('input', { bubbles: true }));
+	}, v);
+	const go = async (hash, title) => {
+		await page.evaluate((x) => { location.hash = x; }, hash);
+		await page.waitForFunction((t) => {
+			const h = document.querySelector('main h1');
+			return h && h.textContent.startsWith(t);
+		}, {}, title);
+	};
+
+	try {
+		// --- log in with the link -----------------------------------
+		await page.goto(login, { waitUntil: 'networkidle0' });
+		await check('the login link opens the console', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('main h1')?.textContent === 'Overview' &&
+			    document.querySelector('.chart svg'));
+			return new URL(page.url()).search === '';
+		});
+		await check('it shows who is logged in', async () =>
+		    (await page.$eval('#who', (e) => e.textContent)).includes('alice'));
+		await check('the overview lists the five stages', async () =>
+		    (await page.$$eval('main table tbody tr', (r) => r.length)) >= 5);
+		await shot('overview');
+
+		// --- create a subscription, copy its URL -------------------
+		await go('#/subscriptions', 'Subscriptions');
+		await fill('input[name=name]', 'web1');
+		await page.select('select[name=integration]', 'openai');
+		await page.click('form button[type=submit]');
+		await page.waitForSelector('.secret-once');
+		const url = await page.$eval('[data-copy="Callback URL"]',
+		    (e) => e.textContent);
+		await check('the new subscription shows its callback URL', () =>
+		    url.startsWith(process.env.TRIGGER_URL + '/triggers/'));
+		await check('and its secret, once', async () =>
+		    (await page.$eval('[data-copy="Secret"]', (e) => e.textContent))
+			.startsWith('whsec_'));
+		await page.click('button[aria-label="Copy Callback URL"]');
+		await check('Copy puts the callback URL on the clipboard', async () =>
+		    (await page.evaluate(() => navigator.clipboard.readText())) === url);
+		await check('the list shows it', async () =>
+		    page.waitForFunction(() => [...document.querySelectorAll(
+			'main table tbody tr td:first-child')].some((t) =>
+			    t.textContent === 'web1')));
+		await shot('subscriptions');
+		await check('the CLI sees the subscription', () =>
+		    JSON.parse(cli('--json', 'sub', 'show', 'web1')).callback_url === url);
+
+		// Rotate its secret: a new one, the old one as the secondary.
+		const old = await page.$eval('[data-copy="Secret"]', (e) => e.textContent);
+		await page.click('button[aria-label="Edit web1"]');
+		await page.waitForSelector('form[aria-label="Edit web1"]');
+		await fill('form[aria-label="Edit web1"] input[name=secret]',
+		    'whsec_' + Buffer.from('a new secret of 32 bytes, or so!').toString('base64'));
+		await fill('form[aria-label="Edit web1"] input[name=secondary-secret]', old);
+		await fill('form[aria-label="Edit web1"] input[name=events]',
+		    'batch.completed,batch.failed');
+		await page.click('form[aria-label="Edit web1"] button[type=submit]');
+		await page.waitForFunction(() =>
+		    !document.querySelector('form[aria-label="Edit web1"]'));
+		await check('Edit rotates the secret and changes the events', () => {
+			const s = JSON.parse(cli('--json', 'sub', 'show', 'web1', '--reveal'));
+			return s.secondary_secret === old && s.secret !== old &&
+			    s.events.join(',') === 'batch.completed,batch.failed';
+		});
+
+		// --- a workflow with a trigger ------------------------------
+		await go('#/workflows', 'Workflows');
+		await fill('form[aria-label="New workflow"] input[name=name]', 'wfail');
+		await fill('form[aria-label="New workflow"] input[name=target]',
+		    'echo failing-output; exit 3');
+		await fill('form[aria-label="New workflow"] input[name=retries]', '0');
+		await page.click('form[aria-label="New workflow"] button[type=submit]');
+		await page.waitForSelector('section[aria-label="wfail"]');
+		await fill('form[aria-label="Add a trigger to wfail"] input[name=filter]',
+		    '.type == "batch.completed"');
+		await page.click('form[aria-label="Add a trigger to wfail"] button[type=submit]');
+		await page.waitForFunction(() => [...document.querySelectorAll(
+		    'section[aria-label="wfail"] td')].some((t) => t.textContent === 'web1'));
+		await check('the workflow has its trigger', () =>
+		    JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
+			.triggers[0].filter === '.type == "batch.completed"');
+		await shot('workflows');
+
+		// --- a test: listen, send, see the event and the result ----
+		await go('#/test/wfail', 'Test');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('test-status')
+		    .textContent.startsWith('Listening'));
+		await new Promise((r) => setTimeout(r, 1500));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('the captured event and the run\'s result appear', async () => {
+			await page.waitForFunction(() => {
+				const r = document.getElementById('test-result');
+				return r && r.textContent.includes('Event captured') &&
+				    r.textContent.includes('Result');
+			}, { timeout: 60000 });
+			return (await page.$eval('#test-result', (e) => e.textContent))
+			    .includes('batch.completed');
+		});
+		await check('the failed run shows its output', async () =>
+		    (await page.$eval('#test-result', (e) => e.textContent))
+			.includes('failing-output'));
+		await shot('test');
+
+		// --- the failed run, replayed -------------------------------
+		await go('#/runs?workflow=wfail', 'Runs');
+		const first = await page.$$eval('main tbody tr', (r) => r.length);
+		await check('the runs page lists the failed run', async () =>
+		    (await page.$eval('main tbody', (e) => e.textContent)).includes('dead'));
+		await page.click('main tbody tr a.mono');
+		await page.waitForSelector('.run-output');
+		await check('a run shows its attempt\'s output', async () =>
+		    (await page.$eval('.run-output', (e) => e.textContent))
+			.includes('failing-output'));
+		await shot('run');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('toast')
+		    .textContent.includes('Replayed'));
+		pass('replay one run');
+		await go('#/events', 'Events');
+		await go('#/runs?workflow=wfail&status=dead', 'Runs');
+		await page.waitForFunction((n) => document.querySelectorAll(
+		    'main tbody tr').length > n, { timeout: 30000 }, first);
+		const dead = await page.$$eval('main tbody tr', (r) => r.length);
+		pass(`the replay made another run (${first} -> ${dead})`);
+
+		// --- bulk replay of a filtered set, after its count --------
+		await page.click('main section .actions button');
+		await page.waitForFunction(() => document.getElementById('toast')
+		    .textContent.includes('Replayed '), { timeout: 60000 });
+		await check(`the bulk replay asked first with its count (${dead})`, () =>
+		    dialogs.some((m) => m.startsWith(`Replay ${dead} run(s)`)));
+		await check('and replayed each one', async () =>
+		    (await page.$eval('#toast', (e) => e.textContent))
+			.includes(`Replayed ${dead} of ${dead}`));
+		await shot('runs');
+
+		// --- the other pages ----------------------------------------
+		await go('#/events', 'Events');
+		await page.click('main tbody tr a.mono');
+		await page.waitForFunction(() =>
+		    document.querySelector('main h1').textContent.startsWith('Event '));
+		await check('an event shows its headers and payload', async () =>
+		    (await page.$eval('main', (e) => e.textContent)).includes('webhook-id'));
+		await shot('event');
+		await go('#/events?sub=web1', 'Events');
+		await shot('events');
+		await go('#/integrations', 'Integrations');
+		await page.$$eval('main details', (ds) => ds.forEach((d) => {
+			if (d.closest('tr').textContent.includes('github'))
+				d.open = true;
+		}));
+		await check('an integration shows where its callback URL goes',
+		    async () => {
+			await page.waitForFunction(() => [...document.querySelectorAll(
+			    'main details dl')].some((x) =>
+				x.textContent.includes('Payload URL')));
+			return true;
+		    });
+		await shot('integrations');
+
+		// The trigger editor tries the filter and map on a stored event.
+		await go('#/workflows', 'Workflows');
+		const tf = 'form[aria-label="Add a trigger to wfail"]';
+		await page.waitForSelector(tf + ' select[name=try] option:nth-child(2)');
+		const ev = await page.$eval(tf + ' select[name=try] option:nth-child(2)',
+		    (o) => o.value);
+		await page.select(tf + ' select[name=try]', ev);
+		await fill(tf + ' input[name=filter]', '.type == "batch.completed"');
+		await fill(tf + ' input[name=map]', '{kind: .type}');
+		await check('the trigger editor evaluates the filter and the map',
+		    async () => {
+			await page.waitForFunction((sel) => {
+				const t = document.querySelector(sel + ' .jq-result')
+				    .textContent;
+				return t.includes('filter: true') &&
+				    t.includes('"kind": "batch.completed"');
+			}, {}, tf);
+			return true;
+		    });
+		await fill(tf + ' input[name=filter]', '.type ==');
+		await check('and says when the filter is not valid jq', async () => {
+			await page.waitForFunction((sel) => document.querySelector(
+			    sel + ' .jq-result .error'), {}, tf);
+			return true;
+		});
+		await shot('trigger-editor');
+		await page.$$eval('section[aria-label="wfail"] .actions button',
+		    (bs) => bs.find((b) => b.textContent === 'Publish').click());
+		await check('Publish publishes the workflow', async () => {
+			await page.waitForFunction(() => document.querySelector(
+			    'section[aria-label="wfail"] h2 .badge').textContent ===
+			    'published');
+			return JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
+			    .state === 'published';
+		});
+		await go('#/tail?stage=verifier', 'Tail');
+		await new Promise((r) => setTimeout(r, 1000));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('tail shows the verifier\'s messages live', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('.live').childElementCount > 0,
+			    { timeout: 30000 });
+			return true;
+		});
+		await shot('tail');
+		await go('#/audit', 'Audit log');
+		await check('the audit log shows alice\'s changes', async () => {
+			const t = await page.$eval('main', (e) => e.textContent);
+			return t.includes('sub create') && t.includes('workflow trigger');
+		});
+		await shot('audit');
+		// By keyboard alone, and on a phone's screen.
+		await page.focus('header nav a[href="#/runs"]');
+		await page.keyboard.press('Enter');
+		await check('the pages are reached by keyboard', async () => {
+			await page.waitForFunction(() =>
+			    document.querySelector('main h1').textContent === 'Runs');
+			return true;
+		});
+		await check('every form control has a label', async () =>
+		    (await page.$$eval('main input, main select', (els) =>
+			els.filter((e) => !e.closest('label') &&
+			    !e.getAttribute('aria-label')).length)) === 0);
+		await page.setViewport({ width: 390, height: 844, isMobile: true });
+		await go('#/', 'Overview');
+		await check('the overview fits a phone\'s width', async () =>
+		    page.evaluate(() => document.documentElement.scrollWidth <= 400));
+		await shot('overview-phone');
+		await go('#/subscriptions', 'Subscriptions');
+		await page.waitForSelector('main table');
+		await shot('subscriptions-phone');
+		await page.setViewport({ width: 1280, height: 900 });
+		await check('no script errors', () => errors.length === 0 ||
+		    Promise.reject(new Error(errors.join('; '))));
+	} catch (e) {
+		fail('the walk through the console', e.message);
+		await shot('failure').catch(() => {});
+	}
+	await browser.close();
+	process.exit(failed ? 1 : 0);
+})();

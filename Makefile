@@ -38,7 +38,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o \
-	   common/jwks_fetch.o
+	   common/jwks_fetch.o common/db_life.o common/integ_api.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -56,7 +56,8 @@ DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
-	   admin/secret_in.o admin/cmd_keys.o
+	   admin/secret_in.o admin/cmd_keys.o admin/cmd_life.o \
+	   admin/cred_use.o admin/life_emit.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \

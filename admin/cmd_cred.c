@@ -11,7 +11,8 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
-#include "remote.h"
+#include "integ_api.h"
+#include "life.h"
 
 /* Ten minutes; HOOKPIPE_OAUTH_TTL (seconds) shortens it for tests. */
 #define OAUTH_STATE_TTL_S	600
@@ -26,7 +27,9 @@ integ_with_mode(struct ctx *ctx, const char *name, const char *mode)
 		    "list)", name);
 		return NULL;
 	}
-	if (!integ_has_mode(ig, mode)) {
+	/* An API key also serves an integration's enrich calls. */
+	if (!integ_has_mode(ig, mode) && !(strcmp(mode, "api-key") == 0 &&
+	    json_object_get(ig->def, "enrich") != NULL)) {
 		errmsg("integration %s does not support %s", name, mode);
 		return NULL;
 	}
@@ -37,9 +40,10 @@ static int
 cred_add_key(struct ctx *ctx, const char *name, const char *integ,
     const char *key)
 {
-	char err[512], login[128];
+	char login[128];
 	const struct integ *ig;
 	struct cred_rec cr, old;
+	struct remote r;
 	MDB_txn *txn;
 	int rc;
 
@@ -48,9 +52,14 @@ cred_add_key(struct ctx *ctx, const char *name, const char *integ,
 	if ((ig = integ_with_mode(ctx, integ, "api-key")) == NULL)
 		return EXIT_FAIL;
 	/* A token the provider refuses is not worth keeping. */
-	if (remote_validate(&ctx->cfg, ig, key, login, sizeof(login), err,
-	    sizeof(err)) == -1)
-		return fail("the API key was not accepted: %s", err);
+	remote_init(&r, &ctx->cfg, ig, "api-key");
+	str_copy(r.token, key, sizeof(r.token));
+	rc = remote_validate(&r, login, sizeof(login));
+	if (rc == -1)
+		rc = fail("the API key was not accepted: %s", r.err);
+	remote_clear(&r);
+	if (rc != 0)
+		return rc;
 	memset(&cr, 0, sizeof(cr));
 	str_copy(cr.workspace, ctx->ws, sizeof(cr.workspace));
 	str_copy(cr.name, name, sizeof(cr.name));
@@ -123,21 +132,30 @@ static int
 cred_list_one(void *arg, const struct cred_rec *cr)
 {
 	struct cred_list *l = arg;
-	char tok[SECRET_MAX + 1], masked[64], when[40];
+	char tok[CRED_TOKEN_MAX + 1], masked[64], when[40], exp[40];
 
 	if (db_cred_token(&l->ctx->db, cr, tok, sizeof(tok)) >= 0)
 		mask_secret(tok, masked, sizeof(masked));
 	else
 		str_copy(masked, "(unreadable)", sizeof(masked));
 	OPENSSL_cleanse(tok, sizeof(tok));
-	if (l->ctx->json)
-		json_array_append_new(l->all, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:o}", "name", cr->name, "integration",
+	if (l->ctx->json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, "
+		    "s:o, s:b}", "name", cr->name, "integration",
 		    cr->integration, "kind", cr->kind, "login", cr->login,
-		    "token", masked, "created_at", json_time(cr->created_at)));
-	else
+		    "token", masked, "created_at", json_time(cr->created_at),
+		    "state", cred_state_name(cr->state), "expires_at",
+		    json_time(cr->expires_at), "refreshable",
+		    cr->refresh_len > 0);
+
+		if (cr->state_error[0] != '\0')
+			json_object_set_new(o, "state_error",
+			    json_string(cr->state_error));
+		json_array_append_new(l->all, o);
+	} else
 		table_row(&l->t, cr->name, cr->integration, cr->kind,
-		    cr->login[0] ? cr->login : "-", masked,
+		    cred_state_name(cr->state), cr->login[0] ? cr->login : "-",
+		    masked, time_str(cr->expires_at, exp, sizeof(exp)),
 		    time_str(cr->created_at, when, sizeof(when)));
 	return 0;
 }
@@ -157,8 +175,8 @@ cred_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	l.ctx = ctx;
 	l.all = json_array();
-	table_init(&l.t, 6, "NAME", "INTEGRATION", "KIND", "LOGIN", "TOKEN",
-	    "CREATED");
+	table_init(&l.t, 8, "NAME", "INTEGRATION", "KIND", "STATE", "LOGIN",
+	    "TOKEN", "EXPIRES", "CREATED");
 	db_cred_each(txn, &ctx->db, ctx->ws, cred_list_one, &l);
 	mdb_txn_abort(txn);
 	if (ctx->json) {

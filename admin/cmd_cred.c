@@ -401,13 +401,14 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if ((rc = txn_commit(txn)) != 0)
 		return rc;
-	/* {web} is the provider's web base (HOOKPIPE_GITHUB_WEB). */
+	/* {web} and {api}: the definition's bases (HOOKPIPE_<NAME>_WEB). */
 	for (const char *p = tpl; *p != '\0';) {
-		if (strncmp(p, "{web}", 5) == 0) {
-			buf_appendf(&base, "%s", ctx->cfg.github_web);
-			p += 5;
-		} else if (strncmp(p, "{api}", 5) == 0) {
-			buf_appendf(&base, "%s", ctx->cfg.github_api);
+		char b[1024];
+
+		if (strncmp(p, "{web}", 5) == 0 || strncmp(p, "{api}", 5) == 0) {
+			if (api_base(ig, p[1] == 'w' ? "web" : "api", "", b,
+			    sizeof(b)) == 0)
+				buf_appendf(&base, "%s", b);
 			p += 5;
 		} else
 			buf_append(&base, p++, 1);
@@ -418,7 +419,20 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	e2 = curl_easy_escape(NULL, redirect, 0);
 	e3 = curl_easy_escape(NULL, scopes ? scopes : "", 0);
 	e4 = curl_easy_escape(NULL, st.state, 0);
-	snprintf(url, sizeof(url), "%s?client_id=%s&redirect_uri=%s&scope=%s"
+	/* response_type is OAuth 2's; authorize_params the provider's
+	 * (Google's access_type=offline, which gives a refresh token). */
+	buf_appendf(&base, "?response_type=code");
+	{
+		json_t *ap = json_object_get(json_object_get(ig->def,
+		    "oauth"), "authorize_params"), *v;
+		const char *k;
+
+		json_object_foreach(ap, k, v) {
+			buf_appendf(&base, "&%s=", k);
+			api_urlencode(json_string_value(v), &base);
+		}
+	}
+	snprintf(url, sizeof(url), "%s&client_id=%s&redirect_uri=%s&scope=%s"
 	    "&state=%s%s%s%s", base.data, e1, e2, e3, e4, pkce ?
 	    "&code_challenge=" : "", challenge, pkce ?
 	    "&code_challenge_method=S256" : "");

@@ -108,7 +108,8 @@ expand_one(const char *name, size_t n, api_var_fn var, void *arg,
 	key[kn] = '\0';
 	if ((v = var(arg, key, val, sizeof(val))) == NULL)
 		return -1;
-	if (bar == NULL)
+	/* {events|text}: the list as "a,b" where a JSON list would go. */
+	if (bar == NULL || strcmp(bar + 1, "text") == 0)
 		buf_append(b, v, strlen(v));
 	else if (strcmp(bar + 1, "url") == 0)
 		api_urlencode(v, b);
@@ -423,7 +424,7 @@ check_call(struct chk *c, json_t *op, const char *at)
 				    at, i ? "missing_ok" : "missing", j);
 	}
 	if (check_pointer_map(c, json_object_get(op, "missing_if"),
-	    "missing_if", 0) == -1)
+	    "missing_if", 1) == -1)
 		return -1;
 	if ((v = json_object_get(op, "missing_if")) != NULL)
 		json_object_foreach(v, k, e)

@@ -33,7 +33,9 @@ void	api_base_env(const struct integ *, const char *which, char *out,
  * Templates: text with {NAME} placeholders, each looked up with var()
  * (NULL: unknown, then the placeholder is kept as written and *missing
  * counts it). A placeholder may end with filters: {NAME|url} percent-
- * encodes the value, {NAME|base64} encodes it. Returns malloc'd text.
+ * encodes the value, {NAME|base64} encodes it, {NAME|text} keeps it as
+ * text (the events as "a,b" where a JSON list would go). Returns malloc'd
+ * text.
  */
 typedef const char *(*api_var_fn)(void *arg, const char *name, char *buf,
 	    size_t len);

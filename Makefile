@@ -52,7 +52,7 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 ROUTER	 = router/main.o
 JQWORKER = router/jqworker.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
-	     dispatcher/jwks.o
+	     dispatcher/jwks.o dispatcher/life.o
 ADMIN	 = admin/main.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \

@@ -477,6 +477,11 @@ const struct cmd cred_cmds[] = {
 	    "line." SECRET_HELP("api-key"), 1, "NAME", NULL },
 	{ "list", cred_list, "cred list",
 	    "List credentials; tokens are masked.", 0, NULL, NULL },
+	{ "refresh", cmd_cred_refresh, "cred refresh NAME",
+	    "Refresh an OAuth credential's access token now with its refresh "
+	    "token, as the lifecycle does before it expires. A refusal marks "
+	    "it needs-reauthorization: run hookpipe oauth authorize "
+	    "--integration I --name NAME --replace.", 1, "NAME", NULL },
 	{ "delete", cred_delete, "cred delete NAME",
 	    "Delete a credential no subscription uses.", 1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }

@@ -10,7 +10,9 @@ usage: fake_providers.py PORTFILE LOG
 Tokens: "good-token" and every token the OAuth endpoint issued (until it
 expires) are valid. OAuth: client "cid"/"csecret"; code "good-code";
 refresh tokens "refresh-N" are valid once (rotated), except after
-POST /_admin/refuse-refresh. Token lifetime: TOKEN_TTL seconds (env).
+POST /_admin/refuse-refresh; POST /_admin/revoke invalidates every
+issued access token (a token revoked early: the next call gets 401).
+Token lifetime: TOKEN_TTL seconds (env).
 Webhook lifetimes (Graph, Airtable, Google): HOOK_TTL seconds (env).
 Graph validates a new subscription's notificationUrl before it answers,
 as Graph does. The GitLab project "acme/missing" does not exist.
@@ -130,6 +132,9 @@ class Fake(http.server.BaseHTTPRequestHandler):
                 failing.discard(parts[3])
             elif parts[2] == "refuse-refresh":
                 refuse_refresh[0] = True
+            elif parts[2] == "revoke":
+                for t in [t for t in tokens if t != "good-token"]:
+                    del tokens[t]
             elif parts[2] == "hooks":
                 return self.reply(200, hooks.get(parts[3], {}))
         return self.reply(200, {})

@@ -428,6 +428,15 @@ healthz(struct receiver *rx, struct MHD_Connection *c)
 	    missing), rx->scratch), NULL, 0);
 }
 
+/* The lifecycle's counters (hookpipe lifecycle keeps them in db/config). */
+static int
+life_counter(void *arg, const char *name, int64_t n)
+{
+	buf_appendf(arg, "hookpipe_lifecycle_total{what=\"%s\"} %lld\n", name,
+	    (long long)n);
+	return 0;
+}
+
 static enum MHD_Result
 metrics(struct receiver *rx, struct MHD_Connection *c)
 {
@@ -490,6 +499,18 @@ metrics(struct receiver *rx, struct MHD_Connection *c)
 	for (i = 1; i < 4; i++)
 		buf_appendf(&b, "hookpipe_stage_up{stage=\"%s\"} %d\n",
 		    stage_names[i], stage_is_up(&rx->cfg, stage_names[i]));
+	{
+		MDB_txn *txn = db_begin(&rx->db, DB_CONFIG, 1);
+
+		if (txn != NULL) {
+			buf_appendf(&b, "# HELP hookpipe_lifecycle_total What "
+			    "the lifecycle did: renewals, token refreshes, "
+			    "checks, silences, by outcome.\n"
+			    "# TYPE hookpipe_lifecycle_total counter\n");
+			db_life_counters(txn, &rx->db, life_counter, &b);
+			mdb_txn_abort(txn);
+		}
+	}
 	ret = respond(rx, c, 200, "text/plain; version=0.0.4", b.data, NULL,
 	    0);
 	buf_free(&b);

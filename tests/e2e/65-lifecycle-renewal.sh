@@ -52,6 +52,8 @@ assert_eq "graph: the new expiry is Graph's" \
 wait_for 30 sh -c "grep -q '/airtable/bases/appFake/webhooks/.*/refresh' '$T_DIR/fp.log'"
 assert_contains "airtable: refreshed with POST .../refresh" refresh \
     "$(grep -o '/airtable/bases/appFake/webhooks/[^"]*/refresh' "$T_DIR/fp.log" | head -1)"
+wait_for 10 sh -c "[ \"\$(hookpipe sub show base --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"expires_at\"])')\" != '$a0' ]"
+assert_eq "airtable: its expiry moved" 1 "$([ "$(field base expires_at)" != "$a0" ] && echo 1)"
 wait_for 30 sh -c "[ \"\$(hookpipe sub show cal --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"remote_id\"])')\" != '$c0' ]"
 # A renewal may come between two reads: compare until both agree.
 for _ in 1 2 3 4 5; do
@@ -75,9 +77,12 @@ wait_for 60 sh -c "hookpipe sub list | grep -q 'mail .*expired'"
 assert_contains "once it lapsed: expired" expired "$(field mail state)"
 assert_contains "the dispatcher's log tells it" "renewal of default/mail" \
     "$(cat "$HOOKPIPE_HOME/log/dispatcher.log")"
+assert_contains "GET /metrics counts the failed renewals" \
+    'hookpipe_lifecycle_total{what="renewal.failed"}' "$(curl -s "$BASE/metrics")"
 curl -s -X POST "$F/_admin/ok/graph" >/dev/null
 out=$(hookpipe sub renew mail 2>&1)
 assert_eq "sub renew once Graph answers again" 0 "$?"
+assert_contains "saying when it expires now" "expires at" "$out"
 assert_eq "the subscription is ok again" ok "$(field mail state)"
 
 finish

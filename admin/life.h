@@ -63,7 +63,7 @@ int	sub_save_remote(struct ctx *, const char *sub_id,
 /*
  * Queue an event of the `hookpipe` integration for workspace ws, in a
  * write transaction of db/config: one per `hookpipe` subscription of the
- * workspace (a subscription named hookpipe is made when there is none).
+ * workspace (with none, nothing is queued: they are opt-in).
  * key makes the delivery id (type:key), which the verifier dedupes on.
  * data is stolen. 0 or an LMDB code.
  */

@@ -49,39 +49,6 @@ find_life_cb(void *arg, const struct sub_rec *s)
 	return 0;
 }
 
-/* A `hookpipe` subscription named hookpipe, for a workspace that has none. */
-static int
-life_sub_make(struct ctx *ctx, MDB_txn *txn, const char *ws, char *id)
-{
-	unsigned char raw[GEN_SECRET_LEN];
-	char secret[8 + 4 * ((GEN_SECRET_LEN + 2) / 3) + 1];
-	struct sub_rec s;
-	int rc;
-
-	memset(&s, 0, sizeof(s));
-	uuid4(s.id);
-	str_copy(s.workspace, ws, sizeof(s.workspace));
-	str_copy(s.name, LIFE_INTEG, sizeof(s.name));
-	str_copy(s.integration, LIFE_INTEG, sizeof(s.integration));
-	str_copy(s.mode, "manual", sizeof(s.mode));
-	str_copy(s.events, "*", sizeof(s.events));
-	crypto_random(raw, sizeof(raw));
-	memcpy(secret, "whsec_", 6);
-	b64_encode(raw, sizeof(raw), secret + 6);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	rc = db_sub_set_secret(&ctx->db, &s, 1, secret, strlen(secret));
-	OPENSSL_cleanse(secret, sizeof(secret));
-	if (rc != 0)
-		return DB_ESEAL;
-	s.created_at = now_us();
-	if ((rc = db_sub_put(txn, &ctx->db, &s)) != 0)
-		return rc;
-	str_copy(id, s.id, UUID_LEN + 1);
-	fprintf(stderr, "hookpipe: made subscription %s/%s (%s) for "
-	    "hookpipe's own events\n", ws, LIFE_INTEG, s.id);
-	return 0;
-}
-
 int
 life_emit(struct ctx *ctx, MDB_txn *txn, const char *ws, const char *type,
     const char *key, json_t *data)
@@ -99,13 +66,15 @@ life_emit(struct ctx *ctx, MDB_txn *txn, const char *ws, const char *type,
 		json_decref(data);
 		return 0;
 	}
+	/*
+	 * Only where someone asked for them: a workspace without a
+	 * `hookpipe` subscription has them logged and counted, and no
+	 * subscription or event appears in it unasked.
+	 */
 	db_sub_each(txn, &ctx->db, ws, find_life_cb, &f);
 	if (f.n == 0) {
-		if ((rc = life_sub_make(ctx, txn, ws, f.ids[0])) != 0) {
-			json_decref(data);
-			return rc;
-		}
-		f.n = 1;
+		json_decref(data);
+		return 0;
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:o}", "type", type, "timestamp",
 	    fmt_rfc3339(now_us(), when, sizeof(when)), "workspace", ws,

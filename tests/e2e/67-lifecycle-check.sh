@@ -13,6 +13,7 @@ export HOOKPIPE_STRIPE_API=$F/stripe HOOKPIPE_GITLAB_API=$F/gitlab
 start_stack
 
 hooks() { curl -s -X POST "$F/_admin/hooks/$1"; }
+hookpipe sub create alerts --integration hookpipe --generate-secret >/dev/null
 hookpipe cred add sk --integration stripe --api-key good-token >/dev/null
 hookpipe cred add gl --integration gitlab --api-key good-token >/dev/null
 check "stripe: sub create" hookpipe sub create pay --integration stripe \

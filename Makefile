@@ -47,7 +47,8 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/integ.o common/integ_forms.o common/handshake.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
-	   common/jwks_fetch.o common/version.o
+	   common/jwks_fetch.o common/version.o common/db_life.o \
+	   common/integ_api.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -63,18 +64,19 @@ JQWORKER = router/jqworker.o
 ADMIND	 = admin/admind.o admin/adm_api.o admin/adm_cli.o \
 	   admin/adm_metrics.o admin/token.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
-	     dispatcher/jwks.o
+	     dispatcher/jwks.o dispatcher/life.o
 ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
 	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
 	   admin/cmd_doctor.o admin/cmd_backup.o \
-	   admin/cmd_console.o admin/token.o
+	   admin/cmd_console.o admin/token.o admin/cmd_life.o \
+	   admin/cred_use.o admin/life_emit.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
 	   test_config test_verify test_sandbox test_log test_secret \
-	   test_schemes test_handshake
+	   test_schemes test_handshake test_integ_api
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \

@@ -64,6 +64,18 @@ header(struct buf *b, const char *name, const char *help, const char *type)
 	buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The lifecycle's counters (hookpipe lifecycle keeps them in db/config). */
+static int
+life_counter(void *arg, const char *name, int64_t n)
+{
+	struct buf *b = arg;
+
+	buf_appendf(b, "hookpipe_lifecycle_total{what=\"");
+	label_value(b, name);
+	buf_appendf(b, "\"} %lld\n", (long long)n);
+	return 0;
+}
+
 /* run/<stage>.restarts: "TOTAL CRASHES", written by hookpipectl. */
 static void
 restarts(const struct config *cfg, const char *stage, long *total,
@@ -91,6 +103,7 @@ adm_metrics_text(struct admin *adm, size_t *len)
 	uint64_t dropped = 0, cum;
 	struct buf b = { 0 };
 	long total, crashes;
+	MDB_txn *txn;
 	int k, m, bk;
 
 	memset(h, 0, sizeof(h));
@@ -198,6 +211,15 @@ adm_metrics_text(struct admin *adm, size_t *len)
 		    "reason=\"requested\"} %ld\n", stage_names[k],
 		    total - crashes < 0 ? 0 : total - crashes);
 	}
+	header(&b, "hookpipe_lifecycle_total", "What the lifecycle did: "
+	    "renewals, token refreshes, checks, silences, by outcome.",
+	    "counter");
+	pthread_mutex_lock(&adm->dblock);
+	if ((txn = db_begin(&adm->db, DB_CONFIG, 1)) != NULL) {
+		db_life_counters(txn, &adm->db, life_counter, &b);
+		mdb_txn_abort(txn);
+	}
+	pthread_mutex_unlock(&adm->dblock);
 	header(&b, "hookpipe_metrics_dropped_total", "Counts lost because a "
 	    "stage's metrics table was full.", "counter");
 	buf_appendf(&b, "hookpipe_metrics_dropped_total %llu\n",

@@ -11,7 +11,8 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
-#include "remote.h"
+#include "integ_api.h"
+#include "life.h"
 
 /* Ten minutes; HOOKPIPE_OAUTH_TTL (seconds) shortens it for tests. */
 #define OAUTH_STATE_TTL_S	600
@@ -26,7 +27,9 @@ integ_with_mode(struct ctx *ctx, const char *name, const char *mode)
 		    "list)", name);
 		return NULL;
 	}
-	if (!integ_has_mode(ig, mode)) {
+	/* An API key also serves an integration's enrich calls. */
+	if (!integ_has_mode(ig, mode) && !(strcmp(mode, "api-key") == 0 &&
+	    json_object_get(ig->def, "enrich") != NULL)) {
 		errmsg("integration %s does not support %s", name, mode);
 		return NULL;
 	}
@@ -37,9 +40,10 @@ static int
 cred_add_key(struct ctx *ctx, const char *name, const char *integ,
     const char *key)
 {
-	char err[512], login[128];
+	char login[128];
 	const struct integ *ig;
 	struct cred_rec cr, old;
+	struct remote r;
 	MDB_txn *txn;
 	int rc;
 
@@ -48,15 +52,21 @@ cred_add_key(struct ctx *ctx, const char *name, const char *integ,
 	if ((ig = integ_with_mode(ctx, integ, "api-key")) == NULL)
 		return EXIT_FAIL;
 	/* A token the provider refuses is not worth keeping. */
-	if (remote_validate(&ctx->cfg, ig, key, login, sizeof(login), err,
-	    sizeof(err)) == -1) {
+	remote_init(&r, &ctx->cfg, ig, "api-key");
+	str_copy(r.token, key, sizeof(r.token));
+	rc = remote_validate(&r, login, sizeof(login));
+	if (rc == -1) {
 		/* Not reached is not refused: say which, nothing is kept. */
-		if (strncmp(err, "cannot reach ", 13) == 0)
-			return fail("%s; the API key was not checked and is not "
-			    "stored: try again once %s is reachable", err,
+		if (strncmp(r.err, "cannot reach ", 13) == 0)
+			rc = fail("%s; the API key was not checked and is not "
+			    "stored: try again once %s is reachable", r.err,
 			    ig->title);
-		return fail("the API key was not accepted: %s", err);
+		else
+			rc = fail("the API key was not accepted: %s", r.err);
 	}
+	remote_clear(&r);
+	if (rc != 0)
+		return rc;
 	memset(&cr, 0, sizeof(cr));
 	str_copy(cr.workspace, ctx->ws, sizeof(cr.workspace));
 	str_copy(cr.name, name, sizeof(cr.name));
@@ -129,7 +139,7 @@ static void
 cred_masked(struct ctx *ctx, const struct cred_rec *cr, char *masked,
     size_t len)
 {
-	char tok[SECRET_MAX + 1];
+	char tok[CRED_TOKEN_MAX + 1];
 
 	if (db_cred_token(&ctx->db, cr, tok, sizeof(tok)) >= 0)
 		mask_secret(tok, masked, len);
@@ -142,26 +152,34 @@ json_t *
 cred_json(struct ctx *ctx, const struct cred_rec *cr)
 {
 	char masked[64];
+	json_t *o;
 
 	cred_masked(ctx, cr, masked, sizeof(masked));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "name", cr->name,
-	    "integration", cr->integration, "kind", cr->kind, "login",
-	    cr->login, "token", masked, "created_at",
-	    json_time(cr->created_at));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:b}",
+	    "name", cr->name, "integration", cr->integration, "kind", cr->kind,
+	    "login", cr->login, "token", masked, "created_at",
+	    json_time(cr->created_at), "state", cred_state_name(cr->state),
+	    "expires_at", json_time(cr->expires_at), "refreshable",
+	    cr->refresh_len > 0);
+	if (o != NULL && cr->state_error[0] != '\0')
+		json_object_set_new(o, "state_error",
+		    json_string(cr->state_error));
+	return o;
 }
 
 static int
 cred_list_one(void *arg, const struct cred_rec *cr)
 {
 	struct cred_list *l = arg;
-	char masked[64], when[40];
+	char masked[64], when[40], exp[40];
 
 	if (l->ctx->json)
 		json_array_append_new(l->all, cred_json(l->ctx, cr));
 	else {
 		cred_masked(l->ctx, cr, masked, sizeof(masked));
 		table_row(&l->t, cr->name, cr->integration, cr->kind,
-		    cr->login[0] ? cr->login : "-", masked,
+		    cred_state_name(cr->state), cr->login[0] ? cr->login : "-",
+		    masked, time_str(cr->expires_at, exp, sizeof(exp)),
 		    time_str(cr->created_at, when, sizeof(when)));
 	}
 	return 0;
@@ -182,8 +200,8 @@ cred_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	l.ctx = ctx;
 	l.all = json_array();
-	table_init(&l.t, 6, "NAME", "INTEGRATION", "KIND", "LOGIN", "TOKEN",
-	    "CREATED");
+	table_init(&l.t, 8, "NAME", "INTEGRATION", "KIND", "STATE", "LOGIN",
+	    "TOKEN", "EXPIRES", "CREATED");
 	db_cred_each(txn, &ctx->db, ctx->ws, cred_list_one, &l);
 	mdb_txn_abort(txn);
 	if (ctx->json) {
@@ -408,13 +426,14 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	}
 	if ((rc = txn_commit(txn)) != 0)
 		return rc;
-	/* {web} is the provider's web base (HOOKPIPE_GITHUB_WEB). */
+	/* {web} and {api}: the definition's bases (HOOKPIPE_<NAME>_WEB). */
 	for (const char *p = tpl; *p != '\0';) {
-		if (strncmp(p, "{web}", 5) == 0) {
-			buf_appendf(&base, "%s", ctx->cfg.github_web);
-			p += 5;
-		} else if (strncmp(p, "{api}", 5) == 0) {
-			buf_appendf(&base, "%s", ctx->cfg.github_api);
+		char b[1024];
+
+		if (strncmp(p, "{web}", 5) == 0 || strncmp(p, "{api}", 5) == 0) {
+			if (api_base(ig, p[1] == 'w' ? "web" : "api", "", b,
+			    sizeof(b)) == 0)
+				buf_appendf(&base, "%s", b);
 			p += 5;
 		} else
 			buf_append(&base, p++, 1);
@@ -425,7 +444,20 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	e2 = curl_easy_escape(NULL, redirect, 0);
 	e3 = curl_easy_escape(NULL, scopes ? scopes : "", 0);
 	e4 = curl_easy_escape(NULL, st.state, 0);
-	snprintf(url, sizeof(url), "%s?client_id=%s&redirect_uri=%s&scope=%s"
+	/* response_type is OAuth 2's; authorize_params the provider's
+	 * (Google's access_type=offline, which gives a refresh token). */
+	buf_appendf(&base, "?response_type=code");
+	{
+		json_t *ap = json_object_get(json_object_get(ig->def,
+		    "oauth"), "authorize_params"), *v;
+		const char *k;
+
+		json_object_foreach(ap, k, v) {
+			buf_appendf(&base, "&%s=", k);
+			api_urlencode(json_string_value(v), &base);
+		}
+	}
+	snprintf(url, sizeof(url), "%s&client_id=%s&redirect_uri=%s&scope=%s"
 	    "&state=%s%s%s%s", base.data, e1, e2, e3, e4, pkce ?
 	    "&code_challenge=" : "", challenge, pkce ?
 	    "&code_challenge_method=S256" : "");
@@ -470,6 +502,11 @@ const struct cmd cred_cmds[] = {
 	    "line." SECRET_HELP("api-key"), 1, "NAME", NULL },
 	{ "list", cred_list, "cred list",
 	    "List credentials; tokens are masked.", 0, NULL, NULL },
+	{ "refresh", cmd_cred_refresh, "cred refresh NAME",
+	    "Refresh an OAuth credential's access token now with its refresh "
+	    "token, as the lifecycle does before it expires. A refusal marks "
+	    "it needs-reauthorization: run hookpipe oauth authorize "
+	    "--integration I --name NAME --replace.", 1, "NAME", NULL },
 	{ "delete", cred_delete, "cred delete NAME",
 	    "Delete a credential no subscription uses.", 1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }

@@ -14,7 +14,8 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
-#include "remote.h"
+#include "integ_api.h"
+#include "life.h"
 #include "util.h"
 
 #define SUBS_MAX	10	/* per integration and workspace (SPEC) */
@@ -29,8 +30,9 @@ static int	sub_delete(struct ctx *, const struct cmd *, int, char **);
 const struct cmd sub_cmds[] = {
 	{ "create", sub_create, "sub create NAME --integration I "
 	    "[--events a,b|all] [--secret-file F | --secret - | --secret-env "
-	    "VAR | --secret S | --generate-secret] [--mode manual] "
-	    "[--param KEY=VALUE ...]",
+	    "VAR | --secret S | --generate-secret] [--mode manual|api-key|oauth "
+	    "--credential C] [--param KEY=VALUE ...] [--expect-within DURATION] "
+	    "[--expires-at TIME]",
 	    "Create a subscription and print its id and callback URL. "
 	    "--events selects the event types it accepts (default all). "
 	    "--generate-secret makes a whsec_ secret and prints it, the only "
@@ -43,18 +45,28 @@ const struct cmd sub_cmds[] = {
 	    "each subscription: the generic webhook integration's header, "
 	    "algorithm, encoding, prefix, signed, timestamp_header, event_type "
 	    "and delivery_id, a verify token, ... ('hookpipe integration show "
-	    "I' lists them); they are checked as a definition file would be."
+	    "I' lists them); they are checked as a definition file would be. "
+	    "--mode api-key or oauth makes the webhook in the provider with "
+	    "credential C (the --param says where: repository=owner/repo, "
+	    "base=app..., ...) and keeps it alive. --expect-within 24h "
+	    "flags the subscription (and sends a subscription.silent event) "
+	    "when nothing arrives for that long; --expires-at (a time, or a "
+	    "duration from now) says when a webhook you made yourself lapses."
 	    SECRET_HELP("secret"), 1, "NAME", NULL },
 	{ "list", sub_list, "sub list [--integration I]",
-	    "List the workspace's subscriptions, with how many workflows use "
-	    "each and how many events each received.", 0, NULL, NULL },
+	    "List the workspace's subscriptions, with their state (ok, "
+	    "creating, expiring, expired, drifted; silent), how many workflows "
+	    "use each and how many events each received.", 0, NULL, NULL },
 	{ "show", sub_show, "sub show SUB [--reveal]",
 	    "Show a subscription (by id or name). The secret is masked "
 	    "unless --reveal.", 1, "SUB", NULL },
 	{ "edit", sub_edit, "sub edit SUB [--name N] [--events a,b|all] "
 	    "[--secret-file F | --secret - | --secret-env VAR | --secret S] "
-	    "[--secondary-secret-file F | ... | --clear-secondary]",
-	    "Rename a subscription, change its events or its secret. A "
+	    "[--secondary-secret-file F | ... | --clear-secondary] "
+	    "[--expect-within DURATION|0] [--expires-at TIME|0] "
+	    "[--credential C|-]",
+	    "Rename a subscription, change its events or its secret. An "
+	    "automatic subscription's events change in the provider first. A "
 	    "secondary secret is also accepted while a secret is rotated. "
 	    "Each comes from a file (--secret-file F), stdin (--secret -), a "
 	    "variable (--secret-env VAR) or the command line, and the same "
@@ -69,10 +81,23 @@ const struct cmd sub_cmds[] = {
 	    "$HOOKPIPE_HOME/cache/jwks. --due refreshes every cached JWKS "
 	    "whose time has come (the dispatcher runs it every minute).", -1,
 	    "SUB", NULL },
+	{ "check", cmd_sub_check, "sub check [SUB] [--repair]",
+	    "Ask the provider whether the webhook of each automatic "
+	    "subscription (or of SUB) still exists, with the callback URL and "
+	    "events hookpipe gave it. --repair makes it so again: a missing "
+	    "webhook is made anew, a changed one updated. Exits 1 when one is "
+	    "missing or different (and not repaired), or cannot be checked. "
+	    "The lifecycle does this daily, with --repair.", -1, "SUB",
+	    NULL },
+	{ "renew", cmd_sub_renew, "sub renew SUB",
+	    "Renew a subscription that expires (Microsoft Graph, Airtable, "
+	    "Google channels) now, as the lifecycle does before it lapses.",
+	    1, "SUB", NULL },
 	{ "delete", sub_delete, "sub delete SUB [--force]",
 	    "Delete a subscription. Refused while workflows use it, unless "
-	    "--force, which also removes their triggers on it.", 1, "SUB",
-	    NULL },
+	    "--force, which also removes their triggers on it. An automatic "
+	    "subscription's webhook is removed from the provider first.", 1,
+	    "SUB", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -219,9 +244,26 @@ sub_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s)
 		json_object_set_new(o, "credential", json_string(s->credential));
 	if (s->remote_id[0] != '\0')
 		json_object_set_new(o, "remote_id", json_string(s->remote_id));
-	if (s->remote_id[0] != '\0')
-		json_object_set_new(o, "remote_id", json_string(s->remote_id));
+	json_object_set_new(o, "state", json_string(sub_state_name(s->state)));
+	if (s->state_error[0] != '\0')
+		json_object_set_new(o, "state_error",
+		    json_string(s->state_error));
+	json_object_set_new(o, "silent", json_boolean(s->silent_since != 0));
+	if (s->expires_at != 0)
+		json_object_set_new(o, "expires_at", json_time(s->expires_at));
+	if (s->expect_within != 0)
+		json_object_set_new(o, "expect_within",
+		    json_integer(s->expect_within));
 	return o;
+}
+
+/* "expiring", "ok silent", ... for tables. */
+static const char *
+state_text(const struct sub_rec *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", sub_state_name(s->state),
+	    s->silent_since != 0 ? ",silent" : "");
+	return buf;
 }
 
 /* --- create --- */
@@ -233,11 +275,53 @@ struct create_args {
 	struct secret_opt secret;
 	const char	*mode;
 	const char	*credential;
+	const char	*expect_within;
+	const char	*expires_at;
 	int		 generate;
 	struct strlist	 params;
+	int64_t		 expect_s;
+	int64_t		 expires_us;
 	char		 events[EVENTS_MAX];
 	char		 gen[8 + 4 * ((GEN_SECRET_LEN + 2) / 3) + 1];
 };
+
+/*
+ * --expect-within DURATION and --expires-at TIME (RFC 3339, or a duration
+ * from now); "0" clears either. -1 in *out when not given.
+ */
+static int
+life_times(struct ctx *ctx, const char *within, const char *at,
+    int64_t *within_s, int64_t *at_us)
+{
+	json_t *t;
+	int64_t v;
+	int rc;
+
+	*within_s = *at_us = -1;
+	if (within != NULL && (api_duration(within, within_s) == -1 ||
+	    *within_s < 0))
+		return usage_error(ctx, "--expect-within: expected a duration "
+		    "such as 90s, 30m, 24h or 7d (0: no limit), not '%s'",
+		    within);
+	if (at == NULL)
+		return 0;
+	if (strcmp(at, "0") == 0) {
+		*at_us = 0;
+		return 0;
+	}
+	if (api_duration(at, &v) == 0) {
+		*at_us = now_us() + v * 1000000;
+		return 0;
+	}
+	t = json_string(at);
+	rc = api_time(t, at_us);
+	json_decref(t);
+	if (rc == -1 || *at_us <= 0)
+		return usage_error(ctx, "--expires-at: expected a time "
+		    "(2026-01-02T03:04:05Z) or a duration from now (3d), not "
+		    "'%s'", at);
+	return 0;
+}
 
 static int
 create_check(struct ctx *ctx, struct create_args *a)
@@ -258,10 +342,8 @@ create_check(struct ctx *ctx, struct create_args *a)
 	    strcmp(a->mode, "oauth"))
 		return usage_error(ctx, "--mode: expected manual, api-key or "
 		    "oauth");
-	if (strcmp(a->mode, "manual") == 0 && a->credential != NULL)
-		return usage_error(ctx, "--credential needs --mode api-key or "
-		    "oauth");
-	return 0;
+	return life_times(ctx, a->expect_within, a->expires_at, &a->expect_s,
+	    &a->expires_us);
 }
 
 /*
@@ -275,8 +357,14 @@ create_mode_check(struct ctx *ctx, const struct integ *ig,
 	if (!integ_has_mode(ig, a->mode))
 		return fail("integration %s does not support mode %s", ig->name,
 		    a->mode);
-	if (strcmp(a->mode, "manual") == 0)
+	if (strcmp(a->mode, "manual") == 0) {
+		if (a->credential != NULL && json_object_get(ig->def,
+		    "enrich") == NULL)
+			return usage_error(ctx, "--credential needs --mode "
+			    "api-key or oauth (integration %s makes no enrich "
+			    "calls in manual mode)", ig->name);
 		return 0;
+	}
 	if (!remote_supported(ig))
 		return fail("integration %s describes no API to create its "
 		    "webhooks; use --mode manual", ig->name);
@@ -337,31 +425,6 @@ params_check(struct ctx *ctx, const struct integ *ig, struct create_args *a,
 	return 0;
 }
 
-/*
- * The token of the credential an automatic subscription uses: it must
- * belong to the same integration and be of the mode's kind.
- */
-static int
-credential_token(struct ctx *ctx, MDB_txn *txn, const char *name,
-    const char *integ, const char *mode, char *token, size_t len)
-{
-	struct cred_rec cr;
-
-	if (db_cred_get(txn, &ctx->db, ctx->ws, name, &cr) != 0)
-		return fail("no credential named %s in workspace %s (see: "
-		    "hookpipe cred list)", name, ctx->ws);
-	if (strcmp(cr.integration, integ) != 0)
-		return fail("credential %s is for %s, not %s", name,
-		    cr.integration, integ);
-	if (strcmp(cr.kind, mode) != 0)
-		return fail("credential %s is an %s credential; --mode %s needs "
-		    "an %s one", name, cr.kind, mode, mode);
-	if (db_cred_token(&ctx->db, &cr, token, len) < 0)
-		return fail("cannot read credential %s (master key changed?)",
-		    name);
-	return 0;
-}
-
 /* A secret that cannot work with the scheme is refused, saying what fits. */
 static int
 secret_fits(const struct integ *ig, const struct secret_opt *so)
@@ -416,6 +479,9 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 	str_copy(s->credential, keep.credential, sizeof(s->credential));
 	str_copy(s->params, keep.params, sizeof(s->params));
 	str_copy(s->remote_id, keep.remote_id, sizeof(s->remote_id));
+	s->state = keep.state;
+	s->expect_within = a->expect_s > 0 ? a->expect_s : 0;
+	s->expires_at = a->expires_us > 0 ? a->expires_us : 0;
 	str_copy(s->workspace, ctx->ws, sizeof(s->workspace));
 	str_copy(s->name, a->name, sizeof(s->name));
 	str_copy(s->integration, a->integ, sizeof(s->integration));
@@ -430,69 +496,115 @@ create_in_txn(struct ctx *ctx, MDB_txn *txn, struct create_args *a,
 	return 0;
 }
 
-/*
- * Register the webhook with the provider before anything is stored: a
- * refusal leaves no local trace. The checks that the local transaction
- * repeats are made first, so that a subscription refused here for its
- * name or the limit never reaches the provider.
- */
+/* A credential given in manual mode (for enrich calls) must exist. */
 static int
-create_remote(struct ctx *ctx, const struct integ *ig, struct create_args *a,
-    struct sub_rec *s)
+credential_check(struct ctx *ctx, const char *name, const char *integ)
 {
-	char token[SECRET_MAX + 1], url[2048], err[1024];
-	struct sub_rec found;
-	MDB_txn *txn;
-	int rc, n;
-
-	if (params_join(&a->params, s->params, sizeof(s->params)) == -1)
-		return usage_error(ctx, "--param: expected KEY=VALUE");
-	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
-		return EXIT_FAIL;
-	rc = db_sub_find(txn, &ctx->db, ctx->ws, a->integ, a->name, &found);
-	n = db_sub_count(txn, &ctx->db, ctx->ws, a->integ);
-	if (rc == 0)
-		rc = fail("subscription %s already exists", a->name);
-	else if (n >= SUBS_MAX)
-		rc = fail("integration %s already has %d subscriptions in "
-		    "workspace %s (the limit); delete one first", a->integ,
-		    SUBS_MAX, ctx->ws);
-	else
-		rc = credential_token(ctx, txn, a->credential, ig->name,
-		    a->mode, token, sizeof(token));
-	mdb_txn_abort(txn);
-	if (rc != 0)
-		return rc;
-	uuid4(s->id);
-	str_copy(s->credential, a->credential, sizeof(s->credential));
-	sub_callback_url(ctx, s->id, url, sizeof(url));
-	rc = remote_create(&ctx->cfg, ig, token, s->params, a->events, url,
-	    a->gen, s->remote_id, sizeof(s->remote_id), err, sizeof(err));
-	OPENSSL_cleanse(token, sizeof(token));
-	if (rc == -1)
-		return fail("%s; nothing was created", err);
-	return 0;
-}
-
-/* The local transaction failed after the provider said yes: undo there. */
-static void
-create_undo(struct ctx *ctx, const struct integ *ig,
-    const struct create_args *a, const struct sub_rec *s)
-{
-	char token[SECRET_MAX + 1], err[1024];
+	struct cred_rec cr;
 	MDB_txn *txn;
 	int rc;
 
-	if (s->remote_id[0] == '\0' || (txn = txn_read(ctx, DB_CONFIG)) == NULL)
-		return;
-	rc = credential_token(ctx, txn, a->credential, ig->name, a->mode,
-	    token, sizeof(token));
+	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
+		return EXIT_FAIL;
+	rc = db_cred_get(txn, &ctx->db, ctx->ws, name, &cr);
 	mdb_txn_abort(txn);
-	if (rc == 0 && remote_delete(&ctx->cfg, ig, token, s->params,
-	    s->remote_id, err, sizeof(err)) == -1)
-		warnmsg("the webhook created in %s (id %s) could not be "
-		    "removed: %s", ig->title, s->remote_id, err);
-	OPENSSL_cleanse(token, sizeof(token));
+	if (rc != 0)
+		return fail("no credential named %s in workspace %s (see: "
+		    "hookpipe cred list)", name, ctx->ws);
+	if (strcmp(cr.integration, integ) != 0)
+		return fail("credential %s is for %s, not %s", name,
+		    cr.integration, integ);
+	return 0;
+}
+
+static int
+create_forget(struct ctx *ctx, const char *id)
+{
+	struct sub_rec s;
+	MDB_txn *txn;
+
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
+		return -1;
+	if (db_sub_get(txn, &ctx->db, id, &s) != 0 ||
+	    db_sub_del(txn, &ctx->db, &s) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	OPENSSL_cleanse(&s, sizeof(s));
+	return txn_commit(txn);
+}
+
+/*
+ * An automatic subscription: stored first (state creating), so that a
+ * provider that calls the callback URL while it makes the webhook (Graph's
+ * validation request) finds the subscription; then the webhook made with
+ * the provider; then what the provider said stored. A refusal deletes the
+ * local record again: nothing is left of it. Every check the local
+ * transaction makes (name, limit, credential) comes before the provider
+ * is called.
+ */
+static int
+create_auto(struct ctx *ctx, const struct integ *ig, struct create_args *a,
+    struct sub_rec *s)
+{
+	char joined[sizeof(s->params)], err[1024];
+	struct remote r;
+	MDB_txn *txn;
+	int rc;
+
+	if (params_join(&a->params, joined, sizeof(joined)) == -1)
+		return usage_error(ctx, "--param: expected KEY=VALUE");
+	if (remote_params(ig, joined, s->params, sizeof(s->params), err,
+	    sizeof(err)) == -1)
+		return fail("%s", err);
+	remote_init(&r, &ctx->cfg, ig, a->mode);
+	if ((rc = cred_for_remote(ctx, ctx->ws, a->credential, ig, a->mode,
+	    &r)) != 0) {
+		remote_clear(&r);
+		return rc;
+	}
+	str_copy(s->credential, a->credential, sizeof(s->credential));
+	s->state = SUB_CREATING;
+	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL) {
+		remote_clear(&r);
+		return EXIT_FAIL;
+	}
+	if ((rc = create_in_txn(ctx, txn, a, s)) != 0 ||
+	    (rc = txn_commit(txn)) != 0) {
+		if (rc != 0 && txn != NULL)
+			mdb_txn_abort(txn);
+		remote_clear(&r);
+		return rc;
+	}
+	r.params = s->params;
+	r.sub_id = s->id;
+	r.sub_name = s->name;
+	sub_callback_url(ctx, s->id, r.url, sizeof(r.url));
+	r.callback_url = r.url;
+	r.events = s->events;
+	str_copy(r.secret, a->gen, sizeof(r.secret));
+	if (remote_create(&r) == -1) {
+		create_forget(ctx, s->id);
+		rc = fail("%s; nothing was created", r.err);
+		remote_clear(&r);
+		return rc;
+	}
+	if ((rc = sub_save_remote(ctx, s->id, &r, 1)) != 0) {
+		if (remote_delete(&r) == -1)
+			warnmsg("the webhook made in %s (id %s) could not be "
+			    "removed: %s", ig->title, r.remote_id, r.err);
+		create_forget(ctx, s->id);
+		remote_clear(&r);
+		return rc;
+	}
+	str_copy(s->remote_id, r.remote_id, sizeof(s->remote_id));
+	s->expires_at = r.expires_at;
+	s->state = SUB_OK;
+	/* The provider's own secret replaces ours (Stripe, Airtable). */
+	if (r.secret_changed)
+		OPENSSL_cleanse(a->gen, sizeof(a->gen));
+	remote_clear(&r);
+	return 0;
 }
 
 /*
@@ -503,39 +615,28 @@ create_undo(struct ctx *ctx, const struct integ *ig,
 static int
 sub_remote(struct ctx *ctx, const char *key, const char *events, int del)
 {
-	char token[SECRET_MAX + 1], err[1024];
 	const struct integ *ig;
 	struct sub_rec s;
+	struct remote r;
 	MDB_txn *txn;
 	int rc;
 
 	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
-	if ((rc = sub_lookup(ctx, txn, key, &s)) != 0 ||
-	    strcmp(s.mode, "manual") == 0 || s.remote_id[0] == '\0') {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if ((ig = integ_find(&ctx->integs, s.integration)) == NULL) {
-		mdb_txn_abort(txn);
-		return fail("integration %s is not loaded; cannot reach its "
-		    "webhook", s.integration);
-	}
-	rc = credential_token(ctx, txn, s.credential, s.integration, s.mode,
-	    token, sizeof(token));
+	rc = sub_lookup(ctx, txn, key, &s);
 	mdb_txn_abort(txn);
-	if (rc != 0)
+	if (rc != 0 || strcmp(s.mode, "manual") == 0 || s.remote_id[0] == '\0')
 		return rc;
-	if (del)
-		rc = remote_delete(&ctx->cfg, ig, token, s.params, s.remote_id,
-		    err, sizeof(err));
-	else
-		rc = remote_update(&ctx->cfg, ig, token, s.params, s.remote_id,
-		    events, err, sizeof(err));
-	OPENSSL_cleanse(token, sizeof(token));
+	if ((rc = remote_for_sub(ctx, &s, &ig, &r)) != 0)
+		return rc;
+	if (events != NULL)
+		r.events = events;
+	rc = del ? remote_delete(&r) : remote_update(&r);
 	if (rc == -1)
-		return fail("%s; nothing was changed", err);
-	return 0;
+		rc = fail("%s; nothing was changed", r.err);
+	remote_clear(&r);
+	OPENSSL_cleanse(&s, sizeof(s));
+	return rc;
 }
 
 /*
@@ -603,17 +704,25 @@ create_run(struct ctx *ctx, struct create_args *a)
 	    (rc = secret_fits(ig, &a->secret)) != 0 ||
 	    (rc = params_check(ctx, ig, a, &s)) != 0)
 		return rc;
+	if (a->credential != NULL && strcmp(a->mode, "manual") == 0 &&
+	    (rc = credential_check(ctx, a->credential, ig->name)) != 0)
+		return rc;
+	if (a->credential != NULL)
+		str_copy(s.credential, a->credential, sizeof(s.credential));
 	events_warn_unknown(ig, a->events);
 	if (a->generate || strcmp(a->mode, "manual") != 0)
 		secret_generate(a->gen);
-	if (strcmp(a->mode, "manual") != 0 &&
-	    (rc = create_remote(ctx, ig, a, &s)) != 0)
+	if (strcmp(a->mode, "manual") != 0) {
+		if ((rc = create_auto(ctx, ig, a, &s)) == 0) {
+			sub_keys_fetch(ctx, ig, 0);
+			create_print(ctx, a, &s, ig);
+		}
 		return rc;
+	}
 	if ((txn = txn_write(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	if ((rc = create_in_txn(ctx, txn, a, &s)) != 0) {
 		mdb_txn_abort(txn);
-		create_undo(ctx, ig, a, &s);
 	} else if ((rc = txn_commit(txn)) == 0) {
 		if (!a->secret.set && !a->generate &&
 		    strcmp(a->mode, "manual") == 0 && !integ_scheme_keyless(ig))
@@ -638,6 +747,8 @@ sub_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		{ "mode", OPT_STR, &a.mode },
 		{ "credential", OPT_STR, &a.credential },
 		{ "param", OPT_LIST, &a.params },
+		{ "expect-within", OPT_STR, &a.expect_within },
+		{ "expires-at", OPT_STR, &a.expires_at },
 		{ NULL, 0, NULL }
 	};
 	char **args;
@@ -681,7 +792,7 @@ static int
 list_cb(void *arg, const struct sub_rec *s)
 {
 	struct list_state *l = arg;
-	char users[16], count[24], last[40], events[48], id[12];
+	char users[16], count[24], last[40], events[48], id[12], state[32];
 	int64_t n, at;
 	int u;
 
@@ -703,8 +814,9 @@ list_cb(void *arg, const struct sub_rec *s)
 		str_copy(events, s->events, sizeof(events));
 	/* 100 columns: the start of the id, which commands take too. */
 	snprintf(id, sizeof(id), "%.8s", s->id);
-	table_row(&l->t, id, s->name, s->integration, s->mode, events,
-	    users, count, time_str(at, last, sizeof(last)));
+	table_row(&l->t, id, s->name, s->integration, s->mode,
+	    state_text(s, state, sizeof(state)), events, users, count,
+	    time_str(at, last, sizeof(last)));
 	return 0;
 }
 
@@ -728,8 +840,8 @@ sub_list(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if (ctx->json)
 		l.a = json_array();
 	else
-		table_init(&l.t, 8, "ID", "NAME", "INTEGRATION", "MODE",
-		    "EVENTS", "WF", "RECEIVED", "LAST");
+		table_init(&l.t, 9, "ID", "NAME", "INTEGRATION", "MODE",
+		    "STATE", "EVENTS", "WF", "RECEIVED", "LAST");
 	rc = db_sub_each(l.txn, &ctx->db, ctx->ws, list_cb, &l);
 	mdb_txn_abort(l.txn);
 	if (rc != 0) {
@@ -788,6 +900,27 @@ sub_show_json(struct ctx *ctx, MDB_txn *txn, const struct sub_rec *s,
 		    2, reveal));
 	json_object_set_new(o, "event_count", json_integer(n));
 	json_object_set_new(o, "last_event_at", json_time(at));
+	if (s->silent_since != 0)
+		json_object_set_new(o, "silent_since",
+		    json_time(s->silent_since));
+	if (s->renewed_at != 0)
+		json_object_set_new(o, "renewed_at", json_time(s->renewed_at));
+	if (s->checked_at != 0)
+		json_object_set_new(o, "checked_at", json_time(s->checked_at));
+	if (s->failures != 0) {
+		json_object_set_new(o, "renewal_failures",
+		    json_integer(s->failures));
+		json_object_set_new(o, "next_try_at", json_time(s->retry_at));
+	}
+	if (s->credential[0] != '\0' && txn != NULL) {
+		struct cred_rec cr;
+
+		if (db_cred_get(txn, &ctx->db, s->workspace, s->credential,
+		    &cr) == 0)
+			json_object_set_new(o, "credential_state", json_string(
+			    cred_state_name(cr.state)));
+		OPENSSL_cleanse(&cr, sizeof(cr));
+	}
 	return o;
 }
 
@@ -795,9 +928,12 @@ static void
 show_text(json_t *o)
 {
 	static const char *const keys[] = {
-		"id", "name", "workspace", "integration", "mode", "events",
-		"callback_url", "secret", "secondary_secret", "workflows",
-		"event_count", "last_event_at", "created_at", NULL
+		"id", "name", "workspace", "integration", "mode", "state",
+		"state_error", "events", "callback_url", "secret",
+		"secondary_secret", "credential", "credential_state",
+		"remote_id", "expires_at", "renewed_at", "renewal_failures",
+		"next_try_at", "checked_at", "expect_within", "silent_since",
+		"workflows", "event_count", "last_event_at", "created_at", NULL
 	};
 	int i;
 
@@ -807,7 +943,14 @@ show_text(json_t *o)
 
 		if (v == NULL)
 			continue;
-		if (json_is_string(v))
+		if (strcmp(keys[i], "expect_within") == 0 &&
+		    json_is_integer(v)) {
+			char d[32];
+
+			snprintf(d, sizeof(d), "%llds",
+			    (long long)json_integer_value(v));
+			print_field(stdout, keys[i], 18, d);
+		} else if (json_is_string(v))
 			print_field(stdout, keys[i], 18, json_string_value(v));
 		else if (json_is_null(v))
 			print_field(stdout, keys[i], 18, NULL);
@@ -868,6 +1011,11 @@ sub_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 struct edit_args {
 	const char	*name;
 	const char	*events_arg;
+	const char	*expect_within;
+	const char	*expires_at;
+	const char	*credential;
+	int64_t		 expect_s;
+	int64_t		 expires_us;
 	struct secret_opt secret;
 	struct secret_opt secret2;
 	int		 clear2;
@@ -880,10 +1028,15 @@ edit_check(struct ctx *ctx, struct edit_args *a)
 	int rc;
 
 	if (a->name == NULL && a->events_arg == NULL && !a->secret.set &&
-	    !a->secret2.set && !a->clear2)
+	    !a->secret2.set && !a->clear2 && a->expect_within == NULL &&
+	    a->expires_at == NULL && a->credential == NULL)
 		return usage_error(ctx, "nothing to change: give --name, "
-		    "--events, --secret, --secondary-secret or "
-		    "--clear-secondary");
+		    "--events, --secret, --secondary-secret, "
+		    "--clear-secondary, --expect-within, --expires-at or "
+		    "--credential");
+	if ((rc = life_times(ctx, a->expect_within, a->expires_at,
+	    &a->expect_s, &a->expires_us)) != 0)
+		return rc;
 	if (a->name != NULL && (rc = sub_name_check(ctx, a->name)) != 0)
 		return rc;
 	if (a->events_arg != NULL && (rc = events_parse(ctx, a->events_arg,
@@ -969,6 +1122,40 @@ edit_in_txn(struct ctx *ctx, MDB_txn *txn, const char *key,
 		return fail("cannot seal the secret");
 	if (a->clear2)
 		s->secret2_len = 0;
+	if (a->expect_s >= 0) {
+		s->expect_within = a->expect_s;
+		s->silent_since = 0;
+	}
+	if (a->expires_us >= 0) {
+		s->expires_at = a->expires_us;
+		if (strcmp(s->mode, "manual") == 0 &&
+		    (s->state == SUB_EXPIRING || s->state == SUB_EXPIRED)) {
+			s->state = SUB_OK;
+			s->state_error[0] = '\0';
+		}
+	}
+	if (a->credential != NULL) {
+		if (strcmp(s->mode, "manual") != 0)
+			return fail("the credential of an automatic "
+			    "subscription made its webhook; it stays");
+		if (strcmp(a->credential, "-") == 0)
+			s->credential[0] = '\0';
+		else {
+			struct cred_rec cr;
+
+			if (db_cred_get(txn, &ctx->db, ctx->ws, a->credential,
+			    &cr) != 0)
+				return fail("no credential named %s in "
+				    "workspace %s (see: hookpipe cred list)",
+				    a->credential, ctx->ws);
+			if (strcmp(cr.integration, s->integration) != 0)
+				return fail("credential %s is for %s, not %s",
+				    a->credential, cr.integration,
+				    s->integration);
+			str_copy(s->credential, a->credential,
+			    sizeof(s->credential));
+		}
+	}
 	if ((rc = db_sub_put(txn, &ctx->db, s)) != 0)
 		return db_error(rc);
 	return 0;
@@ -1049,6 +1236,9 @@ sub_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		SECRET_OPTS(&a.secret, "secret"),
 		SECRET_OPTS(&a.secret2, "secondary-secret"),
 		{ "clear-secondary", OPT_FLAG, &a.clear2 },
+		{ "expect-within", OPT_STR, &a.expect_within },
+		{ "expires-at", OPT_STR, &a.expires_at },
+		{ "credential", OPT_STR, &a.credential },
 		{ NULL, 0, NULL }
 	};
 	char **args;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "life.h"
 #include "log.h"
 #include "util.h"
 #include "version.h"
@@ -27,7 +28,8 @@ static const struct cmd commands[] = {
 	    "understands, one definition file each.", 0, NULL,
 	    integration_cmds },
 	{ "sub", NULL,
-	    "sub create | list | show | edit | refresh-keys | delete",
+	    "sub create | list | show | edit | refresh-keys | check | renew | "
+	    "delete",
 	    "Subscriptions: one webhook endpoint (callback URL) for one "
 	    "integration in one workspace.", 0, NULL, sub_cmds },
 	{ "workflow", NULL, "workflow create | edit | enable | disable | "
@@ -35,7 +37,7 @@ static const struct cmd commands[] = {
 	    "publish | unpublish | show | list | delete | test",
 	    "Workflows: an action plus the trigger nodes that start it.", 0,
 	    NULL, workflow_cmds },
-	{ "cred", NULL, "cred add | list | delete",
+	{ "cred", NULL, "cred add | list | refresh | delete",
 	    "Credentials (API keys, OAuth tokens) for subscriptions that "
 	    "hookpipe creates in the external system.", 0, NULL, cred_cmds },
 	{ "oauth", NULL, "oauth client set | authorize",
@@ -50,6 +52,14 @@ static const struct cmd commands[] = {
 	{ "key", NULL, "key rotate",
 	    "The master key that encrypts secrets at rest.", 0, NULL,
 	    key_cmds },
+	{ "lifecycle", cmd_lifecycle, "lifecycle",
+	    "One pass of what keeps automatic subscriptions alive: OAuth "
+	    "tokens refreshed before they expire, webhooks renewed before "
+	    "they lapse, automatic subscriptions checked against the provider "
+	    "daily (and repaired), silent subscriptions flagged, and the "
+	    "hookpipe integration's events sent. The dispatcher runs it every "
+	    "HOOKPIPE_LIFECYCLE_INTERVAL seconds; one pass runs at a time.", 0,
+	    NULL, NULL },
 	{ "migrate", cmd_migrate, "migrate",
 	    "Move a state directory of an older layout (one database in db/) "
 	    "into db/config, db/events, db/runs and db/spool. Every command and "

@@ -16,6 +16,10 @@
  *		sessions	SHA-256 of a console session id -> session
  *		logins		SHA-256 of a login link's token -> who (single
  *				use; written by `hookpipe console`)
+ *		outbox		be64 seq -> an internal event waiting for the
+ *				verifier (written by `hookpipe lifecycle`)
+ *		lifecycle	"dead_cursor" (the last dead run reported),
+ *				"count:NAME" -> be64 (the lifecycle's counters)
  *		meta		"schema", "key_current"
  *	events	 written by the verifier alone, append-only
  *		log		be64 seq -> event (seq: the order stored)
@@ -36,6 +40,12 @@
  *		attempts	run id + be64 attempt -> attempt
  *		run_inputs	run id -> JSON text (a trigger's --map result)
  *		tests		"ws/name" -> be64 listen_until a test consumed
+ *		dead		be64 time + run id -> "" (runs that died, for
+ *				the lifecycle's run.dead events)
+ *		enriched	event id + "/" + name -> JSON text (an enrich
+ *				call's result, the dispatcher's)
+ *		cursors		sub id + "/" + name -> text (where an enrich
+ *				call resumes: Airtable's payload cursor)
  *		meta		"schema", "cursor" (be64: the last event seq
  *				routed, the router's place in the log)
  *	spool	 the receiver's; the verifier takes entries off it
@@ -109,6 +119,7 @@ struct db {
 	MDB_dbi	 subs, subs_by_name, workflows, triggers;
 	MDB_dbi	 creds, oauth_clients, oauth_states, cmeta;
 	MDB_dbi	 audit, sessions, logins;
+	MDB_dbi	 outbox, lifecycle;
 	/* events */
 	MDB_dbi	 log, ids, sub_stats, rejected, emeta;
 	struct {
@@ -120,6 +131,7 @@ struct db {
 	/* runs */
 	MDB_dbi	 runs, runs_by_time, runs_by_event, due, attempts, run_inputs;
 	MDB_dbi	 tests, rmeta;
+	MDB_dbi	 dead, enriched, cursors;
 	/* spool */
 	MDB_dbi	 spool, quarantine;
 	/* Master keys by id, loaded as sealed values need them. */
@@ -167,6 +179,17 @@ const char *run_state_name(enum run_state);
 int	event_state_parse(const char *);
 int	run_state_parse(const char *);
 
+/*
+ * What the lifecycle (admin/lifecycle.c) says of a subscription: in
+ * order, creating (its webhook is being made), renewal failing before
+ * the expiry (expiring), lapsed (expired), the provider's webhook gone or
+ * changed (drifted).
+ */
+enum sub_state { SUB_OK, SUB_CREATING, SUB_EXPIRING, SUB_EXPIRED,
+	SUB_DRIFTED };
+const char *sub_state_name(enum sub_state);
+int	sub_state_parse(const char *);		/* -1 for an unknown name */
+
 struct sub_rec {
 	char	 id[UUID_LEN + 1];
 	char	 workspace[NAME_MAX_LEN + 1];
@@ -182,6 +205,18 @@ struct sub_rec {
 	char	 params[1024];			/* "k=v\n" lines */
 	char	 remote_id[64];
 	int64_t	 created_at;
+	int64_t	 expires_at;			/* us; 0: it does not expire */
+	int64_t	 expect_within;			/* s; 0: silence is fine */
+	char	 remote[512];			/* JSON object: what the provider
+						   said that later calls need */
+	/* The lifecycle's. */
+	enum sub_state state;
+	char	 state_error[256];
+	int64_t	 failures;			/* renewals failed in a row */
+	int64_t	 retry_at;			/* us: the next renewal try */
+	int64_t	 renewed_at;			/* us: created or renewed */
+	int64_t	 checked_at;			/* us: the last drift check */
+	int64_t	 silent_since;			/* us; 0: not silent */
 };
 
 struct trigger {
@@ -320,16 +355,33 @@ char   *db_wf_unseal(struct db *, const struct wf_rec *, enum wf_sealed which);
 
 /* --- config: credentials, OAuth, master keys ------------------------ */
 
-/* Credentials: an API key or an OAuth token, sealed (aad = "cred:ws/name"). */
+/*
+ * Credentials: an API key or an OAuth token, sealed (aad = "cred:ws/name"),
+ * with an OAuth token's refresh token (aad = "refresh:ws/name") and
+ * expiry. A refresh the provider refused leaves it needing a new
+ * authorization.
+ */
+enum cred_state { CRED_OK, CRED_NEEDS_REAUTH };
+/* Microsoft's access tokens are JWTs of a few kilobytes. */
+#define CRED_TOKEN_MAX	4096
+#define CRED_SEALED_MAX	(CRED_TOKEN_MAX + SEAL_OVERHEAD)
+const char *cred_state_name(enum cred_state);
+
 struct cred_rec {
 	char	 workspace[NAME_MAX_LEN + 1];
 	char	 name[NAME_MAX_LEN + 1];
 	char	 integration[NAME_MAX_LEN + 1];
 	char	 kind[16];			/* api-key, oauth */
 	char	 login[128];			/* the account it acts as */
-	unsigned char token[SEALED_MAX];
+	unsigned char token[CRED_SEALED_MAX];
 	size_t	 token_len;
 	int64_t	 created_at;
+	unsigned char refresh[CRED_SEALED_MAX];
+	size_t	 refresh_len;
+	int64_t	 expires_at;			/* us: the token's; 0: never */
+	int64_t	 refreshed_at;			/* us */
+	enum cred_state state;
+	char	 state_error[256];
 };
 
 int	db_cred_get(MDB_txn *, struct db *, const char *ws, const char *name,
@@ -342,6 +394,36 @@ int	db_cred_set_token(struct db *, struct cred_rec *, const char *token);
 /* The token as a NUL-terminated string in out; length or -1. */
 int	db_cred_token(struct db *, const struct cred_rec *, char *out,
 	    size_t cap);
+/* The refresh token, the same way ("" sets none). */
+int	db_cred_set_refresh(struct db *, struct cred_rec *, const char *token);
+int	db_cred_refresh(struct db *, const struct cred_rec *, char *out,
+	    size_t cap);
+
+/*
+ * The lifecycle's outbox: internal events (the `hookpipe` integration's)
+ * kept until the verifier stored them. The payload is JSON text.
+ */
+struct outbox_rec {
+	uint64_t seq;
+	char	 sub[UUID_LEN + 1];		/* a `hookpipe` subscription */
+	char	 type[64];
+	char	 delivery_id[128];
+	int64_t	 created_at;
+	char	*payload;			/* malloc'd */
+};
+int	db_outbox_put(MDB_txn *, struct db *, struct outbox_rec *);
+typedef int (*db_outbox_fn)(void *arg, struct outbox_rec *);
+int	db_outbox_each(MDB_txn *, struct db *, db_outbox_fn, void *);
+int	db_outbox_del(MDB_txn *, struct db *, uint64_t seq);
+/* The lifecycle's counters ("renewal.ok" ...) and its places. */
+int	db_life_count(MDB_txn *, struct db *, const char *name, int64_t add);
+int64_t	db_life_counter(MDB_txn *, struct db *, const char *name);
+typedef int (*db_counter_fn)(void *arg, const char *name, int64_t n);
+int	db_life_counters(MDB_txn *, struct db *, db_counter_fn, void *);
+int	db_life_get(MDB_txn *, struct db *, const char *key, void *out,
+	    size_t cap, size_t *len);
+int	db_life_put(MDB_txn *, struct db *, const char *key, const void *v,
+	    size_t n);
 
 /* OAuth clients, per workspace and integration (aad = "oauth:ws/integ"). */
 struct oauth_client_rec {
@@ -561,6 +643,28 @@ int	db_run_inputs_put(MDB_txn *, struct db *, const char *run_id,
 	    const char *json);
 /* malloc'd JSON text, or NULL. */
 char   *db_run_inputs_get(MDB_txn *, struct db *, const char *run_id);
+/*
+ * Runs that died, by the time they did (db_run_put keeps the index):
+ * visited after `after` (a key of DEAD_KEY_LEN bytes, or NULL), oldest
+ * first; fn gets each key and run id, and stops the walk with non-zero.
+ */
+#define DEAD_KEY_LEN	(8 + UUID_LEN)
+typedef int (*db_dead_fn)(void *arg, const unsigned char *key,
+	    const char *run_id);
+int	db_dead_each(MDB_txn *, struct db *, const unsigned char *after,
+	    db_dead_fn, void *);
+/*
+ * An enrich call's result for an event (JSON text, malloc'd, or NULL),
+ * and where a subscription's enrich call resumes (Airtable's cursor).
+ */
+char   *db_enriched_get(MDB_txn *, struct db *, const char *event_id,
+	    const char *name);
+int	db_enriched_put(MDB_txn *, struct db *, const char *event_id,
+	    const char *name, const char *json);
+int	db_cursor_get_named(MDB_txn *, struct db *, const char *sub_id,
+	    const char *name, char *out, size_t cap);
+int	db_cursor_put_named(MDB_txn *, struct db *, const char *sub_id,
+	    const char *name, const char *value);
 /* The router's place in the event log. */
 uint64_t db_cursor(MDB_txn *, struct db *);
 int	db_cursor_put(MDB_txn *, struct db *, uint64_t seq);

@@ -27,9 +27,33 @@ db_config_open(struct db *db, MDB_txn *txn)
 	    (rc = dbi_open(txn, "oauth_clients", MDB_CREATE,
 	    &db->oauth_clients)) ||
 	    (rc = dbi_open(txn, "oauth_states", MDB_CREATE,
-	    &db->oauth_states)))
+	    &db->oauth_states)) ||
+	    (rc = dbi_open(txn, "outbox", MDB_CREATE, &db->outbox)) ||
+	    (rc = dbi_open(txn, "lifecycle", MDB_CREATE, &db->lifecycle)))
 		return rc;
 	return db_console_open(db, txn);
+}
+
+static const char *const sub_states[] = {
+	"ok", "creating", "expiring", "expired", "drifted", NULL
+};
+
+const char *
+sub_state_name(enum sub_state s)
+{
+	return (unsigned)s < sizeof(sub_states) / sizeof(sub_states[0]) - 1 ?
+	    sub_states[s] : "ok";
+}
+
+int
+sub_state_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; sub_states[i] != NULL; i++)
+		if (strcmp(sub_states[i], name) == 0)
+			return i;
+	return -1;
 }
 
 /* --- subscriptions --- */
@@ -48,6 +72,9 @@ sub_name_key(char *out, size_t len, const char *ws, const char *integ,
 static int
 sub_decode(const msgpack_object *m, struct sub_rec *s)
 {
+	char state[16];
+	int st;
+
 	memset(s, 0, sizeof(*s));
 	if (mp_get_str(m, "id", s->id, sizeof(s->id)) ||
 	    mp_get_str(m, "workspace", s->workspace, sizeof(s->workspace)) ||
@@ -63,6 +90,19 @@ sub_decode(const msgpack_object *m, struct sub_rec *s)
 	mp_get_str(m, "params", s->params, sizeof(s->params));
 	mp_get_str(m, "remote_id", s->remote_id, sizeof(s->remote_id));
 	mp_get_i64(m, "created_at", &s->created_at);
+	/* The lifecycle's fields, in records that have them. */
+	mp_get_i64(m, "expires_at", &s->expires_at);
+	mp_get_i64(m, "expect_within", &s->expect_within);
+	mp_get_str(m, "remote", s->remote, sizeof(s->remote));
+	if (mp_get_str(m, "state", state, sizeof(state)) == 0 &&
+	    (st = sub_state_parse(state)) >= 0)
+		s->state = (enum sub_state)st;
+	mp_get_str(m, "state_error", s->state_error, sizeof(s->state_error));
+	mp_get_i64(m, "failures", &s->failures);
+	mp_get_i64(m, "retry_at", &s->retry_at);
+	mp_get_i64(m, "renewed_at", &s->renewed_at);
+	mp_get_i64(m, "checked_at", &s->checked_at);
+	mp_get_i64(m, "silent_since", &s->silent_since);
 	return 0;
 }
 
@@ -160,10 +200,27 @@ db_sub_put(MDB_txn *txn, struct db *db, const struct sub_rec *s)
 	    0);
 }
 
+/*
+ * The lifecycle's fields only when set: a subscription that never had
+ * them keeps the layout an older stage reads.
+ */
 static void
 sub_pack(struct mpw *w, const struct sub_rec *s)
 {
-	mpw_map(w, 12);
+	const int64_t *life[] = { &s->expires_at, &s->expect_within,
+	    &s->failures, &s->retry_at, &s->renewed_at, &s->checked_at,
+	    &s->silent_since };
+	static const char *const life_keys[] = { "expires_at",
+	    "expect_within", "failures", "retry_at", "renewed_at",
+	    "checked_at", "silent_since" };
+	uint32_t n = 12;
+	size_t i;
+
+	for (i = 0; i < sizeof(life) / sizeof(life[0]); i++)
+		n += *life[i] != 0;
+	n += (s->remote[0] != '\0') + (s->state != SUB_OK) +
+	    (s->state_error[0] != '\0');
+	mpw_map(w, n);
 	mpw_kv_str(w, "id", s->id);
 	mpw_kv_str(w, "workspace", s->workspace);
 	mpw_kv_str(w, "name", s->name);
@@ -176,6 +233,15 @@ sub_pack(struct mpw *w, const struct sub_rec *s)
 	mpw_kv_str(w, "params", s->params);
 	mpw_kv_str(w, "remote_id", s->remote_id);
 	mpw_kv_i64(w, "created_at", s->created_at);
+	for (i = 0; i < sizeof(life) / sizeof(life[0]); i++)
+		if (*life[i] != 0)
+			mpw_kv_i64(w, life_keys[i], *life[i]);
+	if (s->remote[0] != '\0')
+		mpw_kv_str(w, "remote", s->remote);
+	if (s->state != SUB_OK)
+		mpw_kv_str(w, "state", sub_state_name(s->state));
+	if (s->state_error[0] != '\0')
+		mpw_kv_str(w, "state_error", s->state_error);
 }
 
 int

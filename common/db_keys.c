@@ -17,9 +17,28 @@
 
 /* --- credentials and OAuth --- */
 
+static void
+get_sealed_cred(const msgpack_object *m, const char *key, unsigned char *out,
+    size_t *len)
+{
+	const void *p;
+	size_t n;
+
+	*len = 0;
+	if (mp_get_binp(m, key, &p, &n) == 0 && n <= CRED_SEALED_MAX) {
+		memcpy(out, p, n);
+		*len = n;
+	}
+}
+
+static int seal_current_cap(MDB_txn *, struct db *, const char *,
+    unsigned char *, size_t *, size_t);
+
 static int
 cred_decode(const msgpack_object *m, struct cred_rec *c)
 {
+	char state[32];
+
 	memset(c, 0, sizeof(*c));
 	if (mp_get_str(m, "workspace", c->workspace, sizeof(c->workspace)) ||
 	    mp_get_str(m, "name", c->name, sizeof(c->name)) ||
@@ -28,9 +47,22 @@ cred_decode(const msgpack_object *m, struct cred_rec *c)
 	    mp_get_str(m, "kind", c->kind, sizeof(c->kind)))
 		return -1;
 	mp_get_str(m, "login", c->login, sizeof(c->login));
-	get_sealed(m, "token", c->token, &c->token_len);
+	get_sealed_cred(m, "token", c->token, &c->token_len);
 	mp_get_i64(m, "created_at", &c->created_at);
+	get_sealed_cred(m, "refresh", c->refresh, &c->refresh_len);
+	mp_get_i64(m, "expires_at", &c->expires_at);
+	mp_get_i64(m, "refreshed_at", &c->refreshed_at);
+	if (mp_get_str(m, "state", state, sizeof(state)) == 0 &&
+	    strcmp(state, cred_state_name(CRED_NEEDS_REAUTH)) == 0)
+		c->state = CRED_NEEDS_REAUTH;
+	mp_get_str(m, "state_error", c->state_error, sizeof(c->state_error));
 	return 0;
+}
+
+const char *
+cred_state_name(enum cred_state s)
+{
+	return s == CRED_NEEDS_REAUTH ? "needs-reauthorization" : "ok";
 }
 
 int
@@ -55,7 +87,7 @@ db_cred_get(MDB_txn *txn, struct db *db, const char *ws, const char *name,
 int
 db_cred_put(MDB_txn *txn, struct db *db, const struct cred_rec *c)
 {
-	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 8];
+	char key[KEY_MAX + 1], aad[2 * NAME_MAX_LEN + 16];
 	struct cred_rec fresh;
 	struct mpw w;
 	int n, rc;
@@ -66,12 +98,19 @@ db_cred_put(MDB_txn *txn, struct db *db, const struct cred_rec *c)
 		return MDB_BAD_VALSIZE;
 	fresh = *c;
 	snprintf(aad, sizeof(aad), "cred:%s/%s", c->workspace, c->name);
-	if ((rc = seal_current(txn, db, aad, fresh.token,
-	    &fresh.token_len)) != 0)
+	if ((rc = seal_current_cap(txn, db, aad, fresh.token,
+	    &fresh.token_len, CRED_TOKEN_MAX)) != 0)
+		return rc;
+	snprintf(aad, sizeof(aad), "refresh:%s/%s", c->workspace, c->name);
+	if ((rc = seal_current_cap(txn, db, aad, fresh.refresh,
+	    &fresh.refresh_len, CRED_TOKEN_MAX)) != 0)
 		return rc;
 	c = &fresh;
+	/* The OAuth fields only when set: an API key keeps its layout. */
 	mpw_init(&w);
-	mpw_map(&w, 7);
+	mpw_map(&w, 7 + (c->refresh_len > 0) + (c->expires_at != 0) +
+	    (c->refreshed_at != 0) + (c->state != CRED_OK) +
+	    (c->state_error[0] != '\0'));
 	mpw_kv_str(&w, "workspace", c->workspace);
 	mpw_kv_str(&w, "name", c->name);
 	mpw_kv_str(&w, "integration", c->integration);
@@ -79,6 +118,16 @@ db_cred_put(MDB_txn *txn, struct db *db, const struct cred_rec *c)
 	mpw_kv_str(&w, "login", c->login);
 	mpw_kv_bin(&w, "token", c->token, c->token_len);
 	mpw_kv_i64(&w, "created_at", c->created_at);
+	if (c->refresh_len > 0)
+		mpw_kv_bin(&w, "refresh", c->refresh, c->refresh_len);
+	if (c->expires_at != 0)
+		mpw_kv_i64(&w, "expires_at", c->expires_at);
+	if (c->refreshed_at != 0)
+		mpw_kv_i64(&w, "refreshed_at", c->refreshed_at);
+	if (c->state != CRED_OK)
+		mpw_kv_str(&w, "state", cred_state_name(c->state));
+	if (c->state_error[0] != '\0')
+		mpw_kv_str(&w, "state_error", c->state_error);
 	return put_mp(txn, db->creds, key, (size_t)n, &w);
 }
 
@@ -159,10 +208,43 @@ unseal_str(struct db *db, const char *aad, const unsigned char *in,
 int
 db_cred_set_token(struct db *db, struct cred_rec *c, const char *token)
 {
-	char aad[2 * NAME_MAX_LEN + 8];
+	char aad[2 * NAME_MAX_LEN + 16];
 
+	if (*token == '\0' || strlen(token) > CRED_TOKEN_MAX)
+		return -1;
 	snprintf(aad, sizeof(aad), "cred:%s/%s", c->workspace, c->name);
-	return seal_str(db, aad, token, c->token, &c->token_len);
+	return db_seal(db, aad, token, strlen(token), c->token, &c->token_len);
+}
+
+int
+db_cred_set_refresh(struct db *db, struct cred_rec *c, const char *token)
+{
+	char aad[2 * NAME_MAX_LEN + 16];
+
+	if (*token == '\0') {
+		c->refresh_len = 0;
+		return 0;
+	}
+	if (strlen(token) > CRED_TOKEN_MAX)
+		return -1;
+	snprintf(aad, sizeof(aad), "refresh:%s/%s", c->workspace, c->name);
+	return db_seal(db, aad, token, strlen(token), c->refresh,
+	    &c->refresh_len);
+}
+
+int
+db_cred_refresh(struct db *db, const struct cred_rec *c, char *out,
+    size_t cap)
+{
+	char aad[2 * NAME_MAX_LEN + 16];
+
+	if (c->refresh_len == 0) {
+		if (cap > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	snprintf(aad, sizeof(aad), "refresh:%s/%s", c->workspace, c->name);
+	return unseal_str(db, aad, c->refresh, c->refresh_len, out, cap);
 }
 
 int
@@ -473,7 +555,15 @@ int
 seal_current(MDB_txn *txn, struct db *db, const char *aad,
     unsigned char *val, size_t *len)
 {
-	unsigned char plain[SEALED_MAX];
+	return seal_current_cap(txn, db, aad, val, len, SECRET_MAX);
+}
+
+/* The same for a buffer of max + SEAL_OVERHEAD bytes. */
+static int
+seal_current_cap(MDB_txn *txn, struct db *db, const char *aad,
+    unsigned char *val, size_t *len, size_t max)
+{
+	unsigned char plain[CRED_SEALED_MAX];
 	uint32_t cur;
 	int n;
 
@@ -483,7 +573,7 @@ seal_current(MDB_txn *txn, struct db *db, const char *aad,
 	if (sealed_key_id(val, *len) == cur)
 		return 0;
 	if ((n = db_unseal(db, aad, val, *len, plain, sizeof(plain))) < 0 ||
-	    (size_t)n > SECRET_MAX)
+	    (size_t)n > max)
 		return DB_ESEAL;
 	db->key_current = cur;
 	n = db_seal(db, aad, plain, (size_t)n, val, len);
@@ -785,6 +875,7 @@ rot_used(struct rotation *r)
 			break;
 		}
 		rot_use(r, c.token, c.token_len);
+		rot_use(r, c.refresh, c.refresh_len);
 	}
 	rot_walk(r, r->db->oauth_clients);
 	for (i = 0; i < r->nkeys && r->rc == 0; i++) {

@@ -136,7 +136,8 @@ run_drop(MDB_txn *txn, struct db *db, const struct run_rec *r,
 		return rc;
 	if ((rc = db_del(txn, db->runs_by_time, timekey, 8 + UUID_LEN)) ||
 	    (rc = db_del(txn, db->run_inputs, r->id, UUID_LEN)) ||
-	    (rc = db_del(txn, db->runs, r->id, UUID_LEN)))
+	    (rc = db_del(txn, db->runs, r->id, UUID_LEN)) ||
+	    (rc = db_life_run_dropped(txn, db, r)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, db->attempts, &c)) != 0)
 		return rc;

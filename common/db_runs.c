@@ -24,7 +24,10 @@ db_runs_open(struct db *db, MDB_txn *txn)
 	    (rc = dbi_open(txn, "due", MDB_CREATE, &db->due)) ||
 	    (rc = dbi_open(txn, "attempts", MDB_CREATE, &db->attempts)) ||
 	    (rc = dbi_open(txn, "run_inputs", MDB_CREATE, &db->run_inputs)) ||
-	    (rc = dbi_open(txn, "tests", MDB_CREATE, &db->tests)))
+	    (rc = dbi_open(txn, "tests", MDB_CREATE, &db->tests)) ||
+	    (rc = dbi_open(txn, "dead", MDB_CREATE, &db->dead)) ||
+	    (rc = dbi_open(txn, "enriched", MDB_CREATE, &db->enriched)) ||
+	    (rc = dbi_open(txn, "cursors", MDB_CREATE, &db->cursors)))
 		return rc;
 	return 0;
 }
@@ -220,6 +223,13 @@ db_run_put(MDB_txn *txn, struct db *db, const struct run_rec *r,
 			return rc;
 	} else if (run_is_due(old)) {
 		if ((rc = db_del(txn, db->due, k, (size_t)due_key(k, old))))
+			return rc;
+	}
+	/* A run that dies is reported once (hookpipe lifecycle: run.dead). */
+	if (r->state == RUN_DEAD && (old == NULL || old->state != RUN_DEAD)) {
+		put_be64(k, (uint64_t)r->updated_at);
+		memcpy(k + 8, r->id, UUID_LEN);
+		if ((rc = db_put(txn, db->dead, k, DEAD_KEY_LEN, "", 0, 0)))
 			return rc;
 	}
 	if (run_is_due(r))

@@ -7,6 +7,7 @@
 
 #include "crypto.h"
 #include "integ.h"
+#include "integ_api.h"
 #include "util.h"
 
 json_t *
@@ -511,7 +512,8 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 			    "oauth", label, i);
 	}
 #undef BAD
-	if (integ_check_forms(ig, def, label, err, errlen) == -1)
+	if (integ_check_forms(ig, def, label, err, errlen) == -1 ||
+	    integ_api_check(ig, def, label, err, errlen) == -1)
 		return -1;
 	ig->def = def;
 	derive_headers(ig);

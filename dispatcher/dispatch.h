@@ -69,6 +69,8 @@ void	http_abort(struct httpc *, struct job *);
  */
 struct config;
 void	jwks_tick(const struct config *);
+/* life.c: the lifecycle pass, a child, every HOOKPIPE_LIFECYCLE_INTERVAL. */
+void	life_tick(void);
 
 /* A server's Retry-After is honoured up to this many seconds. */
 #define RETRY_AFTER_MAX_S	(24 * 3600)

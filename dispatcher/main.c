@@ -1119,6 +1119,7 @@ loop(struct dispatcher *d)
 			d->next_due_us = 0;
 			db_reader_check(&d->db);
 			jwks_tick(&d->cfg);
+			life_tick();
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "integ_api.h"
 #include "log.h"
 #include "receiver.h"
 
@@ -64,23 +65,29 @@ respond_page(struct receiver *rx, struct MHD_Connection *c, int status,
 	return r;
 }
 
-/* "{web}/login/oauth/access_token" with the configured bases. */
-static char *
-expand_url(const struct config *cfg, const char *tpl)
+/*
+ * The definition's bases ({api}, {web}: HOOKPIPE_<NAME>_API and _WEB, or
+ * the definition's own), for "{web}/login/oauth/access_token".
+ */
+static const char *
+base_var(void *arg, const char *name, char *buf, size_t len)
 {
-	struct buf b = { 0 };
+	if (strcmp(name, "api") && strcmp(name, "web"))
+		return NULL;
+	return api_base(arg, name, "", buf, len) == 0 ? buf : NULL;
+}
 
-	while (*tpl != '\0') {
-		if (strncmp(tpl, "{web}", 5) == 0) {
-			buf_appendf(&b, "%s", cfg->github_web);
-			tpl += 5;
-		} else if (strncmp(tpl, "{api}", 5) == 0) {
-			buf_appendf(&b, "%s", cfg->github_api);
-			tpl += 5;
-		} else
-			buf_append(&b, tpl++, 1);
+static char *
+expand_url(const struct integ *ig, const char *tpl)
+{
+	int missing = 0;
+	char *s = api_expand(tpl, base_var, (void *)ig, &missing);
+
+	if (missing > 0) {
+		free(s);
+		return NULL;
 	}
-	return b.data;
+	return s;
 }
 
 static size_t
@@ -206,7 +213,14 @@ oauth_begin(struct receiver *rx, struct MHD_Connection *c,
 		form_add(&form, "code_verifier", secret);
 	}
 	OPENSSL_cleanse(secret, sizeof(secret));
-	url = expand_url(&rx->cfg, tpl);
+	if ((url = expand_url(ig, tpl)) == NULL) {
+		OPENSSL_cleanse(form.data, form.len);
+		buf_free(&form);
+		curl_easy_cleanup(e);
+		free(rq);
+		return respond_page(rx, c, 500, "Authorization failed", "The "
+		    "integration's token_url names a base it does not have.");
+	}
 	rq->hdrs = curl_slist_append(NULL, "Accept: application/json");
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -285,6 +299,13 @@ oauth_done(void *ctx, void *arg, CURL *easy, CURLcode res)
 	str_copy(cr.kind, "oauth", sizeof(cr.kind));
 	cr.created_at = now_us();
 	rc = db_cred_set_token(&rx->db, &cr, token);
+	/* What lets the lifecycle refresh the token before it lapses. */
+	if (rc == 0 && json_is_string(json_object_get(j, "refresh_token")))
+		rc = db_cred_set_refresh(&rx->db, &cr, json_string_value(
+		    json_object_get(j, "refresh_token")));
+	if (json_integer_value(json_object_get(j, "expires_in")) > 0)
+		cr.expires_at = cr.created_at + json_integer_value(
+		    json_object_get(j, "expires_in")) * 1000000;
 	if (rc == 0 && (txn = db_begin(&rx->db, DB_CONFIG, 0)) != NULL) {
 		struct cred_rec old;
 

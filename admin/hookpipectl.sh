@@ -68,6 +68,39 @@ export HOOKPIPE_BINDIR
 run=$HOOKPIPE_HOME/run
 logdir=$HOOKPIPE_HOME/log
 
+# $HOOKPIPE_HOME/hookpipe.env, for what hookpipectl itself shows or
+# writes (HOOKPIPE_LISTEN, ...): a value the environment does not give.
+# Kept out of the environment, so that the stages read the file
+# themselves, as it is when they start: an edit and a restart suffice.
+# Lines the stages would refuse are theirs to report.
+env_file_load() {
+	[ -r "$HOOKPIPE_HOME/hookpipe.env" ] || return 0
+	while IFS= read -r ef_line || [ -n "$ef_line" ]; do
+		ef_line=$(printf '%s' "$ef_line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		case $ef_line in
+		''|'#'*) continue ;;
+		'export '*) ef_line=${ef_line#export } ;;
+		esac
+		ef_name=${ef_line%%=*}
+		[ "$ef_name" != "$ef_line" ] || continue
+		case $ef_name in
+		TRIGGER_URL|HOOKPIPE_?*) ;;
+		*) continue ;;
+		esac
+		case $ef_name in
+		*[!A-Z0-9_]*|HOOKPIPE_HOME) continue ;;
+		esac
+		eval "ef_set=\${$ef_name+x}"
+		[ -z "$ef_set" ] || continue
+		ef_val=${ef_line#*=}
+		case $ef_val in
+		'"'*'"'|"'"*"'") ef_val=${ef_val#?}; ef_val=${ef_val%?} ;;
+		esac
+		eval "$ef_name=\$ef_val"
+	done <"$HOOKPIPE_HOME/hookpipe.env"
+}
+env_file_load
+
 usage() {
 	cat <<EOF
 usage: $prog COMMAND [ARGS]

@@ -37,6 +37,10 @@ unset HOOKPIPE_LISTEN
 start_stack
 post GET "http://127.0.0.1:$port/healthz" ""
 assert_status "the receiver listens on the file's address" 200
+# hookpipectl reads it too, for what it writes itself.
+hookpipectl gen systemd "$T_DIR/units" >/dev/null
+assert_contains "hookpipectl gen: the socket unit listens where the file says" \
+    "ListenStream=127.0.0.1:$port" "$(cat "$T_DIR/units/hookpipe-receiver.socket")"
 
 printf 'HOOKPIPE_TOLERANCE=300\nnot a setting\n' >>"$env_file"
 out=$(hookpipe sub list 2>&1)

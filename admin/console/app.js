@@ -519,11 +519,34 @@ async function workflows() {
 		});
 		return f;
 	}
+	// The action's limits, changed in place (workflow edit): triggers,
+	// state and runs stay.
+	function editForm(w) {
+		const num = (name, label, value, min) => h('label', {}, label,
+		    h('input', { name, type: 'number', min: String(min),
+			value: String(value ?? '') }));
+		const f = h('form', { class: 'inline', 'aria-label':
+		    'Edit ' + w.name },
+		    num('timeout', 'Timeout (s)', w.action.timeout, 1),
+		    num('retries', 'Retries', w.action.retries, 0),
+		    num('concurrency', 'Concurrency (0: the default)',
+			    w.action.concurrency, 0),
+		    h('button', { type: 'submit', class: 'secondary' }, 'Save'));
+		f.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			const d = formData(f);
+			for (const k of Object.keys(d))
+				if (d[k] === '') delete d[k];
+			await act(w.name, 'edit', d);
+		});
+		return f;
+	}
 	async function render() {
 		const l = await api('GET', 'workflows');
 		listEl.replaceChildren(...(l.length ? l.map((w) =>
 		    h('section', { class: 'card', 'aria-label': w.name },
-			h('h2', {}, w.name, ' ', badge(w.state)),
+			h('h2', {}, w.name, ' ', badge(w.state),
+			    w.enabled === false ? [' ', badge('disabled')] : []),
 			h('p', {}, h('strong', {}, w.action.type + ': '),
 			    h('code', {}, w.action.command || w.action.url ||
 				w.action.base || w.action.endpoint || ''),
@@ -541,7 +564,14 @@ async function workflows() {
 					    t.subscription_name, event: t.event })
 				}, 'Remove')))), 'No triggers yet.'),
 			triggerForm(w),
+			editForm(w),
 			h('div', { class: 'actions' },
+			    w.enabled === false ?
+				h('button', { type: 'button', onclick: () =>
+				    act(w.name, 'enable') }, 'Enable') :
+				h('button', { type: 'button', class: 'secondary',
+				    onclick: () => act(w.name, 'disable') },
+				    'Disable'),
 			    w.state === 'published' ?
 				h('button', { type: 'button', class: 'secondary',
 				    onclick: () => act(w.name, 'unpublish') },

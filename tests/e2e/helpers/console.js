@@ -135,8 +135,16 @@ function cli(...args) {
 		await fill('form[aria-label="New workflow"] input[name=retries]', '0');
 		await page.click('form[aria-label="New workflow"] button[type=submit]');
 		await page.waitForSelector('section[aria-label="wfail"]');
-		await fill('form[aria-label="Add a trigger to wfail"] input[name=filter]',
-		    '.type == "batch.completed"');
+		// The list is drawn again once the creation is answered: fill
+		// the form that stays.
+		const filt = 'form[aria-label="Add a trigger to wfail"] input[name=filter]';
+		for (let i = 0; i < 10; i++) {
+			await fill(filt, '.type == "batch.completed"');
+			await new Promise((r) => setTimeout(r, 300));
+			if (await page.$eval(filt, (e) => e.value) ===
+			    '.type == "batch.completed"')
+				break;
+		}
 		await page.click('form[aria-label="Add a trigger to wfail"] button[type=submit]');
 		await page.waitForFunction(() => [...document.querySelectorAll(
 		    'section[aria-label="wfail"] td')].some((t) => t.textContent === 'web1'));
@@ -258,6 +266,44 @@ function cli(...args) {
 			return JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
 			    .state === 'published';
 		});
+		// Disable and enable, apart from publishing; edit in place.
+		const wbtn = (label) => page.$$eval(
+		    'section[aria-label="wfail"] .actions button',
+		    (bs, l) => bs.find((b) => b.textContent === l).click(), label);
+		await wbtn('Disable');
+		await check('Disable disables the workflow, still published',
+		    async () => {
+			await page.waitForFunction(() => [...document.querySelectorAll(
+			    'section[aria-label="wfail"] h2 .badge')].some((b) =>
+				b.textContent === 'disabled'));
+			const w = JSON.parse(cli('--json', 'workflow', 'show', 'wfail'));
+			return w.enabled === false && w.state === 'published';
+		    });
+		await wbtn('Enable');
+		await check('Enable enables it again', async () => {
+			await page.waitForFunction(() => ![...document.querySelectorAll(
+			    'section[aria-label="wfail"] h2 .badge')].some((b) =>
+				b.textContent === 'disabled'));
+			return JSON.parse(cli('--json', 'workflow', 'show', 'wfail'))
+			    .enabled === true;
+		});
+		const ef = 'form[aria-label="Edit wfail"]';
+		await fill(ef + ' input[name=retries]', '2');
+		await fill(ef + ' input[name=timeout]', '45');
+		await page.click(ef + ' button[type=submit]');
+		await check('the edit form changes the action in place', async () => {
+			await page.waitForFunction((sel) => document.querySelector(
+			    sel + ' input[name=retries]').value === '2', {}, ef);
+			for (let i = 0; i < 50; i++) {
+				const a = JSON.parse(cli('--json', 'workflow', 'show',
+				    'wfail')).action;
+				if (a.retries === 2 && a.timeout === 45)
+					return true;
+				await new Promise((r) => setTimeout(r, 100));
+			}
+			return false;
+		});
+		await shot('workflow-edit');
 		await go('#/tail?stage=verifier', 'Tail');
 		await new Promise((r) => setTimeout(r, 1000));
 		cli('send', 'web1', '--event', 'batch.completed');

@@ -81,23 +81,18 @@ if [ -z "$pattern" ]; then
 	fi
 fi
 
-for t in tests/e2e/[0-9]*.sh; do
-	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
-	case $name in
-	*"$pattern"*) ;;
-	*) continue ;;
-	esac
-	echo "# $name"
+# run_script SCRIPT OUT: one e2e script against its own stack, in its own
+# scratch HOOKPIPE_HOME on its own port; its output in OUT, its exit
+# status in OUT.rc.
+run_script() {
+	local t=$1 o=$2 home port f p
 	home=$(mktemp -d /tmp/hp.XXXXXX)
 	port=$(free_port)
 	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
 	    TRIGGER_URL=http://127.0.0.1:$port \
 	    HOOKPIPE_RETRY_SCHEDULE=0.2,0.2,0.2 \
-	    timeout -k 5 "$(script_timeout "$t")" bash "$t" >"$out" 2>&1 </dev/null
-	rc=$?
-	cat "$out"
-	tally "$name" "$rc" "$out"
+	    timeout -k 5 "$(script_timeout "$t")" bash "$t" >"$o" 2>&1 </dev/null
+	echo $? >"$o.rc"
 	# The script cleans up after itself; this catches a script that was
 	# killed by the timeout.
 	HOOKPIPE_HOME=$home bin/hookpipectl stop >/dev/null 2>&1
@@ -111,7 +106,54 @@ for t in tests/e2e/[0-9]*.sh; do
 		done
 	done
 	rm -rf "$home"
+}
+
+# Scripts that say "# lane: side" among their first 20 lines (long, and
+# not sensitive to timing: the catalogue, the browser, packaging) run
+# one after another beside the others, which run one after another too;
+# their outputs are shown at the end.
+side=()
+main=()
+for t in tests/e2e/[0-9]*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	case $name in
+	*"$pattern"*) ;;
+	*) continue ;;
+	esac
+	if head -n 20 "$t" | grep -qx '# lane: side'; then
+		side+=("$t")
+	else
+		main+=("$t")
+	fi
 done
+sidedir=$(mktemp -d /tmp/hookpipe-side.XXXXXX)
+trap 'rm -f "$out" "$out.rc"; rm -rf "$sidedir"' EXIT
+if [ "${#side[@]}" -gt 0 ]; then
+	(
+		for t in "${side[@]}"; do
+			run_script "$t" "$sidedir/$(basename "$t" .sh)"
+		done
+	) &
+	side_pid=$!
+fi
+for t in "${main[@]}"; do
+	name=$(basename "$t" .sh)
+	echo "# $name"
+	run_script "$t" "$out"
+	cat "$out"
+	tally "$name" "$(cat "$out.rc")" "$out"
+done
+if [ "${#side[@]}" -gt 0 ]; then
+	wait "$side_pid"
+	for t in "${side[@]}"; do
+		name=$(basename "$t" .sh)
+		echo "# $name"
+		o=$sidedir/$name
+		cat "$o" 2>/dev/null
+		tally "$name" "$(cat "$o.rc" 2>/dev/null || echo 1)" "$o"
+	done
+fi
 
 if [ "${#failed_names[@]}" -gt 0 ]; then
 	echo "# failed: ${failed_names[*]}"

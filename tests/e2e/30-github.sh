@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 360
+# lane: side
 # GitHub: GitHub's own example deliveries (@octokit/webhooks-examples) in
 # both encodings, ping, a 12 MB body, a signature mismatch and missing
 # headers. Signed with the openssl command line.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 600
+# lane: side
 # Handshakes, event type forms, encrypted bodies, the generic webhook
 # integration, definitions reloaded without a restart, and `integration
 # list|show`. The providers not shipped yet are user definitions in

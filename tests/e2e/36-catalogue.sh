@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 600
+# lane: side
 # The integration catalogue: every provider module in tests/npm/catalogue
 # signs deliveries the way its provider does (its own npm library where
 # there is one), sends them to a subscription of the shipped definition,

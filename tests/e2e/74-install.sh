@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# lane: side
 # make install: the CLI and hookpipectl in bin, the stages and the jq
 # worker in libexec/hookpipe, the definitions and examples in
 # share/hookpipe, the man pages hookpipe(1), hookpipe.env(5) and

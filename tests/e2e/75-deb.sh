@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# lane: side
 # make deb: a Debian package that installs the stages in
 # /usr/libexec/hookpipe, the commands in /usr/bin, the definitions, man
 # pages and completion in /usr/share, and systemd units that run the

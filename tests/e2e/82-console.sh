@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# lane: side
 # The console in a real browser (headless Chromium, puppeteer-core from
 # tests/npm): log in with the link, create a subscription and copy its
 # URL, a workflow with a trigger, test it live with `hookpipe send`, see

@@ -560,31 +560,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- the stage -------------------------------------------------------- */
 
-/* bin/NAME beside this executable, else in HOOKPIPE_BINDIR. */
-static void
-sibling(const char *name, char *out, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	const char *env;
-	ssize_t n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if (snprintf(out, len, "%s/%s", self, name) <
-			    (int)len && access(out, X_OK) == 0)
-				return;
-		}
-	}
-	if ((env = getenv("HOOKPIPE_BINDIR")) != NULL && *env == '/') {
-		snprintf(out, len, "%s/%s", env, name);
-		if (access(out, X_OK) == 0)
-			return;
-	}
-	snprintf(out, len, "%s/%s", HOOKPIPE_BINDIR, name);
-}
-
 /*
  * The console's files: HOOKPIPE_CONSOLE, else bin/../admin/console in a
  * source tree, else share/hookpipe/console.
@@ -691,8 +666,8 @@ main(int argc, char **argv)
 	    err, sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
-	sibling("hookpipe", adm->cli, sizeof(adm->cli));
-	sibling("hookpipectl", adm->ctl, sizeof(adm->ctl));
+	program_path("hookpipe", adm->cli, sizeof(adm->cli));
+	program_path("hookpipectl", adm->ctl, sizeof(adm->ctl));
 	if (access(adm->cli, X_OK) == -1)
 		fatal(EXIT_PERMANENT, "%s: %s; install the hookpipe CLI "
 		    "beside hookpipe-admin", adm->cli, strerror(errno));

@@ -1,10 +1,12 @@
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -190,4 +192,38 @@ str_copy(char *dst, const char *src, size_t size)
 		dst[c] = '\0';
 	}
 	return n;
+}
+
+/*
+ * A program of the installation NAME (the CLI, hookpipectl), for a stage
+ * that runs it: beside this executable (bin/ of a source tree), in bin/
+ * of the tree this executable is installed in (it is in
+ * libexec/hookpipe/), in $HOOKPIPE_BINDIR, else where the build put
+ * PREFIX/bin. The last candidate is the answer when none is there, for
+ * the error to name.
+ */
+void
+program_path(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	const char *env;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(out, len, "%s/%s", self, name) < (int)len &&
+			    access(out, X_OK) == 0)
+				return;
+			if (snprintf(out, len, "%s/../../bin/%s", self, name) <
+			    (int)len && access(out, X_OK) == 0)
+				return;
+		}
+	}
+	if ((env = getenv("HOOKPIPE_BINDIR")) != NULL && *env == '/' &&
+	    snprintf(out, len, "%s/%s", env, name) < (int)len &&
+	    access(out, X_OK) == 0)
+		return;
+	snprintf(out, len, "%s/%s", HOOKPIPE_BINDIR, name);
 }

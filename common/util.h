@@ -43,5 +43,7 @@ uint64_t get_be64(const unsigned char *p);
 
 /* strlcpy: returns strlen(src); truncation when >= size. */
 size_t	str_copy(char *dst, const char *src, size_t size);
+/* A program of the installation (the CLI, hookpipectl), for a stage. */
+void	program_path(const char *name, char *out, size_t len);
 
 #endif

@@ -20,10 +20,7 @@
 
 #include "dispatch.h"
 #include "log.h"
-
-#ifndef HOOKPIPE_BINDIR
-#define HOOKPIPE_BINDIR	"/usr/local/bin"
-#endif
+#include "util.h"
 
 extern char **environ;
 
@@ -46,9 +43,8 @@ life_tick(void)
 {
 	char *argv[] = { "hookpipe", "lifecycle", NULL };
 	posix_spawn_file_actions_t fa;
-	char exe[PATH_MAX + 16], self[PATH_MAX], *slash;
+	char exe[PATH_MAX + 16];
 	int64_t now = mono_ms();
-	ssize_t n;
 	int status, rc;
 
 	if (pass > 0) {
@@ -59,18 +55,8 @@ life_tick(void)
 	if (now < next_ms)
 		return;
 	next_ms = now + interval_ms();
-	/* The CLI beside this program, or in HOOKPIPE_BINDIR. */
-	snprintf(exe, sizeof(exe), "%s/hookpipe", HOOKPIPE_BINDIR);
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(exe, sizeof(exe), "%s/hookpipe", self);
-			if (access(exe, X_OK) != 0)
-				snprintf(exe, sizeof(exe), "%s/hookpipe",
-				    HOOKPIPE_BINDIR);
-		}
-	}
+	/* The CLI of this installation. */
+	program_path("hookpipe", exe, sizeof(exe));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

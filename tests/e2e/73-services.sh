@@ -31,7 +31,7 @@ check "nothing written on a usage error" test ! -e "$G"
 out=$(hookpipectl gen systemd "$G/systemd" --user hookpipe \
     --home /var/lib/hookpipe --listen 0.0.0.0:8443 2>&1)
 assert_eq "gen systemd lists what it wrote" \
-    "hookpipe-dispatcher.service hookpipe-receiver.service hookpipe-receiver.socket hookpipe-router.service hookpipe-verifier.service hookpipe.target" \
+    "hookpipe-admin.service hookpipe-dispatcher.service hookpipe-receiver.service hookpipe-receiver.socket hookpipe-router.service hookpipe-verifier.service hookpipe.target" \
     "$(for f in $out; do basename "$f"; done | sort | tr '\n' ' ' | sed 's/ $//')"
 U=$G/systemd
 for s in dispatcher router verifier receiver; do

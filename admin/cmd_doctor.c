@@ -169,7 +169,8 @@ stage_up(const struct config *cfg, const char *stage)
 	n = fread(comm, 1, sizeof(comm) - 1, f);
 	fclose(f);
 	comm[n] = '\0';
-	/* comm holds 15 characters: "hookpipe-receiv". */
+	comm[strcspn(comm, "\n")] = '\0';
+	/* comm holds 15 characters: "hookpipe-receiv", "hookpipe-admin". */
 	return strncmp(comm, "hookpipe-", 9) == 0 &&
 	    strncmp(comm + 9, stage, 6) == 0;
 }

@@ -241,6 +241,27 @@ members(struct call *k, json_t *body, const char *skip)
 	return 0;
 }
 
+/*
+ * A creation: the CLI's VERB with the body's "name" as its argument and
+ * the other members as options. -1 with k->err set when a member does
+ * not fit (or the name is missing).
+ */
+static int
+creation(struct call *k, json_t *body, const char *verb, const char *what)
+{
+	json_t *name = json_object_get(body, "name");
+
+	if (!json_is_string(name)) {
+		snprintf(k->err, sizeof(k->err), "name: expected the new %s's "
+		    "name", what);
+		return -1;
+	}
+	arg(k, verb);
+	arg(k, json_string_value(name));
+	str_copy(k->target, json_string_value(name), sizeof(k->target));
+	return members(k, body, "name");
+}
+
 /* Query arguments named in keys, as options. */
 static void
 query(struct call *k, struct MHD_Connection *c, const char *const *keys)
@@ -774,7 +795,7 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 	char seg[SEGS_MAX][256];
 	const char *ws, *m = method;
 	struct call k;
-	json_t *body = NULL, *name;
+	json_t *body = NULL;
 	json_error_t jerr;
 	enum MHD_Result mr;
 	int n, get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
@@ -835,18 +856,8 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 			else
 				query(&k, c, q_subs);
 		} else if (post && n == 1) {
-			name = json_object_get(body, "name");
-			if (!json_is_string(name)) {
-				str_copy(k.err, "name: expected the new "
-				    "subscription's name", sizeof(k.err));
-				goto bad;
-			}
-			arg(&k, "create");
-			arg(&k, json_string_value(name));
-			str_copy(k.target, json_string_value(name),
-			    sizeof(k.target));
 			created = 1;
-			if (members(&k, body, "name") == -1)
+			if (creation(&k, body, "create", "subscription") == -1)
 				goto bad;
 		} else if (patch && n == 2) {
 			arg(&k, "edit");
@@ -881,18 +892,8 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 			call_free(&k);
 			return mr;
 		} else if (post && n == 1) {
-			name = json_object_get(body, "name");
-			if (!json_is_string(name)) {
-				str_copy(k.err, "name: expected the new "
-				    "workflow's name", sizeof(k.err));
-				goto bad;
-			}
-			arg(&k, "create");
-			arg(&k, json_string_value(name));
-			str_copy(k.target, json_string_value(name),
-			    sizeof(k.target));
 			created = 1;
-			if (members(&k, body, "name") == -1)
+			if (creation(&k, body, "create", "workflow") == -1)
 				goto bad;
 		} else if (post && n == 3 && strcmp(seg[2], "show") != 0 &&
 		    strcmp(seg[2], "list") != 0 &&
@@ -938,18 +939,8 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 		if (get && n == 1)
 			arg(&k, "list");
 		else if (post && n == 1) {
-			name = json_object_get(body, "name");
-			if (!json_is_string(name)) {
-				str_copy(k.err, "name: expected the "
-				    "credential's name", sizeof(k.err));
-				goto bad;
-			}
-			arg(&k, "add");
-			arg(&k, json_string_value(name));
-			str_copy(k.target, json_string_value(name),
-			    sizeof(k.target));
 			created = 1;
-			if (members(&k, body, "name") == -1)
+			if (creation(&k, body, "add", "credential") == -1)
 				goto bad;
 		} else if (del && n == 2) {
 			arg(&k, "delete");

@@ -706,22 +706,26 @@ create_args_free(struct create_args *a)
 	buf_free(&a->envb);
 }
 
+/* The options that say what a workflow runs: create and edit take them. */
+#define ACTION_OPTS(a)							\
+	{ "exec", OPT_STR, &(a)->exec },				\
+	{ "http", OPT_STR, &(a)->http },				\
+	{ "header", OPT_LIST, &(a)->headers },				\
+	{ "env", OPT_LIST, &(a)->env },					\
+	{ "user", OPT_STR, &(a)->user },				\
+	{ "dify", OPT_STR, &(a)->dify },				\
+	SECRET_OPTS(&(a)->key, "app-key"),				\
+	{ "zmq", OPT_STR, &(a)->zmq },					\
+	{ "timeout", OPT_STR, &(a)->timeout },				\
+	{ "retries", OPT_STR, &(a)->retries },				\
+	{ "concurrency", OPT_STR, &(a)->concurrency }
+
 static int
 wf_create(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	struct create_args a = { .key.name = "app-key" };
 	const struct opt opts[] = {
-		{ "exec", OPT_STR, &a.exec },
-		{ "http", OPT_STR, &a.http },
-		{ "header", OPT_LIST, &a.headers },
-		{ "env", OPT_LIST, &a.env },
-		{ "user", OPT_STR, &a.user },
-		{ "dify", OPT_STR, &a.dify },
-		SECRET_OPTS(&a.key, "app-key"),
-		{ "zmq", OPT_STR, &a.zmq },
-		{ "timeout", OPT_STR, &a.timeout },
-		{ "retries", OPT_STR, &a.retries },
-		{ "concurrency", OPT_STR, &a.concurrency },
+		ACTION_OPTS(&a),
 		{ NULL, 0, NULL }
 	};
 	struct wf_rec w;
@@ -857,17 +861,7 @@ wf_edit(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	struct create_args a = { .key.name = "app-key" };
 	const struct opt opts[] = {
-		{ "exec", OPT_STR, &a.exec },
-		{ "http", OPT_STR, &a.http },
-		{ "header", OPT_LIST, &a.headers },
-		{ "env", OPT_LIST, &a.env },
-		{ "user", OPT_STR, &a.user },
-		{ "dify", OPT_STR, &a.dify },
-		SECRET_OPTS(&a.key, "app-key"),
-		{ "zmq", OPT_STR, &a.zmq },
-		{ "timeout", OPT_STR, &a.timeout },
-		{ "retries", OPT_STR, &a.retries },
-		{ "concurrency", OPT_STR, &a.concurrency },
+		ACTION_OPTS(&a),
 		{ NULL, 0, NULL }
 	};
 	struct wf_rec w;

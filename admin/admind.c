@@ -39,9 +39,8 @@
 #define AUDIT_KEEP_US	((int64_t)90 * 86400 * 1000000)
 
 static const char usage[] =
-    "usage: hookpipe-admin [-v]\n"
-    "Serves the console, the API, /metrics and /healthz on "
-    "HOOKPIPE_ADMIN_LISTEN.\n";
+    "Serves the console, the API, /metrics and /healthz on\n"
+    "HOOKPIPE_ADMIN_LISTEN. Started by hookpipectl.\n";
 
 enum MHD_Result
 adm_send(struct MHD_Connection *c, int status, const char *ctype,

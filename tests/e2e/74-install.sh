@@ -10,16 +10,19 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$T_DIR/root
-P=$D/usr
+# The PREFIX the tree was built with (make's default): another would
+# rebuild bin/ under the other scripts' feet; the staged tree finds its
+# parts relative to itself anyway.
+P=$D/usr/local
 args=()
 # A sanitized build (HOOKPIPE_BIN=build-san/bin) installs itself.
 [ "$BIN" != "$ROOT/bin" ] && args=(B="$(dirname "$BIN")" BIN="$BIN")
-if ! make -s -C "$ROOT" install DESTDIR="$D" PREFIX=/usr "${args[@]}" \
+if ! make -s -C "$ROOT" install DESTDIR="$D" "${args[@]}" \
     >"$T_DIR/make.out" 2>&1; then
 	not_ok "make install" "$(tail -n 5 "$T_DIR/make.out")"
 	finish
 fi
-ok "make install DESTDIR=... PREFIX=/usr"
+ok "make install DESTDIR=..."
 
 for f in bin/hookpipe bin/hookpipectl libexec/hookpipe/hookpipe-receiver \
     libexec/hookpipe/hookpipe-verifier libexec/hookpipe/hookpipe-router \

@@ -57,13 +57,21 @@ check "the unrelated events ran" wait_for 15 has_runs "$T_DIR/quick" 3
 check "the event's other workflow ran" wait_for 15 has_runs "$T_DIR/plain" 1
 assert_eq "the slow filter's workflow did not run" 0 "$(runs_in "$T_DIR/slow")"
 assert_eq "the spinning filter's workflow did not run" 0 "$(runs_in "$T_DIR/spin")"
-assert_eq "the greedy map's workflow did not run" 0 "$(runs_in "$T_DIR/greedy")"
+# AddressSanitizer maps its shadow as it goes: a sanitized jq worker runs
+# without an address-space ceiling (router/jqworker.c).
+asan=
+grep -q libasan "/proc/$(cat "$HOOKPIPE_HOME/run/router.pid")/maps" 2>/dev/null && asan=1
+if [ -z "$asan" ]; then
+	assert_eq "the greedy map's workflow did not run" 0 "$(runs_in "$T_DIR/greedy")"
+else
+	skip "the memory ceiling, with AddressSanitizer"
+fi
 show=$(hookpipe event show "$ev" 2>&1)
 assert_contains "event show: the hostile payload's filter was stopped" \
     "the filter of a trigger was stopped" "$show"
 assert_contains "event show: the spinning filter stopped at its time budget" \
     "time budget of 2000 ms" "$show"
-assert_contains "event show: the map stopped at its memory ceiling" \
+[ -n "$asan" ] || assert_contains "event show: the map stopped at its memory ceiling" \
     "memory ceiling of 16 MiB" "$show"
 slow=$(hookpipe runs --workflow slow --json)
 assert_eq "the slow workflow's run is dead" dead "$(json 'd[0]["status"]' <<<"$slow")"

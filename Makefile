@@ -105,8 +105,8 @@ $(B)/stamp.h: FORCE
 	    '$(VERSION)' '$(COMMIT)' '$(strip $(CFLAGS))' '$(PREFIX)' >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
 
-$(B)/common/version.o: $(B)/stamp.h
-$(B)/common/version.o: CPPFLAGS += -I$(B)
+$(B)/common/version.o $(B)/fuzz/common/version.o: $(B)/stamp.h
+$(B)/common/version.o $(B)/fuzz/common/version.o: CPPFLAGS += -I$(B)
 
 FORCE:
 

@@ -47,8 +47,10 @@ setup(void)
 	if (config_load(&rx.cfg, err, sizeof(err)) ||
 	    config_make_dirs(&rx.cfg, err, sizeof(err)) ||
 	    db_open(&rx.db, &rx.cfg, DB_PART(DB_CONFIG) | DB_PART(DB_SPOOL),
-	    0, err, sizeof(err)))
+	    0, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_http: setup: %s\n", err);
 		abort();
+	}
 	integ_load_all(&rx.integs, &rx.cfg, NULL);
 	rx_cap_limits(&rx);
 	mdb_txn_begin(rx.db.part[DB_CONFIG].env, NULL, MDB_RDONLY, &rx.rtxn);

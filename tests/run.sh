@@ -85,7 +85,7 @@ fi
 # scratch HOOKPIPE_HOME on its own port; its output in OUT, its exit
 # status in OUT.rc.
 run_script() {
-	local t=$1 o=$2 home port f p
+	local t=$1 o=$2 home port f p start=$SECONDS
 	home=$(mktemp -d /tmp/hp.XXXXXX)
 	port=$(free_port)
 	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
@@ -93,6 +93,7 @@ run_script() {
 	    HOOKPIPE_RETRY_SCHEDULE=0.2,0.2,0.2 \
 	    timeout -k 5 "$(script_timeout "$t")" bash "$t" >"$o" 2>&1 </dev/null
 	echo $? >"$o.rc"
+	echo $((SECONDS - start)) >"$o.time"
 	# The script cleans up after itself; this catches a script that was
 	# killed by the timeout.
 	HOOKPIPE_HOME=$home bin/hookpipectl stop >/dev/null 2>&1
@@ -132,7 +133,7 @@ for t in tests/e2e/[0-9]*.sh; do
 	fi
 done
 sidedir=$(mktemp -d /tmp/hookpipe-side.XXXXXX)
-trap 'rm -f "$out" "$out.rc"; rm -rf "$sidedir"' EXIT
+trap 'rm -f "$out" "$out.rc" "$out.time"; rm -rf "$sidedir"' EXIT
 if [ "${#side[@]}" -gt 0 ]; then
 	(
 		for t in "${side[@]}"; do
@@ -146,6 +147,7 @@ for t in "${main[@]}"; do
 	echo "# $name"
 	run_script "$t" "$out"
 	cat "$out"
+	echo "# $name took $(cat "$out.time")s"
 	tally "$name" "$(cat "$out.rc")" "$out"
 done
 if [ "${#side[@]}" -gt 0 ]; then
@@ -155,6 +157,7 @@ if [ "${#side[@]}" -gt 0 ]; then
 		echo "# $name"
 		o=$sidedir/$name
 		cat "$o" 2>/dev/null
+		echo "# $name took $(cat "$o.time" 2>/dev/null)s (side lane)"
 		tally "$name" "$(cat "$o.rc" 2>/dev/null || echo 1)" "$o"
 	done
 fi

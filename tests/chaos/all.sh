@@ -13,6 +13,7 @@ failed=0
 summary=
 for t in $tests; do
 	echo "=== tests/chaos/$t.sh"
+	t0=$SECONDS
 	out=$(mktemp)
 	case $t in
 	# The router and the dispatcher alone, killed mid-batch.
@@ -34,7 +35,8 @@ for t in $tests; do
 	[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
 	passed=$((passed + p))
 	failed=$((failed + f))
-	summary="$summary$(printf '%-14s %s (exit %s)' "$t.sh" "$line" "$rc")
+	summary="$summary$(printf '%-14s %s (exit %s, %ss)' "$t.sh" "$line" "$rc" \
+	    $((SECONDS - t0)))
 "
 	echo
 done

@@ -132,17 +132,38 @@ for t in tests/e2e/[0-9]*.sh; do
 		main+=("$t")
 	fi
 done
+# HOOKPIPE_TEST_JOBS=N (1) deals the other scripts into N lanes that run
+# side by side: lane 0 in the foreground, the rest in the background
+# (shown at the end, as the side lane is). Each script has its own home
+# and port; none asserts a time, so sharing the CPU costs only speed.
+jobs=${HOOKPIPE_TEST_JOBS:-1}
+case $jobs in '' | *[!0-9]* | 0) jobs=1 ;; esac
+lanes=()		# "lane NAME SCRIPT..." per background lane
+for ((k = 1; k < jobs; k++)); do
+	lane=()
+	for ((i = k; i < ${#main[@]}; i += jobs)); do
+		lane+=("${main[i]}")
+	done
+	[ "${#lane[@]}" -gt 0 ] && lanes+=("${lane[*]}")
+done
+fg=()
+for ((i = 0; i < ${#main[@]}; i += jobs)); do
+	fg+=("${main[i]}")
+done
+[ "${#side[@]}" -gt 0 ] && lanes+=("${side[*]}")
+
 sidedir=$(mktemp -d /tmp/hookpipe-side.XXXXXX)
 trap 'rm -f "$out" "$out.rc" "$out.time"; rm -rf "$sidedir"' EXIT
-if [ "${#side[@]}" -gt 0 ]; then
+lane_pids=()
+for l in "${lanes[@]}"; do
 	(
-		for t in "${side[@]}"; do
+		for t in $l; do
 			run_script "$t" "$sidedir/$(basename "$t" .sh)"
 		done
 	) &
-	side_pid=$!
-fi
-for t in "${main[@]}"; do
+	lane_pids+=($!)
+done
+for t in "${fg[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "# $name"
 	run_script "$t" "$out"
@@ -150,17 +171,19 @@ for t in "${main[@]}"; do
 	echo "# $name took $(cat "$out.time")s"
 	tally "$name" "$(cat "$out.rc")" "$out"
 done
-if [ "${#side[@]}" -gt 0 ]; then
-	wait "$side_pid"
-	for t in "${side[@]}"; do
+for p in "${lane_pids[@]}"; do
+	wait "$p"
+done
+for l in "${lanes[@]}"; do
+	for t in $l; do
 		name=$(basename "$t" .sh)
 		echo "# $name"
 		o=$sidedir/$name
 		cat "$o" 2>/dev/null
-		echo "# $name took $(cat "$o.time" 2>/dev/null)s (side lane)"
+		echo "# $name took $(cat "$o.time" 2>/dev/null)s (beside the others)"
 		tally "$name" "$(cat "$o.rc" 2>/dev/null || echo 1)" "$o"
 	done
-fi
+done
 
 if [ "${#failed_names[@]}" -gt 0 ]; then
 	echo "# failed: ${failed_names[*]}"

@@ -29,7 +29,8 @@
  *						unpublish, enable, disable,
  *						edit
  *	DELETE /api/v1/workflows/NAME
- *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&limit=
+ *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&since=&until=
+ *	                                        &jq=&limit=
  *	POST   /api/v1/events/ID/replay         {"workflow", "force"}
  *	GET    /api/v1/runs                     ?workflow=&status=&limit=
  *	POST   /api/v1/runs/replay              {"workflow", "status", "limit",
@@ -788,7 +789,7 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
     const char *method, const char *path, struct req *rq)
 {
 	static const char *const q_events[] = { "sub", "type", "status",
-	    "limit", NULL };
+	    "since", "until", "jq", "limit", NULL };
 	static const char *const q_runs[] = { "workflow", "status", "limit",
 	    NULL };
 	static const char *const q_subs[] = { "integration", NULL };

@@ -670,11 +670,121 @@ function filterForm(fields, params, go) {
 	return f;
 }
 
+// A time for a datetime-local input (the browser's zone), and back.
+function localInput(iso) {
+	const d = new Date(iso);
+	if (isNaN(d))
+		return '';
+	const p = (n) => String(n).padStart(2, '0');
+	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}` +
+	    `T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function fromLocalInput(v) {
+	const d = new Date(v);
+	return v && !isNaN(d) ? d.toISOString() : '';
+}
+
+const RANGES = [['15m', 'the last 15 minutes'], ['1h', 'the last hour'],
+    ['1d', 'the last day'], ['7d', 'the last 7 days']];
+
+// The search: subscription, type, status, a time range (a preset or
+// from/to) and a jq predicate over payloads; the CLI's error under the
+// field it is about.
+function eventsForm(params) {
+	const since = params.get('since') || '', until = params.get('until') || '';
+	const preset = RANGES.some(([v]) => v === since) ? since :
+	    since ? 'custom' : '';
+	const err = (id) => h('p', { id, class: 'error field-error',
+	    role: 'alert', hidden: true });
+	const range = h('select', { name: 'range' },
+	    h('option', { value: '' }, 'any time'),
+	    RANGES.map(([v, l]) => h('option', { value: v,
+		selected: preset === v }, l)),
+	    h('option', { value: 'custom', selected: preset === 'custom' },
+		'from … to …'));
+	const from = h('input', { type: 'datetime-local', name: 'from',
+	    value: preset === 'custom' ? localInput(since) : '',
+	    'aria-describedby': 'since-error' });
+	const to = h('input', { type: 'datetime-local', name: 'to',
+	    value: until ? localInput(until) : '',
+	    'aria-describedby': 'until-error' });
+	const jq = h('input', { name: 'jq', class: 'mono', value:
+	    params.get('jq') || '', placeholder: '.data.amount > 1000',
+	    spellcheck: 'false', autocomplete: 'off',
+	    'aria-describedby': 'jq-help jq-error' });
+	const sel = (name, opts) => h('select', { name },
+	    h('option', { value: '' }, 'any'), opts.map((o) =>
+		h('option', { value: o, selected: params.get(name) === o }, o)));
+	const inp = (name) => h('input', { name, value: params.get(name) || '' });
+	const f = h('form', { class: 'card events-search',
+	    'aria-label': 'Search events' },
+	    h('div', {}, field('Subscription', inp('sub')),
+		field('Type', inp('type')),
+		field('Status', sel('status', ['stored', 'ignored', 'routed'])),
+		field('Limit', inp('limit'))),
+	    h('fieldset', {}, h('legend', {}, 'Received'),
+		field('When', range), field('From', from), field('To', to),
+		err('since-error'), err('until-error')),
+	    h('div', { class: 'jq-field' }, field('Payload matches (jq)', jq),
+		h('p', { id: 'jq-help', class: 'muted' }, 'A jq program run ' +
+		    'on each payload: an event is listed when its first ' +
+		    'result is neither false nor null.'), err('jq-error')),
+	    h('div', { class: 'actions' }, h('button', { type: 'submit' },
+		'Search')));
+	function custom() {
+		from.disabled = range.value !== 'custom';
+	}
+	range.addEventListener('change', custom);
+	custom();
+	f.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		const d = formData(f);
+		const q = { sub: d.sub, type: d.type, status: d.status,
+		    jq: d.jq, limit: d.limit };
+		if (range.value === 'custom')
+			q.since = fromLocalInput(from.value);
+		else
+			q.since = range.value;
+		q.until = fromLocalInput(to.value);
+		const hash = '#/events' + qs(q);
+		if (location.hash === hash)
+			route();
+		else
+			location.hash = hash;
+	});
+	// The CLI's message, under its field: "--jq ...", "--since ...".
+	f.showError = (msg) => {
+		const m = String(msg).replace(/; see 'hookpipe events --help'$/, '');
+		const which = m.startsWith('--jq') ? ['jq-error', jq] :
+		    m.startsWith('--since') ? ['since-error', range.value ===
+			'custom' ? from : range] :
+		    m.startsWith('--until') ? ['until-error', to] : null;
+		const el = f.querySelector('#' + (which ? which[0] : 'jq-error'));
+		el.textContent = m;
+		el.hidden = false;
+		if (which) {
+			which[1].setAttribute('aria-invalid', 'true');
+			which[1].focus();
+		}
+	};
+	return f;
+}
+
 async function events(params) {
-	const list = await api('GET', 'events' + qs(Object.fromEntries(params)));
-	page('Events', filterForm([['sub', 'Subscription'], ['type', 'Type'],
-	    ['status', 'Status', ['stored', 'ignored', 'routed']],
-	    ['limit', 'Limit']], params, (q) => { location.hash = '#/events' + q; }),
+	const q = Object.fromEntries(params);
+	const f = eventsForm(params);
+	let list;
+	try {
+		list = await api('GET', 'events' + qs(q));
+	} catch (e) {
+		if (e.status !== 400 && e.status !== 422)
+			throw e;
+		page('Events', f);
+		f.showError(e.message);
+		return;
+	}
+	page('Events', f,
 	    table(['Received', 'Subscription', 'Type', 'Status', 'Event'],
 		list.map((e) => h('tr', {}, h('td', {}, when(e.received_at)),
 		    h('td', {}, e.subscription_name), h('td', {}, e.type),
@@ -866,7 +976,9 @@ async function route() {
 			if (e.status !== 401)
 				page('Error', h('p', { class: 'error' }, e.message));
 		}
-		main.focus();
+		// A page that put the focus on a field (an error) keeps it.
+		if (!main.contains(document.activeElement))
+			main.focus();
 		return;
 	}
 	page('Not found', h('p', {}, 'No such page. ', h('a', { href: '#/' },

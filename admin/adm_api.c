@@ -886,6 +886,8 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 		} else if (get && n == 3 && strcmp(seg[2], "test") == 0) {
 			arg(&k, "test");
 			arg(&k, seg[1]);
+			/* Each part as it comes: the event, then the result. */
+			arg(&k, "--live");
 			query(&k, c, (const char *const[]){ "timeout", NULL });
 			json_decref(body);
 			adm_audit(adm, w, "workflow test", seg[1], "", 200);

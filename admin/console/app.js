@@ -622,24 +622,56 @@ async function test(name) {
 			    `${d.subscription_name || d.subscription || ''} ` +
 			    `${d.type || ''} ${d.event_id}`));
 		});
+		// The event, its output variables, then the result: each
+		// drawn as its line comes (workflow test --json --live).
+		const evCard = h('section', { class: 'card', id: 'test-event',
+		    'aria-live': 'polite' });
+		const resCard = h('section', { class: 'card', id: 'test-run',
+		    'aria-live': 'polite' });
+		function showEvent(ev, run) {
+			status.textContent = 'Event captured: running ' + w +
+			    ' once (run ' + (run.id || '') + ')…';
+			evCard.replaceChildren(h('h2', {}, 'Event captured'),
+			    h('p', {}, ev.type || '', ' from ',
+				ev.subscription_name || ev.subscription || '', ' ',
+				h('a', { href: '#/events/' + ev.id, class: 'mono' },
+				    ev.id || '')));
+			resCard.replaceChildren(h('h2', {}, 'Result ',
+			    badge('pending')), h('p', { class: 'muted' },
+			    'The run has not ended yet.'));
+			result.replaceChildren(evCard, resCard);
+		}
+		function showInputs(inputs, mapped) {
+			evCard.querySelector('.vars')?.remove();
+			evCard.append(h('div', { class: 'vars' },
+			    h('h2', {}, 'Output variables'),
+			    h('p', { class: 'muted' }, mapped ?
+				'After the trigger\'s map.' : 'The payload.'),
+			    h('pre', {}, pretty(inputs))));
+		}
+		function showResult(run) {
+			status.textContent = 'Run ' + (run.status || 'finished');
+			resCard.replaceChildren(h('h2', {},
+			    'Result ', badge(run.status || '?')),
+			    ...(run.history || []).map((a) => h('div', {},
+				h('p', {}, `Attempt ${a.attempt}: ` +
+				    (a.error || 'ok') + ` (${a.duration_ms} ms)`),
+				h('pre', {}, a.output || ''))));
+		}
 		stream('workflows/' + encodeURIComponent(w) + '/test?timeout=300',
 		    (d) => {
-			if (typeof d !== 'object') return;
-			const run = d.run || {}, ev = d.event || {};
-			status.textContent = 'Run ' + (run.status || 'finished');
-			result.replaceChildren(
-			    h('section', { class: 'card' }, h('h2', {},
-				'Event captured'), h('p', {}, ev.type || '', ' ',
-				h('span', { class: 'mono' }, ev.id || '')),
-				h('h2', {}, 'Output variables'),
-				h('pre', {}, pretty(d.inputs || d.variables ||
-				    ev.payload || {}))),
-			    h('section', { class: 'card' }, h('h2', {},
-				'Result ', badge(run.status || '?')),
-				(run.history || []).map((a) => h('div', {},
-				    h('p', {}, `Attempt ${a.attempt}: ` +
-					(a.error || 'ok') + ` (${a.duration_ms} ms)`),
-				    h('pre', {}, a.output || '')))));
+			if (typeof d !== 'object' || d === null) return;
+			if (d.phase === 'event')
+				return showEvent(d.event || {}, d.run || {});
+			if (d.phase === 'inputs')
+				return showInputs(d.inputs, d.mapped);
+			// The result: it has the event and inputs too.
+			if (!evCard.isConnected)
+				showEvent(d.event || {}, d.run || {});
+			if (!evCard.querySelector('.vars'))
+				showInputs(d.inputs || (d.event || {}).payload || {},
+				    false);
+			showResult(d.run || {});
 		    }, (end) => {
 			btn.disabled = false;
 			for (const f of cleanup) f();

@@ -174,9 +174,14 @@ function cli(...args) {
 			return (await page.$eval('#test-result', (e) => e.textContent))
 			    .includes('batch.completed');
 		});
-		await check('the failed run shows its output', async () =>
-		    (await page.$eval('#test-result', (e) => e.textContent))
-			.includes('failing-output'));
+		await check('the failed run shows its output', async () => {
+			await page.waitForFunction(() => {
+				const b = document.querySelector('#test-run .badge');
+				return b && b.textContent !== 'pending';
+			}, { timeout: 60000 });
+			return (await page.$eval('#test-result', (e) => e.textContent))
+			    .includes('failing-output');
+		});
 		await shot('test');
 
 		// --- the failed run, replayed -------------------------------
@@ -211,6 +216,49 @@ function cli(...args) {
 		    (await page.$eval('#toast', (e) => e.textContent))
 			.includes(`Replayed ${dead} of ${dead}`));
 		await shot('runs');
+
+		// --- a slow run: the event shows before the run ends --------
+		cli('workflow', 'create', 'wslow', '--exec',
+		    'sleep 6; echo slow-output');
+		cli('workflow', 'trigger', 'wslow', '--sub', 'web1', '--event',
+		    'batch.completed');
+		await go('#/audit', 'Audit log');
+		await go('#/test/wslow', 'Test');
+		await page.waitForFunction(() => document.querySelector(
+		    'main select[name=workflow]')?.value === 'wslow');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('test-status')
+		    .textContent.startsWith('Listening'));
+		await new Promise((r) => setTimeout(r, 1500));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('the captured event shows while the run goes on',
+		    async () => {
+			await page.waitForFunction(() => {
+				const e = document.getElementById('test-event');
+				return e && e.textContent.includes('batch.completed');
+			}, { timeout: 60000 });
+			const badge = await page.$eval('#test-run .badge',
+			    (b) => b.textContent);
+			const runs = JSON.parse(cli('--json', 'runs', '--workflow',
+			    'wslow'));
+			return badge === 'pending' && runs.length === 1 &&
+			    runs[0].status !== 'succeeded' ||
+			    Promise.reject(new Error(`badge ${badge}, run ` +
+				runs.map((r) => r.status).join(',')));
+		    });
+		await check('with its output variables', async () => {
+			await page.waitForSelector('#test-event .vars pre');
+			return (await page.$eval('#test-event .vars pre',
+			    (e) => e.textContent)).includes('batch.completed');
+		});
+		await shot('test-live');
+		await check('then the result, when the run ends', async () => {
+			await page.waitForFunction(() => document.querySelector(
+			    '#test-run .badge')?.textContent === 'succeeded',
+			    { timeout: 60000 });
+			return (await page.$eval('#test-run', (e) => e.textContent))
+			    .includes('slow-output');
+		});
 
 		// --- the other pages ----------------------------------------
 		await go('#/events', 'Events');

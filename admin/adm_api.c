@@ -29,6 +29,9 @@
  *						unpublish, enable, disable,
  *						edit
  *	DELETE /api/v1/workflows/NAME
+ *	POST   /api/v1/oauth/client             {"integration", "client-id",
+ *	                                        "client-secret"}
+ *	POST   /api/v1/oauth/authorize          {"integration", "name"}: url
  *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&since=&until=
  *	                                        &jq=&limit=
  *	POST   /api/v1/events/ID/replay         {"workflow", "force"}
@@ -950,6 +953,22 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 			arg(&k, seg[1]);
 		} else
 			goto nosuch;
+	} else if (strcmp(seg[0], "oauth") == 0 && post && n == 2 &&
+	    (strcmp(seg[1], "authorize") == 0 ||
+	    strcmp(seg[1], "client") == 0)) {
+		/* The authorize link goes back to the browser, which opens
+		 * it; the receiver's callback stores the credential. */
+		arg(&k, "oauth");
+		if (strcmp(seg[1], "client") == 0) {
+			arg(&k, "client");
+			arg(&k, "set");
+		} else
+			arg(&k, "authorize");
+		if (members(&k, body, NULL) == -1)
+			goto bad;
+		str_copy(k.target, json_string_value(json_object_get(body,
+		    "integration")) ? json_string_value(json_object_get(body,
+		    "integration")) : "", sizeof(k.target));
 	} else if (strcmp(seg[0], "spool") == 0 && get && n == 1) {
 		arg(&k, "spool");
 		arg(&k, "list");

@@ -159,6 +159,34 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 			    .credential === 'pay-key';
 		});
 
+		// --- a good key, a call the provider refuses ----------------
+		await fill(F + ' input[name=name]', 'lost');
+		await page.select(F + ' select[name=integration]', 'gitlab');
+		await choose(F + ' select[name=mode]', 'api-key');
+		await choose(F + ' select[name=credential]', '');
+		await fill(F + ' input[name=param]', 'project=acme/missing');
+		await fill(F + ' input[name="api-key"]', 'good-token');
+		expectErrors = true;
+		await page.click(F + ' button[type=submit]');
+		await check('a webhook the provider refuses: its answer is shown',
+		    async () => {
+			await page.waitForFunction(() =>
+			    document.getElementById('sub-error').textContent !== '');
+			const t = await page.$eval('#sub-error', (e) => e.textContent);
+			return t.includes('404 Project Not Found') ||
+			    Promise.reject(new Error(t));
+		    });
+		expectErrors = false;
+		await check('and neither it nor the key pasted for it is kept',
+		    async () => {
+			const c = JSON.parse(cli('--json', 'cred', 'list'))
+			    .map((x) => x.name);
+			return !subs().some((x) => x.name === 'lost') &&
+			    !c.includes('lost-key') ||
+			    Promise.reject(new Error(c.join(',')));
+		    });
+		await shot('refused-webhook');
+
 		// --- OAuth: the provider's page, its callback ---------------
 		await fill(F + ' input[name=name]', 'code');
 		await page.select(F + ' select[name=integration]', 'gitlab');
@@ -200,6 +228,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 		await check('no secret ever in an address the browser asked for',
 		    () => !requests.some((u) => /good-token|bad-token|csecret/
 			.test(u)));
+		await check('every control of the form has a label', async () =>
+		    (await page.$$eval(F + ' input, ' + F + ' select', (els) =>
+			els.filter((e) => !e.closest('label') &&
+			    !e.getAttribute('aria-label')).length)) === 0);
 		await check('no script errors', () => errors.length === 0 ||
 		    Promise.reject(new Error(errors.join('; '))));
 	} catch (e) {

@@ -32,8 +32,8 @@
  *	POST   /api/v1/oauth/client             {"integration", "client-id",
  *	                                        "client-secret"}
  *	POST   /api/v1/oauth/authorize          {"integration", "name"}: url
- *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&since=&until=
- *	                                        &jq=&limit=
+ *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&since=
+ *	                                        &until=&jq=&limit=
  *	POST   /api/v1/events/ID/replay         {"workflow", "force"}
  *	GET    /api/v1/runs                     ?workflow=&status=&limit=
  *	POST   /api/v1/runs/replay              {"workflow", "status", "limit",

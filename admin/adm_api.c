@@ -29,7 +29,11 @@
  *						unpublish, enable, disable,
  *						edit
  *	DELETE /api/v1/workflows/NAME
- *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&limit=
+ *	POST   /api/v1/oauth/client             {"integration", "client-id",
+ *	                                        "client-secret"}
+ *	POST   /api/v1/oauth/authorize          {"integration", "name"}: url
+ *	GET    /api/v1/events[/ID]              ?sub=&type=&status=&since=
+ *	                                        &until=&jq=&limit=
  *	POST   /api/v1/events/ID/replay         {"workflow", "force"}
  *	GET    /api/v1/runs                     ?workflow=&status=&limit=
  *	POST   /api/v1/runs/replay              {"workflow", "status", "limit",
@@ -788,7 +792,7 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
     const char *method, const char *path, struct req *rq)
 {
 	static const char *const q_events[] = { "sub", "type", "status",
-	    "limit", NULL };
+	    "since", "until", "jq", "limit", NULL };
 	static const char *const q_runs[] = { "workflow", "status", "limit",
 	    NULL };
 	static const char *const q_subs[] = { "integration", NULL };
@@ -885,6 +889,8 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 		} else if (get && n == 3 && strcmp(seg[2], "test") == 0) {
 			arg(&k, "test");
 			arg(&k, seg[1]);
+			/* Each part as it comes: the event, then the result. */
+			arg(&k, "--live");
 			query(&k, c, (const char *const[]){ "timeout", NULL });
 			json_decref(body);
 			adm_audit(adm, w, "workflow test", seg[1], "", 200);
@@ -947,6 +953,22 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 			arg(&k, seg[1]);
 		} else
 			goto nosuch;
+	} else if (strcmp(seg[0], "oauth") == 0 && post && n == 2 &&
+	    (strcmp(seg[1], "authorize") == 0 ||
+	    strcmp(seg[1], "client") == 0)) {
+		/* The authorize link goes back to the browser, which opens
+		 * it; the receiver's callback stores the credential. */
+		arg(&k, "oauth");
+		if (strcmp(seg[1], "client") == 0) {
+			arg(&k, "client");
+			arg(&k, "set");
+		} else
+			arg(&k, "authorize");
+		if (members(&k, body, NULL) == -1)
+			goto bad;
+		str_copy(k.target, json_string_value(json_object_get(body,
+		    "integration")) ? json_string_value(json_object_get(body,
+		    "integration")) : "", sizeof(k.target));
 	} else if (strcmp(seg[0], "spool") == 0 && get && n == 1) {
 		arg(&k, "spool");
 		arg(&k, "list");

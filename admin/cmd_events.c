@@ -8,7 +8,9 @@
  * The JSON objects (event_json, run_json, attempt_json, rejected_json)
  * are built from a record alone, for every view that shows one.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,9 @@
 
 static int	event_show(struct ctx *, const struct cmd *, int, char **);
 static int	run_show(struct ctx *, const struct cmd *, int, char **);
+struct events_state;
+static int	events_list(struct events_state *, const char *, int);
+static int	jq_report(struct events_state *);
 
 const struct cmd event_cmds[] = {
 	{ "show", event_show, "event show ID",
@@ -208,6 +213,17 @@ run_id(struct ctx *ctx, MDB_txn *rtxn, const char *arg, char id[UUID_LEN + 1])
 
 /* --- events --- */
 
+/*
+ * --jq: a predicate over each payload, in hookpipe-jq workers with the
+ * router's budgets (jqpool.h): a payload came from outside and the
+ * program from whoever searches, the console among them; neither may
+ * hold the CLI, or the admin stage that runs it, past a budget. An
+ * evaluation that errors skips its event; one over its budget too, and
+ * the search stops after JQ_OVER_MAX of those rather than spend a
+ * budget on every event of the log.
+ */
+#define JQ_OVER_MAX	3
+
 struct events_state {
 	struct ctx	*ctx;
 	struct rtx	 t;
@@ -215,6 +231,14 @@ struct events_state {
 	const char	*type;
 	const char	*status;
 	int		 rejected;	/* --status rejected */
+	int64_t		 since;		/* received at or after; 0: any */
+	int64_t		 until;		/* received before; 0: any */
+	const char	*jq;
+	struct jqpool	 pool;
+	int		 pool_up;
+	int64_t		 jq_errors;	/* events skipped: the program failed */
+	char		 jq_first[256];	/* the first of those, why */
+	int		 jq_over;	/* events skipped: over its budget */
 	int64_t		 left;
 	json_t		*a;		/* newest first */
 	/* --follow: where the last pass ended. */
@@ -224,12 +248,50 @@ struct events_state {
 
 static int
 events_match(struct events_state *l, const char *ws, const char *sub,
-    const char *type, const char *status)
+    const char *type, const char *status, int64_t received_at)
 {
 	return strcmp(ws, l->ctx->ws) == 0 &&
 	    (l->sub == NULL || strcmp(sub, l->sub) == 0) &&
 	    (l->type == NULL || (type != NULL && strcmp(type, l->type) == 0)) &&
-	    (l->status == NULL || l->rejected || strcmp(status, l->status) == 0);
+	    (l->status == NULL || l->rejected ||
+	    strcmp(status, l->status) == 0) &&
+	    (l->since == 0 || received_at >= l->since) &&
+	    (l->until == 0 || received_at < l->until);
+}
+
+/* jq's message on one line. */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+/*
+ * The predicate on one payload: 1 listed, 0 not (false, null, nothing,
+ * an error), -1 the search stops (over its budget too often).
+ */
+static int
+events_jq(struct events_state *l, const struct event_rec *e)
+{
+	char err[512];
+	int rc;
+
+	rc = jqpool_eval(&l->pool, JQPOOL_FILTER, l->jq,
+	    (const char *)e->payload, e->payload_len, NULL, err, sizeof(err));
+	if (rc >= 0)
+		return rc;
+	one_line(err);
+	if (rc == JQ_BUDGET) {
+		errmsg("--jq skipped event %s: %s", e->id, err);
+		if (++l->jq_over == JQ_OVER_MAX)
+			return -1;
+		return 0;
+	}
+	if (l->jq_errors++ == 0)
+		str_copy(l->jq_first, err, sizeof(l->jq_first));
+	return 0;
 }
 
 static int
@@ -238,11 +300,15 @@ events_cb(void *arg, struct event_rec *e)
 	struct events_state *l = arg;
 	const char *status = event_state_name(event_state_at(e,
 	    l->t.cursor));
+	int rc;
 
 	if (e->seq > l->seq)
 		l->seq = e->seq;
-	if (!events_match(l, e->workspace, e->sub, e->type, status))
+	if (!events_match(l, e->workspace, e->sub, e->type, status,
+	    e->received_at))
 		return 0;
+	if (l->jq != NULL && (rc = events_jq(l, e)) != 1)
+		return rc == -1;
 	json_array_append_new(l->a, event_json(l->ctx, &l->t, e, 0));
 	return --l->left == 0;
 }
@@ -255,7 +321,8 @@ rejected_cb(void *arg, const struct rejected_rec *r)
 
 	if (r->recorded_at >= l->recorded)
 		l->recorded = r->recorded_at + 1;
-	if (!events_match(l, r->workspace, r->sub, NULL, NULL))
+	if (!events_match(l, r->workspace, r->sub, NULL, NULL,
+	    r->received_at))
 		return 0;
 	json_array_append_new(l->a, rejected_json(r, db_sub_get(l->t.c,
 	    &l->ctx->db, r->sub, &s) == 0 ? s.name : NULL));
@@ -307,7 +374,8 @@ events_table(struct events_state *l)
 	}
 	table_print_or(&t, stdout, l->rejected ? "no refused deliveries "
 	    "recorded (the last 7 days are kept)" : l->sub || l->type ||
-	    l->status ? "no events match" : "no events yet");
+	    l->status || l->since || l->until || l->jq ? "no events match" :
+	    "no events yet");
 	table_free(&t);
 }
 
@@ -363,6 +431,11 @@ follow_pass(struct events_state *l)
 	else
 		db_log_each(l->t.e, &ctx->db, l->seq, 1000, events_cb, l);
 	rtx_end(&l->t);
+	if (l->jq_over == JQ_OVER_MAX) {
+		json_decref(l->a);
+		l->a = NULL;
+		return jq_report(l);
+	}
 	for (i = 0; i < json_array_size(l->a); i++)
 		follow_line(l, json_array_get(l->a, i));
 	json_decref(l->a);
@@ -400,6 +473,111 @@ events_follow(struct events_state *l)
 	return EXIT_OK;
 }
 
+/*
+ * --since, --until: an RFC 3339 time (2026-01-02T15:04:05Z, a fraction
+ * and an offset allowed), or a duration before now (90s, 15m, 2h, 7d).
+ */
+static int
+when_parse(const char *s, int64_t now, int64_t *us)
+{
+	static const struct { char unit; int64_t secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 }
+	};
+	struct tm tm;
+	const char *p;
+	char *end;
+	int64_t n, frac = 0, scale = 100000, off = 0;
+	size_t i;
+
+	if (*s >= '0' && *s <= '9' && strchr(s, '-') == NULL) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || end[0] == '\0' || end[1] != '\0')
+			return -1;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].unit && n <= INT64_MAX /
+			    1000000 / units[i].secs) {
+				*us = now - n * units[i].secs * 1000000;
+				return 0;
+			}
+		return -1;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    s[4] != '-' || s[10] != 'T')
+		return -1;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == '+' || *p == '-') {
+		if (strlen(p) != 6 || p[3] != ':' || p[1] < '0' || p[1] > '9' ||
+		    p[2] < '0' || p[2] > '9' || p[4] < '0' || p[4] > '5' ||
+		    p[5] < '0' || p[5] > '9')
+			return -1;
+		off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 +
+		    ((p[4] - '0') * 10 + p[5] - '0') * 60;
+		if (*p == '-')
+			off = -off;
+	} else if (strcmp(p, "Z") != 0 && strcmp(p, "z") != 0)
+		return -1;
+	*us = ((int64_t)timegm(&tm) - off) * 1000000 + frac;
+	return 0;
+}
+
+/*
+ * --jq, tried on null before the search: a program jq cannot
+ * compile is a usage error (jq's own messages start with "jq: error";
+ * an error at run time is the program's, on null, and says nothing),
+ * and so is one that goes over its budget on null, a bomb.
+ */
+static int
+jq_prepare(struct events_state *l)
+{
+	char err[512];
+	int i, rc;
+
+	if (*l->jq == '\0')
+		return usage_error(l->ctx, "--jq: empty jq program");
+	if (strlen(l->jq) > JQPOOL_PROG_MAX)
+		return usage_error(l->ctx, "--jq: at most %d bytes",
+		    JQPOOL_PROG_MAX);
+	if (jqpool_init(&l->pool, &l->ctx->cfg, err, sizeof(err)) == -1)
+		return fail("--jq: %s", err);
+	l->pool_up = 1;
+	/* On each worker: the first payload then finds it started. */
+	for (i = 0; i < JQPOOL_WORKERS; i++)
+		if ((rc = jqpool_eval(&l->pool, JQPOOL_FILTER, l->jq, "null",
+		    4, NULL, err, sizeof(err))) < 0)
+			break;
+	one_line(err);
+	if (rc == JQ_ERROR && strncmp(err, "jq: error", 9) == 0)
+		return usage_error(l->ctx, "--jq is not a valid jq program: %s",
+		    err);
+	if (rc == JQ_BUDGET)
+		return usage_error(l->ctx, "--jq %s on null: make the program "
+		    "do less", err);
+	return 0;
+}
+
+/* What --jq left out, on stderr: the list on stdout stays the list. */
+static int
+jq_report(struct events_state *l)
+{
+	if (l->jq_over == JQ_OVER_MAX)
+		return fail("--jq went over its budget on %d events: search "
+		    "stopped; narrow it (--since, --sub, --type) or make the "
+		    "program do less", JQ_OVER_MAX);
+	if (l->jq_errors > 0)
+		warnmsg("--jq failed on %lld event%s, not listed (the first: "
+		    "%s)", (long long)l->jq_errors, l->jq_errors == 1 ? "" :
+		    "s", l->jq_first);
+	return 0;
+}
+
 int
 cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
@@ -407,17 +585,20 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		"stored", "ignored", "routed", "rejected", NULL
 	};
 	struct events_state l = { .ctx = ctx };
-	const char *sub = NULL, *limit = NULL;
+	const char *sub = NULL, *limit = NULL, *since = NULL, *until = NULL;
 	int follow = 0;
 	const struct opt opts[] = {
 		{ "sub", OPT_STR, &sub },
 		{ "type", OPT_STR, &l.type },
 		{ "status", OPT_STR, &l.status },
+		{ "since", OPT_STR, &since },
+		{ "until", OPT_STR, &until },
+		{ "jq", OPT_STR, &l.jq },
 		{ "limit", OPT_STR, &limit },
 		{ "follow", OPT_FLAG, &follow },
 		{ NULL, 0, NULL }
 	};
-	struct sub_rec s;
+	int64_t now = now_us();
 	char **args;
 	int rc;
 
@@ -437,29 +618,67 @@ cmd_events(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if (l.rejected && l.type != NULL)
 		return usage_error(ctx, "--type does not go with --status "
 		    "rejected: a refused delivery has no trusted type");
+	if (l.rejected && l.jq != NULL)
+		return usage_error(ctx, "--jq does not go with --status "
+		    "rejected: a refused delivery's body is not kept");
+	if (since != NULL && when_parse(since, now, &l.since) == -1)
+		return usage_error(ctx, "--since %s: expected an RFC 3339 time "
+		    "(2026-01-02T15:04:05Z) or a time ago (90s, 15m, 2h, 7d)",
+		    since);
+	if (until != NULL && when_parse(until, now, &l.until) == -1)
+		return usage_error(ctx, "--until %s: expected an RFC 3339 time "
+		    "(2026-01-02T15:04:05Z) or a time ago (90s, 15m, 2h, 7d)",
+		    until);
+	if (since != NULL && until != NULL && l.since >= l.until)
+		return usage_error(ctx, "--since %s is not before --until %s",
+		    since, until);
+	if (follow && until != NULL)
+		return usage_error(ctx, "--until does not go with --follow");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if (rtx_begin(ctx, &l.t) != 0)
-		return EXIT_FAIL;
-	if (sub != NULL && (rc = sub_lookup(ctx, l.t.c, sub, &s)) != 0) {
-		rtx_end(&l.t);
+	if (l.jq != NULL && (rc = jq_prepare(&l)) != 0) {
+		if (l.pool_up)
+			jqpool_close(&l.pool);
 		return rc;
 	}
-	l.sub = sub ? s.id : NULL;
-	l.a = json_array();
+	rc = events_list(&l, sub, follow);
+	if (l.pool_up)
+		jqpool_close(&l.pool);
+	return rc;
+}
+
+static int
+events_list(struct events_state *l, const char *sub, int follow)
+{
+	struct ctx *ctx = l->ctx;
+	struct sub_rec s;
+	int rc;
+
+	if (rtx_begin(ctx, &l->t) != 0)
+		return EXIT_FAIL;
+	if (sub != NULL && (rc = sub_lookup(ctx, l->t.c, sub, &s)) != 0) {
+		rtx_end(&l->t);
+		return rc;
+	}
+	l->sub = sub ? s.id : NULL;
+	l->a = json_array();
 	/* Where --follow goes on from: the end, whatever the filters. */
-	l.seq = db_log_last(l.t.e, &ctx->db);
-	if (l.rejected)
-		db_rejected_each(l.t.e, &ctx->db, 1, 0, rejected_cb, &l);
+	l->seq = db_log_last(l->t.e, &ctx->db);
+	if (l->rejected)
+		db_rejected_each(l->t.e, &ctx->db, 1, 0, rejected_cb, l);
 	else
-		db_event_each(l.t.e, &ctx->db, events_cb, &l);
-	rtx_end(&l.t);
+		db_event_each(l->t.e, &ctx->db, events_cb, l);
+	rtx_end(&l->t);
+	if ((rc = jq_report(l)) != 0) {
+		json_decref(l->a);
+		return rc;
+	}
 	if (follow)
-		return events_follow(&l);
+		return events_follow(l);
 	if (ctx->json)
-		return json_print(l.a);
-	events_table(&l);
-	json_decref(l.a);
+		return json_print(l->a);
+	events_table(l);
+	json_decref(l->a);
 	return EXIT_OK;
 }
 

@@ -108,14 +108,18 @@ const struct cmd workflow_cmds[] = {
 	{ "list", wf_list, "workflow list", NULL, 0, NULL, NULL },
 	{ "delete", wf_delete, "workflow delete NAME",
 	    "Delete a workflow. Its past runs stay.", 1, "NAME", NULL },
-	{ "test", wf_test, "workflow test NAME [--timeout S]",
+	{ "test", wf_test, "workflow test NAME [--timeout S] [--live]",
 	    "Listen on the workflow's triggers, draft or not: the next "
 	    "matching event is printed with its output variables (the "
 	    "inputs the action gets, after --map), the workflow runs once, "
 	    "a single attempt without retries, and its result is printed "
 	    "with the action's output. Exits 0 when the attempt succeeds, 1 "
 	    "when it fails or no event comes within --timeout (default "
-	    "300 s). 'hookpipe runs' marks test runs '(test)'.",
+	    "300 s). 'hookpipe runs' marks test runs '(test)'. With --json "
+	    "--live, one JSON object per line as each part comes: "
+	    "{\"phase\": \"event\"} once the event is captured, "
+	    "\"inputs\" with its output variables, \"result\" (the object "
+	    "--json prints alone) when the run ends.",
 	    1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -1524,8 +1528,9 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 	json_decref(l.output);
 }
 
+/* The result; with --live, its line after those of the event. */
 static int
-test_result_json(struct ctx *ctx, const struct run_rec *r)
+test_result_json(struct ctx *ctx, const struct run_rec *r, int live)
 {
 	struct event_rec e;
 	struct rtx t;
@@ -1536,6 +1541,8 @@ test_result_json(struct ctx *ctx, const struct run_rec *r)
 		return EXIT_FAIL;
 
 	o = json_pack("{s:o}", "run", run_json(ctx, &t, r, 1));
+	if (live)
+		json_object_set_new(o, "phase", json_string("result"));
 	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
 		json_object_set_new(o, "event", event_json(ctx, &t, &e, 1));
 		/* What the action got: the map's result, or the payload. */
@@ -1550,11 +1557,54 @@ test_result_json(struct ctx *ctx, const struct run_rec *r)
 		event_free(&e);
 	}
 	rtx_end(&t);
-	return json_print(o);
+	if (!live)
+		return json_print(o);
+	json_line(stdout, o);
+	json_decref(o);
+	return fflush(stdout) == 0 ? EXIT_OK : fail("cannot write the output");
+}
+
+/*
+ * --json --live: the event as soon as the router made the test run,
+ * then its output variables, each a line of its own, flushed: whoever
+ * reads the pipe (the console's Test page) shows them while the run
+ * goes on.
+ */
+static void
+test_live_event(struct ctx *ctx, const struct run_rec *r)
+{
+	struct event_rec e;
+	struct rtx t;
+	char *inputs;
+	json_t *o;
+
+	if (rtx_begin(ctx, &t) != 0)
+		return;
+	if (db_event_get(t.e, &ctx->db, r->event_id, &e) != 0) {
+		rtx_end(&t);
+		return;
+	}
+	o = json_pack("{s:s,s:o,s:o}", "phase", "event", "event",
+	    event_json(ctx, &t, &e, 1), "run", run_json(ctx, &t, r, 0));
+	json_line(stdout, o);
+	json_decref(o);
+	fflush(stdout);
+	if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) != NULL) {
+		o = json_pack("{s:s,s:o,s:b}", "phase", "inputs", "inputs",
+		    json_or_string(inputs, strlen(inputs)), "mapped", 1);
+		free(inputs);
+	} else
+		o = json_pack("{s:s,s:o,s:b}", "phase", "inputs", "inputs",
+		    json_or_string(e.payload, e.payload_len), "mapped", 0);
+	event_free(&e);
+	rtx_end(&t);
+	json_line(stdout, o);
+	json_decref(o);
+	fflush(stdout);
 }
 
 static int
-test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
+test_run(struct ctx *ctx, const char *name, int64_t timeout_s, int live)
 {
 	struct test_find f = { .ws = ctx->ws, .name = name };
 	struct wf_rec w;
@@ -1579,6 +1629,8 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 	listen_clear(ctx, name);
 	if (!ctx->json)
 		test_print_event(ctx, &f.run);
+	else if (live)
+		test_live_event(ctx, &f.run);
 	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
 	rc = wf_load(ctx, txn, name, &w);
@@ -1591,7 +1643,7 @@ test_run(struct ctx *ctx, const char *name, int64_t timeout_s)
 		return fail("run %s has not finished (status %s)", f.run.id,
 		    run_state_name(f.run.state));
 	if (ctx->json)
-		rc = test_result_json(ctx, &f.run);
+		rc = test_result_json(ctx, &f.run, live);
 	else
 		test_print_result(ctx, &f.run);
 	return rc == 0 && f.run.state == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAIL;
@@ -1601,8 +1653,10 @@ static int
 wf_test(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
 	const char *timeout = NULL;
+	int live = 0;
 	const struct opt opts[] = {
 		{ "timeout", OPT_STR, &timeout },
+		{ "live", OPT_FLAG, &live },
 		{ NULL, 0, NULL }
 	};
 	struct sigaction sa;
@@ -1615,6 +1669,8 @@ wf_test(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	if (timeout != NULL && parse_i64(timeout, 1, 86400, &secs) == -1)
 		return usage_error(ctx, "--timeout: expected seconds, 1 to "
 		    "86400");
+	if (live && !ctx->json)
+		return usage_error(ctx, "--live goes with --json");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	/* Ctrl-C must still end the listening state. */
@@ -1622,5 +1678,5 @@ wf_test(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	return test_run(ctx, args[0], secs);
+	return test_run(ctx, args[0], secs, live);
 }

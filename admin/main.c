@@ -93,12 +93,18 @@ static const struct cmd commands[] = {
 	    "options (also --version, on every hookpipe binary).", 0, NULL,
 	    NULL },
 	{ "events", cmd_events,
-	    "events [--sub SUB] [--type T] [--status S] [--limit N] "
-	    "[--follow]",
+	    "events [--sub SUB] [--type T] [--status S] [--since T] "
+	    "[--until T] [--jq EXPR] [--limit N] [--follow]",
 	    "List stored events, newest first (default limit 50). --status is "
 	    "stored, ignored or routed; --status rejected lists the "
 	    "deliveries the verifier refused with 400 or 401 in the last 7 "
-	    "days instead, with the reason (never their body). --follow (-f) "
+	    "days instead, with the reason (never their body). --since and "
+	    "--until take an RFC 3339 time (2026-01-02T15:04:05Z) or a time "
+	    "ago (90s, 15m, 2h, 7d): events received at or after --since and "
+	    "before --until. --jq lists the events whose payload makes the jq "
+	    "program's first result neither false nor null, evaluated in a "
+	    "jq worker with HOOKPIPE_JQ_TIMEOUT_MS and HOOKPIPE_JQ_MEMORY as "
+	    "its budget; an event it fails on is not listed. --follow (-f) "
 	    "prints the last 10 (or --limit) oldest first, then each one as "
 	    "it comes, until interrupted (one JSON object per line with "
 	    "--json).", 0, NULL, NULL },

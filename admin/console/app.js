@@ -320,38 +320,200 @@ function setupHint(name) {
 	});
 	return d;
 }
+// The modes an integration allows (its definition's api block makes
+// api-key and oauth possible): manual always.
+const MODE_LABEL = { manual: 'Manual (you set the webhook up)',
+    'api-key': 'Automatic, with an API key',
+    oauth: 'Automatic, with an OAuth authorization' };
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
 async function subscriptions() {
-	const [subs, integs] = await Promise.all([api('GET', 'subscriptions'),
+	const [, integs] = await Promise.all([api('GET', 'subscriptions'),
 	    api('GET', 'integrations')]);
+	let creds = [];
 	const created = h('div', {});
+	const integSel = h('select', { name: 'integration' },
+	    integs.map((i) => h('option', { value: i.name }, i.title || i.name)));
+	const modeSel = h('select', { name: 'mode' });
+	const credSel = h('select', { name: 'credential' });
+	const keyIn = h('input', { name: 'api-key', type: 'password',
+	    autocomplete: 'off', 'aria-describedby': 'key-help' });
+	const keyField = h('div', { class: 'mode-key' }, field('API key', keyIn),
+	    h('p', { id: 'key-help', class: 'muted' }, 'Checked with the ' +
+		'provider, then stored encrypted as a credential; sent only in ' +
+		'the request\'s body.'));
+	const clientId = h('input', { name: 'client-id', autocomplete: 'off' });
+	const clientSecret = h('input', { name: 'client-secret',
+	    type: 'password', autocomplete: 'off' });
+	const oauthField = h('div', { class: 'mode-oauth' },
+	    h('p', { class: 'muted' }, 'The provider\'s page opens in a new ' +
+		'tab; once you allow hookpipe there, the subscription is made ' +
+		'here. The OAuth application (set once per integration):'),
+	    field('Client ID (empty: as set before)', clientId),
+	    field('Client secret', clientSecret));
+	const params = h('input', { name: 'param', autocomplete: 'off',
+	    placeholder: 'repository=owner/repo' });
+	const auto = h('fieldset', { class: 'auto' },
+	    h('legend', {}, 'Made with the provider'),
+	    field('Credential', credSel), keyField, oauthField,
+	    field('Where (KEY=VALUE, space-separated)', params));
+	const gen = h('label', { class: 'inline' }, h('input', {
+	    type: 'checkbox', name: 'generate-secret', checked: true }),
+	    ' Generate a signing secret');
+	const status = h('p', { role: 'status', id: 'sub-status' });
+	const error = h('p', { role: 'alert', id: 'sub-error', class: 'error' });
 	const form = h('form', { class: 'card', 'aria-label': 'New subscription' },
 	    h('h2', {}, 'New subscription'),
 	    field('Name', h('input', { name: 'name', required: true,
 		pattern: '[A-Za-z0-9._\\-]+', autocomplete: 'off' })),
-	    field('Integration', h('select', { name: 'integration' },
-		integs.map((i) => h('option', { value: i.name },
-		    i.title || i.name)))),
+	    field('Integration', integSel), field('Mode', modeSel),
 	    field('Events (comma-separated, empty for all)',
 		h('input', { name: 'events', placeholder: 'all' })),
-	    h('label', { class: 'inline' }, h('input', { type: 'checkbox',
-		name: 'generate-secret', checked: true }),
-		' Generate a signing secret'),
+	    gen, auto,
 	    h('div', { class: 'actions' }, h('button', { type: 'submit' },
-		'Create')));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		const d = formData(form);
-		if (!d['generate-secret'])
-			delete d['generate-secret'];
-		const s = await guard(() => api('POST', 'subscriptions', d));
+		'Create')), status, error);
+
+	function integ() {
+		return integs.find((i) => i.name === integSel.value) || {};
+	}
+	function showMode() {
+		const mode = modeSel.value;
+		auto.hidden = mode === 'manual';
+		gen.hidden = mode !== 'manual';
+		keyField.hidden = mode !== 'api-key' || credSel.value !== '';
+		oauthField.hidden = mode !== 'oauth' || credSel.value !== '';
+		const kind = mode === 'oauth' ? 'oauth' : 'api-key';
+		const keep = credSel.value;
+		credSel.replaceChildren(h('option', { value: '' }, mode === 'oauth' ?
+		    'authorize a new one' : 'paste a new key'),
+		    ...creds.filter((c) => c.integration === integSel.value &&
+			c.kind === kind).map((c) => h('option', { value: c.name,
+			    selected: c.name === keep }, c.name +
+			    (c.login ? ' (' + c.login + ')' : ''))));
+		keyField.hidden = mode !== 'api-key' || credSel.value !== '';
+		oauthField.hidden = mode !== 'oauth' || credSel.value !== '';
+	}
+	function showModes() {
+		const modes = integ().modes || ['manual'];
+		modeSel.replaceChildren(...modes.map((m) => h('option',
+		    { value: m }, MODE_LABEL[m] || m)));
+		showMode();
+	}
+	integSel.addEventListener('change', showModes);
+	modeSel.addEventListener('change', showMode);
+	credSel.addEventListener('change', showMode);
+	async function loadCreds() {
+		try { creds = await api('GET', 'credentials'); } catch { creds = []; }
+		showMode();
+	}
+	showModes();
+	void loadCreds();
+
+	function shown(s, mode) {
 		created.replaceChildren(h('section', { class: 'card secret-once',
 		    role: 'alert' },
 		    h('h2', {}, 'Subscription ' + s.name + ' created'),
 		    copyRow('Callback URL', s.callback_url),
-		    s.secret ? copyRow('Secret', s.secret) : null,
-		    s.secret ? h('p', {}, 'The secret is shown this once: put it ' +
-			'in the provider\'s webhook settings now.') : null));
-		form.reset();
+		    s.remote_id ? h('p', {}, 'Made with ' + (integ().title ||
+			s.integration) + ': ', h('code', { 'data-remote':
+			s.name }, s.remote_id)) : null,
+		    mode === 'manual' && s.secret ? copyRow('Secret', s.secret) :
+			null,
+		    mode === 'manual' && s.secret ? h('p', {}, 'The secret is ' +
+			'shown this once: put it in the provider\'s webhook ' +
+			'settings now.') : null));
+	}
+	// A credential of the OAuth flow: it exists once the provider sent
+	// the browser back to the receiver's callback.
+	async function awaitCred(name) {
+		let stop = false;
+		cleanup.push(() => { stop = true; });
+		for (let i = 0; i < 300 && !stop; i++) {
+			const l = await api('GET', 'credentials');
+			if (l.some((c) => c.name === name))
+				return true;
+			await sleep(2000);
+		}
+		return false;
+	}
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		error.textContent = '';
+		status.textContent = '';
+		const d = formData(form);
+		const mode = modeSel.value;
+		const body = { name: d.name, integration: d.integration };
+		if (d.events)
+			body.events = d.events;
+		if (mode === 'manual') {
+			if (d['generate-secret'])
+				body['generate-secret'] = true;
+		} else {
+			body.mode = mode;
+			body.param = (d.param || '').split(/\s+/).filter((x) => x);
+		}
+		let made = null;	// a credential made here, dropped on failure
+		const btn = form.querySelector('button[type=submit]');
+		btn.disabled = true;
+		try {
+			if (mode === 'api-key' && !credSel.value) {
+				if (!keyIn.value)
+					throw new Error('Paste an API key, or pick a ' +
+					    'stored credential.');
+				made = d.name + '-key';
+				status.textContent = 'Checking the key with ' +
+				    (integ().title || d.integration) + '…';
+				try {
+					await api('POST', 'credentials', { name: made,
+					    integration: d.integration,
+					    'api-key': keyIn.value });
+				} catch (e) {
+					made = null;
+					throw e;
+				}
+				body.credential = made;
+			} else if (mode === 'oauth' && !credSel.value) {
+				if (clientId.value)
+					await api('POST', 'oauth/client', {
+					    integration: d.integration,
+					    'client-id': clientId.value,
+					    'client-secret': clientSecret.value });
+				const name = d.name + '-oauth';
+				const a = await api('POST', 'oauth/authorize',
+				    { integration: d.integration, name });
+				window.open(a.url, '_blank', 'noopener');
+				status.replaceChildren('Waiting for the provider: allow ' +
+				    'hookpipe in the tab that opened (or ',
+				    h('a', { href: a.url, target: '_blank',
+					rel: 'noopener' }, 'open the page'), ').');
+				if (!await awaitCred(name))
+					throw new Error('No authorization came back in ' +
+					    '10 minutes; try again.');
+				body.credential = name;
+			} else if (mode !== 'manual')
+				body.credential = credSel.value;
+			if (mode !== 'manual')
+				status.textContent = 'Creating the webhook with ' +
+				    (integ().title || d.integration) + '…';
+			const s = await api('POST', 'subscriptions', body);
+			status.textContent = '';
+			shown(s, mode);
+			form.reset();
+			showModes();
+		} catch (e) {
+			status.textContent = '';
+			if (made)
+				await api('DELETE', 'credentials/' +
+				    encodeURIComponent(made)).catch(() => {});
+			if (e.status !== 401)
+				error.textContent = e.message;
+		} finally {
+			keyIn.value = '';
+			clientSecret.value = '';
+			btn.disabled = false;
+		}
+		await loadCreds();
 		await renderList();
 	});
 	const listEl = h('section', { class: 'card' });
@@ -361,7 +523,9 @@ async function subscriptions() {
 		    table(['Name', 'Integration', 'Events', 'Workflows',
 			'Last delivery', '~Callback URL', ''], l.map((s) =>
 			h('tr', {}, h('td', {}, s.name),
-			    h('td', {}, s.integration),
+			    h('td', {}, s.integration, s.remote_id ? [' ',
+				h('code', { class: 'remote', title: 'its id at ' +
+				    'the provider' }, s.remote_id)] : null),
 			    h('td', {}, (s.events || []).join(', ')),
 			    h('td', {}, s.workflows),
 			    h('td', {}, when(s.last_event_at)),
@@ -429,7 +593,6 @@ async function subscriptions() {
 		await renderList();
 	}
 	page('Subscriptions', form, created, editEl, listEl);
-	void subs;
 	await renderList();
 }
 
@@ -622,24 +785,56 @@ async function test(name) {
 			    `${d.subscription_name || d.subscription || ''} ` +
 			    `${d.type || ''} ${d.event_id}`));
 		});
+		// The event, its output variables, then the result: each
+		// drawn as its line comes (workflow test --json --live).
+		const evCard = h('section', { class: 'card', id: 'test-event',
+		    'aria-live': 'polite' });
+		const resCard = h('section', { class: 'card', id: 'test-run',
+		    'aria-live': 'polite' });
+		function showEvent(ev, run) {
+			status.textContent = 'Event captured: running ' + w +
+			    ' once (run ' + (run.id || '') + ')…';
+			evCard.replaceChildren(h('h2', {}, 'Event captured'),
+			    h('p', {}, ev.type || '', ' from ',
+				ev.subscription_name || ev.subscription || '', ' ',
+				h('a', { href: '#/events/' + ev.id, class: 'mono' },
+				    ev.id || '')));
+			resCard.replaceChildren(h('h2', {}, 'Result ',
+			    badge('pending')), h('p', { class: 'muted' },
+			    'The run has not ended yet.'));
+			result.replaceChildren(evCard, resCard);
+		}
+		function showInputs(inputs, mapped) {
+			evCard.querySelector('.vars')?.remove();
+			evCard.append(h('div', { class: 'vars' },
+			    h('h2', {}, 'Output variables'),
+			    h('p', { class: 'muted' }, mapped ?
+				'After the trigger\'s map.' : 'The payload.'),
+			    h('pre', {}, pretty(inputs))));
+		}
+		function showResult(run) {
+			status.textContent = 'Run ' + (run.status || 'finished');
+			resCard.replaceChildren(h('h2', {},
+			    'Result ', badge(run.status || '?')),
+			    ...(run.history || []).map((a) => h('div', {},
+				h('p', {}, `Attempt ${a.attempt}: ` +
+				    (a.error || 'ok') + ` (${a.duration_ms} ms)`),
+				h('pre', {}, a.output || ''))));
+		}
 		stream('workflows/' + encodeURIComponent(w) + '/test?timeout=300',
 		    (d) => {
-			if (typeof d !== 'object') return;
-			const run = d.run || {}, ev = d.event || {};
-			status.textContent = 'Run ' + (run.status || 'finished');
-			result.replaceChildren(
-			    h('section', { class: 'card' }, h('h2', {},
-				'Event captured'), h('p', {}, ev.type || '', ' ',
-				h('span', { class: 'mono' }, ev.id || '')),
-				h('h2', {}, 'Output variables'),
-				h('pre', {}, pretty(d.inputs || d.variables ||
-				    ev.payload || {}))),
-			    h('section', { class: 'card' }, h('h2', {},
-				'Result ', badge(run.status || '?')),
-				(run.history || []).map((a) => h('div', {},
-				    h('p', {}, `Attempt ${a.attempt}: ` +
-					(a.error || 'ok') + ` (${a.duration_ms} ms)`),
-				    h('pre', {}, a.output || '')))));
+			if (typeof d !== 'object' || d === null) return;
+			if (d.phase === 'event')
+				return showEvent(d.event || {}, d.run || {});
+			if (d.phase === 'inputs')
+				return showInputs(d.inputs, d.mapped);
+			// The result: it has the event and inputs too.
+			if (!evCard.isConnected)
+				showEvent(d.event || {}, d.run || {});
+			if (!evCard.querySelector('.vars'))
+				showInputs(d.inputs || (d.event || {}).payload || {},
+				    false);
+			showResult(d.run || {});
 		    }, (end) => {
 			btn.disabled = false;
 			for (const f of cleanup) f();
@@ -670,11 +865,121 @@ function filterForm(fields, params, go) {
 	return f;
 }
 
+// A time for a datetime-local input (the browser's zone), and back.
+function localInput(iso) {
+	const d = new Date(iso);
+	if (isNaN(d))
+		return '';
+	const p = (n) => String(n).padStart(2, '0');
+	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}` +
+	    `T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function fromLocalInput(v) {
+	const d = new Date(v);
+	return v && !isNaN(d) ? d.toISOString() : '';
+}
+
+const RANGES = [['15m', 'the last 15 minutes'], ['1h', 'the last hour'],
+    ['1d', 'the last day'], ['7d', 'the last 7 days']];
+
+// The search: subscription, type, status, a time range (a preset or
+// from/to) and a jq predicate over payloads; the CLI's error under the
+// field it is about.
+function eventsForm(params) {
+	const since = params.get('since') || '', until = params.get('until') || '';
+	const preset = RANGES.some(([v]) => v === since) ? since :
+	    since ? 'custom' : '';
+	const err = (id) => h('p', { id, class: 'error field-error',
+	    role: 'alert', hidden: true });
+	const range = h('select', { name: 'range' },
+	    h('option', { value: '' }, 'any time'),
+	    RANGES.map(([v, l]) => h('option', { value: v,
+		selected: preset === v }, l)),
+	    h('option', { value: 'custom', selected: preset === 'custom' },
+		'from … to …'));
+	const from = h('input', { type: 'datetime-local', name: 'from',
+	    value: preset === 'custom' ? localInput(since) : '',
+	    'aria-describedby': 'since-error' });
+	const to = h('input', { type: 'datetime-local', name: 'to',
+	    value: until ? localInput(until) : '',
+	    'aria-describedby': 'until-error' });
+	const jq = h('input', { name: 'jq', class: 'mono', value:
+	    params.get('jq') || '', placeholder: '.data.amount > 1000',
+	    spellcheck: 'false', autocomplete: 'off',
+	    'aria-describedby': 'jq-help jq-error' });
+	const sel = (name, opts) => h('select', { name },
+	    h('option', { value: '' }, 'any'), opts.map((o) =>
+		h('option', { value: o, selected: params.get(name) === o }, o)));
+	const inp = (name) => h('input', { name, value: params.get(name) || '' });
+	const f = h('form', { class: 'card events-search',
+	    'aria-label': 'Search events' },
+	    h('div', {}, field('Subscription', inp('sub')),
+		field('Type', inp('type')),
+		field('Status', sel('status', ['stored', 'ignored', 'routed'])),
+		field('Limit', inp('limit'))),
+	    h('fieldset', {}, h('legend', {}, 'Received'),
+		field('When', range), field('From', from), field('To', to),
+		err('since-error'), err('until-error')),
+	    h('div', { class: 'jq-field' }, field('Payload matches (jq)', jq),
+		h('p', { id: 'jq-help', class: 'muted' }, 'A jq program run ' +
+		    'on each payload: an event is listed when its first ' +
+		    'result is neither false nor null.'), err('jq-error')),
+	    h('div', { class: 'actions' }, h('button', { type: 'submit' },
+		'Search')));
+	function custom() {
+		from.disabled = range.value !== 'custom';
+	}
+	range.addEventListener('change', custom);
+	custom();
+	f.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		const d = formData(f);
+		const q = { sub: d.sub, type: d.type, status: d.status,
+		    jq: d.jq, limit: d.limit };
+		if (range.value === 'custom')
+			q.since = fromLocalInput(from.value);
+		else
+			q.since = range.value;
+		q.until = fromLocalInput(to.value);
+		const hash = '#/events' + qs(q);
+		if (location.hash === hash)
+			route();
+		else
+			location.hash = hash;
+	});
+	// The CLI's message, under its field: "--jq ...", "--since ...".
+	f.showError = (msg) => {
+		const m = String(msg).replace(/; see 'hookpipe events --help'$/, '');
+		const which = m.startsWith('--jq') ? ['jq-error', jq] :
+		    m.startsWith('--since') ? ['since-error', range.value ===
+			'custom' ? from : range] :
+		    m.startsWith('--until') ? ['until-error', to] : null;
+		const el = f.querySelector('#' + (which ? which[0] : 'jq-error'));
+		el.textContent = m;
+		el.hidden = false;
+		if (which) {
+			which[1].setAttribute('aria-invalid', 'true');
+			which[1].focus();
+		}
+	};
+	return f;
+}
+
 async function events(params) {
-	const list = await api('GET', 'events' + qs(Object.fromEntries(params)));
-	page('Events', filterForm([['sub', 'Subscription'], ['type', 'Type'],
-	    ['status', 'Status', ['stored', 'ignored', 'routed']],
-	    ['limit', 'Limit']], params, (q) => { location.hash = '#/events' + q; }),
+	const q = Object.fromEntries(params);
+	const f = eventsForm(params);
+	let list;
+	try {
+		list = await api('GET', 'events' + qs(q));
+	} catch (e) {
+		if (e.status !== 400 && e.status !== 422)
+			throw e;
+		page('Events', f);
+		f.showError(e.message);
+		return;
+	}
+	page('Events', f,
 	    table(['Received', 'Subscription', 'Type', 'Status', 'Event'],
 		list.map((e) => h('tr', {}, h('td', {}, when(e.received_at)),
 		    h('td', {}, e.subscription_name), h('td', {}, e.type),
@@ -866,7 +1171,9 @@ async function route() {
 			if (e.status !== 401)
 				page('Error', h('p', { class: 'error' }, e.message));
 		}
-		main.focus();
+		// A page that put the focus on a field (an error) keeps it.
+		if (!main.contains(document.activeElement))
+			main.focus();
 		return;
 	}
 	page('Not found', h('p', {}, 'No such page. ', h('a', { href: '#/' },

@@ -27,6 +27,7 @@ for ep in "GET /metrics" "GET /api/v1/subscriptions" "GET /api/v1/workflows" \
     "POST /api/v1/subscriptions" "PATCH /api/v1/subscriptions/x" \
     "DELETE /api/v1/subscriptions/x" "POST /api/v1/workflows" \
     "POST /api/v1/workflows/x/publish" "POST /api/v1/events/x/replay" \
+    "POST /api/v1/oauth/client" "POST /api/v1/oauth/authorize" \
     "POST /logout"; do
 	bare "${ep% *}" "${ep#* }" -d '{"name":"sneaky","integration":"openai"}'
 	assert_eq "$ep without a token: 401" 401 "$HTTP_STATUS"
@@ -156,6 +157,12 @@ check "nothing was created without the CSRF token" \
 bare POST /api/v1/subscriptions -b "$jar" -H "X-CSRF-Token: $csrf" \
     -d '{"name":"c1","integration":"openai"}'
 assert_eq "a change with the CSRF token" 201 "$HTTP_STATUS"
+bare POST /api/v1/oauth/client -b "$jar" \
+    -d '{"integration":"github","client-id":"cid","client-secret":"cs"}'
+assert_eq "oauth client set without the CSRF token: 403" 403 "$HTTP_STATUS"
+api POST /api/v1/oauth/authorize '{"integration":"github","name":"gh"}'
+assert_contains "so no OAuth client was set: authorize is refused" \
+    "no OAuth client for github" "$HTTP_BODY"
 bare POST /logout -b "$jar" -H "X-CSRF-Token: $csrf"
 assert_eq "log out" 200 "$HTTP_STATUS"
 bare GET /api/v1/subscriptions -b "$jar"

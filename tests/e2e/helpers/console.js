@@ -52,7 +52,12 @@ function cli(...args) {
 	page.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(e.message));
-	page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+	let expect400 = false;
+	page.on('console', (m) => {
+		if (m.type() === 'error' && !(expect400 &&
+		    m.text().includes('status of 400')))
+			errors.push(m.text());
+	});
 	const shot = (name) => page.screenshot({ path: path.join(shots,
 	    name + '.png'), fullPage: true });
 	const heading = () => page.$eval('main h1', (e) => e.textContent);
@@ -169,9 +174,14 @@ function cli(...args) {
 			return (await page.$eval('#test-result', (e) => e.textContent))
 			    .includes('batch.completed');
 		});
-		await check('the failed run shows its output', async () =>
-		    (await page.$eval('#test-result', (e) => e.textContent))
-			.includes('failing-output'));
+		await check('the failed run shows its output', async () => {
+			await page.waitForFunction(() => {
+				const b = document.querySelector('#test-run .badge');
+				return b && b.textContent !== 'pending';
+			}, { timeout: 60000 });
+			return (await page.$eval('#test-result', (e) => e.textContent))
+			    .includes('failing-output');
+		});
 		await shot('test');
 
 		// --- the failed run, replayed -------------------------------
@@ -207,6 +217,49 @@ function cli(...args) {
 			.includes(`Replayed ${dead} of ${dead}`));
 		await shot('runs');
 
+		// --- a slow run: the event shows before the run ends --------
+		cli('workflow', 'create', 'wslow', '--exec',
+		    'sleep 6; echo slow-output');
+		cli('workflow', 'trigger', 'wslow', '--sub', 'web1', '--event',
+		    'batch.completed');
+		await go('#/audit', 'Audit log');
+		await go('#/test/wslow', 'Test');
+		await page.waitForFunction(() => document.querySelector(
+		    'main select[name=workflow]')?.value === 'wslow');
+		await page.click('main .actions button');
+		await page.waitForFunction(() => document.getElementById('test-status')
+		    .textContent.startsWith('Listening'));
+		await new Promise((r) => setTimeout(r, 1500));
+		cli('send', 'web1', '--event', 'batch.completed');
+		await check('the captured event shows while the run goes on',
+		    async () => {
+			await page.waitForFunction(() => {
+				const e = document.getElementById('test-event');
+				return e && e.textContent.includes('batch.completed');
+			}, { timeout: 60000 });
+			const badge = await page.$eval('#test-run .badge',
+			    (b) => b.textContent);
+			const runs = JSON.parse(cli('--json', 'runs', '--workflow',
+			    'wslow'));
+			return badge === 'pending' && runs.length === 1 &&
+			    runs[0].status !== 'succeeded' ||
+			    Promise.reject(new Error(`badge ${badge}, run ` +
+				runs.map((r) => r.status).join(',')));
+		    });
+		await check('with its output variables', async () => {
+			await page.waitForSelector('#test-event .vars pre');
+			return (await page.$eval('#test-event .vars pre',
+			    (e) => e.textContent)).includes('batch.completed');
+		});
+		await shot('test-live');
+		await check('then the result, when the run ends', async () => {
+			await page.waitForFunction(() => document.querySelector(
+			    '#test-run .badge')?.textContent === 'succeeded',
+			    { timeout: 60000 });
+			return (await page.$eval('#test-run', (e) => e.textContent))
+			    .includes('slow-output');
+		});
+
 		// --- the other pages ----------------------------------------
 		await go('#/events', 'Events');
 		await page.click('main tbody tr a.mono');
@@ -217,6 +270,7 @@ function cli(...args) {
 		await shot('event');
 		await go('#/events?sub=web1', 'Events');
 		await shot('events');
+
 		await go('#/integrations', 'Integrations');
 		await page.$$eval('main details', (ds) => ds.forEach((d) => {
 			if (d.closest('tr').textContent.includes('github'))
@@ -304,6 +358,86 @@ function cli(...args) {
 			return false;
 		});
 		await shot('workflow-edit');
+		// --- search events: a time range and a jq predicate --------
+		const fs = require('fs');
+		const needle = path.join(shots, 'needle.json');
+		fs.writeFileSync(needle, JSON.stringify({ id: 'evt_needle',
+		    object: 'event', type: 'batch.failed',
+		    data: { id: 'needle-42', amount: 7 } }));
+		const sent = JSON.parse(cli('--json', 'send', 'web1', '--event',
+		    'batch.failed', '--file', needle));
+		fs.unlinkSync(needle);
+		const needleId = sent.response.event_id;
+		const sf = 'form[aria-label="Search events"]';
+		const rows = () => page.$$eval('main tbody tr a.mono',
+		    (as) => as.map((a) => a.textContent));
+		// Submit, and wait for the page drawn again with the answer.
+		const search = async () => {
+			await page.$eval(sf, (f) => { f.dataset.old = '1'; });
+			await page.click(sf + ' button[type=submit]');
+			await page.waitForFunction((sel) => {
+				const f = document.querySelector(sel);
+				return f && !f.dataset.old;
+			}, {}, sf);
+		};
+		await go('#/audit', 'Audit log');
+		await go('#/events', 'Events');
+		await page.waitForSelector(sf);
+		await page.select(sf + ' select[name=range]', '1h');
+		await fill(sf + ' input[name=jq]', '.data.id == "needle-42"');
+		await search();
+		await check(`a jq predicate finds the one event (${needleId})`,
+		    async () => {
+			const r = await rows();
+			return r.length === 1 && r[0] === needleId ||
+			    Promise.reject(new Error(r.join(' ')));
+		    });
+		await check('the search is in the address, with the range',
+		    async () => {
+			const q = new URLSearchParams(new URL(page.url()).hash
+			    .split('?')[1]);
+			return q.get('since') === '1h' &&
+			    q.get('jq') === '.data.id == "needle-42"';
+		    });
+		await check('and in the form again', async () =>
+		    (await page.$eval(sf + ' input[name=jq]', (e) => e.value)) ===
+		    '.data.id == "needle-42"' && (await page.$eval(sf +
+		    ' select[name=range]', (e) => e.value)) === '1h');
+		await shot('events-search');
+		await fill(sf + ' input[name=jq]', '.data.id != "needle-42"');
+		await search();
+		await check('the opposite predicate lists the others', async () => {
+			const r = await rows();
+			return r.length > 0 && !r.includes(needleId);
+		});
+		// A range that ends before the event was received.
+		await page.select(sf + ' select[name=range]', 'custom');
+		await fill(sf + ' input[name=from]', '2020-01-01T00:00');
+		await fill(sf + ' input[name=to]', '2020-01-02T00:00');
+		await fill(sf + ' input[name=jq]', '.data.id == "needle-42"');
+		await search();
+		await check('a time range before it: no events', async () =>
+		    (await page.$eval('main', (e) => e.textContent))
+			.includes('No events match.'));
+		await fill(sf + ' input[name=to]', '');
+		await page.select(sf + ' select[name=range]', '');
+		await fill(sf + ' input[name=jq]', '.data | [');
+		expect400 = true;	/* the browser logs the answer */
+		await search();
+		await check('a bad jq program: its error under the field', async () => {
+			await page.waitForSelector('#jq-error:not([hidden])');
+			const t = await page.$eval('#jq-error', (e) => e.textContent);
+			return t.includes('not a valid jq program') ||
+			    Promise.reject(new Error(t));
+		});
+		await check('the field is marked invalid and has the focus',
+		    async () => page.evaluate((sel) => {
+			const i = document.querySelector(sel + ' input[name=jq]');
+			return i.getAttribute('aria-invalid') === 'true' &&
+			    document.activeElement === i;
+		    }, sf));
+		await shot('events-search-error');
+		expect400 = false;
 		await go('#/tail?stage=verifier', 'Tail');
 		await new Promise((r) => setTimeout(r, 1000));
 		cli('send', 'web1', '--event', 'batch.completed');

@@ -24,7 +24,7 @@ CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
 	    -DHOOKPIPE_DATADIR='"$(DATADIR)"' \
 	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"' \
 	    -DHOOKPIPE_LIBEXECDIR='"$(LIBEXECDIR)"'
-LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
+LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto -lnats
 
 # A sanitized build lives apart (build-san/, build-san/bin) so it never
 # mixes with the plain one; the tests run whichever BIN names.
@@ -48,7 +48,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o common/version.o common/db_life.o \
-	   common/integ_api.o
+	   common/integ_api.o common/cluster.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o

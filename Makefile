@@ -71,7 +71,7 @@ ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_
 	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
 	   admin/cmd_doctor.o admin/cmd_backup.o \
 	   admin/cmd_console.o admin/token.o admin/cmd_life.o \
-	   admin/cred_use.o admin/life_emit.o
+	   admin/cred_use.o admin/life_emit.o admin/cmd_cluster.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \

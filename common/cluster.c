@@ -88,8 +88,11 @@ url_valid(const char *u)
 static void
 nats_why(natsStatus s, char *err, size_t len, const char *what)
 {
-	const char *t = nats_GetLastError(NULL);
+	const char *t = nats_GetLastError(NULL), *p;
 
+	/* "(conn.c:2088): No server ...": the library's place is noise. */
+	if (t != NULL && t[0] == '(' && (p = strstr(t, "): ")) != NULL)
+		t = p + 3;
 	snprintf(err, len, "%s: %s", what, t != NULL && t[0] != '\0' ? t :
 	    natsStatus_GetText(s));
 }
@@ -304,7 +307,7 @@ cluster_init(struct cluster *c, int replicas, char *err, size_t errlen)
 	    DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
 	    add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
 	    DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
-	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * 1000, err,
+	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
 	    errlen) == -1 ||
 	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1)
 		return -1;

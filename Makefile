@@ -218,6 +218,12 @@ fuzz: fuzz-build
 test-chaos: all
 	@bash tests/chaos/all.sh
 
+# Cluster mode (issue 18): three nats-server processes and two hosts on
+# loopback, tests/cluster/*.sh.
+test-cluster: all
+	@bash .ci/deps
+	@HOOKPIPE_BIN=$(CURDIR)/$(BIN) bash tests/cluster/run.sh
+
 # Every stage under valgrind through 10,000 events: no leak, no error.
 test-valgrind: all
 	@bash tests/chaos/valgrind.sh
@@ -330,6 +336,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-deb bin
 
-.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install uninstall deb clean fuzz fuzz-build
+.PHONY: all unit test test-deps test-chaos test-cluster test-valgrind bench run deps install uninstall deb clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -393,6 +393,11 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	 * is taken over with its event id, so that the retry is stored;
 	 * the stream's message-id dedupe absorbs a publish racing it.
 	 */
+	if (s != NATS_ERR) {
+		/* A timeout, a lost connection: not the server's "exists". */
+		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
+		goto fail;
+	}
 	if ((rc = dedupe_get(c, key, prev, sizeof(prev))) != 1) {
 		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
 		goto fail;

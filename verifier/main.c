@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "cluster.h"
 #include "db.h"
 #include "integ.h"
 #include "log.h"
@@ -84,6 +85,8 @@ struct verifier {
 	int		 stopping;	/* SIGTERM or SIGINT came */
 	int		 reload;	/* SIGHUP came */
 	int		 drain_all;	/* the next spool pass takes everything */
+	int		 clustered;	/* HOOKPIPE_NATS: JetStream first */
+	struct cluster	 cl;
 };
 
 /* A spooled delivery that keeps getting 503 is retried this long. */
@@ -361,6 +364,38 @@ record_rejected(struct verifier *v, MDB_txn *txn, const struct item *it,
 }
 
 /*
+ * Cluster mode: the delivery id claimed cluster-wide (and the body's
+ * digest, for integrations that dedupe on it), then the event published
+ * to the stream and acknowledged by its quorum, before the local copy
+ * is written and the sender answered. A claim left by an attempt whose
+ * publish failed is taken over with its event id (it->ev.id changes).
+ * CLUSTER_NEW, CLUSTER_DUP (first: the stored event), CLUSTER_FAIL.
+ */
+static int
+cluster_store(struct verifier *v, struct item *it, const char *sub,
+    const char *did, const char *bodykey, char *first)
+{
+	char err[512];
+	int was_failing = v->cl.failing, rc;
+
+	rc = cluster_dedupe_claim(&v->cl, sub, did, it->ev.id, first,
+	    UUID_LEN + 1, err, sizeof(err));
+	if (rc == CLUSTER_NEW) {
+		str_copy(it->ev.id, first, sizeof(it->ev.id));
+		if (bodykey[0] != '\0')
+			rc = cluster_dedupe_claim(&v->cl, sub, bodykey,
+			    it->ev.id, first, UUID_LEN + 1, err, sizeof(err));
+	}
+	if (rc == CLUSTER_NEW &&
+	    cluster_event_publish(&v->cl, &it->ev, err, sizeof(err)) == -1)
+		rc = CLUSTER_FAIL;
+	if (rc == CLUSTER_FAIL && !was_failing)
+		log_warn("cluster: %s (deliveries get 503 until it answers)",
+		    err);
+	return rc;
+}
+
+/*
  * Verify one delivery and, when valid and new, write it into txn.
  * Returns an LMDB error code when the transaction failed.
  */
@@ -585,6 +620,24 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	it->ev.payload = (unsigned char *)payload;	/* borrowed */
 	it->ev.payload_len = plen;
+	if (v->clustered) {
+		rc = 0;				/* not MDB_NOTFOUND any more */
+		switch (cluster_store(v, it, sub.id, did, bodykey, first)) {
+		case CLUSTER_DUP:
+			answer(it, 200, "{\"status\":\"ok\",\"event_id\":"
+			    "\"%s\",\"duplicate\":true}", first);
+			v->duplicates++;
+			it->duplicate = 1;
+			goto out;
+		case CLUSTER_FAIL:
+			answer(it, 503, "{\"error\":\"the cluster cannot "
+			    "store the event right now\"}");
+			str_copy(it->why, "the cluster has no quorum",
+			    sizeof(it->why));
+			it->reason = "cluster_unavailable";
+			goto out;
+		}
+	}
 	if ((rc = db_event_append(txn, &v->db, &it->ev)) != 0 ||
 	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
 	    received_at)) != 0 ||
@@ -840,6 +893,8 @@ process_batch(struct verifier *v)
 
 	if (v->nbatch == 0)
 		return 0;
+	if (v->clustered)
+		cluster_retry(&v->cl);
 	rc = store_batch(v);
 	if (rc == MDB_MAP_FULL && db_grow(&v->db, DB_EVENTS) == 0) {
 		/* Nothing was written: do the whole batch again. */
@@ -1137,6 +1192,10 @@ main(int argc, char **argv)
 	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	if ((v->clustered = cluster_enabled()) &&
+	    (rc = cluster_connect(&v->cl, "hookpipe-verifier", err,
+	    sizeof(err))) != 0)
+		fatal(rc == 100 ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s", err);
 	v->integ_stamp = integ_stamp(&v->cfg);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
@@ -1154,7 +1213,9 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
-	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1 });
+	/* In cluster mode it keeps (re)connecting to the NATS servers. */
+	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1,
+	    .tcp_connect = v->clustered });
 	stage_ready(&v->st, &v->cfg);
 	/* The spool is drained on the first tick, once ready: a long one
 	 * must not keep the stage from starting. */
@@ -1210,6 +1271,8 @@ main(int argc, char **argv)
 	integ_free_all(&v->integs);
 	buf_free(&v->hbuf);
 	db_close(&v->db);
+	if (v->clustered)
+		cluster_close(&v->cl);
 	stage_exit(&v->st, &v->cfg);
 	free(v);
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nats/nats.h>
 
@@ -215,6 +216,15 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 	natsOptions_Destroy(o);
 	c->nc = nc;
 	c->js = js;
+	/* Two hosts may share a machine (tests): the home tells them apart. */
+	if (gethostname(c->host, 256) == -1)
+		str_copy(c->host, "localhost", sizeof(c->host));
+	c->host[255] = '\0';
+	if ((v = env("HOOKPIPE_HOME")) != NULL) {
+		size_t hn = strlen(c->host);
+
+		snprintf(c->host + hn, sizeof(c->host) - hn, ":%s", v);
+	}
 	return 0;
 fail:
 	natsConnection_Destroy(nc);
@@ -225,6 +235,7 @@ fail:
 void
 cluster_close(struct cluster *c)
 {
+	cluster_follow_stop(c);
 	if (c->dedupe != NULL)
 		kvStore_Destroy(c->dedupe);
 	if (c->js != NULL)
@@ -450,8 +461,8 @@ cluster_event_publish(struct cluster *c, const struct event_rec *e,
 		return -1;
 	}
 	snprintf(subj, sizeof(subj), CLUSTER_EVENTS_SUBJ ".%s", e->id);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-	    "id", e->id, "sub", e->sub, "workspace", e->workspace,
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+	    "host", c->host, "id", e->id, "sub", e->sub, "workspace", e->workspace,
 	    "integration", e->integration, "type", e->type,
 	    "delivery_id", e->delivery_id, "state",
 	    event_state_name(e->state), "received_at",
@@ -489,6 +500,97 @@ cluster_event_publish(struct cluster *c, const struct event_rec *e,
 		return -1;
 	}
 	return 0;
+}
+
+int
+cluster_follow_open(struct cluster *c, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	if (c->follow != NULL)
+		return 0;
+	jsSubOptions_Init(&so);
+	so.Stream = CLUSTER_EVENTS;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	if ((s = js_SubscribeSync(&sub, c->js, CLUSTER_EVENTS_SUBJ ".>", NULL,
+	    &so, &jerr)) != NATS_OK) {
+		nats_why(s, err, errlen, "stream " CLUSTER_EVENTS);
+		return -1;
+	}
+	c->follow = sub;
+	return 0;
+}
+
+void
+cluster_follow_stop(struct cluster *c)
+{
+	if (c->follow == NULL)
+		return;
+	natsSubscription_Unsubscribe(c->follow);
+	natsSubscription_Destroy(c->follow);
+	c->follow = NULL;
+}
+
+static int
+jcopy(json_t *o, const char *k, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v == NULL || str_copy(out, v, len) >= len ? -1 : 0;
+}
+
+int
+cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
+{
+	natsMsg *m = NULL;
+	const char *meta = NULL, *h;
+	char state[16];
+	json_t *o = NULL;
+	int n, rc = -1, st;
+
+	memset(e, 0, sizeof(*e));
+	if (c->follow == NULL ||
+	    natsSubscription_NextMsg(&m, c->follow, 0) != NATS_OK)
+		return 0;
+	if (natsMsgHeader_Get(m, "Hookpipe-Event", &meta) != NATS_OK ||
+	    (o = json_loads(meta, 0, NULL)) == NULL ||
+	    jcopy(o, "id", e->id, sizeof(e->id)) ||
+	    jcopy(o, "sub", e->sub, sizeof(e->sub)) ||
+	    jcopy(o, "workspace", e->workspace, sizeof(e->workspace)) ||
+	    jcopy(o, "integration", e->integration,
+	    sizeof(e->integration)) ||
+	    jcopy(o, "type", e->type, sizeof(e->type)) ||
+	    jcopy(o, "delivery_id", e->delivery_id,
+	    sizeof(e->delivery_id)) ||
+	    jcopy(o, "state", state, sizeof(state)) ||
+	    (st = event_state_parse(state)) == -1 ||
+	    !json_is_integer(json_object_get(o, "received_at")))
+		goto out;
+	e->state = st;
+	e->received_at = json_integer_value(json_object_get(o,
+	    "received_at"));
+	h = json_string_value(json_object_get(o, "host"));
+	*mine = h != NULL && strcmp(h, c->host) == 0;
+	if ((h = json_string_value(json_object_get(o, "headers"))) != NULL &&
+	    (e->headers = strdup(h)) == NULL)
+		goto out;
+	n = natsMsg_GetDataLength(m);
+	if ((e->payload = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	memcpy(e->payload, natsMsg_GetData(m), (size_t)n);
+	e->payload[n] = '\0';
+	e->payload_len = (size_t)n;
+	rc = 1;
+out:
+	if (rc != 1)
+		event_free(e);
+	json_decref(o);
+	natsMsg_Destroy(m);
+	return rc;
 }
 
 static json_t *

@@ -37,6 +37,8 @@ struct cluster {
 	void	*js;		/* jsCtx */
 	void	*dedupe;	/* kvStore, once opened */
 	int	 failing;	/* a call failed: the next fail at once */
+	void	*follow;	/* natsSubscription: the ordered consumer */
+	char	 host[320];	/* hostname:HOOKPIPE_HOME, this host's name */
 };
 
 /* HOOKPIPE_NATS is set: this host is one of a cluster. */
@@ -76,6 +78,17 @@ int	cluster_event_exists(struct cluster *, const char *event_id);
  */
 int	cluster_event_publish(struct cluster *, const struct event_rec *,
 	    char *err, size_t errlen);
+
+/*
+ * The follower: an ordered consumer of the whole event stream, from its
+ * first message (a host copies into its events database what it does
+ * not have). cluster_follow_next: 1 with e (event_free it) and whether
+ * this host published it, 0 when nothing waits, -1 on a message that
+ * is not an event (skipped). cluster_follow_stop: start over next time.
+ */
+int	cluster_follow_open(struct cluster *, char *err, size_t errlen);
+int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);
+void	cluster_follow_stop(struct cluster *);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

@@ -964,6 +964,66 @@ process_batch(struct verifier *v)
 	return rc;
 }
 
+/*
+ * Cluster mode: copy the events the other hosts stored from the stream
+ * into this host's events database, so that the CLI and the console of
+ * any host list them all. They are marked remote: their own host routes
+ * them. An event already here (this host's, or copied before a restart:
+ * the follower starts from the stream's first message) is skipped; one
+ * this host published but did not commit (the sender got 503) is this
+ * host's to route. On an error the follower starts over on the next
+ * tick. The number copied: BATCH_MAX means more may wait.
+ */
+static int
+follow(struct verifier *v)
+{
+	struct event_rec e, have;
+	MDB_txn *txn;
+	char err[512];
+	int n = 0, rc = 0, mine, got;
+
+	if (!v->clustered)
+		return 0;
+	if (v->cl.follow == NULL && cluster_follow_open(&v->cl, err,
+	    sizeof(err)) == -1) {
+		log_debug("cluster: cannot follow the stream: %s", err);
+		return 0;
+	}
+	if ((rc = db_dedupe_prepare(&v->db, now_us())) != 0 ||
+	    (txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL) {
+		cluster_follow_stop(&v->cl);
+		return 0;
+	}
+	while (rc == 0 && n < BATCH_MAX &&
+	    (got = cluster_follow_next(&v->cl, &e, &mine)) != 0) {
+		if (got == -1)
+			continue;
+		if (db_event_get(txn, &v->db, e.id, &have) == 0) {
+			event_free(&have);
+			event_free(&e);
+			continue;
+		}
+		e.remote = !mine;
+		if ((rc = db_event_append(txn, &v->db, &e)) == 0)
+			rc = db_dedupe_put(txn, &v->db, e.sub, e.delivery_id,
+			    e.id, e.received_at);
+		event_free(&e);
+		n++;
+	}
+	if (rc == 0 && n > 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_warn("cluster: cannot copy events from the stream: %s "
+		    "(starting over)", db_strerror(rc));
+		cluster_follow_stop(&v->cl);
+	}
+	if (n > 0)
+		log_debug("cluster: %d events copied from the stream", n);
+	return rc == 0 ? n : 0;
+}
+
 /* Read up to BATCH_MAX requests without blocking. */
 static void
 drain(struct verifier *v)
@@ -1181,7 +1241,7 @@ main(int argc, char **argv)
 	struct verifier *v = calloc(1, sizeof(*v));
 	char err[1024];
 	int64_t next_tick, next_prune;
-	int rc;
+	int rc, more = 0;
 
 	if (v == NULL)
 		return EXIT_TEMPORARY;
@@ -1227,7 +1287,7 @@ main(int argc, char **argv)
 			{ NULL, v->st.sig_fd, ZMQ_POLLIN, 0 },
 			{ v->tap.sock, 0, ZMQ_POLLIN, 0 },
 		};
-		int64_t wait = next_tick - mono_ms();
+		int64_t wait = more ? 0 : next_tick - mono_ms();
 
 		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
 		    errno != EINTR)
@@ -1243,6 +1303,7 @@ main(int argc, char **argv)
 			check_signals(v);
 		if (v->reload)
 			reload(v);
+		more = follow(v) == BATCH_MAX;
 		if (mono_ms() >= next_tick) {
 			if (integ_stamp(&v->cfg) != v->integ_stamp)
 				reload(v);

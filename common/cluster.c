@@ -122,8 +122,11 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 	}
 	for (p = strtok_r(list, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save)) {
+		size_t len;
+
 		p += strspn(p, " ");
-		p[strcspn(p, " ")] = '\0';
+		for (len = strlen(p); len > 0 && p[len - 1] == ' '; len--)
+			p[len - 1] = '\0';
 		if (*p == '\0')
 			continue;
 		if (!url_valid(p)) {

@@ -173,6 +173,7 @@ else
 fi
 sleep 1
 assert_eq "none twice" "" "$(sort "$RAN" | uniq -d)"
+assert_eq "and nothing but them" "$total" "$(sort -u "$RAN" | wc -l | tr -d ' ')"
 assert_contains "the delivery refused with 503 ran after its retry" "$ev3" \
     "$(cat "$RAN")"
 

@@ -21,8 +21,10 @@ const struct cmd cluster_cmds[] = {
 	    "window), the bucket " CLUSTER_DEDUPE " (delivery ids, kept 7 "
 	    "days), and the stream " CLUSTER_RUNS " and the bucket "
 	    CLUSTER_CONFIG " that later versions fill. Each with N replicas "
-	    "(default 3; 1 for a single NATS server). Run it once from any "
-	    "host; running it again changes nothing, or the replicas.", 0,
+	    "(default 3; 1 for a single NATS server); the streams keep "
+	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
+	    "from any host; running it again changes nothing, or the "
+	    "replicas and the age limit.", 0,
 	    NULL, NULL },
 	{ "status", cluster_status_cmd, "cluster status",
 	    "The NATS connection and, for each stream and bucket: messages, "
@@ -65,7 +67,8 @@ cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "replicas from 1 to 5", rs);
 	if ((rc = connect_or_fail(&cl)) != 0)
 		return rc;
-	rc = cluster_init(&cl, (int)replicas, err, sizeof(err));
+	rc = cluster_init(&cl, (int)replicas, ctx->cfg.retention_s, err,
+	    sizeof(err));
 	cluster_close(&cl);
 	if (rc != 0)
 		return fail("%s (with --replicas %d, the NATS cluster needs at "

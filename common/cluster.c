@@ -258,7 +258,7 @@ cluster_retry(struct cluster *c)
 
 static int
 add_stream(struct cluster *c, const char *name, const char *subj,
-    int replicas, int64_t dupwin, char *err, size_t errlen)
+    int replicas, int64_t max_age, int64_t dupwin, char *err, size_t errlen)
 {
 	jsStreamConfig sc;
 	jsStreamInfo *si = NULL;
@@ -272,6 +272,7 @@ add_stream(struct cluster *c, const char *name, const char *subj,
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
 	sc.Replicas = replicas;
+	sc.MaxAge = max_age;
 	sc.Duplicates = dupwin;
 	s = js_AddStream(&si, c->js, &sc, NULL, &jerr);
 	if (s != NATS_OK && jerr == JSStreamNameExistErr) {
@@ -315,12 +316,23 @@ add_bucket(struct cluster *c, const char *name, int replicas, int64_t ttl,
 }
 
 int
-cluster_init(struct cluster *c, int replicas, char *err, size_t errlen)
+cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
+    size_t errlen)
 {
+	int64_t age;
+
+	/*
+	 * A claim in the dedupe bucket whose event is no longer in the
+	 * stream is taken for a failed attempt: the stream must keep its
+	 * events at least as long as the bucket keeps claims.
+	 */
+	if (max_age_s > 0 && max_age_s < DEDUPE_TTL_S)
+		max_age_s = DEDUPE_TTL_S;
+	age = max_age_s * NS_PER_S;
 	if (add_stream(c, CLUSTER_EVENTS, CLUSTER_EVENTS_SUBJ ".>", replicas,
-	    DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
+	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
 	    add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
-	    DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
+	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
 	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
 	    errlen) == -1 ||
 	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1)

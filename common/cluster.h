@@ -18,6 +18,7 @@
 #define HP_CLUSTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -57,9 +58,11 @@ void	cluster_retry(struct cluster *);
 
 /*
  * Create the streams and buckets with `replicas` copies, or check the
- * ones there. 0, or -1 with err.
+ * ones there; the streams keep messages max_age_s seconds (0: always),
+ * never less than the dedupe bucket's 7 days. 0, or -1 with err.
  */
-int	cluster_init(struct cluster *, int replicas, char *err, size_t errlen);
+int	cluster_init(struct cluster *, int replicas, int64_t max_age_s,
+	    char *err, size_t errlen);
 
 /*
  * The cluster-wide dedupe test: claim (sub, delivery id) for event_id.

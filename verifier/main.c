@@ -980,6 +980,7 @@ follow(struct verifier *v)
 	struct event_rec e, have;
 	MDB_txn *txn;
 	char err[512];
+	int64_t cutoff = now_us() - v->cfg.retention_s * 1000000;
 	int n = 0, rc = 0, mine, got;
 
 	if (!v->clustered)
@@ -998,6 +999,11 @@ follow(struct verifier *v)
 	    (got = cluster_follow_next(&v->cl, &e, &mine)) != 0) {
 		if (got == -1)
 			continue;
+		/* Pruned here already, or about to be: not copied again. */
+		if (e.received_at < cutoff) {
+			event_free(&e);
+			continue;
+		}
 		if (db_event_get(txn, &v->db, e.id, &have) == 0) {
 			event_free(&have);
 			event_free(&e);

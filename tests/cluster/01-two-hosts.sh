@@ -18,6 +18,8 @@ assert_contains "cluster init again changes nothing" "cluster ready" "$out"
 st=$(hookpipe cluster status --json)
 assert_eq "the event stream has 3 replicas" 3 \
     "$(json '[s["replicas"] for s in d["streams"] if s["name"] == "HOOKPIPE_EVENTS"][0]' <<<"$st")"
+assert_eq "the event stream keeps HOOKPIPE_RETENTION (30d)" 2592000 \
+    "$(json '[s["max_age_s"] for s in d["streams"] if s["name"] == "HOOKPIPE_EVENTS"][0]' <<<"$st")"
 assert_eq "the dedupe bucket keeps 7 days" 604800 \
     "$(json '[s["max_age_s"] for s in d["streams"] if s["name"] == "KV_hookpipe_dedupe"][0]' <<<"$st")"
 

@@ -157,6 +157,23 @@ to "$BASE_B" "$f3" msg_three "$ts3"
 assert_eq "then a duplicate on host B" "true $ev3" \
     "$(json 'str(d["duplicate"]).lower() + " " + d["event_id"]' <<<"$HTTP_BODY")"
 
+# Host B's verifier SIGKILLed: its supervisor starts it again, and its
+# follower reads the stream from the start again, copying nothing twice
+# (the counts below would differ).
+old=$(cat "$HOME_B/run/verifier.pid")
+kill -KILL "$old"
+restarted() {
+	local p
+	p=$(cat "$HOME_B/run/verifier.pid" 2>/dev/null) && [ "$p" != "$old" ] &&
+	    kill -0 "$p" 2>/dev/null
+}
+if wait_for 30 restarted && wait_for 30 fresh_200 "$BASE_B"; then
+	ok "host B's verifier killed: restarted, it stores deliveries again"
+else
+	not_ok "host B's verifier killed: restarted, it stores deliveries again" \
+	    "last: $HTTP_STATUS $HTTP_BODY"
+fi
+
 # Every stored event ran, none twice: each host routes the events its
 # own verifier stored, not those it copied from the stream (routing over
 # the stream is a later step).

@@ -972,7 +972,7 @@ process_batch(struct verifier *v)
  * the follower starts from the stream's first message) is skipped; one
  * this host published but did not commit (the sender got 503) is this
  * host's to route. On an error the follower starts over on the next
- * tick. The number copied: BATCH_MAX means more may wait.
+ * tick. The number of messages read: BATCH_MAX means more may wait.
  */
 static int
 follow(struct verifier *v)
@@ -981,7 +981,7 @@ follow(struct verifier *v)
 	MDB_txn *txn;
 	char err[512];
 	int64_t cutoff = now_us() - v->cfg.retention_s * 1000000;
-	int n = 0, rc = 0, mine, got;
+	int n = 0, seen = 0, rc = 0, mine, got;
 
 	if (!v->clustered)
 		return 0;
@@ -990,31 +990,36 @@ follow(struct verifier *v)
 		log_debug("cluster: cannot follow the stream: %s", err);
 		return 0;
 	}
+	/* Nothing waiting (the usual case): no write transaction. */
+	while ((got = cluster_follow_next(&v->cl, &e, &mine)) == -1)
+		;
+	if (got == 0)
+		return 0;
 	if ((rc = db_dedupe_prepare(&v->db, now_us())) != 0 ||
 	    (txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL) {
+		event_free(&e);
 		cluster_follow_stop(&v->cl);
 		return 0;
 	}
-	while (rc == 0 && n < BATCH_MAX &&
-	    (got = cluster_follow_next(&v->cl, &e, &mine)) != 0) {
-		if (got == -1)
-			continue;
-		/* Pruned here already, or about to be: not copied again. */
-		if (e.received_at < cutoff) {
-			event_free(&e);
-			continue;
-		}
-		if (db_event_get(txn, &v->db, e.id, &have) == 0) {
+	for (;;) {
+		seen++;
+		if (got == 1 && e.received_at < cutoff)
+			;	/* pruned here already, or about to be */
+		else if (got == 1 && db_event_get(txn, &v->db, e.id,
+		    &have) == 0)
 			event_free(&have);
-			event_free(&e);
-			continue;
+		else if (got == 1) {
+			e.remote = !mine;
+			if ((rc = db_event_append(txn, &v->db, &e)) == 0)
+				rc = db_dedupe_put(txn, &v->db, e.sub,
+				    e.delivery_id, e.id, e.received_at);
+			n++;
 		}
-		e.remote = !mine;
-		if ((rc = db_event_append(txn, &v->db, &e)) == 0)
-			rc = db_dedupe_put(txn, &v->db, e.sub, e.delivery_id,
-			    e.id, e.received_at);
-		event_free(&e);
-		n++;
+		if (got == 1)
+			event_free(&e);
+		if (rc != 0 || seen == BATCH_MAX ||
+		    (got = cluster_follow_next(&v->cl, &e, &mine)) == 0)
+			break;
 	}
 	if (rc == 0 && n > 0)
 		rc = db_commit(txn);
@@ -1027,7 +1032,7 @@ follow(struct verifier *v)
 	}
 	if (n > 0)
 		log_debug("cluster: %d events copied from the stream", n);
-	return rc == 0 ? n : 0;
+	return rc == 0 ? seen : 0;
 }
 
 /* Read up to BATCH_MAX requests without blocking. */

@@ -89,13 +89,16 @@ on_b() {
 	    HOOKPIPE_ADMIN_LISTEN=$ADMIN_B "$@"
 }
 
+# The hosts, then the NATS servers, then the scratch directory (a server
+# still running would write its store into it again).
 cluster_cleanup() {
 	on_b hookpipectl stop >/dev/null 2>&1
 	if [ "$T_FAIL" -gt 0 ]; then
 		echo "# --- host B"
 		HOOKPIPE_HOME=$HOME_B dump_logs
 	fi
-	cleanup
+	stop_stack
 	nats_stop
+	cleanup
 }
 trap cluster_cleanup EXIT

@@ -24,7 +24,7 @@ CPPFLAGS += -std=c11 -D_GNU_SOURCE -Icommon -Iverifier -Ireceiver \
 	    -DHOOKPIPE_DATADIR='"$(DATADIR)"' \
 	    -DHOOKPIPE_BINDIR='"$(PREFIX)/bin"' \
 	    -DHOOKPIPE_LIBEXECDIR='"$(LIBEXECDIR)"'
-LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto
+LDLIBS_BASE = -lzmq -lmsgpackc -llmdb -ljansson -ljq -lcurl -lcrypto -lnats
 
 # A sanitized build lives apart (build-san/, build-san/bin) so it never
 # mixes with the plain one; the tests run whichever BIN names.
@@ -48,7 +48,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o common/version.o common/db_life.o \
-	   common/integ_api.o
+	   common/integ_api.o common/cluster.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -71,12 +71,12 @@ ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_
 	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
 	   admin/cmd_doctor.o admin/cmd_backup.o \
 	   admin/cmd_console.o admin/token.o admin/cmd_life.o \
-	   admin/cred_use.o admin/life_emit.o
+	   admin/cred_use.o admin/life_emit.o admin/cmd_cluster.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \
 	   test_config test_verify test_sandbox test_log test_secret \
-	   test_schemes test_handshake test_integ_api
+	   test_schemes test_handshake test_integ_api test_cluster
 
 BINS	 = $(BIN)/hookpipe-receiver $(BIN)/hookpipe-verifier \
 	   $(BIN)/hookpipe-router $(BIN)/hookpipe-dispatcher $(BIN)/hookpipe \
@@ -218,6 +218,12 @@ fuzz: fuzz-build
 test-chaos: all
 	@bash tests/chaos/all.sh
 
+# Cluster mode (issue 18): three nats-server processes and two hosts on
+# loopback, tests/cluster/*.sh.
+test-cluster: all
+	@bash .ci/deps
+	@HOOKPIPE_BIN=$(CURDIR)/$(BIN) bash tests/cluster/run.sh
+
 # Every stage under valgrind through 10,000 events: no leak, no error.
 test-valgrind: all
 	@bash tests/chaos/valgrind.sh
@@ -330,6 +336,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-deb bin
 
-.PHONY: all unit test test-deps test-chaos test-valgrind bench run deps install uninstall deb clean fuzz fuzz-build
+.PHONY: all unit test test-deps test-chaos test-cluster test-valgrind bench run deps install uninstall deb clean fuzz fuzz-build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

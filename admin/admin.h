@@ -217,6 +217,8 @@ extern const struct cmd oauth_cmds[];
 extern const struct cmd key_cmds[];
 extern const struct cmd spool_cmds[];
 extern const struct cmd config_cmds[];
+/* cmd_cluster.c: cluster mode on NATS JetStream. */
+extern const struct cmd cluster_cmds[];
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);

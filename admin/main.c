@@ -70,6 +70,9 @@ static const struct cmd commands[] = {
 	    "Deliveries spooled while the verifier was away, and those it set "
 	    "aside (quarantined) because it could not process them.", 0, NULL,
 	    spool_cmds },
+	{ "cluster", NULL, "cluster init | status",
+	    "Cluster mode: hosts sharing one NATS JetStream cluster "
+	    "(HOOKPIPE_NATS).", 0, NULL, cluster_cmds },
 	{ "doctor", cmd_doctor, "doctor",
 	    "Check what an operator checks first, one line each: the state "
 	    "directory and its permissions, the master key (and that it "

@@ -22,7 +22,9 @@
  *				"count:NAME" -> be64 (the lifecycle's counters)
  *		meta		"schema", "key_current"
  *	events	 written by the verifier alone, append-only
- *		log		be64 seq -> event (seq: the order stored)
+ *		log		be64 seq -> event (seq: the order stored; in
+ *				cluster mode also the other hosts' events,
+ *				copied from the stream, marked remote)
  *		ids		event id -> be64 seq
  *		dedupe.DAY	sub id + delivery id -> event id + be64 time, one
  *				table per day, dropped whole past the window
@@ -272,6 +274,8 @@ struct event_rec {
 	char	*headers;			/* JSON object text */
 	unsigned char *payload;
 	size_t	 payload_len;
+	int	 remote;	/* cluster mode: another host's, copied from
+				 * the stream; routed there, not here */
 };
 
 struct run_rec {

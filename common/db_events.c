@@ -140,6 +140,7 @@ event_decode(const msgpack_object *m, struct event_rec *e)
 	char status[16];
 	const void *p;
 	size_t n;
+	int64_t remote;
 	int st;
 
 	memset(e, 0, sizeof(*e));
@@ -159,6 +160,8 @@ event_decode(const msgpack_object *m, struct event_rec *e)
 	/* Only what the verifier decided is kept; routed is the cursor's. */
 	e->state = st == EV_IGNORED ? EV_IGNORED : EV_STORED;
 	e->headers = mp_get_strdup(m, "headers");
+	if (mp_get_i64(m, "remote", &remote) == 0)
+		e->remote = remote != 0;
 	if ((e->payload = malloc(n + 1)) == NULL) {
 		free(e->headers);
 		return -1;
@@ -172,7 +175,7 @@ event_decode(const msgpack_object *m, struct event_rec *e)
 static void
 event_pack(struct mpw *w, const struct event_rec *e)
 {
-	mpw_map(w, 10);
+	mpw_map(w, e->remote ? 11 : 10);
 	mpw_kv_str(w, "id", e->id);
 	mpw_kv_str(w, "sub", e->sub);
 	mpw_kv_str(w, "workspace", e->workspace);
@@ -184,6 +187,8 @@ event_pack(struct mpw *w, const struct event_rec *e)
 	mpw_kv_i64(w, "received_at", e->received_at);
 	mpw_kv_str(w, "headers", e->headers ? e->headers : "{}");
 	mpw_kv_bin(w, "payload", e->payload, e->payload_len);
+	if (e->remote)
+		mpw_kv_i64(w, "remote", 1);
 }
 
 /* An event id as the index key: its 16 bytes. */

@@ -4,7 +4,7 @@ _hookpipe_words() {
 	case $1 in
 	'') echo "integration sub workflow cred oauth key migrate spool events
 	    event runs run replay send tail config doctor backup restore version
-	    --workspace --home --json --help" ;;
+	    cluster --workspace --home --json --help" ;;
 	integration) echo "list show" ;;
 	sub) echo "create list show edit refresh-keys delete" ;;
 	workflow) echo "create edit enable disable trigger untrigger publish
@@ -15,6 +15,7 @@ _hookpipe_words() {
 	oauth) echo "client authorize" ;;
 	key) echo "rotate" ;;
 	spool) echo "list show drop retry" ;;
+	cluster) echo "init status" ;;
 	tail) echo "receiver verifier router dispatcher" ;;
 	esac
 }

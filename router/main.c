@@ -253,7 +253,8 @@ plan_event(void *arg, struct event_rec *ev)
 	ev->headers = NULL;
 	p->n++;
 	p->last = e->ev.seq;
-	if (e->ev.state != EV_STORED)
+	/* Another host's event (cluster mode) is routed on that host. */
+	if (e->ev.state != EV_STORED || e->ev.remote)
 		return 0;
 	e->stored = 1;
 	m.n = 0;

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "cluster.h"
 #include "db.h"
 #include "integ.h"
 #include "log.h"
@@ -84,6 +85,8 @@ struct verifier {
 	int		 stopping;	/* SIGTERM or SIGINT came */
 	int		 reload;	/* SIGHUP came */
 	int		 drain_all;	/* the next spool pass takes everything */
+	int		 clustered;	/* HOOKPIPE_NATS: JetStream first */
+	struct cluster	 cl;
 };
 
 /* A spooled delivery that keeps getting 503 is retried this long. */
@@ -361,6 +364,38 @@ record_rejected(struct verifier *v, MDB_txn *txn, const struct item *it,
 }
 
 /*
+ * Cluster mode: the delivery id claimed cluster-wide (and the body's
+ * digest, for integrations that dedupe on it), then the event published
+ * to the stream and acknowledged by its quorum, before the local copy
+ * is written and the sender answered. A claim left by an attempt whose
+ * publish failed is taken over with its event id (it->ev.id changes).
+ * CLUSTER_NEW, CLUSTER_DUP (first: the stored event), CLUSTER_FAIL.
+ */
+static int
+cluster_store(struct verifier *v, struct item *it, const char *sub,
+    const char *did, const char *bodykey, char *first)
+{
+	char err[512];
+	int was_failing = v->cl.failing, rc;
+
+	rc = cluster_dedupe_claim(&v->cl, sub, did, it->ev.id, first,
+	    UUID_LEN + 1, err, sizeof(err));
+	if (rc == CLUSTER_NEW) {
+		str_copy(it->ev.id, first, sizeof(it->ev.id));
+		if (bodykey[0] != '\0')
+			rc = cluster_dedupe_claim(&v->cl, sub, bodykey,
+			    it->ev.id, first, UUID_LEN + 1, err, sizeof(err));
+	}
+	if (rc == CLUSTER_NEW &&
+	    cluster_event_publish(&v->cl, &it->ev, err, sizeof(err)) == -1)
+		rc = CLUSTER_FAIL;
+	if (rc == CLUSTER_FAIL && !was_failing)
+		log_warn("cluster: %s (deliveries get 503 until it answers)",
+		    err);
+	return rc;
+}
+
+/*
  * Verify one delivery and, when valid and new, write it into txn.
  * Returns an LMDB error code when the transaction failed.
  */
@@ -585,6 +620,24 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	}
 	it->ev.payload = (unsigned char *)payload;	/* borrowed */
 	it->ev.payload_len = plen;
+	if (v->clustered) {
+		rc = 0;				/* not MDB_NOTFOUND any more */
+		switch (cluster_store(v, it, sub.id, did, bodykey, first)) {
+		case CLUSTER_DUP:
+			answer(it, 200, "{\"status\":\"ok\",\"event_id\":"
+			    "\"%s\",\"duplicate\":true}", first);
+			v->duplicates++;
+			it->duplicate = 1;
+			goto out;
+		case CLUSTER_FAIL:
+			answer(it, 503, "{\"error\":\"the cluster cannot "
+			    "store the event right now\"}");
+			str_copy(it->why, "the cluster has no quorum",
+			    sizeof(it->why));
+			it->reason = "cluster_unavailable";
+			goto out;
+		}
+	}
 	if ((rc = db_event_append(txn, &v->db, &it->ev)) != 0 ||
 	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
 	    received_at)) != 0 ||
@@ -840,6 +893,8 @@ process_batch(struct verifier *v)
 
 	if (v->nbatch == 0)
 		return 0;
+	if (v->clustered)
+		cluster_retry(&v->cl);
 	rc = store_batch(v);
 	if (rc == MDB_MAP_FULL && db_grow(&v->db, DB_EVENTS) == 0) {
 		/* Nothing was written: do the whole batch again. */
@@ -907,6 +962,77 @@ process_batch(struct verifier *v)
 	}
 	v->nbatch = 0;
 	return rc;
+}
+
+/*
+ * Cluster mode: copy the events the other hosts stored from the stream
+ * into this host's events database, so that the CLI and the console of
+ * any host list them all. They are marked remote: their own host routes
+ * them. An event already here (this host's, or copied before a restart:
+ * the follower starts from the stream's first message) is skipped; one
+ * this host published but did not commit (the sender got 503) is this
+ * host's to route. On an error the follower starts over on the next
+ * tick. The number of messages read: BATCH_MAX means more may wait.
+ */
+static int
+follow(struct verifier *v)
+{
+	struct event_rec e, have;
+	MDB_txn *txn;
+	char err[512];
+	int64_t cutoff = now_us() - v->cfg.retention_s * 1000000;
+	int n = 0, seen = 0, rc = 0, mine, got;
+
+	if (!v->clustered)
+		return 0;
+	if (v->cl.follow == NULL && cluster_follow_open(&v->cl, err,
+	    sizeof(err)) == -1) {
+		log_debug("cluster: cannot follow the stream: %s", err);
+		return 0;
+	}
+	/* Nothing waiting (the usual case): no write transaction. */
+	while ((got = cluster_follow_next(&v->cl, &e, &mine)) == -1)
+		;
+	if (got == 0)
+		return 0;
+	if ((rc = db_dedupe_prepare(&v->db, now_us())) != 0 ||
+	    (txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL) {
+		event_free(&e);
+		cluster_follow_stop(&v->cl);
+		return 0;
+	}
+	for (;;) {
+		seen++;
+		if (got == 1 && e.received_at < cutoff)
+			;	/* pruned here already, or about to be */
+		else if (got == 1 && db_event_get(txn, &v->db, e.id,
+		    &have) == 0)
+			event_free(&have);
+		else if (got == 1) {
+			e.remote = !mine;
+			if ((rc = db_event_append(txn, &v->db, &e)) == 0)
+				rc = db_dedupe_put(txn, &v->db, e.sub,
+				    e.delivery_id, e.id, e.received_at);
+			n++;
+		}
+		if (got == 1)
+			event_free(&e);
+		if (rc != 0 || seen == BATCH_MAX ||
+		    (got = cluster_follow_next(&v->cl, &e, &mine)) == 0)
+			break;
+	}
+	if (rc == 0 && n > 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_warn("cluster: cannot copy events from the stream: %s "
+		    "(starting over)", db_strerror(rc));
+		cluster_follow_stop(&v->cl);
+	}
+	if (n > 0)
+		log_debug("cluster: %d events copied from the stream", n);
+	return rc == 0 ? seen : 0;
 }
 
 /* Read up to BATCH_MAX requests without blocking. */
@@ -1126,7 +1252,7 @@ main(int argc, char **argv)
 	struct verifier *v = calloc(1, sizeof(*v));
 	char err[1024];
 	int64_t next_tick, next_prune;
-	int rc;
+	int rc, more = 0;
 
 	if (v == NULL)
 		return EXIT_TEMPORARY;
@@ -1137,6 +1263,10 @@ main(int argc, char **argv)
 	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	if ((v->clustered = cluster_enabled()) &&
+	    (rc = cluster_connect(&v->cl, "hookpipe-verifier", err,
+	    sizeof(err))) != 0)
+		fatal(rc == 100 ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s", err);
 	v->integ_stamp = integ_stamp(&v->cfg);
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
@@ -1154,7 +1284,9 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 
-	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1 });
+	/* In cluster mode it keeps (re)connecting to the NATS servers. */
+	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1,
+	    .tcp_connect = v->clustered });
 	stage_ready(&v->st, &v->cfg);
 	/* The spool is drained on the first tick, once ready: a long one
 	 * must not keep the stage from starting. */
@@ -1166,7 +1298,7 @@ main(int argc, char **argv)
 			{ NULL, v->st.sig_fd, ZMQ_POLLIN, 0 },
 			{ v->tap.sock, 0, ZMQ_POLLIN, 0 },
 		};
-		int64_t wait = next_tick - mono_ms();
+		int64_t wait = more ? 0 : next_tick - mono_ms();
 
 		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
 		    errno != EINTR)
@@ -1182,6 +1314,7 @@ main(int argc, char **argv)
 			check_signals(v);
 		if (v->reload)
 			reload(v);
+		more = follow(v) == BATCH_MAX;
 		if (mono_ms() >= next_tick) {
 			if (integ_stamp(&v->cfg) != v->integ_stamp)
 				reload(v);
@@ -1210,6 +1343,8 @@ main(int argc, char **argv)
 	integ_free_all(&v->integs);
 	buf_free(&v->hbuf);
 	db_close(&v->db);
+	if (v->clustered)
+		cluster_close(&v->cl);
 	stage_exit(&v->st, &v->cfg);
 	free(v);
 	return 0;

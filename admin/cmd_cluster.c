@@ -1,0 +1,153 @@
+/*
+ * hookpipe cluster: the NATS JetStream side of cluster mode (see
+ * common/cluster.h): create its streams and buckets, show their state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "cluster.h"
+
+static int	cluster_init_cmd(struct ctx *, const struct cmd *, int, char **);
+static int	cluster_status_cmd(struct ctx *, const struct cmd *, int,
+		    char **);
+
+const struct cmd cluster_cmds[] = {
+	{ "init", cluster_init_cmd, "cluster init [--replicas N]",
+	    "Create in the NATS JetStream cluster of HOOKPIPE_NATS what the "
+	    "hosts share: the stream " CLUSTER_EVENTS " (subjects "
+	    CLUSTER_EVENTS_SUBJ ".>, file storage, a 2-minute duplicate "
+	    "window), the bucket " CLUSTER_DEDUPE " (delivery ids, kept 7 "
+	    "days), and the stream " CLUSTER_RUNS " and the bucket "
+	    CLUSTER_CONFIG " that later versions fill. Each with N replicas "
+	    "(default 3; 1 for a single NATS server); the streams keep "
+	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
+	    "from any host; running it again changes nothing, or the "
+	    "replicas and the age limit.", 0,
+	    NULL, NULL },
+	{ "status", cluster_status_cmd, "cluster status",
+	    "The NATS connection and, for each stream and bucket: messages, "
+	    "bytes, consumers, replicas, the leader and each follower's "
+	    "state. Exits 1 when NATS cannot be reached or something is "
+	    "missing.", 0, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
+};
+
+static int
+connect_or_fail(struct cluster *cl)
+{
+	char err[1024];
+
+	if (!cluster_enabled())
+		return fail("HOOKPIPE_NATS is not set: cluster mode needs the "
+		    "URLs of the NATS servers (nats://HOST:4222,...)");
+	if (cluster_connect(cl, "hookpipe", err, sizeof(err)) != 0)
+		return fail("%s", err);
+	return 0;
+}
+
+static int
+cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	const char *rs = NULL;
+	const struct opt opts[] = {
+		{ "replicas", OPT_STR, &rs },
+		{ NULL, 0, NULL }
+	};
+	struct cluster cl;
+	char **args, err[1024];
+	int64_t replicas = CLUSTER_REPLICAS;
+	int rc;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	if (rs != NULL && parse_i64(rs, 1, 5, &replicas) != 0)
+		return usage_error(ctx, "--replicas: %s is not a number of "
+		    "replicas from 1 to 5", rs);
+	if ((rc = connect_or_fail(&cl)) != 0)
+		return rc;
+	rc = cluster_init(&cl, (int)replicas, ctx->cfg.retention_s, err,
+	    sizeof(err));
+	cluster_close(&cl);
+	if (rc != 0)
+		return fail("%s (with --replicas %d, the NATS cluster needs at "
+		    "least %d servers with JetStream)", err, (int)replicas,
+		    (int)replicas);
+	if (ctx->json)
+		return json_print(json_pack("{s:I, s:[s,s,s,s]}", "replicas",
+		    (json_int_t)replicas, "created", CLUSTER_EVENTS,
+		    CLUSTER_RUNS, CLUSTER_DEDUPE, CLUSTER_CONFIG));
+	printf("cluster ready: streams %s and %s, buckets %s and %s, %d "
+	    "replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
+	    CLUSTER_CONFIG, (int)replicas);
+	return EXIT_OK;
+}
+
+static int
+cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
+    char **argv)
+{
+	struct cluster cl;
+	struct table t;
+	json_t *st, *s, *f;
+	size_t i, j;
+	char **args, msgs[24], reps[24], peers[256];
+	int rc, bad = 0;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+		return rc;
+	if ((rc = connect_or_fail(&cl)) != 0)
+		return rc;
+	st = cluster_status(&cl);
+	cluster_close(&cl);
+	if (st == NULL)
+		return fail("out of memory");
+	json_array_foreach(json_object_get(st, "streams"), i, s)
+		if (json_object_get(s, "error") != NULL)
+			bad = 1;
+	if (ctx->json) {
+		json_print(st);
+		return bad ? EXIT_FAIL : EXIT_OK;
+	}
+	printf("NATS: connected to %s (of %s)\n",
+	    json_string_value(json_object_get(st, "connected")) ?
+	    json_string_value(json_object_get(st, "connected")) : "none",
+	    json_string_value(json_object_get(st, "servers")));
+	table_init(&t, 6, "NAME", "KIND", "MESSAGES", "REPLICAS", "LEADER",
+	    "FOLLOWERS");
+	json_array_foreach(json_object_get(st, "streams"), i, s) {
+		const char *e = json_string_value(json_object_get(s, "error"));
+
+		if (e != NULL) {
+			table_row(&t, json_string_value(json_object_get(s,
+			    "name")), json_string_value(json_object_get(s,
+			    "kind")), "-", "-", "-", e);
+			continue;
+		}
+		snprintf(msgs, sizeof(msgs), "%lld", (long long)
+		    json_integer_value(json_object_get(s, "messages")));
+		snprintf(reps, sizeof(reps), "%lld", (long long)
+		    json_integer_value(json_object_get(s, "replicas")));
+		peers[0] = '\0';
+		json_array_foreach(json_object_get(s, "followers"), j, f) {
+			size_t n = strlen(peers);
+
+			snprintf(peers + n, sizeof(peers) - n, "%s%s %s",
+			    n ? ", " : "", json_string_value(json_object_get(f,
+			    "name")), json_is_true(json_object_get(f,
+			    "offline")) ? "offline" : json_is_true(
+			    json_object_get(f, "current")) ? "current" :
+			    "behind");
+		}
+		table_row(&t, json_string_value(json_object_get(s, "name")),
+		    json_string_value(json_object_get(s, "kind")), msgs, reps,
+		    json_string_value(json_object_get(s, "leader")) ?
+		    json_string_value(json_object_get(s, "leader")) : "-",
+		    peers[0] ? peers : "-");
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	json_decref(st);
+	return bad ? EXIT_FAIL : EXIT_OK;
+}

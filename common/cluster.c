@@ -1,0 +1,682 @@
+/*
+ * Cluster mode on NATS JetStream (see cluster.h for the layout).
+ *
+ * Every JetStream call here is synchronous and bounded by
+ * CLUSTER_WAIT_MS: a caller that answers a sender (the verifier) waits
+ * for the quorum's acknowledgement, or answers 503. Once a call failed,
+ * the ones after it fail at once until cluster_retry() (the verifier
+ * calls it per batch), so that a cluster without quorum costs one
+ * timeout per batch, not one per delivery.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "cluster.h"
+#include "crypto.h"
+#include "db.h"
+#include "util.h"
+
+#define URLS_MAX	16
+#define NS_PER_S	1000000000LL
+#define DEDUPE_TTL_S	(7LL * 86400)
+#define DUP_WINDOW_S	120
+
+int
+cluster_enabled(void)
+{
+	const char *v = getenv("HOOKPIPE_NATS");
+
+	return v != NULL && v[0] != '\0';
+}
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* nats://host[:port] or tls://host[:port], with an optional user@. */
+static int
+url_valid(const char *u)
+{
+	const char *h, *p, *e;
+
+	if (strncmp(u, "nats://", 7) == 0)
+		h = u + 7;
+	else if (strncmp(u, "tls://", 6) == 0)
+		h = u + 6;
+	else
+		return 0;
+	if ((p = strrchr(h, '@')) != NULL)
+		h = p + 1;
+	if ((e = strchr(h, '/')) != NULL && e[1] != '\0')
+		return 0;
+	if (*h == '[') {			/* [::1]:4222 */
+		if ((p = strchr(h, ']')) == NULL || p == h + 1)
+			return 0;
+		p++;
+	} else {
+		for (p = h; *p != '\0' && *p != ':' && *p != '/'; p++)
+			if (!(*p == '-' || *p == '.' || *p == '_' ||
+			    (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= 'A' && *p <= 'Z')))
+				return 0;
+		if (p == h)
+			return 0;
+	}
+	if (*p == ':') {
+		int64_t port;
+		char num[8];
+		size_t n = strcspn(p + 1, "/");
+
+		if (n == 0 || n >= sizeof(num))
+			return 0;
+		memcpy(num, p + 1, n);
+		num[n] = '\0';
+		if (parse_i64(num, 1, 65535, &port) != 0)
+			return 0;
+		p += 1 + n;
+	}
+	return *p == '\0' || strcmp(p, "/") == 0;
+}
+
+static void
+nats_why(natsStatus s, char *err, size_t len, const char *what)
+{
+	const char *t = nats_GetLastError(NULL), *p;
+
+	/* "(conn.c:2088): No server ...": the library's place is noise. */
+	if (t != NULL && t[0] == '(' && (p = strstr(t, "): ")) != NULL)
+		t = p + 3;
+	snprintf(err, len, "%s: %s", what, t != NULL && t[0] != '\0' ? t :
+	    natsStatus_GetText(s));
+}
+
+int
+cluster_connect(struct cluster *c, const char *name, char *err,
+    size_t errlen)
+{
+	char list[4096], *p, *save = NULL;
+	const char *urls[URLS_MAX], *v;
+	natsOptions *o = NULL;
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsOptions jo;
+	natsStatus s;
+	int n = 0, tls = 0, rc = 100;
+
+	memset(c, 0, sizeof(*c));
+	if ((v = env("HOOKPIPE_NATS")) == NULL) {
+		snprintf(err, errlen, "HOOKPIPE_NATS is not set");
+		return 100;
+	}
+	if (str_copy(list, v, sizeof(list)) >= sizeof(list)) {
+		snprintf(err, errlen, "HOOKPIPE_NATS is too long");
+		return 100;
+	}
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		size_t len;
+
+		p += strspn(p, " ");
+		for (len = strlen(p); len > 0 && p[len - 1] == ' '; len--)
+			p[len - 1] = '\0';
+		if (*p == '\0')
+			continue;
+		if (!url_valid(p)) {
+			snprintf(err, errlen, "HOOKPIPE_NATS: %s is not a NATS "
+			    "URL (nats://HOST:PORT or tls://HOST:PORT, "
+			    "separated by commas)", p);
+			return 100;
+		}
+		if (n == URLS_MAX) {
+			snprintf(err, errlen, "HOOKPIPE_NATS: more than %d "
+			    "URLs", URLS_MAX);
+			return 100;
+		}
+		if (strncmp(p, "tls://", 6) == 0)
+			tls = 1;
+		urls[n++] = p;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "HOOKPIPE_NATS has no URL");
+		return 100;
+	}
+	if ((s = nats_Open(-1)) != NATS_OK ||
+	    (s = natsOptions_Create(&o)) != NATS_OK) {
+		nats_why(s, err, errlen, "NATS library");
+		return 111;
+	}
+	s = natsOptions_SetServers(o, urls, n);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(o, name);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(o, CLUSTER_WAIT_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(o, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(o, 250);
+	/* A request while disconnected fails now, not at its timeout. */
+	if (s == NATS_OK)
+		s = natsOptions_SetFailRequestsOnDisconnect(o, true);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "HOOKPIPE_NATS");
+		goto fail;
+	}
+	if ((v = env("HOOKPIPE_NATS_CREDS")) != NULL &&
+	    (s = natsOptions_SetUserCredentialsFromFiles(o, v, NULL)) !=
+	    NATS_OK) {
+		nats_why(s, err, errlen, "HOOKPIPE_NATS_CREDS");
+		goto fail;
+	}
+	if ((v = env("HOOKPIPE_NATS_CA")) != NULL) {
+		tls = 1;
+		if ((s = natsOptions_LoadCATrustedCertificates(o, v)) !=
+		    NATS_OK) {
+			nats_why(s, err, errlen, "HOOKPIPE_NATS_CA");
+			goto fail;
+		}
+	}
+	if (env("HOOKPIPE_NATS_CERT") != NULL ||
+	    env("HOOKPIPE_NATS_KEY") != NULL) {
+		if (env("HOOKPIPE_NATS_CERT") == NULL ||
+		    env("HOOKPIPE_NATS_KEY") == NULL) {
+			snprintf(err, errlen, "HOOKPIPE_NATS_CERT and "
+			    "HOOKPIPE_NATS_KEY go together: set both, or "
+			    "neither");
+			goto fail;
+		}
+		tls = 1;
+		if ((s = natsOptions_LoadCertificatesChain(o,
+		    env("HOOKPIPE_NATS_CERT"), env("HOOKPIPE_NATS_KEY"))) !=
+		    NATS_OK) {
+			nats_why(s, err, errlen, "HOOKPIPE_NATS_CERT/KEY");
+			goto fail;
+		}
+	}
+	if (tls && (s = natsOptions_SetSecure(o, true)) != NATS_OK) {
+		nats_why(s, err, errlen, "TLS");
+		goto fail;
+	}
+	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK) {
+		nats_why(s, err, errlen, "cannot connect to HOOKPIPE_NATS");
+		rc = 111;
+		goto fail;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = CLUSTER_WAIT_MS;
+	if ((s = natsConnection_JetStream(&js, nc, &jo)) != NATS_OK) {
+		nats_why(s, err, errlen, "JetStream");
+		rc = 111;
+		goto fail;
+	}
+	natsOptions_Destroy(o);
+	c->nc = nc;
+	c->js = js;
+	/* Two hosts may share a machine (tests): the home tells them apart. */
+	if (gethostname(c->host, 256) == -1)
+		str_copy(c->host, "localhost", sizeof(c->host));
+	c->host[255] = '\0';
+	if ((v = env("HOOKPIPE_HOME")) != NULL) {
+		size_t hn = strlen(c->host);
+
+		snprintf(c->host + hn, sizeof(c->host) - hn, ":%s", v);
+	}
+	return 0;
+fail:
+	natsConnection_Destroy(nc);
+	natsOptions_Destroy(o);
+	return rc;
+}
+
+void
+cluster_close(struct cluster *c)
+{
+	cluster_follow_stop(c);
+	if (c->dedupe != NULL)
+		kvStore_Destroy(c->dedupe);
+	if (c->js != NULL)
+		jsCtx_Destroy(c->js);
+	if (c->nc != NULL) {
+		natsConnection_Close(c->nc);
+		natsConnection_Destroy(c->nc);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+void
+cluster_retry(struct cluster *c)
+{
+	c->failing = 0;
+}
+
+static int
+add_stream(struct cluster *c, const char *name, const char *subj,
+    int replicas, int64_t max_age, int64_t dupwin, char *err, size_t errlen)
+{
+	jsStreamConfig sc;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	const char *subjects[1] = { subj };
+
+	jsStreamConfig_Init(&sc);
+	sc.Name = name;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.Replicas = replicas;
+	sc.MaxAge = max_age;
+	sc.Duplicates = dupwin;
+	s = js_AddStream(&si, c->js, &sc, NULL, &jerr);
+	if (s != NATS_OK && jerr == JSStreamNameExistErr) {
+		/* There, with other settings: the replicas may change. */
+		s = js_UpdateStream(&si, c->js, &sc, NULL, &jerr);
+	}
+	if (s != NATS_OK) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "stream %s", name);
+		nats_why(s, err, errlen, what);
+		return -1;
+	}
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+static int
+add_bucket(struct cluster *c, const char *name, int replicas, int64_t ttl,
+    char *err, size_t errlen)
+{
+	kvConfig kc;
+	kvStore *kv = NULL;
+	natsStatus s;
+
+	kvConfig_Init(&kc);
+	kc.Bucket = name;
+	kc.History = 1;
+	kc.TTL = ttl;
+	kc.StorageType = js_FileStorage;
+	kc.Replicas = replicas;
+	if ((s = js_CreateKeyValue(&kv, c->js, &kc)) != NATS_OK) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "bucket %s", name);
+		nats_why(s, err, errlen, what);
+		return -1;
+	}
+	kvStore_Destroy(kv);
+	return 0;
+}
+
+int
+cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
+    size_t errlen)
+{
+	int64_t age;
+
+	/*
+	 * A claim in the dedupe bucket whose event is no longer in the
+	 * stream is taken for a failed attempt: the stream must keep its
+	 * events at least as long as the bucket keeps claims.
+	 */
+	if (max_age_s > 0 && max_age_s < DEDUPE_TTL_S)
+		max_age_s = DEDUPE_TTL_S;
+	age = max_age_s * NS_PER_S;
+	if (add_stream(c, CLUSTER_EVENTS, CLUSTER_EVENTS_SUBJ ".>", replicas,
+	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
+	    add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
+	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
+	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
+	    errlen) == -1 ||
+	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+dedupe_open(struct cluster *c, char *err, size_t errlen)
+{
+	kvStore *kv;
+	natsStatus s;
+
+	if (c->dedupe != NULL)
+		return 0;
+	if ((s = js_KeyValue(&kv, c->js, CLUSTER_DEDUPE)) != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_DEDUPE " (made by "
+		    "hookpipe cluster init)");
+		return -1;
+	}
+	c->dedupe = kv;
+	return 0;
+}
+
+/* 1 with the value, 0 when there is no such key, -1 when unknown. */
+static int
+dedupe_get(struct cluster *c, const char *key, char *val, size_t len)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+	int n;
+
+	if ((s = kvStore_Get(&e, c->dedupe, key)) == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK)
+		return -1;
+	n = kvEntry_ValueLen(e);
+	if (n <= 0 || (size_t)n >= len) {
+		kvEntry_Destroy(e);
+		return -1;
+	}
+	memcpy(val, kvEntry_Value(e), n);
+	val[n] = '\0';
+	kvEntry_Destroy(e);
+	return 1;
+}
+
+int
+cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
+    const char *event_id, char *first, size_t firstlen, char *err,
+    size_t errlen)
+{
+	unsigned char dg[32];
+	char key[2 + 64 + 1], prev[UUID_LEN + 1];
+	struct buf b = { 0 };
+	natsStatus s;
+	int rc;
+
+	if (c->failing) {
+		snprintf(err, errlen, "NATS JetStream did not answer");
+		return CLUSTER_FAIL;
+	}
+	if (dedupe_open(c, err, errlen) == -1)
+		goto fail;
+	/* Delivery ids are any text; keys are [A-Za-z0-9_=./-]. */
+	if (buf_append(&b, sub, strlen(sub) + 1) == -1 ||
+	    buf_append(&b, did, strlen(did)) == -1) {
+		buf_free(&b);
+		snprintf(err, errlen, "out of memory");
+		return CLUSTER_FAIL;
+	}
+	sha256(b.data, b.len, dg);
+	buf_free(&b);
+	memcpy(key, "d.", 2);
+	hex_encode(dg, sizeof(dg), key + 2);
+	if ((s = kvStore_CreateString(NULL, c->dedupe, key, event_id)) ==
+	    NATS_OK) {
+		str_copy(first, event_id, firstlen);
+		return CLUSTER_NEW;
+	}
+	/*
+	 * Claimed before, or no quorum. A claim whose event never reached
+	 * the stream (its publish failed: the sender got 503 and retries)
+	 * is taken over with its event id, so that the retry is stored;
+	 * the stream's message-id dedupe absorbs a publish racing it.
+	 */
+	if (s != NATS_ERR) {
+		/* A timeout, a lost connection: not the server's "exists". */
+		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
+		goto fail;
+	}
+	if ((rc = dedupe_get(c, key, prev, sizeof(prev))) != 1) {
+		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
+		goto fail;
+	}
+	str_copy(first, prev, firstlen);
+	switch (cluster_event_exists(c, prev)) {
+	case 1:
+		return CLUSTER_DUP;
+	case 0:
+		return CLUSTER_NEW;
+	}
+	snprintf(err, errlen, "stream " CLUSTER_EVENTS " did not answer");
+fail:
+	c->failing = 1;
+	return CLUSTER_FAIL;
+}
+
+int
+cluster_event_exists(struct cluster *c, const char *event_id)
+{
+	char subj[64 + UUID_LEN];
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	snprintf(subj, sizeof(subj), CLUSTER_EVENTS_SUBJ ".%s", event_id);
+	s = js_GetLastMsg(&m, c->js, CLUSTER_EVENTS, subj, NULL, &jerr);
+	natsMsg_Destroy(m);
+	if (s == NATS_OK)
+		return 1;
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+		return 0;
+	return -1;
+}
+
+int
+cluster_event_publish(struct cluster *c, const struct event_rec *e,
+    char *err, size_t errlen)
+{
+	char subj[64 + UUID_LEN], *meta = NULL;
+	json_t *o;
+	natsMsg *m = NULL;
+	jsPubAck *pa = NULL;
+	jsPubOptions po;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	if (c->failing) {
+		snprintf(err, errlen, "NATS JetStream did not answer");
+		return -1;
+	}
+	snprintf(subj, sizeof(subj), CLUSTER_EVENTS_SUBJ ".%s", e->id);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+	    "host", c->host, "id", e->id, "sub", e->sub, "workspace", e->workspace,
+	    "integration", e->integration, "type", e->type,
+	    "delivery_id", e->delivery_id, "state",
+	    event_state_name(e->state), "received_at",
+	    (json_int_t)e->received_at);
+	if (o != NULL && e->headers != NULL)
+		json_object_set_new(o, "headers", json_string(e->headers));
+	/* One line of ASCII: a header value has no CR, LF nor 8-bit. */
+	if (o == NULL || (meta = json_dumps(o, JSON_COMPACT |
+	    JSON_ENSURE_ASCII)) == NULL) {
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_decref(o);
+	s = natsMsg_Create(&m, subj, NULL, (const char *)e->payload,
+	    (int)e->payload_len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Hookpipe-Event", meta);
+	free(meta);
+	if (s != NATS_OK) {
+		natsMsg_Destroy(m);
+		nats_why(s, err, errlen, "event message");
+		return -1;
+	}
+	jsPubOptions_Init(&po);
+	po.MsgId = e->id;
+	po.ExpectStream = CLUSTER_EVENTS;
+	po.MaxWait = CLUSTER_WAIT_MS;
+	s = js_PublishMsg(&pa, c->js, m, &po, &jerr);
+	natsMsg_Destroy(m);
+	jsPubAck_Destroy(pa);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "stream " CLUSTER_EVENTS);
+		c->failing = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cluster_follow_open(struct cluster *c, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	if (c->follow != NULL)
+		return 0;
+	jsSubOptions_Init(&so);
+	so.Stream = CLUSTER_EVENTS;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	if ((s = js_SubscribeSync(&sub, c->js, CLUSTER_EVENTS_SUBJ ".>", NULL,
+	    &so, &jerr)) != NATS_OK) {
+		nats_why(s, err, errlen, "stream " CLUSTER_EVENTS);
+		return -1;
+	}
+	c->follow = sub;
+	return 0;
+}
+
+void
+cluster_follow_stop(struct cluster *c)
+{
+	if (c->follow == NULL)
+		return;
+	natsSubscription_Unsubscribe(c->follow);
+	natsSubscription_Destroy(c->follow);
+	c->follow = NULL;
+}
+
+static int
+jcopy(json_t *o, const char *k, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v == NULL || str_copy(out, v, len) >= len ? -1 : 0;
+}
+
+int
+cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
+{
+	natsMsg *m = NULL;
+	const char *meta = NULL, *h;
+	char state[16];
+	json_t *o = NULL;
+	int n, rc = -1, st;
+
+	memset(e, 0, sizeof(*e));
+	if (c->follow == NULL ||
+	    natsSubscription_NextMsg(&m, c->follow, 0) != NATS_OK)
+		return 0;
+	if (natsMsgHeader_Get(m, "Hookpipe-Event", &meta) != NATS_OK ||
+	    (o = json_loads(meta, 0, NULL)) == NULL ||
+	    jcopy(o, "id", e->id, sizeof(e->id)) ||
+	    jcopy(o, "sub", e->sub, sizeof(e->sub)) ||
+	    jcopy(o, "workspace", e->workspace, sizeof(e->workspace)) ||
+	    jcopy(o, "integration", e->integration,
+	    sizeof(e->integration)) ||
+	    jcopy(o, "type", e->type, sizeof(e->type)) ||
+	    jcopy(o, "delivery_id", e->delivery_id,
+	    sizeof(e->delivery_id)) ||
+	    jcopy(o, "state", state, sizeof(state)) ||
+	    (st = event_state_parse(state)) == -1 ||
+	    !json_is_integer(json_object_get(o, "received_at")))
+		goto out;
+	e->state = st;
+	e->received_at = json_integer_value(json_object_get(o,
+	    "received_at"));
+	h = json_string_value(json_object_get(o, "host"));
+	*mine = h != NULL && strcmp(h, c->host) == 0;
+	if ((h = json_string_value(json_object_get(o, "headers"))) != NULL &&
+	    (e->headers = strdup(h)) == NULL)
+		goto out;
+	n = natsMsg_GetDataLength(m);
+	if ((e->payload = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	memcpy(e->payload, natsMsg_GetData(m), (size_t)n);
+	e->payload[n] = '\0';
+	e->payload_len = (size_t)n;
+	rc = 1;
+out:
+	if (rc != 1)
+		event_free(e);
+	json_decref(o);
+	natsMsg_Destroy(m);
+	return rc;
+}
+
+static json_t *
+stream_status(struct cluster *c, const char *name, const char *kind)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	json_t *o, *peers;
+	int i;
+
+	o = json_pack("{s:s, s:s}", "name", name, "kind", kind);
+	if (o == NULL)
+		return NULL;
+	s = js_GetStreamInfo(&si, c->js, name, NULL, &jerr);
+	if (s != NATS_OK) {
+		json_object_set_new(o, "error", json_string(
+		    jerr == JSStreamNotFoundErr || s == NATS_NOT_FOUND ?
+		    "missing (hookpipe cluster init creates it)" :
+		    natsStatus_GetText(s)));
+		return o;
+	}
+	json_object_set_new(o, "messages", json_integer(si->State.Msgs));
+	json_object_set_new(o, "bytes", json_integer(si->State.Bytes));
+	json_object_set_new(o, "last_seq", json_integer(si->State.LastSeq));
+	json_object_set_new(o, "consumers",
+	    json_integer(si->State.Consumers));
+	json_object_set_new(o, "replicas",
+	    json_integer(si->Config->Replicas));
+	json_object_set_new(o, "max_age_s",
+	    json_integer(si->Config->MaxAge / NS_PER_S));
+	if (si->Cluster != NULL) {
+		json_object_set_new(o, "leader", json_string(
+		    si->Cluster->Leader != NULL ? si->Cluster->Leader : ""));
+		peers = json_array();
+		for (i = 0; i < si->Cluster->ReplicasLen; i++) {
+			jsPeerInfo *p = si->Cluster->Replicas[i];
+
+			json_array_append_new(peers, json_pack("{s:s, s:b, "
+			    "s:b, s:I}", "name", p->Name ? p->Name : "",
+			    "current", p->Current, "offline", p->Offline,
+			    "lag", (json_int_t)p->Lag));
+		}
+		json_object_set_new(o, "followers", peers);
+	}
+	jsStreamInfo_Destroy(si);
+	return o;
+}
+
+json_t *
+cluster_status(struct cluster *c)
+{
+	char url[512];
+	json_t *o, *a;
+
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "servers", json_string(getenv("HOOKPIPE_NATS")));
+	if (natsConnection_GetConnectedUrl(c->nc, url, sizeof(url)) ==
+	    NATS_OK && url[0] != '\0')
+		json_object_set_new(o, "connected", json_string(url));
+	else
+		json_object_set_new(o, "connected", json_null());
+	a = json_array();
+	json_array_append_new(a, stream_status(c, CLUSTER_EVENTS, "stream"));
+	json_array_append_new(a, stream_status(c, CLUSTER_RUNS, "stream"));
+	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_DEDUPE,
+	    "bucket"));
+	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_CONFIG,
+	    "bucket"));
+	json_object_set_new(o, "streams", a);
+	return o;
+}

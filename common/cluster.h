@@ -1,0 +1,99 @@
+/*
+ * Cluster mode: hosts that share one NATS JetStream cluster. With
+ * HOOKPIPE_NATS set, JetStream is the source of truth for what it holds
+ * (the event stream, the dedupe bucket) and each host's LMDB
+ * environments are its local read copy; without it nothing here is used.
+ *
+ *	HOOKPIPE_EVENTS		stream, subjects hookpipe.events.EVENT_ID:
+ *				one message per stored event, the payload as
+ *				its body, the rest in the Hookpipe-Event
+ *				header (JSON); Nats-Msg-Id = the event id
+ *	hookpipe_dedupe		KV bucket, 7 days: "d." + hex SHA-256 of
+ *				(sub id, delivery id) -> the first event id;
+ *				create-if-absent is the cluster-wide test
+ *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
+ *	hookpipe_config		KV bucket (reserved: the config part)
+ */
+#ifndef HP_CLUSTER_H
+#define HP_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct event_rec;
+
+#define CLUSTER_EVENTS		"HOOKPIPE_EVENTS"
+#define CLUSTER_EVENTS_SUBJ	"hookpipe.events"
+#define CLUSTER_RUNS		"HOOKPIPE_RUNS"
+#define CLUSTER_RUNS_SUBJ	"hookpipe.runs"
+#define CLUSTER_DEDUPE		"hookpipe_dedupe"
+#define CLUSTER_CONFIG		"hookpipe_config"
+#define CLUSTER_REPLICAS	3
+#define CLUSTER_WAIT_MS		2000	/* a JetStream request's limit */
+
+struct cluster {
+	void	*nc;		/* natsConnection */
+	void	*js;		/* jsCtx */
+	void	*dedupe;	/* kvStore, once opened */
+	int	 failing;	/* a call failed: the next fail at once */
+	void	*follow;	/* natsSubscription: the ordered consumer */
+	char	 host[320];	/* hostname:HOOKPIPE_HOME, this host's name */
+};
+
+/* HOOKPIPE_NATS is set: this host is one of a cluster. */
+int	cluster_enabled(void);
+/*
+ * Connect to HOOKPIPE_NATS (with HOOKPIPE_NATS_CREDS, HOOKPIPE_NATS_CA,
+ * HOOKPIPE_NATS_CERT, HOOKPIPE_NATS_KEY). 0; 100 for a setting that is
+ * wrong (a malformed URL, a file that does not load); 111 when no server
+ * answers. err says which and what to fix.
+ */
+int	cluster_connect(struct cluster *, const char *name, char *err,
+	    size_t errlen);
+void	cluster_close(struct cluster *);
+/* Try JetStream again after a failure (once per batch). */
+void	cluster_retry(struct cluster *);
+
+/*
+ * Create the streams and buckets with `replicas` copies, or check the
+ * ones there; the streams keep messages max_age_s seconds (0: always),
+ * never less than the dedupe bucket's 7 days. 0, or -1 with err.
+ */
+int	cluster_init(struct cluster *, int replicas, int64_t max_age_s,
+	    char *err, size_t errlen);
+
+/*
+ * The cluster-wide dedupe test: claim (sub, delivery id) for event_id.
+ * CLUSTER_NEW: claimed now; CLUSTER_DUP: claimed before, by the event
+ * in first; CLUSTER_FAIL: no answer from a quorum (err).
+ */
+enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL };
+int	cluster_dedupe_claim(struct cluster *, const char *sub,
+	    const char *did, const char *event_id, char *first, size_t firstlen,
+	    char *err, size_t errlen);
+/* 1 when the stream holds event_id, 0 when not, -1 when it cannot say. */
+int	cluster_event_exists(struct cluster *, const char *event_id);
+/*
+ * Publish an event and wait for the stream's acknowledgement (stored on
+ * a quorum of its replicas). 0, or -1 with err.
+ */
+int	cluster_event_publish(struct cluster *, const struct event_rec *,
+	    char *err, size_t errlen);
+
+/*
+ * The follower: an ordered consumer of the whole event stream, from its
+ * first message (a host copies into its events database what it does
+ * not have). cluster_follow_next: 1 with e (event_free it) and whether
+ * this host published it, 0 when nothing waits, -1 on a message that
+ * is not an event (skipped). cluster_follow_stop: start over next time.
+ */
+int	cluster_follow_open(struct cluster *, char *err, size_t errlen);
+int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);
+void	cluster_follow_stop(struct cluster *);
+
+/* The connection, the streams and buckets, as JSON (NULL: no memory). */
+json_t	*cluster_status(struct cluster *);
+
+#endif

@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# Helpers for the cluster tests: three nats-server processes clustered
+# with JetStream on free loopback ports, and two hookpipe hosts (two
+# HOOKPIPE_HOMEs, two receiver ports) that share them. Sourced after
+# tests/e2e/lib.sh, whose scratch HOOKPIPE_HOME is host A's.
+
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+
+if ! command -v nats-server >/dev/null 2>&1; then
+	skip "nats-server is not installed (bash .ci/deps installs it)"
+	finish
+fi
+
+NATS_DIR=$T_DIR/nats
+NATS_PORT=()
+NATS_ROUTE=()
+NATS_PID=()
+
+# nats_start I: starts server I (1..3) of the cluster, with its store.
+nats_start() {
+	local i=$1 routes="" j
+	for j in 1 2 3; do
+		[ "$j" = "$i" ] && continue
+		routes=${routes:+$routes,}nats://127.0.0.1:${NATS_ROUTE[$j]}
+	done
+	mkdir -p "$NATS_DIR/n$i"
+	nats-server -a 127.0.0.1 -p "${NATS_PORT[$i]}" -js \
+	    -sd "$NATS_DIR/n$i" --server_name "n$i" --cluster_name hp \
+	    --cluster "nats://127.0.0.1:${NATS_ROUTE[$i]}" --routes "$routes" \
+	    >>"$NATS_DIR/n$i.log" 2>&1 &
+	NATS_PID[$i]=$!
+}
+
+# nats_kill I: SIGKILL, as a crashed machine.
+nats_kill() {
+	kill -KILL "${NATS_PID[$1]}" 2>/dev/null
+	wait "${NATS_PID[$1]}" 2>/dev/null
+	NATS_PID[$1]=
+}
+
+# other_port VAR: sets VAR to a free port that none of this script's
+# listeners has (free_port alone may give the same one twice).
+T_PORTS=" ${HOOKPIPE_LISTEN##*:} ${HOOKPIPE_ADMIN_LISTEN##*:} "
+other_port() {
+	local p
+	while :; do
+		p=$(free_port)
+		case $T_PORTS in
+		*" $p "*) ;;
+		*) T_PORTS="$T_PORTS$p "; printf -v "$1" '%s' "$p"; return ;;
+		esac
+	done
+}
+
+nats_cluster() {
+	local i
+	for i in 1 2 3; do
+		other_port "NATS_PORT[$i]"
+		other_port "NATS_ROUTE[$i]"
+	done
+	for i in 1 2 3; do
+		nats_start "$i"
+	done
+	HOOKPIPE_NATS=nats://127.0.0.1:${NATS_PORT[1]},nats://127.0.0.1:${NATS_PORT[2]},nats://127.0.0.1:${NATS_PORT[3]}
+	export HOOKPIPE_NATS
+}
+
+nats_stop() {
+	local i
+	for i in 1 2 3; do
+		[ -n "${NATS_PID[$i]:-}" ] && kill "${NATS_PID[$i]}" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+
+# Host B: its own state directory, receiver and admin ports.
+HOME_B=$HOOKPIPE_HOME/b
+other_port LISTEN_B
+other_port ADMIN_B
+LISTEN_B=127.0.0.1:$LISTEN_B
+ADMIN_B=127.0.0.1:$ADMIN_B
+BASE_A=$BASE
+BASE_B=http://$LISTEN_B
+
+# on_b COMMAND...: runs COMMAND as host B.
+on_b() {
+	HOOKPIPE_HOME=$HOME_B HOOKPIPE_LISTEN=$LISTEN_B TRIGGER_URL=$BASE_B \
+	    HOOKPIPE_ADMIN_LISTEN=$ADMIN_B "$@"
+}
+
+# The hosts, then the NATS servers, then the scratch directory (a server
+# still running would write its store into it again).
+cluster_cleanup() {
+	on_b hookpipectl stop >/dev/null 2>&1
+	if [ "$T_FAIL" -gt 0 ]; then
+		echo "# --- host B"
+		HOOKPIPE_HOME=$HOME_B dump_logs
+	fi
+	stop_stack
+	nats_stop
+	cleanup
+}
+trap cluster_cleanup EXIT

@@ -1,0 +1,74 @@
+/*
+ * cluster_connect's setup errors: a malformed HOOKPIPE_NATS is a
+ * configuration error (100, nothing is dialled), no server answering is
+ * temporary (111), and each message says what to fix. No NATS server is
+ * needed: tests/cluster/ has the rest.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "t.h"
+
+static int
+connect_with(const char *urls, char *err, size_t len)
+{
+	struct cluster c;
+	int rc;
+
+	if (urls == NULL)
+		unsetenv("HOOKPIPE_NATS");
+	else
+		setenv("HOOKPIPE_NATS", urls, 1);
+	err[0] = '\0';
+	if ((rc = cluster_connect(&c, "test", err, len)) == 0)
+		cluster_close(&c);
+	return rc;
+}
+
+int
+main(void)
+{
+	static const char *bad[] = {
+		"http://127.0.0.1:4222", "nats://", "nats://h:0",
+		"nats://h:65536", "nats://h:42x2", "nats://h/path",
+		"127.0.0.1:4222", "nats://h o:4222", "nats://h:4222,ftp://x",
+		",", NULL
+	};
+	char err[512];
+	int i;
+
+	unsetenv("HOOKPIPE_NATS_CREDS");
+	unsetenv("HOOKPIPE_NATS_CA");
+	unsetenv("HOOKPIPE_NATS_CERT");
+	unsetenv("HOOKPIPE_NATS_KEY");
+	CHECK(!cluster_enabled() || getenv("HOOKPIPE_NATS") != NULL);
+	CHECK(connect_with(NULL, err, sizeof(err)) == 100);
+	for (i = 0; bad[i] != NULL; i++)
+		CHECK_MSG(connect_with(bad[i], err, sizeof(err)) == 100 &&
+		    strstr(err, "HOOKPIPE_NATS") != NULL,
+		    "%s: %s", bad[i], err);
+	CHECK(strstr((connect_with("nats://a:1,http://b", err, sizeof(err)),
+	    err), "http://b") != NULL);
+
+	/* Well formed, nobody listening (port 1 on loopback). */
+	CHECK_MSG(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 111,
+	    "%s", err);
+	CHECK_MSG(connect_with("nats://127.0.0.1:1, nats://[::1]:1/",
+	    err, sizeof(err)) == 111, "%s", err);
+	CHECK(strstr(err, "cannot connect") != NULL);
+
+	/* A client certificate without its key. */
+	setenv("HOOKPIPE_NATS_CERT", "/nonexistent.pem", 1);
+	CHECK(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 100);
+	CHECK(strstr(err, "HOOKPIPE_NATS_KEY") != NULL);
+	setenv("HOOKPIPE_NATS_KEY", "/nonexistent.key", 1);
+	CHECK_MSG(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 100,
+	    "%s", err);
+	unsetenv("HOOKPIPE_NATS_CERT");
+	unsetenv("HOOKPIPE_NATS_KEY");
+	setenv("HOOKPIPE_NATS_CA", "/nonexistent-ca.pem", 1);
+	CHECK_MSG(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 100 &&
+	    strstr(err, "HOOKPIPE_NATS_CA") != NULL, "%s", err);
+	return t_done("test_cluster");
+}

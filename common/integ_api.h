@@ -63,6 +63,13 @@ int	api_time(json_t *, int64_t *us);
 int	api_duration(const char *, int64_t *seconds);
 
 /*
+ * An enrich call applies to events of type `type`: its "when" (an event
+ * name or a list of them, each matching as a trigger's --event does:
+ * "batch" matches "batch.completed") names it, or it has none.
+ */
+int	api_enrich_applies(json_t *call, const char *type);
+
+/*
  * Check a definition's "api", "oauth" and "enrich" blocks: 0, or -1 with
  * "label: /api/create/url: what" in err.
  */

@@ -3,7 +3,8 @@
  * bases its URLs start from, the templates its calls are written in, and
  * the checks of its "api", "oauth" and "enrich" blocks at load. The calls
  * themselves are made by the CLI (admin/remote.c: webhooks, renewals,
- * token refreshes) and the dispatcher (dispatcher/enrich.c).
+ * token refreshes, and the enrich calls of admin/cmd_enrich.c, which
+ * the dispatcher runs before an action: dispatcher/enrich.c).
  */
 #ifndef HP_INTEG_API_H
 #define HP_INTEG_API_H

@@ -724,6 +724,7 @@ start_due(struct dispatcher *d)
 			    ev.type);
 		} else if (need) {
 			j->kind = JOB_ENRICH;
+			j->received_us = 0;	/* the action's start counts */
 			starts[nstart].enrich = 1;
 		} else {
 			enriched_forget(d, run.id);

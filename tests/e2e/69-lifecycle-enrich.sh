@@ -6,6 +6,7 @@
 # an action's failure, a slow provider holds up no other subscription's
 # runs, a 404 fails the run with the provider's answer. Airtable's pings
 # get the payloads since the stored cursor, every page of them.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 python3 "$ROOT/tests/e2e/helpers/fake_providers.py" "$T_DIR/fp.port" "$T_DIR/fp.log" &
@@ -38,7 +39,9 @@ PY
 }
 admin() { curl -s -o /dev/null -X POST "$F/_admin/$1"; }
 # doc_of DIR: the run document the recorder kept last.
-doc_of() { cat "$(ls -t "$1"/*.json | head -n 1)"; }
+doc_of() {
+	cat "$(find "$1" -name '*.json' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)"
+}
 # openai_event TYPE ID: an OpenAI event about object ID.
 openai_event() {
 	local f=$T_DIR/$1.$2.json
@@ -46,7 +49,9 @@ openai_event() {
 	    "$RANDOM$RANDOM" "$1" "$(date +%s)" "$2" >"$f"
 	echo "$f"
 }
+# shellcheck disable=SC2317 # called by wait_for
 run_status() { hookpipe runs --workflow "$1" --json | json "d[0][\"status\"]"; }
+# shellcheck disable=SC2317 # called by wait_for
 status_is() { [ "$(run_status "$1")" = "$2" ]; }
 
 # --- OpenAI: the response the event names, in the run's inputs -----------

@@ -124,6 +124,10 @@ deliver "$SUB_ID" "$SUB_SECRET" "$(payload batch.completed)"
 wait_for 20 has_runs "$T_DIR/other" 1
 assert_eq "openai: another subscription's run ran while the enrich call waits" \
     "1 2" "$(runs_in "$T_DIR/other") $(runs_in "$T_DIR/resp")"
+other_batch=$(doc_of "$T_DIR/other" | json 'd["inputs"]["data"]["id"]')
+assert_eq "openai: a subscription without a credential makes no enrich call" \
+    "0 False" "$(calls GET "/openai/v1/batches/$other_batch") $(doc_of "$T_DIR/other" |
+    json 'str("enriched" in d)')"
 admin release/openai
 wait_for 20 has_runs "$T_DIR/resp" 3 || not_ok "openai: the held run goes on once answered"
 assert_eq "openai: with its response" "resp_slow" \

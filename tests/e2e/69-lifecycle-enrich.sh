@@ -13,7 +13,8 @@ python3 "$ROOT/tests/e2e/helpers/fake_providers.py" "$T_DIR/fp.port" "$T_DIR/fp.
 BG_PIDS+=($!)
 wait_for 10 test -s "$T_DIR/fp.port" || { not_ok "the fake providers start"; finish; }
 F=http://127.0.0.1:$(cat "$T_DIR/fp.port")
-export HOOKPIPE_OPENAI_API=$F/openai HOOKPIPE_AIRTABLE_API=$F/airtable
+export HOOKPIPE_OPENAI_API=$F/openai HOOKPIPE_AIRTABLE_API=$F/airtable \
+    HOOKPIPE_AIRTABLE_WEB=$F
 start_stack
 
 # calls METHOD PATH: how many calls the fake providers saw (path with its
@@ -148,15 +149,16 @@ check "airtable: cred add" hookpipe cred add at --integration airtable --api-key
 out=$(hookpipe sub create base --integration airtable --mode api-key --credential at \
     --param base=appBase --json 2>&1)
 assert_eq "airtable: sub create" 0 "$?"
-AT_ID=$(json 'd["id"]' <<<"$out")
+AT_ID=$(json 'd["id"]' <<<"$out") AT_BASE=appBase
 AT_SECRET=$(hookpipe sub show base --reveal --json | json 'd["secret"]')
 HOOK=$(curl -s -X POST "$F/_admin/hooks/airtable" | json 'list(d)[0]')
 new_workflow changes base ping "$T_DIR/at"
-# ping N: Airtable's notification, signed as Airtable signs it.
+# ping N: Airtable's notification of a change in AT_BASE, webhook HOOK,
+# signed as Airtable signs it.
 ping() {
 	local f=$T_DIR/ping.$1.json key
-	printf '{"base":{"id":"appBase"},"webhook":{"id":"%s"},"timestamp":"2026-01-01T00:00:0%s.000Z"}' \
-	    "$HOOK" "$1" >"$f"
+	printf '{"base":{"id":"%s"},"webhook":{"id":"%s"},"timestamp":"2026-01-01T00:00:0%s.000Z"}' \
+	    "$AT_BASE" "$HOOK" "$1" >"$f"
 	key=$(printf '%s' "$AT_SECRET" | base64 -d | od -An -tx1 -v | tr -d ' \n')
 	post POST "$BASE/triggers/plugin/$AT_ID" "$f" -H "X-Airtable-Content-MAC: hmac-sha256=$(
 	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" <"$f" | sed 's/^.*= //')"
@@ -177,5 +179,38 @@ assert_eq "airtable: the second run has the new payloads only" "[4, 5]" \
     "$(doc_of "$T_DIR/at" | json '[p["baseTransactionNumber"] for p in d["inputs"]["payloads"]]')"
 assert_eq "airtable: asked from the cursor the first call stored" "1 1" \
     "$(calls GET "$P") $(calls GET "$P?cursor=4")"
+
+# --- an OAuth token the provider revoked: refreshed once, asked again -----
+hookpipe oauth client set --integration airtable --client-id cid \
+    --client-secret csecret >/dev/null
+state=$(hookpipe oauth authorize --integration airtable --name ato --json | json 'd["state"]')
+assert_eq "airtable: the OAuth callback stores the credential" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/oauth/airtable/callback?code=good-code&state=$state")"
+out=$(hookpipe sub create obase --integration airtable --mode oauth --credential ato \
+    --param base=appOauth --json 2>&1)
+assert_eq "airtable: sub create --mode oauth" 0 "$?"
+AT_ID=$(json 'd["id"]' <<<"$out") AT_BASE=appOauth
+AT_SECRET=$(hookpipe sub show obase --reveal --json | json 'd["secret"]')
+HOOK=$(curl -s -X POST "$F/_admin/hooks/airtable" |
+    json '[k for k, h in d.items() if h["base"] == "appOauth"][0]')
+new_workflow ochanges obase ping "$T_DIR/ato"
+admin "change/airtable/$HOOK/1"
+admin revoke
+ping 3
+wait_for 20 has_runs "$T_DIR/ato" 1 || not_ok "airtable: the run with a revoked token ran"
+assert_eq "airtable: its payload, fetched with a refreshed token" "[1]" \
+    "$(doc_of "$T_DIR/ato" | json '[p["baseTransactionNumber"] for p in d["inputs"]["payloads"]]')"
+P=/airtable/bases/appOauth/webhooks/$HOOK/payloads
+assert_eq "airtable: refused once, refreshed, asked again with a new token" \
+    "2 refresh_token different" "$(python3 - "$T_DIR/fp.log" "$P" <<'PY'
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+gets = [i for i, c in enumerate(calls) if c["path"] == sys.argv[2]]
+between = [c["body"] for c in calls[gets[0]:gets[-1]] if c["path"].endswith("/token")]
+auth = [calls[i]["headers"].get("authorization") for i in gets]
+print(len(gets), "refresh_token" if any("grant_type=refresh_token" in b for b in between) else "none",
+      "different" if len(set(auth)) == len(auth) else "same")
+PY
+)"
 
 finish

@@ -5,7 +5,9 @@
 # action finds it in its run document. A provider's 5xx is retried like
 # an action's failure, a slow provider holds up no other subscription's
 # runs, a 404 fails the run with the provider's answer. Airtable's pings
-# get the payloads since the stored cursor, every page of them.
+# get the payloads since the stored cursor, every page of them; with an
+# OAuth token the provider revoked, the call is made again once the token
+# is refreshed.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 

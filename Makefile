@@ -64,14 +64,15 @@ JQWORKER = router/jqworker.o
 ADMIND	 = admin/admind.o admin/adm_api.o admin/adm_cli.o \
 	   admin/adm_metrics.o admin/token.o
 DISPATCHER = dispatcher/main.o dispatcher/exec.o dispatcher/http.o \
-	     dispatcher/jwks.o dispatcher/life.o
+	     dispatcher/jwks.o dispatcher/life.o dispatcher/enrich.o
 ADMIN	 = admin/main.o admin/ctx.o admin/out.o admin/cmd_integration.o admin/cmd_sub.o \
 	   admin/cmd_workflow.o admin/cmd_events.o admin/cmd_send.o \
 	   admin/cmd_tail.o admin/cmd_cred.o admin/cmd_spool.o admin/remote.o \
 	   admin/secret_in.o admin/cmd_keys.o admin/cmd_config.o \
 	   admin/cmd_doctor.o admin/cmd_backup.o \
 	   admin/cmd_console.o admin/token.o admin/cmd_life.o \
-	   admin/cred_use.o admin/life_emit.o admin/cmd_cluster.o
+	   admin/cred_use.o admin/life_emit.o admin/cmd_cluster.o \
+	   admin/cmd_enrich.o
 
 UNIT	 = test_util test_crypto test_mp test_msg test_db_config test_db_keys \
 	   test_db_events test_db_runs test_db_spool test_db_retention test_integ \

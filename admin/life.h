@@ -8,6 +8,7 @@
  *	life_emit.c	the `hookpipe` integration's events: the outbox in
  *			db/config, and its delivery to the verifier
  *	cmd_life.c	sub check, sub renew, cred refresh, lifecycle
+ *	cmd_enrich.c	enrich: a run's enrich calls, before its action
  */
 #ifndef HP_LIFE_H
 #define HP_LIFE_H
@@ -84,5 +85,7 @@ int	cmd_sub_check(struct ctx *, const struct cmd *, int, char **);
 int	cmd_sub_renew(struct ctx *, const struct cmd *, int, char **);
 int	cmd_cred_refresh(struct ctx *, const struct cmd *, int, char **);
 int	cmd_lifecycle(struct ctx *, const struct cmd *, int, char **);
+/* cmd_enrich.c: a run's enrich calls (the dispatcher's child). */
+int	cmd_enrich(struct ctx *, const struct cmd *, int, char **);
 
 #endif

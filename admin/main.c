@@ -60,6 +60,13 @@ static const struct cmd commands[] = {
 	    "hookpipe integration's events sent. The dispatcher runs it every "
 	    "HOOKPIPE_LIFECYCLE_INTERVAL seconds; one pass runs at a time.", 0,
 	    NULL, NULL },
+	{ "enrich", cmd_enrich, "enrich RUN",
+	    "Make the enrich calls of a run's event (its integration's "
+	    "\"enrich\" block) with its subscription's credential, and store "
+	    "what they fetched for the run's inputs. The dispatcher runs it "
+	    "before an action whose event needs them; exit 0 when done, 75 "
+	    "when it may work later, 65 when the provider refused for good.",
+	    1, "RUN", NULL },
 	{ "migrate", cmd_migrate, "migrate",
 	    "Move a state directory of an older layout (one database in db/) "
 	    "into db/config, db/events, db/runs and db/spool. Every command and "

@@ -143,6 +143,18 @@ var(void *arg, const char *name, char *buf, size_t len)
 		json_decref(a);
 		return buf;
 	}
+	if (strncmp(name, "body:", 5) == 0) {
+		json_t *e = json_pointer_get(r->event, name + 5);
+
+		if (json_is_string(e))
+			return str_copy(buf, json_string_value(e), len), buf;
+		if (json_is_integer(e))
+			return snprintf(buf, len, "%lld", (long long)
+			    json_integer_value(e)), buf;
+		return NULL;
+	}
+	if (strcmp(name, "cursor") == 0)
+		return r->cursor;
 	if (strncmp(name, "remote.", 7) == 0) {
 		json_t *e = json_object_get(r->extra, name + 7);
 
@@ -956,4 +968,48 @@ remote_check(struct remote *r, char *detail, size_t len)
 	str_copy(detail, d.data, len);
 	buf_free(&d);
 	return REMOTE_DIFFERS;
+}
+
+long
+remote_enrich(struct remote *r, json_t *op, json_t **answer)
+{
+	const char *param = json_string_value(json_object_get(json_object_get(
+	    op, "cursor"), "param"));
+	const char *tpl = json_string_value(json_object_get(op, "url"));
+	json_t *call_op;
+	struct conv c;
+	char *url;
+	long st;
+
+	conv_init(&c, r);
+	*answer = NULL;
+	/* The cursor as a query parameter, once there is one. */
+	call_op = json_deep_copy(op);
+	if (param != NULL && r->cursor != NULL) {
+		char *t;
+
+		if (asprintf(&t, "%s%c%s={cursor|url}", tpl, strchr(tpl, '?') ?
+		    '&' : '?', param) < 0) {
+			json_decref(call_op);
+			snprintf(r->err, sizeof(r->err), "out of memory");
+			return 0;
+		}
+		json_object_set_new(call_op, "url", json_string(t));
+		free(t);
+	}
+	/* A value the event lacks will not come with a retry. */
+	if ((url = expand(&c, json_string_value(json_object_get(call_op,
+	    "url")), "the enrich call's URL")) == NULL) {
+		snprintf(r->err, sizeof(r->err), "%s: the enrich call's URL "
+		    "%s has a placeholder the event or the subscription has no "
+		    "value for", r->ig->name, tpl);
+		json_decref(call_op);
+		return -1;
+	}
+	free(url);
+	st = call(&c, call_op, NULL, answer);
+	json_decref(call_op);
+	if (st > 0 && (st < 200 || st > 299))
+		explain(&c, st, *answer);
+	return st;
 }

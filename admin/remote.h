@@ -41,6 +41,9 @@ struct remote {
 	char		 secret[SECRET_MAX + 1];
 	char		 remote_id[64];
 	json_t		*extra;			/* remote.NAME values */
+	/* An enrich call's: {body:/pointer} and {cursor}. */
+	json_t		*event;			/* the event's payload */
+	const char	*cursor;
 	/* Results. */
 	int64_t		 expires_at;		/* us, 0 when none */
 	int		 secret_changed;	/* the provider gave one */
@@ -87,6 +90,19 @@ enum remote_check { REMOTE_OK, REMOTE_MISSING, REMOTE_DIFFERS,
 	REMOTE_UNCHECKED, REMOTE_ERROR };
 const char *remote_check_name(enum remote_check);
 enum remote_check remote_check(struct remote *, char *detail, size_t len);
+
+/*
+ * One enrich call of the definition (README, "Enrichment"): its URL
+ * filled in from the event's payload (r->event) and r->cursor (also
+ * added as the query parameter cursor.param names, once there is one;
+ * NULL: the first call, from the provider's start), sent with
+ * the token (once more after a 401 with a refreshed one). Returns the
+ * HTTP status, 0 when the provider was not reached (r->err says why);
+ * -1 when the URL has a placeholder the event has no value for; the
+ * answer, parsed, in *answer. A status other than 2xx has r->err quote
+ * the provider.
+ */
+long	remote_enrich(struct remote *, json_t *op, json_t **answer);
 
 /* The param names a target needs ("repository or org"), for messages. */
 const char *remote_targets(const struct integ *, char *buf, size_t len);

@@ -34,7 +34,9 @@
  *				7 days, at most REJECTED_MAX)
  *		meta		"schema"
  *	runs	 created by the router, advanced by the dispatcher (and
- *		 `hookpipe replay`)
+ *		 `hookpipe replay`); enriched and cursors are written by
+ *		 `hookpipe enrich`, the child the dispatcher runs before an
+ *		 action (dispatcher/enrich.c)
  *		runs		run id -> run
  *		runs_by_time	be64 created_at + run id -> ""
  *		runs_by_event	event id -> run id (dupsort)
@@ -45,7 +47,7 @@
  *		dead		be64 time + run id -> "" (runs that died, for
  *				the lifecycle's run.dead events)
  *		enriched	event id + "/" + name -> JSON text (an enrich
- *				call's result, the dispatcher's)
+ *				call's result)
  *		cursors		sub id + "/" + name -> text (where an enrich
  *				call resumes: Airtable's payload cursor)
  *		meta		"schema", "cursor" (be64: the last event seq

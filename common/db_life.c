@@ -3,7 +3,8 @@
  * lifecycle` (the CLI): the outbox of internal events waiting for the
  * verifier, and the lifecycle's counters and places. In the runs part:
  * the index of runs that died (kept by db_run_put, so by whoever writes
- * a run), and the dispatcher's enrich results and cursors.
+ * a run), and the enrich results and cursors (`hookpipe enrich`, the
+ * dispatcher's child).
  */
 #include <errno.h>
 #include <stdio.h>

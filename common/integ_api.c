@@ -635,6 +635,23 @@ check_enrich(struct chk *c, json_t *list)
 }
 
 int
+api_enrich_applies(json_t *call, const char *type)
+{
+	json_t *when = json_object_get(call, "when"), *e;
+	size_t i;
+
+	if (when == NULL)
+		return 1;
+	if (json_is_string(when))
+		return integ_event_matches(json_string_value(when), type);
+	json_array_foreach(when, i, e)
+		if (json_is_string(e) && integ_event_matches(
+		    json_string_value(e), type))
+			return 1;
+	return 0;
+}
+
+int
 integ_api_check(const struct integ *ig, json_t *def, const char *label,
     char *err, size_t errlen)
 {

@@ -3,7 +3,8 @@
  * bases its URLs start from, the templates its calls are written in, and
  * the checks of its "api", "oauth" and "enrich" blocks at load. The calls
  * themselves are made by the CLI (admin/remote.c: webhooks, renewals,
- * token refreshes) and the dispatcher (dispatcher/enrich.c).
+ * token refreshes, and the enrich calls of admin/cmd_enrich.c, which
+ * the dispatcher runs before an action: dispatcher/enrich.c).
  */
 #ifndef HP_INTEG_API_H
 #define HP_INTEG_API_H
@@ -61,6 +62,13 @@ int	api_time(json_t *, int64_t *us);
 
 /* "90s", "10m", "24h", "7d", "1h30m", or bare seconds; -1 if not one. */
 int	api_duration(const char *, int64_t *seconds);
+
+/*
+ * An enrich call applies to events of type `type`: its "when" (an event
+ * name or a list of them, each matching as a trigger's --event does:
+ * "batch" matches "batch.completed") names it, or it has none.
+ */
+int	api_enrich_applies(json_t *call, const char *type);
 
 /*
  * Check a definition's "api", "oauth" and "enrich" blocks: 0, or -1 with

@@ -7,10 +7,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "util.h"
 
-enum job_kind { JOB_EXEC, JOB_HTTP, JOB_NONE };
+enum job_kind { JOB_EXEC, JOB_HTTP, JOB_NONE, JOB_ENRICH };
 
 struct job {
 	int		 used;
@@ -50,7 +52,7 @@ struct job {
 	int64_t		 retry_after_ms;	/* the server asked to wait */
 	int64_t		 exit_code;
 	int64_t		 http_status;
-	char		 error[256];
+	char		 error[512];
 };
 
 #include "httpc.h"
@@ -71,6 +73,27 @@ struct config;
 void	jwks_tick(const struct config *);
 /* life.c: the lifecycle pass, a child, every HOOKPIPE_LIFECYCLE_INTERVAL. */
 void	life_tick(void);
+
+/*
+ * enrich.c: the enrich calls a run's event needs before its action
+ * (README, "Enrichment"), made by a child, `hookpipe enrich RUN`.
+ */
+struct integ_set;
+struct event_rec;
+/*
+ * 1 when a call that applies to the event has no stored result (the
+ * caller checks that its subscription has a credential to make it).
+ */
+int	enrich_needed(const struct integ_set *, MDB_txn *runs, struct db *,
+	    const struct event_rec *);
+/* The stored results, {NAME: result}, or NULL when none applies. */
+json_t *enrich_results(const struct integ_set *, MDB_txn *runs,
+	    struct db *, const struct event_rec *);
+/* Start the child as job j's (kind JOB_ENRICH). -1 with j->error. */
+int	enrich_start(struct job *);
+/* The child ended: its status and message as the job's result. */
+void	enrich_done(struct job *);
+#define ENRICH_TIMEOUT_MS	60000
 
 /* A server's Retry-After is honoured up to this many seconds. */
 #define RETRY_AFTER_MAX_S	(24 * 3600)
@@ -94,6 +117,9 @@ void	exec_user_free(struct exec_user *);
  */
 int	exec_start(struct job *, const char *cmd, char **env,
 	    const struct exec_user *u);
+/* The same for a program of ours: path with argv, no shell. */
+int	exec_spawn(struct job *, const char *path, char *const argv[],
+	    char **env);
 void	exec_read(struct job *);	/* out_fd readable */
 void	exec_write(struct job *);	/* in_fd writable */
 void	exec_reap(struct job *);	/* pidfd readable */

@@ -90,8 +90,8 @@ exec_user_free(struct exec_user *u)
 }
 
 static int
-spawn_plain(pid_t *pid, char *const argv[], char **env, int in, int out,
-    char *err, size_t errlen)
+spawn_plain(pid_t *pid, const char *path, char *const argv[], char **env,
+    int in, int out, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -116,11 +116,12 @@ spawn_plain(pid_t *pid, char *const argv[], char **env, int in, int out,
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, env);
+	rc = posix_spawn(pid, path, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot start /bin/sh: %s", strerror(rc));
+		snprintf(err, errlen, "cannot start %s: %s", path,
+		    strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -246,11 +247,11 @@ spawn_as_user(pid_t *pid, char *const argv[], char **env, int in, int out,
 	return -1;
 }
 
-int
-exec_start(struct job *j, const char *cmd, char **env,
+/* As a user (u), it is /bin/sh that runs: see child_as_user. */
+static int
+spawn_job(struct job *j, const char *path, char *const argv[], char **env,
     const struct exec_user *u)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, rc;
 
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
@@ -259,8 +260,8 @@ exec_start(struct job *j, const char *cmd, char **env,
 		goto fail;
 	}
 	if (u == NULL)
-		rc = spawn_plain(&j->pid, argv, env, in[0], out[1], j->error,
-		    sizeof(j->error));
+		rc = spawn_plain(&j->pid, path, argv, env, in[0], out[1],
+		    j->error, sizeof(j->error));
 	else
 		rc = spawn_as_user(&j->pid, argv, env, in[0], out[1], u,
 		    j->error, sizeof(j->error));
@@ -292,6 +293,21 @@ fail:
 			close(out[i]);
 	}
 	return -1;
+}
+
+int
+exec_start(struct job *j, const char *cmd, char **env,
+    const struct exec_user *u)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+
+	return spawn_job(j, "/bin/sh", argv, env, u);
+}
+
+int
+exec_spawn(struct job *j, const char *path, char *const argv[], char **env)
+{
+	return spawn_job(j, path, argv, env, NULL);
 }
 
 void

@@ -27,6 +27,7 @@
 
 #include "db.h"
 #include "dispatch.h"
+#include "integ.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
@@ -57,6 +58,14 @@ struct dispatcher {
 	int		 active;
 	int64_t		 next_due_us;	/* earliest due time seen */
 	uint64_t	 succeeded, failed;
+	/* The definitions, for their enrich calls (enrich.c). */
+	struct integ_set integs;
+	uint64_t	 integ_stamp;
+	/* Runs whose enrich step just succeeded: the next claim of one
+	 * that still lacks a result fails instead of asking again and
+	 * again (a definition changed between the child's load and ours). */
+	char		 enriched[64][UUID_LEN + 1];
+	int		 nenriched;
 };
 
 static const char usage[] =
@@ -97,10 +106,15 @@ wf_active(struct dispatcher *d, const char *ws, const char *name)
 	return n;
 }
 
-/* The run document (SPEC "The run document"). */
+/*
+ * The run document (SPEC "The run document"). The results of the event's
+ * enrich calls, when there are any, are in "enriched" by name, and in
+ * "inputs" under the same names when the inputs are an object (they are,
+ * but for a trigger's --map that made something else).
+ */
 static char *
 run_document(const struct run_rec *run, const struct event_rec *ev,
-    const struct sub_rec *sub, const char *mapped)
+    const struct sub_rec *sub, const char *mapped, json_t *enriched)
 {
 	char when[40];
 	json_t *inputs, *doc;
@@ -114,6 +128,8 @@ run_document(const struct run_rec *run, const struct event_rec *ev,
 		    ev->payload_len);
 	if (inputs == NULL)
 		inputs = json_null();
+	if (enriched != NULL && json_is_object(inputs))
+		json_object_update(inputs, enriched);
 	doc = json_pack("{s:s, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s}, s:o}",
 	    "run_id", run->id, "attempt", (json_int_t)run->attempts,
@@ -127,6 +143,8 @@ run_document(const struct run_rec *run, const struct event_rec *ev,
 	    "inputs", inputs);
 	if (doc == NULL)
 		return NULL;
+	if (enriched != NULL)
+		json_object_set(doc, "enriched", enriched);
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	return s;
@@ -294,6 +312,34 @@ fail:
 	    errno == EAGAIN ? "no consumer connected" : zmq_strerror(errno));
 }
 
+static void
+warn_integ(const char *msg)
+{
+	log_warn("integration definition refused: %s", msg);
+}
+
+static void
+enriched_remember(struct dispatcher *d, const char *run_id)
+{
+	int n = (int)(sizeof(d->enriched) / sizeof(d->enriched[0]));
+
+	str_copy(d->enriched[d->nenriched++ % n], run_id, UUID_LEN + 1);
+}
+
+/* 1 when the run's enrich step had just succeeded (and forget it). */
+static int
+enriched_forget(struct dispatcher *d, const char *run_id)
+{
+	int i, n = (int)(sizeof(d->enriched) / sizeof(d->enriched[0]));
+
+	for (i = 0; i < n; i++)
+		if (strcmp(d->enriched[i], run_id) == 0) {
+			d->enriched[i][0] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
 /* A run that cannot start at all (its workflow or event is gone). */
 static int
 run_dead(struct dispatcher *d, MDB_txn *txn, struct run_rec *run,
@@ -397,6 +443,7 @@ struct start {
 	char		*bearer;
 	char		*body;
 	char		*endpoint;	/* zmq */
+	int		 enrich;	/* `hookpipe enrich RUN` first */
 	int64_t		 timeout_ms;
 };
 
@@ -605,8 +652,9 @@ start_due(struct dispatcher *d)
 		struct event_rec ev;
 		struct sub_rec sub;
 		struct job *j;
+		json_t *enriched;
 		char *mapped;
-		int have_sub;
+		int have_sub, need;
 
 		if (job_find(d, due.id[i]) != NULL)
 			continue;
@@ -661,15 +709,34 @@ start_due(struct dispatcher *d)
 		str_copy(j->event_id, run.event_id, sizeof(j->event_id));
 		j->attempt = (int)run.attempts;
 		j->received_us = action_latency_from(&run, &ev);
-		mapped = db_run_inputs_get(txn, &d->db, run.id);
-		j->doc = run_document(&run, &ev, have_sub ? &sub : NULL,
-		    mapped);
-		free(mapped);
-		j->doc_len = j->doc ? strlen(j->doc) : 0;
 		d->active++;
 		memset(&starts[nstart], 0, sizeof(starts[nstart]));
 		starts[nstart].job = j;
-		prepare_action(d, &wf, &run, &ev, &starts[nstart]);
+		/* Enrich calls are made with the subscription's credential:
+		 * without one, the run goes without them. */
+		need = have_sub && sub.credential[0] != '\0' &&
+		    enrich_needed(&d->integs, txn, &d->db, &ev);
+		if (need && enriched_forget(d, run.id)) {
+			j->kind = JOB_NONE;
+			snprintf(j->error, sizeof(j->error), "hookpipe enrich "
+			    "stored no result for an enrich call of %s %s "
+			    "(its definition changed?)", ev.integration,
+			    ev.type);
+		} else if (need) {
+			j->kind = JOB_ENRICH;
+			j->received_us = 0;	/* the action's start counts */
+			starts[nstart].enrich = 1;
+		} else {
+			enriched_forget(d, run.id);
+			mapped = db_run_inputs_get(txn, &d->db, run.id);
+			enriched = enrich_results(&d->integs, txn, &d->db, &ev);
+			j->doc = run_document(&run, &ev, have_sub ? &sub : NULL,
+			    mapped, enriched);
+			json_decref(enriched);
+			free(mapped);
+			j->doc_len = j->doc ? strlen(j->doc) : 0;
+			prepare_action(d, &wf, &run, &ev, &starts[nstart]);
+		}
 		nstart++;
 		wf_free(&wf);
 		event_free(&ev);
@@ -708,7 +775,10 @@ start_due(struct dispatcher *d)
 		if (rc != 0)
 			snprintf(j->error, sizeof(j->error), "cannot record "
 			    "the attempt's start on disk: %s", db_strerror(rc));
-		else if (st->cmd != NULL)
+		else if (st->enrich) {
+			j->deadline_ms = mono_ms() + ENRICH_TIMEOUT_MS;
+			rc2 = enrich_start(j);
+		} else if (st->cmd != NULL)
 			rc2 = exec_prepared(j, st);
 		else if (st->url != NULL && st->body != NULL) {
 			if (j->dify && st->bearer == NULL)
@@ -838,6 +908,19 @@ finish_jobs(struct dispatcher *d)
 			continue;
 		}
 		old = run;
+		if (j->kind == JOB_ENRICH)
+			enrich_done(j);
+		if (j->kind == JOB_ENRICH && j->ok) {
+			/* The results are stored: the action starts now, as
+			 * the same attempt. */
+			run.attempts--;
+			run.state = RUN_QUEUED;
+			run.next_at = now;
+			run.updated_at = now;
+			j->outcome = run.state;
+			rc = db_run_put(txn, &d->db, &run, &old);
+			continue;
+		}
 		memset(&a, 0, sizeof(a));
 		a.n = j->attempt;
 		a.started_at = j->started_us;
@@ -879,6 +962,14 @@ finish_jobs(struct dispatcher *d)
 	for (i = 0; i < ndone; i++) {
 		struct job *j = done[i];
 
+		if (j->kind == JOB_ENRICH && j->ok) {
+			log_debug("run %s: its enrich calls are done",
+			    j->run_id);
+			enriched_remember(d, j->run_id);
+			job_release(j);
+			d->active--;
+			continue;
+		}
 		if (j->ok) {
 			d->succeeded++;
 			log_debug("run %s of %s succeeded (attempt %d)",
@@ -906,7 +997,8 @@ check_deadlines(struct dispatcher *d)
 	for (i = 0; i < d->njobs; i++) {
 		struct job *j = &d->jobs[i];
 
-		if (j->used && !j->done && j->kind == JOB_EXEC && j->pid > 0 &&
+		if (j->used && !j->done && (j->kind == JOB_EXEC ||
+		    j->kind == JOB_ENRICH) && j->pid > 0 &&
 		    !j->exited &&
 		    !j->timed_out && now >= j->deadline_ms) {
 			j->timed_out = 1;
@@ -1120,6 +1212,10 @@ loop(struct dispatcher *d)
 			db_reader_check(&d->db);
 			jwks_tick(&d->cfg);
 			life_tick();
+			if (integ_refresh(&d->integs, &d->integ_stamp, &d->cfg,
+			    warn_integ))
+				log_info("definitions changed: %d integrations "
+				    "loaded", d->integs.n);
 			next_tick = mono_ms() + TICK_MS;
 		}
 		start_due(d);
@@ -1177,6 +1273,8 @@ main(int argc, char **argv)
 	    tap_open(&d->tap, d->zctx, &d->cfg, "dispatcher", err,
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
+	d->integ_stamp = integ_stamp(&d->cfg);
+	integ_load_all(&d->integs, &d->cfg, warn_integ);
 	recover_running(d);
 	stage_ready(&d->st, &d->cfg);
 	loop(d);
@@ -1191,6 +1289,7 @@ main(int argc, char **argv)
 	zmq_ctx_term(d->zctx);
 	httpc_cleanup(&d->http);
 	free(d->jobs);
+	integ_free_all(&d->integs);
 	db_close(&d->db);
 	stage_exit(&d->st, &d->cfg);
 	free(d);

@@ -108,5 +108,19 @@ main(void)
 	    "\"url\": \"{api}/x\"}}}", err, sizeof(err)) == -1);
 	CHECK(check_def("{\"oauth\": {\"token_url\": \"{web}/t\"}}", err,
 	    sizeof(err)) == -1);
+
+	/* An enrich call's "when": a name, a list, or every event. */
+	j = json_pack("{s:s}", "when", "batch");
+	CHECK(api_enrich_applies(j, "batch.completed") == 1);
+	CHECK(api_enrich_applies(j, "batches.x") == 0);
+	CHECK(api_enrich_applies(j, "response.completed") == 0);
+	json_decref(j);
+	j = json_pack("{s:[s,s]}", "when", "response", "fine_tuning.job");
+	CHECK(api_enrich_applies(j, "fine_tuning.job.failed") == 1);
+	CHECK(api_enrich_applies(j, "eval.run.failed") == 0);
+	json_decref(j);
+	j = json_object();
+	CHECK(api_enrich_applies(j, "ping") == 1);
+	json_decref(j);
 	return t_done("test_integ_api");
 }

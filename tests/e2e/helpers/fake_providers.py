@@ -1,7 +1,11 @@
 """Fake providers for the lifecycle tests: the webhook APIs of Stripe,
 GitLab, Linear, Typeform, Zendesk, Airtable, Microsoft Graph and Google
 Calendar, each under its own path prefix (/stripe, /gitlab, /linear,
-/typeform, /zendesk, /airtable, /graph, /gcal), and an OAuth token
+/typeform, /zendesk, /airtable, /graph, /gcal), OpenAI's objects that
+enrich calls read (/openai: GET /v1/responses/ID, /v1/batches/ID,
+/v1/fine_tuning/jobs/ID; an id starting with "missing" is 404) and
+Airtable's webhook payloads (GET .../webhooks/ID/payloads?cursor=N, two
+a page), and an OAuth token
 endpoint (any POST to a path ending in /token) that issues and refreshes tokens. They answer as
 the providers document. Every call is recorded as a JSON line in LOG.
 
@@ -19,6 +23,10 @@ as Graph does. The GitLab project "acme/missing" does not exist.
 POST /_admin/drop/PREFIX forgets every webhook of a provider (a hook
 deleted behind hookpipe's back); POST /_admin/fail/PREFIX makes that
 provider answer 503 until POST /_admin/ok/PREFIX.
+POST /_admin/answer/PREFIX/CODE/N: the next N calls to PREFIX get CODE.
+POST /_admin/hold/PREFIX: calls to PREFIX wait (recorded as they come)
+until POST /_admin/release/PREFIX.
+POST /_admin/change/airtable/WEBHOOK/N: N more payloads for a webhook.
 """
 import base64
 import http.server
@@ -42,6 +50,9 @@ tokens = {"good-token": None}   # token -> expiry (None: never)
 refresh_tokens = set()
 refuse_refresh = [False]
 failing = set()
+answers = {}        # prefix -> [code, calls left]
+held = {}           # prefix -> threading.Event, set when released
+payloads = {}       # Airtable webhook id -> [payload]
 
 
 def new_id(prefix=""):
@@ -103,6 +114,19 @@ class Fake(http.server.BaseHTTPRequestHandler):
         if path.endswith("/token") and self.command == "POST":
             return self.oauth(body)
         prefix = path.split("/")[1]
+        with lock:
+            gate = held.get(prefix)
+            canned = answers.get(prefix)
+            if canned and canned[1] > 0:
+                canned[1] -= 1
+            else:
+                canned = None
+        if gate is not None:
+            gate.wait(60)
+        if canned is not None:
+            return self.reply(canned[0], {"error": {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error"}})
         if prefix in failing:
             return self.reply(503, {"error": {"message": "Service Unavailable"}})
         if not self.authorized():
@@ -135,6 +159,21 @@ class Fake(http.server.BaseHTTPRequestHandler):
             elif parts[2] == "revoke":
                 for t in [t for t in tokens if t != "good-token"]:
                     del tokens[t]
+            elif parts[2] == "answer":
+                answers[parts[3]] = [int(parts[4]), int(parts[5])]
+            elif parts[2] == "hold":
+                held[parts[3]] = threading.Event()
+            elif parts[2] == "release":
+                gate = held.pop(parts[3], None)
+                if gate is not None:
+                    gate.set()
+            elif parts[2] == "change":
+                got = payloads.setdefault(parts[4], [])
+                for _ in range(int(parts[5])):
+                    got.append({"timestamp": iso(time.time()),
+                                "baseTransactionNumber": len(got) + 1,
+                                "payloadFormat": "v0",
+                                "actionMetadata": {"source": "client"}})
             elif parts[2] == "hooks":
                 return self.reply(200, hooks.get(parts[3], {}))
         return self.reply(200, {})
@@ -307,9 +346,21 @@ class Fake(http.server.BaseHTTPRequestHandler):
         return self.reply(200, {"webhook": {k: v for k, v in table[wid].items() if k != "secret"}})
 
     # --- Airtable --------------------------------------------------------------
-    def p_airtable(self, rest, doc, _body, table, _url):
+    def p_airtable(self, rest, doc, _body, table, url):
         if rest == "/meta/whoami":
             return self.reply(200, {"id": "usrFake"})
+        m = re.fullmatch(r"/bases/([^/]+)/webhooks/([^/]+)/payloads", rest)
+        if m and self.command == "GET":
+            if m.group(2) not in table:
+                return self.reply(404, {"error": "NOT_FOUND"})
+            q = urllib.parse.parse_qs(url.query)
+            cursor = int(q.get("cursor", ["1"])[0])
+            with lock:
+                got = payloads.get(m.group(2), [])
+                page = got[cursor - 1:cursor + 1]
+                more = cursor - 1 + len(page) < len(got)
+            return self.reply(200, {"payloads": page, "cursor": cursor + len(page),
+                                    "mightHaveMore": more, "payloadFormat": "v0"})
         m = re.fullmatch(r"/bases/([^/]+)/webhooks(?:/([^/]+))?(/refresh)?", rest)
         if not m:
             return self.reply(404, {"error": "NOT_FOUND"})
@@ -334,6 +385,23 @@ class Fake(http.server.BaseHTTPRequestHandler):
             del table[wid]
             return self.reply(200, {})
         return self.reply(200, table[wid])
+
+    # --- OpenAI: the objects its webhooks name -----------------------------------
+    def p_openai(self, rest, _doc, _body, _table, _url):
+        if rest == "/v1/models" and self.command == "GET":
+            return self.reply(200, {"object": "list", "data": []})
+        kinds = {"responses": "response", "batches": "batch",
+                 "fine_tuning/jobs": "fine_tuning.job"}
+        m = re.fullmatch(r"/v1/(responses|batches|fine_tuning/jobs)/([^/]+)", rest)
+        if not m or self.command != "GET":
+            return self.reply(404, {"error": {"message": "Invalid URL (%s %s)" % (self.command, rest),
+                                              "type": "invalid_request_error"}})
+        oid = urllib.parse.unquote(m.group(2))
+        if oid.startswith("missing"):
+            return self.reply(404, {"error": {"message": "No %s found with id '%s'." % (kinds[m.group(1)], oid),
+                                              "type": "invalid_request_error", "param": None, "code": None}})
+        return self.reply(200, {"id": oid, "object": kinds[m.group(1)], "status": "completed",
+                                "created_at": int(time.time())})
 
     # --- Microsoft Graph ----------------------------------------------------------
     def p_graph(self, rest, doc, _body, table, _url):

@@ -100,6 +100,18 @@ events_array(struct conv *c)
 	return a;
 }
 
+/* A string or an integer of the answer or the event, as text; NULL else. */
+static const char *
+scalar_text(json_t *e, char *buf, size_t len)
+{
+	if (json_is_string(e))
+		return str_copy(buf, json_string_value(e), len), buf;
+	if (json_is_integer(e))
+		return snprintf(buf, len, "%lld", (long long)
+		    json_integer_value(e)), buf;
+	return NULL;
+}
+
 static const char *
 var(void *arg, const char *name, char *buf, size_t len)
 {
@@ -143,28 +155,14 @@ var(void *arg, const char *name, char *buf, size_t len)
 		json_decref(a);
 		return buf;
 	}
-	if (strncmp(name, "body:", 5) == 0) {
-		json_t *e = json_pointer_get(r->event, name + 5);
-
-		if (json_is_string(e))
-			return str_copy(buf, json_string_value(e), len), buf;
-		if (json_is_integer(e))
-			return snprintf(buf, len, "%lld", (long long)
-			    json_integer_value(e)), buf;
-		return NULL;
-	}
+	if (strncmp(name, "body:", 5) == 0)
+		return scalar_text(json_pointer_get(r->event, name + 5), buf,
+		    len);
 	if (strcmp(name, "cursor") == 0)
 		return r->cursor;
-	if (strncmp(name, "remote.", 7) == 0) {
-		json_t *e = json_object_get(r->extra, name + 7);
-
-		if (json_is_string(e))
-			return str_copy(buf, json_string_value(e), len), buf;
-		if (json_is_integer(e))
-			return snprintf(buf, len, "%lld", (long long)
-			    json_integer_value(e)), buf;
-		return NULL;
-	}
+	if (strncmp(name, "remote.", 7) == 0)
+		return scalar_text(json_object_get(r->extra, name + 7), buf,
+		    len);
 	if ((v = integ_param(r->params, name)) == NULL)
 		return NULL;
 	str_copy(buf, v, len);

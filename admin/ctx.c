@@ -145,7 +145,7 @@ txn_read(struct ctx *ctx, enum db_part part)
 /*
  * Cluster mode: a config write transaction keeps the shared tables as
  * they were at its start; txn_commit puts the difference into the
- * hookpipe_config bucket (see common/cluster_config.c). A process runs
+ * hookpipe_config bucket (see common/cluster_config.c), then commits. A process runs
  * one write transaction at a time (LMDB's writer lock).
  */
 static struct {
@@ -181,9 +181,9 @@ share_change(json_t *diff)
 		cluster_close(&cl);
 	}
 	if (rc != 0)
-		return fail("the change is made on this host only, and the "
-		    "other hosts' next change may undo it: %s; make it again "
-		    "once NATS answers ('hookpipe cluster status')", err);
+		return fail("nothing changed: the cluster's configuration "
+		    "cannot be updated: %s; try again once NATS answers "
+		    "('hookpipe cluster status')", err);
 	return 0;
 }
 
@@ -243,14 +243,22 @@ txn_commit(MDB_txn *txn)
 		memset(&shared_change, 0, sizeof(shared_change));
 	}
 	json_decref(after);
-	if ((rc = db_commit(txn)) != 0) {
+	/*
+	 * Into the bucket first, while this transaction holds the config
+	 * part's writer lock: the admin stage cannot apply an older
+	 * snapshot over the change in between, and a change the cluster
+	 * did not take is not made here either.
+	 */
+	if (diff != NULL && !ccfg_empty(diff) &&
+	    (rc = share_change(diff)) != 0) {
 		json_decref(diff);
-		return db_error(rc);
+		mdb_txn_abort(txn);
+		return rc;
 	}
-	if (diff != NULL && !ccfg_empty(diff))
-		rc = share_change(diff);
 	json_decref(diff);
-	return rc;
+	if ((rc = db_commit(txn)) != 0)
+		return db_error(rc);
+	return 0;
 }
 
 /*

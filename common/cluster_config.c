@@ -7,9 +7,9 @@
  *	{ "subs": { HEX(key): HEX(value), ... }, ...,
  *	  "triggers": { HEX(key) "." HEX(value): "", ... } }
  *
- * (triggers is dupsort: a key has several values.) The CLI, after a
- * change it commits, puts its change (the difference between the tables
- * before and after, record by record) onto the latest snapshot with the
+ * (triggers is dupsort: a key has several values.) The CLI, before it
+ * commits a change, puts it (the difference between the tables before
+ * and after, record by record) onto the latest snapshot with the
  * revision it read, and reads again on a conflict: two hosts changing
  * different records at once both keep their change; the same record
  * changed on two hosts at once ends as the later put made it, on every
@@ -178,6 +178,7 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 	int try;
 
 	(void)c;
+	srandom((unsigned)getpid() ^ (unsigned)now_us());
 	for (try = 0; try < PUT_TRIES; try++) {
 		last = 0;
 		s = kvStore_Get(&e, kv, SNAP_KEY);
@@ -223,7 +224,8 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 			    natsStatus_GetText(s));
 			return -1;
 		}
-		usleep(10000 * (unsigned)(try + 1));
+		/* Apart: hosts that met once would meet again. */
+		usleep((unsigned)(5000 + random() % (20000 * (try + 1))));
 	}
 	snprintf(err, errlen, "bucket " CLUSTER_CONFIG ": %d conflicting "
 	    "puts in a row", PUT_TRIES);

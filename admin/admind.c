@@ -609,6 +609,71 @@ prune(struct admin *adm)
 	pthread_mutex_unlock(&adm->dblock);
 }
 
+/*
+ * Cluster mode: the configuration other hosts changed. Once a second
+ * the stage reads the bucket's latest revision (the CLI's puts see to
+ * it that it holds every host's changes) and, when it is newer than the
+ * one this host applied, replaces the shared tables of the config part
+ * with it, in one transaction. A stage that was stopped catches up at
+ * its first read; a NATS outage only delays it.
+ */
+static void
+config_sync(struct admin *adm)
+{
+	char err[1024];
+	json_t *snap = NULL;
+	uint64_t rev, have = 0;
+	MDB_txn *txn;
+	int rc;
+
+	if (!adm->nats_up) {
+		if ((rc = cluster_connect(&adm->cl, "hookpipe-admin", err,
+		    sizeof(err))) != 0) {
+			if (!adm->nats_warned)
+				log_warn("cluster: %s (the configuration "
+				    "other hosts change waits)", err);
+			adm->nats_warned = 1;
+			return;
+		}
+		adm->nats_up = 1;
+	}
+	if (ccfg_latest(&adm->cl, NULL, &rev, err, sizeof(err)) != 0) {
+		if (!adm->nats_warned)
+			log_warn("cluster: %s", err);
+		adm->nats_warned = 1;
+		return;
+	}
+	adm->nats_warned = 0;
+	pthread_mutex_lock(&adm->dblock);
+	if ((txn = db_begin(&adm->db, DB_CONFIG, 1)) != NULL) {
+		have = ccfg_applied(txn, &adm->db);
+		mdb_txn_abort(txn);
+	}
+	pthread_mutex_unlock(&adm->dblock);
+	if (rev == 0 || rev <= have)
+		return;
+	if (ccfg_latest(&adm->cl, &snap, &rev, err, sizeof(err)) != 0 ||
+	    snap == NULL) {
+		log_warn("cluster: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&adm->dblock);
+	if ((txn = db_begin(&adm->db, DB_CONFIG, 0)) == NULL)
+		rc = -1;
+	else if ((rc = ccfg_apply(txn, &adm->db, snap, rev)) == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&adm->dblock);
+	json_decref(snap);
+	if (rc != 0)
+		log_warn("cluster: cannot apply configuration revision %llu: "
+		    "%s", (unsigned long long)rev, db_strerror(rc));
+	else
+		log_info("cluster: applied configuration revision %llu",
+		    (unsigned long long)rev);
+}
+
 static void
 start_httpd(struct admin *adm)
 {
@@ -648,7 +713,7 @@ main(int argc, char **argv)
 {
 	struct admin *adm = calloc(1, sizeof(*adm));
 	char err[1024];
-	int64_t next_prune;
+	int64_t next_prune, next_sync = 0;
 	int rc;
 
 	if (adm == NULL)
@@ -691,6 +756,8 @@ main(int argc, char **argv)
 	    adm->cfg.admin_port, adm->console_dir);
 	stage_ready(&adm->st, &adm->cfg);
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
+	if (cluster_enabled())
+		config_sync(adm);
 	for (;;) {
 		zmq_pollitem_t items[2] = {
 			{ NULL, adm->st.sig_fd, ZMQ_POLLIN, 0 },
@@ -707,6 +774,10 @@ main(int argc, char **argv)
 		}
 		if ((items[0].revents & ZMQ_POLLIN) && stage_signal(&adm->st))
 			break;
+		if (cluster_enabled() && mono_ms() >= next_sync) {
+			config_sync(adm);
+			next_sync = mono_ms() + SYNC_EVERY_MS;
+		}
 		if (mono_ms() >= next_prune) {
 			prune(adm);
 			db_reader_check(&adm->db);
@@ -721,6 +792,8 @@ main(int argc, char **argv)
 	zmq_ctx_term(adm->zctx);
 	if (adm->jq_up)
 		jqpool_close(&adm->jq);
+	if (adm->nats_up)
+		cluster_close(&adm->cl);
 	db_close(&adm->db);
 	OPENSSL_cleanse(adm->token, sizeof(adm->token));
 	stage_exit(&adm->st, &adm->cfg);

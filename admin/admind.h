@@ -9,7 +9,9 @@
  * from the console goes through the same checks as one typed in a
  * shell, and the stage reads no other stage's state. The stage writes
  * only the console's own records (the audit log, sessions) in the config
- * part, under one lock.
+ * part, under one lock; in cluster mode also the configuration the
+ * other hosts' CLIs changed (config_sync in admind.c): the stage runs
+ * on every host under hookpipectl, and is the CLI's side of the state.
  *
  * libmicrohttpd with a thread per connection: a request that waits for
  * the CLI (a provider's API, a test that listens for minutes) or an
@@ -28,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "admin_token.h"
+#include "cluster.h"
 #include "config.h"
 #include "db.h"
 #include "jqpool.h"
@@ -39,6 +42,7 @@
 #define CONN_MAX	64		/* connections (threads) at once */
 #define CLI_TIMEOUT_S	120		/* a CLI child (not a stream) */
 #define ANSWER_MAX	(16 << 20)	/* what a CLI child may print */
+#define SYNC_EVERY_MS	1000	/* cluster mode: the config bucket read */
 
 struct admin {
 	struct config	 cfg;
@@ -56,6 +60,9 @@ struct admin {
 	pthread_mutex_t	 jqlock;
 	struct jqpool	 jq;		/* the trigger editor's */
 	int		 jq_up;
+	struct cluster	 cl;		/* cluster mode: the config bucket */
+	int		 nats_up;
+	int		 nats_warned;
 };
 
 /* Who asks, once authenticated. */

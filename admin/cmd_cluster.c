@@ -19,8 +19,9 @@ const struct cmd cluster_cmds[] = {
 	    "hosts share: the stream " CLUSTER_EVENTS " (subjects "
 	    CLUSTER_EVENTS_SUBJ ".>, file storage, a 2-minute duplicate "
 	    "window), the bucket " CLUSTER_DEDUPE " (delivery ids, kept 7 "
-	    "days), and the stream " CLUSTER_RUNS " and the bucket "
-	    CLUSTER_CONFIG " that later versions fill. Each with N replicas "
+	    "days), the bucket " CLUSTER_CONFIG " (the configuration every "
+	    "host applies), and the stream " CLUSTER_RUNS " that a later "
+	    "version fills. Each with N replicas "
 	    "(default 3; 1 for a single NATS server); the streams keep "
 	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
 	    "from any host; running it again changes nothing, or the "
@@ -29,8 +30,9 @@ const struct cmd cluster_cmds[] = {
 	{ "status", cluster_status_cmd, "cluster status",
 	    "The NATS connection and, for each stream and bucket: messages, "
 	    "bytes, consumers, replicas, the leader and each follower's "
-	    "state. Exits 1 when NATS cannot be reached or something is "
-	    "missing.", 0, NULL, NULL },
+	    "state; then the configuration revision this host applied and "
+	    "the bucket " CLUSTER_CONFIG "'s latest. Exits 1 when NATS "
+	    "cannot be reached or something is missing.", 0, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -100,6 +102,26 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	if ((rc = connect_or_fail(&cl)) != 0)
 		return rc;
 	st = cluster_status(&cl);
+	if (st != NULL) {
+		uint64_t latest = 0, applied = 0;
+		MDB_txn *txn;
+		char err[1024];
+
+		if (ccfg_latest(&cl, NULL, &latest, err, sizeof(err)) != 0)
+			bad = 1;
+		if ((rc = ctx_open(ctx, 0)) != 0) {
+			cluster_close(&cl);
+			json_decref(st);
+			return rc;
+		}
+		if ((txn = txn_read(ctx, DB_CONFIG)) != NULL) {
+			applied = ccfg_applied(txn, &ctx->db);
+			mdb_txn_abort(txn);
+		}
+		json_object_set_new(st, "config", json_pack("{s:I, s:I}",
+		    "applied", (json_int_t)applied, "latest",
+		    (json_int_t)latest));
+	}
 	cluster_close(&cl);
 	if (st == NULL)
 		return fail("out of memory");
@@ -148,6 +170,11 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	}
 	table_print(&t, stdout);
 	table_free(&t);
+	printf("configuration: revision %lld applied here, %lld the "
+	    "latest in %s\n", (long long)json_integer_value(json_object_get(
+	    json_object_get(st, "config"), "applied")), (long long)
+	    json_integer_value(json_object_get(json_object_get(st, "config"),
+	    "latest")), CLUSTER_CONFIG);
 	json_decref(st);
 	return bad ? EXIT_FAIL : EXIT_OK;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "log.h"
 #include "util.h"
 
@@ -141,10 +142,49 @@ txn_read(struct ctx *ctx, enum db_part part)
 	return txn_begin(ctx, part, 1);
 }
 
+/*
+ * Cluster mode: a config write transaction keeps the shared tables as
+ * they were at its start; txn_commit puts the difference into the
+ * hookpipe_config bucket (see common/cluster_config.c), then commits. A process runs
+ * one write transaction at a time (LMDB's writer lock).
+ */
+static struct {
+	struct ctx	*ctx;
+	MDB_txn		*txn;
+	json_t		*before;
+} shared_change;
+
 MDB_txn *
 txn_write(struct ctx *ctx, enum db_part part)
 {
-	return txn_begin(ctx, part, 0);
+	MDB_txn *txn = txn_begin(ctx, part, 0);
+
+	if (txn != NULL && part == DB_CONFIG && cluster_enabled()) {
+		json_decref(shared_change.before);
+		shared_change.ctx = ctx;
+		shared_change.txn = txn;
+		shared_change.before = ccfg_dump(txn, &ctx->db);
+	}
+	return txn;
+}
+
+static int
+share_change(json_t *diff)
+{
+	struct cluster cl;
+	char err[1024];
+	uint64_t rev;
+	int rc;
+
+	if ((rc = cluster_connect(&cl, "hookpipe", err, sizeof(err))) == 0) {
+		rc = ccfg_publish(&cl, diff, &rev, err, sizeof(err));
+		cluster_close(&cl);
+	}
+	if (rc != 0)
+		return fail("nothing changed: the cluster's configuration "
+		    "cannot be updated: %s; try again once NATS answers "
+		    "('hookpipe cluster status')", err);
+	return 0;
 }
 
 int
@@ -190,9 +230,35 @@ sub_stats(struct ctx *ctx, const char *id, int64_t *n, int64_t *last)
 int
 txn_commit(MDB_txn *txn)
 {
-	int rc = db_commit(txn);
+	json_t *after = NULL, *diff = NULL;
+	int rc;
 
-	return rc == 0 ? 0 : db_error(rc);
+	if (txn == shared_change.txn && shared_change.before != NULL) {
+		after = ccfg_dump(txn, &shared_change.ctx->db);
+		diff = after != NULL ? ccfg_diff(shared_change.before, after) :
+		    NULL;
+	}
+	if (txn == shared_change.txn) {
+		json_decref(shared_change.before);
+		memset(&shared_change, 0, sizeof(shared_change));
+	}
+	json_decref(after);
+	/*
+	 * Into the bucket first, while this transaction holds the config
+	 * part's writer lock: the admin stage cannot apply an older
+	 * snapshot over the change in between, and a change the cluster
+	 * did not take is not made here either.
+	 */
+	if (diff != NULL && !ccfg_empty(diff) &&
+	    (rc = share_change(diff)) != 0) {
+		json_decref(diff);
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	json_decref(diff);
+	if ((rc = db_commit(txn)) != 0)
+		return db_error(rc);
+	return 0;
 }
 
 /*

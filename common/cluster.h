@@ -12,7 +12,8 @@
  *				(sub id, delivery id) -> the first event id;
  *				create-if-absent is the cluster-wide test
  *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
- *	hookpipe_config		KV bucket (reserved: the config part)
+ *	hookpipe_config		KV bucket, key "snapshot": the config
+ *				part's shared tables (see cluster_config.c)
  */
 #ifndef HP_CLUSTER_H
 #define HP_CLUSTER_H
@@ -21,7 +22,9 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <lmdb.h>
 
+struct db;
 struct event_rec;
 
 #define CLUSTER_EVENTS		"HOOKPIPE_EVENTS"
@@ -92,6 +95,26 @@ int	cluster_event_publish(struct cluster *, const struct event_rec *,
 int	cluster_follow_open(struct cluster *, char *err, size_t errlen);
 int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);
 void	cluster_follow_stop(struct cluster *);
+
+/*
+ * The shared configuration (cluster_config.c). ccfg_dump: the shared
+ * tables of the config part as a snapshot (NULL: no memory);
+ * ccfg_diff: the records that differ, a deleted one as null (empty:
+ * ccfg_empty); ccfg_publish: put a diff onto the bucket's latest
+ * snapshot, reading again on a conflict, 0 with the new revision or -1;
+ * ccfg_latest: the bucket's snapshot (NULL snap: the revision only; 0
+ * when there is none yet); ccfg_apply: replace the shared tables with a
+ * snapshot and note its revision, which ccfg_applied reads.
+ */
+json_t	*ccfg_dump(MDB_txn *, struct db *);
+json_t	*ccfg_diff(json_t *before, json_t *after);
+int	 ccfg_empty(json_t *diff);
+int	 ccfg_publish(struct cluster *, json_t *diff, uint64_t *rev,
+	    char *err, size_t errlen);
+int	 ccfg_latest(struct cluster *, json_t **snap, uint64_t *rev,
+	    char *err, size_t errlen);
+uint64_t ccfg_applied(MDB_txn *, struct db *);
+int	 ccfg_apply(MDB_txn *, struct db *, json_t *snap, uint64_t rev);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

@@ -3,7 +3,8 @@
  * each written by one party and read by the others, each commit synced.
  *
  *	config	 written by the admin CLI (and the receiver: OAuth callbacks,
- *		 secrets a handshake hands over)
+ *		 secrets a handshake hands over; in cluster mode the admin
+ *		 stage: what the other hosts' CLIs changed, cluster_config.c)
  *		subs		sub id -> subscription (secrets sealed)
  *		subs_by_name	"ws/integration/name" -> sub id
  *		workflows	"ws/name" -> workflow
@@ -20,7 +21,8 @@
  *				verifier (written by `hookpipe lifecycle`)
  *		lifecycle	"dead_cursor" (the last dead run reported),
  *				"count:NAME" -> be64 (the lifecycle's counters)
- *		meta		"schema", "key_current"
+ *		meta		"schema", "key_current", "cluster_rev" (be64:
+ *				the hookpipe_config revision applied)
  *	events	 written by the verifier alone, append-only
  *		log		be64 seq -> event (seq: the order stored; in
  *				cluster mode also the other hosts' events,

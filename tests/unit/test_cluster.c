@@ -1,8 +1,8 @@
 /*
  * cluster_connect's setup errors: a malformed HOOKPIPE_NATS is a
  * configuration error (100, nothing is dialled), no server answering is
- * temporary (111), and each message says what to fix. No NATS server is
- * needed: tests/cluster/ has the rest.
+ * temporary (111), and each message says what to fix; what a config
+ * change shares. No NATS server is needed: tests/cluster/ has the rest.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,38 @@ connect_with(const char *urls, char *err, size_t len)
 	if ((rc = cluster_connect(&c, "test", err, len)) == 0)
 		cluster_close(&c);
 	return rc;
+}
+
+/*
+ * What a config change puts into the bucket: the records that differ,
+ * a deleted one as null, and nothing for a transaction that changed
+ * nothing shared.
+ */
+static void
+diff_records(void)
+{
+	json_t *a, *b, *d;
+
+	a = json_loads("{\"subs\": {\"aa\": \"01\", \"bb\": \"02\"}, "
+	    "\"triggers\": {\"cc.01\": \"\"}}", 0, NULL);
+	b = json_loads("{\"subs\": {\"aa\": \"01\", \"bb\": \"03\", "
+	    "\"dd\": \"04\"}, \"triggers\": {}}", 0, NULL);
+	CHECK(a != NULL && b != NULL);
+	d = ccfg_diff(a, a);
+	CHECK(d != NULL && ccfg_empty(d));
+	json_decref(d);
+	d = ccfg_diff(a, b);
+	CHECK(d != NULL && !ccfg_empty(d));
+	CHECK(json_object_size(json_object_get(d, "subs")) == 2);
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(d,
+	    "subs"), "bb")), "03") == 0);
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(d,
+	    "subs"), "dd")), "04") == 0);
+	CHECK(json_is_null(json_object_get(json_object_get(d, "triggers"),
+	    "cc.01")));
+	json_decref(d);
+	json_decref(a);
+	json_decref(b);
 }
 
 int
@@ -70,5 +102,6 @@ main(void)
 	setenv("HOOKPIPE_NATS_CA", "/nonexistent-ca.pem", 1);
 	CHECK_MSG(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 100 &&
 	    strstr(err, "HOOKPIPE_NATS_CA") != NULL, "%s", err);
+	diff_records();
 	return t_done("test_cluster");
 }

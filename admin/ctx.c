@@ -145,8 +145,8 @@ txn_read(struct ctx *ctx, enum db_part part)
 /*
  * Cluster mode: a config write transaction keeps the shared tables as
  * they were at its start; txn_commit puts the difference into the
- * hookpipe_config bucket (see common/cluster_config.c), then commits. A process runs
- * one write transaction at a time (LMDB's writer lock).
+ * hookpipe_config bucket (see common/cluster_config.c), then commits.
+ * A process runs one write transaction at a time (LMDB's writer lock).
  */
 static struct {
 	struct ctx	*ctx;

@@ -31,6 +31,7 @@
 #define SNAP_KEY	"snapshot"
 #define REV_KEY		"cluster_rev"
 #define PUT_TRIES	20
+#define VERIFY_AFTER_US	300000	/* a put read back, after a rival */
 
 static const char *const shared[] = {
 	"subs", "subs_by_name", "workflows", "triggers", "creds",
@@ -166,6 +167,46 @@ patch(json_t *snap, json_t *diff)
 	}
 }
 
+/* Whether snap holds every record of diff as diff has it. */
+static int
+holds(json_t *snap, json_t *diff)
+{
+	const char *name, *k;
+	json_t *td, *t, *v;
+
+	json_object_foreach(diff, name, td) {
+		t = json_object_get(snap, name);
+		json_object_foreach(td, k, v)
+			if (json_is_null(v) ? json_object_get(t, k) != NULL :
+			    !json_equal(v, json_object_get(t, k)))
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * The latest snapshot and its revision (*snap NULL and 0 when there is
+ * none yet): NATS_OK, or the status of the failed read.
+ */
+static natsStatus
+latest(kvStore *kv, json_t **snap, uint64_t *rev)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+
+	*snap = NULL;
+	*rev = 0;
+	if ((s = kvStore_Get(&e, kv, SNAP_KEY)) == NATS_NOT_FOUND)
+		return NATS_OK;
+	if (s != NATS_OK)
+		return s;
+	*rev = kvEntry_Revision(e);
+	*snap = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), 0,
+	    NULL);
+	kvEntry_Destroy(e);
+	return *snap != NULL ? NATS_OK : NATS_ERR;
+}
+
 static int
 put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
     char *err, size_t errlen)
@@ -214,6 +255,25 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 			    (int)strlen(text), last);
 		free(text);
 		if (s == NATS_OK) {
+			json_t *now;
+			uint64_t nowrev;
+
+			/*
+			 * nats-server before 2.9.21 checks the expected
+			 * revision before replication only (its issue 4320):
+			 * two puts naming the same revision may both be
+			 * taken, the later one without this change. Read
+			 * back once the other could have landed; when the
+			 * change is not in the latest snapshot, put it
+			 * again onto that one.
+			 */
+			usleep(VERIFY_AFTER_US);
+			if (latest(kv, &now, &nowrev) == NATS_OK &&
+			    now != NULL && !holds(now, diff)) {
+				json_decref(now);
+				continue;
+			}
+			json_decref(now);
 			*rev = nrev;
 			return 0;
 		}

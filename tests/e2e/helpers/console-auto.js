@@ -6,34 +6,10 @@
 //   node console-auto.js LOGIN_URL SHOTS_DIR
 'use strict';
 const path = require('path');
-const { execFileSync } = require('child_process');
-const puppeteer = require(path.join(__dirname, '..', '..', 'npm',
-    'node_modules', 'puppeteer-core'));
+const { puppeteer, pass, fail, check, cli, failed } =
+    require('./checks');
 
 const [login, shots] = process.argv.slice(2);
-let failed = 0;
-
-function pass(what) { console.log('PASS ' + what); }
-function fail(what, why) {
-	failed++;
-	console.log('FAIL ' + what + ': ' + String(why).replace(/\n/g, ' '));
-}
-async function check(what, fn) {
-	try {
-		const r = await fn();
-		if (r === false)
-			fail(what, 'false');
-		else
-			pass(what);
-		return r;
-	} catch (e) {
-		fail(what, e.message);
-		return undefined;
-	}
-}
-function cli(...args) {
-	return execFileSync('hookpipe', args, { encoding: 'utf8' });
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 (async () => {
@@ -239,5 +215,5 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 		await shot('failure').catch(() => {});
 	}
 	await browser.close();
-	process.exit(failed ? 1 : 0);
+	process.exit(failed() ? 1 : 0);
 })();

@@ -5,6 +5,7 @@ SHELL	 = /bin/bash
 #   make            build bin/
 #   make run        install missing build dependencies, build, start the stack
 #   make test       unit and end-to-end tests
+#   make test-chaos, test-cluster, fuzz, bench   (README, "Tests")
 #   make install    PREFIX=/usr/local
 #   make deb        a Debian package, in build-deb/
 

@@ -28,16 +28,6 @@ mkdir -p "$shots"
 
 start_stack
 link=$(hookpipe console --user alice --json | json 'd["url"]')
-CHROMIUM=$chromium timeout 150 node "$root/tests/e2e/helpers/console.js" \
-    "$link" "$shots" >"$T_DIR/browser.out" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	PASS\ *) ok "${line#PASS }" ;;
-	FAIL\ *) not_ok "${line#FAIL }" "" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$T_DIR/browser.out"
-check "the browser walk ended well (exit $rc)" test "$rc" = 0
+browser_walk console.js "$link" "$shots"
 check "a screenshot of each page" test "$(find "$shots" -name "*.png" | wc -l)" -ge 10
 finish

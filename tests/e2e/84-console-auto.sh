@@ -34,17 +34,7 @@ export FAKE HOOKPIPE_STRIPE_API=$FAKE/stripe HOOKPIPE_GITLAB_API=$FAKE/gitlab \
     HOOKPIPE_GITLAB_WEB=$FAKE
 start_stack
 link=$(hookpipe console --user alice --json | json 'd["url"]')
-CHROMIUM=$chromium timeout 150 node "$root/tests/e2e/helpers/console-auto.js" \
-    "$link" "$shots" >"$T_DIR/browser.out" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	PASS\ *) ok "${line#PASS }" ;;
-	FAIL\ *) not_ok "${line#FAIL }" "" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$T_DIR/browser.out"
-check "the browser walk ended well (exit $rc)" test "$rc" = 0
+browser_walk console-auto.js "$link" "$shots"
 logs=$(cat "$HOOKPIPE_HOME"/log/*.log 2>/dev/null)
 assert_not_contains "no API key in the logs" "good-token" "$logs"
 assert_not_contains "nor the refused one" "bad-token-7731" "$logs"

@@ -357,3 +357,22 @@ next_second() {
 sample() {
 	[ -f "$SAMPLES/$1" ] && echo "$SAMPLES/$1"
 }
+
+# browser_walk HELPER LINK SHOTS: runs tests/e2e/helpers/HELPER (a
+# puppeteer-core walk through the console, in $chromium) and turns its
+# "PASS what" / "FAIL what: why" lines into checks; then checks it ended
+# well.
+browser_walk() {
+	local rc line
+	CHROMIUM=$chromium timeout 150 node "$ROOT/tests/e2e/helpers/$1" \
+	    "$2" "$3" >"$T_DIR/browser.out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) ok "${line#PASS }" ;;
+		FAIL\ *) not_ok "${line#FAIL }" "" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$T_DIR/browser.out"
+	check "the browser walk ended well (exit $rc)" test "$rc" = 0
+}

@@ -582,6 +582,7 @@ cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
 	    jcopy(o, "delivery_id", e->delivery_id,
 	    sizeof(e->delivery_id)) ||
 	    jcopy(o, "state", state, sizeof(state)) ||
+	    !uuid_valid(e->id) || !uuid_valid(e->sub) ||
 	    (st = event_state_parse(state)) == -1 ||
 	    !json_is_integer(json_object_get(o, "received_at")))
 		goto out;

@@ -53,9 +53,9 @@ struct dispatcher {
 	void		*in;		/* PULL: hints from router and admin */
 	struct tap	 tap;
 	struct job	*jobs;
-	int		 njobs;		/* slots */
+	int		 njobs;		/* 2 x HOOKPIPE_CONCURRENCY */
 	int		 chld_fd;	/* signalfd: SIGCHLD, when pidfds are missing */
-	int		 active;
+	int		 active;	/* jobs used */
 	int64_t		 next_due_us;	/* earliest due time seen */
 	uint64_t	 succeeded, failed;
 	/* The definitions, for their enrich calls (enrich.c). */
@@ -94,13 +94,26 @@ job_free_slot(struct dispatcher *d)
 	return NULL;
 }
 
+/* Actions under way: their jobs are used and not done. */
+static int
+jobs_running(struct dispatcher *d)
+{
+	int i, n = 0;
+
+	for (i = 0; i < d->njobs; i++)
+		if (d->jobs[i].used && !d->jobs[i].done)
+			n++;
+	return n;
+}
+
 static int
 wf_active(struct dispatcher *d, const char *ws, const char *name)
 {
 	int i, n = 0;
 
 	for (i = 0; i < d->njobs; i++)
-		if (d->jobs[i].used && strcmp(d->jobs[i].workflow, name) == 0 &&
+		if (d->jobs[i].used && !d->jobs[i].done &&
+		    strcmp(d->jobs[i].workflow, name) == 0 &&
 		    strcmp(d->jobs[i].workspace, ws) == 0)
 			n++;
 	return n;
@@ -597,10 +610,6 @@ action_latency_from(const struct run_rec *run, const struct event_rec *ev)
 	return strcmp(id, run->id) == 0 ? ev->received_at : 0;
 }
 
-/*
- * Claim due runs in one transaction (status running, attempt counted),
- * sync it, then start their actions.
- */
 static int
 count_due(void *arg, const char *id)
 {
@@ -622,28 +631,28 @@ gauges(struct dispatcher *d)
 	metrics_set(M_QUEUE, "due", NULL, n);
 }
 
-static void
-start_due(struct dispatcher *d)
+/*
+ * Claims up to free_slots due runs in txn (status running, attempt
+ * counted) and fills starts with what their actions need; they start
+ * once txn is committed (launch()). Sets *held when due runs were all
+ * held back by their workflow's concurrency.
+ */
+static int
+claim_due(struct dispatcher *d, MDB_txn *txn, int free_slots, int64_t now,
+    struct start *starts, int *nstartp, int *held)
 {
 	static struct due due;
-	struct start starts[256];
-	int nstart = 0, i, rc = 0, free_slots = d->njobs - d->active;
-	int64_t now = now_us();
-	MDB_txn *txn, *ctxn = NULL, *etxn;
+	int nstart = 0, i, rc = 0;
+	MDB_txn *ctxn, *etxn;
 
-	if (free_slots <= 0 || (d->next_due_us != 0 && d->next_due_us > now))
-		return;
 	due.n = 0;
 	due.cap = free_slots + d->active < 256 ? free_slots + d->active : 256;
-	/* Runs to claim; their workflows and events to read. */
-	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
-		return;
-	if ((ctxn = db_begin(&d->db, DB_CONFIG, 1)) == NULL ||
-	    (etxn = db_begin(&d->db, DB_EVENTS, 1)) == NULL) {
-		if (ctxn != NULL)
-			mdb_txn_abort(ctxn);
-		mdb_txn_abort(txn);
-		return;
+	/* Their workflows and events to read. */
+	if ((ctxn = db_begin(&d->db, DB_CONFIG, 1)) == NULL)
+		return MDB_BAD_TXN;
+	if ((etxn = db_begin(&d->db, DB_EVENTS, 1)) == NULL) {
+		mdb_txn_abort(ctxn);
+		return MDB_BAD_TXN;
 	}
 	db_due_each(txn, &d->db, now, collect_due, &due);
 	for (i = 0; i < due.n && nstart < free_slots && rc == 0; i++) {
@@ -699,7 +708,11 @@ start_due(struct dispatcher *d)
 		 * dispatcher that died meanwhile. */
 		run.next_at = now + ((wf.timeout_s > 0 ? wf.timeout_s : 30) +
 		    60) * 1000000;
-		j = job_free_slot(d);
+		if ((j = job_free_slot(d)) == NULL) {
+			wf_free(&wf);
+			event_free(&ev);
+			break;
+		}
 		memset(j, 0, sizeof(*j));
 		j->used = 1;
 		j->in_fd = j->out_fd = j->pidfd = -1;
@@ -744,27 +757,35 @@ start_due(struct dispatcher *d)
 	}
 	mdb_txn_abort(etxn);
 	mdb_txn_abort(ctxn);
-	if (rc == 0)
-		rc = db_commit(txn);
-	else
-		mdb_txn_abort(txn);
-	if (rc == MDB_MAP_FULL)
-		db_grow(&d->db, DB_RUNS);	/* the next pass claims them */
-	if (rc != 0) {
-		log_warn("cannot claim due runs: %s", db_strerror(rc));
-		for (i = 0; i < nstart; i++) {
-			start_free(&starts[i]);
-			job_release(starts[i].job);
-			d->active--;
-		}
-		return;
+	*nstartp = nstart;
+	*held = nstart == 0 && due.n > 0;
+	return rc;
+}
+
+/* Returns the jobs claim_due() took when its transaction failed. */
+static void
+unclaim(struct dispatcher *d, struct start *starts, int nstart)
+{
+	int i;
+
+	for (i = 0; i < nstart; i++) {
+		start_free(&starts[i]);
+		job_release(starts[i].job);
+		d->active--;
 	}
-	/*
-	 * The claims reached the disk with their commit (one fsync per
-	 * batch), before any action of the batch starts: an action that
-	 * takes the dispatcher (or the machine) down with it finds its
-	 * attempt counted on the way back.
-	 */
+}
+
+/*
+ * The claims reached the disk with their commit (one fsync per pass),
+ * before any action of the pass starts: an action that takes the
+ * dispatcher (or the machine) down with it finds its attempt counted on
+ * the way back.
+ */
+static void
+launch(struct dispatcher *d, struct start *starts, int nstart)
+{
+	int i;
+
 	for (i = 0; i < nstart; i++) {
 		struct job *j = starts[i].job;
 		struct start *st = &starts[i];
@@ -772,10 +793,7 @@ start_due(struct dispatcher *d)
 
 		j->started_us = now_us();
 		j->deadline_ms = mono_ms() + st->timeout_ms;
-		if (rc != 0)
-			snprintf(j->error, sizeof(j->error), "cannot record "
-			    "the attempt's start on disk: %s", db_strerror(rc));
-		else if (st->enrich) {
+		if (st->enrich) {
 			j->deadline_ms = mono_ms() + ENRICH_TIMEOUT_MS;
 			rc2 = enrich_start(j);
 		} else if (st->cmd != NULL)
@@ -805,9 +823,6 @@ start_due(struct dispatcher *d)
 		}
 		start_free(st);
 	}
-	/* Due runs all held back by their workflow's concurrency: look
-	 * again shortly rather than spin. */
-	d->next_due_us = nstart == 0 && due.n > 0 ? now + 200000 : 0;
 }
 
 struct idlist {
@@ -882,21 +897,12 @@ count_attempt(const struct job *j)
 		metrics_add(M_RETRIES, j->workflow, NULL, 1);
 }
 
-/* Record every finished attempt in one transaction. */
-static void
-finish_jobs(struct dispatcher *d)
+/* Records the attempts that ended in txn. */
+static int
+record_done(struct dispatcher *d, MDB_txn *txn, struct job **done, int ndone)
 {
-	struct job *done[1024];
-	int ndone = 0, i, rc = 0;
-	MDB_txn *txn;
+	int i, rc = 0;
 
-	for (i = 0; i < d->njobs && ndone < 1024; i++)
-		if (d->jobs[i].used && d->jobs[i].done)
-			done[ndone++] = &d->jobs[i];
-	if (ndone == 0)
-		return;
-	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
-		return;	/* retried on the next pass */
 	for (i = 0; i < ndone && rc == 0; i++) {
 		struct job *j = done[i];
 		struct run_rec run, old;
@@ -948,17 +954,15 @@ finish_jobs(struct dispatcher *d)
 		j->outcome = run.state;
 		rc = db_run_put(txn, &d->db, &run, &old);
 	}
-	if (rc == 0)
-		rc = db_commit(txn);
-	else
-		mdb_txn_abort(txn);
-	if (rc == MDB_MAP_FULL)
-		db_grow(&d->db, DB_RUNS);	/* the next pass records them */
-	if (rc != 0) {
-		log_warn("cannot record %d attempts: %s", ndone,
-		    db_strerror(rc));
-		return;	/* kept: retried on the next pass */
-	}
+	return rc;
+}
+
+/* Their records committed: the jobs are free again. */
+static void
+release_done(struct dispatcher *d, struct job **done, int ndone)
+{
+	int i;
+
 	for (i = 0; i < ndone; i++) {
 		struct job *j = done[i];
 
@@ -985,7 +989,59 @@ finish_jobs(struct dispatcher *d)
 		job_release(j);
 		d->active--;
 	}
-	d->next_due_us = 0;	/* retries may be due: look again */
+}
+
+/*
+ * One pass over the runs: the attempts that ended are recorded and the
+ * due runs claimed (when claim is set) in one transaction, so one fsync,
+ * then the claimed actions start. A failed commit changes nothing: the
+ * ended attempts are recorded by the next pass.
+ */
+static void
+pass(struct dispatcher *d, int claim)
+{
+	static struct start starts[256];
+	struct job *done[1024];
+	int ndone = 0, nstart = 0, held = 0, free_slots, i, rc = 0;
+	int64_t now = now_us();
+	MDB_txn *txn;
+
+	for (i = 0; i < d->njobs && ndone < 1024; i++)
+		if (d->jobs[i].used && d->jobs[i].done)
+			done[ndone++] = &d->jobs[i];
+	/* Jobs whose attempt ended give their place in this pass. */
+	free_slots = (int)d->cfg.concurrency - (d->active - ndone);
+	claim = claim && free_slots > 0 && d->next_due_us <= now;
+	if (ndone == 0 && !claim)
+		return;
+	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
+		return;	/* retried on the next pass */
+	if (ndone > 0)
+		rc = record_done(d, txn, done, ndone);
+	if (rc == 0 && claim)
+		rc = claim_due(d, txn, free_slots, now, starts, &nstart,
+		    &held);
+	if (rc == 0)
+		rc = db_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL)
+		db_grow(&d->db, DB_RUNS);	/* the next pass does it */
+	if (rc != 0) {
+		log_warn("cannot record %d attempts and claim due runs: %s",
+		    ndone, db_strerror(rc));
+		unclaim(d, starts, nstart);
+		return;
+	}
+	release_done(d, done, ndone);
+	launch(d, starts, nstart);
+	/* Due runs all held back by their workflow's concurrency: look
+	 * again shortly rather than spin; ended attempts may have made
+	 * retries due: look again. */
+	if (claim)
+		d->next_due_us = held ? now + 200000 : 0;
+	else
+		d->next_due_us = 0;
 }
 
 static void
@@ -1143,7 +1199,8 @@ loop(struct dispatcher *d)
 		n += httpc_poll_items(&d->http, items + n, HTTPC_SOCKS_MAX);
 		if (ht >= 0 && ht < timeout)
 			timeout = (long)ht;
-		if (d->active < d->njobs && d->next_due_us != INT64_MAX) {
+		if (jobs_running(d) < (int)d->cfg.concurrency &&
+		    d->next_due_us != INT64_MAX) {
 			int64_t until = (d->next_due_us - now_us()) / 1000 + 1;
 
 			if (until < timeout)
@@ -1195,8 +1252,8 @@ loop(struct dispatcher *d)
 		for (i = 0; i < d->njobs; i++)
 			if (d->jobs[i].used)
 				exec_check_done(&d->jobs[i]);
-		finish_jobs(d);
 		if (!running) {
+			pass(d, 0);
 			if (d->active == 0)
 				break;
 			if (mono_ms() >= stop_at) {
@@ -1206,7 +1263,8 @@ loop(struct dispatcher *d)
 			continue;
 		}
 		if (mono_ms() >= next_tick) {
-			metrics_set(M_DISPATCHER_ACTIVE, NULL, NULL, d->active);
+			metrics_set(M_DISPATCHER_ACTIVE, NULL, NULL,
+			    jobs_running(d));
 			gauges(d);
 			d->next_due_us = 0;
 			db_reader_check(&d->db);
@@ -1218,7 +1276,7 @@ loop(struct dispatcher *d)
 				    "loaded", d->integs.n);
 			next_tick = mono_ms() + TICK_MS;
 		}
-		start_due(d);
+		pass(d, 1);
 		if (d->next_due_us == 0) {
 			MDB_txn *txn = db_begin(&d->db, DB_RUNS, 1);
 
@@ -1251,7 +1309,10 @@ main(int argc, char **argv)
 	    DB_PART(DB_EVENTS) | DB_PART(DB_RUNS), 0, err, sizeof(err))) != 0)
 		fatal(i == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
-	d->njobs = (int)d->cfg.concurrency;
+	/* Twice the actions that may run at once: the jobs of attempts
+	 * that ended wait for the pass that records them, which claims
+	 * their successors in the same transaction. */
+	d->njobs = 2 * (int)d->cfg.concurrency;
 	if ((d->jobs = calloc((size_t)d->njobs, sizeof(*d->jobs))) == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
 	{

@@ -645,14 +645,16 @@ claim_due(struct dispatcher *d, MDB_txn *txn, int free_slots, int64_t now,
 	int nstart = 0, i, rc = 0;
 	MDB_txn *ctxn, *etxn;
 
+	*nstartp = *held = 0;
 	due.n = 0;
 	due.cap = free_slots + d->active < 256 ? free_slots + d->active : 256;
-	/* Their workflows and events to read. */
+	/* Their workflows and events to read; without them the claims
+	 * wait for the next pass, and the ended attempts are recorded. */
 	if ((ctxn = db_begin(&d->db, DB_CONFIG, 1)) == NULL)
-		return MDB_BAD_TXN;
+		return 0;
 	if ((etxn = db_begin(&d->db, DB_EVENTS, 1)) == NULL) {
 		mdb_txn_abort(ctxn);
-		return MDB_BAD_TXN;
+		return 0;
 	}
 	db_due_each(txn, &d->db, now, collect_due, &due);
 	for (i = 0; i < due.n && nstart < free_slots && rc == 0; i++) {

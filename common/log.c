@@ -109,6 +109,7 @@ log_rotate(void)
 	    O_CREAT | O_CLOEXEC, 0600);
 	if (fd != -1) {
 		fflush(stdout);
+		fflush(stderr);	/* log_buffered(): its lines go to the old file */
 		if (dup2(fd, STDERR_FILENO) != -1 && out_too)
 			dup2(fd, STDOUT_FILENO);
 		close(fd);
@@ -116,6 +117,21 @@ log_rotate(void)
 	flock(log_rot.dir_fd, LOCK_UN);
 	log_rot.size = fstat(STDERR_FILENO, &cur) == 0 ?
 	    (int64_t)cur.st_size : 0;
+}
+
+void
+log_buffered(void)
+{
+	static char buf[65536];
+
+	fflush(stderr);
+	setvbuf(stderr, buf, _IOFBF, sizeof(buf));
+}
+
+void
+log_flush(void)
+{
+	fflush(stderr);
 }
 
 const char *

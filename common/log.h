@@ -25,6 +25,15 @@ void log_init(const char *name, int verbose);
 void	log_rotate_init(const char *dir, const char *file, int64_t max,
 	    int64_t keep);
 const char *log_name(void);
+/*
+ * A stage that logs a line per request (the receiver) keeps the lines of
+ * one pass of its loop and writes them at once with log_flush(), at the
+ * end of the pass: one write(2) per pass instead of one per line. Lines
+ * stay whole up to the buffer's 64 KiB; a SIGKILL loses the current
+ * pass's lines. Call before the first line.
+ */
+void	log_buffered(void);
+void	log_flush(void);
 void	log_quiet(int on);	/* fuzz targets: no log lines at all */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -158,6 +158,8 @@ main(int argc, char **argv)
 		    rx->cfg.listen_port);
 
 	next_tick = mono_ms() + 1000;
+	/* A line per delivery: written once per pass of the loop. */
+	log_buffered();
 	for (;;) {
 		zmq_pollitem_t items[5 + 16] = {
 			{ rx->verifier, 0, ZMQ_POLLIN, 0 },
@@ -228,6 +230,7 @@ main(int argc, char **argv)
 				rx_reload(rx);
 			next_tick = mono_ms() + 1000;
 		}
+		log_flush();
 		if (rx->draining && rx->inflight == 0 &&
 		    (MHD_get_daemon_info(rx->httpd,
 		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)->num_connections == 0 ||

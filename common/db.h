@@ -172,6 +172,16 @@ int	db_commit(MDB_txn *);
  * process). 0 when it grew, -1 at the limit.
  */
 int	db_grow(struct db *, enum db_part);
+/*
+ * This process's commits of a part sync their pages but not the meta
+ * page that makes them current (MDB_NOMETASYNC): one disk write less per
+ * commit. Safe for the store (the pages a meta page names are on disk
+ * before it is written), but an OS crash may undo this process's last
+ * commit: only for what can be made again (the router's runs: the log
+ * and the cursor make them again, under the same ids); a later synced
+ * commit of the part, in any process, makes it durable.
+ */
+void	db_sync_pages_only(struct db *, enum db_part);
 /* Readers left behind by killed processes, in every part. */
 void	db_reader_check(struct db *);
 

@@ -301,6 +301,13 @@ db_commit(MDB_txn *txn)
 }
 
 void
+db_sync_pages_only(struct db *db, enum db_part p)
+{
+	if (db->part[p].env != NULL)
+		mdb_env_set_flags(db->part[p].env, MDB_NOMETASYNC, 1);
+}
+
+void
 db_reader_check(struct db *db)
 {
 	int p, dead;

@@ -637,6 +637,9 @@ main(int argc, char **argv)
 	    sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	/* What it writes is made again from the log after an OS crash
+	 * (same run ids): the meta page need not wait for the disk. */
+	db_sync_pages_only(&r->db, DB_RUNS);
 	if ((r->zctx = zmq_ctx_new()) == NULL ||
 	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
 	    (r->out = zs_socket(r->zctx, ZMQ_PUSH, 0)) == NULL)

@@ -635,7 +635,8 @@ config_sync(struct admin *adm)
 			adm->nats_warned = 1;
 			return;
 		}
-		adm->nats_up = 1;
+		/* The metrics threads read the connection once it is up. */
+		__atomic_store_n(&adm->nats_up, 1, __ATOMIC_RELEASE);
 	}
 	if (ccfg_latest(&adm->cl, NULL, &rev, err, sizeof(err)) != 0) {
 		if (!adm->nats_warned)

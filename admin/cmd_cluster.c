@@ -86,6 +86,41 @@ cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The durable consumers of every stream, when there are any. */
+static void
+print_durables(json_t *streams)
+{
+	struct table t;
+	json_t *s, *d;
+	size_t i, j;
+	char n[4][24];
+	int any = 0;
+
+	table_init(&t, 6, "CONSUMER", "STREAM", "PENDING", "ACK_PENDING",
+	    "REDELIVERED", "WAITING");
+	json_array_foreach(streams, i, s) {
+		json_array_foreach(json_object_get(s, "durables"), j, d) {
+			snprintf(n[0], sizeof(n[0]), "%lld", (long long)
+			    json_integer_value(json_object_get(d, "pending")));
+			snprintf(n[1], sizeof(n[1]), "%lld", (long long)
+			    json_integer_value(json_object_get(d,
+			    "ack_pending")));
+			snprintf(n[2], sizeof(n[2]), "%lld", (long long)
+			    json_integer_value(json_object_get(d,
+			    "redelivered")));
+			snprintf(n[3], sizeof(n[3]), "%lld", (long long)
+			    json_integer_value(json_object_get(d, "waiting")));
+			table_row(&t, json_string_value(json_object_get(d,
+			    "name")), json_string_value(json_object_get(s,
+			    "name")), n[0], n[1], n[2], n[3]);
+			any = 1;
+		}
+	}
+	if (any)
+		table_print(&t, stdout);
+	table_free(&t);
+}
+
 static int
 cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
     char **argv)
@@ -170,6 +205,7 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	}
 	table_print(&t, stdout);
 	table_free(&t);
+	print_durables(json_object_get(st, "streams"));
 	printf("configuration: revision %lld applied here, %lld the "
 	    "latest in %s\n", (long long)json_integer_value(json_object_get(
 	    json_object_get(st, "config"), "applied")), (long long)

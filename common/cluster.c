@@ -609,6 +609,43 @@ out:
 	return rc;
 }
 
+/*
+ * The stream's durable consumers (the followers' ordered consumers are
+ * ephemeral: not listed): what waits for them, what they hold unacked,
+ * what was delivered again.
+ */
+static void
+consumers_status(struct cluster *c, const char *stream, json_t *o)
+{
+	jsConsumerInfoList *l = NULL;
+	jsErrCode jerr = 0;
+	json_t *a;
+	int i;
+
+	if (js_Consumers(&l, c->js, stream, NULL, &jerr) != NATS_OK)
+		return;
+	if ((a = json_array()) == NULL) {
+		jsConsumerInfoList_Destroy(l);
+		return;
+	}
+	for (i = 0; i < l->Count; i++) {
+		jsConsumerInfo *ci = l->List[i];
+
+		if (ci->Config == NULL || ci->Config->Durable == NULL ||
+		    ci->Config->Durable[0] == '\0')
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, "
+		    "s:I, s:I}", "name", ci->Name, "pending",
+		    (json_int_t)ci->NumPending, "ack_pending",
+		    (json_int_t)ci->NumAckPending, "redelivered",
+		    (json_int_t)ci->NumRedelivered, "waiting",
+		    (json_int_t)ci->NumWaiting, "ack_wait_s",
+		    (json_int_t)(ci->Config->AckWait / NS_PER_S)));
+	}
+	jsConsumerInfoList_Destroy(l);
+	json_object_set_new(o, "durables", a);
+}
+
 static json_t *
 stream_status(struct cluster *c, const char *name, const char *kind)
 {
@@ -653,6 +690,7 @@ stream_status(struct cluster *c, const char *name, const char *kind)
 		json_object_set_new(o, "followers", peers);
 	}
 	jsStreamInfo_Destroy(si);
+	consumers_status(c, name, o);
 	return o;
 }
 

@@ -20,7 +20,10 @@ const struct cmd cluster_cmds[] = {
 	    CLUSTER_EVENTS_SUBJ ".>, file storage, a 2-minute duplicate "
 	    "window), the bucket " CLUSTER_DEDUPE " (delivery ids, kept 7 "
 	    "days), the bucket " CLUSTER_CONFIG " (the configuration every "
-	    "host applies), and the stream " CLUSTER_RUNS " that a later "
+	    "host applies), the consumer " CLUSTER_ROUTER " of "
+	    CLUSTER_EVENTS " (the routers of every host take turns at it), "
+	    "the bucket " CLUSTER_CLAIMS " (the run ids created, one host "
+	    "each), and the stream " CLUSTER_RUNS " that a later "
 	    "version fills. Each with N replicas "
 	    "(default 3; 1 for a single NATS server); the streams keep "
 	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
@@ -77,12 +80,14 @@ cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "least %d servers with JetStream)", err, (int)replicas,
 		    (int)replicas);
 	if (ctx->json)
-		return json_print(json_pack("{s:I, s:[s,s,s,s]}", "replicas",
-		    (json_int_t)replicas, "created", CLUSTER_EVENTS,
-		    CLUSTER_RUNS, CLUSTER_DEDUPE, CLUSTER_CONFIG));
-	printf("cluster ready: streams %s and %s, buckets %s and %s, %d "
-	    "replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
-	    CLUSTER_CONFIG, (int)replicas);
+		return json_print(json_pack("{s:I, s:[s,s,s,s,s,s]}",
+		    "replicas", (json_int_t)replicas, "created",
+		    CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
+		    CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER));
+	printf("cluster ready: streams %s and %s, buckets %s, %s and %s, "
+	    "consumer %s, %d replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS,
+	    CLUSTER_DEDUPE, CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER,
+	    (int)replicas);
 	return EXIT_OK;
 }
 

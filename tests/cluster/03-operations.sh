@@ -25,12 +25,16 @@ assert_eq "hookpipectl status exits 0" 0 "$rc"
 assert_contains "it shows the NATS connection" "NATS: connected to nats://127.0.0.1:" "$out"
 assert_contains "and the event stream" "HOOKPIPE_EVENTS" "$out"
 assert_contains "and the configuration bucket" "KV_hookpipe_config" "$out"
+assert_contains "and the routers' durable consumer" "hookpipe_router" "$out"
+assert_contains "with its pending and redelivered counts" "REDELIVERED" "$out"
 
 out=$(hookpipectl status --json 2>&1)
 assert_eq "status --json: the cluster's connection" yes \
     "$(json '"yes" if d["up"] and d["cluster"]["connected"].startswith("nats://") else "no"' <<<"$out")"
 assert_eq "status --json: the event stream holds the delivery" 1 \
     "$(json '[s["messages"] for s in d["cluster"]["streams"] if s["name"] == "HOOKPIPE_EVENTS"][0]' <<<"$out")"
+assert_eq "status --json: the routers' consumer" hookpipe_router \
+    "$(json '[c["name"] for s in d["cluster"]["streams"] for c in s.get("durables", [])][0]' <<<"$out")"
 
 # metric NAME: the value of the series NAME (with its labels) on /metrics.
 metric() {
@@ -57,6 +61,24 @@ else
 	not_ok "/metrics: the configuration revision applied is the latest" \
 	    "$(grep config_revision <<<"$HTTP_BODY")"
 fi
+check "/metrics: the routers' consumer has nothing pending" wait_for 30 \
+    metric_is 'hookpipe_cluster_consumer_pending{stream="HOOKPIPE_EVENTS",consumer="hookpipe_router"}' 0
+check "/metrics: and nothing redelivered" metric_is \
+    'hookpipe_cluster_consumer_redelivered{stream="HOOKPIPE_EVENTS",consumer="hookpipe_router"}' 0
+
+# The router stopped: what comes in waits in its consumer.
+hookpipectl stop router >/dev/null 2>&1
+for i in 1 2 3; do
+	f=$(payload batch.completed "$T_DIR/p$i.json")
+	deliver "$SUB_ID" "$SUB_SECRET" "$f"
+done
+assert_status "three deliveries while the router is stopped" 200
+check "/metrics: 3 pending for the routers' consumer" wait_for 30 \
+    metric_is 'hookpipe_cluster_consumer_pending{stream="HOOKPIPE_EVENTS",consumer="hookpipe_router"}' 3
+hookpipectl start >/dev/null 2>&1
+check "the router back: nothing pending" wait_for 30 \
+    metric_is 'hookpipe_cluster_consumer_pending{stream="HOOKPIPE_EVENTS",consumer="hookpipe_router"}' 0
+
 # NATS gone: status says so, exits 3; the metric says 0.
 nats_stop
 out=$(hookpipectl status 2>&1)

@@ -250,6 +250,8 @@ cluster_close(struct cluster *c)
 	if (c->js != NULL)
 		jsCtx_Destroy(c->js);
 	if (c->nc != NULL) {
+		/* Acks and naks are published without waiting: sent now. */
+		natsConnection_FlushTimeout(c->nc, 500);
 		natsConnection_Close(c->nc);
 		natsConnection_Destroy(c->nc);
 	}
@@ -378,7 +380,8 @@ cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
 	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
 	    errlen) == -1 ||
 	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1 ||
-	    add_bucket(c, CLUSTER_CLAIMS, replicas, age, err, errlen) == -1 ||
+	    add_bucket(c, CLUSTER_CLAIMS, replicas, DEDUPE_TTL_S * NS_PER_S,
+	    err, errlen) == -1 ||
 	    add_router_consumer(c, err, errlen) == -1)
 		return -1;
 	return 0;

@@ -16,9 +16,9 @@
  *				take turns at it (one routes each event; an
  *				event not acknowledged within CLUSTER_ACK_WAIT_S
  *				goes to another)
- *	hookpipe_runs		KV bucket: "r." + run id -> the host that
- *				claimed it; create-if-absent: one host
- *				creates a run
+ *	hookpipe_runs		KV bucket, 7 days: "r." + run id -> the
+ *				host that claimed it; create-if-absent:
+ *				one host creates a run
  *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
  *	hookpipe_config		KV bucket, key "snapshot": the config
  *				part's shared tables (see cluster_config.c)

@@ -245,6 +245,10 @@ cluster_close(struct cluster *c)
 	}
 	if (c->claims != NULL)
 		kvStore_Destroy(c->claims);
+	if (c->answers != NULL) {
+		natsSubscription_Unsubscribe(c->answers);
+		natsSubscription_Destroy(c->answers);
+	}
 	if (c->dedupe != NULL)
 		kvStore_Destroy(c->dedupe);
 	if (c->js != NULL)
@@ -836,6 +840,105 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
 		return;
 	snprintf(key, sizeof(key), "r.%s", run_id);
 	kvStore_Delete(c->claims, key);
+}
+
+static void
+on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
+{
+	struct cluster *c = arg;
+	const char *reply = natsMsg_GetReply(m);
+	json_t *req, *ans = NULL;
+	char *out;
+
+	(void)sub;
+	req = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+	    0, NULL);
+	if (req != NULL && reply != NULL && reply[0] != '\0' &&
+	    (ans = c->answer_fn(c->answer_arg, req)) != NULL) {
+		json_object_set_new(ans, "host", json_string(c->host));
+		if ((out = json_dumps(ans, JSON_COMPACT)) != NULL) {
+			natsConnection_PublishString(nc, reply, out);
+			free(out);
+		}
+	}
+	json_decref(ans);
+	json_decref(req);
+	natsMsg_Destroy(m);
+}
+
+int
+cluster_answer(struct cluster *c, const char *subj, cluster_answer_fn fn,
+    void *arg, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	natsStatus s;
+
+	if (c->answers != NULL)
+		return 0;
+	c->answer_fn = fn;
+	c->answer_arg = arg;
+	if ((s = natsConnection_Subscribe(&sub, c->nc, subj, on_ask, c)) !=
+	    NATS_OK) {
+		nats_why(s, err, errlen, subj);
+		return -1;
+	}
+	c->answers = sub;
+	return 0;
+}
+
+#define ASK_QUIET_MS	500	/* no answer for that long: all are in */
+
+int
+cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
+    void (*cb)(void *, json_t *), void *arg, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	natsMsg *m;
+	natsStatus s;
+	json_t *a;
+	char *body;
+	int64_t end = mono_ms() + ms, quiet = 0, wait;
+	int n = 0;
+
+	if ((body = json_dumps(req, JSON_COMPACT)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK)
+		s = natsConnection_SubscribeSync(&sub, c->nc, inbox);
+	if (s == NATS_OK)
+		s = natsConnection_PublishRequestString(c->nc, subj, inbox,
+		    body);
+	free(body);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, subj);
+		natsSubscription_Destroy(sub);
+		natsInbox_Destroy(inbox);
+		return -1;
+	}
+	for (;;) {
+		wait = end - mono_ms();
+		if (quiet > 0 && quiet - mono_ms() < wait)
+			wait = quiet - mono_ms();
+		if (wait <= 0 ||
+		    natsSubscription_NextMsg(&m, sub, wait) != NATS_OK)
+			break;
+		a = json_loadb(natsMsg_GetData(m),
+		    (size_t)natsMsg_GetDataLength(m), 0, NULL);
+		natsMsg_Destroy(m);
+		if (json_is_object(a)) {
+			cb(arg, a);
+			n++;
+		}
+		json_decref(a);
+		quiet = mono_ms() + ASK_QUIET_MS;
+	}
+	natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	return n;
 }
 
 static json_t *

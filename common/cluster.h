@@ -44,8 +44,12 @@ struct event_rec;
 #define CLUSTER_ROUTER		"hookpipe_router"
 #define CLUSTER_CLAIMS		"hookpipe_runs"
 #define CLUSTER_ACK_WAIT_S	10	/* a router's time to acknowledge */
+#define CLUSTER_ASK_RUNS	"hookpipe.ask.runs"	/* runs of every host */
 #define CLUSTER_REPLICAS	3
 #define CLUSTER_WAIT_MS		2000	/* a JetStream request's limit */
+
+/* An answer to an ask (NULL: none); req is the asker's JSON. */
+typedef json_t	*(*cluster_answer_fn)(void *arg, json_t *req);
 
 struct cluster {
 	void	*nc;		/* natsConnection */
@@ -55,6 +59,9 @@ struct cluster {
 	void	*follow;	/* natsSubscription: the ordered consumer */
 	void	*route;		/* natsSubscription: the routers' consumer */
 	void	*claims;	/* kvStore, once opened */
+	void	*answers;	/* natsSubscription: asks this host answers */
+	cluster_answer_fn answer_fn;
+	void	*answer_arg;
 	char	 host[320];	/* hostname:HOOKPIPE_HOME, this host's name */
 };
 
@@ -159,6 +166,19 @@ int	 ccfg_latest(struct cluster *, json_t **snap, uint64_t *rev,
 	    char *err, size_t errlen);
 uint64_t ccfg_applied(MDB_txn *, struct db *);
 int	 ccfg_apply(MDB_txn *, struct db *, json_t *snap, uint64_t rev);
+
+/*
+ * Asking every host (core NATS, no stream): cluster_answer subscribes
+ * to subj and answers each ask with fn's JSON (on the library's thread),
+ * "host" added. cluster_ask publishes req to subj and calls cb with each
+ * answer until none came for a while (or ms passed): the number of
+ * answers, or -1 (err).
+ */
+int	cluster_answer(struct cluster *, const char *subj, cluster_answer_fn,
+	    void *arg, char *err, size_t errlen);
+int	cluster_ask(struct cluster *, const char *subj, json_t *req, int ms,
+	    void (*cb)(void *, json_t *answer), void *arg, char *err,
+	    size_t errlen);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

@@ -49,10 +49,10 @@ ran_all() {
 		grep -qx "$id" "$RAN" || return 1
 	done <"$1"
 }
-# runs_of HOST...: the runs that host lists as its own, for the ids in
-# $T_DIR/ids.
+# runs_here HOST...: the runs that host made (runs --here), of the
+# events in $T_DIR/ids.
 runs_here() {
-	"$@" hookpipe runs --json --limit 1000 |
+	"$@" hookpipe runs --here --json --limit 1000 |
 	    json 'len([r for r in d if r["event_id"] in open("'"$T_DIR/ids"'").read().split()])'
 }
 

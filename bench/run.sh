@@ -43,6 +43,8 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../tests/python.sh
+. tests/python.sh
 
 SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-1}

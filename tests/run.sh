@@ -7,6 +7,8 @@
 #   bash tests/run.sh [PATTERN]    only the e2e scripts whose name matches
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=python.sh
+. tests/python.sh
 pattern=${1:-}
 
 pass=0

@@ -7,6 +7,8 @@
 # passed; HOOKPIPE_CLI overrides bin/hookpipe.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../python.sh
+. "$ROOT/tests/python.sh"
 CHAOS_DIR=$ROOT/tests/chaos
 BIN=$ROOT/bin
 HP=${HOOKPIPE_CLI:-$BIN/hookpipe}

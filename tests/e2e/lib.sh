@@ -13,6 +13,8 @@
 # cannot hide.
 
 set -u
+# shellcheck source=../python.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../python.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # make test SANITIZE=... runs the sanitized build (build-san/bin).

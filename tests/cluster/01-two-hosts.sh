@@ -7,12 +7,7 @@
 # once the quorum is back.
 . "$(dirname "$0")/lib.sh"
 
-nats_cluster
-if ! wait_for 60 hookpipe cluster init --replicas 3 >/dev/null 2>&1; then
-	not_ok "cluster init" "$(hookpipe cluster init --replicas 3 2>&1)"
-	finish
-fi
-ok "cluster init --replicas 3 on three NATS servers"
+cluster_init "--replicas 3 on three NATS servers"
 out=$(hookpipe cluster init --replicas 3 2>&1)
 assert_contains "cluster init again changes nothing" "cluster ready" "$out"
 st=$(hookpipe cluster status --json)
@@ -27,15 +22,7 @@ assert_eq "the dedupe bucket keeps 7 days" 604800 \
 # secrets and master key): config replication is a later step.
 new_sub cl
 RAN=$T_DIR/ran
-: >"$RAN"
-# shellcheck disable=SC2016 # expanded by the action's /bin/sh
-if ! out=$(hookpipe workflow create w \
-    --exec "printf '%s\\n' \"\$HOOKPIPE_EVENT_ID\" >>$RAN" 2>&1) ||
-    ! out=$(hookpipe workflow trigger w --sub "$SUB_ID" --event '*' 2>&1) ||
-    ! out=$(hookpipe workflow publish w 2>&1); then
-	not_ok "workflow w is set up" "$out"
-	finish
-fi
+ran_workflow w "$RAN"
 check "host A's configuration backed up" hookpipe backup "$T_DIR/a.tgz"
 check "and restored as host B's" on_b hookpipe restore "$T_DIR/a.tgz"
 start_stack

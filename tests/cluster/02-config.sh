@@ -7,24 +7,9 @@
 # configuration at the same moment both keep their change.
 . "$(dirname "$0")/lib.sh"
 
-nats_cluster
-if ! wait_for 60 hookpipe cluster init --replicas 3 >/dev/null 2>&1; then
-	not_ok "cluster init" "$(hookpipe cluster init --replicas 3 2>&1)"
-	finish
-fi
-ok "cluster init"
+cluster_init
 
-# The hosts share the master key file, as the operator distributes it.
-hookpipe sub list >/dev/null 2>&1
-mkdir -p "$HOME_B"
-chmod 700 "$HOME_B"
-cp -p "$HOOKPIPE_HOME/master.key" "$HOME_B/master.key"
-start_stack
-if ! out=$(on_b hookpipectl start 2>&1); then
-	not_ok "host B starts" "$out"
-	finish
-fi
-ok "both hosts started"
+two_hosts
 
 # lists ID [on_b]: the subscription ID is in `hookpipe sub list`.
 lists() {

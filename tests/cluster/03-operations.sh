@@ -6,12 +6,7 @@
 # revision applied against the latest. With NATS gone, both say so.
 . "$(dirname "$0")/lib.sh"
 
-nats_cluster
-if ! wait_for 60 hookpipe cluster init --replicas 3 >/dev/null 2>&1; then
-	not_ok "cluster init" "$(hookpipe cluster init --replicas 3 2>&1)"
-	finish
-fi
-ok "cluster init"
+cluster_init
 start_stack
 new_sub ops
 

@@ -6,38 +6,13 @@
 # nothing false about the rest.
 . "$(dirname "$0")/lib.sh"
 
-nats_cluster
-if ! wait_for 60 hookpipe cluster init --replicas 3 >/dev/null 2>&1; then
-	not_ok "cluster init" "$(hookpipe cluster init --replicas 3 2>&1)"
-	finish
-fi
-ok "cluster init"
+cluster_init
 
-hookpipe sub list >/dev/null 2>&1
-mkdir -p "$HOME_B"
-chmod 700 "$HOME_B"
-cp -p "$HOOKPIPE_HOME/master.key" "$HOME_B/master.key"
-start_stack
-if ! out=$(on_b hookpipectl start 2>&1); then
-	not_ok "host B starts" "$out"
-	finish
-fi
-ok "both hosts started"
+two_hosts
 
 new_sub ra
 RAN=$T_DIR/ran
-: >"$RAN"
-# shellcheck disable=SC2016 # expanded by the action's /bin/sh
-if ! out=$(hookpipe workflow create w \
-    --exec "printf '%s\\n' \"\$HOOKPIPE_EVENT_ID\" >>$RAN" 2>&1) ||
-    ! out=$(hookpipe workflow trigger w --sub "$SUB_ID" --event '*' 2>&1) ||
-    ! out=$(hookpipe workflow publish w 2>&1); then
-	not_ok "workflow w is set up on host A" "$out"
-	finish
-fi
-published_on_b() {
-	on_b hookpipe workflow show w --json 2>/dev/null | grep -q '"published"'
-}
+ran_workflow w "$RAN"
 check "host B has the workflow" wait_for 30 published_on_b
 
 # send N: N deliveries to host A, run by whichever router is up.

@@ -102,3 +102,57 @@ cluster_cleanup() {
 	cleanup
 }
 trap cluster_cleanup EXIT
+
+# cluster_init: the NATS cluster and `hookpipe cluster init`; a failure
+# ends the script.
+cluster_init() {
+	nats_cluster
+	if ! wait_for 60 hookpipe cluster init --replicas 3 >/dev/null 2>&1
+	then
+		not_ok "cluster init" "$(hookpipe cluster init --replicas 3 2>&1)"
+		finish
+	fi
+	ok "cluster init${1:+ $1}"
+}
+
+# two_hosts: host A's state made, its master key copied to host B (as
+# the operator distributes it), both hosts started; a failure ends the
+# script.
+two_hosts() {
+	local out
+
+	hookpipe sub list >/dev/null 2>&1
+	mkdir -p "$HOME_B"
+	chmod 700 "$HOME_B"
+	cp -p "$HOOKPIPE_HOME/master.key" "$HOME_B/master.key"
+	start_stack
+	if ! out=$(on_b hookpipectl start 2>&1); then
+		not_ok "host B starts" "$out"
+		finish
+	fi
+	ok "both hosts started"
+}
+
+# ran_workflow NAME FILE: a published workflow NAME, on every event of
+# the subscription SUB_ID, whose exec action appends the event's id to
+# FILE; made on host A; a failure ends the script.
+ran_workflow() {
+	local out
+
+	: >"$2"
+	# shellcheck disable=SC2016 # expanded by the action's /bin/sh
+	if ! out=$(hookpipe workflow create "$1" \
+	    --exec "printf '%s\\n' \"\$HOOKPIPE_EVENT_ID\" >>$2" 2>&1) ||
+	    ! out=$(hookpipe workflow trigger "$1" --sub "$SUB_ID" \
+	    --event '*' 2>&1) ||
+	    ! out=$(hookpipe workflow publish "$1" 2>&1); then
+		not_ok "workflow $1 is set up on host A" "$out"
+		finish
+	fi
+}
+
+# published_on_b [NAME]: host B has workflow NAME (w), published.
+published_on_b() {
+	on_b hookpipe workflow show "${1:-w}" --json 2>/dev/null |
+	    grep -q '"published"'
+}

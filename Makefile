@@ -101,11 +101,14 @@ LDFLAGS_STAGE = -Wl,--as-needed
 VERSION	?= 0.1.0
 COMMIT	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
+# Two makes at once (CI runs suites side by side) each write their own
+# temporary file.
 $(B)/stamp.h: FORCE
 	@mkdir -p $(B)
-	@printf '#define HP_STAMP_VERSION "%s"\n#define HP_STAMP_COMMIT "%s"\n#define HP_STAMP_CFLAGS "%s"\n#define HP_STAMP_PREFIX "%s"\n' \
-	    '$(VERSION)' '$(COMMIT)' '$(strip $(CFLAGS))' '$(PREFIX)' >$@.tmp
-	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+	@t=$@.tmp.$$$$; \
+	printf '#define HP_STAMP_VERSION "%s"\n#define HP_STAMP_COMMIT "%s"\n#define HP_STAMP_CFLAGS "%s"\n#define HP_STAMP_PREFIX "%s"\n' \
+	    '$(VERSION)' '$(COMMIT)' '$(strip $(CFLAGS))' '$(PREFIX)' >$$t; \
+	cmp -s $$t $@ && rm -f $$t || mv -f $$t $@
 
 $(B)/common/version.o $(B)/fuzz/common/version.o: $(B)/stamp.h
 $(B)/common/version.o $(B)/fuzz/common/version.o: CPPFLAGS += -I$(B)

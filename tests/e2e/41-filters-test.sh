@@ -73,7 +73,7 @@ sleep 1.5
 assert_eq "a draft does not run while nobody listens" 0 "$(runs_in "$T_DIR/draft")"
 hookpipe workflow test draft-wf --timeout 20 >"$T_DIR/test.out" 2>&1 &
 tpid=$!
-sleep 1
+wait_for 10 sh -c "hookpipe workflow show draft-wf | grep -q listening"
 gh_push "$push"
 wait "$tpid"
 rc=$?

@@ -28,6 +28,10 @@ print(sum(1 for line in open(sys.argv[1])
           if (lambda c: c["method"] == sys.argv[2] and c["path"] == sys.argv[3])(json.loads(line))))
 PY
 }
+# calls_are N METHOD PATH: PATH was asked N times (for wait_for).
+calls_are() {
+	test "$(calls "$2" "$3")" = "$1"
+}
 # auth_of PATH: the Authorization header of the last call to PATH.
 auth_of() {
 	python3 - "$T_DIR/fp.log" "$1" <<'PY'
@@ -121,7 +125,7 @@ new_sub plain
 new_workflow other plain batch "$T_DIR/other"
 admin hold/openai
 deliver "$A_ID" "$A_SECRET" "$(openai_event response.completed resp_slow)"
-wait_for 20 test "$(calls GET /openai/v1/responses/resp_slow)" = 1 ||
+wait_for 20 calls_are 1 GET /openai/v1/responses/resp_slow ||
     not_ok "openai: the enrich call is under way"
 deliver "$SUB_ID" "$SUB_SECRET" "$(payload batch.completed)"
 wait_for 20 has_runs "$T_DIR/other" 1

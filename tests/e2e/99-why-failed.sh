@@ -47,7 +47,7 @@ hookpipe workflow create flaky --retries 4 \
     --map '{batch: .data.id}' >/dev/null
 hookpipe workflow test flaky --timeout 60 >"$T_DIR/test.out" 2>&1 &
 tpid=$!
-sleep 1
+wait_for 10 sh -c "hookpipe workflow show flaky | grep -q listening"
 deliver "$sub" "$secret" "$(payload batch.completed)"
 check "workflow test ends" wait_for 30 sh -c "! kill -0 $tpid 2>/dev/null"
 wait "$tpid"

@@ -666,7 +666,9 @@ config_sync(struct admin *adm)
 		mdb_txn_abort(txn);
 	pthread_mutex_unlock(&adm->dblock);
 	json_decref(snap);
-	if (rc != 0)
+	if (rc == CCFG_OLDER)
+		;	/* a CLI of this host committed a newer one meanwhile */
+	else if (rc != 0)
 		log_warn("cluster: cannot apply configuration revision %llu: "
 		    "%s", (unsigned long long)rev, db_strerror(rc));
 	else

@@ -168,22 +168,33 @@ txn_write(struct ctx *ctx, enum db_part part)
 	return txn;
 }
 
+/*
+ * The change into the bucket, then the snapshot it made (every host's
+ * changes up to it, this one's included) into this transaction, with
+ * its revision: this host's copy is at that revision when the command
+ * ends, and the admin stage will not apply an older one over it.
+ */
 static int
-share_change(json_t *diff)
+share_change(MDB_txn *txn, struct db *db, json_t *diff)
 {
 	struct cluster cl;
+	json_t *snap = NULL;
 	char err[1024];
 	uint64_t rev;
 	int rc;
 
 	if ((rc = cluster_connect(&cl, "hookpipe", err, sizeof(err))) == 0) {
-		rc = ccfg_publish(&cl, diff, &rev, err, sizeof(err));
+		rc = ccfg_publish(&cl, diff, &rev, &snap, err, sizeof(err));
 		cluster_close(&cl);
 	}
 	if (rc != 0)
 		return fail("nothing changed: the cluster's configuration "
 		    "cannot be updated: %s; try again once NATS answers "
 		    "('hookpipe cluster status')", err);
+	rc = ccfg_apply(txn, db, snap, rev);
+	json_decref(snap);
+	if (rc != 0 && rc != CCFG_OLDER)
+		return db_error(rc);
 	return 0;
 }
 
@@ -231,9 +242,11 @@ int
 txn_commit(MDB_txn *txn)
 {
 	json_t *after = NULL, *diff = NULL;
+	struct db *db = NULL;
 	int rc;
 
 	if (txn == shared_change.txn && shared_change.before != NULL) {
+		db = &shared_change.ctx->db;
 		after = ccfg_dump(txn, &shared_change.ctx->db);
 		diff = after != NULL ? ccfg_diff(shared_change.before, after) :
 		    NULL;
@@ -245,12 +258,12 @@ txn_commit(MDB_txn *txn)
 	json_decref(after);
 	/*
 	 * Into the bucket first, while this transaction holds the config
-	 * part's writer lock: the admin stage cannot apply an older
-	 * snapshot over the change in between, and a change the cluster
-	 * did not take is not made here either.
+	 * part's writer lock: the admin stage cannot apply a snapshot in
+	 * between, and a change the cluster did not take is not made here
+	 * either.
 	 */
 	if (diff != NULL && !ccfg_empty(diff) &&
-	    (rc = share_change(diff)) != 0) {
+	    (rc = share_change(txn, db, diff)) != 0) {
 		json_decref(diff);
 		mdb_txn_abort(txn);
 		return rc;

@@ -101,16 +101,19 @@ void	cluster_follow_stop(struct cluster *);
  * tables of the config part as a snapshot (NULL: no memory);
  * ccfg_diff: the records that differ, a deleted one as null (empty:
  * ccfg_empty); ccfg_publish: put a diff onto the bucket's latest
- * snapshot, reading again on a conflict, 0 with the new revision or -1;
+ * snapshot, reading again on a conflict, 0 with the new revision and
+ * the snapshot it put (the caller's to apply and free), or -1;
  * ccfg_latest: the bucket's snapshot (NULL snap: the revision only; 0
  * when there is none yet); ccfg_apply: replace the shared tables with a
- * snapshot and note its revision, which ccfg_applied reads.
+ * snapshot and note its revision, which ccfg_applied reads; CCFG_OLDER
+ * (nothing done) when the part holds that revision or a newer one.
  */
+#define CCFG_OLDER	1
 json_t	*ccfg_dump(MDB_txn *, struct db *);
 json_t	*ccfg_diff(json_t *before, json_t *after);
 int	 ccfg_empty(json_t *diff);
 int	 ccfg_publish(struct cluster *, json_t *diff, uint64_t *rev,
-	    char *err, size_t errlen);
+	    json_t **snap, char *err, size_t errlen);
 int	 ccfg_latest(struct cluster *, json_t **snap, uint64_t *rev,
 	    char *err, size_t errlen);
 uint64_t ccfg_applied(MDB_txn *, struct db *);

@@ -209,7 +209,7 @@ latest(kvStore *kv, json_t **snap, uint64_t *rev)
 
 static int
 put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
-    char *err, size_t errlen)
+    json_t **put_snap, char *err, size_t errlen)
 {
 	kvEntry *e = NULL;
 	json_t *snap;
@@ -242,8 +242,8 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 		}
 		patch(snap, diff);
 		text = json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(snap);
 		if (text == NULL) {
+			json_decref(snap);
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -254,6 +254,8 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 			s = kvStore_Update(&nrev, kv, SNAP_KEY, text,
 			    (int)strlen(text), last);
 		free(text);
+		if (s != NATS_OK)
+			json_decref(snap);
 		if (s == NATS_OK) {
 			json_t *now;
 			uint64_t nowrev;
@@ -271,10 +273,12 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 			if (latest(kv, &now, &nowrev) == NATS_OK &&
 			    now != NULL && !holds(now, diff)) {
 				json_decref(now);
+				json_decref(snap);
 				continue;
 			}
 			json_decref(now);
 			*rev = nrev;
+			*put_snap = snap;
 			return 0;
 		}
 		/* Another host's put came first ("wrong last sequence"):
@@ -293,19 +297,20 @@ put(struct cluster *c, kvStore *kv, json_t *diff, uint64_t *rev,
 }
 
 int
-ccfg_publish(struct cluster *c, json_t *diff, uint64_t *rev, char *err,
-    size_t errlen)
+ccfg_publish(struct cluster *c, json_t *diff, uint64_t *rev, json_t **snap,
+    char *err, size_t errlen)
 {
 	kvStore *kv = NULL;
 	natsStatus s;
 	int rc;
 
+	*snap = NULL;
 	if ((s = js_KeyValue(&kv, c->js, CLUSTER_CONFIG)) != NATS_OK) {
 		snprintf(err, errlen, "bucket " CLUSTER_CONFIG " (made by "
 		    "hookpipe cluster init): %s", natsStatus_GetText(s));
 		return -1;
 	}
-	rc = put(c, kv, diff, rev, err, errlen);
+	rc = put(c, kv, diff, rev, snap, err, errlen);
 	kvStore_Destroy(kv);
 	return rc;
 }
@@ -383,6 +388,11 @@ ccfg_apply(MDB_txn *txn, struct db *db, json_t *snap, uint64_t rev)
 	unsigned flags;
 	int i, rc;
 
+	/* Checked under the writer lock: a host never goes back to an
+	 * older revision than the one it holds (a CLI of this host may
+	 * have committed a newer one since the caller read this). */
+	if (rev <= ccfg_applied(txn, db))
+		return CCFG_OLDER;
 	for (i = 0; shared[i] != NULL; i++) {
 		if ((t = json_object_get(snap, shared[i])) == NULL)
 			continue;

@@ -147,4 +147,56 @@ else
 	    "A: $(names env); B: $(names on_b)"
 fi
 
+# A command's change is in its host's copy, at the revision it made,
+# when the command ends (host A's admin stage, which applies the
+# others' changes, stopped meanwhile).
+hookpipectl stop admin >/dev/null 2>&1
+check "host A's admin stage stopped: a change on host A" \
+    hookpipe workflow create solo --exec true
+st=$(hookpipe cluster status --json)
+assert_eq "host A holds the revision it made" \
+    "$(json 'd["config"]["latest"]' <<<"$st")" \
+    "$(json 'd["config"]["applied"]' <<<"$st")"
+hookpipectl start >/dev/null 2>&1
+
+# Workflows set up step by step on both hosts at once: the admin stages
+# apply each other's revisions all the while, and never an older one
+# over a newer step (the trigger lost, then published without it).
+# flow HOST... : the state and trigger count of each q workflow there.
+flows() {
+	"$@" hookpipe workflow list --json |
+	    json '" ".join(sorted(w["name"] + ":" + w["state"] + ":" + str(len(w["triggers"])) for w in d if w["name"][0] == "q"))'
+}
+steps_b() {
+	local i
+	for i in 1 2 3 4 5 6; do
+		on_b hookpipe workflow create "qb$i" --exec true >/dev/null &&
+		    on_b hookpipe workflow trigger "qb$i" --sub "$ID_A" \
+		    --event '*' >/dev/null &&
+		    on_b hookpipe workflow publish "qb$i" >/dev/null || return 1
+	done
+}
+steps_a() {
+	local i
+	for i in 1 2 3 4 5 6; do
+		hookpipe workflow create "qa$i" --exec true >/dev/null &&
+		    hookpipe workflow trigger "qa$i" --sub "$ID_A" \
+		    --event '*' >/dev/null &&
+		    hookpipe workflow publish "qa$i" >/dev/null || return 1
+	done
+}
+steps_a &
+pa=$!
+steps_b &
+pb=$!
+wait "$pa" && wait "$pb"
+check "six workflows set up on each host at once" test $? = 0
+want=$(for h in a b; do for i in 1 2 3 4 5 6; do echo "q$h$i:published:1"; done; done | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+if wait_for 30 eval '[ "$(flows env)" = "$want" ] && [ "$(flows on_b)" = "$want" ]'; then
+	ok "both hosts have all twelve, published, each with its trigger"
+else
+	not_ok "both hosts have all twelve, published, each with its trigger" \
+	    "A: $(flows env); B: $(flows on_b)"
+fi
+
 finish

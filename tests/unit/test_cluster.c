@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "dbt.h"
 #include "t.h"
 
 static int
@@ -58,6 +59,66 @@ diff_records(void)
 	json_decref(b);
 }
 
+/* Whether the subs table of a dump holds exactly KEY. */
+static int
+subs_are(struct db *db, const char *key)
+{
+	MDB_txn *txn = db_begin(db, DB_CONFIG, 1);
+	json_t *d = txn != NULL ? ccfg_dump(txn, db) : NULL;
+	json_t *subs = json_object_get(d, "subs");
+	int ok = json_object_size(subs) == 1 &&
+	    json_object_get(subs, key) != NULL;
+
+	json_decref(d);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return ok;
+}
+
+/* apply REV SNAP in one transaction: ccfg_apply's code. */
+static int
+apply(struct db *db, uint64_t rev, const char *snap)
+{
+	MDB_txn *txn = db_begin(db, DB_CONFIG, 0);
+	json_t *s = json_loads(snap, 0, NULL);
+	int rc;
+
+	CHECK(txn != NULL && s != NULL);
+	if ((rc = ccfg_apply(txn, db, s, rev)) == 0)
+		CHECK(db_commit(txn) == 0);
+	else
+		mdb_txn_abort(txn);
+	json_decref(s);
+	return rc;
+}
+
+/*
+ * A host's copy never goes back: a snapshot older than the revision it
+ * holds (the admin stage read it before a CLI of the host committed a
+ * newer one) changes nothing.
+ */
+static void
+apply_newer_only(void)
+{
+	struct config cfg;
+	struct db db;
+	MDB_txn *txn;
+
+	CHECK(dbt_open(&db, &cfg) == 0);
+	CHECK(apply(&db, 5, "{\"subs\": {\"aa\": \"01\"}}") == 0);
+	CHECK(subs_are(&db, "aa"));
+	CHECK(apply(&db, 3, "{\"subs\": {\"bb\": \"02\"}}") == CCFG_OLDER);
+	CHECK(apply(&db, 5, "{\"subs\": {\"bb\": \"02\"}}") == CCFG_OLDER);
+	CHECK(subs_are(&db, "aa"));
+	CHECK(apply(&db, 6, "{\"subs\": {\"bb\": \"02\"}}") == 0);
+	CHECK(subs_are(&db, "bb"));
+	CHECK((txn = db_begin(&db, DB_CONFIG, 1)) != NULL);
+	CHECK(ccfg_applied(txn, &db) == 6);
+	mdb_txn_abort(txn);
+	db_close(&db);
+	dbt_cleanup();
+}
+
 int
 main(void)
 {
@@ -103,5 +164,6 @@ main(void)
 	CHECK_MSG(connect_with("nats://127.0.0.1:1", err, sizeof(err)) == 100 &&
 	    strstr(err, "HOOKPIPE_NATS_CA") != NULL, "%s", err);
 	diff_records();
+	apply_newer_only();
 	return t_done("test_cluster");
 }

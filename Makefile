@@ -60,7 +60,7 @@ VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_common.o verifier/scheme_token.o \
 	   verifier/scheme_jwt.o \
 	   verifier/handshake.o verifier/decrypt.o verifier/subinteg.o
-ROUTER	 = router/main.o
+ROUTER	 = router/main.o router/rcluster.o
 JQWORKER = router/jqworker.o
 ADMIND	 = admin/admind.o admin/adm_api.o admin/adm_cli.o \
 	   admin/adm_metrics.o admin/token.o

@@ -93,6 +93,81 @@ restarts(const struct config *cfg, const char *stage, long *total,
 	fclose(f);
 }
 
+/*
+ * Cluster mode: the NATS connection of the admin stage (the one that
+ * reads the configuration bucket), each stream's messages, each durable
+ * consumer's lag, and the configuration revision applied here against
+ * the bucket's latest. Asked of JetStream at each scrape.
+ */
+static void
+cluster_metrics(struct admin *adm, struct buf *b)
+{
+	json_t *st = NULL, *s, *d;
+	uint64_t latest = 0, applied = 0;
+	size_t i, j;
+	char err[256];
+	MDB_txn *txn;
+	int up;
+
+	if (__atomic_load_n(&adm->nats_up, __ATOMIC_ACQUIRE))
+		st = cluster_status(&adm->cl);
+	up = st != NULL &&
+	    json_string_value(json_object_get(st, "connected")) != NULL;
+	header(b, "hookpipe_cluster_connected", "Cluster mode: 1 when this "
+	    "host is connected to a NATS server.", "gauge");
+	buf_appendf(b, "hookpipe_cluster_connected %d\n", up);
+	header(b, "hookpipe_cluster_stream_messages", "Messages in each "
+	    "JetStream stream (a bucket is the stream KV_<bucket>).", "gauge");
+	json_array_foreach(json_object_get(st, "streams"), i, s)
+		if (json_object_get(s, "messages") != NULL)
+			buf_appendf(b, "hookpipe_cluster_stream_messages"
+			    "{stream=\"%s\"} %lld\n", json_string_value(
+			    json_object_get(s, "name")), (long long)
+			    json_integer_value(json_object_get(s, "messages")));
+	header(b, "hookpipe_cluster_consumer_pending", "Messages of the "
+	    "stream a durable consumer has not been given yet (its lag).",
+	    "gauge");
+	header(b, "hookpipe_cluster_consumer_ack_pending", "Messages a "
+	    "durable consumer was given and that are not acknowledged yet.",
+	    "gauge");
+	header(b, "hookpipe_cluster_consumer_redelivered", "Messages given "
+	    "again (their first taker did not acknowledge them in time) and "
+	    "not acknowledged yet.", "gauge");
+	json_array_foreach(json_object_get(st, "streams"), i, s) {
+		json_array_foreach(json_object_get(s, "durables"), j, d) {
+			const char *m[3] = { "pending", "ack_pending",
+			    "redelivered" };
+			int k;
+
+			for (k = 0; k < 3; k++)
+				buf_appendf(b, "hookpipe_cluster_consumer_%s"
+				    "{stream=\"%s\",consumer=\"%s\"} %lld\n",
+				    m[k], json_string_value(json_object_get(s,
+				    "name")), json_string_value(
+				    json_object_get(d, "name")), (long long)
+				    json_integer_value(json_object_get(d,
+				    m[k])));
+		}
+	}
+	json_decref(st);
+	if (up && ccfg_latest(&adm->cl, NULL, &latest, err,
+	    sizeof(err)) != 0)
+		latest = 0;
+	pthread_mutex_lock(&adm->dblock);
+	if ((txn = db_begin(&adm->db, DB_CONFIG, 1)) != NULL) {
+		applied = ccfg_applied(txn, &adm->db);
+		mdb_txn_abort(txn);
+	}
+	pthread_mutex_unlock(&adm->dblock);
+	header(b, "hookpipe_cluster_config_revision", "The configuration "
+	    "bucket's revision this host applied, and the latest (0: not "
+	    "known).", "gauge");
+	buf_appendf(b, "hookpipe_cluster_config_revision{which=\"applied\"} "
+	    "%llu\n", (unsigned long long)applied);
+	buf_appendf(b, "hookpipe_cluster_config_revision{which=\"latest\"} "
+	    "%llu\n", (unsigned long long)latest);
+}
+
 char *
 adm_metrics_text(struct admin *adm, size_t *len)
 {
@@ -220,6 +295,8 @@ adm_metrics_text(struct admin *adm, size_t *len)
 		mdb_txn_abort(txn);
 	}
 	pthread_mutex_unlock(&adm->dblock);
+	if (cluster_enabled())
+		cluster_metrics(adm, &b);
 	header(&b, "hookpipe_metrics_dropped_total", "Counts lost because a "
 	    "stage's metrics table was full.", "counter");
 	buf_appendf(&b, "hookpipe_metrics_dropped_total %llu\n",

@@ -219,6 +219,15 @@ extern const struct cmd spool_cmds[];
 extern const struct cmd config_cmds[];
 /* cmd_cluster.c: cluster mode on NATS JetStream. */
 extern const struct cmd cluster_cmds[];
+/*
+ * Cluster mode: the other hosts' runs added to runs (this host's), each
+ * with its "host", newest first, at most lim (0, or -1 when NATS was
+ * not asked: a warning said so); the run id (or prefix) of another host
+ * (NULL: none has it).
+ */
+int	cluster_runs(struct ctx *, json_t *runs, const char *workflow,
+	    const char *status, const char *limit, int64_t lim);
+json_t	*cluster_run(struct ctx *, const char *id);
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);

@@ -609,6 +609,70 @@ prune(struct admin *adm)
 	pthread_mutex_unlock(&adm->dblock);
 }
 
+/* A value of an ask that may go into the CLI's arguments. */
+static const char *
+ask_arg(json_t *req, const char *key)
+{
+	const char *v = json_string_value(json_object_get(req, key));
+
+	return v != NULL && v[0] != '\0' && v[0] != '-' &&
+	    strlen(v) <= 2 * NAME_MAX_LEN + 1 ? v : NULL;
+}
+
+/*
+ * Cluster mode: another host's CLI asks for this host's runs (hookpipe
+ * runs, run show). The stage answers with what `hookpipe --json runs
+ * --here ...` or `run show --here ID` prints here: {"status", "answer"
+ * (the JSON printed, or null), "error" (what it said on stderr)}. Only
+ * those two commands, with their options; on the library's thread.
+ */
+static json_t *
+answer_runs(void *arg, json_t *req)
+{
+	struct admin *adm = arg;
+	const char *args[16], *ws = ask_arg(req, "workspace"), *v;
+	const char *what = json_string_value(json_object_get(req, "what"));
+	struct cli_out o;
+	json_t *ans;
+	int n = 0;
+
+	if (ws == NULL || what == NULL)
+		return NULL;
+	args[n++] = "--workspace";
+	args[n++] = ws;
+	if (strcmp(what, "runs") == 0) {
+		args[n++] = "runs";
+		args[n++] = "--here";
+		if ((v = ask_arg(req, "workflow")) != NULL) {
+			args[n++] = "--workflow";
+			args[n++] = v;
+		}
+		if ((v = ask_arg(req, "status")) != NULL) {
+			args[n++] = "--status";
+			args[n++] = v;
+		}
+		if ((v = ask_arg(req, "limit")) != NULL) {
+			args[n++] = "--limit";
+			args[n++] = v;
+		}
+	} else if (strcmp(what, "run") == 0 &&
+	    (v = ask_arg(req, "id")) != NULL) {
+		args[n++] = "run";
+		args[n++] = "show";
+		args[n++] = "--here";
+		args[n++] = v;
+	} else
+		return NULL;
+	args[n] = NULL;
+	if (cli_run(adm, 0, args, NULL, NULL, &o) == -1)
+		return NULL;
+	ans = json_pack("{s:i, s:o?, s:s}", "status", o.status, "answer",
+	    o.status == 0 ? json_loads(o.out.data ? o.out.data : "", 0,
+	    NULL) : NULL, "error", o.err.data ? o.err.data : "");
+	cli_out_free(&o);
+	return ans;
+}
+
 /*
  * Cluster mode: the configuration other hosts changed. Once a second
  * the stage reads the bucket's latest revision (the CLI's puts see to
@@ -635,7 +699,12 @@ config_sync(struct admin *adm)
 			adm->nats_warned = 1;
 			return;
 		}
-		adm->nats_up = 1;
+		/* The metrics threads read the connection once it is up. */
+		__atomic_store_n(&adm->nats_up, 1, __ATOMIC_RELEASE);
+		if (cluster_answer(&adm->cl, CLUSTER_ASK_RUNS, answer_runs,
+		    adm, err, sizeof(err)) != 0)
+			log_warn("cluster: %s (the other hosts do not see "
+			    "this host's runs)", err);
 	}
 	if (ccfg_latest(&adm->cl, NULL, &rev, err, sizeof(err)) != 0) {
 		if (!adm->nats_warned)

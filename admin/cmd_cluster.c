@@ -20,7 +20,10 @@ const struct cmd cluster_cmds[] = {
 	    CLUSTER_EVENTS_SUBJ ".>, file storage, a 2-minute duplicate "
 	    "window), the bucket " CLUSTER_DEDUPE " (delivery ids, kept 7 "
 	    "days), the bucket " CLUSTER_CONFIG " (the configuration every "
-	    "host applies), and the stream " CLUSTER_RUNS " that a later "
+	    "host applies), the consumer " CLUSTER_ROUTER " of "
+	    CLUSTER_EVENTS " (the routers of every host take turns at it), "
+	    "the bucket " CLUSTER_CLAIMS " (the run ids created, one host "
+	    "each), and the stream " CLUSTER_RUNS " that a later "
 	    "version fills. Each with N replicas "
 	    "(default 3; 1 for a single NATS server); the streams keep "
 	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
@@ -77,13 +80,50 @@ cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "least %d servers with JetStream)", err, (int)replicas,
 		    (int)replicas);
 	if (ctx->json)
-		return json_print(json_pack("{s:I, s:[s,s,s,s]}", "replicas",
-		    (json_int_t)replicas, "created", CLUSTER_EVENTS,
-		    CLUSTER_RUNS, CLUSTER_DEDUPE, CLUSTER_CONFIG));
-	printf("cluster ready: streams %s and %s, buckets %s and %s, %d "
-	    "replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
-	    CLUSTER_CONFIG, (int)replicas);
+		return json_print(json_pack("{s:I, s:[s,s,s,s,s,s]}",
+		    "replicas", (json_int_t)replicas, "created",
+		    CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
+		    CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER));
+	printf("cluster ready: streams %s and %s, buckets %s, %s and %s, "
+	    "consumer %s, %d replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS,
+	    CLUSTER_DEDUPE, CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER,
+	    (int)replicas);
 	return EXIT_OK;
+}
+
+/* The durable consumers of every stream, when there are any. */
+static void
+print_durables(json_t *streams)
+{
+	struct table t;
+	json_t *s, *d;
+	size_t i, j;
+	char n[4][24];
+	int any = 0;
+
+	table_init(&t, 6, "CONSUMER", "STREAM", "PENDING", "ACK_PENDING",
+	    "REDELIVERED", "WAITING");
+	json_array_foreach(streams, i, s) {
+		json_array_foreach(json_object_get(s, "durables"), j, d) {
+			snprintf(n[0], sizeof(n[0]), "%lld", (long long)
+			    json_integer_value(json_object_get(d, "pending")));
+			snprintf(n[1], sizeof(n[1]), "%lld", (long long)
+			    json_integer_value(json_object_get(d,
+			    "ack_pending")));
+			snprintf(n[2], sizeof(n[2]), "%lld", (long long)
+			    json_integer_value(json_object_get(d,
+			    "redelivered")));
+			snprintf(n[3], sizeof(n[3]), "%lld", (long long)
+			    json_integer_value(json_object_get(d, "waiting")));
+			table_row(&t, json_string_value(json_object_get(d,
+			    "name")), json_string_value(json_object_get(s,
+			    "name")), n[0], n[1], n[2], n[3]);
+			any = 1;
+		}
+	}
+	if (any)
+		table_print(&t, stdout);
+	table_free(&t);
 }
 
 static int
@@ -170,6 +210,7 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	}
 	table_print(&t, stdout);
 	table_free(&t);
+	print_durables(json_object_get(st, "streams"));
 	printf("configuration: revision %lld applied here, %lld the "
 	    "latest in %s\n", (long long)json_integer_value(json_object_get(
 	    json_object_get(st, "config"), "applied")), (long long)
@@ -177,4 +218,118 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	    "latest")), CLUSTER_CONFIG);
 	json_decref(st);
 	return bad ? EXIT_FAIL : EXIT_OK;
+}
+
+/*
+ * The runs of every host (hookpipe runs, run show in cluster mode): this
+ * host's, then the other hosts' as their admin stages answer the ask
+ * CLUSTER_ASK_RUNS (see answer_runs in admind.c). A host whose admin
+ * stage does not answer (stopped, cut off) is not listed.
+ */
+#define ASK_MS	3000
+
+struct ask_runs {
+	const char	*self;		/* this host's name: its answer skipped */
+	json_t		*runs;		/* hookpipe runs: appended to */
+	json_t		*run;		/* run show: the first found */
+};
+
+static void
+runs_answer(void *arg, json_t *ans)
+{
+	struct ask_runs *q = arg;
+	const char *host = json_string_value(json_object_get(ans, "host"));
+	json_t *a = json_object_get(ans, "answer"), *r;
+	size_t i;
+
+	if (host == NULL || strcmp(host, q->self) == 0 ||
+	    json_integer_value(json_object_get(ans, "status")) != 0)
+		return;
+	if (q->runs != NULL && json_is_array(a))
+		json_array_foreach(a, i, r) {
+			json_object_set_new(r, "host", json_string(host));
+			json_array_append(q->runs, r);
+		}
+	if (q->runs == NULL && q->run == NULL && json_is_object(a)) {
+		json_object_set_new(a, "host", json_string(host));
+		q->run = json_incref(a);
+	}
+}
+
+static int
+newest_first(const void *x, const void *y)
+{
+	const char *a = json_string_value(json_object_get(*(json_t *const *)x,
+	    "created_at"));
+	const char *b = json_string_value(json_object_get(*(json_t *const *)y,
+	    "created_at"));
+
+	return strcmp(b ? b : "", a ? a : "");
+}
+
+int
+cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
+    const char *status, const char *limit, int64_t lim)
+{
+	struct cluster cl;
+	struct ask_runs q = { .runs = runs };
+	json_t *req, **v, *r;
+	char err[1024];
+	size_t i, n;
+	int rc;
+
+	if ((rc = cluster_connect(&cl, "hookpipe", err, sizeof(err))) != 0) {
+		warnmsg("cluster: %s: this host's runs only", err);
+		return -1;
+	}
+	json_array_foreach(runs, i, r)
+		json_object_set_new(r, "host", json_string(cl.host));
+	q.self = cl.host;
+	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "what", "runs",
+	    "workspace", ctx->ws, "workflow", workflow, "status", status,
+	    "limit", limit);
+	rc = cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	    err, sizeof(err));
+	json_decref(req);
+	cluster_close(&cl);
+	if (rc == -1)
+		warnmsg("cluster: %s: this host's runs only", err);
+	/* Newest first, as one host lists them, and no more than asked. */
+	n = json_array_size(runs);
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(runs, i));
+	qsort(v, n, sizeof(*v), newest_first);
+	json_array_clear(runs);
+	for (i = 0; i < n; i++) {
+		if ((int64_t)i < lim)
+			json_array_append(runs, v[i]);
+		json_decref(v[i]);
+	}
+	free(v);
+	return rc == -1 ? -1 : 0;
+}
+
+json_t *
+cluster_run(struct ctx *ctx, const char *id)
+{
+	struct cluster cl;
+	struct ask_runs q = { 0 };
+	json_t *req;
+	char err[1024];
+
+	if (cluster_connect(&cl, "hookpipe", err, sizeof(err)) != 0) {
+		warnmsg("cluster: %s: this host's runs only", err);
+		return NULL;
+	}
+	q.self = cl.host;
+	req = json_pack("{s:s, s:s, s:s}", "what", "run", "workspace",
+	    ctx->ws, "id", id);
+	if (cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	    err, sizeof(err)) == -1)
+		warnmsg("cluster: %s: this host's runs only", err);
+	json_decref(req);
+	cluster_close(&cl);
+	return q.run;
 }

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "jqpool.h"
 #include "msg.h"
 #include "util.h"
@@ -46,12 +47,14 @@ const struct cmd event_cmds[] = {
 };
 
 const struct cmd run_cmds[] = {
-	{ "show", run_show, "run show RUN",
+	{ "show", run_show, "run show RUN [--here]",
 	    "Show a run: its workflow and event, its status, and every "
 	    "attempt with its time, duration, exit code or HTTP status, "
 	    "error and captured output (the first 64 KiB), then when the "
-	    "next attempt is due. RUN may be a unique prefix of the id.", 1,
-	    "RUN", NULL },
+	    "next attempt is due. RUN may be a unique prefix of the id. In "
+	    "cluster mode a run this host does not have is asked of the "
+	    "other hosts' admin stages (its host shown); --here: this "
+	    "host's only.", 1, "RUN", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -898,6 +901,43 @@ runs_cb(void *arg, const struct run_rec *r)
 	return --l->left == 0;
 }
 
+/* Cluster mode: the runs of every host, from their JSON, with a HOST. */
+static int
+runs_print_hosts(json_t *a, int filtered)
+{
+	char when[40], att[48], wf[NAME_MAX_LEN + 8], err[ERROR_WIDTH + 4];
+	struct table t;
+	const char *e, *st;
+	json_t *r;
+	size_t i;
+
+	table_init(&t, 7, "ID", "WORKFLOW", "STATUS", "ATTEMPTS", "UPDATED",
+	    "ERROR", "HOST");
+	table_color(&t, 2);
+	json_array_foreach(a, i, r) {
+		st = json_string_value(json_object_get(r, "status"));
+		snprintf(att, sizeof(att), "%lld/%lld", (long long)
+		    json_integer_value(json_object_get(r, "attempts")),
+		    (long long)json_integer_value(json_object_get(r,
+		    "max_attempts")));
+		snprintf(wf, sizeof(wf), "%s%s", json_string_value(
+		    json_object_get(r, "workflow")), json_is_true(
+		    json_object_get(r, "test")) ? " (test)" : "");
+		e = json_string_value(json_object_get(r, "last_error"));
+		cut(err, sizeof(err), e == NULL || (st != NULL &&
+		    strcmp(st, "succeeded") == 0) ? "" : e, ERROR_WIDTH);
+		table_row(&t, json_string_value(json_object_get(r, "id")), wf,
+		    st, att, time_str(rfc3339_us(json_string_value(
+		    json_object_get(r, "updated_at"))), when, sizeof(when)),
+		    err[0] ? err : NULL, json_string_value(json_object_get(r,
+		    "host")));
+	}
+	json_decref(a);
+	table_print_or(&t, stdout, filtered ? "no runs match" : "no runs yet");
+	table_free(&t);
+	return EXIT_OK;
+}
+
 /* A workflow named by --workflow: one that exists, or has runs left. */
 static int
 runs_workflow_check(struct ctx *ctx, struct runs_state *l)
@@ -921,13 +961,16 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	};
 	struct runs_state l = { .ctx = ctx };
 	const char *limit = NULL;
+	int here = 0, clustered;
 	const struct opt opts[] = {
 		{ "workflow", OPT_STR, &l.workflow },
 		{ "status", OPT_STR, &l.status },
 		{ "limit", OPT_STR, &limit },
+		{ "here", OPT_FLAG, &here },
 		{ NULL, 0, NULL }
 	};
 	char **args;
+	int64_t lim;
 	int rc;
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
@@ -940,13 +983,16 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	if (rtx_begin(ctx, &l.tx) != 0)
 		return EXIT_FAIL;
-	if (ctx->json)
+	/* Cluster mode: every host's runs, unless --here. */
+	clustered = cluster_enabled() && !here;
+	if (ctx->json || clustered)
 		l.a = json_array();
 	else {
 		table_init(&l.t, 6, "ID", "WORKFLOW", "STATUS", "ATTEMPTS",
 		    "UPDATED", "ERROR");
 		table_color(&l.t, 2);
 	}
+	lim = l.left;
 	db_run_each(l.tx.r, &ctx->db, runs_cb, &l);
 	rc = l.workflow != NULL ? runs_workflow_check(ctx, &l) : 0;
 	rtx_end(&l.tx);
@@ -954,6 +1000,11 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		json_decref(l.a);
 		table_free(&l.t);
 		return rc;
+	}
+	if (clustered) {
+		cluster_runs(ctx, l.a, l.workflow, l.status, limit, lim);
+		if (!ctx->json)
+			return runs_print_hosts(l.a, l.workflow || l.status);
 	}
 	if (ctx->json)
 		return json_print(l.a);
@@ -1022,6 +1073,50 @@ run_print(struct ctx *ctx, json_t *o, const struct run_rec *r)
 	}
 }
 
+/*
+ * Cluster mode: a run another host has (its admin stage's answer): the
+ * record rebuilt from its JSON for run_print. EXIT_FAIL when none has it.
+ */
+static int
+run_show_remote(struct ctx *ctx, const char *arg)
+{
+	json_t *o = cluster_run(ctx, arg), *in;
+	struct run_rec r;
+	const char *v;
+	char *s;
+
+	if (o == NULL)
+		return fail("no run %s in workspace %s", arg, ctx->ws);
+	if (ctx->json)
+		return json_print(o);
+	memset(&r, 0, sizeof(r));
+	str_copy(r.id, str_of(o, "id") ? str_of(o, "id") : "", sizeof(r.id));
+	str_copy(r.workflow, str_of(o, "workflow") ? str_of(o, "workflow") :
+	    "", sizeof(r.workflow));
+	str_copy(r.event_id, str_of(o, "event_id") ? str_of(o, "event_id") :
+	    "", sizeof(r.event_id));
+	if ((v = str_of(o, "last_error")) != NULL)
+		str_copy(r.last_error, v, sizeof(r.last_error));
+	r.state = (enum run_state)run_state_parse(str_of(o, "status") ?
+	    str_of(o, "status") : "");
+	r.attempts = json_integer_value(json_object_get(o, "attempts"));
+	r.max_attempts = json_integer_value(json_object_get(o,
+	    "max_attempts"));
+	r.created_at = rfc3339_us(str_of(o, "created_at"));
+	r.updated_at = rfc3339_us(str_of(o, "updated_at"));
+	r.next_at = rfc3339_us(str_of(o, "next_at"));
+	r.test = json_is_true(json_object_get(o, "test"));
+	if ((in = json_object_get(o, "inputs")) != NULL &&
+	    (s = json_dumps(in, JSON_ENCODE_ANY)) != NULL) {
+		json_object_set_new(o, "inputs_text", json_string(s));
+		free(s);
+	}
+	run_print(ctx, o, &r);
+	printf("\nhost:      %s\n", str_of(o, "host"));
+	json_decref(o);
+	return EXIT_OK;
+}
+
 static int
 run_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
@@ -1030,14 +1125,29 @@ run_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	struct run_rec r;
 	struct rtx t;
 	json_t *o;
-	int rc;
+	int rc, here = 0;
+	const struct opt opts[] = {
+		{ "here", OPT_FLAG, &here },
+		{ NULL, 0, NULL }
+	};
 
-	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
 	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
+	/* Cluster mode: not here, maybe on another host. */
+	if (cluster_enabled() && !here) {
+		if ((rc = db_id_complete(t.r, &ctx->db, DB_ID_RUN, args[0],
+		    id)) == 0 && (rc = db_run_get(t.r, &ctx->db, id, &r)) == 0 &&
+		    strcmp(r.workspace, ctx->ws) != 0)
+			rc = MDB_NOTFOUND;
+		if (rc == MDB_NOTFOUND) {
+			rtx_end(&t);
+			return run_show_remote(ctx, args[0]);
+		}
+	}
 	if ((rc = run_id(ctx, t.r, args[0], id)) == 0) {
 		if ((rc = db_run_get(t.r, &ctx->db, id, &r)) == 0 &&
 		    strcmp(r.workspace, ctx->ws) != 0)

@@ -174,14 +174,19 @@ usage: $prog status [--json]
 One line per stage: up or down (and why: restarting, stopped, failed,
 not started), pid, uptime, restarts (of which crashes, and the last
 restart's reason and age), and, when swapped, the executable and since
-when. Exits 0 when all five stages are up, 3 otherwise.
+when. In cluster mode (HOOKPIPE_NATS set) then what \`hookpipe cluster
+status\` shows: the NATS connection, the streams, buckets and durable
+consumers (pending, unacknowledged, redelivered). Exits 0 when all five
+stages are up (and, in cluster mode, NATS answers with everything
+there), 3 otherwise.
 
   --json  one JSON document: {"home", "up", "stages": [{"name", "state"
           (up, down, restarting, stopped, failed), "pid", "uptime"
           (seconds), "restarts", "crashes", "last_restart" ({"reason"
           (crash, restart, swap), "time", "ago", "exit_code", "signal",
           "detail"} or null), "executable", "swapped", "swapped_since",
-          "swapped_age", "supervised"}]}
+          "swapped_age", "supervised"}], "cluster" (cluster mode: the
+          document of hookpipe --json cluster status, or {"error"})}
 EOF
 		;;
 	swap) cat <<EOF
@@ -1625,14 +1630,32 @@ cmd_status() {
 			status_line "$s"
 		fi
 	done
+	# Cluster mode: the NATS connection, the streams and consumers
+	# (hookpipe cluster status, which exits 1 when NATS cannot be
+	# reached or something is missing).
+	sj_cl=
+	if [ -n "${HOOKPIPE_NATS:-}" ]; then
+		if [ "$json" = 1 ]; then
+			sj_cl=$("$bindir/hookpipe" --json cluster status 2>&1) ||
+			    rc=3
+			case $sj_cl in
+			'{'*) ;;
+			*) sj_cl="{\"error\": $(json_str "$sj_cl")}" ;;
+			esac
+			sj_cl=", \"cluster\": $sj_cl"
+		else
+			echo
+			"$bindir/hookpipe" cluster status 2>&1 || rc=3
+		fi
+	fi
 	if [ "$json" = 1 ]; then
 		if [ "$rc" = 0 ]; then
 			sj_up=true
 		else
 			sj_up=false
 		fi
-		printf '{"home": %s, "up": %s, "stages": [%s]}\n' \
-		    "$(json_str "$HOOKPIPE_HOME")" "$sj_up" "$out"
+		printf '{"home": %s, "up": %s, "stages": [%s]%s}\n' \
+		    "$(json_str "$HOOKPIPE_HOME")" "$sj_up" "$out" "$sj_cl"
 	fi
 	return $rc
 }

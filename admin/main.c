@@ -120,12 +120,14 @@ static const struct cmd commands[] = {
 	    "--json).", 0, NULL, NULL },
 	{ "event", NULL, "event show ID", NULL, 0, NULL, event_cmds },
 	{ "runs", cmd_runs,
-	    "runs [--workflow W] [--status S] [--limit N]",
+	    "runs [--workflow W] [--status S] [--limit N] [--here]",
 	    "List workflow runs, newest first (default limit 50), with the "
 	    "last error of those that failed; '(test)' marks the runs of "
 	    "'hookpipe workflow test'. --status is queued, running, "
-	    "succeeded, failed or dead.", 0, NULL, NULL },
-	{ "run", NULL, "run show RUN", NULL, 0, NULL, run_cmds },
+	    "succeeded, failed or dead. In cluster mode the runs of every "
+	    "host whose admin stage answers, with a HOST column; --here: "
+	    "this host's only.", 0, NULL, NULL },
+	{ "run", NULL, "run show RUN [--here]", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
 	    "Run a stored event again, as the router would: through every "
 	    "published workflow whose trigger matches it and whose --filter "

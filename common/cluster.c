@@ -239,11 +239,23 @@ void
 cluster_close(struct cluster *c)
 {
 	cluster_follow_stop(c);
+	if (c->route != NULL) {
+		natsSubscription_Destroy(c->route);
+		c->route = NULL;
+	}
+	if (c->claims != NULL)
+		kvStore_Destroy(c->claims);
+	if (c->answers != NULL) {
+		natsSubscription_Unsubscribe(c->answers);
+		natsSubscription_Destroy(c->answers);
+	}
 	if (c->dedupe != NULL)
 		kvStore_Destroy(c->dedupe);
 	if (c->js != NULL)
 		jsCtx_Destroy(c->js);
 	if (c->nc != NULL) {
+		/* Acks and naks are published without waiting: sent now. */
+		natsConnection_FlushTimeout(c->nc, 500);
 		natsConnection_Close(c->nc);
 		natsConnection_Destroy(c->nc);
 	}
@@ -315,6 +327,42 @@ add_bucket(struct cluster *c, const char *name, int replicas, int64_t ttl,
 	return 0;
 }
 
+/*
+ * The routers' durable consumer: every event from its creation on (those
+ * before it were routed by the host that stored them), each to one of
+ * the routers that fetch, again to any when not acknowledged in time.
+ */
+static int
+add_router_consumer(struct cluster *c, char *err, size_t errlen)
+{
+	jsConsumerConfig cc;
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	s = js_GetConsumerInfo(&ci, c->js, CLUSTER_EVENTS, CLUSTER_ROUTER,
+	    NULL, &jerr);
+	if (s == NATS_OK) {
+		jsConsumerInfo_Destroy(ci);
+		return 0;
+	}
+	jsConsumerConfig_Init(&cc);
+	cc.Durable = CLUSTER_ROUTER;
+	cc.DeliverPolicy = js_DeliverNew;
+	cc.AckPolicy = js_AckExplicit;
+	cc.AckWait = CLUSTER_ACK_WAIT_S * NS_PER_S;
+	cc.MaxDeliver = -1;
+	cc.MaxAckPending = 4096;
+	cc.FilterSubject = CLUSTER_EVENTS_SUBJ ".>";
+	if ((s = js_AddConsumer(&ci, c->js, CLUSTER_EVENTS, &cc, NULL,
+	    &jerr)) != NATS_OK) {
+		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER);
+		return -1;
+	}
+	jsConsumerInfo_Destroy(ci);
+	return 0;
+}
+
 int
 cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
     size_t errlen)
@@ -335,7 +383,10 @@ cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
 	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
 	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
 	    errlen) == -1 ||
-	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1)
+	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1 ||
+	    add_bucket(c, CLUSTER_CLAIMS, replicas, DEDUPE_TTL_S * NS_PER_S,
+	    err, errlen) == -1 ||
+	    add_router_consumer(c, err, errlen) == -1)
 		return -1;
 	return 0;
 }
@@ -609,6 +660,287 @@ out:
 	return rc;
 }
 
+/*
+ * The stream's durable consumers (the followers' ordered consumers are
+ * ephemeral: not listed): what waits for them, what they hold unacked,
+ * what was delivered again.
+ */
+static void
+consumers_status(struct cluster *c, const char *stream, json_t *o)
+{
+	jsConsumerInfoList *l = NULL;
+	jsErrCode jerr = 0;
+	json_t *a;
+	int i;
+
+	if (js_Consumers(&l, c->js, stream, NULL, &jerr) != NATS_OK)
+		return;
+	if ((a = json_array()) == NULL) {
+		jsConsumerInfoList_Destroy(l);
+		return;
+	}
+	for (i = 0; i < l->Count; i++) {
+		jsConsumerInfo *ci = l->List[i];
+
+		if (ci->Config == NULL || ci->Config->Durable == NULL ||
+		    ci->Config->Durable[0] == '\0')
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, "
+		    "s:I, s:I}", "name", ci->Name, "pending",
+		    (json_int_t)ci->NumPending, "ack_pending",
+		    (json_int_t)ci->NumAckPending, "redelivered",
+		    (json_int_t)ci->NumRedelivered, "waiting",
+		    (json_int_t)ci->NumWaiting, "ack_wait_s",
+		    (json_int_t)(ci->Config->AckWait / NS_PER_S)));
+	}
+	jsConsumerInfoList_Destroy(l);
+	json_object_set_new(o, "durables", a);
+}
+
+int
+cluster_route_open(struct cluster *c, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	if (c->route != NULL)
+		return 0;
+	jsSubOptions_Init(&so);
+	so.Stream = CLUSTER_EVENTS;
+	so.Consumer = CLUSTER_ROUTER;
+	if ((s = js_PullSubscribe(&sub, c->js, CLUSTER_EVENTS_SUBJ ".>",
+	    CLUSTER_ROUTER, NULL, &so, &jerr)) != NATS_OK) {
+		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER " of "
+		    CLUSTER_EVENTS " (made by hookpipe cluster init)");
+		return -1;
+	}
+	c->route = sub;
+	return 0;
+}
+
+int
+cluster_route_fetch(struct cluster *c, void **msgs, int max, int ms,
+    char *err, size_t errlen)
+{
+	natsMsgList l = { 0 };
+	jsErrCode jerr = 0;
+	natsStatus s;
+	int i, n;
+
+	if (c->route == NULL || max <= 0)
+		return 0;
+	s = natsSubscription_Fetch(&l, c->route, max, ms, &jerr);
+	if (s == NATS_TIMEOUT || (s == NATS_OK && l.Count == 0))
+		return 0;
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER);
+		natsMsgList_Destroy(&l);
+		return -1;
+	}
+	n = l.Count < max ? l.Count : max;
+	for (i = 0; i < l.Count; i++) {
+		if (i < n)
+			msgs[i] = l.Msgs[i];
+		else
+			natsMsg_Destroy(l.Msgs[i]);	/* redelivered later */
+		l.Msgs[i] = NULL;
+	}
+	natsMsgList_Destroy(&l);
+	return n;
+}
+
+int
+cluster_msg_event(void *msg, char *id, size_t len)
+{
+	const char *subj = natsMsg_GetSubject(msg);
+	size_t pl = strlen(CLUSTER_EVENTS_SUBJ ".");
+
+	if (subj == NULL || strncmp(subj, CLUSTER_EVENTS_SUBJ ".", pl) != 0 ||
+	    str_copy(id, subj + pl, len) >= len || !uuid_valid(id))
+		return -1;
+	return 0;
+}
+
+void
+cluster_msg_ack(void *msg)
+{
+	natsMsg_Ack(msg, NULL);
+}
+
+void
+cluster_msg_nak(void *msg, int delay_ms)
+{
+	natsMsg_NakWithDelay(msg, (int64_t)delay_ms, NULL);
+}
+
+void
+cluster_msg_term(void *msg)
+{
+	natsMsg_Term(msg, NULL);
+}
+
+void
+cluster_msg_progress(void *msg)
+{
+	natsMsg_InProgress(msg, NULL);
+}
+
+void
+cluster_msg_free(void *msg)
+{
+	natsMsg_Destroy(msg);
+}
+
+int
+cluster_run_claim(struct cluster *c, const char *run_id, char *err,
+    size_t errlen)
+{
+	char key[2 + UUID_LEN + 1];
+	kvEntry *e = NULL;
+	kvStore *kv;
+	natsStatus s;
+	int mine;
+
+	if (c->claims == NULL) {
+		if ((s = js_KeyValue(&kv, c->js, CLUSTER_CLAIMS)) != NATS_OK) {
+			nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS
+			    " (made by hookpipe cluster init)");
+			return CLUSTER_FAIL;
+		}
+		c->claims = kv;
+	}
+	snprintf(key, sizeof(key), "r.%s", run_id);
+	if ((s = kvStore_CreateString(NULL, c->claims, key, c->host)) ==
+	    NATS_OK)
+		return CLUSTER_NEW;
+	if (s != NATS_ERR) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return CLUSTER_FAIL;
+	}
+	/* Taken: by this host (it routed the event before, and died
+	 * before it acknowledged it), or by another. */
+	if ((s = kvStore_Get(&e, c->claims, key)) != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return CLUSTER_FAIL;
+	}
+	mine = (size_t)kvEntry_ValueLen(e) == strlen(c->host) &&
+	    memcmp(kvEntry_Value(e), c->host, strlen(c->host)) == 0;
+	kvEntry_Destroy(e);
+	return mine ? CLUSTER_MINE : CLUSTER_DUP;
+}
+
+void
+cluster_run_unclaim(struct cluster *c, const char *run_id)
+{
+	char key[2 + UUID_LEN + 1];
+
+	if (c->claims == NULL)
+		return;
+	snprintf(key, sizeof(key), "r.%s", run_id);
+	kvStore_Delete(c->claims, key);
+}
+
+static void
+on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
+{
+	struct cluster *c = arg;
+	const char *reply = natsMsg_GetReply(m);
+	json_t *req, *ans = NULL;
+	char *out;
+
+	(void)sub;
+	req = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+	    0, NULL);
+	if (req != NULL && reply != NULL && reply[0] != '\0' &&
+	    (ans = c->answer_fn(c->answer_arg, req)) != NULL) {
+		json_object_set_new(ans, "host", json_string(c->host));
+		if ((out = json_dumps(ans, JSON_COMPACT)) != NULL) {
+			natsConnection_PublishString(nc, reply, out);
+			free(out);
+		}
+	}
+	json_decref(ans);
+	json_decref(req);
+	natsMsg_Destroy(m);
+}
+
+int
+cluster_answer(struct cluster *c, const char *subj, cluster_answer_fn fn,
+    void *arg, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	natsStatus s;
+
+	if (c->answers != NULL)
+		return 0;
+	c->answer_fn = fn;
+	c->answer_arg = arg;
+	if ((s = natsConnection_Subscribe(&sub, c->nc, subj, on_ask, c)) !=
+	    NATS_OK) {
+		nats_why(s, err, errlen, subj);
+		return -1;
+	}
+	c->answers = sub;
+	return 0;
+}
+
+#define ASK_QUIET_MS	500	/* no answer for that long: all are in */
+
+int
+cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
+    void (*cb)(void *, json_t *), void *arg, char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	natsMsg *m;
+	natsStatus s;
+	json_t *a;
+	char *body;
+	int64_t end = mono_ms() + ms, quiet = 0, wait;
+	int n = 0;
+
+	if ((body = json_dumps(req, JSON_COMPACT)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK)
+		s = natsConnection_SubscribeSync(&sub, c->nc, inbox);
+	if (s == NATS_OK)
+		s = natsConnection_PublishRequestString(c->nc, subj, inbox,
+		    body);
+	free(body);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, subj);
+		natsSubscription_Destroy(sub);
+		natsInbox_Destroy(inbox);
+		return -1;
+	}
+	for (;;) {
+		wait = end - mono_ms();
+		if (quiet > 0 && quiet - mono_ms() < wait)
+			wait = quiet - mono_ms();
+		if (wait <= 0 ||
+		    natsSubscription_NextMsg(&m, sub, wait) != NATS_OK)
+			break;
+		a = json_loadb(natsMsg_GetData(m),
+		    (size_t)natsMsg_GetDataLength(m), 0, NULL);
+		natsMsg_Destroy(m);
+		if (json_is_object(a)) {
+			cb(arg, a);
+			n++;
+		}
+		json_decref(a);
+		quiet = mono_ms() + ASK_QUIET_MS;
+	}
+	natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
+	natsInbox_Destroy(inbox);
+	return n;
+}
+
 static json_t *
 stream_status(struct cluster *c, const char *name, const char *kind)
 {
@@ -653,6 +985,7 @@ stream_status(struct cluster *c, const char *name, const char *kind)
 		json_object_set_new(o, "followers", peers);
 	}
 	jsStreamInfo_Destroy(si);
+	consumers_status(c, name, o);
 	return o;
 }
 
@@ -677,6 +1010,8 @@ cluster_status(struct cluster *c)
 	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_DEDUPE,
 	    "bucket"));
 	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_CONFIG,
+	    "bucket"));
+	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_CLAIMS,
 	    "bucket"));
 	json_object_set_new(o, "streams", a);
 	return o;

@@ -11,6 +11,14 @@
  *	hookpipe_dedupe		KV bucket, 7 days: "d." + hex SHA-256 of
  *				(sub id, delivery id) -> the first event id;
  *				create-if-absent is the cluster-wide test
+ *	hookpipe_router		durable pull consumer of HOOKPIPE_EVENTS,
+ *				explicit acks: the routers of every host
+ *				take turns at it (one routes each event; an
+ *				event not acknowledged within CLUSTER_ACK_WAIT_S
+ *				goes to another)
+ *	hookpipe_runs		KV bucket, 7 days: "r." + run id -> the
+ *				host that claimed it; create-if-absent:
+ *				one host creates a run
  *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
  *	hookpipe_config		KV bucket, key "snapshot": the config
  *				part's shared tables (see cluster_config.c)
@@ -33,8 +41,15 @@ struct event_rec;
 #define CLUSTER_RUNS_SUBJ	"hookpipe.runs"
 #define CLUSTER_DEDUPE		"hookpipe_dedupe"
 #define CLUSTER_CONFIG		"hookpipe_config"
+#define CLUSTER_ROUTER		"hookpipe_router"
+#define CLUSTER_CLAIMS		"hookpipe_runs"
+#define CLUSTER_ACK_WAIT_S	10	/* a router's time to acknowledge */
+#define CLUSTER_ASK_RUNS	"hookpipe.ask.runs"	/* runs of every host */
 #define CLUSTER_REPLICAS	3
 #define CLUSTER_WAIT_MS		2000	/* a JetStream request's limit */
+
+/* An answer to an ask (NULL: none); req is the asker's JSON. */
+typedef json_t	*(*cluster_answer_fn)(void *arg, json_t *req);
 
 struct cluster {
 	void	*nc;		/* natsConnection */
@@ -42,6 +57,11 @@ struct cluster {
 	void	*dedupe;	/* kvStore, once opened */
 	int	 failing;	/* a call failed: the next fail at once */
 	void	*follow;	/* natsSubscription: the ordered consumer */
+	void	*route;		/* natsSubscription: the routers' consumer */
+	void	*claims;	/* kvStore, once opened */
+	void	*answers;	/* natsSubscription: asks this host answers */
+	cluster_answer_fn answer_fn;
+	void	*answer_arg;
 	char	 host[320];	/* hostname:HOOKPIPE_HOME, this host's name */
 };
 
@@ -72,7 +92,7 @@ int	cluster_init(struct cluster *, int replicas, int64_t max_age_s,
  * CLUSTER_NEW: claimed now; CLUSTER_DUP: claimed before, by the event
  * in first; CLUSTER_FAIL: no answer from a quorum (err).
  */
-enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL };
+enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE };
 int	cluster_dedupe_claim(struct cluster *, const char *sub,
 	    const char *did, const char *event_id, char *first, size_t firstlen,
 	    char *err, size_t errlen);
@@ -97,6 +117,37 @@ int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);
 void	cluster_follow_stop(struct cluster *);
 
 /*
+ * The routers' consumer group (the router, in cluster mode).
+ * cluster_route_open: bind to the durable consumer hookpipe_router (made
+ * by cluster init). cluster_route_fetch: up to max messages, waiting up
+ * to ms when none waits; the number, or -1 when JetStream did not answer
+ * (err). A message (a natsMsg) is given back with one of: _ack (routed),
+ * _nak (again, after delay_ms, maybe to another host), _term (never
+ * again: not an event), and _progress keeps it (the ack wait starts
+ * over); cluster_msg_free after each. cluster_msg_event: its event id
+ * (from the subject), 0 or -1 when it has none.
+ */
+int	cluster_route_open(struct cluster *, char *err, size_t errlen);
+int	cluster_route_fetch(struct cluster *, void **msgs, int max, int ms,
+	    char *err, size_t errlen);
+int	cluster_msg_event(void *msg, char *id, size_t len);
+void	cluster_msg_ack(void *msg);
+void	cluster_msg_nak(void *msg, int delay_ms);
+void	cluster_msg_term(void *msg);
+void	cluster_msg_progress(void *msg);
+void	cluster_msg_free(void *msg);
+/*
+ * Claim a run id cluster-wide before creating the run: CLUSTER_NEW
+ * (claimed now), CLUSTER_MINE (claimed before by this host: it may have
+ * created the run), CLUSTER_DUP (another host's), CLUSTER_FAIL (no
+ * answer, err).
+ */
+int	cluster_run_claim(struct cluster *, const char *run_id, char *err,
+	    size_t errlen);
+/* Give a claim up: the run it was for was not created (best effort). */
+void	cluster_run_unclaim(struct cluster *, const char *run_id);
+
+/*
  * The shared configuration (cluster_config.c). ccfg_dump: the shared
  * tables of the config part as a snapshot (NULL: no memory);
  * ccfg_diff: the records that differ, a deleted one as null (empty:
@@ -118,6 +169,19 @@ int	 ccfg_latest(struct cluster *, json_t **snap, uint64_t *rev,
 	    char *err, size_t errlen);
 uint64_t ccfg_applied(MDB_txn *, struct db *);
 int	 ccfg_apply(MDB_txn *, struct db *, json_t *snap, uint64_t rev);
+
+/*
+ * Asking every host (core NATS, no stream): cluster_answer subscribes
+ * to subj and answers each ask with fn's JSON (on the library's thread),
+ * "host" added. cluster_ask publishes req to subj and calls cb with each
+ * answer until none came for a while (or ms passed): the number of
+ * answers, or -1 (err).
+ */
+int	cluster_answer(struct cluster *, const char *subj, cluster_answer_fn,
+	    void *arg, char *err, size_t errlen);
+int	cluster_ask(struct cluster *, const char *subj, json_t *req, int ms,
+	    void (*cb)(void *, json_t *answer), void *arg, char *err,
+	    size_t errlen);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

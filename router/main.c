@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
+#include "rcluster.h"
 #include "sandbox.h"
 #include "stage.h"
 #include "zsock.h"
@@ -46,6 +47,7 @@ struct router {
 	struct tap	 tap;
 	struct jqpool	 jq;		/* filters and maps */
 	uint64_t	 routed, runs;
+	struct rcl	*cl;		/* cluster mode: the consumer group */
 };
 
 struct ids {
@@ -128,6 +130,8 @@ struct wf_plan {
 	char		*inputs;	/* a map's result */
 	char		 failed[512];	/* a trigger over its jq budget */
 	int		 created;	/* its run was written */
+	int		 elsewhere;	/* cluster mode: another host's run */
+	int		 claimed;	/* cluster mode: claimed here now */
 };
 
 struct ev_plan {
@@ -143,6 +147,8 @@ struct plan {
 	size_t		 payload_bytes;
 	uint64_t	 last;		/* the seq the cursor moves to */
 	int		 full;		/* stopped early: more to read */
+	int		 fetched;	/* cluster mode: events from the
+					   consumer group, not the cursor's */
 	/* Read transactions of the plan step. */
 	MDB_txn		*ctxn, *rtxn;
 	struct router	*r;
@@ -253,8 +259,10 @@ plan_event(void *arg, struct event_rec *ev)
 	ev->headers = NULL;
 	p->n++;
 	p->last = e->ev.seq;
-	/* Another host's event (cluster mode) is routed on that host. */
-	if (e->ev.state != EV_STORED || e->ev.remote)
+	/* Cluster mode: every event, whichever host stored it, comes
+	 * through the consumer group (route_fetched), not the cursor. */
+	if (e->ev.state != EV_STORED || (e->ev.remote && !p->fetched) ||
+	    (r->cl != NULL && !p->fetched))
 		return 0;
 	e->stored = 1;
 	m.n = 0;
@@ -425,6 +433,10 @@ write_wf(struct router *r, MDB_txn *txn, const struct event_rec *ev,
 		tap_route(r, ev, w->name, NULL, "filter");
 		return 0;
 	}
+	if (w->elsewhere) {
+		tap_route(r, ev, w->name, NULL, "another host");
+		return 0;
+	}
 	if (w->test) {
 		/* Not caught by another event of this batch meanwhile? */
 		if (db_test_caught(txn, &r->db, w->ws, w->name) ==
@@ -463,7 +475,7 @@ write_batch(struct router *r, struct plan *p, struct ids *runs)
 		for (j = 0; j < e->nwf && rc == 0; j++)
 			rc = write_wf(r, txn, &e->ev, &e->wf[j], runs);
 	}
-	if (rc == 0)
+	if (rc == 0 && !p->fetched)
 		rc = db_cursor_put(txn, &r->db, p->last);
 	if (rc == 0)
 		return db_commit(txn);
@@ -524,6 +536,167 @@ route_pending(struct router *r)
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
 	} while (more && n > 0);
+}
+
+/* The claims of an event whose runs were not written, given up. */
+static void
+unclaim_event(struct router *r, struct ev_plan *e)
+{
+	char id[UUID_LEN + 1];
+	int j;
+
+	for (j = 0; j < e->nwf; j++)
+		if (e->wf[j].claimed) {
+			run_id_for(&e->ev, e->wf[j].ws, e->wf[j].name, id);
+			cluster_run_unclaim(&r->cl->c, id);
+			e->wf[j].claimed = 0;
+		}
+}
+
+/*
+ * Cluster mode: the run ids the plan would create, claimed cluster-wide
+ * before the write. An event one of whose runs another host claimed is
+ * that host's: it routed the event before and died before acknowledging
+ * it, and may have created the runs (in its own runs database). Its
+ * message is given back, to reach that host again (when it is back);
+ * the claims made here now are given up, so that it routes the event
+ * whole. So is an event whose claims cannot be made now.
+ */
+static void
+claim_runs(struct router *r, struct plan *p, int *retry)
+{
+	char id[UUID_LEN + 1], err[1024];
+	int i, j, k;
+
+	for (i = 0; i < p->n; i++) {
+		struct ev_plan *e = &p->e[i];
+
+		retry[i] = 0;
+		for (j = 0; j < e->nwf && !retry[i]; j++) {
+			struct wf_plan *w = &e->wf[j];
+
+			if (!w->fires && w->failed[0] == '\0')
+				continue;
+			run_id_for(&e->ev, w->ws, w->name, id);
+			switch (cluster_run_claim(&r->cl->c, id, err,
+			    sizeof(err))) {
+			case CLUSTER_NEW:
+				w->claimed = 1;
+				break;
+			case CLUSTER_MINE:
+				break;
+			case CLUSTER_DUP:
+				log_debug("cluster: event %s: run %s is "
+				    "another host's: given back", e->ev.id, id);
+				retry[i] = RCL_OTHER_MS;
+				break;
+			default:
+				log_warn("cluster: event %s: %s (routed "
+				    "later)", e->ev.id, err);
+				retry[i] = 1000;
+				break;
+			}
+		}
+		if (!retry[i])
+			continue;
+		for (k = 0; k < e->nwf; k++)
+			e->wf[k].elsewhere = 1;
+		unclaim_event(r, e);
+	}
+}
+
+/*
+ * Cluster mode: route what the consumer group gave this host. The held
+ * messages whose events the verifier has copied here are planned,
+ * evaluated, claimed and written as route_pending does (without the
+ * cursor), then acknowledged; the others wait (rcl_expire gives them
+ * back after a while). 1 when it fetched or routed something, 0 when
+ * nothing waited, -1 when the consumer cannot be reached.
+ */
+static int
+route_fetched(struct router *r)
+{
+	static struct plan p;
+	static struct ids runs;
+	static int retry[BATCH_MAX];
+	struct rcl *q = r->cl;
+	struct event_rec ev;
+	MDB_txn *etxn;
+	int i, j, k, rc = 0, got;
+
+	if ((got = rcl_fetch(q, q->n > 0 ? 50 : RCL_WAIT_MS)) <= 0)
+		return got;
+	p.r = r;
+	p.rc = 0;
+	p.full = 0;
+	p.fetched = 1;
+	runs.n = 0;
+	if ((p.rtxn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
+		return -1;
+	if ((p.ctxn = db_begin(&r->db, DB_CONFIG, 1)) == NULL) {
+		mdb_txn_abort(p.rtxn);
+		return -1;
+	}
+	if ((etxn = db_begin(&r->db, DB_EVENTS, 1)) == NULL) {
+		mdb_txn_abort(p.ctxn);
+		mdb_txn_abort(p.rtxn);
+		return -1;
+	}
+	for (i = 0; i < q->n && p.n < BATCH_MAX && !p.full && p.rc == 0;
+	    i++) {
+		q->h[i].plan = -1;
+		if (db_event_get(etxn, &r->db, q->h[i].id, &ev) != 0)
+			continue;	/* not copied here yet */
+		k = p.n;
+		plan_event(&p, &ev);
+		if (p.n > k)
+			q->h[i].plan = k;
+		event_free(&ev);
+	}
+	for (; i < q->n; i++)
+		q->h[i].plan = -1;
+	rc = p.rc;
+	mdb_txn_abort(etxn);
+	mdb_txn_abort(p.ctxn);
+	mdb_txn_abort(p.rtxn);
+	for (i = 0; i < p.n && rc == 0; i++)
+		for (j = 0; j < p.e[i].nwf; j++)
+			if (has_programs(&p.e[i].wf[j]))
+				evaluate(r, &p.e[i].ev, &p.e[i].wf[j]);
+			else
+				p.e[i].wf[j].fires = p.e[i].wf[j].ntrig > 0;
+	if (rc == 0 && p.n > 0) {
+		claim_runs(r, &p, retry);
+		if ((rc = write_batch(r, &p, &runs)) == MDB_MAP_FULL &&
+		    db_grow(&r->db, DB_RUNS) == 0)
+			rc = write_batch(r, &p, &runs);
+	}
+	for (i = 0; i < q->n; i++) {
+		if ((k = q->h[i].plan) == -1)
+			continue;
+		if (rc != 0) {
+			unclaim_event(r, &p.e[k]);
+			rcl_nak(q, i, 1000);
+		} else if (retry[k])
+			rcl_nak(q, i, retry[k]);
+		else
+			rcl_ack(q, i);
+	}
+	if (rc == 0)
+		count_runs(&p);
+	else
+		log_warn("cannot route %d events: %s", p.n, db_strerror(rc));
+	k = p.n;
+	plan_free(&p);
+	rcl_expire(q);
+	if (rc != 0)
+		return 1;
+	r->routed += (uint64_t)k;
+	r->runs += (uint64_t)runs.n;
+	metrics_add(M_EVENTS_ROUTED, NULL, NULL, (uint64_t)k);
+	if (runs.n > 0)
+		hint_dispatcher(r, runs.id[runs.n - 1]);
+	return 1;
 }
 
 /*
@@ -624,7 +797,7 @@ main(int argc, char **argv)
 	struct router *r = calloc(1, sizeof(*r));
 	char err[1024];
 	int64_t next_tick, next_prune;
-	int running = 1, rc;
+	int running = 1, rc, fetched = -1;
 
 	if (r == NULL)
 		return EXIT_TEMPORARY;
@@ -637,9 +810,16 @@ main(int argc, char **argv)
 	    sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	if (cluster_enabled() && ((r->cl = calloc(1, sizeof(*r->cl))) ==
+	    NULL || (rc = rcl_open(r->cl, err, sizeof(err))) != 0))
+		fatal(r->cl == NULL ? EXIT_TEMPORARY : rc, "cluster: %s",
+		    r->cl == NULL ? "out of memory" : err);
 	/* What it writes is made again from the log after an OS crash
-	 * (same run ids): the meta page need not wait for the disk. */
-	db_sync_pages_only(&r->db, DB_RUNS);
+	 * (same run ids): the meta page need not wait for the disk. Not in
+	 * cluster mode: there the stream forgets an event once it is
+	 * acknowledged, after the commit. */
+	if (r->cl == NULL)
+		db_sync_pages_only(&r->db, DB_RUNS);
 	if ((r->zctx = zmq_ctx_new()) == NULL ||
 	    (r->in = zs_socket(r->zctx, ZMQ_PULL, 0)) == NULL ||
 	    (r->out = zs_socket(r->zctx, ZMQ_PUSH, 0)) == NULL)
@@ -654,8 +834,9 @@ main(int argc, char **argv)
 	 * router may stop them), which lets it start hookpipe-jq alone. */
 	if (jqpool_find(&r->jq, err, sizeof(err)) == -1)
 		fatal(EXIT_PERMANENT, "%s", err);
+	/* In cluster mode it keeps (re)connecting to the NATS servers. */
 	sandbox_confine(&r->cfg, &(struct sandbox_policy){ .exec =
-	    r->jq.exe });
+	    r->jq.exe, .tcp_connect = r->cl != NULL });
 	if (jqpool_init(&r->jq, &r->cfg, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	route_pending(r);
@@ -671,6 +852,11 @@ main(int argc, char **argv)
 		};
 		int64_t wait = next_tick - mono_ms();
 
+		/* Cluster mode: the fetch waits, not the poll (unless the
+		 * consumer cannot be reached). */
+		if (r->cl != NULL)
+			wait = fetched >= 0 ? 0 : wait < RCL_WAIT_MS ? wait :
+			    RCL_WAIT_MS;
 		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
 		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
@@ -681,6 +867,8 @@ main(int argc, char **argv)
 			route_pending(r);
 		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&r->st))
 			running = 0;
+		if (r->cl != NULL && running)
+			fetched = route_fetched(r);
 		if (mono_ms() >= next_tick) {
 			route_pending(r);
 			if (mono_ms() >= next_prune) {
@@ -693,6 +881,11 @@ main(int argc, char **argv)
 		}
 	}
 	route_pending(r);
+	if (r->cl != NULL) {
+		/* What it holds goes to another host's router at once. */
+		rcl_close(r->cl);
+		free(r->cl);
+	}
 	log_info("stopping: %llu events routed, %llu runs queued",
 	    (unsigned long long)r->routed, (unsigned long long)r->runs);
 	jqpool_close(&r->jq);

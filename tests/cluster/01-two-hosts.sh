@@ -165,9 +165,8 @@ else
 	    "last: $HTTP_STATUS $HTTP_BODY"
 fi
 
-# Every stored event ran, none twice: each host routes the events its
-# own verifier stored, not those it copied from the stream (routing over
-# the stream is a later step).
+# Every stored event ran, none twice: the routers of both hosts take
+# the events from one consumer group over the stream, each event once.
 total=$(stream_msgs)
 if wait_for 30 lists_all env && wait_for 30 lists_all on_b; then
 	ok "after the outage, both hosts list every event again ($total)"

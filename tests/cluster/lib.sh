@@ -150,3 +150,9 @@ ran_workflow() {
 		finish
 	fi
 }
+
+# published_on_b [NAME]: host B has workflow NAME (w), published.
+published_on_b() {
+	on_b hookpipe workflow show "${1:-w}" --json 2>/dev/null |
+	    grep -q '"published"'
+}

@@ -1,0 +1,60 @@
+/*
+ * The router in cluster mode (HOOKPIPE_NATS): the routers of every host
+ * are one consumer group over the event stream (the durable consumer
+ * hookpipe_router, see common/cluster.h). A router fetches events from
+ * it, holds each until the host's verifier has copied the event into
+ * the local events database (within a second), routes it there as it
+ * routes its own events, claims each run id cluster-wide before it
+ * commits the run, and acknowledges the message once committed. A
+ * message not acknowledged within its ack wait (the router died) goes
+ * to another host's router; an event whose runs another host claimed
+ * is given back until it reaches that host again (see claim_runs in
+ * main.c).
+ */
+#ifndef HP_RCLUSTER_H
+#define HP_RCLUSTER_H
+
+#include <stdint.h>
+
+#include "cluster.h"
+#include "util.h"
+
+#define RCL_HOLD_MAX	256	/* messages held at once */
+#define RCL_HOLD_MS	5000	/* then given back, for another host */
+#define RCL_WAIT_MS	250	/* a fetch's wait when nothing is held */
+#define RCL_OTHER_MS	2000	/* another host's event: given back for */
+
+struct rcl_msg {
+	void		*msg;		/* natsMsg */
+	char		 id[UUID_LEN + 1];	/* its event */
+	int64_t		 since;		/* mono ms: fetched */
+	int		 plan;		/* index in the plan, or -1 */
+};
+
+struct rcl {
+	struct cluster	 c;
+	int		 warned;	/* the consumer is missing: said */
+	int64_t		 next_bind;	/* mono ms */
+	struct rcl_msg	 h[RCL_HOLD_MAX];
+	int		 n;
+};
+
+/* Connect to HOOKPIPE_NATS: 0, or the exit code (100, 111) with err. */
+int	rcl_open(struct rcl *, char *err, size_t errlen);
+/* Give every held message back at once (stopping), disconnect. */
+void	rcl_close(struct rcl *);
+/*
+ * Fetch what waits for this host, waiting up to ms when nothing does:
+ * the number of messages held, or -1 when the consumer cannot be
+ * reached (the caller waits before it asks again).
+ */
+int	rcl_fetch(struct rcl *, int ms);
+/* Messages held longer than RCL_HOLD_MS: given back (a short delay). */
+void	rcl_expire(struct rcl *);
+/* Settle message i: acknowledged (routed) or given back; then dropped. */
+void	rcl_ack(struct rcl *, int i);
+void	rcl_nak(struct rcl *, int i, int delay_ms);
+/* Drop the settled (msg NULL) from the list. */
+void	rcl_compact(struct rcl *);
+
+#endif

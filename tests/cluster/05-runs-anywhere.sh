@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Cluster mode, runs seen from any host: `hookpipe runs` and `run show`
+# on either host list the runs of both (each host's admin stage answers
+# for its own), with the host of each; --here lists this host's only;
+# a host whose admin stage is stopped is left out, and the command says
+# nothing false about the rest.
+. "$(dirname "$0")/lib.sh"
+
+cluster_init
+
+two_hosts
+
+new_sub ra
+RAN=$T_DIR/ran
+ran_workflow w "$RAN"
+check "host B has the workflow" wait_for 30 published_on_b
+
+# send N: N deliveries to host A, run by whichever router is up.
+send() {
+	local _ f
+	for _ in $(seq 1 "$1"); do
+		f=$(payload batch.completed "$T_DIR/p.json")
+		BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" "$f"
+	done
+}
+ran() {
+	[ "$(wc -l <"$RAN")" -ge "$1" ]
+}
+# Three runs made on host B (A's router stopped), three on host A.
+hookpipectl stop router >/dev/null 2>&1
+send 3
+check "host B ran three" wait_for 60 ran 3
+start_stack
+on_b hookpipectl stop router >/dev/null 2>&1
+send 3
+check "host A ran three" wait_for 60 ran 6
+on_b hookpipectl start >/dev/null 2>&1
+
+here_a=$(hookpipe runs --here --json | json 'len(d)')
+here_b=$(on_b hookpipe runs --here --json | json 'len(d)')
+assert_eq "runs --here: each host's own" "3 3" "$here_a $here_b"
+out=$(hookpipe runs --json)
+assert_eq "runs on host A: both hosts' runs" 6 "$(json 'len(d)' <<<"$out")"
+assert_eq "each with its host" 2 \
+    "$(json 'len(set(r["host"] for r in d))' <<<"$out")"
+ids_a=$(json '" ".join(sorted(r["id"] for r in d))' <<<"$out")
+out_b=$(on_b hookpipe runs --json)
+assert_eq "runs on host B: the same runs" "$ids_a" \
+    "$(json '" ".join(sorted(r["id"] for r in d))' <<<"$out_b")"
+assert_eq "newest first" \
+    "$(json '" ".join(sorted((r["created_at"] for r in d), reverse=True))' <<<"$out")" \
+    "$(json '" ".join(r["created_at"] for r in d)' <<<"$out")"
+out=$(hookpipe runs --limit 4 --json)
+assert_eq "--limit over both hosts" 4 "$(json 'len(d)' <<<"$out")"
+out=$(hookpipe runs)
+assert_contains "the table has a HOST column" "HOST" "$out"
+assert_eq "and a line per run" 6 "$(grep -c succeeded <<<"$out")"
+
+# run show on host A of a run host B made.
+rb=$(on_b hookpipe runs --here --json | json 'd[0]["id"]')
+out=$(hookpipe run show "$rb" --json 2>&1)
+assert_eq "run show on host A of host B's run" "$rb succeeded" \
+    "$(json 'd["id"] + " " + d["status"]' <<<"$out")"
+assert_contains "with its attempts" '"history"' "$out"
+out=$(hookpipe run show "$rb" 2>&1)
+assert_contains "in text, with its host" "host:" "$out"
+assert_contains "and its status" "succeeded" "$out"
+out=$(hookpipe run show "$rb" --here 2>&1)
+assert_contains "--here: not on this host" "no run" "$out"
+out=$(hookpipe run show 00000000-0000-4000-8000-000000000000 2>&1)
+rc=$?
+assert_eq "a run no host has: exit 1" 1 "$rc"
+
+# Host B's admin stage stopped: host A lists its own runs.
+on_b hookpipectl stop admin >/dev/null 2>&1
+out=$(hookpipe runs --json)
+assert_eq "host B's admin stage stopped: host A lists its own" 3 \
+    "$(json 'len(d)' <<<"$out")"
+
+finish

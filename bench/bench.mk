@@ -11,3 +11,8 @@ $(B)/bench/send: $(B)/bench/send.o
 
 $(B)/bench/sink: $(B)/bench/sink.o
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# The HTTP server libraries the receiver could be built on (httplib
+# phase): libmicrohttpd, H2O (libh2o-evloop-dev), libevent's evhttp.
+$(B)/bench/httplib: $(B)/bench/httplib.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lh2o-evloop -levent

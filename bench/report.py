@@ -23,6 +23,15 @@ REFS = (("nginx", "nginx `return 200`"),
         ("webhook", "adnanh/webhook (payload-hmac-sha256, /bin/true)"))
 
 
+LIBS = {"mhd": "libmicrohttpd, answered at once",
+        "mhd-deferred": "libmicrohttpd, suspended, answered next pass "
+                        "(the receiver's way)",
+        "h2o": "H2O (libh2o-evloop), answered at once",
+        "h2o-deferred": "H2O, answered after the pass",
+        "evhttp": "libevent evhttp, answered at once",
+        "evhttp-deferred": "libevent evhttp, answered after the pass"}
+
+
 def load(path):
     kv = {}
     with open(path) as f:
@@ -130,6 +139,41 @@ def main():
                 fmt(num(kv, "receipt.%s.%s.rps" % (n, r)))
                 for n in ("hookpipe", "nginx", "node", "pg", "webhook"))))
         details.append("")
+
+    # The HTTP libraries alone (what the receiver's library costs before
+    # any of hookpipe's work), per round against nginx, median.
+    hl = sorted({k.split(".")[1] for k in kv if k.startswith("httplib.")})
+    hr = sorted({k.split(".")[2] for k in kv
+                 if k.startswith("httplib.nginx.") and
+                 k.split(".")[2].isdigit()}, key=int)
+    if hl and hr:
+        ng = [num(kv, "httplib.nginx.%s.rps" % r) for r in hr]
+        hpm = statistics.median(hp) if rs else None
+        for name in ["nginx"] + [n for n in LIBS if n in hl]:
+            vals = [num(kv, "httplib.%s.%s.rps" % (name, r)) for r in hr]
+            vals = [v for v in vals if v]
+            if not vals:
+                continue
+            ratios = [v / n for v, n in zip(
+                [num(kv, "httplib.%s.%s.rps" % (name, r)) for r in hr], ng)
+                if v and n]
+            extra = []
+            if name != "nginx" and ratios:
+                extra.append("%.2fx nginx" % statistics.median(ratios))
+            if hpm and name != "nginx":
+                extra.append("hookpipe %.2fx" % (hpm / statistics.median(vals)))
+            sc = num(kv, "httplib.%s.syscalls" % name)
+            if sc is not None:
+                extra.append("%.1f syscalls/req" % sc)
+            rows.append(("httplib", LIBS.get(name, "nginx `return 200`"),
+                         fmt(statistics.median(vals)) + " req/s",
+                         "; ".join(extra), "", ""))
+            for r in hr:
+                p = "httplib.%s.%s." % (name, r)
+                bad = num(kv, p + "non2xx", 0) + num(kv, p + "errors", 0)
+                if bad:
+                    notes.append("httplib round %s: %s answered %d non-2xx "
+                                 "or failed requests" % (r, name, bad))
 
     # One connection: a durable answer costs one fdatasync and little more.
     p50, fs = num(kv, "single.p50_ms"), num(kv, "single.fdatasync_ms")

@@ -20,6 +20,13 @@
 #              action posts to bench-sink, which records arrivals
 #   dispatch   runs queued while the dispatcher is stopped, then timed
 #              from the first action to the last: exec and http
+#   httplib    the same endpoint (read the body, answer 200) on each
+#              HTTP server library from Debian the receiver could use:
+#              libmicrohttpd (as the receiver runs it), H2O's evloop,
+#              libevent's evhttp, each answering at once and deferred to
+#              the loop's next pass (as the receiver answers once its
+#              verifier replied); wrk as in receipt, against nginx; and
+#              their system calls per request
 #   memory     VmHWM (peak RSS) of each stage; BENCH_LONG=1 also sends
 #              BENCH_LONG_EVENTS (1,000,000) events and samples RSS
 #   micro      verify_request() against a bare OpenSSL HMAC
@@ -29,10 +36,11 @@
 #   BENCH_REQUESTS=200000 (pre-signed per wrk run)  BENCH_ROUNDS=3
 #   BENCH_EXEC_RUNS=5000  BENCH_HTTP_RUNS=50000  BENCH_LONG=0
 #   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
-#   BENCH_ONLY="micro receipt latency dispatch memory" (a subset; add
-#   "profile" for the perf profile alone)
+#   BENCH_ONLY="micro receipt httplib latency dispatch memory" (a
+#   subset; add "profile" for the perf profile alone)
 #   BENCH_WORK=/tmp/hpbench  BENCH_PORT=28080 (the next ports: nginx +1,
-#   node +2, webhook +3, PostgreSQL +4, its Node receiver +5, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
+#   node +2, webhook +3, PostgreSQL +4, its Node receiver +5,
+#   bench-httplib +6, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
 #   BENCH_NO_INSTALL=1 (never apt-get/npm install)
 #   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
 #   BENCH_RESULTS=bench/results.md (where the report goes)
@@ -57,7 +65,7 @@ HTTP_N=${BENCH_HTTP_RUNS:-50000}
 LONG=${BENCH_LONG:-0}
 LONG_N=${BENCH_LONG_EVENTS:-1000000}
 PROFILE=${BENCH_PROFILE:-0}
-ONLY=${BENCH_ONLY:-micro receipt latency dispatch memory}
+ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch memory}
 WORK=${BENCH_WORK:-/tmp/hpbench}
 PORT=${BENCH_PORT:-28080}
 NGINX_PORT=$((PORT + 1))
@@ -150,10 +158,26 @@ need() {	# need COMMAND PACKAGE
 	    die "cannot install $2 (see $WORK/log/apt-$2.log)"
 }
 
+need_file() {	# need_file FILE PACKAGE (a library's header)
+	[ -e "$1" ] && return 0
+	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "$1 is missing (package $2)"
+	say "installing $2 for $1"
+	local sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" \
+	    >"$WORK/log/apt-$2.log" 2>&1 ||
+	    die "cannot install $2 (see $WORK/log/apt-$2.log)"
+}
+
 tools() {
 	need python3 python3
 	need curl curl
-	if want receipt; then
+	if want httplib; then
+		need_file /usr/include/microhttpd.h libmicrohttpd-dev
+		need_file /usr/include/h2o.h libh2o-evloop-dev
+		need_file /usr/include/event2/http.h libevent-dev
+	fi
+	if want receipt || want httplib; then
 		need wrk wrk
 		need nginx nginx
 		need webhook webhook
@@ -172,7 +196,9 @@ tools() {
 	need mdb_stat lmdb-utils
 	# make's targets are relative to the top (where run.sh runs).
 	make -s -f Makefile -f bench/bench.mk build/bench/micro \
-	    build/bench/send build/bench/sink >"$WORK/log/build.log" 2>&1 ||
+	    build/bench/send build/bench/sink \
+	    $(want httplib && echo build/bench/httplib) \
+	    >"$WORK/log/build.log" 2>&1 ||
 	    die "cannot build the bench programs (see $WORK/log/build.log)"
 	for b in hookpipe-receiver hookpipe-verifier hookpipe-router \
 	    hookpipe-dispatcher hookpipe; do
@@ -596,6 +622,78 @@ phase_receipt() {
 	phase_syscalls
 }
 
+# The HTTP library alone: bench-httplib's servers and nginx, the same
+# wrk and requests as receipt (nothing verifies them), rounds
+# interleaved; in the first round, each server's system calls per
+# request (perf stat over the wrk run).
+HTTPLIB_PORT=$((PORT + 6))
+hl_run() {	# hl_run NAME ROUND PID REQUESTS-FILE
+	local name=$1 r=$2 pid=$3 f=$4 out sc= pids
+	if [ "$r" = 1 ] && command -v perf >/dev/null; then
+		# nginx answers in its worker processes.
+		pids=$pid$(pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n')
+		perf stat -x, -e raw_syscalls:sys_enter -p "$pids" \
+		    -o "$WORK/hl-$name.perf" 2>/dev/null &
+		sc=$!
+		sleep 0.2
+	fi
+	out=$(logged wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
+	    -s bench/wrk-openai.lua "http://127.0.0.1:$HTTPLIB_PORT" -- \
+	    "$f" /triggers/plugin/x "$THREADS" 2>&1)
+	if [ -n "$sc" ]; then
+		kill -INT "$sc" 2>/dev/null
+		wait "$sc" 2>/dev/null
+	fi
+	printf '%s\n' "$out" >"$WORK/log/wrk-hl-$name-$r.log"
+	out=$(printf '%s\n' "$out" | grep '^WRK ')
+	[ -n "$out" ] || die "wrk against $name printed no figures (see \
+$WORK/log/wrk-hl-$name-$r.log)"
+	for f in $out; do
+		case $f in *=*) kv "httplib.$name.$r.${f%%=*}" "${f#*=}" ;; esac
+	done
+	if [ -n "$sc" ]; then
+		kv "httplib.$name.syscalls" "$(awk -F, -v o="$out" '
+		    BEGIN { n = o; sub(/.*requests=/, "", n); sub(/ .*/, "", n) }
+		    $3 ~ /sys_enter/ && $1 ~ /^[0-9]+$/ { c += $1 }
+		    END { if (n > 0) printf "%.2f", c / n }' "$WORK/hl-$name.perf")"
+	fi
+	say "  $name: $(printf '%s\n' "$out" | sed 's/^WRK //')"
+}
+
+phase_httplib() {
+	local r v d p name f=$WORK/httplib.req
+	say "httplib: libmicrohttpd, H2O, libevent alone, against nginx"
+	# Nothing verifies these requests: any secret signs them.
+	SECRET=${SECRET:-whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}
+	mkdir -p "$WORK/nginx"
+	sed "s/127.0.0.1:28081/127.0.0.1:$HTTPLIB_PORT/" bench/nginx.conf \
+	    >"$WORK/nginx/httplib.conf"
+	for r in $(seq "$ROUNDS"); do
+		gen_requests "$f"
+		bg nginx nginx -p "$WORK/nginx/" -c "$WORK/nginx/httplib.conf"
+		p=$!
+		printf 'nginx -p %s -c %s\n' "$WORK/nginx/" \
+		    "$WORK/nginx/httplib.conf (bench/nginx.conf)" >>"$CMDS"
+		wait_port "$HTTPLIB_PORT"
+		hl_run nginx "$r" "$p" "$f"
+		stop "$p"
+		for v in mhd h2o evhttp; do
+			for d in "" -d; do
+				name=$v${d:+-deferred}
+				bg "hl-$name" "$BB/httplib" -l "$v" \
+				    -p "$HTTPLIB_PORT" $d
+				p=$!
+				printf '%s -l %s -p %s %s\n' "$BB/httplib" "$v" \
+				    "$HTTPLIB_PORT" "$d" >>"$CMDS"
+				wait_port "$HTTPLIB_PORT"
+				hl_run "$name" "$r" "$p" "$f"
+				stop "$p"
+			done
+		done
+	done
+	rm -f "$f"
+}
+
 # Storage work per event, per stage (each writes one environment): pages
 # from /proc/PID/io's write_bytes, fsync and fdatasync calls counted by
 # perf's syscall tracepoints while the stage runs.
@@ -811,6 +909,7 @@ if want receipt || want latency || want dispatch || want memory ||
 	grep -h -c -i -E 'warn|error|fatal' "$WORK"/log/{receiver,verifier,router,dispatcher}.log \
 	    2>/dev/null | paste -sd' ' | sed 's/^/logs.warnings=/' >>"$KV"
 fi
+want httplib && phase_httplib
 kv machine.busy_after "$(background_busy)"
 
 # Another commit, measured by its own harness in the same invocation: the

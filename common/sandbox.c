@@ -117,6 +117,10 @@ sandbox_confine(const struct config *cfg, const struct sandbox_policy *pol)
 	const char *env = getenv("HOOKPIPE_SANDBOX");
 	static const char *const libs[] = { "/lib", "/lib64", "/usr/lib",
 	    "/usr/lib64", "/usr/local/lib", NULL };
+	static const char *const nats_files[] = { "HOOKPIPE_NATS_CREDS",
+	    "HOOKPIPE_NATS_CA", "HOOKPIPE_NATS_CERT", "HOOKPIPE_NATS_KEY",
+	    NULL };
+	const char *v;
 	const uint64_t run = LANDLOCK_ACCESS_FS_EXECUTE |
 	    LANDLOCK_ACCESS_FS_READ_FILE;
 	unsigned char warm[1];
@@ -152,6 +156,11 @@ sandbox_confine(const struct config *cfg, const struct sandbox_policy *pol)
 	/* db_trim finds the database's mapping there. */
 	bad |= allow_path(ruleset, "/proc/self/maps",
 	    LANDLOCK_ACCESS_FS_READ_FILE);
+	if (pol->nats)
+		for (i = 0; nats_files[i] != NULL; i++)
+			if ((v = getenv(nats_files[i])) != NULL && *v != '\0')
+				bad |= allow_path(ruleset, v,
+				    LANDLOCK_ACCESS_FS_READ_FILE);
 	if (pol->exec != NULL) {
 		/* The program, the dynamic loader and its libraries. */
 		bad |= allow_path(ruleset, pol->exec, run);

@@ -21,6 +21,10 @@ struct sandbox_policy {
 	int		 tcp_bind_port;	/* the one TCP port it may bind, or 0 */
 	int		 tcp_connect;	/* outbound TCP (the OAuth exchange) */
 	const char	*exec;		/* a program it may start, or NULL */
+	int		 nats;		/* cluster mode: the NATS client's
+					   files (HOOKPIPE_NATS_CREDS, _CA,
+					   _CERT, _KEY), read again at each
+					   reconnection */
 };
 
 /* 1 confined, 0 not available or turned off. */

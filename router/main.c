@@ -836,7 +836,7 @@ main(int argc, char **argv)
 		fatal(EXIT_PERMANENT, "%s", err);
 	/* In cluster mode it keeps (re)connecting to the NATS servers. */
 	sandbox_confine(&r->cfg, &(struct sandbox_policy){ .exec =
-	    r->jq.exe, .tcp_connect = r->cl != NULL });
+	    r->jq.exe, .tcp_connect = r->cl != NULL, .nats = r->cl != NULL });
 	if (jqpool_init(&r->jq, &r->cfg, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	route_pending(r);

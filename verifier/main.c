@@ -1286,7 +1286,7 @@ main(int argc, char **argv)
 
 	/* In cluster mode it keeps (re)connecting to the NATS servers. */
 	sandbox_confine(&v->cfg, &(struct sandbox_policy){ .read_keys = 1,
-	    .tcp_connect = v->clustered });
+	    .tcp_connect = v->clustered, .nats = v->clustered });
 	stage_ready(&v->st, &v->cfg);
 	/* The spool is drained on the first tick, once ready: a long one
 	 * must not keep the stage from starting. */

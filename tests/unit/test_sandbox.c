@@ -24,6 +24,7 @@
 
 static struct config cfg;
 static int listen_port;
+static char creds[PATH_MAX], beside[PATH_MAX];
 
 static int
 can_open(const char *path)
@@ -66,7 +67,8 @@ can_bind(int port)
 /*
  * Runs the probes in a child confined by pol; returns a bit per probe:
  * 1 db file, 2 master key, 4 connect, 8 bind own port, 16 bind another,
- * 32 signal the parent.
+ * 32 signal the parent, 64 the NATS credentials file, 128 a file
+ * beside it.
  */
 static int
 probe(const struct sandbox_policy *pol)
@@ -86,6 +88,8 @@ probe(const struct sandbox_policy *pol)
 		    listen_port + 1) ? 8 : 0;
 		bits |= can_bind(listen_port + 2) ? 16 : 0;
 		bits |= kill(getppid(), 0) == 0 ? 32 : 0;
+		bits |= can_open(creds) ? 64 : 0;
+		bits |= can_open(beside) ? 128 : 0;
 		_exit(bits);
 	}
 	waitpid(pid, &st, 0);
@@ -113,6 +117,14 @@ main(void)
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg.db_dir);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	close(open(cfg.key_path, O_CREAT | O_WRONLY, 0600));
+	/* Outside the home, as an operator keeps them. */
+	snprintf(creds, sizeof(creds), "%s.nats", dir);
+	CHECK(mkdir(creds, 0700) == 0);
+	snprintf(beside, sizeof(beside), "%s.nats/other", dir);
+	snprintf(creds, sizeof(creds), "%s.nats/user.creds", dir);
+	close(open(creds, O_CREAT | O_WRONLY, 0600));
+	close(open(beside, O_CREAT | O_WRONLY, 0600));
+	setenv("HOOKPIPE_NATS_CREDS", creds, 1);
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0);
 	CHECK(listen(lfd, 8) == 0);
@@ -140,6 +152,18 @@ main(void)
 	if (abi >= 4)
 		CHECK_MSG(!(bits & 4), "the verifier could connect over TCP");
 
+	CHECK_MSG(!(bits & 64), "the verifier could read the NATS "
+	    "credentials outside cluster mode");
+
+	/* Cluster mode: the NATS client reads its credentials file again
+	 * at each reconnection; nothing else there. */
+	bits = probe(&(struct sandbox_policy){ .read_keys = 1,
+	    .tcp_connect = 1, .nats = 1 });
+	CHECK_MSG(bits & 64, "a stage in cluster mode cannot read "
+	    "HOOKPIPE_NATS_CREDS");
+	CHECK_MSG(!(bits & 128), "a stage in cluster mode can read the "
+	    "files beside HOOKPIPE_NATS_CREDS");
+
 	/* The receiver: its port, and out for the OAuth exchange. */
 	bits = probe(&(struct sandbox_policy){ .read_keys = 1,
 	    .tcp_bind_port = listen_port + 3, .tcp_connect = 1 });
@@ -152,7 +176,7 @@ main(void)
 	close(lfd);
 	unlink(path);
 	unlink(cfg.key_path);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	snprintf(path, sizeof(path), "rm -rf '%s' '%s.nats'", dir, dir);
 	CHECK(system(path) == 0);
 	return t_done("test_sandbox");
 }

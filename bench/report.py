@@ -163,21 +163,32 @@ def cluster(kv, rs, rows, notes, details):
                      "hosts: p50 / p99 / p99.9" % kv.get("cluster.rate"),
                      three("cluster.latency.", "lat"),
                      "single host at %s/s: %s" % (
-                         kv.get("config.rate", "?"),
-                         three("latency.", "lat")
-                         if "latency.lat_p99_ms" in kv else "-"), "", ""))
+                         kv.get("cluster.rate"),
+                         three("cluster.single.", "lat")
+                         if "cluster.single.lat_p99_ms" in kv else "-"),
+                     "", ""))
+        if "latency.lat_p99_ms" in kv:
+            rows.append(("cluster", "  the single host at %s/s (latency "
+                         "above)" % kv.get("config.rate", "?"), "",
+                         three("latency.", "lat"), "", ""))
         rows.append(("cluster", "  from the scheduled send (queueing "
                      "included)", three("cluster.latency.", "lat_sched"),
-                     "", "", ""))
+                     "single host: %s" % (
+                         three("cluster.single.", "lat_sched")
+                         if "cluster.single.lat_p99_ms" in kv else "-"),
+                     "", ""))
         rows.append(("cluster", "  HTTP answer (2xx) p50 / p99 / p99.9",
                      three("cluster.latency.", "ack"),
-                     "single host: %s" % (three("latency.", "ack")
-                                          if "latency.ack_p99_ms" in kv
-                                          else "-"), "", ""))
-        for k in ("missing", "duplicates", "non2xx"):
-            if num(kv, "cluster.latency." + k, 0):
-                notes.append("cluster latency run: %s %s" % (
-                    kv["cluster.latency." + k], k))
+                     "single host: %s" % (three("cluster.single.", "ack")
+                                          if "cluster.single.ack_p99_ms"
+                                          in kv else "-"), "", ""))
+        for run, what in (("latency", "cluster latency run"),
+                          ("single", "the single host at the cluster's "
+                           "rate")):
+            for k in ("missing", "duplicates", "non2xx"):
+                if num(kv, "cluster.%s.%s" % (run, k), 0):
+                    notes.append("%s: %s %s" % (
+                        what, kv["cluster.%s.%s" % (run, k)], k))
     if num(kv, "cluster.log_warnings", 0):
         notes.append("cluster: %s warning/error lines in the hosts' logs" %
                      kv["cluster.log_warnings"])

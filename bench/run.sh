@@ -798,6 +798,7 @@ CL_A=$WORK/ca			# host A's HOOKPIPE_HOME
 CL_B=$WORK/cb			# host B's
 CL_UP=				# the hosts hookpipectl started
 CL_NATS=			# HOOKPIPE_NATS of both hosts
+CL_DONE=			# set once the phase has measured
 NATS_PIDS=()
 
 # on_host A|B COMMAND...: runs COMMAND as that host of the cluster.
@@ -1073,6 +1074,32 @@ phase_cluster() {
 	    2>/dev/null | awk '{s += $1} END {print "cluster.log_warnings=" s+0}' \
 	    >>"$KV"
 	cluster_stop
+	CL_DONE=1
+}
+
+# The single host again, at the cluster's rate: its latency beside the
+# cluster's at the same load (BENCH_RATE may be past what the cluster,
+# or a busy machine, sustains).
+cluster_single_latency() {
+	local out n s
+	say "cluster: the single host at $CL_RATE events/s, for comparison"
+	stack_start
+	wait_routed
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" \
+	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$CL_RATE" \
+	    -d "$SECS" -c 32 -o "$WORK/cluster-single-send.log")
+	kv cluster.single.sender "$out"
+	n=$(awk 'END{print NR}' "$WORK/cluster-single-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/cluster-single-sink.dump"
+	logged python3 bench/latency.py "$WORK/cluster-single-send.log" \
+	    "$WORK/cluster-single-sink.dump" | sed 's/^/cluster.single./' >>"$KV"
+	stack_check "the single host at the cluster's rate"
+	for s in $STAGES; do
+		stage_stop "$s"
+	done
 }
 
 # --- main -------------------------------------------------------------
@@ -1136,7 +1163,10 @@ if [ -n "$single" ]; then
 		stage_stop "$s"
 	done
 fi
-want cluster && phase_cluster
+if want cluster; then
+	phase_cluster
+	[ -n "$single" ] && [ -n "$CL_DONE" ] && cluster_single_latency
+fi
 kv machine.busy_after "$(background_busy)"
 
 # Another commit, measured by its own harness in the same invocation: the

@@ -814,8 +814,9 @@ on_host() {
 	    HOOKPIPE_ADMIN_LISTEN=127.0.0.1:$admin HOOKPIPE_NATS=$CL_NATS "$@"
 }
 
-# The hosts first (hookpipectl stop, then anything a pid file still
-# names), then the NATS servers; safe to call again, and on any exit.
+# The hosts first (hookpipectl stop, then any stage or supervise loop a
+# pid file still names, if it is one), then the NATS servers; safe to
+# call again, and on any exit.
 cluster_stop() {
 	local h home f p
 	for h in ${CL_UP:-}; do
@@ -825,9 +826,10 @@ cluster_stop() {
 			[ -f "$f" ] || continue
 			for p in $(cat "$f" 2>/dev/null); do
 				case $p in
-				'' | 0 | *[!0-9]*) ;;
-				*) kill -KILL "$p" 2>/dev/null ;;
+				'' | 0 | *[!0-9]*) continue ;;
 				esac
+				tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+				    grep -q hookpipe && kill -KILL "$p" 2>/dev/null
 			done
 		done
 	done

@@ -80,6 +80,134 @@ def fmt(x, spec="{:,.0f}"):
     return "-" if x is None else spec.format(x)
 
 
+def median_of(kv, fmtkey, rs):
+    """The median over rounds rs of kv[fmtkey % round], or None."""
+    v = [num(kv, fmtkey % r) for r in rs]
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+def cpu_us(kv, prefix, rs, key=None):
+    """Median over rounds of CPU time per answered request, in us."""
+    v = []
+    for r in rs:
+        if key:
+            cpu = num(kv, "%s.%s.%s" % (prefix, r, key))
+        else:
+            cpu = num(kv, "%s.%s.cpu_s" % (prefix, r)) or \
+                num(kv, "%s.%s.stage_cpu_s" % (prefix, r))
+        req = num(kv, "%s.%s.requests" % (prefix, r))
+        if cpu and req:
+            v.append(cpu * 1e6 / req)
+    return statistics.median(v) if v else None
+
+
+def cluster(kv, rs, rows, notes, details):
+    if "cluster.skipped" in kv:
+        notes.append("cluster: not measured (%s)" % kv["cluster.skipped"])
+        return
+    crs = sorted({k.split(".")[2] for k in kv
+                  if k.startswith("cluster.one.")}, key=int)
+    if not crs and "cluster.latency.lat_p99_ms" not in kv:
+        return
+    single = median_of(kv, "receipt.hookpipe.%s.rps", rs)
+    one = median_of(kv, "cluster.one.%s.rps", crs)
+    two = median_of(kv, "cluster.two.%s.rps", crs)
+    conns = num(kv, "config.conns", 0)
+
+    def ratio(a, b):
+        return "-" if a is None or not b else "%.2fx" % (a / b)
+
+    if crs:
+        rows.append(("cluster", "one host of two, wrk -c%d to host A" % conns,
+                     fmt(one) + " req/s",
+                     "%s the single host (%s req/s)" % (
+                         ratio(one, single), fmt(single)) if single else
+                     "single host: -", "", ""))
+        rows.append(("cluster", "two hosts at once, -c%d to each" %
+                     max(1, conns // 2), fmt(two) + " req/s",
+                     "%s one host; %s the single host" % (
+                         ratio(two, one), ratio(two, single)), "", ""))
+        cs = cpu_us(kv, "receipt.hookpipe", rs)
+        for what, label in (("one", "one host"), ("two", "two hosts")):
+            c = cpu_us(kv, "cluster." + what, crs)
+            cn = cpu_us(kv, "cluster.%s" % what, crs, "cpu_nats_s")
+            rows.append(("cluster", "  CPU per event, %s: NATS servers + "
+                         "stages" % label, fmt(c) + " us",
+                         "NATS %s us; %s the single host's stages (%s us)"
+                         % (fmt(cn), ratio(c, cs), fmt(cs)), "", ""))
+        idle = num(kv, "cluster.idle.cpu_s")
+        if idle is not None:
+            rows.append(("cluster", "  CPU of the idle cluster (3 NATS "
+                         "servers, 2 hosts)", "%.0f%% of a core" %
+                         (idle / 3 * 100), "NATS %.0f%%" %
+                         (num(kv, "cluster.idle.cpu_nats_s", 0) / 3 * 100),
+                         "", ""))
+        for r in crs:
+            for what in ("one", "two"):
+                p = "cluster.%s.%s." % (what, r)
+                bad = num(kv, p + "non2xx", 0) + num(kv, p + "errors", 0)
+                if bad:
+                    notes.append("cluster round %s, %s host(s): %d non-2xx "
+                                 "or failed requests" % (
+                                     r, what, bad))
+                if num(kv, p + "wrapped", 0):
+                    notes.append("cluster round %s: wrk ran out of "
+                                 "pre-signed requests" % r)
+        if len(crs) > 1:
+            details += ["### Cluster, round by round (req/s)", "",
+                        "| round | host A alone | A + B at once |",
+                        "| --- | --- | --- |"]
+            for r in crs:
+                details.append("| %s | %s | %s |" % (
+                    r, fmt(num(kv, "cluster.one.%s.rps" % r)),
+                    fmt(num(kv, "cluster.two.%s.rps" % r))))
+            details.append("")
+    if "cluster.latency.lat_p99_ms" in kv:
+        def three(prefix, key):
+            return "%s / %s / %s ms" % tuple(
+                kv.get("%s%s_%s_ms" % (prefix, key, p), "-")
+                for p in ("p50", "p99", "p99_9"))
+        rows.append(("cluster", "request -> action at %s/s over both "
+                     "hosts: p50 / p99 / p99.9" % kv.get("cluster.rate"),
+                     three("cluster.latency.", "lat"),
+                     "single host at %s/s: %s" % (
+                         kv.get("cluster.rate"),
+                         three("cluster.single.", "lat")
+                         if "cluster.single.lat_p99_ms" in kv else "-"),
+                     "", ""))
+        if "latency.lat_p99_ms" in kv:
+            rows.append(("cluster", "  the single host at %s/s (latency "
+                         "above)" % kv.get("config.rate", "?"), "",
+                         three("latency.", "lat"), "", ""))
+        rows.append(("cluster", "  from the scheduled send (queueing "
+                     "included)", three("cluster.latency.", "lat_sched"),
+                     "single host: %s" % (
+                         three("cluster.single.", "lat_sched")
+                         if "cluster.single.lat_p99_ms" in kv else "-"),
+                     "", ""))
+        rows.append(("cluster", "  HTTP answer (2xx) p50 / p99 / p99.9",
+                     three("cluster.latency.", "ack"),
+                     "single host: %s" % (three("cluster.single.", "ack")
+                                          if "cluster.single.ack_p99_ms"
+                                          in kv else "-"), "", ""))
+        for run, what in (("latency", "cluster latency run"),
+                          ("single", "the single host at the cluster's "
+                           "rate")):
+            for k in ("missing", "duplicates", "non2xx"):
+                if num(kv, "cluster.%s.%s" % (run, k), 0):
+                    notes.append("%s: %s %s" % (
+                        what, kv["cluster.%s.%s" % (run, k)], k))
+    if num(kv, "cluster.log_warnings", 0):
+        notes.append("cluster: %s warning/error lines in the hosts' logs" %
+                     kv["cluster.log_warnings"])
+    notes.append("cluster: two hosts and three NATS servers share this "
+                 "machine's %s cores, so these figures are the cost per "
+                 "event of replication, not the gain of a second machine "
+                 "(README.md, Tests: what three machines would show)" %
+                 kv.get("machine.nproc", "?"))
+
+
 def main():
     kv = load(sys.argv[1])
     with open(sys.argv[2]) as f:
@@ -329,6 +457,9 @@ def main():
             notes.append("baseline %s: no latency figures (see its "
                          "bench's output)" % b)
 
+    # Cluster mode: two hosts on three NATS servers, beside the single host.
+    cluster(kv, rs, rows, notes, details)
+
     # Micro.
     v, h = num(kv, "micro.verify_request"), num(kv, "micro.openssl_hmac")
     if v and h:
@@ -395,7 +526,8 @@ def main():
                      ("version.standardwebhooks", "standardwebhooks (npm)"),
                      ("version.postgresql", "PostgreSQL"),
                      ("version.pg", "pg (npm)"),
-                     ("version.webhook", "adnanh/webhook")):
+                     ("version.webhook", "adnanh/webhook"),
+                     ("version.nats_server", "nats-server")):
         md.append("| %s | %s |" % (label, kv.get(k, "-")))
     md += ["", "Load: wrk -t%s -c%s -d%ss per receipt measurement "
            "(%s round(s)); latency at %s events/s; HOOKPIPE_CONCURRENCY=%s."

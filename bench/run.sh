@@ -30,17 +30,35 @@
 #   memory     VmHWM (peak RSS) of each stage; BENCH_LONG=1 also sends
 #              BENCH_LONG_EVENTS (1,000,000) events and samples RSS
 #   micro      verify_request() against a bare OpenSSL HMAC
+#   cluster    cluster mode: three nats-server -js clustered on loopback,
+#              two hosts (hookpipectl start, two HOOKPIPE_HOMEs); wrk
+#              against host A alone, then against A and B at once (half
+#              the connections each); bench-send at BENCH_CLUSTER_RATE/s
+#              split over both hosts, http action to bench-sink. Ratios
+#              to the single-host receipt and latency of the same run.
+#              On one machine this is the cost per event of replication
+#              (hosts and NATS servers share its cores), not the gain of
+#              a second machine. Skipped when nats-server is missing.
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10  BENCH_THREADS=1  BENCH_CONNS=64  BENCH_RATE=2000
 #   BENCH_REQUESTS=200000 (pre-signed per wrk run)  BENCH_ROUNDS=3
 #   BENCH_EXEC_RUNS=5000  BENCH_HTTP_RUNS=50000  BENCH_LONG=0
 #   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
-#   BENCH_ONLY="micro receipt httplib latency dispatch memory" (a
-#   subset; add "profile" for the perf profile alone)
+#   BENCH_ONLY="micro receipt httplib latency dispatch memory cluster"
+#   (a subset; add "profile" for the perf profile alone)
+#   BENCH_CLUSTER_RATE (events/s of the cluster's latency run; default
+#   half the two-host req/s just measured, at most BENCH_RATE/4: each
+#   event there is also two quorum writes in a row to three NATS servers
+#   (the dedupe claim, the stream), a copy to the other host and a
+#   consumer fetch and ack, on the same cores, so the cluster takes a
+#   fraction of a single host's rate; past what it sustains the senders
+#   queue and the figure times the backlog, not the path)
 #   BENCH_WORK=/tmp/hpbench  BENCH_PORT=28080 (the next ports: nginx +1,
 #   node +2, webhook +3, PostgreSQL +4, its Node receiver +5,
-#   bench-httplib +6, sink +10)  BENCH_KEEP=1 (keep BENCH_WORK)
+#   bench-httplib +6, sink +10; cluster: host A +20 (admin +21), host B
+#   +22 (admin +23), NATS clients +24..+26, NATS cluster routes
+#   +27..+29)  BENCH_KEEP=1 (keep BENCH_WORK)
 #   BENCH_NO_INSTALL=1 (never apt-get/npm install)
 #   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
 #   BENCH_RESULTS=bench/results.md (where the report goes)
@@ -58,6 +76,7 @@ SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNS:-64}
 RATE=${BENCH_RATE:-2000}
+CL_RATE=${BENCH_CLUSTER_RATE:-}
 NREQ=${BENCH_REQUESTS:-200000}
 ROUNDS=${BENCH_ROUNDS:-3}
 EXEC_N=${BENCH_EXEC_RUNS:-5000}
@@ -65,7 +84,7 @@ HTTP_N=${BENCH_HTTP_RUNS:-50000}
 LONG=${BENCH_LONG:-0}
 LONG_N=${BENCH_LONG_EVENTS:-1000000}
 PROFILE=${BENCH_PROFILE:-0}
-ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch memory}
+ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch memory cluster}
 WORK=${BENCH_WORK:-/tmp/hpbench}
 PORT=${BENCH_PORT:-28080}
 NGINX_PORT=$((PORT + 1))
@@ -74,6 +93,12 @@ WEBHOOK_PORT=$((PORT + 3))
 PG_PORT=$((PORT + 4))
 PGNODE_PORT=$((PORT + 5))
 SINK_PORT=$((PORT + 10))
+CL_PORT_A=$((PORT + 20))
+CL_ADMIN_A=$((PORT + 21))
+CL_PORT_B=$((PORT + 22))
+CL_ADMIN_B=$((PORT + 23))
+NATS_PORTS="$((PORT + 24)) $((PORT + 25)) $((PORT + 26))"
+NATS_ROUTES="$((PORT + 27)) $((PORT + 28)) $((PORT + 29))"
 BIN=${BENCH_BIN:-$top/bin}
 BB=$top/build/bench
 RESULTS=${BENCH_RESULTS:-$top/bench/results.md}
@@ -85,6 +110,7 @@ PIDS=()				# everything we started, to stop it again
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 kv() { printf '%s=%s\n' "$1" "$2" >>"$KV"; }
+kv_get() { sed -n "s/^${1//./\\.}=//p" "$KV" | tail -1; }
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 # Run a command, noting it in the command list first (quoted as needed).
 logged() {
@@ -102,6 +128,7 @@ logged() {
 
 cleanup() {
 	local p
+	cluster_stop
 	for p in "${PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -111,7 +138,8 @@ cleanup() {
 	PIDS=()
 	pg_stop
 	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -n "$WORK" ]; then
-		rm -rf "$WORK/h" "$WORK"/*.req
+		rm -rf "$WORK/h" "$WORK/ca" "$WORK/cb" "$WORK/nats" \
+		    "$WORK"/*.req
 	fi
 }
 trap cleanup EXIT
@@ -862,6 +890,318 @@ phase_profile() {
 	    sed 's/ *$//' | grep -v '^$' | head -60 >"$WORK/profile.txt"
 }
 
+# --- cluster mode -----------------------------------------------------
+
+CL_A=$WORK/ca			# host A's HOOKPIPE_HOME
+CL_B=$WORK/cb			# host B's
+CL_UP=				# the hosts hookpipectl started
+CL_NATS=			# HOOKPIPE_NATS of both hosts
+CL_DONE=			# set once the phase has measured
+NATS_PIDS=()
+
+# on_host A|B COMMAND...: runs COMMAND as that host of the cluster.
+on_host() {
+	local h=$1 home port admin
+	shift
+	case $h in
+	A) home=$CL_A port=$CL_PORT_A admin=$CL_ADMIN_A ;;
+	B) home=$CL_B port=$CL_PORT_B admin=$CL_ADMIN_B ;;
+	esac
+	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
+	    TRIGGER_URL=http://127.0.0.1:$port \
+	    HOOKPIPE_ADMIN_LISTEN=127.0.0.1:$admin HOOKPIPE_NATS=$CL_NATS "$@"
+}
+
+# The hosts first (hookpipectl stop, then any stage or supervise loop a
+# pid file still names, if it is one), then the NATS servers; safe to
+# call again, and on any exit.
+cluster_stop() {
+	local h home f p
+	for h in ${CL_UP:-}; do
+		on_host "$h" "$BIN/hookpipectl" stop >/dev/null 2>&1
+		[ "$h" = A ] && home=$CL_A || home=$CL_B
+		for f in "$home"/run/*.pid "$home"/run/*.sup; do
+			[ -f "$f" ] || continue
+			for p in $(cat "$f" 2>/dev/null); do
+				case $p in
+				'' | 0 | *[!0-9]*) continue ;;
+				esac
+				tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+				    grep -q hookpipe && kill -KILL "$p" 2>/dev/null
+			done
+		done
+	done
+	CL_UP=
+	for p in "${NATS_PIDS[@]:-}"; do
+		[ -n "$p" ] && stop "$p"
+	done
+	NATS_PIDS=()
+}
+
+nats_start() {
+	local i=0 p r routes j
+	local -a ports routes_
+	read -ra ports <<<"$NATS_PORTS"
+	read -ra routes_ <<<"$NATS_ROUTES"
+	CL_NATS=
+	for i in 0 1 2; do
+		routes=
+		for j in 0 1 2; do
+			[ "$j" = "$i" ] && continue
+			routes=${routes:+$routes,}nats://127.0.0.1:${routes_[$j]}
+		done
+		p=${ports[$i]}
+		r=${routes_[$i]}
+		mkdir -p "$WORK/nats/n$i"
+		printf 'nats-server -a 127.0.0.1 -p %s -js -sd %s --server_name n%s --cluster_name hpbench --cluster nats://127.0.0.1:%s --routes %s\n' \
+		    "$p" "$WORK/nats/n$i" "$i" "$r" "$routes" >>"$CMDS"
+		bg "nats-$i" nats-server -a 127.0.0.1 -p "$p" -js \
+		    -sd "$WORK/nats/n$i" --server_name "n$i" \
+		    --cluster_name hpbench --cluster "nats://127.0.0.1:$r" \
+		    --routes "$routes"
+		NATS_PIDS+=($!)
+		CL_NATS=${CL_NATS:+$CL_NATS,}nats://127.0.0.1:$p
+	done
+	for p in "${ports[@]}"; do
+		wait_port "$p"
+	done
+}
+
+# Host B has the workflow NAME, published.
+published_on_b() {
+	on_host B "$BIN/hookpipe" workflow show "$1" --json 2>/dev/null |
+	    grep -q '"published"'
+}
+
+cluster_start() {
+	local i out
+	say "cluster: three nats-server -js, hosts A (:$CL_PORT_A) and B (:$CL_PORT_B)"
+	nats_start
+	for i in $(seq 60); do
+		out=$(on_host A "$BIN/hookpipe" cluster init --replicas 3 2>&1) &&
+		    break
+		sleep 1
+	done
+	[ "$i" -lt 60 ] || die "hookpipe cluster init failed: $out"
+	printf '%s\n' "HOOKPIPE_NATS=$CL_NATS hookpipe cluster init --replicas 3" >>"$CMDS"
+	mkdir -p "$CL_A" "$CL_B"
+	chmod 700 "$CL_A" "$CL_B"
+	echo "# on_host A|B: HOOKPIPE_HOME, HOOKPIPE_LISTEN, HOOKPIPE_ADMIN_LISTEN, TRIGGER_URL and HOOKPIPE_NATS of that host" >>"$CMDS"
+	on_host A "$BIN/hookpipe" sub list >/dev/null 2>&1
+	cp -p "$CL_A/master.key" "$CL_B/master.key" ||
+	    die "host A made no master.key"
+	for i in A B; do
+		CL_UP="$CL_UP $i"
+		out=$(on_host "$i" "$BIN/hookpipectl" start 2>&1) ||
+		    die "cluster: host $i does not start: $out"
+	done
+	printf '%s\n' "HOOKPIPE_HOME=\$WORK/ca HOOKPIPE_LISTEN=127.0.0.1:$CL_PORT_A HOOKPIPE_ADMIN_LISTEN=127.0.0.1:$CL_ADMIN_A HOOKPIPE_NATS=$CL_NATS hookpipectl start   # and host B: \$WORK/cb, :$CL_PORT_B, :$CL_ADMIN_B" >>"$CMDS"
+	[ -n "${SECRET:-}" ] ||
+	    SECRET=whsec_$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(24)).decode())')
+	# Made on host A: the configuration is every host's.
+	for i in clrx cllat; do
+		logged on_host A "$BIN/hookpipe" sub create "bench-$i" \
+		    --integration openai --secret "$SECRET" --json \
+		    >"$WORK/sub-$i.json" ||
+		    die "cluster: hookpipe sub create bench-$i failed"
+	done
+	SUB_CLRX=$(json_field id <"$WORK/sub-clrx.json")
+	SUB_CLLAT=$(json_field id <"$WORK/sub-cllat.json")
+	logged on_host A "$BIN/hookpipe" workflow create bench-cl-http \
+	    --http "http://127.0.0.1:$SINK_PORT/run" >/dev/null &&
+	logged on_host A "$BIN/hookpipe" workflow trigger bench-cl-http \
+	    --sub bench-cllat --event batch.completed >/dev/null &&
+	logged on_host A "$BIN/hookpipe" workflow publish bench-cl-http \
+	    >/dev/null || die "cluster: cannot create the bench workflow"
+	for i in $(seq 300); do
+		published_on_b bench-cl-http && return 0
+		sleep 0.1
+	done
+	die "cluster: host B did not get the workflow within 30 s"
+}
+
+# Events stored and not yet acknowledged by a router: the routers'
+# consumer's pending and ack-pending messages.
+cluster_unrouted() {
+	on_host A "$BIN/hookpipe" cluster status --json 2>/dev/null |
+	    python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(c.get("pending", 0) + c.get("ack_pending", 0)
+    for s in d["streams"] for c in s.get("durables") or []))' 2>/dev/null
+}
+
+cluster_wait_routed() {
+	local i n
+	for i in $(seq 300); do
+		n=$(cluster_unrouted)
+		[ "${n:-1}" = 0 ] && return 0
+		sleep 0.2
+	done
+	say "cluster: the routers left ${n:-?} events unacknowledged"
+}
+
+# CPU time (clock ticks) of the NATS servers, then of both hosts'
+# stages (the admin stages included).
+cluster_ticks() {
+	local f p n=0 t=0 v
+	for p in "${NATS_PIDS[@]}"; do
+		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null)
+		n=$((n + ${v:-0}))
+	done
+	for f in "$CL_A"/run/*.pid "$CL_B"/run/*.pid; do
+		p=$(cat "$f" 2>/dev/null)
+		case $p in '' | *[!0-9]*) continue ;; esac
+		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$n $t"
+}
+
+# cl_wrk FILE PORT CONNS LOG: wrk against one host with the pre-signed
+# requests in FILE.
+cl_wrk() {
+	logged wrk -t"$THREADS" -c"$3" -d"${SECS}s" -s bench/wrk-openai.lua \
+	    "http://127.0.0.1:$2" -- "$1" "/triggers/plugin/$SUB_CLRX" \
+	    "$THREADS" >"$4" 2>&1
+}
+
+# cl_cpu KEY T0: CPU seconds the cluster's processes used since T0
+# (ticks), split into the NATS servers' and the hosts' stages'.
+cl_cpu() {
+	local t
+	read -r -a t <<<"$(cluster_ticks)"
+	echo "$2 ${t[*]} $(getconf CLK_TCK)" | awk -v k="$1" '{
+	    printf "%s.cpu_s=%.2f\n%s.cpu_nats_s=%.2f\n", k,
+		($3 + $4 - $1 - $2) / $5, k, ($3 - $1) / $5 }' >>"$KV"
+}
+
+# cl_figures KEY LOG...: the WRK figures of the logs under KEY: counts
+# and req/s summed over the hosts, times (seconds, p50, p99) the
+# largest of them.
+cl_figures() {
+	local key=$1 l
+	shift
+	for l in "$@"; do
+		grep -q '^WRK ' "$l" || die "wrk printed no figures (see $l)"
+	done
+	grep -h '^WRK ' "$@" | tr ' ' '\n' | awk -F= -v k="$key" '
+	    $2 == "" { next }
+	    $1 ~ /^(seconds|p[0-9]+_ms)$/ { if ($2 > s[$1]) s[$1] = $2; next }
+	    { s[$1] += $2 }
+	    END { for (n in s) printf "%s.%s=%s\n", k, n, s[n] }' >>"$KV"
+}
+
+phase_cluster() {
+	local r t0 w sa half=$((CONNS / 2)) n
+	[ "$half" -ge 1 ] || half=1
+	if ! command -v nats-server >/dev/null 2>&1; then
+		say "cluster: nats-server is missing (Debian: nats-server):" \
+		    "no cluster figures"
+		kv cluster.skipped "nats-server is missing"
+		return
+	fi
+	kv version.nats_server "$(nats-server --version 2>/dev/null |
+	    awk '{print $2}')"
+	cluster_start
+	# What the cluster burns with nothing to do (heartbeats, the
+	# consumers' pulls, the configuration poll), in % of one core.
+	sleep 1
+	t0=$(cluster_ticks)
+	sleep 3
+	cl_cpu cluster.idle "$t0"
+	say "cluster: wrk -c$CONNS against host A, then -c$half against A and B at once, $ROUNDS round(s)"
+	for r in $(seq "$ROUNDS"); do
+		# Each window runs from wrk's start until the routers have
+		# taken every event: all the work the events cost.
+		gen_requests "$WORK/cluster-a.req"
+		t0=$(cluster_ticks)
+		cl_wrk "$WORK/cluster-a.req" "$CL_PORT_A" "$CONNS" \
+		    "$WORK/log/wrk-cluster-a-$r.log"
+		cluster_wait_routed
+		cl_cpu "cluster.one.$r" "$t0"
+		cl_figures "cluster.one.$r" "$WORK/log/wrk-cluster-a-$r.log"
+
+		# Both request files made first: the two wrk start together.
+		gen_requests "$WORK/cluster-a.req"
+		gen_requests "$WORK/cluster-b.req"
+		t0=$(cluster_ticks)
+		cl_wrk "$WORK/cluster-a.req" "$CL_PORT_A" "$half" \
+		    "$WORK/log/wrk-cluster-a2-$r.log" &
+		w=$!
+		cl_wrk "$WORK/cluster-b.req" "$CL_PORT_B" "$half" \
+		    "$WORK/log/wrk-cluster-b2-$r.log"
+		wait "$w"
+		cluster_wait_routed
+		cl_cpu "cluster.two.$r" "$t0"
+		cl_figures "cluster.two.$r" "$WORK/log/wrk-cluster-a2-$r.log" \
+		    "$WORK/log/wrk-cluster-b2-$r.log"
+		say "  round $r: host A $(kv_get "cluster.one.$r.rps") req/s;" \
+		    "A + B $(kv_get "cluster.two.$r.rps") req/s"
+	done
+
+	if [ -z "$CL_RATE" ]; then
+		CL_RATE=$(grep -h '^cluster\.two\.[0-9]*\.rps=' "$KV" |
+		    sed 's/.*=//' | sort -n | awk -v cap=$((RATE / 4)) '
+		    { v[NR] = $1 }
+		    END { r = NR ? v[int((NR + 1) / 2)] / 2 : cap
+			r = int(r / 10) * 10; if (r > cap) r = cap
+			if (r < 20) r = 20; print r }')
+	fi
+	say "cluster: latency at $CL_RATE events/s, half to each host"
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	logged "$BB/send" -u "127.0.0.1:$CL_PORT_A" \
+	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" -r "$((CL_RATE / 2))" \
+	    -d "$SECS" -c 16 -o "$WORK/cluster-send-a.log" \
+	    >"$WORK/cluster-send-a.out" &
+	sa=$!
+	logged "$BB/send" -u "127.0.0.1:$CL_PORT_B" \
+	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" -r "$((CL_RATE / 2))" \
+	    -d "$SECS" -c 16 -o "$WORK/cluster-send-b.log" \
+	    >"$WORK/cluster-send-b.out"
+	wait "$sa"
+	kv cluster.latency.sender "A: $(cat "$WORK/cluster-send-a.out"); B: $(
+	    cat "$WORK/cluster-send-b.out")"
+	cat "$WORK/cluster-send-a.log" "$WORK/cluster-send-b.log" \
+	    >"$WORK/cluster-send.log"
+	n=$(awk 'END{print NR}' "$WORK/cluster-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/cluster-sink.dump"
+	logged python3 bench/latency.py "$WORK/cluster-send.log" \
+	    "$WORK/cluster-sink.dump" | sed 's/^/cluster.latency./' >>"$KV"
+	kv cluster.rate "$CL_RATE"
+	grep -h -c -i -E 'warn|error|fatal' "$CL_A"/log/*.log "$CL_B"/log/*.log \
+	    2>/dev/null | awk '{s += $1} END {print "cluster.log_warnings=" s+0}' \
+	    >>"$KV"
+	cluster_stop
+	CL_DONE=1
+}
+
+# The single host again, at the cluster's rate: its latency beside the
+# cluster's at the same load (BENCH_RATE may be past what the cluster,
+# or a busy machine, sustains).
+cluster_single_latency() {
+	local out n s
+	say "cluster: the single host at $CL_RATE events/s, for comparison"
+	stack_start
+	wait_routed
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" \
+	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$CL_RATE" \
+	    -d "$SECS" -c 32 -o "$WORK/cluster-single-send.log")
+	kv cluster.single.sender "$out"
+	n=$(awk 'END{print NR}' "$WORK/cluster-single-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/cluster-single-sink.dump"
+	logged python3 bench/latency.py "$WORK/cluster-single-send.log" \
+	    "$WORK/cluster-single-sink.dump" | sed 's/^/cluster.single./' >>"$KV"
+	stack_check "the single host at the cluster's rate"
+	for s in $STAGES; do
+		stage_stop "$s"
+	done
+}
+
 # --- main -------------------------------------------------------------
 
 [ "$(nproc)" -ge 1 ] || exit 1
@@ -872,8 +1212,12 @@ mkdir -p "$WORK/log"
 : >"$KV"
 : >"$CMDS"
 
+cl_ports=
+want cluster && cl_ports="$CL_PORT_A $CL_ADMIN_A $CL_PORT_B $CL_ADMIN_B \
+$NATS_PORTS $NATS_ROUTES"
+# shellcheck disable=SC2086 # the cluster's ports, one word each
 for p in "$PORT" "$NGINX_PORT" "$NODE_PORT" "$WEBHOOK_PORT" "$PG_PORT" \
-    "$PGNODE_PORT" "$SINK_PORT"; do
+    "$PGNODE_PORT" "$HTTPLIB_PORT" "$SINK_PORT" $cl_ports; do
 	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
 	    die "port $p is taken: stop what listens there, or set BENCH_PORT"
 done
@@ -887,11 +1231,17 @@ kv config.concurrency "${HOOKPIPE_CONCURRENCY:-16 (default)}"
 
 want micro && phase_micro
 
+single=
 if want receipt || want latency || want dispatch || want memory ||
     want profile || [ "$PROFILE" = 1 ]; then
+	single=1
+fi
+if [ -n "$single" ] || want cluster; then
 	bg sink "$BB/sink" "$SINK_PORT" "$WORK/sink.dump"
 	printf '%s\n' "$BB/sink $SINK_PORT $WORK/sink.dump" >>"$CMDS"
 	wait_port "$SINK_PORT"
+fi
+if [ -n "$single" ]; then
 	say "starting hookpipe in $HOOKPIPE_HOME on $HOOKPIPE_LISTEN"
 	stack_start
 	setup_objects
@@ -908,6 +1258,14 @@ if want receipt || want latency || want dispatch || want memory ||
 	done
 	grep -h -c -i -E 'warn|error|fatal' "$WORK"/log/{receiver,verifier,router,dispatcher}.log \
 	    2>/dev/null | paste -sd' ' | sed 's/^/logs.warnings=/' >>"$KV"
+	# The cluster's hosts get the machine to themselves.
+	for s in $STAGES; do
+		stage_stop "$s"
+	done
+fi
+if want cluster; then
+	phase_cluster
+	[ -n "$single" ] && [ -n "$CL_DONE" ] && cluster_single_latency
 fi
 want httplib && phase_httplib
 kv machine.busy_after "$(background_busy)"

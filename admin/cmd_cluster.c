@@ -268,8 +268,8 @@ newest_first(const void *x, const void *y)
 }
 
 int
-cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
-    const char *status, const char *limit, int64_t lim)
+cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
+    int64_t lim)
 {
 	struct cluster cl;
 	struct ask_runs q = { .runs = runs };
@@ -285,9 +285,10 @@ cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
 	json_array_foreach(runs, i, r)
 		json_object_set_new(r, "host", json_string(cl.host));
 	q.self = cl.host;
-	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "what", "runs",
-	    "workspace", ctx->ws, "workflow", workflow, "status", status,
-	    "limit", limit);
+	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:b}", "what",
+	    "runs", "workspace", ctx->ws, "workflow", ra->workflow, "status",
+	    ra->status, "event", ra->event, "limit", ra->limit, "test",
+	    ra->test);
 	rc = cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
 	    err, sizeof(err));
 	json_decref(req);
@@ -312,24 +313,62 @@ cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
 }
 
 json_t *
+cluster_run_on(struct ctx *ctx, struct cluster *cl, const char *id)
+{
+	struct ask_runs q = { .self = cl->host };
+	json_t *req;
+	char err[1024];
+
+	req = json_pack("{s:s, s:s, s:s}", "what", "run", "workspace",
+	    ctx->ws, "id", id);
+	if (cluster_ask(cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	    err, sizeof(err)) == -1)
+		warnmsg("cluster: %s: this host's runs only", err);
+	json_decref(req);
+	return q.run;
+}
+
+json_t *
 cluster_run(struct ctx *ctx, const char *id)
 {
 	struct cluster cl;
-	struct ask_runs q = { 0 };
-	json_t *req;
 	char err[1024];
+	json_t *r;
 
 	if (cluster_connect(&cl, "hookpipe", err, sizeof(err)) != 0) {
 		warnmsg("cluster: %s: this host's runs only", err);
 		return NULL;
 	}
-	q.self = cl.host;
-	req = json_pack("{s:s, s:s, s:s}", "what", "run", "workspace",
-	    ctx->ws, "id", id);
-	if (cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	r = cluster_run_on(ctx, &cl, id);
+	cluster_close(&cl);
+	return r;
+}
+
+/* Each host answers with its newest test run of the workflow. */
+json_t *
+cluster_test_run(struct ctx *ctx, struct cluster *cl, const char *workflow,
+    int64_t since)
+{
+	struct ask_runs q = { .self = cl->host, .runs = json_array() };
+	json_t *req, *r, *found = NULL;
+	char err[1024];
+	size_t i;
+
+	req = json_pack("{s:s, s:s, s:s, s:s, s:b}", "what", "runs",
+	    "workspace", ctx->ws, "workflow", workflow, "limit", "1", "test",
+	    1);
+	if (cluster_ask(cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
 	    err, sizeof(err)) == -1)
 		warnmsg("cluster: %s: this host's runs only", err);
 	json_decref(req);
-	cluster_close(&cl);
-	return q.run;
+	json_array_foreach(q.runs, i, r) {
+		if (json_is_true(json_object_get(r, "test")) &&
+		    rfc3339_us(json_string_value(json_object_get(r,
+		    "created_at"))) >= since) {
+			found = json_incref(r);
+			break;
+		}
+	}
+	json_decref(q.runs);
+	return found;
 }

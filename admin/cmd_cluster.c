@@ -221,10 +221,11 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 }
 
 /*
- * The runs of every host (hookpipe runs, run show in cluster mode): this
- * host's, then the other hosts' as their admin stages answer the ask
- * CLUSTER_ASK_RUNS (see answer_runs in admind.c). A host whose admin
- * stage does not answer (stopped, cut off) is not listed.
+ * The runs of every host (hookpipe runs, run show, event show, workflow
+ * test in cluster mode): this host's, then the other hosts' as their
+ * admin stages answer the ask CLUSTER_ASK_RUNS (see answer_runs in
+ * admind.c). A host whose admin stage does not answer (stopped, cut off)
+ * is not listed.
  */
 #define ASK_MS	3000
 
@@ -232,7 +233,20 @@ struct ask_runs {
 	const char	*self;		/* this host's name: its answer skipped */
 	json_t		*runs;		/* hookpipe runs: appended to */
 	json_t		*run;		/* run show: the first found */
+	const char	*event;		/* runs of that event only */
+	int		 test;		/* test runs only */
 };
+
+/* A host of an earlier version passes over the filters it does not
+ * know (--event, --test): what it answers is checked here. */
+static int
+runs_wanted(const struct ask_runs *q, json_t *r)
+{
+	const char *ev = json_string_value(json_object_get(r, "event_id"));
+
+	return (q->event == NULL || (ev != NULL && strcmp(ev, q->event) == 0))
+	    && (!q->test || json_is_true(json_object_get(r, "test")));
+}
 
 static void
 runs_answer(void *arg, json_t *ans)
@@ -247,6 +261,8 @@ runs_answer(void *arg, json_t *ans)
 		return;
 	if (q->runs != NULL && json_is_array(a))
 		json_array_foreach(a, i, r) {
+			if (!runs_wanted(q, r))
+				continue;
 			json_object_set_new(r, "host", json_string(host));
 			json_array_append(q->runs, r);
 		}
@@ -272,7 +288,8 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
     int64_t lim)
 {
 	struct cluster cl;
-	struct ask_runs q = { .runs = runs };
+	struct ask_runs q = { .runs = runs, .event = ra->event,
+	    .test = ra->test };
 	json_t *req, **v, *r;
 	char err[1024];
 	size_t i, n;
@@ -349,7 +366,8 @@ json_t *
 cluster_test_run(struct ctx *ctx, struct cluster *cl, const char *workflow,
     int64_t since)
 {
-	struct ask_runs q = { .self = cl->host, .runs = json_array() };
+	struct ask_runs q = { .self = cl->host, .runs = json_array(),
+	    .test = 1 };
 	json_t *req, *r, *found = NULL;
 	char err[1024];
 	size_t i;
@@ -362,8 +380,7 @@ cluster_test_run(struct ctx *ctx, struct cluster *cl, const char *workflow,
 		warnmsg("cluster: %s: this host's runs only", err);
 	json_decref(req);
 	json_array_foreach(q.runs, i, r) {
-		if (json_is_true(json_object_get(r, "test")) &&
-		    rfc3339_us(json_string_value(json_object_get(r,
+		if (rfc3339_us(json_string_value(json_object_get(r,
 		    "created_at"))) >= since) {
 			found = json_incref(r);
 			break;

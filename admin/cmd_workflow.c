@@ -122,7 +122,9 @@ const struct cmd workflow_cmds[] = {
 	    "--live, one JSON object per line as each part comes: "
 	    "{\"phase\": \"event\"} once the event is captured, "
 	    "\"inputs\" with its output variables, \"result\" (the object "
-	    "--json prints alone) when the run ends.",
+	    "--json prints alone) when the run ends. In cluster mode the "
+	    "test run is found on whichever host routed the event (the "
+	    "other hosts are asked every 0.5 s).",
 	    1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -1396,29 +1398,6 @@ test_find_cb(void *arg, const struct run_rec *r)
 	return 0;
 }
 
-/*
- * Cluster mode: whether another host made the test run; then its full
- * JSON, with the inputs. Each ask waits for every host's answer (half a
- * second at least), so the asks come that far apart.
- */
-static int
-test_find_remote(struct ctx *ctx, struct test_find *f)
-{
-	json_t *o;
-
-	if ((o = cluster_test_run(ctx, f->cl, f->name, f->start)) == NULL)
-		return 0;
-	run_rec_of_json(o, &f->run);
-	f->remote = o;
-	if ((o = cluster_run_on(ctx, f->cl, f->run.id)) != NULL) {
-		json_decref(f->remote);
-		f->remote = o;
-		run_rec_of_json(o, &f->run);
-	}
-	f->found = 1;
-	return 1;
-}
-
 /* The next poll: an ask of the other hosts is one already. */
 static void
 test_pace(const struct test_find *f, int64_t asked_ms)
@@ -1429,6 +1408,51 @@ test_pace(const struct test_find *f, int64_t asked_ms)
 		sleep_ms(POLL_MS);
 	else if (took < ASK_EVERY_MS)
 		sleep_ms((int)(ASK_EVERY_MS - took));
+}
+
+/*
+ * The run as the host that made it has it now; 0, or an exit code. In
+ * cluster mode, another host's: its JSON from `run show` there, with its
+ * attempts and its inputs.
+ */
+static int
+test_run_get(struct ctx *ctx, struct test_find *f)
+{
+	MDB_txn *txn;
+	json_t *o;
+	int rc;
+
+	if (f->remote != NULL) {
+		/* Not answered this time: the next ask may be. */
+		if ((o = cluster_run_on(ctx, f->cl, f->run.id)) != NULL) {
+			json_decref(f->remote);
+			f->remote = o;
+			run_rec_of_json(o, &f->run);
+		}
+		return 0;
+	}
+	if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
+		return EXIT_FAIL;
+	rc = db_run_get(txn, &ctx->db, f->run.id, &f->run);
+	mdb_txn_abort(txn);
+	return rc == 0 ? 0 : db_error(rc);
+}
+
+/*
+ * Cluster mode: whether another host made the test run, then its full
+ * JSON. Each ask waits for every host's answer (half a second at least),
+ * so the asks come that far apart.
+ */
+static int
+test_find_remote(struct ctx *ctx, struct test_find *f)
+{
+	if ((f->remote = cluster_test_run(ctx, f->cl, f->name, f->start)) ==
+	    NULL)
+		return 0;
+	run_rec_of_json(f->remote, &f->run);
+	f->found = 1;
+	test_run_get(ctx, f);
+	return 1;
 }
 
 /* Poll for the run the router makes; 0 found, 1 timed out or stopped. */
@@ -1473,30 +1497,6 @@ static int64_t
 run_budget_us(const struct wf_rec *w)
 {
 	return (w->timeout_s + 15) * 1000000;
-}
-
-/* The run as the host that made it has it now; 0, or an exit code. */
-static int
-test_run_get(struct ctx *ctx, struct test_find *f)
-{
-	MDB_txn *txn;
-	json_t *o;
-	int rc;
-
-	if (f->remote != NULL) {
-		/* Not answered this time: the next ask may be. */
-		if ((o = cluster_run_on(ctx, f->cl, f->run.id)) != NULL) {
-			json_decref(f->remote);
-			f->remote = o;
-			run_rec_of_json(o, &f->run);
-		}
-		return 0;
-	}
-	if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
-		return EXIT_FAIL;
-	rc = db_run_get(txn, &ctx->db, f->run.id, &f->run);
-	mdb_txn_abort(txn);
-	return rc == 0 ? 0 : db_error(rc);
 }
 
 static int

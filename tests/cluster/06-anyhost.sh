@@ -99,6 +99,8 @@ check "listening ends on host B" wait_for 30 not_listening_on_b ok
 draft bad "echo bad-output-of-the-test; exit 3"
 test_on_a bad
 assert_eq "a failing action on host B: exit 1" 1 "$RC"
+assert_not_contains "after the run, not at the timeout" "no event within" \
+    "$(cat "$T_DIR/test.err")"
 assert_contains "its result" "failed" "$OUT"
 assert_contains "and its output" "bad-output-of-the-test" "$OUT"
 

@@ -121,6 +121,16 @@ assert_eq "the event's runs: host B's" "$HOST_B" \
 # No event: the timeout still ends the listening state.
 hookpipe workflow test ok --timeout 2 >/dev/null 2>&1
 assert_eq "no event: exit 1" 1 "$?"
-check "and host B no longer listens" wait_for 30 not_listening_on_b ok
+check "and host B no longer listens (timeout)" wait_for 30 not_listening_on_b ok
+
+# Ctrl-C while host A asks the other hosts: listening ends too.
+hookpipe workflow test ok --timeout 60 >/dev/null 2>"$T_DIR/test.err" &
+pid=$!
+check "host B listens" wait_for 30 listening_on_b ok
+kill -INT "$pid"
+wait "$pid"
+assert_eq "interrupted: exit 1" 1 "$?"
+assert_contains "saying so" "interrupted" "$(cat "$T_DIR/test.err")"
+check "and host B no longer listens (Ctrl-C)" wait_for 30 not_listening_on_b ok
 
 finish

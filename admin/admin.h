@@ -222,12 +222,28 @@ extern const struct cmd cluster_cmds[];
 /*
  * Cluster mode: the other hosts' runs added to runs (this host's), each
  * with its "host", newest first, at most lim (0, or -1 when NATS was
- * not asked: a warning said so); the run id (or prefix) of another host
+ * not asked: a warning said so), those that match q (the options of
+ * `runs`, NULL or 0 for none); the run id (or prefix) of another host
  * (NULL: none has it).
  */
-int	cluster_runs(struct ctx *, json_t *runs, const char *workflow,
-	    const char *status, const char *limit, int64_t lim);
+struct runs_ask {
+	const char	*workflow, *status, *event, *limit;
+	int		 test;
+};
+int	cluster_runs(struct ctx *, json_t *runs, const struct runs_ask *q,
+	    int64_t lim);
 json_t	*cluster_run(struct ctx *, const char *id);
+/*
+ * The same asks on a connection the caller holds (workflow test asks
+ * until the run ends): a run another host has, as `run show --json`
+ * prints it there, with its "host"; the newest test run of workflow
+ * that another host made at since (microseconds) or later, as `runs
+ * --json` prints it there, with its "host". NULL: none.
+ */
+struct cluster;
+json_t	*cluster_run_on(struct ctx *, struct cluster *, const char *id);
+json_t	*cluster_test_run(struct ctx *, struct cluster *,
+	    const char *workflow, int64_t since);
 
 int	cmd_events(struct ctx *, const struct cmd *, int, char **);
 int	cmd_runs(struct ctx *, const struct cmd *, int, char **);
@@ -275,6 +291,10 @@ json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 	    int full);
 json_t *attempt_json(const struct attempt_rec *);
+/* A run's record from its JSON (run_json's, maybe from another host). */
+void	run_rec_of_json(json_t *, struct run_rec *);
+/* Cluster mode: every host's runs in an event's JSON (event_json's). */
+void	event_runs_cluster(struct ctx *, json_t *);
 json_t *rejected_json(const struct rejected_rec *, const char *sub_name);
 /* Wake the dispatcher so new runs start now; best effort. */
 void	dispatcher_wake(struct ctx *, const char *run_id);

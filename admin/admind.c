@@ -621,10 +621,11 @@ ask_arg(json_t *req, const char *key)
 
 /*
  * Cluster mode: another host's CLI asks for this host's runs (hookpipe
- * runs, run show). The stage answers with what `hookpipe --json runs
- * --here ...` or `run show --here ID` prints here: {"status", "answer"
- * (the JSON printed, or null), "error" (what it said on stderr)}. Only
- * those two commands, with their options; on the library's thread.
+ * runs, run show, event show, workflow test). The stage answers with
+ * what `hookpipe --json runs --here ...` or `run show --here ID` prints
+ * here: {"status", "answer" (the JSON printed, or null), "error" (what
+ * it said on stderr)}. Only those two commands, with their options; on
+ * the library's thread.
  */
 static json_t *
 answer_runs(void *arg, json_t *req)
@@ -651,6 +652,12 @@ answer_runs(void *arg, json_t *req)
 			args[n++] = "--status";
 			args[n++] = v;
 		}
+		if ((v = ask_arg(req, "event")) != NULL) {
+			args[n++] = "--event";
+			args[n++] = v;
+		}
+		if (json_is_true(json_object_get(req, "test")))
+			args[n++] = "--test";
 		if ((v = ask_arg(req, "limit")) != NULL) {
 			args[n++] = "--limit";
 			args[n++] = v;

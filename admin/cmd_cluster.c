@@ -221,10 +221,11 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 }
 
 /*
- * The runs of every host (hookpipe runs, run show in cluster mode): this
- * host's, then the other hosts' as their admin stages answer the ask
- * CLUSTER_ASK_RUNS (see answer_runs in admind.c). A host whose admin
- * stage does not answer (stopped, cut off) is not listed.
+ * The runs of every host (hookpipe runs, run show, event show, workflow
+ * test in cluster mode): this host's, then the other hosts' as their
+ * admin stages answer the ask CLUSTER_ASK_RUNS (see answer_runs in
+ * admind.c). A host whose admin stage does not answer (stopped, cut off)
+ * is not listed.
  */
 #define ASK_MS	3000
 
@@ -232,7 +233,20 @@ struct ask_runs {
 	const char	*self;		/* this host's name: its answer skipped */
 	json_t		*runs;		/* hookpipe runs: appended to */
 	json_t		*run;		/* run show: the first found */
+	const char	*event;		/* runs of that event only */
+	int		 test;		/* test runs only */
 };
+
+/* A host of an earlier version passes over the filters it does not
+ * know (--event, --test): what it answers is checked here. */
+static int
+runs_wanted(const struct ask_runs *q, json_t *r)
+{
+	const char *ev = json_string_value(json_object_get(r, "event_id"));
+
+	return (q->event == NULL || (ev != NULL && strcmp(ev, q->event) == 0))
+	    && (!q->test || json_is_true(json_object_get(r, "test")));
+}
 
 static void
 runs_answer(void *arg, json_t *ans)
@@ -247,6 +261,8 @@ runs_answer(void *arg, json_t *ans)
 		return;
 	if (q->runs != NULL && json_is_array(a))
 		json_array_foreach(a, i, r) {
+			if (!runs_wanted(q, r))
+				continue;
 			json_object_set_new(r, "host", json_string(host));
 			json_array_append(q->runs, r);
 		}
@@ -268,11 +284,12 @@ newest_first(const void *x, const void *y)
 }
 
 int
-cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
-    const char *status, const char *limit, int64_t lim)
+cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
+    int64_t lim)
 {
 	struct cluster cl;
-	struct ask_runs q = { .runs = runs };
+	struct ask_runs q = { .runs = runs, .event = ra->event,
+	    .test = ra->test };
 	json_t *req, **v, *r;
 	char err[1024];
 	size_t i, n;
@@ -285,9 +302,10 @@ cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
 	json_array_foreach(runs, i, r)
 		json_object_set_new(r, "host", json_string(cl.host));
 	q.self = cl.host;
-	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "what", "runs",
-	    "workspace", ctx->ws, "workflow", workflow, "status", status,
-	    "limit", limit);
+	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:b}", "what",
+	    "runs", "workspace", ctx->ws, "workflow", ra->workflow, "status",
+	    ra->status, "event", ra->event, "limit", ra->limit, "test",
+	    ra->test);
 	rc = cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
 	    err, sizeof(err));
 	json_decref(req);
@@ -312,24 +330,62 @@ cluster_runs(struct ctx *ctx, json_t *runs, const char *workflow,
 }
 
 json_t *
+cluster_run_on(struct ctx *ctx, struct cluster *cl, const char *id)
+{
+	struct ask_runs q = { .self = cl->host };
+	json_t *req;
+	char err[1024];
+
+	req = json_pack("{s:s, s:s, s:s}", "what", "run", "workspace",
+	    ctx->ws, "id", id);
+	if (cluster_ask(cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	    err, sizeof(err)) == -1)
+		warnmsg("cluster: %s: this host's runs only", err);
+	json_decref(req);
+	return q.run;
+}
+
+json_t *
 cluster_run(struct ctx *ctx, const char *id)
 {
 	struct cluster cl;
-	struct ask_runs q = { 0 };
-	json_t *req;
 	char err[1024];
+	json_t *r;
 
 	if (cluster_connect(&cl, "hookpipe", err, sizeof(err)) != 0) {
 		warnmsg("cluster: %s: this host's runs only", err);
 		return NULL;
 	}
-	q.self = cl.host;
-	req = json_pack("{s:s, s:s, s:s}", "what", "run", "workspace",
-	    ctx->ws, "id", id);
-	if (cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
+	r = cluster_run_on(ctx, &cl, id);
+	cluster_close(&cl);
+	return r;
+}
+
+/* Each host answers with its newest test run of the workflow. */
+json_t *
+cluster_test_run(struct ctx *ctx, struct cluster *cl, const char *workflow,
+    int64_t since)
+{
+	struct ask_runs q = { .self = cl->host, .runs = json_array(),
+	    .test = 1 };
+	json_t *req, *r, *found = NULL;
+	char err[1024];
+	size_t i;
+
+	req = json_pack("{s:s, s:s, s:s, s:s, s:b}", "what", "runs",
+	    "workspace", ctx->ws, "workflow", workflow, "limit", "1", "test",
+	    1);
+	if (cluster_ask(cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
 	    err, sizeof(err)) == -1)
 		warnmsg("cluster: %s: this host's runs only", err);
 	json_decref(req);
-	cluster_close(&cl);
-	return q.run;
+	json_array_foreach(q.runs, i, r) {
+		if (rfc3339_us(json_string_value(json_object_get(r,
+		    "created_at"))) >= since) {
+			found = json_incref(r);
+			break;
+		}
+	}
+	json_decref(q.runs);
+	return found;
 }

@@ -38,11 +38,13 @@ static int	events_list(struct events_state *, const char *, int);
 static int	jq_report(struct events_state *);
 
 const struct cmd event_cmds[] = {
-	{ "show", event_show, "event show ID",
+	{ "show", event_show, "event show ID [--here]",
 	    "Show a stored event: its headers, its payload and the runs it "
 	    "started, each with its attempts and the output of the last one "
 	    "('hookpipe run show RUN' shows every attempt's). ID may be a "
-	    "unique prefix of the id.", 1, "ID", NULL },
+	    "unique prefix of the id. In cluster mode the runs of every host "
+	    "whose admin stage answers, each with its host; --here: this "
+	    "host's only.", 1, "ID", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -772,11 +774,17 @@ event_print(json_t *o)
 		print_safe(stdout, str_of(r, "workflow"));
 		printf(": ");
 		print_status(stdout, str_of(r, "status"));
-		printf(", %lld of %lld attempts%s\n",
+		printf(", %lld of %lld attempts%s",
 		    (long long)json_integer_value(json_object_get(r,
 		    "attempts")), (long long)json_integer_value(
 		    json_object_get(r, "max_attempts")),
 		    json_is_true(json_object_get(r, "test")) ? " (test)" : "");
+		/* Cluster mode: the host that has the run. */
+		if (str_of(r, "host") != NULL) {
+			printf(", on ");
+			print_safe(stdout, str_of(r, "host"));
+		}
+		printf("\n");
 		/* A run that never started says why (a trigger's jq program
 		 * stopped at its budget, say). */
 		if (json_array_size(h) == 0 &&
@@ -821,6 +829,18 @@ event_get(struct ctx *ctx, MDB_txn *txn, const char *arg, struct event_rec *e)
 	return rc == 0 ? 0 : db_error(rc);
 }
 
+/*
+ * Cluster mode: the runs of event o on every host (the host that routed
+ * it made them), each with its host, added to o's "runs" (this host's).
+ */
+void
+event_runs_cluster(struct ctx *ctx, json_t *o)
+{
+	struct runs_ask q = { .event = str_of(o, "id") };
+
+	cluster_runs(ctx, json_object_get(o, "runs"), &q, INT64_MAX);
+}
+
 static int
 event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
@@ -828,9 +848,13 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	struct rtx t;
 	char **args;
 	json_t *o;
-	int rc;
+	int rc, here = 0;
+	const struct opt opts[] = {
+		{ "here", OPT_FLAG, &here },
+		{ NULL, 0, NULL }
+	};
 
-	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
@@ -843,6 +867,8 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	o = event_json(ctx, &t, &e, 1);
 	event_free(&e);
 	rtx_end(&t);
+	if (cluster_enabled() && !here)
+		event_runs_cluster(ctx, o);
 	if (ctx->json)
 		return json_print(o);
 	event_print(o);
@@ -857,6 +883,8 @@ struct runs_state {
 	struct rtx	 tx;
 	const char	*workflow;
 	const char	*status;
+	const char	*event;		/* its full id, or NULL */
+	int		 test;		/* test runs only */
 	int64_t		 left;
 	int		 seen;		/* runs of --workflow, any status */
 	struct table	 t;
@@ -883,7 +911,8 @@ runs_cb(void *arg, const struct run_rec *r)
 	    (l->workflow && strcmp(r->workflow, l->workflow) != 0))
 		return 0;
 	l->seen = 1;
-	if (l->status && strcmp(run_state_name(r->state), l->status) != 0)
+	if ((l->status && strcmp(run_state_name(r->state), l->status) != 0) ||
+	    (l->test && !r->test))
 		return 0;
 	if (l->a != NULL)
 		json_array_append_new(l->a, run_json(l->ctx, &l->tx, r, 1));
@@ -938,6 +967,28 @@ runs_print_hosts(json_t *a, int filtered)
 	return EXIT_OK;
 }
 
+/*
+ * --event: an event id or a unique prefix of one, completed here. A full
+ * id this host has not stored (yet, or no longer) is taken as it is: its
+ * runs may be here all the same, and the other hosts ask with full ids.
+ */
+static int
+runs_event(struct ctx *ctx, const char *arg, char id[UUID_LEN + 1])
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((txn = txn_read(ctx, DB_EVENTS)) == NULL)
+		return EXIT_FAIL;
+	rc = db_id_complete(txn, &ctx->db, DB_ID_EVENT, arg, id);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND && strlen(arg) == UUID_LEN) {
+		str_copy(id, arg, UUID_LEN + 1);
+		return 0;
+	}
+	return rc == 0 ? 0 : id_error(ctx, rc, "event", arg, id);
+}
+
 /* A workflow named by --workflow: one that exists, or has runs left. */
 static int
 runs_workflow_check(struct ctx *ctx, struct runs_state *l)
@@ -960,18 +1011,21 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		"queued", "running", "succeeded", "failed", "dead", NULL
 	};
 	struct runs_state l = { .ctx = ctx };
-	const char *limit = NULL;
+	const char *limit = NULL, *event = NULL;
 	int here = 0, clustered;
 	const struct opt opts[] = {
 		{ "workflow", OPT_STR, &l.workflow },
 		{ "status", OPT_STR, &l.status },
+		{ "event", OPT_STR, &event },
+		{ "test", OPT_FLAG, &l.test },
 		{ "limit", OPT_STR, &limit },
 		{ "here", OPT_FLAG, &here },
 		{ NULL, 0, NULL }
 	};
-	char **args;
+	char **args, eid[UUID_LEN + 1];
+	struct runs_ask q = { NULL };
 	int64_t lim;
-	int rc;
+	int rc, filtered;
 
 	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE ||
 	    (rc = limit_parse(ctx, limit, &l.left)) != 0)
@@ -981,6 +1035,11 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "succeeded, failed or dead");
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
+	if (event != NULL) {
+		if ((rc = runs_event(ctx, event, eid)) != 0)
+			return rc;
+		l.event = eid;
+	}
 	if (rtx_begin(ctx, &l.tx) != 0)
 		return EXIT_FAIL;
 	/* Cluster mode: every host's runs, unless --here. */
@@ -993,7 +1052,10 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		table_color(&l.t, 2);
 	}
 	lim = l.left;
-	db_run_each(l.tx.r, &ctx->db, runs_cb, &l);
+	if (l.event != NULL)
+		db_run_each_for_event(l.tx.r, &ctx->db, l.event, runs_cb, &l);
+	else
+		db_run_each(l.tx.r, &ctx->db, runs_cb, &l);
 	rc = l.workflow != NULL ? runs_workflow_check(ctx, &l) : 0;
 	rtx_end(&l.tx);
 	if (rc != 0) {
@@ -1001,15 +1063,21 @@ cmd_runs(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		table_free(&l.t);
 		return rc;
 	}
+	filtered = l.workflow || l.status || l.event || l.test;
 	if (clustered) {
-		cluster_runs(ctx, l.a, l.workflow, l.status, limit, lim);
+		q.workflow = l.workflow;
+		q.status = l.status;
+		q.event = l.event;
+		q.test = l.test;
+		q.limit = limit;
+		cluster_runs(ctx, l.a, &q, lim);
 		if (!ctx->json)
-			return runs_print_hosts(l.a, l.workflow || l.status);
+			return runs_print_hosts(l.a, filtered);
 	}
 	if (ctx->json)
 		return json_print(l.a);
-	table_print_or(&l.t, stdout, l.workflow || l.status ?
-	    "no runs match" : "no runs yet");
+	table_print_or(&l.t, stdout, filtered ? "no runs match" :
+	    "no runs yet");
 	table_free(&l.t);
 	return EXIT_OK;
 }
@@ -1073,6 +1141,32 @@ run_print(struct ctx *ctx, json_t *o, const struct run_rec *r)
 	}
 }
 
+void
+run_rec_of_json(json_t *o, struct run_rec *r)
+{
+	const char *v;
+
+	memset(r, 0, sizeof(*r));
+	str_copy(r->id, str_of(o, "id") ? str_of(o, "id") : "", sizeof(r->id));
+	str_copy(r->workspace, str_of(o, "workspace") ? str_of(o,
+	    "workspace") : "", sizeof(r->workspace));
+	str_copy(r->workflow, str_of(o, "workflow") ? str_of(o, "workflow") :
+	    "", sizeof(r->workflow));
+	str_copy(r->event_id, str_of(o, "event_id") ? str_of(o, "event_id") :
+	    "", sizeof(r->event_id));
+	if ((v = str_of(o, "last_error")) != NULL)
+		str_copy(r->last_error, v, sizeof(r->last_error));
+	r->state = (enum run_state)run_state_parse(str_of(o, "status") ?
+	    str_of(o, "status") : "");
+	r->attempts = json_integer_value(json_object_get(o, "attempts"));
+	r->max_attempts = json_integer_value(json_object_get(o,
+	    "max_attempts"));
+	r->created_at = rfc3339_us(str_of(o, "created_at"));
+	r->updated_at = rfc3339_us(str_of(o, "updated_at"));
+	r->next_at = rfc3339_us(str_of(o, "next_at"));
+	r->test = json_is_true(json_object_get(o, "test"));
+}
+
 /*
  * Cluster mode: a run another host has (its admin stage's answer): the
  * record rebuilt from its JSON for run_print. EXIT_FAIL when none has it.
@@ -1082,30 +1176,13 @@ run_show_remote(struct ctx *ctx, const char *arg)
 {
 	json_t *o = cluster_run(ctx, arg), *in;
 	struct run_rec r;
-	const char *v;
 	char *s;
 
 	if (o == NULL)
 		return fail("no run %s in workspace %s", arg, ctx->ws);
 	if (ctx->json)
 		return json_print(o);
-	memset(&r, 0, sizeof(r));
-	str_copy(r.id, str_of(o, "id") ? str_of(o, "id") : "", sizeof(r.id));
-	str_copy(r.workflow, str_of(o, "workflow") ? str_of(o, "workflow") :
-	    "", sizeof(r.workflow));
-	str_copy(r.event_id, str_of(o, "event_id") ? str_of(o, "event_id") :
-	    "", sizeof(r.event_id));
-	if ((v = str_of(o, "last_error")) != NULL)
-		str_copy(r.last_error, v, sizeof(r.last_error));
-	r.state = (enum run_state)run_state_parse(str_of(o, "status") ?
-	    str_of(o, "status") : "");
-	r.attempts = json_integer_value(json_object_get(o, "attempts"));
-	r.max_attempts = json_integer_value(json_object_get(o,
-	    "max_attempts"));
-	r.created_at = rfc3339_us(str_of(o, "created_at"));
-	r.updated_at = rfc3339_us(str_of(o, "updated_at"));
-	r.next_at = rfc3339_us(str_of(o, "next_at"));
-	r.test = json_is_true(json_object_get(o, "test"));
+	run_rec_of_json(o, &r);
 	if ((in = json_object_get(o, "inputs")) != NULL &&
 	    (s = json_dumps(in, JSON_ENCODE_ANY)) != NULL) {
 		json_object_set_new(o, "inputs_text", json_string(s));

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "jqprog.h"
 #include "util.h"
 
@@ -33,6 +34,8 @@
 #define RETRIES_DEFAULT		4
 #define TEST_TIMEOUT_DEFAULT	300
 #define POLL_MS			100
+#define EVENT_WAIT_US		(5 * 1000000)	/* a copy from another host */
+#define ASK_EVERY_MS		500	/* cluster mode: the other hosts */
 #define ENV_NAME_MAX		128
 #define MASK			"****"
 
@@ -119,7 +122,9 @@ const struct cmd workflow_cmds[] = {
 	    "--live, one JSON object per line as each part comes: "
 	    "{\"phase\": \"event\"} once the event is captured, "
 	    "\"inputs\" with its output variables, \"result\" (the object "
-	    "--json prints alone) when the run ends.",
+	    "--json prints alone) when the run ends. In cluster mode the "
+	    "test run is found on whichever host routed the event (the "
+	    "other hosts are asked every 0.5 s).",
 	    1, "NAME", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -1362,11 +1367,19 @@ listen_clear(struct ctx *ctx, const char *name)
 	wf_update(ctx, name, listen_edit, &zero);
 }
 
+/*
+ * The test run, once found: a run_rec, and in cluster mode, when another
+ * host made it (its router caught the event), that host's JSON of it
+ * (`run show --json` there: its attempts, its inputs), asked again until
+ * the run ends.
+ */
 struct test_find {
 	const char	*ws, *name;
 	int64_t		 start;
 	struct run_rec	 run;
 	int		 found;
+	struct cluster	*cl;		/* cluster mode: the other hosts */
+	json_t		*remote;	/* the run another host made */
 };
 
 static int
@@ -1385,11 +1398,69 @@ test_find_cb(void *arg, const struct run_rec *r)
 	return 0;
 }
 
+/* The next poll: an ask of the other hosts is one already. */
+static void
+test_pace(const struct test_find *f, int64_t asked_ms)
+{
+	int64_t took = mono_ms() - asked_ms;
+
+	if (f->cl == NULL)
+		sleep_ms(POLL_MS);
+	else if (took < ASK_EVERY_MS)
+		sleep_ms((int)(ASK_EVERY_MS - took));
+}
+
+/*
+ * The run as the host that made it has it now; 0, or an exit code. In
+ * cluster mode, another host's: its JSON from `run show` there, with its
+ * attempts and its inputs.
+ */
+static int
+test_run_get(struct ctx *ctx, struct test_find *f)
+{
+	MDB_txn *txn;
+	json_t *o;
+	int rc;
+
+	if (f->remote != NULL) {
+		/* Not answered this time: the next ask may be. */
+		if ((o = cluster_run_on(ctx, f->cl, f->run.id)) != NULL) {
+			json_decref(f->remote);
+			f->remote = o;
+			run_rec_of_json(o, &f->run);
+		}
+		return 0;
+	}
+	if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
+		return EXIT_FAIL;
+	rc = db_run_get(txn, &ctx->db, f->run.id, &f->run);
+	mdb_txn_abort(txn);
+	return rc == 0 ? 0 : db_error(rc);
+}
+
+/*
+ * Cluster mode: whether another host made the test run, then its full
+ * JSON. Each ask waits for every host's answer (half a second at least),
+ * so the asks come that far apart.
+ */
+static int
+test_find_remote(struct ctx *ctx, struct test_find *f)
+{
+	if ((f->remote = cluster_test_run(ctx, f->cl, f->name, f->start)) ==
+	    NULL)
+		return 0;
+	run_rec_of_json(f->remote, &f->run);
+	f->found = 1;
+	test_run_get(ctx, f);
+	return 1;
+}
+
 /* Poll for the run the router makes; 0 found, 1 timed out or stopped. */
 static int
 test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 {
 	MDB_txn *txn;
+	int64_t asked;
 
 	while (!test_stop && now_us() < deadline) {
 		if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
@@ -1398,7 +1469,10 @@ test_wait_run(struct ctx *ctx, struct test_find *f, int64_t deadline)
 		mdb_txn_abort(txn);
 		if (f->found)
 			return 0;
-		sleep_ms(POLL_MS);
+		asked = mono_ms();
+		if (f->cl != NULL && test_find_remote(ctx, f))
+			return 0;
+		test_pace(f, asked);
 	}
 	return 1;
 }
@@ -1426,23 +1500,59 @@ run_budget_us(const struct wf_rec *w)
 }
 
 static int
-test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
+test_wait_done(struct ctx *ctx, struct test_find *f, int64_t deadline)
 {
+	int64_t asked;
+	int rc;
+
+	while (!test_stop && now_us() < deadline) {
+		asked = mono_ms();
+		if ((rc = test_run_get(ctx, f)) != 0)
+			return rc;
+		if (run_finished(&f->run))
+			return 0;
+		if (f->remote != NULL)
+			test_pace(f, asked);
+		else
+			sleep_ms(POLL_MS);
+	}
+	return EXIT_FAIL;
+}
+
+/*
+ * Cluster mode: the event of a run another host made is copied to this
+ * host within a second or so; wait for it, up to deadline.
+ */
+static void
+test_event_wait(struct ctx *ctx, const char *id, int64_t deadline)
+{
+	struct event_rec e;
 	MDB_txn *txn;
 	int rc;
 
 	while (!test_stop && now_us() < deadline) {
-		if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
-			return EXIT_FAIL;
-		rc = db_run_get(txn, &ctx->db, r->id, r);
+		if ((txn = txn_read(ctx, DB_EVENTS)) == NULL)
+			return;
+		rc = db_event_get(txn, &ctx->db, id, &e);
 		mdb_txn_abort(txn);
-		if (rc != 0)
-			return db_error(rc);
-		if (run_finished(r))
-			return 0;
+		if (rc == 0) {
+			event_free(&e);
+			return;
+		}
 		sleep_ms(POLL_MS);
 	}
-	return EXIT_FAIL;
+}
+
+/* The run's inputs (the trigger's --map result), or NULL: none. */
+static char *
+test_inputs(struct ctx *ctx, struct rtx *t, const struct test_find *f)
+{
+	json_t *in;
+
+	if (f->remote == NULL)
+		return db_run_inputs_get(t->r, &ctx->db, f->run.id);
+	in = json_object_get(f->remote, "inputs");
+	return in != NULL ? json_dumps(in, JSON_ENCODE_ANY) : NULL;
 }
 
 /*
@@ -1451,8 +1561,9 @@ test_wait_done(struct ctx *ctx, struct run_rec *r, int64_t deadline)
  * payload.
  */
 static void
-test_print_event(struct ctx *ctx, const struct run_rec *r)
+test_print_event(struct ctx *ctx, const struct test_find *f)
 {
+	const struct run_rec *r = &f->run;
 	struct event_rec e;
 	struct sub_rec s;
 	struct rtx t;
@@ -1466,8 +1577,7 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 		printf(" from ");
 		print_safe(stdout, db_sub_get(t.c, &ctx->db, e.sub, &s) == 0 ?
 		    s.name : e.sub);
-		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
-		    NULL) {
+		if ((inputs = test_inputs(ctx, &t, f)) != NULL) {
 			printf("\n\noutput variables (after the trigger's "
 			    "--map):\n");
 			print_pretty(stdout, inputs, strlen(inputs));
@@ -1484,7 +1594,8 @@ test_print_event(struct ctx *ctx, const struct run_rec *r)
 }
 
 struct last_attempt {
-	struct attempt_rec a;
+	int64_t		 n;
+	int64_t		 duration_ms;
 	json_t		*output;
 };
 
@@ -1493,30 +1604,52 @@ last_attempt_cb(void *arg, const struct attempt_rec *a)
 {
 	struct last_attempt *l = arg;
 
-	l->a = *a;
+	l->n = a->n;
+	l->duration_ms = a->duration_us / 1000;
 	json_decref(l->output);
 	l->output = json_lossy(a->output, a->output_len);
-	l->a.output = NULL;
 	return 0;
 }
 
+/* The run's last attempt: here, or in the other host's answer. */
 static void
-test_print_result(struct ctx *ctx, const struct run_rec *r)
+test_last_attempt(struct ctx *ctx, const struct test_find *f,
+    struct last_attempt *l)
 {
-	struct last_attempt l = { .output = NULL };
+	json_t *h, *a;
 	MDB_txn *txn;
 
-	if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
+	if (f->remote == NULL) {
+		if ((txn = txn_read(ctx, DB_RUNS)) == NULL)
+			return;
+		db_attempt_each(txn, &ctx->db, f->run.id, last_attempt_cb, l);
+		mdb_txn_abort(txn);
 		return;
-	db_attempt_each(txn, &ctx->db, r->id, last_attempt_cb, &l);
-	mdb_txn_abort(txn);
+	}
+	h = json_object_get(f->remote, "history");
+	if ((a = json_array_get(h, json_array_size(h) - 1)) == NULL)
+		return;
+	l->n = json_integer_value(json_object_get(a, "attempt"));
+	l->duration_ms = json_integer_value(json_object_get(a,
+	    "duration_ms"));
+	if (json_is_string(json_object_get(a, "output")))
+		l->output = json_incref(json_object_get(a, "output"));
+}
+
+static void
+test_print_result(struct ctx *ctx, const struct test_find *f)
+{
+	const struct run_rec *r = &f->run;
+	struct last_attempt l = { .output = NULL };
+
+	test_last_attempt(ctx, f, &l);
 	/* One attempt: the run is dead when it failed, which says less
 	 * than that. */
 	printf("\nrun %s: ", r->id);
 	print_status(stdout, r->state == RUN_SUCCEEDED ? "succeeded" :
 	    "failed");
-	if (l.a.n > 0)
-		printf(" in %lld ms", (long long)l.a.duration_us / 1000);
+	if (l.n > 0)
+		printf(" in %lld ms", (long long)l.duration_ms);
 	printf("\n");
 	if (r->last_error[0] != '\0' && r->state != RUN_SUCCEEDED)
 		print_field(stdout, "error", 6, r->last_error);
@@ -1528,35 +1661,73 @@ test_print_result(struct ctx *ctx, const struct run_rec *r)
 	json_decref(l.output);
 }
 
+/*
+ * The run's JSON as --json prints it: run_json's, or the other host's
+ * answer without what `run show` adds to it (and with its "host").
+ */
+static json_t *
+test_run_json(struct ctx *ctx, struct rtx *t, const struct test_find *f,
+    int history)
+{
+	json_t *o;
+
+	if (f->remote == NULL)
+		return run_json(ctx, t, &f->run, history);
+	o = json_copy(f->remote);
+	json_object_del(o, "event");
+	json_object_del(o, "inputs");
+	if (!history)
+		json_object_del(o, "history");
+	return o;
+}
+
+/* What the action got: the map's result, or the payload. */
+static json_t *
+test_inputs_json(struct ctx *ctx, struct rtx *t, const struct test_find *f,
+    const struct event_rec *e, int *mapped)
+{
+	json_t *o;
+	char *inputs;
+
+	*mapped = 1;
+	if (f->remote != NULL &&
+	    (o = json_object_get(f->remote, "inputs")) != NULL)
+		return json_incref(o);
+	if (f->remote == NULL &&
+	    (inputs = db_run_inputs_get(t->r, &ctx->db, f->run.id)) != NULL) {
+		o = json_or_string(inputs, strlen(inputs));
+		free(inputs);
+		return o;
+	}
+	*mapped = 0;
+	return json_or_string(e->payload, e->payload_len);
+}
+
 /* The result; with --live, its line after those of the event. */
 static int
-test_result_json(struct ctx *ctx, const struct run_rec *r, int live)
+test_result_json(struct ctx *ctx, const struct test_find *f, int live)
 {
 	struct event_rec e;
 	struct rtx t;
-	char *inputs;
 	json_t *o;
+	int mapped;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return EXIT_FAIL;
 
-	o = json_pack("{s:o}", "run", run_json(ctx, &t, r, 1));
+	o = json_pack("{s:o}", "run", test_run_json(ctx, &t, f, 1));
 	if (live)
 		json_object_set_new(o, "phase", json_string("result"));
-	if (db_event_get(t.e, &ctx->db, r->event_id, &e) == 0) {
+	if (db_event_get(t.e, &ctx->db, f->run.event_id, &e) == 0) {
 		json_object_set_new(o, "event", event_json(ctx, &t, &e, 1));
-		/* What the action got: the map's result, or the payload. */
-		if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) !=
-		    NULL) {
-			json_object_set_new(o, "inputs", json_or_string(inputs,
-			    strlen(inputs)));
-			free(inputs);
-		} else
-			json_object_set_new(o, "inputs", json_or_string(
-			    e.payload, e.payload_len));
+		json_object_set_new(o, "inputs", test_inputs_json(ctx, &t, f,
+		    &e, &mapped));
 		event_free(&e);
 	}
 	rtx_end(&t);
+	/* Cluster mode: the event's runs are on the host that routed it. */
+	if (f->cl != NULL && json_object_get(o, "event") != NULL)
+		event_runs_cluster(ctx, json_object_get(o, "event"));
 	if (!live)
 		return json_print(o);
 	json_line(stdout, o);
@@ -1571,31 +1742,27 @@ test_result_json(struct ctx *ctx, const struct run_rec *r, int live)
  * goes on.
  */
 static void
-test_live_event(struct ctx *ctx, const struct run_rec *r)
+test_live_event(struct ctx *ctx, const struct test_find *f)
 {
 	struct event_rec e;
 	struct rtx t;
-	char *inputs;
-	json_t *o;
+	json_t *o, *in;
+	int mapped;
 
 	if (rtx_begin(ctx, &t) != 0)
 		return;
-	if (db_event_get(t.e, &ctx->db, r->event_id, &e) != 0) {
+	if (db_event_get(t.e, &ctx->db, f->run.event_id, &e) != 0) {
 		rtx_end(&t);
 		return;
 	}
 	o = json_pack("{s:s,s:o,s:o}", "phase", "event", "event",
-	    event_json(ctx, &t, &e, 1), "run", run_json(ctx, &t, r, 0));
+	    event_json(ctx, &t, &e, 1), "run", test_run_json(ctx, &t, f, 0));
 	json_line(stdout, o);
 	json_decref(o);
 	fflush(stdout);
-	if ((inputs = db_run_inputs_get(t.r, &ctx->db, r->id)) != NULL) {
-		o = json_pack("{s:s,s:o,s:b}", "phase", "inputs", "inputs",
-		    json_or_string(inputs, strlen(inputs)), "mapped", 1);
-		free(inputs);
-	} else
-		o = json_pack("{s:s,s:o,s:b}", "phase", "inputs", "inputs",
-		    json_or_string(e.payload, e.payload_len), "mapped", 0);
+	in = test_inputs_json(ctx, &t, f, &e, &mapped);
+	o = json_pack("{s:s,s:o,s:b}", "phase", "inputs", "inputs", in,
+	    "mapped", mapped);
 	event_free(&e);
 	rtx_end(&t);
 	json_line(stdout, o);
@@ -1604,49 +1771,79 @@ test_live_event(struct ctx *ctx, const struct run_rec *r)
 }
 
 static int
-test_run(struct ctx *ctx, const char *name, int64_t timeout_s, int live)
+test_run(struct ctx *ctx, struct test_find *f, int64_t timeout_s, int live)
 {
-	struct test_find f = { .ws = ctx->ws, .name = name };
 	struct wf_rec w;
 	MDB_txn *txn;
 	int64_t until;
 	int rc;
 
-	f.start = now_us();
-	until = f.start + timeout_s * 1000000;
-	if ((rc = wf_update(ctx, name, listen_edit, &until)) != 0)
+	f->start = now_us();
+	until = f->start + timeout_s * 1000000;
+	if ((rc = wf_update(ctx, f->name, listen_edit, &until)) != 0)
 		return rc;
 	if (!ctx->json)
 		fprintf(stderr, "listening on the triggers of %s for %lld s; "
 		    "send a matching event (e.g. with 'hookpipe send')...\n",
-		    name, (long long)timeout_s);
-	if (test_wait_run(ctx, &f, until) != 0) {
-		listen_clear(ctx, name);
+		    f->name, (long long)timeout_s);
+	if (test_wait_run(ctx, f, until) != 0) {
+		listen_clear(ctx, f->name);
 		if (test_stop)
 			return fail("interrupted; no longer listening");
 		return fail("no event within %lld s", (long long)timeout_s);
 	}
-	listen_clear(ctx, name);
+	listen_clear(ctx, f->name);
+	if (f->remote != NULL)
+		test_event_wait(ctx, f->run.event_id, now_us() +
+		    EVENT_WAIT_US);
 	if (!ctx->json)
-		test_print_event(ctx, &f.run);
+		test_print_event(ctx, f);
 	else if (live)
-		test_live_event(ctx, &f.run);
+		test_live_event(ctx, f);
 	if ((txn = txn_read(ctx, DB_CONFIG)) == NULL)
 		return EXIT_FAIL;
-	rc = wf_load(ctx, txn, name, &w);
+	rc = wf_load(ctx, txn, f->name, &w);
 	mdb_txn_abort(txn);
 	if (rc != 0)
 		return rc;
-	rc = test_wait_done(ctx, &f.run, now_us() + run_budget_us(&w));
+	rc = test_wait_done(ctx, f, now_us() + run_budget_us(&w));
 	wf_free(&w);
 	if (rc != 0)
-		return fail("run %s has not finished (status %s)", f.run.id,
-		    run_state_name(f.run.state));
+		return fail("run %s has not finished (status %s)", f->run.id,
+		    run_state_name(f->run.state));
 	if (ctx->json)
-		rc = test_result_json(ctx, &f.run, live);
+		rc = test_result_json(ctx, f, live);
 	else
-		test_print_result(ctx, &f.run);
-	return rc == 0 && f.run.state == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAIL;
+		test_print_result(ctx, f);
+	return rc == 0 && f->run.state == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAIL;
+}
+
+/*
+ * Cluster mode: the test event may be routed on any host, so the other
+ * hosts are asked for the run too, on one connection; NATS unreachable,
+ * this host's run only (a warning says so).
+ */
+static int
+test_here_or_anywhere(struct ctx *ctx, const char *name, int64_t timeout_s,
+    int live)
+{
+	struct test_find f = { .ws = ctx->ws, .name = name };
+	struct cluster cl;
+	char err[1024];
+	int rc;
+
+	if (cluster_enabled()) {
+		if (cluster_connect(&cl, "hookpipe", err, sizeof(err)) == 0)
+			f.cl = &cl;
+		else
+			warnmsg("cluster: %s: waiting for a run of this host "
+			    "only", err);
+	}
+	rc = test_run(ctx, &f, timeout_s, live);
+	json_decref(f.remote);
+	if (f.cl != NULL)
+		cluster_close(f.cl);
+	return rc;
 }
 
 static int
@@ -1678,5 +1875,5 @@ wf_test(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	return test_run(ctx, args[0], secs, live);
+	return test_here_or_anywhere(ctx, args[0], secs, live);
 }

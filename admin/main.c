@@ -118,15 +118,18 @@ static const struct cmd commands[] = {
 	    "prints the last 10 (or --limit) oldest first, then each one as "
 	    "it comes, until interrupted (one JSON object per line with "
 	    "--json).", 0, NULL, NULL },
-	{ "event", NULL, "event show ID", NULL, 0, NULL, event_cmds },
+	{ "event", NULL, "event show ID [--here]", NULL, 0, NULL,
+	    event_cmds },
 	{ "runs", cmd_runs,
-	    "runs [--workflow W] [--status S] [--limit N] [--here]",
+	    "runs [--workflow W] [--status S] [--event ID] [--test] "
+	    "[--limit N] [--here]",
 	    "List workflow runs, newest first (default limit 50), with the "
 	    "last error of those that failed; '(test)' marks the runs of "
 	    "'hookpipe workflow test'. --status is queued, running, "
-	    "succeeded, failed or dead. In cluster mode the runs of every "
-	    "host whose admin stage answers, with a HOST column; --here: "
-	    "this host's only.", 0, NULL, NULL },
+	    "succeeded, failed or dead; --event: the runs of that event (an "
+	    "id or a unique prefix); --test: test runs only. In cluster mode "
+	    "the runs of every host whose admin stage answers, with a HOST "
+	    "column; --here: this host's only.", 0, NULL, NULL },
 	{ "run", NULL, "run show RUN [--here]", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
 	    "Run a stored event again, as the router would: through every "

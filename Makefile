@@ -53,7 +53,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
-VERIFIER = verifier/main.o $(VERIFY)
+VERIFIER = verifier/main.o verifier/fanout.o $(VERIFY)
 VERIFY	 = verifier/verify.o verifier/form.o verifier/scheme_standard.o \
 	   verifier/scheme_github.o verifier/scheme_stripe.o \
 	   verifier/scheme_slack.o verifier/scheme_hmac.o \

@@ -265,7 +265,7 @@ cluster_close(struct cluster *c)
 void
 cluster_retry(struct cluster *c)
 {
-	c->failing = 0;
+	__atomic_store_n(&c->failing, 0, __ATOMIC_RELAXED);
 }
 
 static int
@@ -408,6 +408,12 @@ dedupe_open(struct cluster *c, char *err, size_t errlen)
 	return 0;
 }
 
+int
+cluster_dedupe_open(struct cluster *c, char *err, size_t errlen)
+{
+	return dedupe_open(c, err, errlen);
+}
+
 /* 1 with the value, 0 when there is no such key, -1 when unknown. */
 static int
 dedupe_get(struct cluster *c, const char *key, char *val, size_t len)
@@ -442,7 +448,7 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	natsStatus s;
 	int rc;
 
-	if (c->failing) {
+	if (__atomic_load_n(&c->failing, __ATOMIC_RELAXED)) {
 		snprintf(err, errlen, "NATS JetStream did not answer");
 		return CLUSTER_FAIL;
 	}
@@ -488,7 +494,7 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	}
 	snprintf(err, errlen, "stream " CLUSTER_EVENTS " did not answer");
 fail:
-	c->failing = 1;
+	__atomic_store_n(&c->failing, 1, __ATOMIC_RELAXED);
 	return CLUSTER_FAIL;
 }
 
@@ -522,7 +528,7 @@ cluster_event_publish(struct cluster *c, const struct event_rec *e,
 	jsErrCode jerr = 0;
 	natsStatus s;
 
-	if (c->failing) {
+	if (__atomic_load_n(&c->failing, __ATOMIC_RELAXED)) {
 		snprintf(err, errlen, "NATS JetStream did not answer");
 		return -1;
 	}
@@ -562,7 +568,7 @@ cluster_event_publish(struct cluster *c, const struct event_rec *e,
 	jsPubAck_Destroy(pa);
 	if (s != NATS_OK) {
 		nats_why(s, err, errlen, "stream " CLUSTER_EVENTS);
-		c->failing = 1;
+		__atomic_store_n(&c->failing, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
 	return 0;
@@ -616,12 +622,23 @@ cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
 	const char *meta = NULL, *h;
 	char state[16];
 	json_t *o = NULL;
+	natsStatus s;
 	int n, rc = -1, st;
 
 	memset(e, 0, sizeof(*e));
-	if (c->follow == NULL ||
-	    natsSubscription_NextMsg(&m, c->follow, 0) != NATS_OK)
+	if (c->follow == NULL)
 		return 0;
+	if ((s = natsSubscription_NextMsg(&m, c->follow, 0)) == NATS_TIMEOUT)
+		return 0;
+	if (s != NATS_OK) {
+		/* Messages dropped, the consumer gone (a NATS server lost
+		 * with it, and its reset failed): it delivers nothing any
+		 * more. From the start again, next time. */
+		snprintf(c->follow_err, sizeof(c->follow_err), "%s",
+		    natsStatus_GetText(s));
+		cluster_follow_stop(c);
+		return -2;
+	}
 	if (natsMsgHeader_Get(m, "Hookpipe-Event", &meta) != NATS_OK ||
 	    (o = json_loads(meta, 0, NULL)) == NULL ||
 	    jcopy(o, "id", e->id, sizeof(e->id)) ||

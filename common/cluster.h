@@ -57,6 +57,7 @@ struct cluster {
 	void	*dedupe;	/* kvStore, once opened */
 	int	 failing;	/* a call failed: the next fail at once */
 	void	*follow;	/* natsSubscription: the ordered consumer */
+	char	 follow_err[128];	/* why it last failed */
 	void	*route;		/* natsSubscription: the routers' consumer */
 	void	*claims;	/* kvStore, once opened */
 	void	*answers;	/* natsSubscription: asks this host answers */
@@ -96,6 +97,9 @@ enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE };
 int	cluster_dedupe_claim(struct cluster *, const char *sub,
 	    const char *did, const char *event_id, char *first, size_t firstlen,
 	    char *err, size_t errlen);
+/* The dedupe bucket's handle, before threads claim side by side: 0, or
+ * -1 with err (the claims then fail and say why). */
+int	cluster_dedupe_open(struct cluster *, char *err, size_t errlen);
 /* 1 when the stream holds event_id, 0 when not, -1 when it cannot say. */
 int	cluster_event_exists(struct cluster *, const char *event_id);
 /*
@@ -110,7 +114,9 @@ int	cluster_event_publish(struct cluster *, const struct event_rec *,
  * first message (a host copies into its events database what it does
  * not have). cluster_follow_next: 1 with e (event_free it) and whether
  * this host published it, 0 when nothing waits, -1 on a message that
- * is not an event (skipped). cluster_follow_stop: start over next time.
+ * is not an event (skipped), -2 when the consumer failed (follow_err
+ * says how; stopped: it starts over next time). cluster_follow_stop:
+ * start over next time.
  */
 int	cluster_follow_open(struct cluster *, char *err, size_t errlen);
 int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);

@@ -23,6 +23,7 @@
 
 #include "cluster.h"
 #include "db.h"
+#include "fanout.h"
 #include "integ.h"
 #include "log.h"
 #include "metrics.h"
@@ -62,6 +63,16 @@ struct item {
 	int		 duplicate;
 	struct hs_answer hs;		/* a handshake's answer */
 	int		 has_hs;
+	/* Cluster mode: its claims and publish wait for the batch's
+	 * (cluster_pass). */
+	int		 cl_pending;
+	int		 cl_dup_of;	/* 1 + the index of an earlier item of
+					   the batch with its delivery id */
+	int		 cl_rc;		/* CLUSTER_NEW, _DUP or _FAIL */
+	char		 cl_bodykey[2 + 64];
+	char		 cl_first[UUID_LEN + 1];	/* the stored event */
+	char		 cl_err[512];
+	struct verifier	*v;
 };
 
 struct verifier {
@@ -87,6 +98,7 @@ struct verifier {
 	int		 drain_all;	/* the next spool pass takes everything */
 	int		 clustered;	/* HOOKPIPE_NATS: JetStream first */
 	struct cluster	 cl;
+	struct fanout	 fan;		/* the batch's round trips to it */
 };
 
 /* A spooled delivery that keeps getting 503 is retried this long. */
@@ -369,29 +381,143 @@ record_rejected(struct verifier *v, MDB_txn *txn, const struct item *it,
  * to the stream and acknowledged by its quorum, before the local copy
  * is written and the sender answered. A claim left by an attempt whose
  * publish failed is taken over with its event id (it->ev.id changes).
- * CLUSTER_NEW, CLUSTER_DUP (first: the stored event), CLUSTER_FAIL.
+ * it->cl_rc: CLUSTER_NEW, CLUSTER_DUP (cl_first: the stored event),
+ * CLUSTER_FAIL (cl_err says why). Runs on a fan-out thread, beside the
+ * batch's other deliveries: it touches its item and the NATS client
+ * only, and logs nothing.
  */
-static int
-cluster_store(struct verifier *v, struct item *it, const char *sub,
-    const char *did, const char *bodykey, char *first)
+static void
+cluster_store(void *arg)
 {
-	char err[512];
-	int was_failing = v->cl.failing, rc;
+	struct item *it = arg;
+	struct cluster *cl = &it->v->cl;
+	char *first = it->cl_first, *err = it->cl_err;
+	int rc;
 
-	rc = cluster_dedupe_claim(&v->cl, sub, did, it->ev.id, first,
-	    UUID_LEN + 1, err, sizeof(err));
+	rc = cluster_dedupe_claim(cl, it->ev.sub, it->ev.delivery_id,
+	    it->ev.id, first, sizeof(it->cl_first), err, sizeof(it->cl_err));
 	if (rc == CLUSTER_NEW) {
 		str_copy(it->ev.id, first, sizeof(it->ev.id));
-		if (bodykey[0] != '\0')
-			rc = cluster_dedupe_claim(&v->cl, sub, bodykey,
-			    it->ev.id, first, UUID_LEN + 1, err, sizeof(err));
+		if (it->cl_bodykey[0] != '\0')
+			rc = cluster_dedupe_claim(cl, it->ev.sub,
+			    it->cl_bodykey, it->ev.id, first,
+			    sizeof(it->cl_first), err, sizeof(it->cl_err));
 	}
 	if (rc == CLUSTER_NEW &&
-	    cluster_event_publish(&v->cl, &it->ev, err, sizeof(err)) == -1)
+	    cluster_event_publish(cl, &it->ev, err, sizeof(it->cl_err)) == -1)
 		rc = CLUSTER_FAIL;
-	if (rc == CLUSTER_FAIL && !was_failing)
+	it->cl_rc = rc;
+}
+
+/*
+ * Cluster mode: a verified delivery waits for the batch's round trips.
+ * One whose delivery id (or body digest) an earlier delivery of the
+ * batch has is that one's duplicate, whatever the cluster says of it.
+ */
+static void
+cluster_defer(struct verifier *v, struct item *it, const char *bodykey)
+{
+	int j;
+
+	it->cl_pending = 1;
+	it->cl_rc = CLUSTER_FAIL;	/* until its round trips say */
+	it->v = v;
+	str_copy(it->cl_bodykey, bodykey, sizeof(it->cl_bodykey));
+	for (j = 0; j < v->nbatch && &v->batch[j] != it; j++) {
+		struct item *o = &v->batch[j];
+
+		if (!o->cl_pending || strcmp(o->ev.sub, it->ev.sub) != 0)
+			continue;
+		if (strcmp(o->ev.delivery_id, it->ev.delivery_id) == 0 ||
+		    (bodykey[0] != '\0' &&
+		    strcmp(o->cl_bodykey, bodykey) == 0)) {
+			it->cl_dup_of = o->cl_dup_of ? o->cl_dup_of : j + 1;
+			return;
+		}
+	}
+}
+
+/* A deferred delivery, once the batch's round trips are back: its
+ * answer, and when new its local copy in txn. 0, or an LMDB code. */
+static int
+cluster_finish(struct verifier *v, MDB_txn *txn, struct item *it)
+{
+	const char *first = it->cl_first;
+	int rc = it->cl_rc;
+
+	if (it->cl_dup_of) {
+		struct item *o = &v->batch[it->cl_dup_of - 1];
+
+		rc = o->cl_rc == CLUSTER_FAIL ? CLUSTER_FAIL : CLUSTER_DUP;
+		first = o->cl_rc == CLUSTER_NEW ? o->ev.id : o->cl_first;
+	}
+	switch (rc) {
+	case CLUSTER_DUP:
+		answer(it, 200, "{\"status\":\"ok\",\"event_id\":\"%s\","
+		    "\"duplicate\":true}", first);
+		v->duplicates++;
+		it->duplicate = 1;
+		return 0;
+	case CLUSTER_NEW:
+		break;
+	default:
+		answer(it, 503, "{\"error\":\"the cluster cannot store the "
+		    "event right now\"}");
+		str_copy(it->why, "the cluster has no quorum", sizeof(it->why));
+		it->reason = "cluster_unavailable";
+		return 0;
+	}
+	if ((rc = db_event_append(txn, &v->db, &it->ev)) != 0 ||
+	    (rc = db_dedupe_put(txn, &v->db, it->ev.sub, it->ev.delivery_id,
+	    it->ev.id, it->ev.received_at)) != 0 ||
+	    (it->cl_bodykey[0] != '\0' && (rc = db_dedupe_put(txn, &v->db,
+	    it->ev.sub, it->cl_bodykey, it->ev.id, it->ev.received_at)) != 0))
+		return rc;
+	it->stored = 1;
+	answer(it, 200, "{\"status\":\"%s\",\"event_id\":\"%s\","
+	    "\"duplicate\":false}", it->ev.state == EV_STORED ? "ok" :
+	    "ignored", it->ev.id);
+	return 0;
+}
+
+/*
+ * Cluster mode: the claims and publishes of the batch's deferred
+ * deliveries, side by side (each is a round trip to the stream's
+ * quorum, and they do not depend on each other), then each delivery
+ * finished in the batch's order. 0, or an LMDB code.
+ */
+static int
+cluster_pass(struct verifier *v, MDB_txn *txn)
+{
+	void *todo[BATCH_MAX];
+	const char *why = NULL;
+	int i, n = 0, rc = 0, was_failing = v->cl.failing;
+
+	for (i = 0; i < v->nbatch; i++)
+		if (v->batch[i].cl_pending && !v->batch[i].cl_dup_of)
+			todo[n++] = &v->batch[i];
+	if (n == 0)
+		return 0;
+	/* Opened here, not by the threads at once. */
+	if (cluster_dedupe_open(&v->cl, v->batch[0].cl_err,
+	    sizeof(v->batch[0].cl_err)) == -1)
+		log_debug("cluster: %s", v->batch[0].cl_err);
+	if (fanout_run(&v->fan, cluster_store, todo, n) == -1)
+		log_warn("cluster: no thread to send the batch's deliveries "
+		    "side by side: one after another");
+	for (i = 0; i < v->nbatch && rc == 0; i++) {
+		struct item *it = &v->batch[i];
+
+		if (!it->cl_pending)
+			continue;
+		if (!it->cl_dup_of && it->cl_rc == CLUSTER_FAIL &&
+		    why == NULL)
+			why = it->cl_err;
+		rc = cluster_finish(v, txn, it);
+	}
+	if (why != NULL && !was_failing)
 		log_warn("cluster: %s (deliveries get 503 until it answers)",
-		    err);
+		    why);
 	return rc;
 }
 
@@ -622,21 +748,8 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	it->ev.payload_len = plen;
 	if (v->clustered) {
 		rc = 0;				/* not MDB_NOTFOUND any more */
-		switch (cluster_store(v, it, sub.id, did, bodykey, first)) {
-		case CLUSTER_DUP:
-			answer(it, 200, "{\"status\":\"ok\",\"event_id\":"
-			    "\"%s\",\"duplicate\":true}", first);
-			v->duplicates++;
-			it->duplicate = 1;
-			goto out;
-		case CLUSTER_FAIL:
-			answer(it, 503, "{\"error\":\"the cluster cannot "
-			    "store the event right now\"}");
-			str_copy(it->why, "the cluster has no quorum",
-			    sizeof(it->why));
-			it->reason = "cluster_unavailable";
-			goto out;
-		}
+		cluster_defer(v, it, bodykey);
+		goto out;
 	}
 	if ((rc = db_event_append(txn, &v->db, &it->ev)) != 0 ||
 	    (rc = db_dedupe_put(txn, &v->db, sub.id, did, it->ev.id,
@@ -862,9 +975,13 @@ store_batch(struct verifier *v)
 			continue;
 		}
 		rc = verify_one(v, ctxn, txn, it);
-		if (rc == 0 && it->spooled)
-			rc = spool_settle(v, stxn, it);
 	}
+	if (rc == 0 && v->clustered)
+		rc = cluster_pass(v, txn);
+	for (i = 0; i < v->nbatch && rc == 0; i++)
+		if (v->batch[i].spooled && v->batch[i].decoded &&
+		    v->batch[i].m.type == MSG_VERIFY)
+			rc = spool_settle(v, stxn, &v->batch[i]);
 	mdb_txn_abort(ctxn);
 	if (rc == 0)
 		rc = stats_write(v, txn);
@@ -912,6 +1029,7 @@ process_batch(struct verifier *v)
 			it->why[0] = '\0';
 			it->reason = NULL;
 			it->duplicate = 0;
+			it->cl_pending = it->cl_dup_of = it->cl_rc = 0;
 		}
 		rc = store_batch(v);
 	}
@@ -974,6 +1092,19 @@ process_batch(struct verifier *v)
  * host's to route. On an error the follower starts over on the next
  * tick. The number of messages read: BATCH_MAX means more may wait.
  */
+/* Said once a minute at most: NATS may keep failing it. */
+static void
+follow_failed(struct verifier *v)
+{
+	static int64_t said;
+
+	if (said == 0 || mono_ms() - said >= 60000) {
+		log_info("cluster: following the stream failed (%s): "
+		    "starting over", v->cl.follow_err);
+		said = mono_ms();
+	}
+}
+
 static int
 follow(struct verifier *v)
 {
@@ -993,7 +1124,9 @@ follow(struct verifier *v)
 	/* Nothing waiting (the usual case): no write transaction. */
 	while ((got = cluster_follow_next(&v->cl, &e, &mine)) == -1)
 		;
-	if (got == 0)
+	if (got == -2)
+		follow_failed(v);
+	if (got <= 0)
 		return 0;
 	if ((rc = db_dedupe_prepare(&v->db, now_us())) != 0 ||
 	    (txn = db_begin(&v->db, DB_EVENTS, 0)) == NULL) {
@@ -1020,6 +1153,11 @@ follow(struct verifier *v)
 		if (rc != 0 || seen == BATCH_MAX ||
 		    (got = cluster_follow_next(&v->cl, &e, &mine)) == 0)
 			break;
+		if (got == -2) {
+			/* What was read so far is committed. */
+			follow_failed(v);
+			break;
+		}
 	}
 	if (rc == 0 && n > 0)
 		rc = db_commit(txn);
@@ -1263,6 +1401,7 @@ main(int argc, char **argv)
 	if ((rc = db_open(&v->db, &v->cfg, DB_ALL, 0, err, sizeof(err))) != 0)
 		fatal(rc == DB_ESCHEMA ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s",
 		    err);
+	fanout_init(&v->fan);
 	if ((v->clustered = cluster_enabled()) &&
 	    (rc = cluster_connect(&v->cl, "hookpipe-verifier", err,
 	    sizeof(err))) != 0)
@@ -1343,8 +1482,10 @@ main(int argc, char **argv)
 	integ_free_all(&v->integs);
 	buf_free(&v->hbuf);
 	db_close(&v->db);
-	if (v->clustered)
+	if (v->clustered) {
+		fanout_stop(&v->fan);
 		cluster_close(&v->cl);
+	}
 	stage_exit(&v->st, &v->cfg);
 	free(v);
 	return 0;

@@ -114,9 +114,10 @@ out=$(node "$ROOT/tests/e2e/helpers/burst.js" \
     "$BASE_B/triggers/plugin/$SUB_ID" "$SUB_SECRET" 50)
 assert_eq "50 deliveries with one server down: 200" '{"200":50}' "$out"
 
-# Host A copies B's deliveries from the stream within a second; what it
-# lists is counted once it has them all.
-check "host A has copied host B's deliveries" wait_for 30 lists_all env
+# Host A copies B's deliveries from the stream within a second, once
+# the stream has its leader again; what it lists is counted once it has
+# them all.
+check "host A has copied host B's deliveries" wait_for 90 lists_all env
 
 # Two down: no quorum.
 nats_kill 2

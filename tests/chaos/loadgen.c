@@ -8,6 +8,12 @@
  * again (same webhook-id, new timestamp and signature) after a backoff;
  * 2xx and 4xx answers are final.
  *
+ * The webhook-id of event I is ID_PREFIX, a run tag (6 hex digits) and I:
+ * "evt_1a2b3c_000042". The tag is random, so that two runs have no id in
+ * common; --tag HEX fixes it, so that a second run with the same prefix
+ * and tag sends the first events of the other again (as a provider that
+ * delivers the same event to two hosts).
+ *
  * Writes one line per event, in event order, once every event is final
  * or the deadline has passed:
  *
@@ -90,6 +96,7 @@ static struct {
 	const char *prefix;
 	const char *out;
 	const char *stats;
+	const char *tag;
 	int	 n;
 	double	 rate;
 	int	 conns;
@@ -146,7 +153,7 @@ usage(void)
 	    "               [-n EVENTS] [-r RATE] [-c CONNS] [--type TYPE]\n"
 	    "               [--prefix ID_PREFIX] [--bad-every K] [--deadline S]\n"
 	    "               [--timeout S] [--max-attempts N] [--out FILE]\n"
-	    "               [--stats FILE] [--progress]\n");
+	    "               [--stats FILE] [--tag HEX] [--progress]\n");
 	exit(2);
 }
 
@@ -622,6 +629,7 @@ main(int argc, char **argv)
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "stats", required_argument, NULL, 'S' },
+		{ "tag", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct conn *conns;
@@ -656,6 +664,7 @@ main(int argc, char **argv)
 		case 'm': opt.max_attempts = atoi(optarg); break;
 		case 'P': opt.progress = 1; break;
 		case 'S': opt.stats = optarg; break;
+		case 'g': opt.tag = optarg; break;
 		case 'n': opt.n = atoi(optarg); break;
 		case 'r': opt.rate = atof(optarg); break;
 		case 'c': opt.conns = atoi(optarg); break;
@@ -665,7 +674,9 @@ main(int argc, char **argv)
 	if (opt.sub == NULL || opt.secret == NULL || opt.n <= 0 ||
 	    opt.rate <= 0 || opt.conns <= 0 || opt.conns > MAX_CONNS ||
 	    opt.deadline_s <= 0 || opt.req_timeout_s <= 0 ||
-	    strlen(opt.prefix) > 40)
+	    strlen(opt.prefix) > 40 || (opt.tag != NULL &&
+	    (strlen(opt.tag) == 0 || strlen(opt.tag) > 6 ||
+	    strspn(opt.tag, "0123456789abcdefABCDEF") != strlen(opt.tag))))
 		usage();
 	load_key();
 	resolve();
@@ -681,6 +692,9 @@ main(int argc, char **argv)
 	{
 		/* Unique across runs: prefix, a run tag, the index. */
 		unsigned tag = (unsigned)(time(NULL) ^ getpid() << 8) & 0xffffff;
+
+		if (opt.tag != NULL)
+			tag = (unsigned)strtoul(opt.tag, NULL, 16);
 
 		for (i = 0; i < opt.n; i++) {
 			snprintf(evs[i].id, sizeof(evs[i].id), "%s%06x_%06d",

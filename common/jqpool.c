@@ -21,7 +21,7 @@
 
 /* The parent's own deadline, past the worker's timer: a worker that
  * ignores its alarm (it cannot, but) is killed here. */
-#define SLACK_MS	1000
+#define SLACK_MS	5000
 
 int
 jqpool_find(struct jqpool *p, char *err, size_t errlen)
@@ -174,7 +174,7 @@ why_dead(struct jqpool *p, int i, int killed, char *err, size_t errlen)
 	if (waitpid(p->w[i].pid, &st, 0) == -1)
 		st = 0;
 	p->w[i].pid = 0;
-	if (killed || (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM))
+	if (killed || (WIFSIGNALED(st) && WTERMSIG(st) == SIGPROF))
 		snprintf(err, errlen, "stopped after its time budget of %lld "
 		    "ms (HOOKPIPE_JQ_TIMEOUT_MS)", (long long)p->timeout_ms);
 	else if (WIFSIGNALED(st) && (WTERMSIG(st) == SIGABRT ||

@@ -4,7 +4,10 @@
  * allocates without limit: a payload crafted for a slow program (gsub on
  * tens of thousands of newlines) would hold whoever runs it for seconds
  * and hundreds of megabytes. Here a timer ends the process when one
- * evaluation takes longer than its budget (SIGALRM's default action), and
+ * evaluation has used more CPU time than its budget (SIGPROF's default
+ * action: CPU time, so that a busy machine does not make a quick
+ * program run out of it; the parent also stops a worker that has not
+ * answered well past the budget in real time), and
  * RLIMIT_AS caps what it can allocate (libjq aborts on a failed
  * allocation). The parent sees the process die, counts that trigger as
  * failed, and starts another worker.
@@ -156,7 +159,7 @@ main(int argc, char **argv)
 		return 100;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	signal(SIGALRM, SIG_DFL);
+	signal(SIGPROF, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	/* No core files of payloads; the budget counts from what the
 	 * libraries already take. */
@@ -197,13 +200,13 @@ main(int argc, char **argv)
 		prog[h[1]] = '\0';
 		input[h[2]] = '\0';
 		err[0] = '\0';
-		setitimer(ITIMER_REAL, &on, NULL);
+		setitimer(ITIMER_PROF, &on, NULL);
 		if ((p = compiled(prog, err, sizeof(err))) == NULL)
 			rc = -1;
 		else
 			rc = jqprog_run(p, input, h[2], h[0] == JQPOOL_MAP ?
 			    &out : NULL, err, sizeof(err));
-		setitimer(ITIMER_REAL, &off, NULL);
+		setitimer(ITIMER_PROF, &off, NULL);
 		free(prog);
 		free(input);
 		if (reply(rc, rc == -1 ? err : out) == -1)

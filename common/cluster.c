@@ -677,6 +677,20 @@ out:
 	return rc;
 }
 
+static void
+durable_json(json_t *a, const jsConsumerInfo *ci)
+{
+	if (ci->Config == NULL || ci->Config->Durable == NULL ||
+	    ci->Config->Durable[0] == '\0')
+		return;
+	json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
+	    "name", ci->Name, "pending", (json_int_t)ci->NumPending,
+	    "ack_pending", (json_int_t)ci->NumAckPending, "redelivered",
+	    (json_int_t)ci->NumRedelivered, "waiting",
+	    (json_int_t)ci->NumWaiting, "ack_wait_s",
+	    (json_int_t)(ci->Config->AckWait / NS_PER_S)));
+}
+
 /*
  * The stream's durable consumers (the followers' ordered consumers are
  * ephemeral: not listed): what waits for them, what they hold unacked,
@@ -686,31 +700,29 @@ static void
 consumers_status(struct cluster *c, const char *stream, json_t *o)
 {
 	jsConsumerInfoList *l = NULL;
+	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
 	json_t *a;
 	int i;
 
-	if (js_Consumers(&l, c->js, stream, NULL, &jerr) != NATS_OK)
+	if ((a = json_array()) == NULL)
 		return;
-	if ((a = json_array()) == NULL) {
+	if (js_Consumers(&l, c->js, stream, NULL, &jerr) == NATS_OK) {
+		for (i = 0; i < l->Count; i++)
+			durable_json(a, l->List[i]);
 		jsConsumerInfoList_Destroy(l);
+	} else if (strcmp(stream, CLUSTER_EVENTS) == 0 &&
+	    js_GetConsumerInfo(&ci, c->js, stream, CLUSTER_ROUTER, NULL,
+	    &jerr) == NATS_OK) {
+		/* A consumer whose server was lost can keep the whole list
+		 * from coming for minutes (nats-server 2.9: "did not
+		 * receive all consumer info results"): ours, by name. */
+		durable_json(a, ci);
+		jsConsumerInfo_Destroy(ci);
+	} else {
+		json_decref(a);
 		return;
 	}
-	for (i = 0; i < l->Count; i++) {
-		jsConsumerInfo *ci = l->List[i];
-
-		if (ci->Config == NULL || ci->Config->Durable == NULL ||
-		    ci->Config->Durable[0] == '\0')
-			continue;
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, "
-		    "s:I, s:I}", "name", ci->Name, "pending",
-		    (json_int_t)ci->NumPending, "ack_pending",
-		    (json_int_t)ci->NumAckPending, "redelivered",
-		    (json_int_t)ci->NumRedelivered, "waiting",
-		    (json_int_t)ci->NumWaiting, "ack_wait_s",
-		    (json_int_t)(ci->Config->AckWait / NS_PER_S)));
-	}
-	jsConsumerInfoList_Destroy(l);
 	json_object_set_new(o, "durables", a);
 }
 

@@ -394,16 +394,20 @@ unrouted() {
 	echo $(( ${n:-0} - ${cur:+0x}${cur:-0} ))
 }
 
-# Wait until the router has routed every stored event.
-wait_routed() {
+# wait_zero PROBE TRIES PAUSE WHAT: until PROBE prints 0, at most TRIES
+# times PAUSE seconds apart; else says how many WHAT were left.
+wait_zero() {
 	local i n
-	for i in $(seq 600); do
-		n=$(unrouted)
+	for i in $(seq "$2"); do
+		n=$("$1")
 		[ "${n:-1}" = 0 ] && return 0
-		sleep 0.1
+		sleep "$3"
 	done
-	say "the router left ${n:-?} events unrouted"
+	say "$4: ${n:-?}"
 }
+
+# Wait until the router has routed every stored event.
+wait_routed() { wait_zero unrouted 600 0.1 "events the router left unrouted"; }
 
 sink_stats() { curl -s "http://127.0.0.1:$SINK_PORT/stats"; }
 
@@ -1031,13 +1035,8 @@ print(sum(c.get("pending", 0) + c.get("ack_pending", 0)
 }
 
 cluster_wait_routed() {
-	local i n
-	for i in $(seq 300); do
-		n=$(cluster_unrouted)
-		[ "${n:-1}" = 0 ] && return 0
-		sleep 0.2
-	done
-	say "cluster: the routers left ${n:-?} events unacknowledged"
+	wait_zero cluster_unrouted 300 0.2 \
+	    "cluster: events the routers left unacknowledged"
 }
 
 # CPU time (clock ticks) of the NATS servers, then of both hosts'

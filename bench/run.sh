@@ -175,19 +175,11 @@ wait_port() {
 
 # --- tools -----------------------------------------------------------
 
-need() {	# need COMMAND PACKAGE
-	command -v "$1" >/dev/null 2>&1 && return 0
-	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "$1 is missing (package $2)"
-	say "installing $2 for $1"
-	local sudo=
-	[ "$(id -u)" = 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" \
-	    >"$WORK/log/apt-$2.log" 2>&1 ||
-	    die "cannot install $2 (see $WORK/log/apt-$2.log)"
-}
-
-need_file() {	# need_file FILE PACKAGE (a library's header)
-	[ -e "$1" ] && return 0
+need() {	# need COMMAND|/PATH PACKAGE
+	case $1 in
+	/*) [ -e "$1" ] && return 0 ;;
+	*) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+	esac
 	[ "${BENCH_NO_INSTALL:-0}" = 1 ] && die "$1 is missing (package $2)"
 	say "installing $2 for $1"
 	local sudo=
@@ -201,9 +193,9 @@ tools() {
 	need python3 python3
 	need curl curl
 	if want httplib; then
-		need_file /usr/include/microhttpd.h libmicrohttpd-dev
-		need_file /usr/include/h2o.h libh2o-evloop-dev
-		need_file /usr/include/event2/http.h libevent-dev
+		need /usr/include/microhttpd.h libmicrohttpd-dev
+		need /usr/include/h2o.h libh2o-evloop-dev
+		need /usr/include/event2/http.h libevent-dev
 	fi
 	if want receipt || want httplib; then
 		need wrk wrk

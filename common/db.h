@@ -178,10 +178,21 @@ int	db_grow(struct db *, enum db_part);
  * commit. Safe for the store (the pages a meta page names are on disk
  * before it is written), but an OS crash may undo this process's last
  * commit: only for what can be made again (the router's runs: the log
- * and the cursor make them again, under the same ids); a later synced
- * commit of the part, in any process, makes it durable.
+ * and the cursor make them again, under the same ids), or with db_sync()
+ * after the commit; a later synced commit of the part, in any process,
+ * makes it durable.
  */
 void	db_sync_pages_only(struct db *, enum db_part);
+/*
+ * Waits for this process's commits of a part to be on disk, meta page
+ * included: after db_sync_pages_only(), a commit and then db_sync() are
+ * as durable as a synced commit, but the part's writer lock is held
+ * through one disk write, not two; the other is waited for outside it,
+ * while another process commits. 0, or errno.
+ */
+int	db_sync(struct db *, enum db_part);
+/* The id of a part's last commit, by any process (0 when not open). */
+uint64_t db_last_txn(struct db *, enum db_part);
 /* Readers left behind by killed processes, in every part. */
 void	db_reader_check(struct db *);
 

@@ -191,8 +191,6 @@ void	db_sync_pages_only(struct db *, enum db_part);
  * while another process commits. 0, or errno.
  */
 int	db_sync(struct db *, enum db_part);
-/* The id of a part's last commit, by any process (0 when not open). */
-uint64_t db_last_txn(struct db *, enum db_part);
 /* Readers left behind by killed processes, in every part. */
 void	db_reader_check(struct db *);
 

@@ -315,17 +315,6 @@ db_sync(struct db *db, enum db_part p)
 	return mdb_env_sync(db->part[p].env, 1);
 }
 
-uint64_t
-db_last_txn(struct db *db, enum db_part p)
-{
-	MDB_envinfo info;
-
-	if (db->part[p].env == NULL ||
-	    mdb_env_info(db->part[p].env, &info) != 0)
-		return 0;
-	return (uint64_t)info.me_last_txnid;
-}
-
 void
 db_reader_check(struct db *db)
 {

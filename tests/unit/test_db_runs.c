@@ -122,6 +122,23 @@ main(void)
 	CHECK(strcmp(event_state_name(EV_ROUTED), "routed") == 0);
 	CHECK(event_state_parse("ignored") == EV_IGNORED);
 
+	/* A commit that syncs its pages only, then db_sync(): there, and
+	 * still there after a reopen (the dispatcher's way). */
+	db_sync_pages_only(&db, DB_RUNS);
+	r2 = r;
+	r2.state = RUN_FAILED;
+	txn = db_begin(&db, DB_RUNS, 0);
+	CHECK(db_run_put(txn, &db, &r2, &r) == 0);
+	CHECK(db_commit(txn) == 0);
+	CHECK(db_sync(&db, DB_RUNS) == 0);
+	db_close(&db);
+	CHECK(db_sync(&db, DB_RUNS) == DB_ENOTOPEN);
+	CHECK(dbt_open(&db, &cfg) == 0);
+	txn = db_begin(&db, DB_RUNS, 1);
+	CHECK(db_run_get(txn, &db, r.id, &r2) == 0 &&
+	    r2.state == RUN_FAILED);
+	mdb_txn_abort(txn);
+
 	/* Another part's transaction is refused. */
 	txn = db_begin(&db, DB_CONFIG, 1);
 	CHECK(db_run_get(txn, &db, r.id, &r2) == DB_EWRONGENV);

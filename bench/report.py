@@ -360,6 +360,18 @@ def main():
         for k in ("missing", "duplicates", "non2xx"):
             if num(kv, "latency." + k, 0):
                 notes.append("latency run: %s %s" % (kv["latency." + k], k))
+    if "latency_places.lat_p99_ms" in kv:
+        rows.append(("latency", "  again, HOOKPIPE_CONCURRENCY=%s: p50 / p99 "
+                     "/ p99.9" % kv.get("latency_places.places", "?"),
+                     "%s / %s / %s ms" % (kv.get("latency_places.lat_p50_ms"),
+                                          kv.get("latency_places.lat_p99_ms"),
+                                          kv.get("latency_places.lat_p99_9_ms")),
+                     "max %s ms" % kv.get("latency_places.lat_max_ms"),
+                     "", ""))
+        for k in ("missing", "duplicates", "non2xx"):
+            if num(kv, "latency_places." + k, 0):
+                notes.append("latency run with more places: %s %s" % (
+                    kv["latency_places." + k], k))
 
     # Dispatch.
     for kind, what in (("exec", "exec actions (sh -c)"),

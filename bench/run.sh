@@ -45,6 +45,8 @@
 #   BENCH_REQUESTS=200000 (pre-signed per wrk run)  BENCH_ROUNDS=3
 #   BENCH_EXEC_RUNS=5000  BENCH_HTTP_RUNS=50000  BENCH_LONG=0
 #   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
+#   BENCH_LATENCY_PLACES=64 (the latency run again with the dispatcher's
+#   HOOKPIPE_CONCURRENCY at that; 0: not)
 #   BENCH_ONLY="micro receipt httplib latency dispatch memory cluster"
 #   (a subset; add "profile" for the perf profile alone)
 #   BENCH_CLUSTER_RATE (events/s of the cluster's latency run; default
@@ -75,6 +77,7 @@ cd "$top" || exit 1
 SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNS:-64}
+PLACES=${BENCH_LATENCY_PLACES:-64}
 RATE=${BENCH_RATE:-2000}
 CL_RATE=${BENCH_CLUSTER_RATE:-}
 NREQ=${BENCH_REQUESTS:-200000}
@@ -775,6 +778,38 @@ phase_latency() {
 	    "$WORK/latency-sink.dump" | sed 's/^/latency./' >>"$KV"
 	stack_check "latency"
 	rss_sample
+	[ "$PLACES" -gt 0 ] && latency_places
+}
+
+# The same run with the dispatcher restarted with more places
+# (HOOKPIPE_CONCURRENCY): a place comes free for the next run only at the
+# pass after its attempt ended, so the places bound the runs started per
+# pass, however quick the actions are.
+latency_places() {
+	local out n was=${HOOKPIPE_CONCURRENCY-}
+	say "latency: again with HOOKPIPE_CONCURRENCY=$PLACES"
+	stage_stop dispatcher
+	export HOOKPIPE_CONCURRENCY=$PLACES
+	stage_start dispatcher
+	if [ -n "$was" ]; then export HOOKPIPE_CONCURRENCY=$was
+	else unset HOOKPIPE_CONCURRENCY; fi
+	wait_routed
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	out=$(logged "$BB/send" -u "127.0.0.1:$PORT" \
+	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$RATE" -d "$SECS" \
+	    -c 32 -o "$WORK/latency-places-send.log")
+	say "  $out"
+	n=$(awk 'END{print NR}' "$WORK/latency-places-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/latency-places-sink.dump"
+	kv latency_places.places "$PLACES"
+	logged python3 bench/latency.py "$WORK/latency-places-send.log" \
+	    "$WORK/latency-places-sink.dump" | sed 's/^/latency_places./' >>"$KV"
+	stack_check "latency (places)"
+	# The next phases: the dispatcher as it was.
+	stage_stop dispatcher
+	stage_start dispatcher
 }
 
 # Queue N runs with the dispatcher stopped, then time it through them.

@@ -9,6 +9,7 @@
  * timeout per batch, not one per delivery.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,45 +169,88 @@ file_readable(const char *var, char *err, size_t len)
 }
 
 /*
- * The server refused our certificate, or we refused its: the reason
- * OpenSSL gives ("unable to get local issuer certificate") and whose
- * certificate, out of the library's "SSL handshake error:
- * 20:REASON:depth=0:cert=SUBJECT:issuer=ISSUER".
+ * The library's "SSL handshake error: 20:REASON:depth=0:cert=SUBJECT:
+ * issuer=ISSUER" (or "62:REASON:expected=HOST:cert=SUBJECT"): this host
+ * refused the server's certificate; NULL for any other TLS failure.
+ * Sets the reason OpenSSL gives and the certificate's subject.
  */
-static void
-tls_untrusted(const char *t, char *err, size_t len)
+static const char *
+tls_verify_error(const char *t, int *rlen, const char **cert, int *clen)
 {
-	const char *ca = env("HOOKPIPE_NATS_CA"), *r, *re, *cert, *ce;
+	const char *r, *re, *ce;
 
-	r = strchr(t, ':');
-	while (r != NULL && r[1] >= '0' && r[1] <= '9')	/* the code */
-		r = strchr(r + 1, ':');
-	r = r != NULL ? r + 1 : t;
-	if ((re = strstr(r, ":depth=")) == NULL)
-		re = r + strlen(r);
-	if ((cert = strstr(re, ":cert=")) != NULL) {
-		cert += 6;
-		if ((ce = strstr(cert, ":issuer=")) == NULL)
-			ce = cert + strlen(cert);
+	if ((r = strstr(t, "handshake error: ")) == NULL)
+		return NULL;
+	r += 17;
+	if (r[0] < '0' || r[0] > '9')
+		return NULL;
+	r += strspn(r, "0123456789");		/* OpenSSL's code */
+	if (*r++ != ':')
+		return NULL;
+	if ((re = strstr(r, ":depth=")) == NULL &&
+	    (re = strstr(r, ":expected=")) == NULL)
+		return NULL;
+	if ((*cert = strstr(re, ":cert=")) != NULL) {
+		*cert += 6;
+		if ((ce = strstr(*cert, ":issuer=")) == NULL)
+			ce = *cert + strlen(*cert);
 	} else
-		cert = ce = re;
-	snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server's "
-	    "TLS certificate %.*s is not trusted (%.*s): %s%s%s", (int)(ce -
-	    cert), cert, (int)(re - r), r, ca == NULL ? "set "
-	    "HOOKPIPE_NATS_CA to the CA certificate (PEM) that signed it" :
-	    "HOOKPIPE_NATS_CA=", ca == NULL ? "" : ca, ca == NULL ? "" :
-	    " does not hold the CA that signed it");
+		*cert = ce = re;
+	*rlen = (int)(re - r);
+	*clen = (int)(ce - *cert);
+	return r;
+}
+
+/* This host refused the server's certificate: which, why, what to fix. */
+static void
+tls_untrusted(const char *r, int rlen, const char *cert, int clen,
+    char *err, size_t len)
+{
+	const char *ca = env("HOOKPIPE_NATS_CA");
+	char fix[PATH_MAX + 128];
+
+	if (memmem(r, (size_t)rlen, "mismatch", 8) != NULL)
+		snprintf(fix, sizeof(fix), "it is for another host: its "
+		    "subjectAltName must hold the host of the URL in "
+		    "HOOKPIPE_NATS, or the URL the name it holds");
+	else if (ca == NULL)
+		snprintf(fix, sizeof(fix), "set HOOKPIPE_NATS_CA to the CA "
+		    "certificate (PEM) that signed it");
+	else
+		snprintf(fix, sizeof(fix), "HOOKPIPE_NATS_CA=%s does not hold "
+		    "the CA that signed it", ca);
+	snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server's TLS "
+	    "certificate %.*s is not trusted (%.*s): %s", clen, cert, rlen, r,
+	    fix);
 }
 
 /*
  * Why natsConnection_Connect failed, said with what to fix: 100 when a
  * setting on either side is wrong (restarting will not help), 111 when
- * no server answered.
+ * no server answered, or when it cannot be told from that.
  */
-static int
-connect_why(natsStatus s, char *err, size_t len)
+/* What to do about a client certificate the server refused. */
+static const char *
+cert_fix(char *fix, size_t len)
 {
-	const char *t = nats_text(s);
+	const char *cert = env("HOOKPIPE_NATS_CERT");
+
+	if (cert == NULL)
+		snprintf(fix, len, "set HOOKPIPE_NATS_CERT and "
+		    "HOOKPIPE_NATS_KEY to a certificate its CA signed, and its "
+		    "key");
+	else
+		snprintf(fix, len, "HOOKPIPE_NATS_CERT=%s must be signed by "
+		    "the CA the server trusts (its ca_file)", cert);
+	return fix;
+}
+
+static int
+connect_why(natsStatus s, int tls, char *err, size_t len)
+{
+	const char *t = nats_text(s), *r, *cert;
+	char fix[PATH_MAX + 128];
+	int rlen, clen;
 
 	switch (s) {
 	case NATS_CONNECTION_AUTH_FAILED:
@@ -222,8 +266,8 @@ connect_why(natsStatus s, char *err, size_t len)
 		    "_CERT, _KEY ask for it");
 		return 100;
 	case NATS_SSL_ERROR:
-		if (strstr(t, ":depth=") != NULL) {
-			tls_untrusted(t, err, len);
+		if ((r = tls_verify_error(t, &rlen, &cert, &clen)) != NULL) {
+			tls_untrusted(r, rlen, cert, clen, err, len);
 			return 100;
 		}
 		if (strstr(t, "certificate required") != NULL ||
@@ -231,13 +275,27 @@ connect_why(natsStatus s, char *err, size_t len)
 		    strstr(t, "unknown ca") != NULL) {
 			snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the "
 			    "server refused this host's TLS client certificate "
-			    "(%s): set HOOKPIPE_NATS_CERT and HOOKPIPE_NATS_KEY "
-			    "to a certificate its CA signed, and its key", t);
+			    "(%s): %s", t, cert_fix(fix, sizeof(fix)));
 			return 100;
 		}
 		break;
 	default:
 		break;
+	}
+	/*
+	 * With TLS 1.3 a server that refuses the client's certificate
+	 * closes the connection once the handshake is over: the library
+	 * sees no answer, or cannot write (whichever comes first). A server
+	 * going away does the same, so this one stays temporary.
+	 */
+	if (tls && (strstr(t, "got ''") != NULL ||
+	    strstr(t, "SSL_write error") != NULL ||
+	    strstr(t, "SSL_read error") != NULL)) {
+		snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server "
+		    "closed the connection after the TLS handshake (%s): if it "
+		    "verifies clients (verify: true), %s", t,
+		    cert_fix(fix, sizeof(fix)));
+		return 111;
 	}
 	nats_why(s, err, len, "cannot connect to HOOKPIPE_NATS");
 	return 111;
@@ -360,7 +418,7 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 		goto fail;
 	}
 	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK) {
-		rc = connect_why(s, err, errlen);
+		rc = connect_why(s, tls, err, errlen);
 		goto fail;
 	}
 	jsOptions_Init(&jo);

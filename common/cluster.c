@@ -270,14 +270,6 @@ connect_why(natsStatus s, int tls, char *err, size_t len)
 			tls_untrusted(r, rlen, cert, clen, err, len);
 			return 100;
 		}
-		if (strstr(t, "certificate required") != NULL ||
-		    strstr(t, "bad certificate") != NULL ||
-		    strstr(t, "unknown ca") != NULL) {
-			snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the "
-			    "server refused this host's TLS client certificate "
-			    "(%s): %s", t, cert_fix(fix, sizeof(fix)));
-			return 100;
-		}
 		break;
 	default:
 		break;

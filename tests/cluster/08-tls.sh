@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Cluster mode over TLS and with authentication, against a real
 # nats-server: one server with mutual TLS (certificates made here with
-# the openssl command line), one with a user and password in the URL.
-# Over each, `cluster init`, the stages and a signed delivery whose
-# workflow runs; the password is in no log, no status and no process's
-# arguments; and the mistakes a user makes (no CA, a certificate
-# without its key, a CA file that is not there, a wrong password, a CA
-# that did not sign the server's certificate) each stop the CLI with a
-# message that names what to fix, and a stage with exit 100.
+# the openssl command line), one with a user and password in the URL,
+# one in operator mode with a .creds file. Over each, `cluster init`,
+# the stages and a signed delivery whose workflow runs; the password is
+# in no log, no status and no process's arguments; and the mistakes a
+# user makes (no CA, a CA that did not sign the server's certificate, a
+# CA file that is not there, a certificate without its key, a wrong
+# password, no credentials) each stop the CLI with a message that names
+# what to fix, and the verifier with exit 100. A refused client
+# certificate is told apart from a server going away by nothing but a
+# guess: its message says what to check, and it stays 111.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v openssl >/dev/null 2>&1; then
@@ -213,6 +216,11 @@ refused "a password in a malformed URL" \
 assert_contains "it shows the URL" "nats://hookpipe:***@127.0.0.1:$PW_PORT/x" \
     "$OUT"
 assert_not_contains "without the password" "$PW" "$OUT$VOUT"
+
+refused "tls:// to a server without TLS" \
+    HOOKPIPE_NATS="tls://hookpipe:$PW@127.0.0.1:$PW_PORT"
+assert_contains "it says the server does not speak TLS" \
+    "the server does not speak TLS" "$OUT"
 
 if wait_for 30 hookpipe cluster init --replicas 1 >/dev/null 2>&1; then
 	ok "with a password: cluster init --replicas 1"

@@ -401,4 +401,23 @@ assert_status "with a credentials file: a signed delivery" 200
 ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
 check "its workflow ran" wait_for 30 grep -qx "$ev" "$RAN"
 
+# The NATS client reads the credentials file again when it reconnects,
+# after the stages confined themselves (Landlock): the server killed and
+# started again, deliveries are stored again.
+nats_kill 3
+nats-server -c "$NATS_DIR/jwt.conf" >>"$NATS_DIR/n3.log" 2>&1 &
+NATS_PID[3]=$!
+fresh_200() {
+	deliver "$SUB_ID" "$SUB_SECRET" "$(payload batch.completed "$T_DIR/p4.json")"
+	[ "$HTTP_STATUS" = 200 ]
+}
+if wait_for 60 fresh_200; then
+	ok "the server restarted: the stages reconnect with the credentials file"
+else
+	not_ok "the server restarted: the stages reconnect with the credentials file" \
+	    "last: $HTTP_STATUS $HTTP_BODY"
+fi
+ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
+check "and its workflow ran" wait_for 30 grep -qx "$ev" "$RAN"
+
 finish

@@ -8,6 +8,8 @@
  * calls it per batch), so that a cluster without quorum costs one
  * timeout per batch, not one per delivery.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,16 +88,209 @@ url_valid(const char *u)
 	return *p == '\0' || strcmp(p, "/") == 0;
 }
 
+/*
+ * URLS (one, or a comma-separated list) without their secrets: the
+ * password of user:password@ becomes ***, and so does a token@, so that
+ * what is printed or logged never holds one.
+ */
 static void
-nats_why(natsStatus s, char *err, size_t len, const char *what)
+urls_redact(const char *urls, char *out, size_t len)
+{
+	const char *u = urls, *h, *at, *c, *end;
+	size_t o = 0;
+	int n;
+
+	out[0] = '\0';
+	while (*u != '\0' && o < len) {
+		end = u + strcspn(u, ",");
+		h = u;
+		if ((c = strstr(u, "://")) != NULL && c < end)
+			h = c + 3;
+		for (at = NULL, c = h; c < end; c++)
+			if (*c == '@')
+				at = c;
+		if (at == NULL)
+			n = snprintf(out + o, len - o, "%.*s", (int)(end - u), u);
+		else {
+			c = memchr(h, ':', (size_t)(at - h));
+			/* user:***@host, or ***@host for a token */
+			n = snprintf(out + o, len - o, "%.*s***%.*s",
+			    (int)((c != NULL ? c + 1 : h) - u), u,
+			    (int)(end - at), at);
+		}
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		if (*end == '\0')
+			break;
+		if (o < len - 1) {
+			out[o++] = ',';
+			out[o] = '\0';
+		}
+		u = end + 1;
+	}
+}
+
+/* The library's last error, without its place in the library. */
+static const char *
+nats_text(natsStatus s)
 {
 	const char *t = nats_GetLastError(NULL), *p;
 
 	/* "(conn.c:2088): No server ...": the library's place is noise. */
 	if (t != NULL && t[0] == '(' && (p = strstr(t, "): ")) != NULL)
 		t = p + 3;
-	snprintf(err, len, "%s: %s", what, t != NULL && t[0] != '\0' ? t :
-	    natsStatus_GetText(s));
+	return t != NULL && t[0] != '\0' ? t : natsStatus_GetText(s);
+}
+
+static void
+nats_why(natsStatus s, char *err, size_t len, const char *what)
+{
+	snprintf(err, len, "%s: %s", what, nats_text(s));
+}
+
+/*
+ * The file a variable names can be read: said with the variable and the
+ * file, before the library says only that the TLS setup failed.
+ */
+static int
+file_readable(const char *var, char *err, size_t len)
+{
+	const char *path = env(var);
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, len, "%s=%s: cannot read it: %s", var, path,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The library's "SSL handshake error: 20:REASON:depth=0:cert=SUBJECT:
+ * issuer=ISSUER" (or "62:REASON:expected=HOST:cert=SUBJECT"): this host
+ * refused the server's certificate; NULL for any other TLS failure.
+ * Sets the reason OpenSSL gives and the certificate's subject.
+ */
+static const char *
+tls_verify_error(const char *t, int *rlen, const char **cert, int *clen)
+{
+	const char *r, *re, *ce;
+
+	if ((r = strstr(t, "handshake error: ")) == NULL)
+		return NULL;
+	r += 17;
+	if (r[0] < '0' || r[0] > '9')
+		return NULL;
+	r += strspn(r, "0123456789");		/* OpenSSL's code */
+	if (*r++ != ':')
+		return NULL;
+	if ((re = strstr(r, ":depth=")) == NULL &&
+	    (re = strstr(r, ":expected=")) == NULL)
+		return NULL;
+	if ((*cert = strstr(re, ":cert=")) != NULL) {
+		*cert += 6;
+		if ((ce = strstr(*cert, ":issuer=")) == NULL)
+			ce = *cert + strlen(*cert);
+	} else
+		*cert = ce = re;
+	*rlen = (int)(re - r);
+	*clen = (int)(ce - *cert);
+	return r;
+}
+
+/* This host refused the server's certificate: which, why, what to fix. */
+static void
+tls_untrusted(const char *r, int rlen, const char *cert, int clen,
+    char *err, size_t len)
+{
+	const char *ca = env("HOOKPIPE_NATS_CA");
+	char fix[PATH_MAX + 128];
+
+	if (memmem(r, (size_t)rlen, "mismatch", 8) != NULL)
+		snprintf(fix, sizeof(fix), "it is for another host: its "
+		    "subjectAltName must hold the host of the URL in "
+		    "HOOKPIPE_NATS, or the URL the name it holds");
+	else if (ca == NULL)
+		snprintf(fix, sizeof(fix), "set HOOKPIPE_NATS_CA to the CA "
+		    "certificate (PEM) that signed it");
+	else
+		snprintf(fix, sizeof(fix), "HOOKPIPE_NATS_CA=%s does not hold "
+		    "the CA that signed it", ca);
+	snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server's TLS "
+	    "certificate %.*s is not trusted (%.*s): %s", clen, cert, rlen, r,
+	    fix);
+}
+
+/*
+ * Why natsConnection_Connect failed, said with what to fix: 100 when a
+ * setting on either side is wrong (restarting will not help), 111 when
+ * no server answered, or when it cannot be told from that.
+ */
+/* What to do about a client certificate the server refused. */
+static const char *
+cert_fix(char *fix, size_t len)
+{
+	const char *cert = env("HOOKPIPE_NATS_CERT");
+
+	if (cert == NULL)
+		snprintf(fix, len, "set HOOKPIPE_NATS_CERT and "
+		    "HOOKPIPE_NATS_KEY to a certificate its CA signed, and its "
+		    "key");
+	else
+		snprintf(fix, len, "HOOKPIPE_NATS_CERT=%s must be signed by "
+		    "the CA the server trusts (its ca_file)", cert);
+	return fix;
+}
+
+static int
+connect_why(natsStatus s, int tls, char *err, size_t len)
+{
+	const char *t = nats_text(s), *r, *cert;
+	char fix[PATH_MAX + 128];
+	int rlen, clen;
+
+	switch (s) {
+	case NATS_CONNECTION_AUTH_FAILED:
+		snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server "
+		    "refused the credentials (%s): check the user and "
+		    "password in the URLs (nats://USER:PASSWORD@HOST:PORT)%s",
+		    t, env("HOOKPIPE_NATS_CREDS") != NULL ? " and the file "
+		    "HOOKPIPE_NATS_CREDS names" : " or set HOOKPIPE_NATS_CREDS");
+		return 100;
+	case NATS_SECURE_CONNECTION_WANTED:
+		snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server "
+		    "does not speak TLS, and tls:// URLs or HOOKPIPE_NATS_CA, "
+		    "_CERT, _KEY ask for it");
+		return 100;
+	case NATS_SSL_ERROR:
+		if ((r = tls_verify_error(t, &rlen, &cert, &clen)) != NULL) {
+			tls_untrusted(r, rlen, cert, clen, err, len);
+			return 100;
+		}
+		break;
+	default:
+		break;
+	}
+	/*
+	 * With TLS 1.3 a server that refuses the client's certificate
+	 * closes the connection once the handshake is over: the library
+	 * sees no answer, or cannot write (whichever comes first). A server
+	 * going away does the same, so this one stays temporary.
+	 */
+	if (tls && (strstr(t, "got ''") != NULL ||
+	    strstr(t, "SSL_write error") != NULL ||
+	    strstr(t, "SSL_read error") != NULL)) {
+		snprintf(err, len, "cannot connect to HOOKPIPE_NATS: the server "
+		    "closed the connection after the TLS handshake (%s): if it "
+		    "verifies clients (verify: true), %s", t,
+		    cert_fix(fix, sizeof(fix)));
+		return 111;
+	}
+	nats_why(s, err, len, "cannot connect to HOOKPIPE_NATS");
+	return 111;
 }
 
 int
@@ -130,9 +325,12 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 		if (*p == '\0')
 			continue;
 		if (!url_valid(p)) {
+			char shown[512];
+
+			urls_redact(p, shown, sizeof(shown));
 			snprintf(err, errlen, "HOOKPIPE_NATS: %s is not a NATS "
 			    "URL (nats://HOST:PORT or tls://HOST:PORT, "
-			    "separated by commas)", p);
+			    "separated by commas)", shown);
 			return 100;
 		}
 		if (n == URLS_MAX) {
@@ -170,13 +368,17 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 		goto fail;
 	}
 	if ((v = env("HOOKPIPE_NATS_CREDS")) != NULL &&
+	    (file_readable("HOOKPIPE_NATS_CREDS", err, errlen) == -1 ||
 	    (s = natsOptions_SetUserCredentialsFromFiles(o, v, NULL)) !=
-	    NATS_OK) {
-		nats_why(s, err, errlen, "HOOKPIPE_NATS_CREDS");
+	    NATS_OK)) {
+		if (s != NATS_OK)
+			nats_why(s, err, errlen, "HOOKPIPE_NATS_CREDS");
 		goto fail;
 	}
 	if ((v = env("HOOKPIPE_NATS_CA")) != NULL) {
 		tls = 1;
+		if (file_readable("HOOKPIPE_NATS_CA", err, errlen) == -1)
+			goto fail;
 		if ((s = natsOptions_LoadCATrustedCertificates(o, v)) !=
 		    NATS_OK) {
 			nats_why(s, err, errlen, "HOOKPIPE_NATS_CA");
@@ -193,6 +395,9 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 			goto fail;
 		}
 		tls = 1;
+		if (file_readable("HOOKPIPE_NATS_CERT", err, errlen) == -1 ||
+		    file_readable("HOOKPIPE_NATS_KEY", err, errlen) == -1)
+			goto fail;
 		if ((s = natsOptions_LoadCertificatesChain(o,
 		    env("HOOKPIPE_NATS_CERT"), env("HOOKPIPE_NATS_KEY"))) !=
 		    NATS_OK) {
@@ -205,8 +410,7 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 		goto fail;
 	}
 	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK) {
-		nats_why(s, err, errlen, "cannot connect to HOOKPIPE_NATS");
-		rc = 111;
+		rc = connect_why(s, tls, err, errlen);
 		goto fail;
 	}
 	jsOptions_Init(&jo);
@@ -1021,17 +1225,21 @@ stream_status(struct cluster *c, const char *name, const char *kind)
 json_t *
 cluster_status(struct cluster *c)
 {
-	char url[512];
+	char url[512], shown[4096];
 	json_t *o, *a;
 
 	o = json_object();
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "servers", json_string(getenv("HOOKPIPE_NATS")));
+	/* The URLs may hold a password: never shown. */
+	urls_redact(env("HOOKPIPE_NATS") != NULL ? env("HOOKPIPE_NATS") : "",
+	    shown, sizeof(shown));
+	json_object_set_new(o, "servers", json_string(shown));
 	if (natsConnection_GetConnectedUrl(c->nc, url, sizeof(url)) ==
-	    NATS_OK && url[0] != '\0')
-		json_object_set_new(o, "connected", json_string(url));
-	else
+	    NATS_OK && url[0] != '\0') {
+		urls_redact(url, shown, sizeof(shown));
+		json_object_set_new(o, "connected", json_string(shown));
+	} else
 		json_object_set_new(o, "connected", json_null());
 	a = json_array();
 	json_array_append_new(a, stream_status(c, CLUSTER_EVENTS, "stream"));

@@ -224,11 +224,6 @@ tls_untrusted(const char *r, int rlen, const char *cert, int clen,
 	    fix);
 }
 
-/*
- * Why natsConnection_Connect failed, said with what to fix: 100 when a
- * setting on either side is wrong (restarting will not help), 111 when
- * no server answered, or when it cannot be told from that.
- */
 /* What to do about a client certificate the server refused. */
 static const char *
 cert_fix(char *fix, size_t len)
@@ -245,6 +240,11 @@ cert_fix(char *fix, size_t len)
 	return fix;
 }
 
+/*
+ * Why natsConnection_Connect failed, said with what to fix: 100 when a
+ * setting on either side is wrong (restarting will not help), 111 when
+ * no server answered, or when it cannot be told from that.
+ */
 static int
 connect_why(natsStatus s, int tls, char *err, size_t len)
 {

@@ -618,9 +618,13 @@ cluster_dedupe_open(struct cluster *c, char *err, size_t errlen)
 	return dedupe_open(c, err, errlen);
 }
 
-/* 1 with the value, 0 when there is no such key, -1 when unknown. */
+/*
+ * 1 with the value (and when it was written, in ns since the epoch, by
+ * the server's clock), 0 when there is no such key, -1 when unknown.
+ */
 static int
-dedupe_get(struct cluster *c, const char *key, char *val, size_t len)
+dedupe_get(struct cluster *c, const char *key, char *val, size_t len,
+    int64_t *created)
 {
 	kvEntry *e = NULL;
 	natsStatus s;
@@ -637,6 +641,7 @@ dedupe_get(struct cluster *c, const char *key, char *val, size_t len)
 	}
 	memcpy(val, kvEntry_Value(e), n);
 	val[n] = '\0';
+	*created = kvEntry_Created(e);
 	kvEntry_Destroy(e);
 	return 1;
 }
@@ -649,6 +654,7 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	unsigned char dg[32];
 	char key[2 + 64 + 1], prev[UUID_LEN + 1];
 	struct buf b = { 0 };
+	int64_t created = 0;
 	natsStatus s;
 	int rc;
 
@@ -678,14 +684,16 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	 * Claimed before, or no quorum. A claim whose event never reached
 	 * the stream (its publish failed: the sender got 503 and retries)
 	 * is taken over with its event id, so that the retry is stored;
-	 * the stream's message-id dedupe absorbs a publish racing it.
+	 * the stream's message-id dedupe absorbs a publish racing it. But
+	 * not while its publish may still be under way (another host got
+	 * the same delivery a moment before): both would answer it new.
 	 */
 	if (s != NATS_ERR) {
 		/* A timeout, a lost connection: not the server's "exists". */
 		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
 		goto fail;
 	}
-	if ((rc = dedupe_get(c, key, prev, sizeof(prev))) != 1) {
+	if ((rc = dedupe_get(c, key, prev, sizeof(prev), &created)) != 1) {
 		nats_why(s, err, errlen, "dedupe bucket " CLUSTER_DEDUPE);
 		goto fail;
 	}
@@ -694,6 +702,11 @@ cluster_dedupe_claim(struct cluster *c, const char *sub, const char *did,
 	case 1:
 		return CLUSTER_DUP;
 	case 0:
+		if (now_us() * 1000 - created < CLAIM_SETTLE_MS * 1000000LL) {
+			snprintf(err, errlen, "another host is storing this "
+			    "delivery");
+			return CLUSTER_BUSY;
+		}
 		return CLUSTER_NEW;
 	}
 	snprintf(err, errlen, "stream " CLUSTER_EVENTS " did not answer");

@@ -47,6 +47,9 @@ struct event_rec;
 #define CLUSTER_ASK_RUNS	"hookpipe.ask.runs"	/* runs of every host */
 #define CLUSTER_REPLICAS	3
 #define CLUSTER_WAIT_MS		2000	/* a JetStream request's limit */
+/* A dedupe claim's publish is over, one way or the other, this long
+ * after the claim (its own wait, twice, and some clock skew). */
+#define CLAIM_SETTLE_MS		(2 * CLUSTER_WAIT_MS + 1000)
 
 /* An answer to an ask (NULL: none); req is the asker's JSON. */
 typedef json_t	*(*cluster_answer_fn)(void *arg, json_t *req);
@@ -91,9 +94,11 @@ int	cluster_init(struct cluster *, int replicas, int64_t max_age_s,
 /*
  * The cluster-wide dedupe test: claim (sub, delivery id) for event_id.
  * CLUSTER_NEW: claimed now; CLUSTER_DUP: claimed before, by the event
- * in first; CLUSTER_FAIL: no answer from a quorum (err).
+ * in first; CLUSTER_BUSY: claimed moments ago by an event not yet in
+ * the stream (another host is storing it: ask again later);
+ * CLUSTER_FAIL: no answer from a quorum (err).
  */
-enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE };
+enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE, CLUSTER_BUSY };
 int	cluster_dedupe_claim(struct cluster *, const char *sub,
 	    const char *did, const char *event_id, char *first, size_t firstlen,
 	    char *err, size_t errlen);

@@ -448,7 +448,8 @@ cluster_finish(struct verifier *v, MDB_txn *txn, struct item *it)
 	if (it->cl_dup_of) {
 		struct item *o = &v->batch[it->cl_dup_of - 1];
 
-		rc = o->cl_rc == CLUSTER_FAIL ? CLUSTER_FAIL : CLUSTER_DUP;
+		rc = o->cl_rc == CLUSTER_NEW || o->cl_rc == CLUSTER_DUP ?
+		    CLUSTER_DUP : o->cl_rc;
 		first = o->cl_rc == CLUSTER_NEW ? o->ev.id : o->cl_first;
 	}
 	switch (rc) {
@@ -460,6 +461,13 @@ cluster_finish(struct verifier *v, MDB_txn *txn, struct item *it)
 		return 0;
 	case CLUSTER_NEW:
 		break;
+	case CLUSTER_BUSY:
+		/* Its sender asks again, and then learns which it is. */
+		answer(it, 503, "{\"error\":\"another host is storing this "
+		    "delivery right now\"}");
+		str_copy(it->why, it->cl_err, sizeof(it->why));
+		it->reason = "cluster_unavailable";
+		return 0;
 	default:
 		answer(it, 503, "{\"error\":\"the cluster cannot store the "
 		    "event right now\"}");

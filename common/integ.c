@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,6 +372,7 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 	if (!json_is_object(def))
 		BAD("%s: the definition must be a JSON object", label);
+	ig->def = def;		/* what the checks derive is kept in it */
 	s = json_string_value(json_object_get(def, "name"));
 	if (s == NULL || !name_valid(s))
 		BAD("%s: /name: expected a name of letters, digits, '.', '_' "
@@ -515,8 +517,19 @@ integ_check(struct integ *ig, json_t *def, const char *label, char *err,
 	if (integ_check_forms(ig, def, label, err, errlen) == -1 ||
 	    integ_api_check(ig, def, label, err, errlen) == -1)
 		return -1;
-	ig->def = def;
 	derive_headers(ig);
+	return 0;
+}
+
+/* Where the definition came from, kept in it. */
+static int
+set_path(struct integ *ig, const char *path, char *err, size_t errlen)
+{
+	if (json_object_set_new(ig->def, "_path", json_string(path)) == -1) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	ig->path = json_string_value(json_object_get(ig->def, "_path"));
 	return 0;
 }
 
@@ -534,12 +547,12 @@ integ_load_string(struct integ *ig, const char *text, const char *label,
 		    je.column, je.text);
 		return -1;
 	}
-	if (integ_check(ig, def, label, err, errlen) == -1) {
+	if (integ_check(ig, def, label, err, errlen) == -1 ||
+	    set_path(ig, label, err, errlen) == -1) {
 		json_decref(def);
 		memset(ig, 0, sizeof(*ig));
 		return -1;
 	}
-	str_copy(ig->path, label, sizeof(ig->path));
 	return 0;
 }
 
@@ -556,12 +569,12 @@ integ_load_file(struct integ *ig, const char *path, char *err, size_t errlen)
 		    je.column, je.text);
 		return -1;
 	}
-	if (integ_check(ig, def, path, err, errlen) == -1) {
+	if (integ_check(ig, def, path, err, errlen) == -1 ||
+	    set_path(ig, path, err, errlen) == -1) {
 		json_decref(def);
 		memset(ig, 0, sizeof(*ig));
 		return -1;
 	}
-	str_copy(ig->path, path, sizeof(ig->path));
 	return 0;
 }
 
@@ -569,6 +582,28 @@ static int
 cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * What only people read, dropped from a stage's copy: the events'
+ * descriptions (one shared empty string each, so that a definition
+ * derived from this one still checks), the output and setup documents.
+ * Two thirds of the definitions' text.
+ */
+static void
+slim(struct integ *ig)
+{
+	static json_t *empty;
+	json_t *v;
+	size_t i;
+
+	if (empty == NULL && (empty = json_string("")) == NULL)
+		return;
+	json_array_foreach(ig->events, i, v)
+		json_object_set(v, "description", empty);
+	json_object_del(ig->def, "output");
+	json_object_del(ig->def, "setup");
+	ig->setup = NULL;
 }
 
 /* The entry of prev loaded from path, or NULL. */
@@ -632,7 +667,8 @@ load_dir(struct integ_set *set, const char *dir, integ_warn_fn warn,
 					warn(err);
 				continue;
 			}
-		}
+		} else if (set->slim)
+			slim(&ig);
 		for (j = 0; j < set->n; j++)
 			if (strcmp(set->v[j].name, ig.name) == 0)
 				break;
@@ -658,20 +694,31 @@ integ_load_all(struct integ_set *set, const struct config *cfg,
 	set->n = set->errors = 0;
 	load_dir(set, cfg->integrations_dir, warn, NULL);
 	load_dir(set, cfg->user_integrations_dir, warn, NULL);
+	if (set->slim)
+		malloc_trim(0);
 }
 
 void
 integ_reload(struct integ_set *set, const struct config *cfg,
     integ_warn_fn warn)
 {
-	static struct integ_set prev;	/* large: not on the stack */
+	struct integ_set *prev;
 
-	memcpy(prev.v, set->v, (size_t)set->n * sizeof(set->v[0]));
-	prev.n = set->n;
+	/* Large, and mapped for this call alone: its pages go back after. */
+	if ((prev = malloc(sizeof(*prev))) == NULL) {
+		if (warn)
+			warn("out of memory: the definitions are not reloaded");
+		return;
+	}
+	memcpy(prev->v, set->v, (size_t)set->n * sizeof(set->v[0]));
+	prev->n = set->n;
 	set->n = set->errors = 0;
-	load_dir(set, cfg->integrations_dir, warn, &prev);
-	load_dir(set, cfg->user_integrations_dir, warn, &prev);
-	integ_free_all(&prev);
+	load_dir(set, cfg->integrations_dir, warn, prev);
+	load_dir(set, cfg->user_integrations_dir, warn, prev);
+	integ_free_all(prev);
+	free(prev);
+	if (set->slim)
+		malloc_trim(0);
 }
 
 /* FNV-1a, to fold names and numbers into a stamp. */
@@ -881,6 +928,7 @@ integ_derive(const struct integ *base, const char *params, struct integ *out,
 	}
 	json_object_del(def, "_sig_headers");
 	json_object_del(def, "_read_headers");
+	json_object_del(def, "_jwks_path");
 	/* Every param must be one the integration takes. */
 	while (*p != '\0') {
 		const char *end = strchr(p, '\n'), *eq = strchr(p, '=');
@@ -951,7 +999,11 @@ integ_derive(const struct integ *base, const char *params, struct integ *out,
 		name_the_param(base, err, errlen);
 		return -1;
 	}
-	str_copy(out->path, base->path, sizeof(out->path));
+	if (set_path(out, base->path, err, errlen) == -1) {
+		json_decref(def);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
 	return 0;
 }
 

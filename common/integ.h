@@ -146,7 +146,8 @@ struct scheme_conf {
 	/* jwt */
 	unsigned	 algs;		/* JWT_* accepted */
 	int		 jwks;		/* keys from jwks_url or jwks_file */
-	char		 jwks_path[PATH_MAX]; /* jwks_file, resolved */
+	const char	*jwks_path;	/* jwks_file, resolved (in the definition);
+					   NULL: none */
 	/* standard-webhooks: the headers' names are this and id,
 	 * timestamp, signature ("webhook-", Svix's "svix-"), lower case */
 	char		 sw_prefix[32];
@@ -207,7 +208,8 @@ struct integ {
 	char		 title[128];
 	char		 category[32];
 	char		 scheme[32];
-	char		 path[PATH_MAX];	/* the file it came from */
+	const char	*path;			/* the file it came from (kept in
+					   the definition, as "_path") */
 	struct sources	 event_type;
 	struct sources	 delivery_id;
 	int64_t		 max_body;		/* 0: HOOKPIPE_MAX_BODY */
@@ -259,6 +261,12 @@ struct integ_set {
 	struct integ	 v[INTEG_MAX];
 	int		 n;
 	int		 errors;		/* definitions refused */
+	/*
+	 * Set by a stage before loading: each definition keeps only what a
+	 * stage reads (no event descriptions, output or setup documents,
+	 * which are the CLI's), and the heap is trimmed after a load.
+	 */
+	int		 slim;
 };
 
 /*

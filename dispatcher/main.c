@@ -1359,6 +1359,7 @@ main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
 	d->integ_stamp = integ_stamp(&d->cfg);
+	d->integs.slim = 1;
 	integ_load_all(&d->integs, &d->cfg, warn_integ);
 	recover_running(d);
 	stage_ready(&d->st, &d->cfg);

@@ -120,6 +120,7 @@ main(int argc, char **argv)
 	metrics_open(&rx->cfg, "receiver");
 	metrics_set(M_RX_BODY_BUDGET, NULL, NULL, rx->cfg.body_budget);
 	rx->integ_stamp = integ_stamp(&rx->cfg);
+	rx->integs.slim = 1;
 	integ_load_all(&rx->integs, &rx->cfg, rx_warn_integ);
 	rx_cap_limits(rx);
 	/*

@@ -1415,6 +1415,7 @@ main(int argc, char **argv)
 	    sizeof(err))) != 0)
 		fatal(rc == 100 ? EXIT_PERMANENT : EXIT_TEMPORARY, "%s", err);
 	v->integ_stamp = integ_stamp(&v->cfg);
+	v->integs.slim = 1;
 	integ_load_all(&v->integs, &v->cfg, warn_integ);
 	if (v->integs.n == 0)
 		fatal(EXIT_PERMANENT, "no integration definitions in %s or %s",

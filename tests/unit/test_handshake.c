@@ -794,7 +794,7 @@ decryption(void)
 static void
 reload(void)
 {
-	struct integ_set set;
+	static struct integ_set set;
 	struct config cfg;
 	char dir[] = "/tmp/hphsXXXXXX", path[300];
 	uint64_t stamp;

@@ -23,7 +23,7 @@ int
 main(void)
 {
 	struct integ ig;
-	struct integ_set set;
+	static struct integ_set set;
 	struct config cfg;
 	char err[1024], dir[] = "/tmp/hpiXXXXXX", path[256];
 	json_t *doc;
@@ -129,6 +129,40 @@ main(void)
 	snprintf(path, sizeof(path), "%s/broken.json", dir);
 	unlink(path);
 	rmdir(dir);
+
+	/* A stage's copy keeps what it reads: the events' names, not what
+	 * only people read; a definition derived from it still checks. */
+	{
+		static struct integ_set st;
+		struct integ d;
+		const struct integ *gh, *wh;
+
+		st.slim = 1;
+		snprintf(cfg.user_integrations_dir,
+		    sizeof(cfg.user_integrations_dir), "%s/none", dir);
+		integ_load_all(&st, &cfg, warn);
+		CHECK(st.n >= 40 && st.errors == 0);
+		CHECK((gh = integ_find(&st, "github")) != NULL);
+		CHECK(integ_has_event(gh, "pull_request") &&
+		    !integ_has_event(gh, "nope"));
+		CHECK(strcmp(json_string_value(json_object_get(json_array_get(
+		    gh->events, 0), "description")), "") == 0);
+		CHECK(gh->setup == NULL && json_object_get(gh->def,
+		    "output") == NULL && json_object_get(gh->def,
+		    "setup") == NULL);
+		CHECK(integ_reads_header(gh, "x-hub-signature-256"));
+		CHECK((wh = integ_find(&st, "webhook")) != NULL);
+		CHECK_MSG(integ_derive(wh, "header=X-Signature\n", &d, err,
+		    sizeof(err)) == 0, "%s", err);
+		CHECK(integ_reads_header(&d, "x-signature"));
+		json_decref(d.def);
+		/* The CLI's copy keeps them. */
+		CHECK(integ_load_file(&ig, "integrations/github.json", err,
+		    sizeof(err)) == 0 && ig.setup != NULL &&
+		    json_object_get(ig.def, "output") != NULL);
+		json_decref(ig.def);
+		integ_free_all(&st);
+	}
 	secret_checks();
 	/* Definitions that contradict themselves are refused at load. */
 	{

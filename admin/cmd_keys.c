@@ -20,7 +20,7 @@
 static const char *
 keys_url(const struct integ *ig)
 {
-	if (ig->sc.id != SCHEME_JWT || ig->sc.jwks_path[0] != '\0')
+	if (ig->sc.id != SCHEME_JWT || ig->sc.jwks_path != NULL)
 		return NULL;
 	return json_string_value(json_object_get(ig->params, "jwks_url"));
 }

@@ -604,8 +604,9 @@ check_jwt(struct integ *ig, const char *label, char *err, size_t errlen)
 	static const char *const names[] = { "HS256", "RS256", "ES256", NULL };
 	static const char *const senc[] = { "raw", "base64", "hex", NULL };
 	struct scheme_conf *sc = &ig->sc;
-	json_t *p = ig->params, *v, *e;
+	json_t *p = ig->params, *v, *e, *jp = NULL;
 	const char *prefix, *url, *file, *se;
+	char path[PATH_MAX];
 	size_t i;
 
 	if (known_keys(p, jwt_keys, ig->scheme, label, err, errlen) == -1)
@@ -655,11 +656,18 @@ check_jwt(struct integ *ig, const char *label, char *err, size_t errlen)
 		if (*file == '\0')
 			BAD("/params/jwks_file: expected a file name");
 		if (*file == '/' || slash == NULL)
-			str_copy(sc->jwks_path, file, sizeof(sc->jwks_path));
-		else if (snprintf(sc->jwks_path, sizeof(sc->jwks_path),
-		    "%.*s/%s", (int)(slash - label), label, file) >=
-		    (int)sizeof(sc->jwks_path))
+			jp = json_string(file);
+		else if (snprintf(path, sizeof(path), "%.*s/%s",
+		    (int)(slash - label), label, file) >= (int)sizeof(path))
 			BAD("/params/jwks_file: the path is too long");
+		else
+			jp = json_string(path);
+		/* Kept by the definition, as long as the compiled scheme. */
+		if (jp == NULL || json_object_set_new(ig->def, "_jwks_path",
+		    jp) == -1)
+			BAD("/params/jwks_file: out of memory");
+		sc->jwks_path = json_string_value(json_object_get(ig->def,
+		    "_jwks_path"));
 	}
 	sc->jwks = url != NULL || file != NULL;
 	if (sc->jwks && (sc->algs & JWT_HS256))

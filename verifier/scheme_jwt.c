@@ -183,7 +183,7 @@ jwt_verify_jwks(const struct vreq *r, const struct jwt *t, char *why,
 	file = vctx_sub_param(r, "jwks_file");
 	if (file != NULL)
 		str_copy(path, file, sizeof(path));
-	else if (sc->jwks_path[0] != '\0')
+	else if (sc->jwks_path != NULL)
 		str_copy(path, sc->jwks_path, sizeof(path));
 	else if ((home = home_dir()) == NULL || jwks_cache_path(home, url,
 	    path, sizeof(path)) == -1) {
@@ -193,7 +193,7 @@ jwt_verify_jwks(const struct vreq *r, const struct jwt *t, char *why,
 	}
 	free(file);
 	if ((keys = jwks_load(path, &fetched, lwhy, sizeof(lwhy))) == NULL) {
-		if (url != NULL && sc->jwks_path[0] == '\0')
+		if (url != NULL && sc->jwks_path == NULL)
 			snprintf(why, whylen, "the keys of %s are not fetched "
 			    "yet (run: hookpipe sub refresh-keys SUB)", url);
 		else

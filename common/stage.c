@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,26 @@ stage_is_up(const struct config *cfg, const char *name)
 	up = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
 	close(fd);
 	return up;
+}
+
+/*
+ * A burst leaves the heap larger than what is in use: the batches'
+ * buffers were freed between longer-lived blocks, and glibc returns only
+ * the top of the heap. The pages stay the process's private memory until
+ * malloc_trim() hands the free ones back, which costs their page faults
+ * when work comes again: so only after a second with nothing to do,
+ * once per burst, never under load.
+ */
+#define TRIM_QUIET_MS	1000
+
+void
+stage_pass(struct stage *st, int busy)
+{
+	if (busy) {
+		st->busy_at = mono_ms();
+		st->trim_due = 1;
+	} else if (st->trim_due && mono_ms() - st->busy_at >= TRIM_QUIET_MS) {
+		malloc_trim(0);
+		st->trim_due = 0;
+	}
 }

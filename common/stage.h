@@ -7,6 +7,7 @@
 #define HP_STAGE_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -14,6 +15,8 @@ struct stage {
 	const char	*name;		/* "receiver", "verifier", ... */
 	int		 lock_fd;
 	int		 sig_fd;	/* signalfd: SIGTERM, SIGINT, SIGHUP */
+	int64_t		 busy_at;	/* the last pass that had work */
+	int		 trim_due;	/* work since the heap was trimmed */
 };
 
 /*
@@ -36,6 +39,11 @@ void	stage_ready(struct stage *, const struct config *);
 /* Reads one pending signal; returns its number or 0. */
 int	stage_signal(struct stage *);
 void	stage_exit(struct stage *, const struct config *);
+/*
+ * Once per pass of the loop, busy when the pass had work (the poll said
+ * so). A second of quiet after work gives the heap's free pages back.
+ */
+void	stage_pass(struct stage *, int busy);
 
 /* 1 when the named stage holds its lock (is running). */
 int	stage_is_up(const struct config *, const char *name);

@@ -1183,7 +1183,7 @@ loop(struct dispatcher *d)
 	if (items == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
 	for (;;) {
-		int n = 0, nhttp, map[3 * 1024 + 4];
+		int n = 0, nhttp, ready, map[3 * 1024 + 4];
 		long timeout = (long)(next_tick - mono_ms());
 		int64_t ht = httpc_timeout(&d->http);
 
@@ -1228,9 +1228,11 @@ loop(struct dispatcher *d)
 		}
 		if (timeout < 0)
 			timeout = 0;
-		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
+		if ((ready = zmq_poll(items, n, timeout)) == -1 &&
+		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
+		stage_pass(&d->st, ready > 0 || jobs_running(d) > 0);
 		if (items[3].revents & ZMQ_POLLIN)
 			tap_poll(&d->tap);
 		if (items[2].revents & ZMQ_POLLIN) {

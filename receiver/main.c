@@ -172,7 +172,7 @@ main(int argc, char **argv)
 		MHD_UNSIGNED_LONG_LONG mt;
 		long timeout = 250;
 		int64_t ht = httpc_timeout(&rx->http);
-		int n = 5, i;
+		int n = 5, i, ready;
 
 		n += httpc_poll_items(&rx->http, items + 5, 16);
 		if (MHD_get_timeout(rx->httpd, &mt) == MHD_YES &&
@@ -182,9 +182,11 @@ main(int argc, char **argv)
 			timeout = (long)ht;
 		if (rx->unsent > 0 && timeout > 10)
 			timeout = 10;	/* retry the connection soon */
-		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
+		if ((ready = zmq_poll(items, n, timeout)) == -1 &&
+		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
+		stage_pass(&rx->st, ready > 0);
 		if (items[3].revents & ZMQ_POLLIN)
 			tap_poll(&rx->tap);
 		if (items[0].revents & ZMQ_POLLIN)

@@ -851,16 +851,18 @@ main(int argc, char **argv)
 			{ r->tap.sock, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = next_tick - mono_ms();
+		int ready;
 
 		/* Cluster mode: the fetch waits, not the poll (unless the
 		 * consumer cannot be reached). */
 		if (r->cl != NULL)
 			wait = fetched >= 0 ? 0 : wait < RCL_WAIT_MS ? wait :
 			    RCL_WAIT_MS;
-		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
-		    errno != EINTR)
+		if ((ready = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait)) ==
+		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
+		stage_pass(&r->st, ready > 0 || fetched > 0);
 		if (items[2].revents & ZMQ_POLLIN)
 			tap_poll(&r->tap);
 		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(r) > 0)

@@ -1447,11 +1447,13 @@ main(int argc, char **argv)
 			{ v->tap.sock, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = more ? 0 : next_tick - mono_ms();
+		int ready;
 
-		if (zmq_poll(items, 3, wait < 0 ? 0 : (long)wait) == -1 &&
-		    errno != EINTR)
+		if ((ready = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait)) ==
+		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
+		stage_pass(&v->st, ready > 0 || more);
 		if (items[2].revents & ZMQ_POLLIN)
 			tap_poll(&v->tap);
 		if (items[0].revents & ZMQ_POLLIN) {

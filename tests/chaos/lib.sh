@@ -77,6 +77,9 @@ setup_env() {
 	PORT=$(free_port)
 	export HOOKPIPE_LISTEN=127.0.0.1:$PORT
 	export TRIGGER_URL=http://127.0.0.1:$PORT
+	# Its own admin port too: a stack elsewhere on the default one must
+	# not make this one's start fail.
+	export HOOKPIPE_ADMIN_LISTEN=127.0.0.1:$(free_port)
 	export HOOKPIPE_RETRY_SCHEDULE=${HOOKPIPE_RETRY_SCHEDULE:-0.2,0.2,0.5,1}
 	# HOOKPIPE_VERIFY_TIMEOUT_MS: the product default (5 s) unless set.
 	LG=$WORK/loadgen

@@ -56,7 +56,7 @@ main(void)
 		CHECK(db_cred_put(txn, &db, &c) == 0);
 		CHECK(db_commit(txn) == 0);
 		CHECK(db.key_current == 1);
-		CHECK(db_rotate_key(&db, err, sizeof(err)) >= 2);
+		CHECK(db_rotate_key(&db, NULL, err, sizeof(err)) >= 2);
 		CHECK(db.key_current == 2);
 		snprintf(k2, sizeof(k2), "%s.2", cfg.key_path);
 		CHECK(access(k2, F_OK) == 0);
@@ -87,7 +87,7 @@ main(void)
 		CHECK(sealed_key_id(s2.secret, s2.secret_len) == 2);
 		CHECK(db_sub_secret(&db3, &s2, 1, plain, sizeof(plain)) == 11);
 		/* A second rotation retires key 2. */
-		CHECK(db_rotate_key(&db3, err, sizeof(err)) >= 3);
+		CHECK(db_rotate_key(&db3, NULL, err, sizeof(err)) >= 3);
 		CHECK(access(k2, F_OK) == -1);
 		txn = db_begin(&db3, DB_CONFIG, 0);
 		CHECK(db_sub_del(txn, &db3, &s3) == 0);

@@ -89,9 +89,9 @@ assert_status "host B without master.key.3: 503, not 401" 503
 assert_contains "with Retry-After" "Retry-After:" "$HTTP_HEADERS"
 send B
 assert_eq "host B logs the missing file once" 1 \
-    "$(grep -c "master.key.3" "$HOME_B/log/verifier.log")"
+    "$(grep -cF "master.key.3" "$HOME_B/log/verifier.log")"
 assert_contains "and where to copy it from" "copy it" \
-    "$(grep "master.key.3" "$HOME_B/log/verifier.log")"
+    "$(grep -F "master.key.3" "$HOME_B/log/verifier.log")"
 cp -p "$HOOKPIPE_HOME/master.key.3" "$HOME_B/"
 send B
 assert_status "once master.key.3 is copied: host B verifies" 200

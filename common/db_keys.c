@@ -467,7 +467,8 @@ db_key(struct db *db, uint32_t id)
 		/* Once: a verifier would say it on every delivery. */
 		if (db->key_warned != id)
 			log_warn("master key %u: %s; copy it (mode 0600) from "
-			    "the host that ran 'hookpipe key rotate'", id, err);
+			    "the host that ran 'hookpipe key rotate', or "
+			    "restore it from a backup", id, err);
 		db->key_warned = id;
 		return NULL;
 	}

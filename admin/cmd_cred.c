@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "integ_api.h"
 #include "life.h"
 
@@ -512,7 +513,8 @@ key_prepare(struct ctx *ctx)
 static int
 key_rotate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
-	struct db_writer w = { rot_begin, rot_commit, ctx };
+	struct db_writer w = { rot_begin, rot_commit, ctx,
+	    cluster_enabled() };
 	char **args, err[512];
 	int prepare = 0, rc, n;
 	const struct opt opts[] = {

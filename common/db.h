@@ -518,7 +518,8 @@ uint32_t db_key_missing(struct db *, const unsigned char *in, size_t n);
  * Rotation: write a new key file (synced) before anything is sealed with
  * it, or take the prepared one (a readable key file newer than the
  * current key), make it current and re-seal every secret in one
- * transaction, then delete the older key files no stored value uses.
+ * transaction, then delete the older key files no stored value uses
+ * (in a shared store, those older than the key it replaces).
  * Readers never delete a key, so a crash or a concurrent command at any
  * point loses nothing. w: how the transaction begins and commits (the
  * CLI's puts it into the cluster's configuration too), or NULL.
@@ -528,6 +529,10 @@ struct db_writer {
 	MDB_txn	*(*begin)(void *arg);
 	int	 (*commit)(MDB_txn *, void *arg);	/* 0, or it said why */
 	void	*arg;
+	/* Other hosts share the records (cluster mode): one that has not
+	 * applied the rotation yet may still seal under the key it replaces,
+	 * which is kept until the next rotation. */
+	int	 shared;
 };
 int	db_rotate_key(struct db *, const struct db_writer *w, char *err,
 	    size_t errlen);

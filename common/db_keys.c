@@ -965,9 +965,9 @@ key_max_on_disk(const struct db *db)
 	return max;
 }
 
-/* Delete the key files that no stored value uses; keep current. */
+/* Delete the key files older than keep that no stored value uses. */
 static int
-key_retire(struct rotation *r, uint32_t current)
+key_retire(struct rotation *r, uint32_t keep)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
 	const char *base;
@@ -981,7 +981,7 @@ key_retire(struct rotation *r, uint32_t current)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		/* A newer key is a prepared one, for the next rotation. */
-		if ((id = key_file_id(de->d_name, base)) == 0 || id >= current)
+		if ((id = key_file_id(de->d_name, base)) == 0 || id >= keep)
 			continue;
 		for (i = 0, used = 0; i < r->nused; i++)
 			used |= r->used[i] == id;
@@ -1104,7 +1104,7 @@ db_rotate_key(struct db *db, const struct db_writer *w, char *err,
 {
 	struct rotation *r = calloc(1, sizeof(*r));
 	char path[PATH_MAX + 16];
-	uint32_t newid, next;
+	uint32_t newid, next, oldid;
 	int lfd = -1, made = 0, rc, n = -1;
 
 	if (r == NULL)
@@ -1128,6 +1128,7 @@ db_rotate_key(struct db *db, const struct db_writer *w, char *err,
 		snprintf(err, errlen, "cannot begin a transaction");
 		goto fail;
 	}
+	oldid = current_key(r->txn, db);
 	if ((rc = set_current_key(r->txn, db, newid)) != 0)
 		rot_fail(r, rc, "the current key");
 	else
@@ -1154,7 +1155,7 @@ db_rotate_key(struct db *db, const struct db_writer *w, char *err,
 		rot_used(r);
 		mdb_txn_abort(r->txn);
 		if (r->rc == 0)
-			key_retire(r, newid);
+			key_retire(r, w != NULL && w->shared ? oldid : newid);
 		else
 			log_warn("kept the old master keys: %s", r->rc == EIO ?
 			    "a record could not be read" : strerror(r->rc));

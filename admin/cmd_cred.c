@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "integ_api.h"
 #include "life.h"
 
@@ -475,17 +476,59 @@ oauth_authorize(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The rotation's transaction: in cluster mode, into the bucket too. */
+static MDB_txn *
+rot_begin(void *arg)
+{
+	return txn_write(arg, DB_CONFIG);
+}
+
+static int
+rot_commit(MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	return txn_commit(txn);
+}
+
+static int
+key_prepare(struct ctx *ctx)
+{
+	char path[PATH_MAX + 16], err[512];
+	int rc;
+
+	if ((rc = db_prepare_key(&ctx->db, path, sizeof(path), err,
+	    sizeof(err))) < 0)
+		return fail("%s", err);
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:b}", "prepared", path,
+		    "new", rc == 1));
+	printf("%s %s; nothing is encrypted with it yet.\n"
+	    "Copy it (mode 0600) into $HOOKPIPE_HOME on every other host, "
+	    "then run 'hookpipe key rotate' on one host.\n",
+	    rc == 1 ? "prepared the next master key:" :
+	    "the next master key is prepared already:", path);
+	return EXIT_OK;
+}
+
 static int
 key_rotate(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 {
+	struct db_writer w = { rot_begin, rot_commit, ctx,
+	    cluster_enabled() };
 	char **args, err[512];
-	int rc, n;
+	int prepare = 0, rc, n;
+	const struct opt opts[] = {
+		{ "prepare", OPT_FLAG, &prepare },
+		{ NULL, 0, NULL }
+	};
 
-	if ((rc = opt_parse(ctx, c, argc, argv, NULL, &args)) != OPT_CONTINUE)
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
 		return rc;
 	if ((rc = ctx_open(ctx, 0)) != 0)
 		return rc;
-	if ((n = db_rotate_key(&ctx->db, err, sizeof(err))) < 0)
+	if (prepare)
+		return key_prepare(ctx);
+	if ((n = db_rotate_key(&ctx->db, &w, err, sizeof(err))) < 0)
 		return fail("%s", err);
 	if (ctx->json)
 		return json_print(json_pack("{s:i}", "resealed", n));
@@ -537,9 +580,12 @@ const struct cmd oauth_cmds[] = {
 };
 
 const struct cmd key_cmds[] = {
-	{ "rotate", key_rotate, "key rotate",
-	    "Re-encrypt every secret and credential under a new master key. "
-	    "Running stages pick the new key up by themselves.", 0, NULL,
-	    NULL },
+	{ "rotate", key_rotate, "key rotate [--prepare]",
+	    "Re-encrypt every secret and credential under a new master key "
+	    "(the prepared one, if any), and delete the older key files "
+	    "nothing uses any more. Running stages pick the new key up by "
+	    "themselves. --prepare only writes the next key file and prints "
+	    "its path: in cluster mode, copy it to every host, then rotate "
+	    "on one.", 0, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };

@@ -423,6 +423,8 @@ ccfg_apply(MDB_txn *txn, struct db *db, json_t *snap, uint64_t rev)
 				return rc;
 		}
 	}
+	/* A rotation made on another host: seal with its key from now. */
+	db_keys_follow(txn, db);
 	put_be64(be, rev);
 	rv.mv_data = be;
 	rv.mv_size = 8;

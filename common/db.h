@@ -147,6 +147,7 @@ struct db {
 	}	 keys[DB_KEYS_MAX];
 	int	 nkeys;
 	uint32_t key_current;			/* the id to seal with */
+	uint32_t key_warned;			/* a missing key, logged */
 	char	 key_path[PATH_MAX];		/* key 1; key N: path.N */
 	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
 };
@@ -509,14 +510,39 @@ int	db_seal(struct db *, const char *aad, const void *plain, size_t n,
 int	db_unseal(struct db *, const char *aad, const unsigned char *in,
 	    size_t n, unsigned char *out, size_t cap);
 
+/* The id of the key a sealed value needs when its file cannot be read
+ * here (logged once), else 0. */
+uint32_t db_key_missing(struct db *, const unsigned char *in, size_t n);
+
 /*
  * Rotation: write a new key file (synced) before anything is sealed with
- * it, make it current and re-seal every secret in one transaction, then
- * delete the key files no stored value uses. Readers never delete a key,
- * so a crash or a concurrent command at any point loses nothing.
+ * it, or take the prepared one (a readable key file newer than the
+ * current key), make it current and re-seal every secret in one
+ * transaction, then delete the older key files no stored value uses
+ * (in a shared store, those older than the key it replaces).
+ * Readers never delete a key, so a crash or a concurrent command at any
+ * point loses nothing. w: how the transaction begins and commits (the
+ * CLI's puts it into the cluster's configuration too), or NULL.
  * Returns how many secrets were re-sealed, or -1 with err.
  */
-int	db_rotate_key(struct db *, char *err, size_t errlen);
+struct db_writer {
+	MDB_txn	*(*begin)(void *arg);
+	int	 (*commit)(MDB_txn *, void *arg);	/* 0, or it said why */
+	void	*arg;
+	/* Other hosts share the records (cluster mode): one that has not
+	 * applied the rotation yet may still seal under the key it replaces,
+	 * which is kept until the next rotation. */
+	int	 shared;
+};
+int	db_rotate_key(struct db *, const struct db_writer *w, char *err,
+	    size_t errlen);
+/* The next key file, written and synced, sealing nothing: 1 made, 0 one
+ * was prepared already (path is its file), -1 with err. */
+int	db_prepare_key(struct db *, char *path, size_t pathlen, char *err,
+	    size_t errlen);
+/* After another host's records were stored in txn: seal with the newest
+ * key they use, if this host has its file. */
+void	db_keys_follow(MDB_txn *, struct db *);
 
 /* --- config: the console's audit log, sessions, login links -------- */
 

@@ -464,7 +464,12 @@ db_key(struct db *db, uint32_t id)
 	k = &db->keys[db->nkeys];
 	key_file(db, id, path, sizeof(path));
 	if (master_key_read(path, k->k, err, sizeof(err)) == -1) {
-		log_warn("master key %u: %s", id, err);
+		/* Once: a verifier would say it on every delivery. */
+		if (db->key_warned != id)
+			log_warn("master key %u: %s; copy it (mode 0600) from "
+			    "the host that ran 'hookpipe key rotate', or "
+			    "restore it from a backup", id, err);
+		db->key_warned = id;
 		return NULL;
 	}
 	k->id = id;
@@ -543,6 +548,14 @@ db_unseal(struct db *db, const char *aad, const unsigned char *in, size_t n,
 	    (key = db_key(db, sealed_key_id(in, n))) == NULL)
 		return -1;
 	return unseal(key, aad, in, n, out);
+}
+
+uint32_t
+db_key_missing(struct db *db, const unsigned char *in, size_t n)
+{
+	uint32_t id = sealed_key_id(in, n);
+
+	return id != 0 && db_key(db, id) == NULL ? id : 0;
 }
 
 /*
@@ -952,9 +965,9 @@ key_max_on_disk(const struct db *db)
 	return max;
 }
 
-/* Delete the key files that no stored value uses; keep current. */
+/* Delete the key files older than keep that no stored value uses. */
 static int
-key_retire(struct rotation *r, uint32_t current)
+key_retire(struct rotation *r, uint32_t keep)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
 	const char *base;
@@ -967,7 +980,8 @@ key_retire(struct rotation *r, uint32_t current)
 	if ((d = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
-		if ((id = key_file_id(de->d_name, base)) == 0 || id == current)
+		/* A newer key is a prepared one, for the next rotation. */
+		if ((id = key_file_id(de->d_name, base)) == 0 || id >= keep)
 			continue;
 		for (i = 0, used = 0; i < r->nused; i++)
 			used |= r->used[i] == id;
@@ -982,77 +996,154 @@ key_retire(struct rotation *r, uint32_t current)
 	return n;
 }
 
-int
-db_rotate_key(struct db *db, char *err, size_t errlen)
+/* Write key file id, new (never over a file), synced. */
+static int
+key_make(struct db *db, uint32_t id, char *path, size_t pathlen, char *err,
+    size_t errlen)
 {
-	struct rotation *r = calloc(1, sizeof(*r));
-	char path[PATH_MAX + 16], lock[PATH_MAX + 16], dir[PATH_MAX];
 	unsigned char key[MASTER_KEY_LEN];
+	char dir[PATH_MAX];
 	const char *base;
-	uint32_t newid;
-	int lfd, fd, rc, n = -1;
+	int fd;
 
-	if (r == NULL)
-		return -1;
-	r->db = db;
-	/* One rotation at a time. */
-	snprintf(lock, sizeof(lock), "%s.lock", db->key_path);
-	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
-	    flock(lfd, LOCK_EX) == -1) {
-		snprintf(err, errlen, "cannot lock %s: %s", lock,
-		    strerror(errno));
-		goto out;
-	}
-	/* The new key is on disk, synced, before anything is sealed with
-	 * it; it is new, never an overwritten file. */
-	if ((r->txn = db_begin(db, DB_CONFIG, 1)) == NULL) {
-		snprintf(err, errlen, "cannot begin a transaction");
-		goto out;
-	}
-	newid = current_key(r->txn, db);
-	mdb_txn_abort(r->txn);
-	if (key_max_on_disk(db) > newid)
-		newid = key_max_on_disk(db);
-	newid++;
-	key_file(db, newid, path, sizeof(path));
+	key_file(db, id, path, pathlen);
 	if (crypto_random(key, sizeof(key)) == -1 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
-		goto out;
+		OPENSSL_cleanse(key, sizeof(key));
+		return -1;
 	}
 	if (write(fd, key, sizeof(key)) != sizeof(key) || fsync(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 		    strerror(errno));
 		close(fd);
 		unlink(path);
-		goto out;
+		OPENSSL_cleanse(key, sizeof(key));
+		return -1;
 	}
 	close(fd);
 	key_dir(db, dir, sizeof(dir), &base);
 	fsync_dir(dir);
 	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
+/* The rotation lock's descriptor, or -1 with err. */
+static int
+key_lock(struct db *db, char *err, size_t errlen)
+{
+	char lock[PATH_MAX + 16];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", db->key_path);
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "cannot lock %s: %s", lock,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The key the next rotation uses: a readable key file newer than the
+ * current key (prepared, or left by a rotation that did not commit), or
+ * 0 and *next the id a new one takes.
+ */
+static uint32_t
+key_prepared(struct db *db, uint32_t *next)
+{
+	uint32_t cur = 1, max = key_max_on_disk(db);
+	MDB_txn *txn;
+
+	if ((txn = db_begin(db, DB_CONFIG, 1)) != NULL) {
+		cur = current_key(txn, db);
+		mdb_txn_abort(txn);
+	}
+	*next = (max > cur ? max : cur) + 1;
+	return max > cur && db_key(db, max) != NULL ? max : 0;
+}
+
+int
+db_prepare_key(struct db *db, char *path, size_t pathlen, char *err,
+    size_t errlen)
+{
+	uint32_t id, next;
+	int lfd, rc = 0;
+
+	if ((lfd = key_lock(db, err, errlen)) == -1)
+		return -1;
+	if ((id = key_prepared(db, &next)) != 0)
+		key_file(db, id, path, pathlen);
+	else
+		rc = key_make(db, next, path, pathlen, err, errlen) == 0 ? 1 :
+		    -1;
+	close(lfd);
+	return rc;
+}
+
+static MDB_txn *
+rot_begin(struct db *db, const struct db_writer *w)
+{
+	return w != NULL ? w->begin(w->arg) : db_begin(db, DB_CONFIG, 0);
+}
+
+static int
+rot_commit(MDB_txn *txn, const struct db_writer *w)
+{
+	return w != NULL ? w->commit(txn, w->arg) : db_commit(txn);
+}
+
+int
+db_rotate_key(struct db *db, const struct db_writer *w, char *err,
+    size_t errlen)
+{
+	struct rotation *r = calloc(1, sizeof(*r));
+	char path[PATH_MAX + 16];
+	uint32_t newid, next, oldid;
+	int lfd = -1, made = 0, rc, n = -1;
+
+	if (r == NULL)
+		return -1;
+	r->db = db;
+	/* One rotation at a time. */
+	if ((lfd = key_lock(db, err, errlen)) == -1)
+		goto out;
+	/* The new key is on disk, synced, before anything is sealed with
+	 * it: a prepared one (other hosts have a copy), or a new file. */
+	if ((newid = key_prepared(db, &next)) != 0)
+		key_file(db, newid, path, sizeof(path));
+	else if (key_make(db, next, path, sizeof(path), err, errlen) == 0) {
+		newid = next;
+		made = 1;
+	} else
+		goto out;
 
 	/* Current from this commit on, and everything re-sealed in it. */
-	if ((r->txn = db_begin(db, DB_CONFIG, 0)) == NULL) {
+	if ((r->txn = rot_begin(db, w)) == NULL) {
 		snprintf(err, errlen, "cannot begin a transaction");
-		unlink(path);
-		goto out;
+		goto fail;
 	}
+	oldid = current_key(r->txn, db);
 	if ((rc = set_current_key(r->txn, db, newid)) != 0)
 		rot_fail(r, rc, "the current key");
 	else
 		rot_rewrite(r);
-	if (r->rc == 0 && (rc = db_commit(r->txn)) != 0)
-		rot_fail(r, rc, "the commit");
-	else if (r->rc != 0)
-		mdb_txn_abort(r->txn);
 	if (r->rc != 0) {
+		mdb_txn_abort(r->txn);
 		snprintf(err, errlen, "cannot re-seal %s: %s; nothing was "
 		    "changed", r->what, db_strerror(r->rc));
-		unlink(path);
-		goto out;
+		goto fail;
+	}
+	if ((rc = rot_commit(r->txn, w)) != 0) {
+		snprintf(err, errlen, "the re-sealed secrets were not stored: "
+		    "%s; nothing was changed", w != NULL ? "see above" :
+		    db_strerror(rc));
+		goto fail;
 	}
 	mdb_env_sync(db->part[DB_CONFIG].env, 1);
 	db->key_current = newid;
@@ -1064,11 +1155,15 @@ db_rotate_key(struct db *db, char *err, size_t errlen)
 		rot_used(r);
 		mdb_txn_abort(r->txn);
 		if (r->rc == 0)
-			key_retire(r, newid);
+			key_retire(r, w != NULL && w->shared ? oldid : newid);
 		else
 			log_warn("kept the old master keys: %s", r->rc == EIO ?
 			    "a record could not be read" : strerror(r->rc));
 	}
+	goto out;
+fail:
+	if (made)
+		unlink(path);
 out:
 	if (lfd != -1)
 		close(lfd);
@@ -1077,3 +1172,25 @@ out:
 	return n;
 }
 
+/*
+ * Another host's rotation arrives as records sealed under a newer key:
+ * this host seals with the newest key they use from then on, when it has
+ * that key's file (else its reads of them say which file is missing).
+ */
+void
+db_keys_follow(MDB_txn *txn, struct db *db)
+{
+	struct rotation r = { .db = db, .txn = txn };
+	uint32_t max = 0;
+	int i;
+
+	rot_used(&r);
+	free(r.keys);
+	for (i = 0; i < r.nused; i++)
+		if (r.used[i] > max)
+			max = r.used[i];
+	if (r.rc != 0 || max <= current_key(txn, db) || db_key(db, max) == NULL)
+		return;
+	if (set_current_key(txn, db, max) == 0)
+		db->key_current = max;
+}

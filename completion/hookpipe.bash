@@ -37,7 +37,9 @@ _hookpipe() {
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "--json --help --workspace" -- "$cur"))
+		words="--json --help --workspace"
+		[ "$cmd" = key ] && words="$words --prepare"
+		COMPREPLY=($(compgen -W "$words" -- "$cur"))
 		return
 	fi
 	if [ -z "$cmd" ]; then

@@ -177,6 +177,25 @@ reject(struct verifier *v, struct item *it, int status, const char *sub,
 		log_info("rejected delivery for %s: %d %s", sub, status, why);
 }
 
+/*
+ * A secret sealed under a master key whose file this host lacks (another
+ * host rotated, the file is not copied yet): the sender retries, as the
+ * log says which file to copy (db_key_missing logs it once).
+ */
+static int
+key_missing(struct verifier *v, const struct sub_rec *s, int which,
+    char *why, size_t whylen)
+{
+	uint32_t id = db_key_missing(&v->db, which == 2 ? s->secret2 :
+	    s->secret, which == 2 ? s->secret2_len : s->secret_len);
+
+	if (id == 0)
+		return 0;
+	snprintf(why, whylen, "this host lacks master key %u, which the "
+	    "subscription's secret is sealed with", id);
+	return 1;
+}
+
 /* Headers the integration keeps, as a JSON object (never signatures). */
 static char *
 kept_headers_json(const struct integ *ig, const struct header *h, size_t n)
@@ -660,6 +679,9 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		if (n >= 0) {
 			r.secret[r.nsecrets] = sec[r.nsecrets];
 			r.secret_len[r.nsecrets++] = (size_t)n;
+		} else if (key_missing(v, &sub, (int)i, why, sizeof(why))) {
+			reject(v, it, 503, sub_id, "master_key_missing", why);
+			goto out;
 		}
 	}
 	/* Handshakes that carry no signature, and the body decrypted. */

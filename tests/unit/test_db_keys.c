@@ -1,7 +1,8 @@
 /*
  * The config part's secrets: credentials, key rotation (a new key file,
- * everything re-sealed, the old file retired once unused; a handle
- * opened before it writes under the new key), OAuth states.
+ * or the prepared one, everything re-sealed, the old file retired once
+ * unused; a handle opened before it writes under the new key), OAuth
+ * states.
  */
 #include <unistd.h>
 
@@ -56,7 +57,7 @@ main(void)
 		CHECK(db_cred_put(txn, &db, &c) == 0);
 		CHECK(db_commit(txn) == 0);
 		CHECK(db.key_current == 1);
-		CHECK(db_rotate_key(&db, err, sizeof(err)) >= 2);
+		CHECK(db_rotate_key(&db, NULL, err, sizeof(err)) >= 2);
 		CHECK(db.key_current == 2);
 		snprintf(k2, sizeof(k2), "%s.2", cfg.key_path);
 		CHECK(access(k2, F_OK) == 0);
@@ -87,7 +88,7 @@ main(void)
 		CHECK(sealed_key_id(s2.secret, s2.secret_len) == 2);
 		CHECK(db_sub_secret(&db3, &s2, 1, plain, sizeof(plain)) == 11);
 		/* A second rotation retires key 2. */
-		CHECK(db_rotate_key(&db3, err, sizeof(err)) >= 3);
+		CHECK(db_rotate_key(&db3, NULL, err, sizeof(err)) >= 3);
 		CHECK(access(k2, F_OK) == -1);
 		txn = db_begin(&db3, DB_CONFIG, 0);
 		CHECK(db_sub_del(txn, &db3, &s3) == 0);
@@ -96,6 +97,44 @@ main(void)
 		db_close(&db);
 		CHECK(db_open(&db, &cfg, DB_ALL, 0, err, sizeof(err)) == 0);
 		CHECK(db.key_current == 3);
+	}
+
+	/*
+	 * Two steps: --prepare writes key 4 and seals nothing with it (again:
+	 * the same file); the rotation then uses it rather than a key 5. A
+	 * value sealed under the retired key 3 names it as missing to a
+	 * handle that has not cached it.
+	 */
+	{
+		char p1[PATH_MAX + 16], p2[PATH_MAX + 16], k[PATH_MAX + 8];
+		struct sub_rec old;
+		struct db db4;
+
+		CHECK(db_prepare_key(&db, p1, sizeof(p1), err,
+		    sizeof(err)) == 1);
+		snprintf(k, sizeof(k), "%s.4", cfg.key_path);
+		CHECK(strcmp(p1, k) == 0 && access(k, F_OK) == 0);
+		CHECK(db_prepare_key(&db, p2, sizeof(p2), err,
+		    sizeof(err)) == 0);
+		CHECK(strcmp(p1, p2) == 0);
+		txn = db_begin(&db, DB_CONFIG, 1);
+		CHECK(db_sub_get(txn, &db, s.id, &old) == 0);
+		mdb_txn_abort(txn);
+		CHECK(sealed_key_id(old.secret, old.secret_len) == 3);
+		CHECK(db.key_current == 3);
+		CHECK(db_rotate_key(&db, NULL, err, sizeof(err)) >= 2);
+		CHECK(db.key_current == 4);
+		snprintf(k, sizeof(k), "%s.5", cfg.key_path);
+		CHECK(access(k, F_OK) == -1);
+		snprintf(k, sizeof(k), "%s.3", cfg.key_path);
+		CHECK(access(k, F_OK) == -1);		/* retired */
+		CHECK(db_open(&db4, &cfg, DB_ALL, 0, err, sizeof(err)) == 0);
+		CHECK(db_key_missing(&db4, old.secret, old.secret_len) == 3);
+		txn = db_begin(&db4, DB_CONFIG, 1);
+		CHECK(db_sub_get(txn, &db4, s.id, &s2) == 0);
+		mdb_txn_abort(txn);
+		CHECK(db_key_missing(&db4, s2.secret, s2.secret_len) == 0);
+		db_close(&db4);
 	}
 
 	/* OAuth states: single use, a PKCE verifier sealed with them. */

@@ -192,6 +192,13 @@ void	db_sync_pages_only(struct db *, enum db_part);
  * while another process commits. 0, or errno.
  */
 int	db_sync(struct db *, enum db_part);
+/*
+ * Drop this process's page-table entries of every map it has open: the
+ * pages stay in the page cache, and a later read faults them in again.
+ * For a quiet stage only (stage_pass): under load the faults cost more
+ * than the mapped pages (12% of the throughput when it ran on a timer).
+ */
+void	db_unmap_read(struct db *);
 /* Readers left behind by killed processes, in every part. */
 void	db_reader_check(struct db *);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,6 +314,63 @@ db_sync(struct db *db, enum db_part p)
 	if (db->part[p].env == NULL)
 		return DB_ENOTOPEN;
 	return mdb_env_sync(db->part[p].env, 1);
+}
+
+/*
+ * LMDB does not say where it mapped a file (me_mapaddr is only set for
+ * MDB_FIXEDMAP): the largest mapping of dir/data.mdb in /proc/self/maps.
+ */
+static void *
+map_base(const char *dir, size_t *len)
+{
+	char line[PATH_MAX + 256], want[PATH_MAX + 16], real[PATH_MAX];
+	unsigned long lo, hi;
+	void *base = NULL;
+	FILE *f;
+
+	*len = 0;
+	if (realpath(dir, real) != NULL)
+		dir = real;		/* the kernel names it so */
+	snprintf(want, sizeof(want), "%s/data.mdb", dir);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *name = strchr(line, '/');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (name == NULL || strcmp(name, want) != 0 ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi - lo <= *len)
+			continue;
+		base = (void *)lo;
+		*len = hi - lo;
+	}
+	fclose(f);
+	return base;
+}
+
+void
+db_unmap_read(struct db *db)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	const char *dir;
+	size_t used, len;
+	void *base;
+	int p;
+
+	for (p = 0; p < DB_NPARTS; p++) {
+		MDB_env *env = db->part[p].env;
+
+		if (env == NULL || mdb_env_info(env, &info) != 0 ||
+		    mdb_env_stat(env, &st) != 0 ||
+		    mdb_env_get_path(env, &dir) != 0 ||
+		    (base = map_base(dir, &len)) == NULL)
+			continue;
+		used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+		/* MAP_SHARED on the data file: the pages stay in the page
+		 * cache, nothing is lost. */
+		madvise(base, used < len ? used : len, MADV_DONTNEED);
+	}
 }
 
 void

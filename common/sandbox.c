@@ -153,7 +153,7 @@ sandbox_confine(const struct config *cfg, const struct sandbox_policy *pol)
 	bad |= allow_path(ruleset, cfg->integrations_dir, FS_READ);
 	if (pol->read_keys)
 		bad |= allow_path(ruleset, cfg->home, FS_READ);
-	/* db_trim finds the database's mapping there. */
+	/* db_unmap_read finds the databases' mappings there. */
 	bad |= allow_path(ruleset, "/proc/self/maps",
 	    LANDLOCK_ACCESS_FS_READ_FILE);
 	if (pol->nats)

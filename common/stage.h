@@ -17,6 +17,7 @@ struct stage {
 	int		 sig_fd;	/* signalfd: SIGTERM, SIGINT, SIGHUP */
 	int64_t		 busy_at;	/* the last pass that had work */
 	int		 trim_due;	/* work since the heap was trimmed */
+	int64_t		 trim_at;	/* when it was */
 };
 
 /*
@@ -41,9 +42,11 @@ int	stage_signal(struct stage *);
 void	stage_exit(struct stage *, const struct config *);
 /*
  * Once per pass of the loop, busy when the pass had work (the poll said
- * so). A second of quiet after work gives the heap's free pages back.
+ * so). A second of quiet after work gives the heap's free pages back and
+ * returns 1 (once per burst, and every 10 s while quiet): the stage drops
+ * its database mappings too (db_unmap_read).
  */
-void	stage_pass(struct stage *, int busy);
+int	stage_pass(struct stage *, int busy);
 
 /* 1 when the named stage holds its lock (is running). */
 int	stage_is_up(const struct config *, const char *name);

@@ -1232,7 +1232,8 @@ loop(struct dispatcher *d)
 		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		stage_pass(&d->st, ready > 0 || jobs_running(d) > 0);
+		if (stage_pass(&d->st, ready > 0 || jobs_running(d) > 0))
+			db_unmap_read(&d->db);
 		if (items[3].revents & ZMQ_POLLIN)
 			tap_poll(&d->tap);
 		if (items[2].revents & ZMQ_POLLIN) {

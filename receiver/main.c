@@ -186,7 +186,8 @@ main(int argc, char **argv)
 		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		stage_pass(&rx->st, ready > 0);
+		if (stage_pass(&rx->st, ready > 0))
+			db_unmap_read(&rx->db);
 		if (items[3].revents & ZMQ_POLLIN)
 			tap_poll(&rx->tap);
 		if (items[0].revents & ZMQ_POLLIN)

@@ -862,7 +862,8 @@ main(int argc, char **argv)
 		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		stage_pass(&r->st, ready > 0 || fetched > 0);
+		if (stage_pass(&r->st, ready > 0 || fetched > 0))
+			db_unmap_read(&r->db);
 		if (items[2].revents & ZMQ_POLLIN)
 			tap_poll(&r->tap);
 		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(r) > 0)

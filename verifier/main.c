@@ -1475,7 +1475,8 @@ main(int argc, char **argv)
 		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		stage_pass(&v->st, ready > 0 || more);
+		if (stage_pass(&v->st, ready > 0 || more))
+			db_unmap_read(&v->db);
 		if (items[2].revents & ZMQ_POLLIN)
 			tap_poll(&v->tap);
 		if (items[0].revents & ZMQ_POLLIN) {

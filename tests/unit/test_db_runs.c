@@ -3,6 +3,8 @@
  * refused, the due index in step with states, attempts and inputs, the
  * router's cursor and the tests it caught.
  */
+#include <ctype.h>
+
 #include "dbt.h"
 #include "t.h"
 
@@ -28,6 +30,34 @@ count_attempt(void *arg, const struct attempt_rec *a)
 	(void)a;
 	(*(int *)arg)++;
 	return 0;
+}
+
+/* Resident kB of this process's mapping of a part's data.mdb. */
+static long
+mapped_kb(const char *part)
+{
+	char line[1024], want[256];
+	long kb = 0, v;
+	int in = 0;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "/db/%s/data.mdb", part);
+	if ((f = fopen("/proc/self/smaps", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* A mapping's line starts with its address (lower-case
+		 * hex), a field's with its name. */
+		if (isdigit((unsigned char)line[0]) ||
+		    islower((unsigned char)line[0])) {
+			size_t l = strlen(line), w = strlen(want);
+
+			in = l >= w && strcmp(line + l - w, want) == 0;
+		} else if (in && sscanf(line, "Rss: %ld kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
 }
 
 int
@@ -144,6 +174,16 @@ main(void)
 	CHECK(db_run_get(txn, &db, r.id, &r2) == DB_EWRONGENV);
 	CHECK(db_cursor(txn, &db) == 0);
 	mdb_txn_abort(txn);
+
+	/* A quiet stage drops the pages it mapped, and reads on. */
+	CHECK(mapped_kb("runs") > 0);
+	db_unmap_read(&db);
+	CHECK_MSG(mapped_kb("runs") == 0, "%ld kB", mapped_kb("runs"));
+	txn = db_begin(&db, DB_RUNS, 1);
+	CHECK(db_run_get(txn, &db, r.id, &r2) == 0 &&
+	    r2.state == RUN_FAILED);
+	mdb_txn_abort(txn);
+	CHECK(mapped_kb("runs") > 0);
 	db_close(&db);
 	dbt_cleanup();
 	return t_done("test_db_runs");

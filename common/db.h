@@ -148,6 +148,7 @@ struct db {
 	int	 nkeys;
 	uint32_t key_current;			/* the id to seal with */
 	uint32_t key_warned;			/* a missing key, logged */
+	uint32_t key_mismatch_warned;		/* one that did not open */
 	char	 key_path[PATH_MAX];		/* key 1; key N: path.N */
 	struct secret_cache *secrets;		/* db_sub_secret's, lazily */
 };

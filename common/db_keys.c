@@ -544,10 +544,44 @@ db_unseal(struct db *db, const char *aad, const unsigned char *in, size_t n,
 	const unsigned char *key;
 	int len = sealed_len(in, n);
 
-	if (len < 0 || (size_t)len > cap ||
-	    (key = db_key(db, sealed_key_id(in, n))) == NULL)
+	uint32_t id = sealed_key_id(in, n);
+	unsigned char was[MASTER_KEY_LEN];
+	int i, rc;
+
+	if (len < 0 || (size_t)len > cap || (key = db_key(db, id)) == NULL)
 		return -1;
-	return unseal(key, aad, in, n, out);
+	if ((rc = unseal(key, aad, in, n, out)) >= 0)
+		return rc;
+	/*
+	 * The key of that id does not open it: the file here holds another
+	 * key than the one that sealed it (a host that rotated on its own),
+	 * or the value is damaged. Forget the key, so that a file copied
+	 * into place is read again, now and at the next value.
+	 */
+	memcpy(was, key, sizeof(was));
+	for (i = 0; i < db->nkeys; i++)
+		if (db->keys[i].id == id) {
+			OPENSSL_cleanse(&db->keys[i], sizeof(db->keys[i]));
+			memmove(db->keys + i, db->keys + i + 1,
+			    (size_t)(db->nkeys - i - 1) * sizeof(db->keys[0]));
+			db->nkeys--;
+			break;
+		}
+	if ((key = db_key(db, id)) != NULL &&
+	    CRYPTO_memcmp(key, was, sizeof(was)) != 0)
+		rc = unseal(key, aad, in, n, out);
+	OPENSSL_cleanse(was, sizeof(was));
+	if (rc < 0 && db->key_mismatch_warned != id) {
+		char path[PATH_MAX + 16];
+
+		key_file(db, id, path, sizeof(path));
+		log_warn("master key %u does not open a value sealed with it: "
+		    "%s differs from the key that sealed it (copy it, mode "
+		    "0600, from the host that ran 'hookpipe key rotate'), or "
+		    "the value is damaged", id, path);
+		db->key_mismatch_warned = id;
+	}
+	return rc;
 }
 
 uint32_t

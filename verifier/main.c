@@ -178,22 +178,31 @@ reject(struct verifier *v, struct item *it, int status, const char *sub,
 }
 
 /*
- * A secret sealed under a master key whose file this host lacks (another
- * host rotated, the file is not copied yet): the sender retries, as the
- * log says which file to copy (db_key_missing logs it once).
+ * A secret that is there but does not open here: sealed under a master
+ * key whose file this host lacks (another host rotated, the file is not
+ * copied yet), or whose file here holds another key (a host that rotated
+ * on its own). Neither is the sender's doing: 503, so that it retries,
+ * while the log says which file to copy (once, db_keys.c). The reason,
+ * or NULL for a slot with no secret.
  */
-static int
-key_missing(struct verifier *v, const struct sub_rec *s, int which,
+static const char *
+secret_unopened(struct verifier *v, const struct sub_rec *s, int which,
     char *why, size_t whylen)
 {
-	uint32_t id = db_key_missing(&v->db, which == 2 ? s->secret2 :
-	    s->secret, which == 2 ? s->secret2_len : s->secret_len);
+	const unsigned char *in = which == 2 ? s->secret2 : s->secret;
+	size_t n = which == 2 ? s->secret2_len : s->secret_len;
+	uint32_t id;
 
-	if (id == 0)
-		return 0;
-	snprintf(why, whylen, "this host lacks master key %u, which the "
-	    "subscription's secret is sealed with", id);
-	return 1;
+	if (n == 0)
+		return NULL;
+	if ((id = db_key_missing(&v->db, in, n)) != 0) {
+		snprintf(why, whylen, "this host lacks master key %u, which "
+		    "the subscription's secret is sealed with", id);
+		return "master_key_missing";
+	}
+	snprintf(why, whylen, "the subscription's secret does not open with "
+	    "this host's master key %u", sealed_key_id(in, n));
+	return "master_key_mismatch";
 }
 
 /* Headers the integration keeps, as a JSON object (never signatures). */
@@ -561,7 +570,7 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 	char sub_id[UUID_LEN + 1], type[256], did[256], first[UUID_LEN + 1];
 	char bodykey[2 + 64];
 	char why[256];
-	const char *mwhy, *method, *path, *query, *url;
+	const char *mwhy, *method, *path, *query, *url, *reason;
 	const struct integ *ig;
 	struct sub_rec sub;
 	struct vreq r;
@@ -679,8 +688,9 @@ verify_one(struct verifier *v, MDB_txn *ctxn, MDB_txn *txn, struct item *it)
 		if (n >= 0) {
 			r.secret[r.nsecrets] = sec[r.nsecrets];
 			r.secret_len[r.nsecrets++] = (size_t)n;
-		} else if (key_missing(v, &sub, (int)i, why, sizeof(why))) {
-			reject(v, it, 503, sub_id, "master_key_missing", why);
+		} else if ((reason = secret_unopened(v, &sub, (int)i, why,
+		    sizeof(why))) != NULL) {
+			reject(v, it, 503, sub_id, reason, why);
 			goto out;
 		}
 	}

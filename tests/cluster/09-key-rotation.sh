@@ -8,7 +8,8 @@
 # the old key until the next rotation), and after that next rotation B
 # may drop its oldest key file. A host that lacks the new key answers
 # 503 (the sender retries), says which file is missing, and verifies
-# again once the file is there.
+# again once the file is there; so does a host whose file holds another
+# key.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -114,5 +115,18 @@ assert_eq "host A retired key 1, kept key 2 until the next rotation" \
 rm "$HOME_B/master.key"
 check "host B without master.key reads the secrets" readable "$SUB_ID" on_b
 check "and the one it sealed under key 1" readable "$OTHER_ID" on_b
+
+# Host B's master.key.3 holding another key (a host that rotated on its
+# own): 503 as well, not 401, and its log says the file differs; once the
+# right file is copied, B verifies again without a restart.
+head -c 32 /dev/urandom >"$HOME_B/master.key.3"
+check "host B's verifier restarted" on_b hookpipectl restart verifier
+send B
+assert_status "host B with another key in master.key.3: 503, not 401" 503
+assert_contains "its log says the file differs" "master.key.3 differs" \
+    "$(cat "$HOME_B/log/verifier.log")"
+cp -p "$HOOKPIPE_HOME/master.key.3" "$HOME_B/"
+send B
+assert_status "the right file copied: host B verifies, not restarted" 200
 
 finish

@@ -137,6 +137,38 @@ main(void)
 		db_close(&db4);
 	}
 
+	/*
+	 * A key file that holds another key than the one that sealed a
+	 * secret (a host that rotated on its own): the secret does not open
+	 * and the key is not missing; once the right file is back, the same
+	 * handle opens it, without a restart.
+	 */
+	{
+		char k[PATH_MAX + 16], good[PATH_MAX + 32];
+		unsigned char other[MASTER_KEY_LEN];
+		struct db db5;
+		FILE *f;
+
+		txn = db_begin(&db, DB_CONFIG, 1);
+		CHECK(db_sub_get(txn, &db, s.id, &s2) == 0);
+		mdb_txn_abort(txn);
+		snprintf(k, sizeof(k), "%s.%u", cfg.key_path,
+		    sealed_key_id(s2.secret, s2.secret_len));
+		snprintf(good, sizeof(good), "%s.good", k);
+		CHECK(rename(k, good) == 0);
+		memset(other, 0x5a, sizeof(other));
+		CHECK((f = fopen(k, "w")) != NULL &&
+		    fwrite(other, 1, sizeof(other), f) == sizeof(other) &&
+		    fclose(f) == 0);
+		CHECK(db_open(&db5, &cfg, DB_ALL, 0, err, sizeof(err)) == 0);
+		CHECK(db_sub_secret(&db5, &s2, 1, plain, sizeof(plain)) == -1);
+		CHECK(db_key_missing(&db5, s2.secret, s2.secret_len) == 0);
+		CHECK(rename(good, k) == 0);
+		CHECK(db_sub_secret(&db5, &s2, 1, plain, sizeof(plain)) == 9 &&
+		    memcmp(plain, "whsec_abc", 9) == 0);
+		db_close(&db5);
+	}
+
 	/* OAuth states: single use, a PKCE verifier sealed with them. */
 	memset(&st, 0, sizeof(st));
 	strcpy(st.state, "abcdef0123");

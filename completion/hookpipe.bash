@@ -4,7 +4,7 @@ _hookpipe_words() {
 	case $1 in
 	'') echo "integration sub workflow cred oauth key migrate spool events
 	    event runs run replay send tail config doctor backup restore version
-	    cluster --workspace --home --json --help" ;;
+	    cluster lifecycle enrich --workspace --home --json --help" ;;
 	integration) echo "list show" ;;
 	sub) echo "create list show edit refresh-keys delete" ;;
 	workflow) echo "create edit enable disable trigger untrigger publish

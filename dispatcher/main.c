@@ -505,14 +505,24 @@ static char *
 wf_part(struct dispatcher *d, const struct wf_rec *wf, enum wf_sealed which,
     const char *clear, struct job *j, const char *what)
 {
+	uint32_t id;
 	char *s;
 
 	if (wf->sealed[which].n == 0)
 		return strdup(clear != NULL ? clear : "");
-	if ((s = db_wf_unseal(&d->db, wf, which)) == NULL)
-		snprintf(j->error, sizeof(j->error), "the workflow's %s cannot "
-		    "be unsealed with the master key", what);
-	return s;
+	if ((s = db_wf_unseal(&d->db, wf, which)) != NULL)
+		return s;
+	if ((id = db_key_missing(&d->db, wf->sealed[which].p,
+	    wf->sealed[which].n)) != 0)
+		snprintf(j->error, sizeof(j->error), "cannot unseal the "
+		    "workflow's %s: this host lacks the file of master key %u",
+		    what, id);
+	else
+		snprintf(j->error, sizeof(j->error), "cannot unseal the "
+		    "workflow's %s: master key %u does not open it (its file "
+		    "here holds another key, or the record is damaged)", what,
+		    sealed_key_id(wf->sealed[which].p, wf->sealed[which].n));
+	return NULL;
 }
 
 static void

@@ -3,7 +3,8 @@
 # commands open the database in loops, another command keeps writing new
 # secrets, stages restart, and some rotations are killed with SIGKILL at
 # random moments. Afterwards every secret reads back and valid deliveries
-# verify.
+# verify. Then key files that hold other keys: the dispatcher's attempt
+# says so, and a replay works once they are right again.
 . "$(dirname "$0")/lib.sh"
 
 start_stack
@@ -96,6 +97,35 @@ done
 check "the workflow ran" wait_for 15 has_runs "$T_DIR/runs" 1
 check "the http action's sealed header reached the sink" wait_for 15 \
     grep -q "Bearer $tok" "$T_DIR/sink.log"
+
+# The master key files replaced by other keys under a dispatcher that
+# starts (a host that rotated on its own): the http action's attempt
+# fails and says why, nothing is sent with its header missing; once the
+# right files are back, a replay reaches the sink without a restart.
+mkdir "$T_DIR/keys"
+for f in "$HOOKPIPE_HOME"/master.key*; do
+	case $f in *.lock | *.tmp) continue ;; esac
+	cp -p "$f" "$T_DIR/keys/" && head -c 32 /dev/urandom >"$f"
+done
+check "the dispatcher restarts" hookpipectl restart dispatcher
+sent=$(wc -l <"$T_DIR/sink.log")
+deliver "${id[b]}" "${secret[b]}" "$(payload batch.completed)"
+assert_status "a delivery to rot-b (its verifier has the key)" 200
+ev=$(json 'd["event_id"]' <<<"$HTTP_BODY")
+hook_dead() {
+	hookpipe runs --workflow hook --event "$ev" --json 2>/dev/null |
+	    grep -q '"dead"'
+}
+check "the run ends dead" wait_for 15 hook_dead
+assert_contains "its error names the key that does not open" \
+    "does not open it" "$(hookpipe runs --workflow hook --event "$ev" --json)"
+assert_eq "nothing reached the sink" "$sent" "$(wc -l <"$T_DIR/sink.log")"
+cp -p "$T_DIR"/keys/master.key* "$HOOKPIPE_HOME/"
+check "replay with the right key files back" \
+    hookpipe replay "$ev" --workflow hook
+check "the replay's action reached the sink with its header" wait_for 15 \
+    test "$(grep -c "Bearer $tok" "$T_DIR/sink.log")" -gt "$sent"
+
 # Old keys are retired once nothing uses them: a few files, not 20.
 nkeys=$(find "$HOOKPIPE_HOME" -maxdepth 1 -name 'master.key*' ! -name '*.lock' | wc -l)
 check "old master keys were retired ($nkeys left)" test "$nkeys" -le 3

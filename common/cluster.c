@@ -20,6 +20,7 @@
 #include "cluster.h"
 #include "crypto.h"
 #include "db.h"
+#include "log.h"
 #include "util.h"
 
 #define URLS_MAX	16
@@ -1088,6 +1089,105 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
 	kvStore_Delete(c->claims, key);
 }
 
+/*
+ * An answer larger than the servers' message limit (max_payload, 1 MiB
+ * by default; a `run show` of attempts with their output, a long `runs
+ * --limit`) goes in parts, each with the headers Hookpipe-Part ("i/n")
+ * and Hookpipe-Host, in order (one connection, one subject): cluster_ask
+ * puts them together, per host.
+ */
+#define PART_HEADER	"Hookpipe-Part"
+#define HOST_HEADER	"Hookpipe-Host"
+#define PART_ROOM	1024		/* of max_payload, for the headers */
+#define ANSWER_MAX	(64u << 20)	/* one host's answer, put together */
+#define PARTS_HOSTS	16		/* hosts answering in parts at once */
+
+static void
+answer_send(struct cluster *c, natsConnection *nc, const char *reply,
+    const char *out)
+{
+	int64_t max = natsConnection_GetMaxPayload(nc);
+	size_t len = strlen(out), part, off, i, n;
+	natsMsg *m;
+	char h[48];
+
+	part = max > 2 * PART_ROOM ? (size_t)max - PART_ROOM : PART_ROOM;
+	if (len <= part) {
+		natsConnection_Publish(nc, reply, out, (int)len);
+		return;
+	}
+	if (len > ANSWER_MAX) {
+		log_warn("cluster: an answer of %zu bytes not sent (at most "
+		    "%u)", len, ANSWER_MAX);
+		return;
+	}
+	n = (len + part - 1) / part;
+	for (i = 0, off = 0; i < n; i++, off += part) {
+		if (natsMsg_Create(&m, reply, NULL, out + off,
+		    (int)(len - off < part ? len - off : part)) != NATS_OK)
+			return;
+		snprintf(h, sizeof(h), "%zu/%zu", i + 1, n);
+		if (natsMsgHeader_Set(m, PART_HEADER, h) != NATS_OK ||
+		    natsMsgHeader_Set(m, HOST_HEADER, c->host) != NATS_OK ||
+		    natsConnection_PublishMsg(nc, m) != NATS_OK) {
+			natsMsg_Destroy(m);
+			return;
+		}
+		natsMsg_Destroy(m);
+	}
+}
+
+struct parts {
+	char		 host[CLUSTER_HOST_LEN];
+	size_t		 next;		/* the part expected, from 1 */
+	struct buf	 b;
+};
+
+/*
+ * A part of an answer: kept with the earlier ones of its host. The
+ * whole answer, to free, once its last part is in; else NULL.
+ */
+static char *
+part_add(struct parts *p, natsMsg *m, size_t *len)
+{
+	const char *hdr = NULL, *host = NULL;
+	unsigned long i, n;
+	struct parts *slot = NULL;
+	char *whole;
+	int k;
+
+	if (natsMsgHeader_Get(m, PART_HEADER, &hdr) != NATS_OK ||
+	    natsMsgHeader_Get(m, HOST_HEADER, &host) != NATS_OK ||
+	    sscanf(hdr, "%lu/%lu", &i, &n) != 2 || i == 0 || i > n ||
+	    strlen(host) >= sizeof(p->host))
+		return NULL;
+	for (k = 0; k < PARTS_HOSTS && slot == NULL; k++)
+		if (strcmp(p[k].host, host) == 0 ||
+		    (i == 1 && p[k].host[0] == '\0'))
+			slot = &p[k];
+	if (slot == NULL)
+		return NULL;
+	if (i == 1) {
+		str_copy(slot->host, host, sizeof(slot->host));
+		slot->next = 1;
+		buf_reset(&slot->b);
+	}
+	if (i != slot->next || slot->b.len + (size_t)natsMsg_GetDataLength(m) >
+	    ANSWER_MAX || buf_append(&slot->b, natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m)) == -1) {
+		slot->host[0] = '\0';	/* a part lost: that answer is */
+		buf_reset(&slot->b);
+		return NULL;
+	}
+	if (++slot->next <= n)
+		return NULL;
+	whole = slot->b.data;
+	*len = slot->b.len;
+	memset(&slot->b, 0, sizeof(slot->b));
+	slot->host[0] = '\0';
+	return whole;
+}
+
 static void
 on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 {
@@ -1103,7 +1203,7 @@ on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 	    (ans = c->answer_fn(c->answer_arg, req)) != NULL) {
 		json_object_set_new(ans, "host", json_string(c->host));
 		if ((out = json_dumps(ans, JSON_COMPACT)) != NULL) {
-			natsConnection_PublishString(nc, reply, out);
+			answer_send(c, nc, reply, out);
 			free(out);
 		}
 	}
@@ -1143,10 +1243,14 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 	natsMsg *m;
 	natsStatus s;
 	json_t *a;
-	char *body;
+	struct parts parts[PARTS_HOSTS];
+	const char *hdr;
+	char *body, *whole;
 	int64_t end = mono_ms() + ms, quiet = 0, wait;
-	int n = 0;
+	size_t len;
+	int i, n = 0;
 
+	memset(parts, 0, sizeof(parts));
 	if ((body = json_dumps(req, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -1171,16 +1275,27 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 		if (wait <= 0 ||
 		    natsSubscription_NextMsg(&m, sub, wait) != NATS_OK)
 			break;
-		a = json_loadb(natsMsg_GetData(m),
-		    (size_t)natsMsg_GetDataLength(m), 0, NULL);
-		natsMsg_Destroy(m);
+		quiet = mono_ms() + ASK_QUIET_MS;
+		if (natsMsgHeader_Get(m, PART_HEADER, &hdr) == NATS_OK) {
+			whole = part_add(parts, m, &len);
+			natsMsg_Destroy(m);
+			if (whole == NULL)
+				continue;
+			a = json_loadb(whole, len, 0, NULL);
+			free(whole);
+		} else {
+			a = json_loadb(natsMsg_GetData(m),
+			    (size_t)natsMsg_GetDataLength(m), 0, NULL);
+			natsMsg_Destroy(m);
+		}
 		if (json_is_object(a)) {
 			cb(arg, a);
 			n++;
 		}
 		json_decref(a);
-		quiet = mono_ms() + ASK_QUIET_MS;
 	}
+	for (i = 0; i < PARTS_HOSTS; i++)
+		buf_free(&parts[i].b);
 	natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);
 	natsInbox_Destroy(inbox);

@@ -54,6 +54,8 @@ struct event_rec;
 /* An answer to an ask (NULL: none); req is the asker's JSON. */
 typedef json_t	*(*cluster_answer_fn)(void *arg, json_t *req);
 
+#define CLUSTER_HOST_LEN	320
+
 struct cluster {
 	void	*nc;		/* natsConnection */
 	void	*js;		/* jsCtx */
@@ -66,7 +68,7 @@ struct cluster {
 	void	*answers;	/* natsSubscription: asks this host answers */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
-	char	 host[320];	/* hostname:HOOKPIPE_HOME, this host's name */
+	char	 host[CLUSTER_HOST_LEN];	/* hostname:HOOKPIPE_HOME, its name */
 };
 
 /* HOOKPIPE_NATS is set: this host is one of a cluster. */

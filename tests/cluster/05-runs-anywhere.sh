@@ -2,8 +2,9 @@
 # Cluster mode, runs seen from any host: `hookpipe runs` and `run show`
 # on either host list the runs of both (each host's admin stage answers
 # for its own), with the host of each; --here lists this host's only;
-# a host whose admin stage is stopped is left out, and the command says
-# nothing false about the rest.
+# an answer over the NATS message limit comes in parts; a host whose
+# admin stage is stopped is left out, and the command says nothing false
+# about the rest.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -70,6 +71,32 @@ assert_contains "--here: not on this host" "no run" "$out"
 out=$(hookpipe run show 00000000-0000-4000-8000-000000000000 2>&1)
 rc=$?
 assert_eq "a run no host has: exit 1" 1 "$rc"
+
+# A run whose answer is over the NATS servers' message limit (1 MiB):
+# three attempts of 64 KiB of output each, control characters that JSON
+# writes in six bytes. Host B answers in parts; host A shows it whole.
+# shellcheck disable=SC2016 # expanded by the action's /bin/sh
+hookpipe workflow create big --retries 2 \
+    --exec 'head -c 65536 /dev/zero | tr "\0" "\001"; exit 1' >/dev/null
+hookpipe workflow trigger big --sub "$SUB_ID" --event batch.failed >/dev/null
+hookpipe workflow publish big >/dev/null
+check "host B has workflow big" wait_for 30 published_on_b big
+hookpipectl stop router >/dev/null 2>&1
+BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" \
+    "$(payload batch.failed "$T_DIR/f.json")"
+big_dead() {
+	on_b hookpipe runs --here --workflow big --json 2>/dev/null |
+	    grep -q '"dead"'
+}
+check "host B ran workflow big three times" wait_for 60 big_dead
+start_stack
+rb=$(on_b hookpipe runs --here --workflow big --json | json 'd[0]["id"]')
+out=$(hookpipe run show "$rb" --json 2>&1)
+assert_eq "run show on host A: host B's answer of over 1 MiB, whole" \
+    "$rb dead 3" \
+    "$(json '" ".join([d["id"], d["status"], str(len(d["history"]))])' <<<"$out")"
+assert_eq "with each attempt's output" "65536 65536 65536" \
+    "$(json '" ".join(str(len(a["output"])) for a in d["history"])' <<<"$out")"
 
 # Host B's admin stage stopped: host A lists its own runs.
 on_b hookpipectl stop admin >/dev/null 2>&1

@@ -105,6 +105,19 @@ export HOOKPIPE_NATS_KEY=$PKI/client.key
 
 # --- what a user gets wrong ----------------------------------------
 
+# init_or_stop WHAT SERVER: `hookpipe cluster init --replicas 1` once
+# the server answers; else the test stops with the server's last lines.
+init_or_stop() {
+	if wait_for 30 hookpipe cluster init --replicas 1 >/dev/null 2>&1; then
+		ok "$1: cluster init --replicas 1"
+	else
+		not_ok "$1: cluster init --replicas 1" \
+		    "$(hookpipe cluster init --replicas 1 2>&1)" \
+		    "$(tail -n 5 "$NATS_DIR/$2.log")"
+		finish
+	fi
+}
+
 # refused NAME [VAR=VALUE...]: `hookpipe cluster init` with those
 # settings exits 1 and the verifier exits 100 (or CODE, when set); sets
 # OUT (the CLI's message) and VOUT (the verifier's).
@@ -161,14 +174,7 @@ assert_contains "it names the certificate" \
 
 # --- over mutual TLS -----------------------------------------------
 
-if wait_for 30 hookpipe cluster init --replicas 1 >/dev/null 2>&1; then
-	ok "over mutual TLS: cluster init --replicas 1"
-else
-	not_ok "over mutual TLS: cluster init --replicas 1" \
-	    "$(hookpipe cluster init --replicas 1 2>&1)" \
-	    "$(tail -n 5 "$NATS_DIR/n1.log")"
-	finish
-fi
+init_or_stop "over mutual TLS" n1
 out=$(hookpipe cluster status 2>&1)
 assert_contains "cluster status shows the TLS connection" \
     "NATS: connected to $TLS_URL" "$out"
@@ -222,14 +228,7 @@ refused "tls:// to a server without TLS" \
 assert_contains "it says the server does not speak TLS" \
     "the server does not speak TLS" "$OUT"
 
-if wait_for 30 hookpipe cluster init --replicas 1 >/dev/null 2>&1; then
-	ok "with a password: cluster init --replicas 1"
-else
-	not_ok "with a password: cluster init --replicas 1" \
-	    "$(hookpipe cluster init --replicas 1 2>&1)" \
-	    "$(tail -n 5 "$NATS_DIR/n2.log")"
-	finish
-fi
+init_or_stop "with a password" n2
 start_stack
 ok "with a password: the stages start"
 new_sub pw
@@ -383,14 +382,7 @@ refused "a credentials file that is not there" \
 assert_contains "it names the variable and the file" \
     "HOOKPIPE_NATS_CREDS=$PKI/jwt/nope.creds: cannot read it" "$OUT"
 
-if wait_for 30 hookpipe cluster init --replicas 1 >/dev/null 2>&1; then
-	ok "with a credentials file: cluster init --replicas 1"
-else
-	not_ok "with a credentials file: cluster init --replicas 1" \
-	    "$(hookpipe cluster init --replicas 1 2>&1)" \
-	    "$(tail -n 5 "$NATS_DIR/n3.log")"
-	finish
-fi
+init_or_stop "with a credentials file" n3
 # Host B again, on this server: its subscription and workflow are in
 # its own configuration.
 start_stack

@@ -13,6 +13,9 @@ SINGLE_MARGIN_MS = 0.3	# one connection: median <= fdatasync + this
 SYSCALLS_PER_EVENT = 6.0
 LATENCY_P99_MS = 5.0
 RSS_MIB = 64.0
+AT_REST_ANON_MIB = 16.0	# after the long run: the four stages' RssAnon
+AT_REST_PSS_MIB = 32.0	# and their PSS
+GROWTH = 1.05		# private memory, last tenth of the run / first
 STAGES = ("receiver", "verifier", "router", "dispatcher")
 ABBR = {"receiver": "rx", "verifier": "ver", "router": "rt",
         "dispatcher": "disp"}
@@ -422,6 +425,19 @@ def main():
                          "%.0f -> %.0f / %.1f -> %.1f / %.0f -> %.0f MiB" % (
                              first[0], last[0], first[1], last[1], first[2],
                              last[2]), "", ""))
+            rows.append(("memory", "  at the end: private (RssAnon)",
+                         "%.1f MiB" % last[1], "",
+                         "<= %g MiB" % AT_REST_ANON_MIB,
+                         verdict(last[1] <= AT_REST_ANON_MIB)))
+            rows.append(("memory", "  at the end: PSS", "%.1f MiB" % last[2],
+                         "", "<= %g MiB" % AT_REST_PSS_MIB,
+                         verdict(last[2] <= AT_REST_PSS_MIB)))
+        tenth = totals(kv.get("long.10.rss"))
+        if first and tenth:
+            rows.append(("memory", "  private under load, 1/10 -> 10/10", "",
+                         "%.1f -> %.1f MiB" % (first[1], tenth[1]),
+                         "growth <= %d%%" % round((GROWTH - 1) * 100),
+                         verdict(tenth[1] <= first[1] * GROWTH)))
         details += ["### The long run, chunk by chunk", "",
                     "| after chunk | RSS / anon / PSS of each stage, kB "
                     "| sender |", "| --- | --- | --- |"]

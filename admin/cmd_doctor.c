@@ -3,6 +3,7 @@
  * exit 1 when something is wrong. It reads and probes; it changes
  * nothing (the state directory must already be there).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -90,30 +91,93 @@ check_home(struct doctor *d)
 		    sb.st_mode & 0777);
 }
 
-static int
-first_secret_cb(void *arg, const struct sub_rec *s)
-{
-	struct sub_rec *out = arg;
+/* What the key check found among the workspace's secrets. */
+struct key_survey {
+	struct db	*db;
+	int		 n;		/* secrets that opened */
+	char		 bad[NAME_MAX_LEN + 1];	/* the first that did not */
+	int		 bad_which;	/* its slot: 1, or 2 (the secondary) */
+	uint32_t	 bad_missing;	/* the id of its key, if its file is */
+	uint32_t	 bad_id;	/* the id of the key it names */
+};
 
-	if (s->secret_len == 0)
-		return 0;
-	*out = *s;
-	return 1;
+static int
+survey_cb(void *arg, const struct sub_rec *s)
+{
+	struct key_survey *k = arg;
+	unsigned char secret[SECRET_MAX];
+	int which;
+
+	for (which = 1; which <= 2; which++) {
+		const unsigned char *in = which == 2 ? s->secret2 : s->secret;
+		size_t n = which == 2 ? s->secret2_len : s->secret_len;
+
+		if (n == 0)
+			continue;
+		if (db_sub_secret(k->db, s, which, secret, sizeof(secret)) >= 0) {
+			OPENSSL_cleanse(secret, sizeof(secret));
+			k->n++;
+		} else if (k->bad[0] == '\0') {
+			str_copy(k->bad, s->name, sizeof(k->bad));
+			k->bad_which = which;
+			k->bad_id = sealed_key_id(in, n);
+			k->bad_missing = db_key_missing(k->db, in, n);
+		}
+	}
+	return 0;
+}
+
+/* A master key file of the state directory others may read, or NULL. */
+static const char *
+key_file_open_to_others(const char *key_path, char *out, size_t len)
+{
+	const char *slash = strrchr(key_path, '/'), *base;
+	char dir[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	size_t bl;
+	DIR *dp;
+
+	if (slash == NULL)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key_path), key_path);
+	base = slash + 1;
+	bl = strlen(base);
+	if ((dp = opendir(dir)) == NULL)
+		return NULL;
+	while ((de = readdir(dp)) != NULL) {
+		const char *tail = de->d_name + bl;
+
+		/* master.key, master.key.N: not the lock, nor a file a
+		 * rotation is writing. */
+		if (strncmp(de->d_name, base, bl) != 0 || (*tail != '\0' &&
+		    (*tail != '.' || strspn(tail + 1, "0123456789") !=
+		    strlen(tail + 1) || tail[1] == '\0')))
+			continue;
+		snprintf(out, len, "%s/%s", dir, de->d_name);
+		if (stat(out, &sb) == 0 && (sb.st_mode & 077) != 0) {
+			closedir(dp);
+			return out;
+		}
+	}
+	closedir(dp);
+	return NULL;
 }
 
 static void
 check_key(struct doctor *d)
 {
 	const struct config *cfg = &d->ctx->cfg;
-	unsigned char secret[SECRET_MAX];
-	struct sub_rec s;
+	struct key_survey k = { .db = &d->ctx->db };
+	char path[PATH_MAX + 16], open_to[PATH_MAX + 300];
+	uint32_t cur = d->ctx->db.key_current;
 	struct stat sb;
 	MDB_txn *txn;
-	int rc = 0;
 
-	/* As it was: opening the database makes one, and fixes its mode. */
-	sb = d->key_sb;
-	if (d->key_errno != 0) {
+	/* As it was: opening the database makes key 1, and fixes its
+	 * mode. After a rotation the key in use is master.key.N. */
+	db_key_path(&d->ctx->db, cur, path, sizeof(path));
+	if (cur == 1 && d->key_errno != 0) {
 		if (d->key_errno == ENOENT)
 			report(d, V_OK, "master key", "none yet (made when the "
 			    "first secret is stored)");
@@ -122,30 +186,49 @@ check_key(struct doctor *d)
 			    cfg->key_path, strerror(d->key_errno));
 		return;
 	}
-	if (sb.st_mode & 077) {
+	if (cur == 1 && (d->key_sb.st_mode & 077) != 0) {
 		report(d, V_FAIL, "master key", "%s is readable by others "
-		    "(mode %03o): chmod 600 %s", cfg->key_path,
-		    sb.st_mode & 0777, cfg->key_path);
+		    "(mode %03o): chmod 600 %s", path,
+		    d->key_sb.st_mode & 0777, path);
 		return;
 	}
-	/* Whether it opens what it sealed: one secret, decrypted. */
-	memset(&s, 0, sizeof(s));
+	if (key_file_open_to_others(cfg->key_path, open_to,
+	    sizeof(open_to)) != NULL && stat(open_to, &sb) == 0) {
+		report(d, V_FAIL, "master key", "%s is readable by others "
+		    "(mode %03o): chmod 600 %s", open_to, sb.st_mode & 0777,
+		    open_to);
+		return;
+	}
+	/* Whether the keys here open what they sealed: every secret of
+	 * the workspace, decrypted. */
 	if ((txn = txn_read(d->ctx, DB_CONFIG)) != NULL) {
-		rc = db_sub_each(txn, &d->ctx->db, d->ctx->ws, first_secret_cb,
-		    &s);
+		db_sub_each(txn, &d->ctx->db, d->ctx->ws, survey_cb, &k);
 		mdb_txn_abort(txn);
 	}
-	(void)rc;
-	if (s.secret_len > 0 && db_sub_secret(&d->ctx->db, &s, 1, secret,
-	    sizeof(secret)) < 0) {
-		report(d, V_FAIL, "master key", "%s does not open the secret "
-		    "of subscription %s: another master key? (restore the one "
-		    "it was sealed with)", cfg->key_path, s.name);
+	if (k.bad[0] != '\0') {
+		char kp[PATH_MAX + 16];
+
+		db_key_path(&d->ctx->db, k.bad_id, kp, sizeof(kp));
+		if (k.bad_missing != 0)
+			report(d, V_FAIL, "master key", "%s is missing: it "
+			    "sealed the %ssecret of subscription %s (copy it, "
+			    "mode 600, from the host that ran 'hookpipe key "
+			    "rotate', or restore it from a backup)", kp,
+			    k.bad_which == 2 ? "secondary " : "", k.bad);
+		else
+			report(d, V_FAIL, "master key", "%s does not open the "
+			    "%ssecret of subscription %s: another master key? "
+			    "(restore the one it was sealed with)", kp,
+			    k.bad_which == 2 ? "secondary " : "", k.bad);
 		return;
 	}
-	OPENSSL_cleanse(secret, sizeof(secret));
-	report(d, V_OK, "master key", "%s (mode 600)%s", cfg->key_path,
-	    s.secret_len > 0 ? ", opens the stored secrets" : "");
+	if (k.n > 0)
+		report(d, V_OK, "master key", "%s (key %u, mode 600), opens "
+		    "the %d stored secret%s", path, cur, k.n,
+		    k.n == 1 ? "" : "s");
+	else
+		report(d, V_OK, "master key", "%s (key %u, mode 600)", path,
+		    cur);
 }
 
 /* The stages' pid files, and whether each names a live stage. */

@@ -521,6 +521,8 @@ int	db_unseal(struct db *, const char *aad, const unsigned char *in,
 /* The id of the key a sealed value needs when its file cannot be read
  * here (logged once), else 0. */
 uint32_t db_key_missing(struct db *, const unsigned char *in, size_t n);
+/* The file of master key id: key_path for key 1, key_path.ID after. */
+void	db_key_path(const struct db *, uint32_t id, char *out, size_t len);
 
 /*
  * Rotation: write a new key file (synced) before anything is sealed with

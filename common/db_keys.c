@@ -441,6 +441,12 @@ key_file(const struct db *db, uint32_t id, char *out, size_t len)
 		snprintf(out, len, "%s.%u", db->key_path, id);
 }
 
+void
+db_key_path(const struct db *db, uint32_t id, char *out, size_t len)
+{
+	key_file(db, id, out, len);
+}
+
 /* The key of that id, from the cache or its file; NULL when missing. */
 static const unsigned char *
 db_key(struct db *db, uint32_t id)

@@ -102,6 +102,9 @@ assert_eq "host B logs the missing file once" 1 \
     "$(grep -cF "master.key.3" "$HOME_B/log/verifier.log")"
 assert_contains "and where to copy it from" "copy it" \
     "$(grep -F "master.key.3" "$HOME_B/log/verifier.log")"
+out=$(on_b hookpipe doctor 2>&1)
+assert_contains "hookpipe doctor on host B names the missing file" \
+    "FAIL  master key    $HOME_B/master.key.3 is missing" "$out"
 cp -p "$HOOKPIPE_HOME/master.key.3" "$HOME_B/"
 send B
 assert_status "once master.key.3 is copied: host B verifies" 200

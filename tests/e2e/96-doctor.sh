@@ -29,6 +29,19 @@ assert_eq "another master key: exit 1" 1 "$?"
 assert_contains "it does not open the secrets" "does not open the secret of subscription doc" "$out"
 cp "$T_DIR/key.saved" "$HOOKPIPE_HOME/master.key"
 
+# After a rotation the key in use is master.key.2; an old key file left
+# readable by others is found too.
+check "key rotate" hookpipe key rotate
+out=$(hookpipe doctor 2>&1)
+assert_contains "after a rotation: the key in use opens the secrets" \
+    "master.key.2 (key 2, mode 600), opens the 1 stored secret" "$out"
+cp -p "$T_DIR/key.saved" "$HOOKPIPE_HOME/master.key"
+chmod 644 "$HOOKPIPE_HOME/master.key"
+out=$(hookpipe doctor 2>&1)
+assert_eq "an old key file others can read: exit 1" 1 "$?"
+assert_contains "it is named" "master.key is readable by others" "$out"
+rm "$HOOKPIPE_HOME/master.key"
+
 hookpipectl stop >/dev/null 2>&1
 out=$(hookpipe doctor 2>&1)
 assert_eq "a stopped stack: exit 1" 1 "$?"

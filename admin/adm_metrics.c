@@ -116,6 +116,11 @@ cluster_metrics(struct admin *adm, struct buf *b)
 	header(b, "hookpipe_cluster_connected", "Cluster mode: 1 when this "
 	    "host is connected to a NATS server.", "gauge");
 	buf_appendf(b, "hookpipe_cluster_connected %d\n", up);
+	header(b, "hookpipe_cluster_hosts_up", "Cluster mode: the hosts seen "
+	    "up in the last 15 s (-1: not known yet), as this host's admin "
+	    "stage last read them.", "gauge");
+	buf_appendf(b, "hookpipe_cluster_hosts_up %d\n",
+	    __atomic_load_n(&adm->hosts_up, __ATOMIC_RELAXED));
 	header(b, "hookpipe_cluster_stream_messages", "Messages in each "
 	    "JetStream stream (a bucket is the stream KV_<bucket>).", "gauge");
 	json_array_foreach(json_object_get(st, "streams"), i, s)

@@ -713,6 +713,20 @@ config_sync(struct admin *adm)
 			log_warn("cluster: %s (the other hosts do not see "
 			    "this host's runs)", err);
 	}
+	if (mono_ms() >= adm->next_beat) {
+		adm->next_beat = mono_ms() + CLUSTER_HOST_BEAT_S * 1000;
+		if (cluster_host_beat(&adm->cl, adm->since, err,
+		    sizeof(err)) != 0) {
+			if (!adm->beat_warned)
+				log_warn("cluster: %s (this host is not listed "
+				    "among the hosts up)", err);
+			adm->beat_warned = 1;
+		} else
+			adm->beat_warned = 0;
+		/* For the metrics threads, which do not ask NATS. */
+		__atomic_store_n(&adm->hosts_up, cluster_hosts_count(&adm->cl),
+		    __ATOMIC_RELAXED);
+	}
 	if (ccfg_latest(&adm->cl, NULL, &rev, err, sizeof(err)) != 0) {
 		if (!adm->nats_warned)
 			log_warn("cluster: %s", err);
@@ -796,6 +810,7 @@ main(int argc, char **argv)
 
 	if (adm == NULL)
 		return EXIT_TEMPORARY;
+	adm->hosts_up = -1;
 	/* A client that goes away mid-answer is not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
 	stage_init(&adm->st, "admin", argc, argv, &adm->cfg, usage);
@@ -834,6 +849,7 @@ main(int argc, char **argv)
 	    adm->cfg.admin_port, adm->console_dir);
 	stage_ready(&adm->st, &adm->cfg);
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
+	fmt_rfc3339(now_us(), adm->since, sizeof(adm->since));
 	if (cluster_enabled())
 		config_sync(adm);
 	for (;;) {
@@ -870,8 +886,10 @@ main(int argc, char **argv)
 	zmq_ctx_term(adm->zctx);
 	if (adm->jq_up)
 		jqpool_close(&adm->jq);
-	if (adm->nats_up)
+	if (adm->nats_up) {
+		cluster_host_leave(&adm->cl);
 		cluster_close(&adm->cl);
+	}
 	db_close(&adm->db);
 	OPENSSL_cleanse(adm->token, sizeof(adm->token));
 	stage_exit(&adm->st, &adm->cfg);

@@ -63,6 +63,10 @@ struct admin {
 	struct cluster	 cl;		/* cluster mode: the config bucket */
 	int		 nats_up;
 	int		 nats_warned;
+	int64_t		 next_beat;	/* hookpipe_hosts: say this host is up */
+	int		 beat_warned;
+	int		 hosts_up;	/* at the last beat, -1 unknown */
+	char		 since[32];	/* when the stage started, RFC 3339 */
 };
 
 /* Who asks, once authenticated. */

@@ -23,7 +23,8 @@ const struct cmd cluster_cmds[] = {
 	    "host applies), the consumer " CLUSTER_ROUTER " of "
 	    CLUSTER_EVENTS " (the routers of every host take turns at it), "
 	    "the bucket " CLUSTER_CLAIMS " (the run ids created, one host "
-	    "each), and the stream " CLUSTER_RUNS " that a later "
+	    "each), the bucket " CLUSTER_HOSTS " (the hosts up, each "
+	    "seen in the last 15 s), and the stream " CLUSTER_RUNS " that a later "
 	    "version fills. Each with N replicas "
 	    "(default 3; 1 for a single NATS server); the streams keep "
 	    "messages for HOOKPIPE_RETENTION, at least 7 days. Run it once "
@@ -34,7 +35,9 @@ const struct cmd cluster_cmds[] = {
 	    "The NATS connection and, for each stream and bucket: messages, "
 	    "bytes, consumers, replicas, the leader and each follower's "
 	    "state; then the configuration revision this host applied and "
-	    "the bucket " CLUSTER_CONFIG "'s latest. Exits 1 when NATS "
+	    "the bucket " CLUSTER_CONFIG "'s latest; then the hosts up "
+	    "(each host's admin stage says so every 5 s, and when it "
+	    "stops): name, version, up since, last seen. Exits 1 when NATS "
 	    "cannot be reached or something is missing.", 0, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -80,14 +83,15 @@ cluster_init_cmd(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		    "least %d servers with JetStream)", err, (int)replicas,
 		    (int)replicas);
 	if (ctx->json)
-		return json_print(json_pack("{s:I, s:[s,s,s,s,s,s]}",
+		return json_print(json_pack("{s:I, s:[s,s,s,s,s,s,s]}",
 		    "replicas", (json_int_t)replicas, "created",
 		    CLUSTER_EVENTS, CLUSTER_RUNS, CLUSTER_DEDUPE,
-		    CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER));
-	printf("cluster ready: streams %s and %s, buckets %s, %s and %s, "
+		    CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_HOSTS,
+		    CLUSTER_ROUTER));
+	printf("cluster ready: streams %s and %s, buckets %s, %s, %s and %s, "
 	    "consumer %s, %d replicas each\n", CLUSTER_EVENTS, CLUSTER_RUNS,
-	    CLUSTER_DEDUPE, CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_ROUTER,
-	    (int)replicas);
+	    CLUSTER_DEDUPE, CLUSTER_CONFIG, CLUSTER_CLAIMS, CLUSTER_HOSTS,
+	    CLUSTER_ROUTER, (int)replicas);
 	return EXIT_OK;
 }
 
@@ -126,13 +130,43 @@ print_durables(json_t *streams)
 	table_free(&t);
 }
 
+/* The hosts up, or why they are not known. */
+static void
+print_hosts(json_t *st)
+{
+	struct table t;
+	json_t *h;
+	size_t i;
+	char seen[32];
+
+	if (json_object_get(st, "hosts") == NULL) {
+		printf("hosts: %s\n", json_string_value(json_object_get(st,
+		    "hosts_error")));
+		return;
+	}
+	table_init(&t, 4, "HOST", "VERSION", "UP SINCE", "SEEN");
+	json_array_foreach(json_object_get(st, "hosts"), i, h) {
+		snprintf(seen, sizeof(seen), "%lld s ago", (long long)
+		    json_integer_value(json_object_get(h, "seen_s")));
+		table_row(&t, json_string_value(json_object_get(h, "host")),
+		    json_string_value(json_object_get(h, "version")),
+		    json_string_value(json_object_get(h, "since")), seen);
+	}
+	printf("hosts up (seen in the last %d s): %zu\n",
+	    CLUSTER_HOST_TTL_S, json_array_size(json_object_get(st,
+	    "hosts")));
+	if (json_array_size(json_object_get(st, "hosts")) > 0)
+		table_print(&t, stdout);
+	table_free(&t);
+}
+
 static int
 cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
     char **argv)
 {
 	struct cluster cl;
 	struct table t;
-	json_t *st, *s, *f;
+	json_t *st, *s, *f, *hosts;
 	size_t i, j;
 	char **args, msgs[24], reps[24], peers[256];
 	int rc, bad = 0;
@@ -161,6 +195,13 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 		json_object_set_new(st, "config", json_pack("{s:I, s:I}",
 		    "applied", (json_int_t)applied, "latest",
 		    (json_int_t)latest));
+		if ((hosts = cluster_hosts(&cl, err, sizeof(err))) != NULL)
+			json_object_set_new(st, "hosts", hosts);
+		else {
+			json_object_set_new(st, "hosts_error",
+			    json_string(err));
+			bad = 1;
+		}
 	}
 	cluster_close(&cl);
 	if (st == NULL)
@@ -216,6 +257,7 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	    json_object_get(st, "config"), "applied")), (long long)
 	    json_integer_value(json_object_get(json_object_get(st, "config"),
 	    "latest")), CLUSTER_CONFIG);
+	print_hosts(st);
 	json_decref(st);
 	return bad ? EXIT_FAIL : EXIT_OK;
 }

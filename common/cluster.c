@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 #define URLS_MAX	16
 #define NS_PER_S	1000000000LL
@@ -450,6 +451,8 @@ cluster_close(struct cluster *c)
 	}
 	if (c->claims != NULL)
 		kvStore_Destroy(c->claims);
+	if (c->hosts != NULL)
+		kvStore_Destroy(c->hosts);
 	if (c->answers != NULL) {
 		natsSubscription_Unsubscribe(c->answers);
 		natsSubscription_Destroy(c->answers);
@@ -591,6 +594,8 @@ cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
 	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1 ||
 	    add_bucket(c, CLUSTER_CLAIMS, replicas, DEDUPE_TTL_S * NS_PER_S,
 	    err, errlen) == -1 ||
+	    add_bucket(c, CLUSTER_HOSTS, replicas, CLUSTER_HOST_TTL_S *
+	    NS_PER_S, err, errlen) == -1 ||
 	    add_router_consumer(c, err, errlen) == -1)
 		return -1;
 	return 0;
@@ -1090,6 +1095,151 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
 }
 
 /*
+ * The hosts up. A host's key is a digest of its name (names hold ':'
+ * and '/', keys may not); its value says who it is. The bucket's age
+ * limit drops a host that stopped saying it is up.
+ */
+#define HOST_KEY_LEN	(2 + 32)
+
+static void
+host_key(const char *host, char key[HOST_KEY_LEN + 1])
+{
+	unsigned char dg[32];
+
+	sha256(host, strlen(host), dg);
+	memcpy(key, "h.", 2);
+	hex_encode(dg, 16, key + 2);
+}
+
+static int
+hosts_open(struct cluster *c, char *err, size_t errlen)
+{
+	kvStore *kv;
+	natsStatus s;
+
+	if (c->hosts != NULL)
+		return 0;
+	if ((s = js_KeyValue(&kv, c->js, CLUSTER_HOSTS)) != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_HOSTS " (made by "
+		    "hookpipe cluster init)");
+		return -1;
+	}
+	c->hosts = kv;
+	return 0;
+}
+
+int
+cluster_host_beat(struct cluster *c, const char *since, char *err,
+    size_t errlen)
+{
+	char key[HOST_KEY_LEN + 1], *v;
+	natsStatus s;
+	json_t *o;
+
+	if (hosts_open(c, err, errlen) == -1)
+		return -1;
+	host_key(c->host, key);
+	o = json_pack("{s:s, s:s, s:s}", "host", c->host, "version",
+	    hp_version, "since", since);
+	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s = kvStore_PutString(NULL, c->hosts, key, v);
+	free(v);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_HOSTS);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cluster_host_leave(struct cluster *c)
+{
+	char key[HOST_KEY_LEN + 1];
+
+	if (c->hosts == NULL)
+		return;
+	host_key(c->host, key);
+	kvStore_Delete(c->hosts, key);
+}
+
+/* The keys of the hosts up: 0 (list filled, maybe empty), or -1. */
+static int
+host_keys(struct cluster *c, kvKeysList *l, char *err, size_t errlen)
+{
+	kvWatchOptions o;
+	natsStatus s;
+
+	memset(l, 0, sizeof(*l));
+	if (hosts_open(c, err, errlen) == -1)
+		return -1;
+	kvWatchOptions_Init(&o);
+	o.Timeout = CLUSTER_WAIT_MS;
+	s = kvStore_Keys(l, c->hosts, &o);
+	if (s == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_HOSTS);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cluster_hosts_count(struct cluster *c)
+{
+	kvKeysList l;
+	char err[256];
+	int n;
+
+	if (host_keys(c, &l, err, sizeof(err)) == -1)
+		return -1;
+	n = l.Count;
+	kvKeysList_Destroy(&l);
+	return n;
+}
+
+json_t *
+cluster_hosts(struct cluster *c, char *err, size_t errlen)
+{
+	kvKeysList l;
+	kvEntry *e;
+	json_t *a, *o;
+	int64_t seen;
+	int i;
+
+	if (host_keys(c, &l, err, errlen) == -1)
+		return NULL;
+	if ((a = json_array()) == NULL) {
+		kvKeysList_Destroy(&l);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < l.Count; i++) {
+		if (kvStore_Get(&e, c->hosts, l.Keys[i]) != NATS_OK)
+			continue;	/* gone meanwhile */
+		o = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+		    0, NULL);
+		if (json_is_object(o)) {
+			/* By the server's clock against this host's. */
+			seen = (now_us() * 1000 - kvEntry_Created(e)) /
+			    NS_PER_S;
+			json_object_set_new(o, "seen_s",
+			    json_integer(seen > 0 ? seen : 0));
+			json_array_append(a, o);
+		}
+		json_decref(o);
+		kvEntry_Destroy(e);
+	}
+	kvKeysList_Destroy(&l);
+	return a;
+}
+
+/*
  * An answer larger than the servers' message limit (max_payload, 1 MiB
  * by default; a `run show` of attempts with their output, a long `runs
  * --limit`) goes in parts, each with the headers Hookpipe-Part ("i/n")
@@ -1244,17 +1394,22 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 	natsStatus s;
 	json_t *a;
 	struct parts parts[PARTS_HOSTS];
+	kvKeysList up;
 	const char *hdr;
-	char *body, *whole;
+	char *body, *whole, key[HOST_KEY_LEN + 1], why[256];
 	int64_t end = mono_ms() + ms, quiet = 0, wait;
 	size_t len;
-	int i, n = 0;
+	int i, n = 0, left;
 
 	memset(parts, 0, sizeof(parts));
 	if ((body = json_dumps(req, JSON_COMPACT)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* The hosts up: when each has answered, all are in. */
+	if (host_keys(c, &up, why, sizeof(why)) == -1)
+		memset(&up, 0, sizeof(up));
+	left = up.Count;
 	s = natsInbox_Create(&inbox);
 	if (s == NATS_OK)
 		s = natsConnection_SubscribeSync(&sub, c->nc, inbox);
@@ -1266,6 +1421,7 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 		nats_why(s, err, errlen, subj);
 		natsSubscription_Destroy(sub);
 		natsInbox_Destroy(inbox);
+		kvKeysList_Destroy(&up);
 		return -1;
 	}
 	for (;;) {
@@ -1289,11 +1445,25 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 			natsMsg_Destroy(m);
 		}
 		if (json_is_object(a)) {
+			if ((hdr = json_string_value(json_object_get(a,
+			    "host"))) != NULL) {
+				host_key(hdr, key);
+				for (i = 0; i < up.Count; i++)
+					if (up.Keys[i] != NULL &&
+					    strcmp(up.Keys[i], key) == 0) {
+						free(up.Keys[i]);
+						up.Keys[i] = NULL;
+						left--;
+					}
+			}
 			cb(arg, a);
 			n++;
 		}
 		json_decref(a);
+		if (up.Count > 0 && left == 0)
+			break;
 	}
+	kvKeysList_Destroy(&up);
 	for (i = 0; i < PARTS_HOSTS; i++)
 		buf_free(&parts[i].b);
 	natsSubscription_Unsubscribe(sub);
@@ -1377,6 +1547,8 @@ cluster_status(struct cluster *c)
 	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_CONFIG,
 	    "bucket"));
 	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_CLAIMS,
+	    "bucket"));
+	json_array_append_new(a, stream_status(c, "KV_" CLUSTER_HOSTS,
 	    "bucket"));
 	json_object_set_new(o, "streams", a);
 	return o;

@@ -20,6 +20,11 @@
  *				host that claimed it; create-if-absent:
  *				one host creates a run
  *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
+ *	hookpipe_hosts		KV bucket, CLUSTER_HOST_TTL_S: "h." + hex
+ *				SHA-256 of a host's name -> {host, version,
+ *				since}, put by its admin stage every
+ *				CLUSTER_HOST_BEAT_S, deleted when it stops:
+ *				the hosts up
  *	hookpipe_config		KV bucket, key "snapshot": the config
  *				part's shared tables (see cluster_config.c)
  */
@@ -43,6 +48,9 @@ struct event_rec;
 #define CLUSTER_CONFIG		"hookpipe_config"
 #define CLUSTER_ROUTER		"hookpipe_router"
 #define CLUSTER_CLAIMS		"hookpipe_runs"
+#define CLUSTER_HOSTS		"hookpipe_hosts"
+#define CLUSTER_HOST_TTL_S	15	/* a host not seen that long is down */
+#define CLUSTER_HOST_BEAT_S	5	/* how often a host says it is up */
 #define CLUSTER_ACK_WAIT_S	10	/* a router's time to acknowledge */
 #define CLUSTER_ASK_RUNS	"hookpipe.ask.runs"	/* runs of every host */
 #define CLUSTER_REPLICAS	3
@@ -66,6 +74,7 @@ struct cluster {
 	void	*route;		/* natsSubscription: the routers' consumer */
 	void	*claims;	/* kvStore, once opened */
 	void	*answers;	/* natsSubscription: asks this host answers */
+	void	*hosts;		/* kvStore, once opened */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
 	char	 host[CLUSTER_HOST_LEN];	/* hostname:HOOKPIPE_HOME, its name */
@@ -187,14 +196,29 @@ int	 ccfg_apply(MDB_txn *, struct db *, json_t *snap, uint64_t rev);
  * Asking every host (core NATS, no stream): cluster_answer subscribes
  * to subj and answers each ask with fn's JSON (on the library's thread),
  * "host" added. cluster_ask publishes req to subj and calls cb with each
- * answer until none came for a while (or ms passed): the number of
- * answers, or -1 (err).
+ * answer until every host up has answered (or, when that is not known,
+ * none came for a while; or ms passed): the number of answers, or -1
+ * (err).
  */
 int	cluster_answer(struct cluster *, const char *subj, cluster_answer_fn,
 	    void *arg, char *err, size_t errlen);
 int	cluster_ask(struct cluster *, const char *subj, json_t *req, int ms,
 	    void (*cb)(void *, json_t *answer), void *arg, char *err,
 	    size_t errlen);
+
+/*
+ * The hosts up (hookpipe_hosts). cluster_host_beat: this host is up
+ * (its admin stage, every CLUSTER_HOST_BEAT_S; 0, or -1 with err);
+ * cluster_host_leave: it stops (best effort). cluster_hosts: the hosts
+ * seen in the last CLUSTER_HOST_TTL_S, as JSON objects {host, version,
+ * since, seen_s}, or NULL with err (no bucket: cluster init not run
+ * since this version). cluster_hosts_count: their number, -1 unknown.
+ */
+int	cluster_host_beat(struct cluster *, const char *since, char *err,
+	    size_t errlen);
+void	cluster_host_leave(struct cluster *);
+json_t	*cluster_hosts(struct cluster *, char *err, size_t errlen);
+int	cluster_hosts_count(struct cluster *);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

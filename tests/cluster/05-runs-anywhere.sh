@@ -2,9 +2,9 @@
 # Cluster mode, runs seen from any host: `hookpipe runs` and `run show`
 # on either host list the runs of both (each host's admin stage answers
 # for its own), with the host of each; --here lists this host's only;
-# an answer over the NATS message limit comes in parts; a host whose
-# admin stage is stopped is left out, and the command says nothing false
-# about the rest.
+# an answer over the NATS message limit comes in parts; `cluster status`
+# lists the hosts up; a host whose admin stage is stopped is left out,
+# and the command says nothing false about the rest.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -98,8 +98,36 @@ assert_eq "run show on host A: host B's answer of over 1 MiB, whole" \
 assert_eq "with each attempt's output" "65536 65536 65536" \
     "$(json '" ".join(str(len(a["output"])) for a in d["history"])' <<<"$out")"
 
-# Host B's admin stage stopped: host A lists its own runs.
+# The hosts up, in hookpipe_hosts: each admin stage says so every 5 s
+# and when it stops; one not heard of for 15 s is left out.
+# hosts_up: the hosts `cluster status` on host A lists, sorted.
+hosts_up() {
+	hookpipe cluster status --json 2>/dev/null |
+	    json '" ".join(sorted(h["host"].split(":", 1)[1] for h in d["hosts"]))'
+}
+both="$(printf '%s\n' "$HOOKPIPE_HOME" "$HOME_B" | sort | tr '\n' ' ' | sed 's/ $//')"
+check "cluster status lists both hosts up" wait_for 30 \
+    eval '[ "$(hosts_up)" = "$both" ]'
+out=$(hookpipe cluster status 2>&1)
+assert_contains "with a line that counts them" \
+    "hosts up (seen in the last 15 s): 2" "$out"
+assert_contains "and host B's row" "$HOME_B" "$out"
+check "/metrics: hookpipe_cluster_hosts_up 2" wait_for 30 eval \
+    'api GET /metrics "" && grep -qx "hookpipe_cluster_hosts_up 2" <<<"$HTTP_BODY"'
+# Host B's admin stage frozen: it stops saying it is up, and is left
+# out once 15 s have passed; thawed, it is back.
+adm_b=$(cat "$HOME_B/run/admin.pid")
+kill -STOP "$adm_b"
+check "host B's admin stage frozen: left out within 30 s" wait_for 30 \
+    eval '[ "$(hosts_up)" = "$HOOKPIPE_HOME" ]'
+kill -CONT "$adm_b"
+check "thawed: listed again" wait_for 30 eval '[ "$(hosts_up)" = "$both" ]'
+
+# Host B's admin stage stopped: it leaves the list at once (not 15 s
+# later), and host A lists its own runs.
 on_b hookpipectl stop admin >/dev/null 2>&1
+check "host B's admin stage stopped: it left the hosts up" wait_for 5 \
+    eval '[ "$(hosts_up)" = "$HOOKPIPE_HOME" ]'
 out=$(hookpipe runs --json)
 assert_eq "host B's admin stage stopped: host A lists its own" 3 \
     "$(json 'len(d)' <<<"$out")"

@@ -2,7 +2,8 @@
 # Cluster mode, runs seen from any host: `hookpipe runs` and `run show`
 # on either host list the runs of both (each host's admin stage answers
 # for its own), with the host of each; --here lists this host's only;
-# an answer over the NATS message limit comes in parts; `cluster status`
+# an answer over the NATS message limit comes in parts; a run of host B
+# is replayed from host A (singly, and in bulk); `cluster status`
 # lists the hosts up; a host whose admin stage is stopped is left out,
 # and the command says nothing false about the rest.
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +99,22 @@ assert_eq "run show on host A: host B's answer of over 1 MiB, whole" \
 assert_eq "with each attempt's output" "65536 65536 65536" \
     "$(json '" ".join(str(len(a["output"])) for a in d["history"])' <<<"$out")"
 
+# Replayed from host A: host B's dead run, found in the list of every
+# host's runs, runs again here (each host has every event).
+api POST /api/v1/runs/replay '{"workflow":"big","status":"dead","dry_run":true}'
+assert_eq "bulk replay on host A, dry run: host B's dead run" "200 1 $rb" \
+    "$HTTP_STATUS $(json 'str(d["count"]) + " " + d["runs"][0]' <<<"$HTTP_BODY")"
+ev=$(json 'd["event_id"]' <<<"$out")
+out=$(hookpipe replay "$ev" --workflow big 2>&1)
+assert_eq "hookpipe replay on host A of host B's run's event: exit 0" 0 "$?"
+big_here() {
+	[ "$(hookpipe runs --here --workflow big --json | json 'len(d)')" = 1 ]
+}
+check "the replayed run is host A's" wait_for 30 big_here
+api POST /api/v1/runs/replay '{"workflow":"big","status":"dead"}'
+assert_eq "bulk replay on host A: host B's dead run replayed" "200 1" \
+    "$HTTP_STATUS $(json 'd["replayed"]' <<<"$HTTP_BODY")"
+
 # The hosts up, in hookpipe_hosts: each admin stage says so every 5 s
 # and when it stops; one not heard of for 15 s is left out.
 # hosts_up: the hosts `cluster status` on host A lists, sorted.
@@ -129,7 +146,7 @@ on_b hookpipectl stop admin >/dev/null 2>&1
 check "host B's admin stage stopped: it left the hosts up" wait_for 5 \
     eval '[ "$(hosts_up)" = "$HOOKPIPE_HOME" ]'
 out=$(hookpipe runs --json)
-assert_eq "host B's admin stage stopped: host A lists its own" 3 \
+assert_eq "host B's admin stage stopped: host A lists its own (3, 2 replayed)" 5 \
     "$(json 'len(d)' <<<"$out")"
 
 finish

@@ -10,6 +10,8 @@
 #include "cluster.h"
 
 static int	cluster_init_cmd(struct ctx *, const struct cmd *, int, char **);
+static int	cluster_forget_cmd(struct ctx *, const struct cmd *, int,
+		    char **);
 static int	cluster_status_cmd(struct ctx *, const struct cmd *, int,
 		    char **);
 
@@ -39,6 +41,17 @@ const struct cmd cluster_cmds[] = {
 	    "(each host's admin stage says so every 5 s, and when it "
 	    "stops): name, version, up since, last seen. Exits 1 when NATS "
 	    "cannot be reached or something is missing.", 0, NULL, NULL },
+	{ "forget", cluster_forget_cmd, "cluster forget [--undo] HOST",
+	    "Say that HOST (a name as cluster status and the routers' log "
+	    "show it, hostname:HOOKPIPE_HOME) is gone for good, its state "
+	    "directory lost: the routers of the other hosts then take over "
+	    "the runs it claimed for events it never acknowledged, which "
+	    "otherwise wait for it to come back (7 days at most). Refused "
+	    "while HOST is up. The runs it did create are lost with its "
+	    "state directory. Its router refuses to start again with that "
+	    "state directory; --undo takes the word back (HOST is back, and "
+	    "may run an event another host took over too).", 1, "HOST",
+	    NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -128,6 +141,53 @@ print_durables(json_t *streams)
 	if (any)
 		table_print(&t, stdout);
 	table_free(&t);
+}
+
+static int
+cluster_forget_cmd(struct ctx *ctx, const struct cmd *c, int argc,
+    char **argv)
+{
+	int undo = 0, up, rc;
+	const struct opt opts[] = {
+		{ "undo", OPT_FLAG, &undo },
+		{ NULL, 0, NULL }
+	};
+	struct cluster cl;
+	char **args, err[1024];
+	const char *host;
+
+	if ((rc = opt_parse(ctx, c, argc, argv, opts, &args)) != OPT_CONTINUE)
+		return rc;
+	host = args[0];
+	if (host[0] == '\0' || strlen(host) >= CLUSTER_HOST_LEN)
+		return usage_error(ctx, "HOST: a host's name, as `hookpipe "
+		    "cluster status` shows it");
+	if ((rc = connect_or_fail(&cl)) != 0)
+		return rc;
+	if (!undo && (up = cluster_host_up(&cl, host)) != 0) {
+		cluster_close(&cl);
+		if (up == 1)
+			return fail("%s is up (its admin stage said so in the "
+			    "last %d s): forget is for a host gone for good; "
+			    "stop it first", host, CLUSTER_HOST_TTL_S);
+		return fail("cannot tell whether %s is up (bucket %s: run "
+		    "hookpipe cluster init)", host, CLUSTER_HOSTS);
+	}
+	rc = cluster_host_forget(&cl, host, undo, err, sizeof(err));
+	cluster_close(&cl);
+	if (rc != 0)
+		return fail("%s", err);
+	if (ctx->json)
+		return json_print(json_pack("{s:s, s:b}", "host", host,
+		    "forgotten", !undo));
+	if (undo)
+		printf("%s is not forgotten any more: the runs it claimed "
+		    "wait for it again\n", host);
+	else
+		printf("forgotten: %s. The routers take over the runs it "
+		    "claimed for events it never acknowledged. Do not start "
+		    "it again with its state directory.\n", host);
+	return EXIT_OK;
 }
 
 /* The hosts up, or why they are not known. */

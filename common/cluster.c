@@ -28,6 +28,7 @@
 #define NS_PER_S	1000000000LL
 #define DEDUPE_TTL_S	(7LL * 86400)
 #define DUP_WINDOW_S	120
+#define HOST_KEY_LEN	(2 + 32)	/* "h." + half a SHA-256, in hex */
 
 int
 cluster_enabled(void)
@@ -1045,24 +1046,128 @@ cluster_msg_free(void *msg)
 	natsMsg_Destroy(msg);
 }
 
+static void	host_key(const char *, char[HOST_KEY_LEN + 1]);
+static int	hosts_open(struct cluster *, char *, size_t);
+
+/* The claims bucket, opened on first use. */
+static int
+claims_open(struct cluster *c, char *err, size_t errlen)
+{
+	kvStore *kv;
+	natsStatus s;
+
+	if (c->claims != NULL)
+		return 0;
+	if ((s = js_KeyValue(&kv, c->js, CLUSTER_CLAIMS)) != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS
+		    " (made by hookpipe cluster init)");
+		return -1;
+	}
+	c->claims = kv;
+	return 0;
+}
+
+/* A forgotten host's marker in the claims bucket: "g." + digest. */
+static void
+gone_key(const char *host, char key[HOST_KEY_LEN + 1])
+{
+	host_key(host, key);
+	key[0] = 'g';
+}
+
 int
-cluster_run_claim(struct cluster *c, const char *run_id, char *err,
-    size_t errlen)
+cluster_host_up(struct cluster *c, const char *host)
+{
+	char key[HOST_KEY_LEN + 1], err[256];
+	kvEntry *e = NULL;
+	natsStatus s;
+
+	if (hosts_open(c, err, sizeof(err)) == -1)
+		return -1;
+	host_key(host, key);
+	if ((s = kvStore_Get(&e, c->hosts, key)) == NATS_NOT_FOUND)
+		return 0;
+	kvEntry_Destroy(e);
+	return s == NATS_OK ? 1 : -1;
+}
+
+int
+cluster_host_forgotten(struct cluster *c, const char *host, char *when,
+    size_t whenlen)
+{
+	char key[HOST_KEY_LEN + 1], err[256];
+	kvEntry *e = NULL;
+	natsStatus s;
+	json_t *o;
+
+	if (claims_open(c, err, sizeof(err)) == -1)
+		return -1;
+	gone_key(host, key);
+	if ((s = kvStore_Get(&e, c->claims, key)) == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK)
+		return -1;
+	if (when != NULL && whenlen > 0) {
+		o = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+		    0, NULL);
+		str_copy(when, json_string_value(json_object_get(o, "at")) ?
+		    json_string_value(json_object_get(o, "at")) : "?",
+		    whenlen);
+		json_decref(o);
+	}
+	kvEntry_Destroy(e);
+	return 1;
+}
+
+int
+cluster_host_forget(struct cluster *c, const char *host, int undo,
+    char *err, size_t errlen)
+{
+	char key[HOST_KEY_LEN + 1], at[32], *v;
+	natsStatus s;
+	json_t *o;
+
+	if (claims_open(c, err, errlen) == -1)
+		return -1;
+	gone_key(host, key);
+	if (undo) {
+		if ((s = kvStore_Delete(c->claims, key)) != NATS_OK) {
+			nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+			return -1;
+		}
+		return 0;
+	}
+	fmt_rfc3339(now_us(), at, sizeof(at));
+	o = json_pack("{s:s, s:s, s:s}", "host", host, "at", at, "by",
+	    c->host);
+	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s = kvStore_PutString(NULL, c->claims, key, v);
+	free(v);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cluster_run_claim(struct cluster *c, const char *run_id, char *owner,
+    size_t ownerlen, char *err, size_t errlen)
 {
 	char key[2 + UUID_LEN + 1];
 	kvEntry *e = NULL;
-	kvStore *kv;
+	uint64_t rev;
 	natsStatus s;
-	int mine;
+	int n, rc;
 
-	if (c->claims == NULL) {
-		if ((s = js_KeyValue(&kv, c->js, CLUSTER_CLAIMS)) != NATS_OK) {
-			nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS
-			    " (made by hookpipe cluster init)");
-			return CLUSTER_FAIL;
-		}
-		c->claims = kv;
-	}
+	owner[0] = '\0';
+	if (claims_open(c, err, errlen) == -1)
+		return CLUSTER_FAIL;
 	snprintf(key, sizeof(key), "r.%s", run_id);
 	if ((s = kvStore_CreateString(NULL, c->claims, key, c->host)) ==
 	    NATS_OK)
@@ -1077,10 +1182,36 @@ cluster_run_claim(struct cluster *c, const char *run_id, char *err,
 		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
 		return CLUSTER_FAIL;
 	}
-	mine = (size_t)kvEntry_ValueLen(e) == strlen(c->host) &&
-	    memcmp(kvEntry_Value(e), c->host, strlen(c->host)) == 0;
+	n = kvEntry_ValueLen(e);
+	if (n < 0 || (size_t)n >= ownerlen)
+		n = 0;
+	memcpy(owner, kvEntry_Value(e), (size_t)n);
+	owner[n] = '\0';
+	rev = kvEntry_Revision(e);
 	kvEntry_Destroy(e);
-	return mine ? CLUSTER_MINE : CLUSTER_DUP;
+	if (strcmp(owner, c->host) == 0)
+		return CLUSTER_MINE;
+	/*
+	 * Another host's. One the operator said is gone for good (`hookpipe
+	 * cluster forget`) never acknowledges the event: its claim is taken
+	 * over, if no other host took it first (the update names the
+	 * revision read).
+	 */
+	if ((rc = cluster_host_forgotten(c, owner, NULL, 0)) == 1) {
+		if ((s = kvStore_UpdateString(NULL, c->claims, key, c->host,
+		    rev)) == NATS_OK) {
+			log_info("cluster: run %s: claim of forgotten host %s "
+			    "taken over", run_id, owner);
+			return CLUSTER_NEW;
+		}
+		if (s != NATS_ERR) {
+			nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+			return CLUSTER_FAIL;
+		}
+		return CLUSTER_DUP;	/* another host was quicker */
+	}
+	return rc == 0 && cluster_host_up(c, owner) == 0 ? CLUSTER_DOWN :
+	    CLUSTER_DUP;
 }
 
 void
@@ -1099,8 +1230,6 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
  * and '/', keys may not); its value says who it is. The bucket's age
  * limit drops a host that stopped saying it is up.
  */
-#define HOST_KEY_LEN	(2 + 32)
-
 static void
 host_key(const char *host, char key[HOST_KEY_LEN + 1])
 {

@@ -18,7 +18,8 @@
  *				goes to another)
  *	hookpipe_runs		KV bucket, 7 days: "r." + run id -> the
  *				host that claimed it; create-if-absent:
- *				one host creates a run
+ *				one host creates a run; "g." + a host's
+ *				digest: a host forgotten (gone for good)
  *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
  *	hookpipe_hosts		KV bucket, CLUSTER_HOST_TTL_S: "h." + hex
  *				SHA-256 of a host's name -> {host, version,
@@ -109,7 +110,8 @@ int	cluster_init(struct cluster *, int replicas, int64_t max_age_s,
  * the stream (another host is storing it: ask again later);
  * CLUSTER_FAIL: no answer from a quorum (err).
  */
-enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE, CLUSTER_BUSY };
+enum { CLUSTER_NEW, CLUSTER_DUP, CLUSTER_FAIL, CLUSTER_MINE, CLUSTER_BUSY,
+    CLUSTER_DOWN };
 int	cluster_dedupe_claim(struct cluster *, const char *sub,
 	    const char *did, const char *event_id, char *first, size_t firstlen,
 	    char *err, size_t errlen);
@@ -160,12 +162,14 @@ void	cluster_msg_progress(void *msg);
 void	cluster_msg_free(void *msg);
 /*
  * Claim a run id cluster-wide before creating the run: CLUSTER_NEW
- * (claimed now), CLUSTER_MINE (claimed before by this host: it may have
- * created the run), CLUSTER_DUP (another host's), CLUSTER_FAIL (no
- * answer, err).
+ * (claimed now, or taken over from a host `hookpipe cluster forget`
+ * named), CLUSTER_MINE (claimed before by this host: it may have
+ * created the run), CLUSTER_DUP (another host's), CLUSTER_DOWN (another
+ * host's, and that host is not up: the event waits for it),
+ * CLUSTER_FAIL (no answer, err). owner: the claim's host, when taken.
  */
-int	cluster_run_claim(struct cluster *, const char *run_id, char *err,
-	    size_t errlen);
+int	cluster_run_claim(struct cluster *, const char *run_id, char *owner,
+	    size_t ownerlen, char *err, size_t errlen);
 /* Give a claim up: the run it was for was not created (best effort). */
 void	cluster_run_unclaim(struct cluster *, const char *run_id);
 
@@ -219,6 +223,19 @@ int	cluster_host_beat(struct cluster *, const char *since, char *err,
 void	cluster_host_leave(struct cluster *);
 json_t	*cluster_hosts(struct cluster *, char *err, size_t errlen);
 int	cluster_hosts_count(struct cluster *);
+/* 1 when host is up, 0 when not, -1 when it cannot be said. */
+int	cluster_host_up(struct cluster *, const char *host);
+/*
+ * A host gone for good, said by the operator (hookpipe cluster forget):
+ * a marker in hookpipe_runs, kept as long as the claims, by which the
+ * routers take over the host's claims of events it never acknowledged.
+ * cluster_host_forget: put it (undo: delete it); 0, or -1 with err.
+ * cluster_host_forgotten: 1 (and when, RFC 3339), 0, or -1 unknown.
+ */
+int	cluster_host_forget(struct cluster *, const char *host, int undo,
+	    char *err, size_t errlen);
+int	cluster_host_forgotten(struct cluster *, const char *host, char *when,
+	    size_t whenlen);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

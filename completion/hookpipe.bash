@@ -15,7 +15,7 @@ _hookpipe_words() {
 	oauth) echo "client authorize" ;;
 	key) echo "rotate" ;;
 	spool) echo "list show drop retry" ;;
-	cluster) echo "init status" ;;
+	cluster) echo "init status forget" ;;
 	tail) echo "receiver verifier router dispatcher" ;;
 	esac
 }

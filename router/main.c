@@ -565,7 +565,7 @@ unclaim_event(struct router *r, struct ev_plan *e)
 static void
 claim_runs(struct router *r, struct plan *p, int *retry)
 {
-	char id[UUID_LEN + 1], err[1024];
+	char id[UUID_LEN + 1], err[1024], owner[CLUSTER_HOST_LEN];
 	int i, j, k;
 
 	for (i = 0; i < p->n; i++) {
@@ -578,8 +578,8 @@ claim_runs(struct router *r, struct plan *p, int *retry)
 			if (!w->fires && w->failed[0] == '\0')
 				continue;
 			run_id_for(&e->ev, w->ws, w->name, id);
-			switch (cluster_run_claim(&r->cl->c, id, err,
-			    sizeof(err))) {
+			switch (cluster_run_claim(&r->cl->c, id, owner,
+			    sizeof(owner), err, sizeof(err))) {
 			case CLUSTER_NEW:
 				w->claimed = 1;
 				break;
@@ -588,6 +588,19 @@ claim_runs(struct router *r, struct plan *p, int *retry)
 			case CLUSTER_DUP:
 				log_debug("cluster: event %s: run %s is "
 				    "another host's: given back", e->ev.id, id);
+				retry[i] = RCL_OTHER_MS;
+				break;
+			case CLUSTER_DOWN:
+				/* Said once a minute: it may last. */
+				if (mono_ms() >= r->cl->down_warn) {
+					log_warn("cluster: event %s waits for "
+					    "host %s, which claimed its run %s "
+					    "and is down: it is routed when "
+					    "that host is back (if it is gone "
+					    "for good: hookpipe cluster forget "
+					    "HOST)", e->ev.id, owner, id);
+					r->cl->down_warn = mono_ms() + 60000;
+				}
 				retry[i] = RCL_OTHER_MS;
 				break;
 			default:
@@ -814,6 +827,13 @@ main(int argc, char **argv)
 	    NULL || (rc = rcl_open(r->cl, err, sizeof(err))) != 0))
 		fatal(r->cl == NULL ? EXIT_TEMPORARY : rc, "cluster: %s",
 		    r->cl == NULL ? "out of memory" : err);
+	if (r->cl != NULL && cluster_host_forgotten(&r->cl->c, r->cl->c.host,
+	    err, sizeof(err)) == 1)
+		fatal(EXIT_PERMANENT, "cluster: this host (%s) was forgotten "
+		    "at %s (hookpipe cluster forget): other hosts may have "
+		    "taken over its claims. Start it with a new HOOKPIPE_HOME, "
+		    "or say it is back: hookpipe cluster forget --undo '%s'",
+		    r->cl->c.host, err, r->cl->c.host);
 	/* What it writes is made again from the log after an OS crash
 	 * (same run ids): the meta page need not wait for the disk. Not in
 	 * cluster mode: there the stream forgets an event once it is

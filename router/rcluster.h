@@ -35,6 +35,8 @@ struct rcl {
 	struct cluster	 c;
 	int		 warned;	/* the consumer is missing: said */
 	int64_t		 next_bind;	/* mono ms */
+	int64_t		 down_warn;	/* mono ms: an event waits for a host
+					 * that is down, said again after */
 	struct rcl_msg	 h[RCL_HOLD_MAX];
 	int		 n;
 };

@@ -190,6 +190,15 @@ cluster_forget_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 	return EXIT_OK;
 }
 
+/* A string member, or "?". */
+static const char *
+field(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "?";
+}
+
 /* The hosts up, or why they are not known. */
 static void
 print_hosts(json_t *st)
@@ -218,6 +227,10 @@ print_hosts(json_t *st)
 	if (json_array_size(json_object_get(st, "hosts")) > 0)
 		table_print(&t, stdout);
 	table_free(&t);
+	json_array_foreach(json_object_get(st, "forgotten"), i, h)
+		printf("forgotten: %s, at %s by %s (hookpipe cluster forget; "
+		    "--undo takes it back)\n", field(h, "host"), field(h, "at"),
+		    field(h, "by"));
 }
 
 static int
@@ -262,6 +275,8 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 			    json_string(err));
 			bad = 1;
 		}
+		if ((hosts = cluster_forgotten(&cl, err, sizeof(err))) != NULL)
+			json_object_set_new(st, "forgotten", hosts);
 	}
 	cluster_close(&cl);
 	if (st == NULL)

@@ -1119,6 +1119,46 @@ cluster_host_forgotten(struct cluster *c, const char *host, char *when,
 	return 1;
 }
 
+json_t *
+cluster_forgotten(struct cluster *c, char *err, size_t errlen)
+{
+	kvWatchOptions o;
+	kvWatcher *w = NULL;
+	kvEntry *e = NULL;
+	natsStatus s;
+	json_t *a, *v;
+
+	if (claims_open(c, err, errlen) == -1)
+		return NULL;
+	kvWatchOptions_Init(&o);
+	o.IgnoreDeletes = true;
+	/* The markers only: a filter on the server, not every claim. */
+	if ((s = kvStore_Watch(&w, c->claims, "g.*", &o)) != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return NULL;
+	}
+	a = json_array();
+	/* The values there now, then a NULL entry. */
+	while ((s = kvWatcher_Next(&e, w, CLUSTER_WAIT_MS)) == NATS_OK &&
+	    e != NULL) {
+		v = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+		    0, NULL);
+		if (json_is_object(v) && a != NULL)
+			json_array_append(a, v);
+		json_decref(v);
+		kvEntry_Destroy(e);
+	}
+	kvWatcher_Destroy(w);
+	if (s != NATS_OK) {
+		json_decref(a);
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return NULL;
+	}
+	if (a == NULL)
+		snprintf(err, errlen, "out of memory");
+	return a;
+}
+
 int
 cluster_host_forget(struct cluster *c, const char *host, int undo,
     char *err, size_t errlen)

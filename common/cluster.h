@@ -236,6 +236,8 @@ int	cluster_host_forget(struct cluster *, const char *host, int undo,
 	    char *err, size_t errlen);
 int	cluster_host_forgotten(struct cluster *, const char *host, char *when,
 	    size_t whenlen);
+/* The hosts forgotten, as JSON objects {host, at, by}; NULL with err. */
+json_t	*cluster_forgotten(struct cluster *, char *err, size_t errlen);
 
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);

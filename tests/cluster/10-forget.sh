@@ -74,6 +74,8 @@ assert_eq "forget without a host: exit 2" 2 "$?"
 out=$(hookpipe cluster forget "$GONE" 2>&1)
 assert_eq "hookpipe cluster forget HOST: exit 0" 0 "$?"
 assert_contains "it says what follows" "forgotten: $GONE" "$out"
+out=$(hookpipe cluster status 2>&1)
+assert_contains "cluster status lists it forgotten" "forgotten: $GONE, at " "$out"
 check "the router takes the claim over and runs the event" \
     wait_for 30 grep -q "$ev" "$RAN"
 check "the router's log says so" grep -q \
@@ -85,6 +87,8 @@ sleep 2
 assert_eq "it ran once" 1 "$(grep -c "$ev" "$RAN")"
 out=$(hookpipe --json cluster forget --undo "$GONE")
 assert_eq "forget --undo, --json" "False" "$(json 'str(d["forgotten"])' <<<"$out")"
+assert_eq "cluster status: nothing forgotten any more" 0 \
+    "$(hookpipe cluster status --json | json 'len(d["forgotten"])')"
 
 # This host forgotten while it is stopped: its router refuses to start.
 stop_stack

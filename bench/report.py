@@ -391,6 +391,14 @@ def main():
                              kv.get("dispatch.%s.seconds" % kind), extra),
                          "", ""))
 
+    # Routing through trigger programs.
+    if "filters.per_s" in kv:
+        rows.append(("filters", "events routed through 4 jq filters",
+                     fmt(num(kv, "filters.per_s")) + " /s",
+                     "%s events in %s s" % (kv.get("filters.events"),
+                                            kv.get("filters.seconds")),
+                     "", ""))
+
     # Memory.
     def per_stage(v):
         return " / ".join("%s %.1f" % (ABBR[s], (v[s] or 0) / 1024)
@@ -481,6 +489,12 @@ def main():
                              "%.1f MiB" % (sum(x for x in v if x) / 1024),
                              "this build: %.1f MiB" % (
                                  sum(x for x in w if x) / 1024), "", ""))
+        if "baseline.filters.per_s" in kv:
+            rows.append(("baseline", "%s: events routed through 4 jq "
+                         "filters" % b,
+                         fmt(num(kv, "baseline.filters.per_s")) + " /s",
+                         "this build: %s /s" % kv.get("filters.per_s"),
+                         "", ""))
         if "baseline.latency.lat_p99_ms" not in kv:
             notes.append("baseline %s: no latency figures (see its "
                          "bench's output)" % b)

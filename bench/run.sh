@@ -20,6 +20,10 @@
 #              action posts to bench-sink, which records arrivals
 #   dispatch   runs queued while the dispatcher is stopped, then timed
 #              from the first action to the last: exec and http
+#   filters    BENCH_FILTER_EVENTS (1000) events stored while the router
+#              is stopped, then routed through four workflows whose jq
+#              filter each builds a 30,000-element array (and passes
+#              none): the router's evaluation of trigger programs
 #   httplib    the same endpoint (read the body, answer 200) on each
 #              HTTP server library from Debian the receiver could use:
 #              libmicrohttpd (as the receiver runs it), H2O's evloop,
@@ -47,7 +51,7 @@
 #   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
 #   BENCH_LATENCY_PLACES=64 (the latency run again with the dispatcher's
 #   HOOKPIPE_CONCURRENCY at that; 0: not)
-#   BENCH_ONLY="micro receipt httplib latency dispatch memory cluster"
+#   BENCH_ONLY="micro receipt httplib latency dispatch filters memory cluster"
 #   (a subset; add "profile" for the perf profile alone)
 #   BENCH_CLUSTER_RATE (events/s of the cluster's latency run; default
 #   half the two-host req/s just measured, at most BENCH_RATE/4: each
@@ -84,10 +88,11 @@ NREQ=${BENCH_REQUESTS:-200000}
 ROUNDS=${BENCH_ROUNDS:-3}
 EXEC_N=${BENCH_EXEC_RUNS:-5000}
 HTTP_N=${BENCH_HTTP_RUNS:-50000}
+FILTER_N=${BENCH_FILTER_EVENTS:-1000}
 LONG=${BENCH_LONG:-0}
 LONG_N=${BENCH_LONG_EVENTS:-1000000}
 PROFILE=${BENCH_PROFILE:-0}
-ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch memory cluster}
+ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch filters memory cluster}
 WORK=${BENCH_WORK:-/tmp/hpbench}
 PORT=${BENCH_PORT:-28080}
 NGINX_PORT=$((PORT + 1))
@@ -863,6 +868,41 @@ phase_dispatch() {
 	rss_sample
 }
 
+# Routing through trigger programs: the router's jq workers at work.
+phase_filters() {
+	local i t0 t1
+
+	say "filters: $FILTER_N events through 4 workflows with a jq filter each"
+	for i in 1 2 3 4; do
+		logged "$BIN/hookpipe" workflow create "bench-jq$i" \
+		    --http "http://127.0.0.1:$SINK_PORT/run" >/dev/null &&
+		logged "$BIN/hookpipe" workflow trigger "bench-jq$i" \
+		    --sub bench-rx --event batch.completed \
+		    --filter "[range(30000)] | length < $i" >/dev/null &&
+		logged "$BIN/hookpipe" workflow publish "bench-jq$i" \
+		    >/dev/null || die "cannot create workflow bench-jq$i"
+	done
+	wait_routed
+	stage_stop router
+	logged "$BB/send" -u "127.0.0.1:$PORT" -p "/triggers/plugin/$SUB_RX" \
+	    -s "$SECRET" -n "$FILTER_N" -c "$CONNS" >/dev/null
+	# Timed to the last event routed, not to the router's ready: a
+	# router may route a backlog before it says it is ready.
+	rm -f "$HOOKPIPE_HOME/run/router.pid"
+	t0=$(date +%s.%N)
+	bg router "$BIN/hookpipe-router"
+	SPID[router]=$!
+	wait_routed
+	t1=$(date +%s.%N)
+	kv filters.events "$FILTER_N"
+	kv filters.seconds "$(echo "$t0 $t1" | awk '{printf "%.3f", $2-$1}')"
+	kv filters.per_s "$(echo "$FILTER_N $t0 $t1" | awk '{printf "%.0f", $1/($3-$2)}')"
+	for i in 1 2 3 4; do
+		logged "$BIN/hookpipe" workflow disable "bench-jq$i" >/dev/null
+	done
+	stack_check "filters"
+}
+
 mem_line() {	# kB: VmRSS/RssAnon/PSS of each stage
 	local s
 	for s in receiver verifier router dispatcher; do
@@ -1258,7 +1298,8 @@ kv config.concurrency "${HOOKPIPE_CONCURRENCY:-16 (default)}"
 want micro && phase_micro
 
 single=
-if want receipt || want latency || want dispatch || want memory ||
+if want receipt || want latency || want dispatch || want filters ||
+    want memory ||
     want profile || [ "$PROFILE" = 1 ]; then
 	single=1
 fi
@@ -1275,6 +1316,7 @@ if [ -n "$single" ]; then
 	{ [ "$PROFILE" = 1 ] || want profile; } && phase_profile
 	want latency && phase_latency
 	want dispatch && phase_dispatch
+	want filters && phase_filters
 	want memory && [ "$LONG" = 1 ] && phase_long
 	rss_sample
 	for s in receiver verifier router dispatcher; do
@@ -1308,7 +1350,7 @@ phase_baseline() {
 		say "baseline: $BENCH_BASELINE does not build (see $WORK/baseline-build.log)"
 		return
 	fi
-	BENCH_ONLY="latency memory" BENCH_WORK=$bw BENCH_KEEP=1 \
+	BENCH_ONLY="latency filters memory" BENCH_WORK=$bw BENCH_KEEP=1 \
 	    BENCH_PORT=$((PORT + 100)) BENCH_RESULTS=$WORK/baseline.md \
 	    BENCH_BASELINE= BENCH_NO_INSTALL=1 bash "$src/bench/run.sh" ||
 	    say "baseline: its bench failed (see $bw)"
@@ -1317,7 +1359,7 @@ phase_baseline() {
 	    latency.ack_p99_ms; do
 		grep "^$k=" "$bw/results.kv" 2>/dev/null | sed 's/^/baseline./' >>"$KV"
 	done
-	grep -E '^(mem\.|io\.)' "$bw/results.kv" 2>/dev/null |
+	grep -E '^(mem\.|io\.|filters\.)' "$bw/results.kv" 2>/dev/null |
 	    sed 's/^/baseline./' >>"$KV"
 	git -C "$top" worktree remove --force "$src" 2>/dev/null
 }

@@ -187,8 +187,13 @@ why_dead(struct jqpool *p, int i, int killed, char *err, size_t errlen)
 		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
-int
-jqpool_eval(struct jqpool *p, int kind, const char *program,
+/*
+ * One evaluation on worker i. 1 or 0 (the result), JQ_ERROR, JQ_BUDGET;
+ * 2 when the worker was gone before it read the request (it is stopped:
+ * the caller tries again).
+ */
+static int
+eval_on(struct jqpool *p, int i, int kind, const char *program,
     const char *json, size_t len, char **out, char *err, size_t errlen)
 {
 	uint32_t req[3];
@@ -196,59 +201,94 @@ jqpool_eval(struct jqpool *p, int kind, const char *program,
 	uint32_t rep[2];
 	int64_t deadline;
 	char *text = NULL;
-	int i, tries;
+
+	if (p->w[i].fd < 0 && worker_start(p, i) == -1)
+		return 2;
+	req[0] = (uint32_t)kind;
+	req[1] = (uint32_t)strlen(program);
+	req[2] = (uint32_t)len;
+	deadline = mono_ms() + p->timeout_ms + SLACK_MS;
+	if (io_full(p->w[i].fd, req, sizeof(req), 1, deadline) == -1 ||
+	    io_full(p->w[i].fd, (void *)program, req[1], 1, deadline) == -1) {
+		worker_stop(p, i);	/* gone before it read: again */
+		return 2;
+	}
+	if (io_full(p->w[i].fd, (void *)json, len, 1, deadline) == -1 ||
+	    io_full(p->w[i].fd, rep, sizeof(rep), 0, deadline) == -1) {
+		why_dead(p, i, mono_ms() >= deadline, err, errlen);
+		__atomic_add_fetch(&p->over_budget, 1, __ATOMIC_RELAXED);
+		worker_start(p, i);
+		return JQ_BUDGET;
+	}
+	memcpy(&res, &rep[0], 4);
+	if (rep[1] > JQPOOL_INPUT_MAX || (text = malloc((size_t)rep[1] +
+	    1)) == NULL || io_full(p->w[i].fd, text, rep[1], 0,
+	    deadline) == -1) {
+		free(text);
+		why_dead(p, i, mono_ms() >= deadline, err, errlen);
+		__atomic_add_fetch(&p->over_budget, 1, __ATOMIC_RELAXED);
+		worker_start(p, i);
+		return JQ_BUDGET;
+	}
+	text[rep[1]] = '\0';
+	if (res == -1) {
+		snprintf(err, errlen, "%s", text);
+		free(text);
+		return JQ_ERROR;
+	}
+	if (out != NULL && rep[1] > 0)
+		*out = text;
+	else
+		free(text);
+	return res == 1 ? 1 : 0;
+}
+
+static int
+too_large(const char *program, size_t len, char *err, size_t errlen)
+{
+	if (strlen(program) > JQPOOL_PROG_MAX || len > JQPOOL_INPUT_MAX) {
+		snprintf(err, errlen, "program or payload too large for jq");
+		return 1;
+	}
+	return 0;
+}
+
+int
+jqpool_eval(struct jqpool *p, int kind, const char *program,
+    const char *json, size_t len, char **out, char *err, size_t errlen)
+{
+	int i, rc, tries;
 
 	if (out != NULL)
 		*out = NULL;
-	if (strlen(program) > JQPOOL_PROG_MAX || len > JQPOOL_INPUT_MAX) {
-		snprintf(err, errlen, "program or payload too large for jq");
+	if (too_large(program, len, err, errlen))
 		return JQ_ERROR;
-	}
 	/* A worker that died idle (killed from outside) is replaced. */
 	for (tries = 0; tries < JQPOOL_WORKERS + 1; tries++) {
 		i = p->next;
 		p->next = (p->next + 1) % JQPOOL_WORKERS;
-		if (p->w[i].fd < 0 && worker_start(p, i) == -1)
-			continue;
-		req[0] = (uint32_t)kind;
-		req[1] = (uint32_t)strlen(program);
-		req[2] = (uint32_t)len;
-		deadline = mono_ms() + p->timeout_ms + SLACK_MS;
-		if (io_full(p->w[i].fd, req, sizeof(req), 1, deadline) == -1 ||
-		    io_full(p->w[i].fd, (void *)program, req[1], 1,
-		    deadline) == -1) {
-			worker_stop(p, i);	/* gone before it read: again */
-			continue;
-		}
-		if (io_full(p->w[i].fd, (void *)json, len, 1, deadline) == -1 ||
-		    io_full(p->w[i].fd, rep, sizeof(rep), 0, deadline) == -1) {
-			why_dead(p, i, mono_ms() >= deadline, err, errlen);
-			p->over_budget++;
-			worker_start(p, i);
-			return JQ_BUDGET;
-		}
-		memcpy(&res, &rep[0], 4);
-		if (rep[1] > JQPOOL_INPUT_MAX || (text = malloc((size_t)rep[1] +
-		    1)) == NULL || io_full(p->w[i].fd, text, rep[1], 0,
-		    deadline) == -1) {
-			free(text);
-			why_dead(p, i, mono_ms() >= deadline, err, errlen);
-			p->over_budget++;
-			worker_start(p, i);
-			return JQ_BUDGET;
-		}
-		text[rep[1]] = '\0';
-		if (res == -1) {
-			snprintf(err, errlen, "%s", text);
-			free(text);
-			return JQ_ERROR;
-		}
-		if (out != NULL && rep[1] > 0)
-			*out = text;
-		else
-			free(text);
-		return res == 1 ? 1 : 0;
+		if ((rc = eval_on(p, i, kind, program, json, len, out, err,
+		    errlen)) != 2)
+			return rc;
 	}
+	snprintf(err, errlen, "cannot start a jq worker (%s)", p->exe);
+	return JQ_ERROR;
+}
+
+int
+jqpool_eval_on(struct jqpool *p, int worker, int kind, const char *program,
+    const char *json, size_t len, char **out, char *err, size_t errlen)
+{
+	int rc, tries;
+
+	if (out != NULL)
+		*out = NULL;
+	if (too_large(program, len, err, errlen))
+		return JQ_ERROR;
+	for (tries = 0; tries < 2; tries++)
+		if ((rc = eval_on(p, worker, kind, program, json, len, out,
+		    err, errlen)) != 2)
+			return rc;
 	snprintf(err, errlen, "cannot start a jq worker (%s)", p->exe);
 	return JQ_ERROR;
 }

@@ -50,6 +50,13 @@ int	jqpool_init(struct jqpool *, const struct config *, char *err,
 int	jqpool_eval(struct jqpool *, int kind, const char *program,
 	    const char *json, size_t len, char **out, char *err,
 	    size_t errlen);
+/*
+ * The same on worker `worker` (0 to JQPOOL_WORKERS - 1) only: threads
+ * that each keep to their own worker evaluate side by side.
+ */
+int	jqpool_eval_on(struct jqpool *, int worker, int kind,
+	    const char *program, const char *json, size_t len, char **out,
+	    char *err, size_t errlen);
 void	jqpool_close(struct jqpool *);
 
 #endif

@@ -14,6 +14,7 @@
  * and on every tick.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@
 
 #define BATCH_MAX	512
 #define TICK_MS		1000
+#define SLICE_MS	200	/* of routing a backlog, between two looks at
+				   signals and hints */
 #define MATCH_MAX	64
 #define PRUNE_EVERY_MS	60000
 #define PRUNE_BATCH	1000
@@ -116,6 +119,9 @@ tap_route(struct router *r, const struct event_rec *ev, const char *wf,
  * caught another event) is checked again in the write step.
  */
 #define PLAN_PAYLOAD_MAX (32u << 20)	/* payloads a plan keeps, bytes */
+/* Workflows with programs a plan evaluates: a batch of slow programs
+ * (each up to its budget) stays short enough for a stop to be prompt. */
+#define PLAN_PROGRAMS_MAX 64
 
 struct wf_plan {
 	char		 ws[NAME_MAX_LEN + 1];
@@ -147,6 +153,7 @@ struct plan {
 	size_t		 payload_bytes;
 	uint64_t	 last;		/* the seq the cursor moves to */
 	int		 full;		/* stopped early: more to read */
+	int		 programs;	/* workflows with programs planned */
 	int		 fetched;	/* cluster mode: events from the
 					   consumer group, not the cursor's */
 	/* Read transactions of the plan step. */
@@ -249,7 +256,8 @@ plan_event(void *arg, struct event_rec *ev)
 	struct matches m;
 	int j, need_payload = 0;
 
-	if (p->payload_bytes > PLAN_PAYLOAD_MAX) {
+	if (p->payload_bytes > PLAN_PAYLOAD_MAX ||
+	    p->programs >= PLAN_PROGRAMS_MAX) {
 		p->full = 1;	/* the rest in the next batch */
 		return 1;
 	}
@@ -278,7 +286,10 @@ plan_event(void *arg, struct event_rec *ev)
 	for (j = 0; j < m.n && p->rc == 0; j++)
 		p->rc = plan_wf(r, p->ctxn, p->rtxn, e, m.wf[j]);
 	for (j = 0; j < e->nwf; j++)
-		need_payload |= has_programs(&e->wf[j]);
+		if (has_programs(&e->wf[j])) {
+			need_payload = 1;
+			p->programs++;
+		}
 	if (!need_payload) {
 		free(e->ev.payload);
 		e->ev.payload = NULL;
@@ -301,6 +312,7 @@ plan_batch(struct router *r, struct plan *p)
 	p->r = r;
 	p->rc = 0;
 	p->full = 0;
+	p->programs = 0;
 	if ((p->rtxn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
 		return EIO;
 	if ((p->ctxn = db_begin(&r->db, DB_CONFIG, 1)) == NULL) {
@@ -333,7 +345,8 @@ plan_batch(struct router *r, struct plan *p)
  * other trigger fires.
  */
 static void
-evaluate(struct router *r, const struct event_rec *ev, struct wf_plan *w)
+evaluate(struct router *r, int worker, const struct event_rec *ev,
+    struct wf_plan *w)
 {
 	char err[512];
 	int i, rc;
@@ -346,11 +359,13 @@ evaluate(struct router *r, const struct event_rec *ev, struct wf_plan *w)
 		err[0] = '\0';
 		rc = 1;
 		if (t->filter != NULL && t->filter[0] != '\0')
-			rc = jqpool_eval(&r->jq, JQPOOL_FILTER, t->filter,
+			rc = jqpool_eval_on(&r->jq, worker, JQPOOL_FILTER,
+			    t->filter,
 			    (const char *)ev->payload, ev->payload_len, NULL,
 			    err, sizeof(err));
 		if (rc == 1 && t->map != NULL && t->map[0] != '\0') {
-			rc = jqpool_eval(&r->jq, JQPOOL_MAP, t->map,
+			rc = jqpool_eval_on(&r->jq, worker, JQPOOL_MAP,
+			    t->map,
 			    (const char *)ev->payload, ev->payload_len,
 			    &w->inputs, err, sizeof(err));
 			if (rc != JQ_ERROR && rc != JQ_BUDGET &&
@@ -483,6 +498,86 @@ write_batch(struct router *r, struct plan *p, struct ids *runs)
 	return rc;
 }
 
+/*
+ * Step two for a whole batch: the workflows with programs evaluated on
+ * the pool's workers side by side, a thread per worker, each taking the
+ * next workflow as it is done with one (the programs of one workflow
+ * run in order: a map after its filter, a trigger after the one before
+ * did not fire). The others fire when they have a trigger.
+ */
+struct eval_job {
+	struct ev_plan	*e;
+	struct wf_plan	*w;
+};
+
+struct eval_lane {
+	struct router	*r;
+	struct eval_job	*jobs;
+	int		 n;
+	int		*next;		/* the next job, shared */
+	int		 worker;
+};
+
+static void *
+eval_lane(void *arg)
+{
+	struct eval_lane *l = arg;
+	int k;
+
+	while ((k = __atomic_fetch_add(l->next, 1, __ATOMIC_RELAXED)) < l->n)
+		evaluate(l->r, l->worker, &l->jobs[k].e->ev, l->jobs[k].w);
+	return NULL;
+}
+
+static void
+evaluate_batch(struct router *r, struct plan *p)
+{
+	struct eval_lane lane[JQPOOL_WORKERS];
+	pthread_t tid[JQPOOL_WORKERS];
+	struct eval_job *jobs;
+	struct wf_plan *w;
+	int i, j, n = 0, next = 0, started[JQPOOL_WORKERS];
+
+	for (i = 0; i < p->n; i++)
+		for (j = 0; j < p->e[i].nwf; j++) {
+			w = &p->e[i].wf[j];
+			if (has_programs(w))
+				n++;
+			else
+				w->fires = w->ntrig > 0;
+		}
+	if (n == 0)
+		return;
+	if (n == 1 || (jobs = calloc((size_t)n, sizeof(*jobs))) == NULL) {
+		for (i = 0; i < p->n; i++)
+			for (j = 0; j < p->e[i].nwf; j++)
+				if (has_programs(&p->e[i].wf[j]))
+					evaluate(r, 0, &p->e[i].ev,
+					    &p->e[i].wf[j]);
+		return;
+	}
+	for (i = 0, n = 0; i < p->n; i++)
+		for (j = 0; j < p->e[i].nwf; j++)
+			if (has_programs(&p->e[i].wf[j])) {
+				jobs[n].e = &p->e[i];
+				jobs[n++].w = &p->e[i].wf[j];
+			}
+	for (i = 0; i < JQPOOL_WORKERS; i++) {
+		lane[i] = (struct eval_lane){ r, jobs, n, &next, i };
+		started[i] = 0;
+	}
+	/* One lane on this thread, the others on threads of their own (one
+	 * that cannot start leaves its share to the rest). */
+	for (i = 1; i < JQPOOL_WORKERS && i < n; i++)
+		started[i] = pthread_create(&tid[i], NULL, eval_lane,
+		    &lane[i]) == 0;
+	eval_lane(&lane[0]);
+	for (i = 1; i < JQPOOL_WORKERS; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	free(jobs);
+}
+
 /* The runs a committed batch made, for the metrics. */
 static void
 count_runs(struct plan *p)
@@ -496,24 +591,23 @@ count_runs(struct plan *p)
 				    p->e[i].wf[j].fires ? "queued" : "dead", 1);
 }
 
-/* Route every event after the cursor, a batch at a time. */
-static void
+/*
+ * Route the events after the cursor, a batch at a time, for at most
+ * SLICE_MS: 1 when more wait (a backlog, after a stop), 0 when none.
+ */
+static int
 route_pending(struct router *r)
 {
 	static struct plan p;
 	static struct ids runs;
-	int i, j, rc, n, more;
+	int64_t end = mono_ms() + SLICE_MS;
+	int rc, n, more;
 
 	do {
 		runs.n = 0;
 		rc = plan_batch(r, &p);
-		for (i = 0; i < p.n && rc == 0; i++)
-			for (j = 0; j < p.e[i].nwf; j++)
-				if (has_programs(&p.e[i].wf[j]))
-					evaluate(r, &p.e[i].ev, &p.e[i].wf[j]);
-				else
-					p.e[i].wf[j].fires =
-					    p.e[i].wf[j].ntrig > 0;
+		if (rc == 0)
+			evaluate_batch(r, &p);
 		if (rc == 0 && p.n > 0 && (rc = write_batch(r, &p, &runs)) ==
 		    MDB_MAP_FULL && db_grow(&r->db, DB_RUNS) == 0)
 			rc = write_batch(r, &p, &runs);
@@ -526,7 +620,7 @@ route_pending(struct router *r)
 			/* Nothing was written: the next tick redoes it. */
 			log_warn("cannot route %d events: %s", n,
 			    db_strerror(rc));
-			return;
+			return 0;
 		}
 		r->routed += (uint64_t)n;
 		r->runs += (uint64_t)runs.n;
@@ -535,7 +629,8 @@ route_pending(struct router *r)
 		 * batch is enough. */
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
-	} while (more && n > 0);
+	} while (more && n > 0 && mono_ms() < end);
+	return more && n > 0;
 }
 
 /* The claims of an event whose runs were not written, given up. */
@@ -635,13 +730,14 @@ route_fetched(struct router *r)
 	struct rcl *q = r->cl;
 	struct event_rec ev;
 	MDB_txn *etxn;
-	int i, j, k, rc = 0, got;
+	int i, k, rc = 0, got;
 
 	if ((got = rcl_fetch(q, q->n > 0 ? 50 : RCL_WAIT_MS)) <= 0)
 		return got;
 	p.r = r;
 	p.rc = 0;
 	p.full = 0;
+	p.programs = 0;
 	p.fetched = 1;
 	runs.n = 0;
 	if ((p.rtxn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
@@ -672,12 +768,8 @@ route_fetched(struct router *r)
 	mdb_txn_abort(etxn);
 	mdb_txn_abort(p.ctxn);
 	mdb_txn_abort(p.rtxn);
-	for (i = 0; i < p.n && rc == 0; i++)
-		for (j = 0; j < p.e[i].nwf; j++)
-			if (has_programs(&p.e[i].wf[j]))
-				evaluate(r, &p.e[i].ev, &p.e[i].wf[j]);
-			else
-				p.e[i].wf[j].fires = p.e[i].wf[j].ntrig > 0;
+	if (rc == 0)
+		evaluate_batch(r, &p);
 	if (rc == 0 && p.n > 0) {
 		claim_runs(r, &p, retry);
 		if ((rc = write_batch(r, &p, &runs)) == MDB_MAP_FULL &&
@@ -809,8 +901,8 @@ main(int argc, char **argv)
 {
 	struct router *r = calloc(1, sizeof(*r));
 	char err[1024];
-	int64_t next_tick, next_prune;
-	int running = 1, rc, fetched = -1;
+	int64_t next_tick, next_prune, next_gauges = 0;
+	int running = 1, rc, fetched = -1, backlog = 0;
 
 	if (r == NULL)
 		return EXIT_TEMPORARY;
@@ -859,10 +951,12 @@ main(int argc, char **argv)
 	    r->jq.exe, .tcp_connect = r->cl != NULL, .nats = r->cl != NULL });
 	if (jqpool_init(&r->jq, &r->cfg, err, sizeof(err)) == -1)
 		fatal(EXIT_TEMPORARY, "%s", err);
-	route_pending(r);
 	prune(r);
+	/* Ready at once: a backlog (the router was stopped while events
+	 * came in) is routed in the loop, a slice at a time, so that a stop
+	 * or a hint is seen meanwhile. */
 	stage_ready(&r->st, &r->cfg);
-	next_tick = mono_ms() + TICK_MS;
+	next_tick = mono_ms();
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
 	while (running) {
 		zmq_pollitem_t items[3] = {
@@ -882,25 +976,29 @@ main(int argc, char **argv)
 		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
-		if (stage_pass(&r->st, ready > 0 || fetched > 0))
+		if (stage_pass(&r->st, ready > 0 || fetched > 0 || backlog))
 			db_unmap_read(&r->db);
 		if (items[2].revents & ZMQ_POLLIN)
 			tap_poll(&r->tap);
-		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(r) > 0)
-			route_pending(r);
+		if ((items[0].revents & ZMQ_POLLIN) && drain_hints(r) > 0 &&
+		    (backlog = route_pending(r)))
+			next_tick = mono_ms();	/* the rest at once */
 		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&r->st))
 			running = 0;
 		if (r->cl != NULL && running)
 			fetched = route_fetched(r);
-		if (mono_ms() >= next_tick) {
-			route_pending(r);
+		if (running && mono_ms() >= next_tick) {
+			backlog = route_pending(r);
 			if (mono_ms() >= next_prune) {
 				prune(r);
 				next_prune = mono_ms() + PRUNE_EVERY_MS;
 			}
-			db_reader_check(&r->db);
-			gauges(r);
-			next_tick = mono_ms() + TICK_MS;
+			if (mono_ms() >= next_gauges) {
+				db_reader_check(&r->db);
+				gauges(r);
+				next_gauges = mono_ms() + TICK_MS;
+			}
+			next_tick = mono_ms() + (backlog ? 0 : TICK_MS);
 		}
 	}
 	route_pending(r);

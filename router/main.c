@@ -764,6 +764,14 @@ route_fetched(struct router *r)
 	}
 	for (; i < q->n; i++)
 		q->h[i].plan = -1;
+	/* A full plan (a batch of slow programs): the rest wait for this
+	 * router's next pass, not for their event's copy; their hold and
+	 * their ack wait start over. */
+	for (i = 0; i < q->n && p.full; i++)
+		if (q->h[i].plan == -1 && q->h[i].msg != NULL) {
+			q->h[i].since = mono_ms();
+			cluster_msg_progress(q->h[i].msg);
+		}
 	rc = p.rc;
 	mdb_txn_abort(etxn);
 	mdb_txn_abort(p.ctxn);

@@ -730,7 +730,7 @@ route_fetched(struct router *r)
 	struct rcl *q = r->cl;
 	struct event_rec ev;
 	MDB_txn *etxn;
-	int i, k, rc = 0, got;
+	int i, k, rc = 0, got, full;
 
 	if ((got = rcl_fetch(q, q->n > 0 ? 50 : RCL_WAIT_MS)) <= 0)
 		return got;
@@ -764,14 +764,7 @@ route_fetched(struct router *r)
 	}
 	for (; i < q->n; i++)
 		q->h[i].plan = -1;
-	/* A full plan (a batch of slow programs): the rest wait for this
-	 * router's next pass, not for their event's copy; their hold and
-	 * their ack wait start over. */
-	for (i = 0; i < q->n && p.full; i++)
-		if (q->h[i].plan == -1 && q->h[i].msg != NULL) {
-			q->h[i].since = mono_ms();
-			cluster_msg_progress(q->h[i].msg);
-		}
+	full = p.full;
 	rc = p.rc;
 	mdb_txn_abort(etxn);
 	mdb_txn_abort(p.ctxn);
@@ -801,6 +794,14 @@ route_fetched(struct router *r)
 		log_warn("cannot route %d events: %s", p.n, db_strerror(rc));
 	k = p.n;
 	plan_free(&p);
+	/* A full plan (a batch of slow programs): the rest wait for this
+	 * router's next pass, not for their event's copy; their hold and
+	 * their ack wait start over once the batch is done. */
+	for (i = 0; i < q->n && full; i++)
+		if (q->h[i].plan == -1 && q->h[i].msg != NULL) {
+			q->h[i].since = mono_ms();
+			cluster_msg_progress(q->h[i].msg);
+		}
 	rcl_expire(q);
 	if (rc != 0)
 		return 1;

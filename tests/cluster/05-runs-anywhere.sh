@@ -100,20 +100,23 @@ assert_eq "with each attempt's output" "65536 65536 65536" \
     "$(json '" ".join(str(len(a["output"])) for a in d["history"])' <<<"$out")"
 
 # Replayed from host A: host B's dead run, found in the list of every
-# host's runs, runs again here (each host has every event).
+# host's runs, runs again here (each host has every event): in bulk
+# first (while host A has no dead run of its own), then singly.
 api POST /api/v1/runs/replay '{"workflow":"big","status":"dead","dry_run":true}'
 assert_eq "bulk replay on host A, dry run: host B's dead run" "200 1 $rb" \
     "$HTTP_STATUS $(json 'str(d["count"]) + " " + d["runs"][0]' <<<"$HTTP_BODY")"
-ev=$(json 'd["event_id"]' <<<"$out")
-out=$(hookpipe replay "$ev" --workflow big 2>&1)
-assert_eq "hookpipe replay on host A of host B's run's event: exit 0" 0 "$?"
-big_here() {
-	[ "$(hookpipe runs --here --workflow big --json | json 'len(d)')" = 1 ]
-}
-check "the replayed run is host A's" wait_for 30 big_here
 api POST /api/v1/runs/replay '{"workflow":"big","status":"dead"}'
 assert_eq "bulk replay on host A: host B's dead run replayed" "200 1" \
     "$HTTP_STATUS $(json 'd["replayed"]' <<<"$HTTP_BODY")"
+# big_here N: host A has N runs of workflow big.
+big_here() {
+	[ "$(hookpipe runs --here --workflow big --json | json 'len(d)')" = "$1" ]
+}
+check "the replayed run is host A's" wait_for 30 big_here 1
+ev=$(json 'd["event_id"]' <<<"$out")
+out=$(hookpipe replay "$ev" --workflow big 2>&1)
+assert_eq "hookpipe replay on host A of host B's run's event: exit 0" 0 "$?"
+check "a second run of it on host A" wait_for 30 big_here 2
 
 # The hosts up, in hookpipe_hosts: each admin stage says so every 5 s
 # and when it stops; one not heard of for 15 s is left out.

@@ -602,22 +602,36 @@ cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
 	return 0;
 }
 
+/*
+ * A bucket made by `hookpipe cluster init`, opened on first use and kept
+ * in *slot until cluster_close().
+ */
 static int
-dedupe_open(struct cluster *c, char *err, size_t errlen)
+bucket_open(struct cluster *c, void **slot, const char *name, char *err,
+    size_t errlen)
 {
 	kvStore *kv;
 	natsStatus s;
+	char what[64];
 
-	if (c->dedupe != NULL)
+	if (*slot != NULL)
 		return 0;
-	if ((s = js_KeyValue(&kv, c->js, CLUSTER_DEDUPE)) != NATS_OK) {
-		nats_why(s, err, errlen, "bucket " CLUSTER_DEDUPE " (made by "
-		    "hookpipe cluster init)");
+	if ((s = js_KeyValue(&kv, c->js, name)) != NATS_OK) {
+		snprintf(what, sizeof(what), "bucket %s (made by hookpipe "
+		    "cluster init)", name);
+		nats_why(s, err, errlen, what);
 		return -1;
 	}
-	c->dedupe = kv;
+	*slot = kv;
 	return 0;
 }
+
+#define dedupe_open(c, err, len) \
+	bucket_open((c), &(c)->dedupe, CLUSTER_DEDUPE, (err), (len))
+#define claims_open(c, err, len) \
+	bucket_open((c), &(c)->claims, CLUSTER_CLAIMS, (err), (len))
+#define hosts_open(c, err, len) \
+	bucket_open((c), &(c)->hosts, CLUSTER_HOSTS, (err), (len))
 
 int
 cluster_dedupe_open(struct cluster *c, char *err, size_t errlen)
@@ -1047,25 +1061,6 @@ cluster_msg_free(void *msg)
 }
 
 static void	host_key(const char *, char[HOST_KEY_LEN + 1]);
-static int	hosts_open(struct cluster *, char *, size_t);
-
-/* The claims bucket, opened on first use. */
-static int
-claims_open(struct cluster *c, char *err, size_t errlen)
-{
-	kvStore *kv;
-	natsStatus s;
-
-	if (c->claims != NULL)
-		return 0;
-	if ((s = js_KeyValue(&kv, c->js, CLUSTER_CLAIMS)) != NATS_OK) {
-		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS
-		    " (made by hookpipe cluster init)");
-		return -1;
-	}
-	c->claims = kv;
-	return 0;
-}
 
 /* A forgotten host's marker in the claims bucket: "g." + digest. */
 static void
@@ -1278,23 +1273,6 @@ host_key(const char *host, char key[HOST_KEY_LEN + 1])
 	sha256(host, strlen(host), dg);
 	memcpy(key, "h.", 2);
 	hex_encode(dg, 16, key + 2);
-}
-
-static int
-hosts_open(struct cluster *c, char *err, size_t errlen)
-{
-	kvStore *kv;
-	natsStatus s;
-
-	if (c->hosts != NULL)
-		return 0;
-	if ((s = js_KeyValue(&kv, c->js, CLUSTER_HOSTS)) != NATS_OK) {
-		nats_why(s, err, errlen, "bucket " CLUSTER_HOSTS " (made by "
-		    "hookpipe cluster init)");
-		return -1;
-	}
-	c->hosts = kv;
-	return 0;
 }
 
 int

@@ -134,38 +134,45 @@ for t in tests/e2e/[0-9]*.sh; do
 		main+=("$t")
 	fi
 done
-# HOOKPIPE_TEST_JOBS=N (1) deals the other scripts into N lanes that run
-# side by side: lane 0 in the foreground, the rest in the background
-# (shown at the end, as the side lane is). Each script has its own home
-# and port; none asserts a time, so sharing the CPU costs only speed.
+# HOOKPIPE_TEST_JOBS=N (1) runs the other scripts in N lanes side by
+# side, each lane taking the next script of the list when it is done with
+# one, so that a long script does not hold back a lane's share: lane 0 in
+# the foreground, the rest in the background (shown at the end, as the
+# side lane is). Each script has its own home and port; none asserts a
+# time, so sharing the CPU costs only speed.
 jobs=${HOOKPIPE_TEST_JOBS:-1}
 case $jobs in '' | *[!0-9]* | 0) jobs=1 ;; esac
-lanes=()		# "lane NAME SCRIPT..." per background lane
-for ((k = 1; k < jobs; k++)); do
-	lane=()
-	for ((i = k; i < ${#main[@]}; i += jobs)); do
-		lane+=("${main[i]}")
-	done
-	[ "${#lane[@]}" -gt 0 ] && lanes+=("${lane[*]}")
-done
-fg=()
-for ((i = 0; i < ${#main[@]}; i += jobs)); do
-	fg+=("${main[i]}")
-done
-[ "${#side[@]}" -gt 0 ] && lanes+=("${side[*]}")
 
 sidedir=$(mktemp -d /tmp/hookpipe-side.XXXXXX)
 trap 'rm -f "$out" "$out.rc" "$out.time"; rm -rf "$sidedir"' EXIT
+echo 0 >"$sidedir/next"
+# take: the next script of the list on stdout; fails when none is left.
+take() {
+	local i
+	i=$(flock "$sidedir/next" sh -c 'read -r i <"$1"; echo $((i + 1)) >"$1"
+	    echo "$i"' sh "$sidedir/next")
+	[ "$i" -lt "${#main[@]}" ] && echo "${main[i]}"
+}
 lane_pids=()
-for l in "${lanes[@]}"; do
+for ((k = 1; k < jobs; k++)); do
 	(
-		for t in $l; do
+		while t=$(take); do
+			echo "$t" >>"$sidedir/lane.$k"
 			run_script "$t" "$sidedir/$(basename "$t" .sh)"
 		done
 	) &
 	lane_pids+=($!)
 done
-for t in "${fg[@]}"; do
+if [ "${#side[@]}" -gt 0 ]; then
+	(
+		for t in "${side[@]}"; do
+			echo "$t" >>"$sidedir/lane.side"
+			run_script "$t" "$sidedir/$(basename "$t" .sh)"
+		done
+	) &
+	lane_pids+=($!)
+fi
+while t=$(take); do
 	name=$(basename "$t" .sh)
 	echo "# $name"
 	run_script "$t" "$out"
@@ -176,15 +183,16 @@ done
 for p in "${lane_pids[@]}"; do
 	wait "$p"
 done
-for l in "${lanes[@]}"; do
-	for t in $l; do
+for l in "$sidedir"/lane.*; do
+	[ -f "$l" ] || continue
+	while read -r t; do
 		name=$(basename "$t" .sh)
 		echo "# $name"
 		o=$sidedir/$name
 		cat "$o" 2>/dev/null
 		echo "# $name took $(cat "$o.time" 2>/dev/null)s (beside the others)"
 		tally "$name" "$(cat "$o.rc" 2>/dev/null || echo 1)" "$o"
-	done
+	done <"$l"
 done
 
 if [ "${#failed_names[@]}" -gt 0 ]; then

@@ -459,12 +459,18 @@ def main():
     envs = {"receiver": "spool", "verifier": "events", "router": "runs",
             "dispatcher": "runs"}
     if any("io.%s.pages_per_event" % s in kv for s in STAGES):
-        rows.append(("storage", "pages written / fsyncs per event "
-                     "(latency run)", "", "; ".join(
+        # Flushes: fsync and fdatasync calls, and LMDB's synchronous
+        # meta-page writes (runs before their count have syncs only).
+        flush = "flushes" if any("io.%s.flushes_per_event" % s in kv
+                                 for s in STAGES) else "fsyncs"
+        rows.append(("storage", "pages written / %s per event "
+                     "(latency run)" % flush, "", "; ".join(
                          "%s (%s) %s / %s" % (
                              ABBR[s], envs[s],
                              kv.get("io.%s.pages_per_event" % s, "?"),
-                             kv.get("io.%s.syncs_per_event" % s, "?"))
+                             kv.get("io.%s.%s_per_event" % (
+                                 s, "flushes" if flush == "flushes"
+                                 else "syncs"), "?"))
                          for s in STAGES), "", ""))
 
     # The baseline commit, measured by its own harness in this invocation.

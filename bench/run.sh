@@ -727,17 +727,40 @@ phase_httplib() {
 }
 
 # Storage work per event, per stage (each writes one environment): pages
-# from /proc/PID/io's write_bytes, fsync and fdatasync calls counted by
-# perf's syscall tracepoints while the stage runs.
+# from /proc/PID/io's write_bytes; flushes counted by perf's syscall
+# tracepoints while the stage runs: fsync and fdatasync calls, and LMDB's
+# synchronous meta-page writes (a pwrite to the data file's second
+# descriptor, opened O_DSYNC; a handle with MDB_NOMETASYNC writes its
+# meta page through the other one and syncs it with fdatasync).
 declare -A IOW IOPERF
+# dsync_fds PID: the stage's O_DSYNC descriptors of an LMDB data file, as
+# a perf filter ("fd == 7 || fd == 9"), or nothing.
+dsync_fds() {
+	local f fd fl out=
+	for f in /proc/"$1"/fd/*; do
+		case $(readlink "$f" 2>/dev/null) in
+		*/data.mdb) ;;
+		*) continue ;;
+		esac
+		fd=${f##*/}
+		fl=$(awk '$1 == "flags:" { print $2 }' "/proc/$1/fdinfo/$fd" \
+		    2>/dev/null)
+		# O_DSYNC is 010000 (octal) on Linux.
+		[ -n "$fl" ] && [ $((8#$fl & 8#10000)) -ne 0 ] || continue
+		out="${out:+$out || }fd == $fd"
+	done
+	echo "$out"
+}
 io_begin() {
-	local s
+	local s filt
 	for s in $STAGES; do
 		IOW[$s]=$(awk '$1 == "write_bytes:" {print $2}' \
 		    "/proc/${SPID[$s]}/io" 2>/dev/null)
 		if command -v perf >/dev/null; then
+			filt=$(dsync_fds "${SPID[$s]}")
 			perf stat -x, -o "$WORK/syncs-$s.txt" -p "${SPID[$s]}" \
 			    -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+			    ${filt:+-e syscalls:sys_enter_pwrite64 --filter "$filt"} \
 			    2>/dev/null &
 			IOPERF[$s]=$!
 		fi
@@ -758,6 +781,9 @@ io_end() {	# io_end EVENTS
 		wait "${IOPERF[$s]}" 2>/dev/null
 		kv "io.$s.syncs_per_event" "$(awk -F, -v n="$n" \
 		    '$3 ~ /sync/ && $1 ~ /^[0-9]+$/ { c += $1 }
+		    END { printf "%.4f", c / (n ? n : 1) }' "$WORK/syncs-$s.txt")"
+		kv "io.$s.flushes_per_event" "$(awk -F, -v n="$n" \
+		    '$3 ~ /sync|pwrite/ && $1 ~ /^[0-9]+$/ { c += $1 }
 		    END { printf "%.4f", c / (n ? n : 1) }' "$WORK/syncs-$s.txt")"
 	done
 	IOPERF=()

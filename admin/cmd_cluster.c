@@ -39,18 +39,23 @@ const struct cmd cluster_cmds[] = {
 	    "state; then the configuration revision this host applied and "
 	    "the bucket " CLUSTER_CONFIG "'s latest; then the hosts up "
 	    "(each host's admin stage says so every 5 s, and when it "
-	    "stops): name, version, up since, last seen. Exits 1 when NATS "
+	    "stops): name, version, up since, last seen; then the hosts "
+	    "forgotten, with the events of their unfinished runs not routed "
+	    "again yet. Exits 1 when NATS "
 	    "cannot be reached or something is missing.", 0, NULL, NULL },
 	{ "forget", cluster_forget_cmd, "cluster forget [--undo] HOST",
 	    "Say that HOST (a name as cluster status and the routers' log "
 	    "show it, hostname:HOOKPIPE_HOME) is gone for good, its state "
 	    "directory lost: the routers of the other hosts then take over "
 	    "the runs it claimed for events it never acknowledged, which "
-	    "otherwise wait for it to come back (7 days at most). Refused "
-	    "while HOST is up. The runs it did create are lost with its "
-	    "state directory. Its router refuses to start again with that "
-	    "state directory; --undo takes the word back (HOST is back, and "
-	    "may run an event another host took over too).", 1, "HOST",
+	    "otherwise wait for it to come back (7 days at most), and route "
+	    "again the events whose runs it created and had not ended, "
+	    "which run on them under the same run ids (a run it was in the "
+	    "middle of, or ended in its last seconds, may run twice). "
+	    "Refused while HOST is up. Its router refuses to start again "
+	    "with that state directory; --undo takes the word back (HOST is "
+	    "back, and may run an event another host took over too).", 1,
+	    "HOST",
 	    NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
@@ -185,8 +190,9 @@ cluster_forget_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 		    "wait for it again\n", host);
 	else
 		printf("forgotten: %s. The routers take over the runs it "
-		    "claimed for events it never acknowledged. Do not start "
-		    "it again with its state directory.\n", host);
+		    "claimed for events it never acknowledged, and run again "
+		    "the runs it had not ended. Do not start it again with "
+		    "its state directory.\n", host);
 	return EXIT_OK;
 }
 
@@ -227,10 +233,45 @@ print_hosts(json_t *st)
 	if (json_array_size(json_object_get(st, "hosts")) > 0)
 		table_print(&t, stdout);
 	table_free(&t);
-	json_array_foreach(json_object_get(st, "forgotten"), i, h)
+	json_array_foreach(json_object_get(st, "forgotten"), i, h) {
 		printf("forgotten: %s, at %s by %s (hookpipe cluster forget; "
 		    "--undo takes it back)\n", field(h, "host"), field(h, "at"),
 		    field(h, "by"));
+		if (json_integer_value(json_object_get(h, "unfinished")) > 0)
+			printf("  %lld events of its unfinished runs wait for "
+			    "another host's router to route them again\n",
+			    (long long)json_integer_value(json_object_get(h,
+			    "unfinished")));
+	}
+}
+
+/*
+ * A forgotten host's events whose runs no other host has run again yet
+ * (the ids left in its marks): "unfinished", or nothing when the marks
+ * cannot be read.
+ */
+static void
+unfinished_count(struct cluster *cl, json_t *h)
+{
+	const char *host = json_string_value(json_object_get(h, "host"));
+	char err[1024];
+	json_t *marks, *m;
+	const char *p;
+	size_t i;
+	json_int_t n = 0;
+
+	if (host == NULL ||
+	    (marks = cluster_marks(cl, host, 0, err, sizeof(err))) == NULL)
+		return;
+	json_array_foreach(marks, i, m)
+		for (p = json_string_value(json_object_get(m, "ids"));
+		    p != NULL && *p != '\0'; p += strspn(p, " "))
+			if (*p != ' ') {
+				n++;
+				p += strcspn(p, " ");
+			}
+	json_decref(marks);
+	json_object_set_new(h, "unfinished", json_integer(n));
 }
 
 static int
@@ -277,6 +318,8 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 		}
 		if ((hosts = cluster_forgotten(&cl, err, sizeof(err))) != NULL)
 			json_object_set_new(st, "forgotten", hosts);
+		json_array_foreach(hosts, i, s)
+			unfinished_count(&cl, s);
 	}
 	cluster_close(&cl);
 	if (st == NULL)

@@ -1114,43 +1114,163 @@ cluster_host_forgotten(struct cluster *c, const char *host, char *when,
 	return 1;
 }
 
-json_t *
-cluster_forgotten(struct cluster *c, char *err, size_t errlen)
+/*
+ * The entries of the claims bucket whose keys match filter, as they are
+ * now, each given to fn (up to max, 0: all); 0, or -1 with err.
+ */
+static int
+claims_each(struct cluster *c, const char *filter, int max,
+    void (*fn)(void *, kvEntry *), void *arg, char *err, size_t errlen)
 {
 	kvWatchOptions o;
 	kvWatcher *w = NULL;
 	kvEntry *e = NULL;
 	natsStatus s;
-	json_t *a, *v;
+	int n = 0;
 
 	if (claims_open(c, err, errlen) == -1)
-		return NULL;
+		return -1;
 	kvWatchOptions_Init(&o);
 	o.IgnoreDeletes = true;
-	/* The markers only: a filter on the server, not every claim. */
-	if ((s = kvStore_Watch(&w, c->claims, "g.*", &o)) != NATS_OK) {
+	/* A filter on the server, not every claim. */
+	if ((s = kvStore_Watch(&w, c->claims, filter, &o)) != NATS_OK) {
 		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
-		return NULL;
+		return -1;
 	}
-	a = json_array();
 	/* The values there now, then a NULL entry. */
-	while ((s = kvWatcher_Next(&e, w, CLUSTER_WAIT_MS)) == NATS_OK &&
+	while ((max == 0 || n < max) &&
+	    (s = kvWatcher_Next(&e, w, CLUSTER_WAIT_MS)) == NATS_OK &&
 	    e != NULL) {
-		v = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
-		    0, NULL);
-		if (json_is_object(v) && a != NULL)
-			json_array_append(a, v);
-		json_decref(v);
+		fn(arg, e);
 		kvEntry_Destroy(e);
+		n++;
 	}
 	kvWatcher_Destroy(w);
 	if (s != NATS_OK) {
-		json_decref(a);
 		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+forgotten_one(void *arg, kvEntry *e)
+{
+	json_t *v;
+
+	v = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), 0, NULL);
+	if (json_is_object(v) && arg != NULL)
+		json_array_append(arg, v);
+	json_decref(v);
+}
+
+json_t *
+cluster_forgotten(struct cluster *c, char *err, size_t errlen)
+{
+	json_t *a;
+
+	if ((a = json_array()) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (a == NULL)
+	if (claims_each(c, "g.*", 0, forgotten_one, a, err, errlen) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+cluster_mark_key(struct cluster *c, const char *host, int slot,
+    char out[CLUSTER_MARK_KEY_LEN + 1])
+{
+	char key[HOST_KEY_LEN + 1];
+
+	host_key(host != NULL ? host : c->host, key);
+	snprintf(out, CLUSTER_MARK_KEY_LEN + 1, "o.%s.%d", key + 2, slot);
+}
+
+int
+cluster_mark_put(struct cluster *c, const char *key, const char *ids,
+    char *err, size_t errlen)
+{
+	natsStatus s;
+
+	if (claims_open(c, err, errlen) == -1)
+		return -1;
+	if (ids == NULL || ids[0] == '\0')
+		s = kvStore_Delete(c->claims, key);
+	else
+		s = kvStore_PutString(NULL, c->claims, key, ids);
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cluster_mark_get(struct cluster *c, const char *key, char **ids, char *err,
+    size_t errlen)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+	int n;
+
+	*ids = NULL;
+	if (claims_open(c, err, errlen) == -1)
+		return -1;
+	if ((s = kvStore_Get(&e, c->claims, key)) == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK) {
+		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
+		return -1;
+	}
+	n = kvEntry_ValueLen(e);
+	if ((*ids = malloc(n > 0 ? (size_t)n + 1 : 1)) == NULL) {
+		kvEntry_Destroy(e);
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (n > 0)
+		memcpy(*ids, kvEntry_Value(e), (size_t)n);
+	(*ids)[n > 0 ? n : 0] = '\0';
+	kvEntry_Destroy(e);
+	return 1;
+}
+
+static void
+mark_one(void *arg, kvEntry *e)
+{
+	const char *k = kvEntry_Key(e), *dot = strrchr(k, '.');
+	json_t *o;
+
+	o = json_pack("{s:s, s:i, s:s%}", "key", k, "slot", dot != NULL ?
+	    atoi(dot + 1) : -1, "ids", kvEntry_Value(e),
+	    (size_t)kvEntry_ValueLen(e));
+	if (o != NULL && arg != NULL)
+		json_array_append_new(arg, o);
+}
+
+json_t *
+cluster_marks(struct cluster *c, const char *host, int max, char *err,
+    size_t errlen)
+{
+	char key[CLUSTER_MARK_KEY_LEN + 1], *dot;
+	json_t *a;
+
+	cluster_mark_key(c, host, 0, key);
+	dot = strrchr(key, '.');
+	dot[1] = '*';
+	dot[2] = '\0';
+	if ((a = json_array()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (claims_each(c, key, max, mark_one, a, err, errlen) == -1) {
+		json_decref(a);
+		return NULL;
+	}
 	return a;
 }
 

@@ -239,6 +239,30 @@ int	cluster_host_forgotten(struct cluster *, const char *host, char *when,
 /* The hosts forgotten, as JSON objects {host, at, by}; NULL with err. */
 json_t	*cluster_forgotten(struct cluster *, char *err, size_t errlen);
 
+/*
+ * A host's unfinished runs, known to every host: its router keeps marks
+ * in hookpipe_runs, "o." + the host's digest + "." + a slot number,
+ * each holding event ids (space-separated) whose runs the host created
+ * and has not ended; put before the runs are written, rewritten as they
+ * end. The routers of the other hosts route again the events a
+ * forgotten host's marks name.
+ *
+ * cluster_mark_key: a mark's key, of host (NULL: this one) and slot.
+ * cluster_mark_put: set a mark (ids NULL or empty: delete it); 0, or -1
+ * with err. cluster_mark_get: 1 and *ids (the caller's to free), 0 when
+ * there is none, or -1 with err. cluster_marks: up to max marks of host,
+ * as JSON objects {key, slot, ids}, or NULL with err.
+ */
+#define CLUSTER_MARK_KEY_LEN	(2 + 32 + 1 + 10)
+void	cluster_mark_key(struct cluster *, const char *host, int slot,
+	    char out[CLUSTER_MARK_KEY_LEN + 1]);
+int	cluster_mark_put(struct cluster *, const char *key, const char *ids,
+	    char *err, size_t errlen);
+int	cluster_mark_get(struct cluster *, const char *key, char **ids,
+	    char *err, size_t errlen);
+json_t	*cluster_marks(struct cluster *, const char *host, int max, char *err,
+	    size_t errlen);
+
 /* The connection, the streams and buckets, as JSON (NULL: no memory). */
 json_t	*cluster_status(struct cluster *);
 

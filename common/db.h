@@ -691,6 +691,8 @@ typedef int (*db_run_fn)(void *arg, const struct run_rec *);
 int	db_run_each(MDB_txn *, struct db *, db_run_fn, void *); /* newest first */
 int	db_run_each_for_event(MDB_txn *, struct db *, const char *event_id,
 	    db_run_fn, void *);
+/* Not ended: queued, running, or failed with a retry to come. */
+int	run_is_due(const struct run_rec *);
 /* Runs due at or before `now`, oldest first; stop when fn returns 1. */
 typedef int (*db_id_fn)(void *arg, const char *id);
 int	db_due_each(MDB_txn *, struct db *, int64_t now, db_id_fn, void *);

@@ -64,7 +64,4 @@ int	event_id_key(const char *id, unsigned char out[16]);
 /* A pruned run's entries in the lifecycle's tables (db_life.c). */
 int	db_life_run_dropped(MDB_txn *, struct db *, const struct run_rec *);
 
-/* Run states in records: names, as they always were stored. */
-int	run_is_due(const struct run_rec *);
-
 #endif

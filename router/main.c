@@ -39,6 +39,8 @@
 #define MATCH_MAX	64
 #define PRUNE_EVERY_MS	60000
 #define PRUNE_BATCH	1000
+#define SWEEP_MS	5000	/* cluster mode: the marks looked at */
+#define SWEEP_SLOTS	256	/* of this host's marks, at a time */
 
 struct router {
 	struct config	 cfg;
@@ -658,7 +660,7 @@ unclaim_event(struct router *r, struct ev_plan *e)
  * whole. So is an event whose claims cannot be made now.
  */
 static void
-claim_runs(struct router *r, struct plan *p, int *retry)
+claim_runs(struct router *r, struct plan *p, int *retry, int *other)
 {
 	char id[UUID_LEN + 1], err[1024], owner[CLUSTER_HOST_LEN];
 	int i, j, k;
@@ -666,7 +668,7 @@ claim_runs(struct router *r, struct plan *p, int *retry)
 	for (i = 0; i < p->n; i++) {
 		struct ev_plan *e = &p->e[i];
 
-		retry[i] = 0;
+		retry[i] = other[i] = 0;
 		for (j = 0; j < e->nwf && !retry[i]; j++) {
 			struct wf_plan *w = &e->wf[j];
 
@@ -684,6 +686,7 @@ claim_runs(struct router *r, struct plan *p, int *retry)
 				log_debug("cluster: event %s: run %s is "
 				    "another host's: given back", e->ev.id, id);
 				retry[i] = RCL_OTHER_MS;
+				other[i] = 1;
 				break;
 			case CLUSTER_DOWN:
 				/* Said once a minute: it may last. */
@@ -713,6 +716,262 @@ claim_runs(struct router *r, struct plan *p, int *retry)
 	}
 }
 
+/* An event of the plan has runs to write (or written before). */
+static int
+has_runs(const struct ev_plan *e)
+{
+	int j;
+
+	for (j = 0; j < e->nwf; j++)
+		if (e->wf[j].fires || e->wf[j].failed[0] != '\0')
+			return 1;
+	return 0;
+}
+
+/* This host's marks in use, listed once (at the first batch or sweep):
+ * 0, or -1. */
+static int
+marks_list(struct rcl *q)
+{
+	char err[1024];
+	json_t *a, *v;
+	size_t i;
+	int slot;
+
+	if (q->marks_known)
+		return 0;
+	if ((a = cluster_marks(&q->c, NULL, 0, err, sizeof(err))) == NULL) {
+		log_debug("cluster: %s", err);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		slot = (int)json_integer_value(json_object_get(v, "slot"));
+		if (slot >= 0 && slot < RCL_MARK_SLOTS)
+			q->used[slot] = 1;
+	}
+	json_decref(a);
+	q->marks_known = 1;
+	return 0;
+}
+
+/*
+ * Cluster mode: before its runs are written, the batch's events that
+ * have some are put in one of this host's marks (cluster_mark_key), the
+ * one the batches before were put in while it is short, else a free
+ * one; sweep_marks takes them out as their runs end here. A host that
+ * is forgotten leaves its marks to the other hosts, which route those
+ * events again. 0, or -1 (nothing is written then).
+ */
+static int
+mark_batch(struct router *r, struct plan *p, const int *retry)
+{
+	struct rcl *q = r->cl;
+	char key[CLUSTER_MARK_KEY_LEN + 1], err[1024], *ids, *w;
+	size_t had = q->cur >= 0 && q->cur_ids != NULL ?
+	    strlen(q->cur_ids) : 0;
+	int i, slot, k;
+
+	if ((ids = malloc(had + 1 + (size_t)p->n * (UUID_LEN + 1) + 1)) ==
+	    NULL)
+		return -1;
+	w = ids;
+	for (i = 0; i < p->n; i++)
+		if (!retry[i] && has_runs(&p->e[i])) {
+			memcpy(w, p->e[i].ev.id, UUID_LEN);
+			w += UUID_LEN;
+			*w++ = ' ';
+		}
+	if (w == ids) {
+		free(ids);
+		return 0;
+	}
+	w[-1] = '\0';
+	if (marks_list(q) == -1) {
+		log_warn("cluster: %d events not routed now: this host's "
+		    "marks cannot be listed", p->n);
+		free(ids);
+		return -1;
+	}
+	if (had > 0 && had + (size_t)(w - ids) <= RCL_MARK_BYTES) {
+		/* Added to the current mark: its ids first. */
+		memmove(ids + had + 1, ids, (size_t)(w - ids));
+		memcpy(ids, q->cur_ids, had);
+		ids[had] = ' ';
+		slot = q->cur;
+	} else {
+		for (k = 1, slot = -1; k <= RCL_MARK_SLOTS && slot == -1; k++)
+			if (!q->used[(q->cur + k + RCL_MARK_SLOTS) %
+			    RCL_MARK_SLOTS])
+				slot = (q->cur + k + RCL_MARK_SLOTS) %
+				    RCL_MARK_SLOTS;
+		if (slot == -1) {
+			if (mono_ms() >= q->full_warn) {
+				log_warn("cluster: %d marks of this host's "
+				    "unfinished runs, each full: routing here "
+				    "waits until runs end (other hosts route "
+				    "meanwhile)", RCL_MARK_SLOTS);
+				q->full_warn = mono_ms() + 60000;
+			}
+			free(ids);
+			return -1;
+		}
+	}
+	cluster_mark_key(&q->c, NULL, slot, key);
+	if (cluster_mark_put(&q->c, key, ids, err, sizeof(err)) == -1) {
+		log_warn("cluster: %d events not routed now: %s", p->n, err);
+		free(ids);
+		return -1;
+	}
+	q->used[slot] = 1;
+	q->cur = slot;
+	free(q->cur_ids);
+	q->cur_ids = ids;
+	return 0;
+}
+
+/* An event with runs not ended here (queued, running, to retry). */
+static int
+run_open(void *arg, const struct run_rec *run)
+{
+	if (!run_is_due(run))
+		return 0;
+	*(int *)arg = 1;
+	return 1;
+}
+
+/*
+ * One of this host's marks: its events whose runs have all ended here
+ * taken out, deleted once none is left. 0, or -1 when NATS did not
+ * answer.
+ */
+static int
+sweep_own(struct router *r, MDB_txn *txn, int slot)
+{
+	struct rcl *q = r->cl;
+	char key[CLUSTER_MARK_KEY_LEN + 1], err[1024], *ids, *keep, *w;
+	const char *p;
+	size_t len;
+	int open, rc;
+
+	cluster_mark_key(&q->c, NULL, slot, key);
+	if ((rc = cluster_mark_get(&q->c, key, &ids, err, sizeof(err))) ==
+	    -1) {
+		log_debug("cluster: %s", err);
+		return -1;
+	}
+	if (rc == 0) {
+		q->used[slot] = 0;
+		return 0;
+	}
+	if ((keep = malloc(strlen(ids) + 1)) == NULL) {
+		free(ids);
+		return 0;
+	}
+	w = keep;
+	for (p = ids; *p != '\0'; p += len) {
+		char id[UUID_LEN + 1];
+
+		p += strspn(p, " ");
+		if ((len = strcspn(p, " ")) == 0)
+			break;
+		snprintf(id, sizeof(id), "%.*s", (int)len, p);
+		open = 0;
+		if (len != UUID_LEN || db_run_each_for_event(txn, &r->db, id,
+		    run_open, &open) != 0 || !open)
+			continue;
+		if (w > keep)
+			*w++ = ' ';
+		memcpy(w, p, len);
+		w += len;
+	}
+	*w = '\0';
+	rc = 0;
+	if (strcmp(keep, ids) != 0) {
+		if (cluster_mark_put(&q->c, key, keep, err, sizeof(err)) ==
+		    -1) {
+			log_debug("cluster: %s", err);
+			rc = -1;
+		} else {
+			if (keep[0] == '\0')
+				q->used[slot] = 0;
+			if (slot == q->cur)
+				q->cur = -1;	/* the next batch: a new one */
+		}
+	}
+	free(keep);
+	free(ids);
+	return rc;
+}
+
+/*
+ * Cluster mode, every SWEEP_MS: this host's marks brought up to date
+ * with its runs (SWEEP_SLOTS of them at a time); then, when no orphan
+ * is held, the first mark of a forgotten host taken up: its events held
+ * as orphans, routed here as the consumer's are (their claims taken
+ * over), and the mark deleted once all of them are.
+ */
+static void
+sweep_marks(struct router *r)
+{
+	struct rcl *q = r->cl;
+	char err[1024];
+	json_t *a, *v, *m;
+	MDB_txn *txn;
+	size_t i, j;
+	int k, n, slot;
+
+	if (q->orph_key[0] != '\0' && q->orph_pending == 0) {
+		if (q->orph_failed == 0 && cluster_mark_put(&q->c, q->orph_key,
+		    NULL, err, sizeof(err)) == 0) {
+			log_info("cluster: forgotten host %s: %d events of its "
+			    "unfinished runs routed here", q->orph_host,
+			    q->orph_n);
+			q->next_sweep = 0;	/* its next mark at once */
+		}
+		q->orph_key[0] = '\0';
+	}
+	if (mono_ms() < q->next_sweep || q->c.route == NULL)
+		return;
+	q->next_sweep = mono_ms() + SWEEP_MS;
+	if (marks_list(q) == 0 && (txn = db_begin(&r->db, DB_RUNS, 1)) !=
+	    NULL) {
+		for (k = n = 0; k < RCL_MARK_SLOTS && n < SWEEP_SLOTS; k++) {
+			slot = (q->sweep_at + k) % RCL_MARK_SLOTS;
+			if (!q->used[slot])
+				continue;
+			n++;
+			if (sweep_own(r, txn, slot) == -1)
+				break;
+		}
+		q->sweep_at = (q->sweep_at + k) % RCL_MARK_SLOTS;
+		mdb_txn_abort(txn);
+	}
+	if (q->orph_key[0] != '\0' ||
+	    (a = cluster_forgotten(&q->c, err, sizeof(err))) == NULL)
+		return;
+	json_array_foreach(a, i, v) {
+		const char *host = json_string_value(json_object_get(v,
+		    "host"));
+		json_t *marks;
+
+		if (host == NULL || strcmp(host, q->c.host) == 0 ||
+		    (marks = cluster_marks(&q->c, host, 1, err,
+		    sizeof(err))) == NULL)
+			continue;
+		json_array_foreach(marks, j, m)
+			if (rcl_orphans(q, host, json_string_value(
+			    json_object_get(m, "key")), json_string_value(
+			    json_object_get(m, "ids"))) > 0)
+				log_info("cluster: forgotten host %s: routing "
+				    "again the %d events of its mark %s", host,
+				    q->orph_n, q->orph_key);
+		json_decref(marks);
+		if (q->orph_key[0] != '\0')
+			break;
+	}
+	json_decref(a);
+}
+
 /*
  * Cluster mode: route what the consumer group gave this host. The held
  * messages whose events the verifier has copied here are planned,
@@ -726,7 +985,7 @@ route_fetched(struct router *r)
 {
 	static struct plan p;
 	static struct ids runs;
-	static int retry[BATCH_MAX];
+	static int retry[BATCH_MAX], other[BATCH_MAX];
 	struct rcl *q = r->cl;
 	struct event_rec ev;
 	MDB_txn *etxn;
@@ -772,7 +1031,17 @@ route_fetched(struct router *r)
 	if (rc == 0)
 		evaluate_batch(r, &p);
 	if (rc == 0 && p.n > 0) {
-		claim_runs(r, &p, retry);
+		claim_runs(r, &p, retry, other);
+		if (mark_batch(r, &p, retry) == -1) {
+			for (i = 0; i < q->n; i++)
+				if ((k = q->h[i].plan) != -1) {
+					unclaim_event(r, &p.e[k]);
+					rcl_nak(q, i, 1000);
+				}
+			plan_free(&p);
+			rcl_expire(q);
+			return 1;
+		}
 		if ((rc = write_batch(r, &p, &runs)) == MDB_MAP_FULL &&
 		    db_grow(&r->db, DB_RUNS) == 0)
 			rc = write_batch(r, &p, &runs);
@@ -783,10 +1052,11 @@ route_fetched(struct router *r)
 		if (rc != 0) {
 			unclaim_event(r, &p.e[k]);
 			rcl_nak(q, i, 1000);
-		} else if (retry[k])
+		} else if (retry[k] && !(other[k] && q->h[i].orphan))
 			rcl_nak(q, i, retry[k]);
 		else
-			rcl_ack(q, i);
+			rcl_ack(q, i);	/* an orphan another host took
+					   over counts as routed */
 	}
 	if (rc == 0)
 		count_runs(&p);
@@ -798,9 +1068,11 @@ route_fetched(struct router *r)
 	 * router's next pass, not for their event's copy; their hold and
 	 * their ack wait start over once the batch is done. */
 	for (i = 0; i < q->n && full; i++)
-		if (q->h[i].plan == -1 && q->h[i].msg != NULL) {
+		if (q->h[i].plan == -1 && (q->h[i].msg != NULL ||
+		    q->h[i].orphan)) {
 			q->h[i].since = mono_ms();
-			cluster_msg_progress(q->h[i].msg);
+			if (q->h[i].msg != NULL)
+				cluster_msg_progress(q->h[i].msg);
 		}
 	rcl_expire(q);
 	if (rc != 0)
@@ -994,8 +1266,10 @@ main(int argc, char **argv)
 			next_tick = mono_ms();	/* the rest at once */
 		if ((items[1].revents & ZMQ_POLLIN) && stage_signal(&r->st))
 			running = 0;
-		if (r->cl != NULL && running)
+		if (r->cl != NULL && running) {
 			fetched = route_fetched(r);
+			sweep_marks(r);
+		}
 		if (running && mono_ms() >= next_tick) {
 			backlog = route_pending(r);
 			if (mono_ms() >= next_prune) {

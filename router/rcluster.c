@@ -2,6 +2,7 @@
  * The router's side of the routers' consumer group (see rcluster.h):
  * the messages it fetched and holds until they are routed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -13,6 +14,7 @@ int
 rcl_open(struct rcl *q, char *err, size_t errlen)
 {
 	memset(q, 0, sizeof(*q));
+	q->cur = -1;
 	return cluster_connect(&q->c, "hookpipe-router", err, errlen);
 }
 
@@ -24,6 +26,8 @@ rcl_close(struct rcl *q)
 	for (i = 0; i < q->n; i++)
 		rcl_nak(q, i, 0);
 	q->n = 0;
+	free(q->cur_ids);
+	q->cur_ids = NULL;
 	cluster_close(&q->c);
 }
 
@@ -77,9 +81,21 @@ rcl_fetch(struct rcl *q, int ms)
 	return q->n;
 }
 
+/* An orphan settled: routed here (or by another host), or not. */
+static void
+orphan_settle(struct rcl *q, int i, int routed)
+{
+	q->h[i].orphan = 0;
+	q->orph_pending--;
+	if (!routed)
+		q->orph_failed++;
+}
+
 void
 rcl_ack(struct rcl *q, int i)
 {
+	if (q->h[i].orphan)
+		orphan_settle(q, i, 1);
 	if (q->h[i].msg == NULL)
 		return;
 	cluster_msg_ack(q->h[i].msg);
@@ -90,6 +106,8 @@ rcl_ack(struct rcl *q, int i)
 void
 rcl_nak(struct rcl *q, int i, int delay_ms)
 {
+	if (q->h[i].orphan)
+		orphan_settle(q, i, 0);
 	if (q->h[i].msg == NULL)
 		return;
 	cluster_msg_nak(q->h[i].msg, delay_ms);
@@ -104,7 +122,14 @@ rcl_expire(struct rcl *q)
 	int i;
 
 	for (i = 0; i < q->n; i++)
-		if (q->h[i].msg != NULL && now - q->h[i].since > RCL_HOLD_MS) {
+		if (q->h[i].orphan && now - q->h[i].since > RCL_HOLD_MS) {
+			log_info("cluster: event %s of forgotten host %s is "
+			    "not in this host's events database after %d s: "
+			    "tried again later", q->h[i].id, q->orph_host,
+			    RCL_HOLD_MS / 1000);
+			rcl_nak(q, i, 0);
+		} else if (q->h[i].msg != NULL &&
+		    now - q->h[i].since > RCL_HOLD_MS) {
 			log_info("cluster: event %s is not in this host's "
 			    "events database after %d s: given back",
 			    q->h[i].id, RCL_HOLD_MS / 1000);
@@ -119,7 +144,44 @@ rcl_compact(struct rcl *q)
 	int i, j;
 
 	for (i = j = 0; i < q->n; i++)
-		if (q->h[i].msg != NULL)
+		if (q->h[i].msg != NULL || q->h[i].orphan)
 			q->h[j++] = q->h[i];
 	q->n = j;
+}
+
+int
+rcl_orphans(struct rcl *q, const char *host, const char *key,
+    const char *ids)
+{
+	const char *p;
+	int n = 0;
+
+	for (p = ids; *p != '\0'; p += strspn(p, " "))
+		if (*p != ' ') {
+			n++;
+			p += strcspn(p, " ");
+		}
+	if (n == 0 || q->n + n > RCL_HOLD_MAX)
+		return 0;
+	str_copy(q->orph_key, key, sizeof(q->orph_key));
+	str_copy(q->orph_host, host, sizeof(q->orph_host));
+	q->orph_n = q->orph_pending = n;
+	q->orph_failed = 0;
+	for (p = ids; *p != '\0'; ) {
+		struct rcl_msg *m = &q->h[q->n];
+		size_t len;
+
+		p += strspn(p, " ");
+		if ((len = strcspn(p, " ")) == 0)
+			break;
+		memset(m, 0, sizeof(*m));
+		/* An id that is not one is not found: not routed here. */
+		snprintf(m->id, sizeof(m->id), "%.*s", (int)len, p);
+		m->since = mono_ms();
+		m->plan = -1;
+		m->orphan = 1;
+		q->n++;
+		p += len;
+	}
+	return n;
 }

@@ -23,12 +23,16 @@
 #define RCL_HOLD_MS	5000	/* then given back, for another host */
 #define RCL_WAIT_MS	250	/* a fetch's wait when nothing is held */
 #define RCL_OTHER_MS	2000	/* another host's event: given back for */
+#define RCL_MARK_SLOTS	4096	/* marks of this host's unfinished runs */
+#define RCL_MARK_BYTES	4096	/* a mark batches add to, until this long */
 
 struct rcl_msg {
 	void		*msg;		/* natsMsg */
 	char		 id[UUID_LEN + 1];	/* its event */
 	int64_t		 since;		/* mono ms: fetched */
 	int		 plan;		/* index in the plan, or -1 */
+	int		 orphan;	/* not a message: an event of a
+					   forgotten host's mark, unsettled */
 };
 
 struct rcl {
@@ -39,6 +43,21 @@ struct rcl {
 					 * that is down, said again after */
 	struct rcl_msg	 h[RCL_HOLD_MAX];
 	int		 n;
+	/* The forgotten host's mark whose events are held (key empty:
+	 * none), how many are not settled yet, how many could not be
+	 * routed here. */
+	char		 orph_key[CLUSTER_MARK_KEY_LEN + 1];
+	char		 orph_host[CLUSTER_HOST_LEN];
+	int		 orph_n, orph_pending, orph_failed;
+	int64_t		 next_sweep;	/* mono ms: the marks looked at */
+	/* This host's marks (cluster_mark_key): the slots in use (known
+	 * once listed), the one batches add to (-1: none) and its ids. */
+	unsigned char	 used[RCL_MARK_SLOTS];
+	int		 marks_known;
+	int		 cur;
+	char		*cur_ids;
+	int		 sweep_at;	/* the slot a sweep starts at */
+	int64_t		 full_warn;	/* mono ms: every slot in use, said */
 };
 
 /* Connect to HOOKPIPE_NATS: 0, or the exit code (100, 111) with err. */
@@ -53,10 +72,15 @@ void	rcl_close(struct rcl *);
 int	rcl_fetch(struct rcl *, int ms);
 /* Messages held longer than RCL_HOLD_MS: given back (a short delay). */
 void	rcl_expire(struct rcl *);
-/* Settle message i: acknowledged (routed) or given back; then dropped. */
+/* Settle message i: acknowledged (routed) or given back; then dropped.
+ * An orphan is counted routed, or not routed here. */
 void	rcl_ack(struct rcl *, int i);
 void	rcl_nak(struct rcl *, int i, int delay_ms);
-/* Drop the settled (msg NULL) from the list. */
+/* Drop the settled (msg NULL, no orphan) from the list. */
 void	rcl_compact(struct rcl *);
+/* Hold the events of a forgotten host's mark (ids space-separated):
+ * the number held, 0 when they do not fit now. */
+int	rcl_orphans(struct rcl *, const char *host, const char *key,
+	    const char *ids);
 
 #endif

@@ -205,8 +205,11 @@ tools() {
 		need /usr/include/h2o.h libh2o-evloop-dev
 		need /usr/include/event2/http.h libevent-dev
 	fi
-	if want receipt || want httplib; then
+	# The cluster's throughput is measured with wrk too.
+	if want receipt || want httplib || want cluster; then
 		need wrk wrk
+	fi
+	if want receipt || want httplib; then
 		need nginx nginx
 		need webhook webhook
 		need node nodejs

@@ -17,24 +17,16 @@ RAN=$T_DIR/ran
 ran_workflow w "$RAN"
 check "host B has the workflow" wait_for 30 published_on_b
 
-# send N: N deliveries to host A, run by whichever router is up.
-send() {
-	local _ f
-	for _ in $(seq 1 "$1"); do
-		f=$(payload batch.completed "$T_DIR/p.json")
-		BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" "$f"
-	done
-}
 ran() {
 	[ "$(wc -l <"$RAN")" -ge "$1" ]
 }
 # Three runs made on host B (A's router stopped), three on host A.
 hookpipectl stop router >/dev/null 2>&1
-send 3
+send_to "$BASE_A" 3
 check "host B ran three" wait_for 60 ran 3
 start_stack
 on_b hookpipectl stop router >/dev/null 2>&1
-send 3
+send_to "$BASE_A" 3
 check "host A ran three" wait_for 60 ran 6
 on_b hookpipectl start >/dev/null 2>&1
 

@@ -14,16 +14,6 @@ RAN=$T_DIR/ran
 ran_workflow w "$RAN"
 check "host B has the workflow" wait_for 30 published_on_b
 
-# send N: N deliveries to host B; their event ids in $T_DIR/sent.
-send() {
-	local _ f
-	for _ in $(seq 1 "$1"); do
-		f=$(payload batch.completed "$T_DIR/p.json")
-		BASE=$BASE_B deliver "$SUB_ID" "$SUB_SECRET" "$f"
-		[ "$HTTP_STATUS" = 200 ] &&
-		    json 'd["event_id"]' <<<"$HTTP_BODY" >>"$T_DIR/sent"
-	done
-}
 ran() {
 	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
 }
@@ -34,14 +24,14 @@ queued_on_b() {
 
 # Host A's router stopped: host B routes everything.
 hookpipectl stop router >/dev/null 2>&1
-send 3
+send_to "$BASE_B" 3
 check "host B runs three" wait_for 60 ran 3
 # Its marks of them are gone once it sees the runs ended (every 5 s).
 sleep 7
 # Host B's dispatcher stopped: four runs created there, not run.
 on_b hookpipectl stop dispatcher >/dev/null 2>&1
 : >"$T_DIR/sent"
-send 4
+send_to "$BASE_B" 4 "$T_DIR/sent"
 assert_eq "four more deliveries: 200" 4 "$(wc -l <"$T_DIR/sent")"
 check "host B has four runs queued" wait_for 60 queued_on_b 4
 open_ids=$(on_b hookpipe runs --here --status queued --json |

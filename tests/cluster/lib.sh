@@ -156,3 +156,17 @@ published_on_b() {
 	on_b hookpipe workflow show "${1:-w}" --json 2>/dev/null |
 	    grep -q '"published"'
 }
+
+# send_to BASE N [FILE]: N signed deliveries (batch.completed) for the
+# subscription SUB_ID to the host at BASE; the event ids of those
+# answered 200 appended to FILE.
+send_to() {
+	local base=$1 n=$2 out=${3:-} _ f
+	for _ in $(seq 1 "$n"); do
+		f=$(payload batch.completed "$T_DIR/p.json")
+		BASE=$base deliver "$SUB_ID" "$SUB_SECRET" "$f"
+		if [ -n "$out" ] && [ "$HTTP_STATUS" = 200 ]; then
+			json 'd["event_id"]' <<<"$HTTP_BODY" >>"$out"
+		fi
+	done
+}

@@ -214,6 +214,28 @@ wait_for() {
 	done
 }
 
+# wait_progress N IDLE WHAT COMMAND...: waits until COMMAND prints a
+# count of N or more; fails (saying "stuck at K of N WHAT") when IDLE
+# seconds pass with the count unchanged, not at a fixed time: for work
+# that takes seconds here and minutes under a sanitizer.
+wait_progress() {
+	local want=$1 idle_max=$2 what=$3 n last=-1 idle=0
+	shift 3
+	while :; do
+		n=$("$@")
+		[ "${n:-0}" -ge "$want" ] && return 0
+		if [ "$n" != "$last" ]; then
+			last=$n
+			idle=0
+		elif [ "$idle" -ge "$idle_max" ]; then
+			echo "stuck at $n of $want $what" >&2
+			return 1
+		fi
+		sleep 1
+		idle=$((idle + 1))
+	done
+}
+
 # --- subscriptions and workflows ------------------------------------
 
 # new_sub NAME [ARGS...]: creates an OpenAI subscription with a

@@ -945,6 +945,9 @@ sweep_marks(struct router *r)
 		}
 		q->sweep_at = (q->sweep_at + k) % RCL_MARK_SLOTS;
 		mdb_txn_abort(txn);
+		for (k = n = 0; k < RCL_MARK_SLOTS; k++)
+			n += q->used[k];
+		metrics_set(M_QUEUE, "marks", NULL, n);
 	}
 	if (q->orph_key[0] != '\0' ||
 	    (a = cluster_forgotten(&q->c, err, sizeof(err))) == NULL)

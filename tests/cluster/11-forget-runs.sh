@@ -17,6 +17,12 @@ check "host B has the workflow" wait_for 30 published_on_b
 ran() {
 	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
 }
+# marks_is HOME ADMIN N: that host's router says it has N marks in use.
+marks_is() {
+	HOOKPIPE_HOME=$1 ADMIN=$2 api GET /metrics ""
+	[ "$(awk '$1 == "hookpipe_queue_depth{queue=\"marks\"}" { print $2 }' \
+	    <<<"$HTTP_BODY")" = "$3" ]
+}
 queued_on_b() {
 	[ "$(on_b hookpipe runs --here --status queued --json |
 	    json 'len(d)')" -ge "$1" ]
@@ -34,6 +40,8 @@ on_b hookpipectl stop dispatcher >/dev/null 2>&1
 send_to "$BASE_B" 4 "$T_DIR/sent"
 assert_eq "four more deliveries: 200" 4 "$(wc -l <"$T_DIR/sent")"
 check "host B has four runs queued" wait_for 60 queued_on_b 4
+check "host B's router has a mark of them (/metrics)" \
+    wait_for 20 marks_is "$HOME_B" "http://$ADMIN_B" 1
 open_ids=$(on_b hookpipe runs --here --status queued --json |
     json '" ".join(sorted(r["id"] for r in d))')
 host_b=$(on_b hookpipe cluster status --json |
@@ -68,6 +76,8 @@ sleep 7
 assert_eq "each ran once, and the three host B ended did not run again" \
     "" "$(sort "$RAN" | uniq -d)"
 assert_eq "seven runs in all" 7 "$(wc -l <"$RAN")"
+check "host A's marks end with its runs (/metrics)" \
+    wait_for 20 marks_is "$HOOKPIPE_HOME" "$ADMIN" 0
 assert_eq "cluster status: none of B's left" 0 \
     "$(hookpipe cluster status --json | json 'd["forgotten"][0]["unfinished"]')"
 

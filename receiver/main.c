@@ -89,6 +89,7 @@ main(int argc, char **argv)
 		if (config_load(&rx->cfg, err, sizeof(err)) == -1)
 			fatal(EXIT_PERMANENT, "%s", err);
 		rx_check_listen(&rx->cfg);
+		free(rx);
 		return 0;
 	}
 	rx->inherited_fd = rx->quiesced_fd = -1;

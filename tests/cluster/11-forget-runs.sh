@@ -14,14 +14,14 @@ RAN=$T_DIR/ran
 ran_workflow w "$RAN"
 check "host B has the workflow" wait_for 30 published_on_b
 
-ran() {
-	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
-}
 # marks_is HOME ADMIN N: that host's router says it has N marks in use.
 marks_is() {
 	HOOKPIPE_HOME=$1 ADMIN=$2 api GET /metrics ""
 	[ "$(awk '$1 == "hookpipe_queue_depth{queue=\"marks\"}" { print $2 }' \
 	    <<<"$HTTP_BODY")" = "$3" ]
+}
+ran() {
+	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
 }
 queued_on_b() {
 	[ "$(on_b hookpipe runs --here --status queued --json |
@@ -32,8 +32,11 @@ queued_on_b() {
 hookpipectl stop router >/dev/null 2>&1
 send_to "$BASE_B" 3
 check "host B runs three" wait_for 60 ran 3
-# Its marks of them are gone once it sees the runs ended (every 5 s).
+# Its marks of them are gone once it sees the runs ended (every 5 s:
+# the gauge read after a sweep that followed the runs' end).
 sleep 7
+check "host B's marks end with its runs (/metrics)" \
+    wait_for 30 marks_is "$HOME_B" "http://$ADMIN_B" 0
 # Host B's dispatcher stopped: four runs created there, not run.
 on_b hookpipectl stop dispatcher >/dev/null 2>&1
 : >"$T_DIR/sent"

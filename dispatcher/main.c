@@ -1192,6 +1192,9 @@ loop(struct dispatcher *d)
 	    sizeof(*items));
 	if (items == NULL)
 		fatal(EXIT_TEMPORARY, "out of memory");
+	/* The gauges from the start, not a second later. */
+	metrics_set(M_DISPATCHER_ACTIVE, NULL, NULL, jobs_running(d));
+	gauges(d);
 	for (;;) {
 		int n = 0, nhttp, ready, map[3 * 1024 + 4];
 		long timeout = (long)(next_tick - mono_ms());

@@ -58,13 +58,17 @@ sock_name(int fd, char *out, size_t len)
 	return out;
 }
 
-/* The spool's depth, and its part of the state (ours). */
+/* The gauges: connections, bodies, the spool's depth and its part of
+ * the state (ours); at start, then once a second. */
 static void
-rx_spool_gauges(struct receiver *rx)
+rx_gauges(struct receiver *rx)
 {
 	MDB_txn *txn;
 	MDB_stat st;
 
+	metrics_set(M_RX_INFLIGHT, NULL, NULL, rx->inflight);
+	metrics_set(M_RX_CONNECTIONS, NULL, NULL, rx->nconns);
+	metrics_set(M_RX_BODY_BYTES, NULL, NULL, (int64_t)rx->body_bytes);
 	if ((txn = db_begin(&rx->db, DB_SPOOL, 1)) == NULL)
 		return;
 	if (mdb_stat(txn, rx->db.spool, &st) == 0)
@@ -159,6 +163,7 @@ main(int argc, char **argv)
 		log_info("listening on %s:%d", rx->cfg.listen_host,
 		    rx->cfg.listen_port);
 
+	rx_gauges(rx);
 	next_tick = mono_ms() + 1000;
 	/* A line per delivery: written once per pass of the loop. */
 	log_buffered();
@@ -224,11 +229,7 @@ main(int argc, char **argv)
 		if (mono_ms() >= next_tick) {
 			db_reader_check(&rx->db);
 			rx_enforce_deadlines(rx);
-			metrics_set(M_RX_INFLIGHT, NULL, NULL, rx->inflight);
-			metrics_set(M_RX_CONNECTIONS, NULL, NULL, rx->nconns);
-			metrics_set(M_RX_BODY_BYTES, NULL, NULL,
-			    (int64_t)rx->body_bytes);
-			rx_spool_gauges(rx);
+			rx_gauges(rx);
 			/* A definition added or changed is used without a
 			 * restart. */
 			if (integ_stamp(&rx->cfg) != rx->integ_stamp)

@@ -626,6 +626,30 @@ bucket_open(struct cluster *c, void **slot, const char *name, char *err,
 	return 0;
 }
 
+/* Put o (taken) as a compact JSON value at key; 0, or -1 with err. */
+static int
+kv_put_json(void *kv, const char *bucket, const char *key, json_t *o,
+    char *err, size_t errlen)
+{
+	natsStatus s;
+	char *v, what[64];
+
+	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s = kvStore_PutString(NULL, kv, key, v);
+	free(v);
+	if (s != NATS_OK) {
+		snprintf(what, sizeof(what), "bucket %s", bucket);
+		nats_why(s, err, errlen, what);
+		return -1;
+	}
+	return 0;
+}
+
 #define dedupe_open(c, err, len) \
 	bucket_open((c), &(c)->dedupe, CLUSTER_DEDUPE, (err), (len))
 #define claims_open(c, err, len) \
@@ -1153,31 +1177,50 @@ claims_each(struct cluster *c, const char *filter, int max,
 	return 0;
 }
 
+struct objects {
+	json_t	*a;
+	int	 age;		/* each with age_ms, since it was put */
+};
+
 static void
-forgotten_one(void *arg, kvEntry *e)
+object_one(void *arg, kvEntry *e)
 {
+	struct objects *o = arg;
 	json_t *v;
 
 	v = json_loadb(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), 0, NULL);
-	if (json_is_object(v) && arg != NULL)
-		json_array_append(arg, v);
+	if (json_is_object(v)) {
+		if (o->age)
+			json_object_set_new(v, "age_ms", json_integer(
+			    (json_int_t)((now_us() * 1000 -
+			    kvEntry_Created(e)) / 1000000)));
+		json_array_append(o->a, v);
+	}
 	json_decref(v);
+}
+
+/* The JSON objects of the claims bucket's keys matching filter. */
+static json_t *
+claims_objects(struct cluster *c, const char *filter, int age, char *err,
+    size_t errlen)
+{
+	struct objects o = { json_array(), age };
+
+	if (o.a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (claims_each(c, filter, 0, object_one, &o, err, errlen) == -1) {
+		json_decref(o.a);
+		return NULL;
+	}
+	return o.a;
 }
 
 json_t *
 cluster_forgotten(struct cluster *c, char *err, size_t errlen)
 {
-	json_t *a;
-
-	if ((a = json_array()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (claims_each(c, "g.*", 0, forgotten_one, a, err, errlen) == -1) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	return claims_objects(c, "g.*", 0, err, errlen);
 }
 
 void
@@ -1252,6 +1295,66 @@ mark_one(void *arg, kvEntry *e)
 		json_array_append_new(arg, o);
 }
 
+/* The host a claim names, and its revision. */
+static natsStatus
+claim_get(struct cluster *c, const char *key, char *owner, size_t ownerlen,
+    uint64_t *rev)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+	int n;
+
+	owner[0] = '\0';
+	if ((s = kvStore_Get(&e, c->claims, key)) != NATS_OK)
+		return s;
+	n = kvEntry_ValueLen(e);
+	if (n < 0 || (size_t)n >= ownerlen)
+		n = 0;
+	memcpy(owner, kvEntry_Value(e), (size_t)n);
+	owner[n] = '\0';
+	*rev = kvEntry_Revision(e);
+	kvEntry_Destroy(e);
+	return NATS_OK;
+}
+
+int
+cluster_beat(struct cluster *c, int64_t lease_s, char *err, size_t errlen)
+{
+	char key[HOST_KEY_LEN + 1];
+	json_t *o;
+
+	if (claims_open(c, err, errlen) == -1)
+		return -1;
+	host_key(c->host, key);
+	key[0] = 'l';
+	o = json_pack("{s:s, s:I}", "host", c->host, "lease_s",
+	    (json_int_t)lease_s);
+	return kv_put_json(c->claims, CLUSTER_CLAIMS, key, o, err, errlen);
+}
+
+json_t *
+cluster_beats(struct cluster *c, char *err, size_t errlen)
+{
+	return claims_objects(c, "l.*", 1, err, errlen);
+}
+
+int
+cluster_claim_owner(struct cluster *c, const char *run_id, char *owner,
+    size_t ownerlen)
+{
+	char key[2 + UUID_LEN + 1], err[256];
+	uint64_t rev;
+	natsStatus s;
+
+	owner[0] = '\0';
+	if (claims_open(c, err, sizeof(err)) == -1)
+		return -1;
+	snprintf(key, sizeof(key), "r.%s", run_id);
+	if ((s = claim_get(c, key, owner, ownerlen, &rev)) == NATS_NOT_FOUND)
+		return 0;
+	return s == NATS_OK ? 1 : -1;
+}
+
 json_t *
 cluster_marks(struct cluster *c, const char *host, int max, char *err,
     size_t errlen)
@@ -1278,7 +1381,7 @@ int
 cluster_host_forget(struct cluster *c, const char *host, int undo,
     char *err, size_t errlen)
 {
-	char key[HOST_KEY_LEN + 1], at[32], *v;
+	char key[HOST_KEY_LEN + 1], at[32];
 	natsStatus s;
 	json_t *o;
 
@@ -1295,19 +1398,7 @@ cluster_host_forget(struct cluster *c, const char *host, int undo,
 	fmt_rfc3339(now_us(), at, sizeof(at));
 	o = json_pack("{s:s, s:s, s:s}", "host", host, "at", at, "by",
 	    c->host);
-	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (v == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	s = kvStore_PutString(NULL, c->claims, key, v);
-	free(v);
-	if (s != NATS_OK) {
-		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
-		return -1;
-	}
-	return 0;
+	return kv_put_json(c->claims, CLUSTER_CLAIMS, key, o, err, errlen);
 }
 
 int
@@ -1315,10 +1406,9 @@ cluster_run_claim(struct cluster *c, const char *run_id, char *owner,
     size_t ownerlen, char *err, size_t errlen)
 {
 	char key[2 + UUID_LEN + 1];
-	kvEntry *e = NULL;
 	uint64_t rev;
 	natsStatus s;
-	int n, rc;
+	int rc;
 
 	owner[0] = '\0';
 	if (claims_open(c, err, errlen) == -1)
@@ -1333,17 +1423,10 @@ cluster_run_claim(struct cluster *c, const char *run_id, char *owner,
 	}
 	/* Taken: by this host (it routed the event before, and died
 	 * before it acknowledged it), or by another. */
-	if ((s = kvStore_Get(&e, c->claims, key)) != NATS_OK) {
+	if ((s = claim_get(c, key, owner, ownerlen, &rev)) != NATS_OK) {
 		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
 		return CLUSTER_FAIL;
 	}
-	n = kvEntry_ValueLen(e);
-	if (n < 0 || (size_t)n >= ownerlen)
-		n = 0;
-	memcpy(owner, kvEntry_Value(e), (size_t)n);
-	owner[n] = '\0';
-	rev = kvEntry_Revision(e);
-	kvEntry_Destroy(e);
 	if (strcmp(owner, c->host) == 0)
 		return CLUSTER_MINE;
 	/*
@@ -1352,11 +1435,13 @@ cluster_run_claim(struct cluster *c, const char *run_id, char *owner,
 	 * over, if no other host took it first (the update names the
 	 * revision read).
 	 */
-	if ((rc = cluster_host_forgotten(c, owner, NULL, 0)) == 1) {
+	if ((rc = cluster_host_forgotten(c, owner, NULL, 0)) == 1 ||
+	    (c->gone != NULL && c->gone(c->gone_arg, owner))) {
 		if ((s = kvStore_UpdateString(NULL, c->claims, key, c->host,
 		    rev)) == NATS_OK) {
-			log_info("cluster: run %s: claim of forgotten host %s "
-			    "taken over", run_id, owner);
+			log_info("cluster: run %s: claim of %s host %s "
+			    "taken over", run_id, rc == 1 ? "forgotten" :
+			    "lost", owner);
 			return CLUSTER_NEW;
 		}
 		if (s != NATS_ERR) {
@@ -1399,8 +1484,7 @@ int
 cluster_host_beat(struct cluster *c, const char *since, char *err,
     size_t errlen)
 {
-	char key[HOST_KEY_LEN + 1], *v;
-	natsStatus s;
+	char key[HOST_KEY_LEN + 1];
 	json_t *o;
 
 	if (hosts_open(c, err, errlen) == -1)
@@ -1408,19 +1492,7 @@ cluster_host_beat(struct cluster *c, const char *since, char *err,
 	host_key(c->host, key);
 	o = json_pack("{s:s, s:s, s:s}", "host", c->host, "version",
 	    hp_version, "since", since);
-	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (v == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	s = kvStore_PutString(NULL, c->hosts, key, v);
-	free(v);
-	if (s != NATS_OK) {
-		nats_why(s, err, errlen, "bucket " CLUSTER_HOSTS);
-		return -1;
-	}
-	return 0;
+	return kv_put_json(c->hosts, CLUSTER_HOSTS, key, o, err, errlen);
 }
 
 void

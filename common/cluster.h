@@ -78,6 +78,9 @@ struct cluster {
 	void	*hosts;		/* kvStore, once opened */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
+	/* The router's: 1 when a host's runs are to be taken over. */
+	int	(*gone)(void *arg, const char *host);
+	void	*gone_arg;
 	char	 host[CLUSTER_HOST_LEN];	/* hostname:HOOKPIPE_HOME, its name */
 };
 
@@ -253,6 +256,22 @@ json_t	*cluster_forgotten(struct cluster *, char *err, size_t errlen);
  * there is none, or -1 with err. cluster_marks: up to max marks of host,
  * as JSON objects {key, slot, ids}, or NULL with err.
  */
+/*
+ * Takeover (HOOKPIPE_CLUSTER_TAKEOVER): each router with it set says
+ * every CLUSTER_HOST_BEAT_S that its host is alive and fenced by a lease
+ * of lease_s seconds ("l." + the host's digest in hookpipe_runs: its
+ * name and lease_s). cluster_beat: put it; 0, or -1 with err.
+ * cluster_beats: every host's, as JSON objects {host, lease_s, age_ms}
+ * (since its last beat, by the servers' clock against ours), or NULL
+ * with err. cluster_claim_owner: the host a run's claim names, 1; 0 when
+ * there is none; -1 when it cannot be said.
+ */
+int	cluster_beat(struct cluster *, int64_t lease_s, char *err,
+	    size_t errlen);
+json_t	*cluster_beats(struct cluster *, char *err, size_t errlen);
+int	cluster_claim_owner(struct cluster *, const char *run_id, char *owner,
+	    size_t ownerlen);
+
 #define CLUSTER_MARK_KEY_LEN	(2 + 32 + 1 + 10)
 void	cluster_mark_key(struct cluster *, const char *host, int slot,
 	    char out[CLUSTER_MARK_KEY_LEN + 1]);

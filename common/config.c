@@ -510,6 +510,19 @@ config_load(struct config *cfg, char *err, size_t errlen)
 		    getenv("HOOKPIPE_RETENTION"));
 		return -1;
 	}
+	/* Cluster mode: a host not heard from that long has its runs taken
+	 * over; under 30 s a host's lease (half of it) would not outlast
+	 * its router's beats, every 5 s, by enough. */
+	v = env_or("HOOKPIPE_CLUSTER_TAKEOVER", "0");
+	cfg->takeover_s = 0;
+	if ((strcmp(v, "0") != 0 && parse_duration(v, &cfg->takeover_s) ==
+	    -1) || (cfg->takeover_s != 0 && cfg->takeover_s < 30)) {
+		snprintf(err, errlen, "HOOKPIPE_CLUSTER_TAKEOVER=%s: expected "
+		    "0 (never) or a duration of 30s or more, such as 10m",
+		    getenv("HOOKPIPE_CLUSTER_TAKEOVER") ?
+		    getenv("HOOKPIPE_CLUSTER_TAKEOVER") : "");
+		return -1;
+	}
 	if (parse_retry(cfg, env_or("HOOKPIPE_RETRY_SCHEDULE",
 	    "1,5,30,120,600"), err, errlen) == -1)
 		return -1;

@@ -48,6 +48,7 @@ struct config {
 	int64_t	 spool_max;		/* receiver: spool size, bytes */
 	int64_t	 concurrency;		/* dispatcher: runs at once */
 	int64_t	 retention_s;		/* HOOKPIPE_RETENTION: prune after */
+	int64_t	 takeover_s;		/* HOOKPIPE_CLUSTER_TAKEOVER; 0 never */
 	int64_t	 jq_timeout_ms;		/* one filter or map evaluation */
 	int64_t	 jq_memory;		/* bytes a jq worker may allocate */
 	int64_t	 log_max;		/* rotate log/<stage>.log past it; 0 never */

@@ -733,6 +733,13 @@ int	db_cursor_put_named(MDB_txn *, struct db *, const char *sub_id,
 /* The router's place in the event log. */
 uint64_t db_cursor(MDB_txn *, struct db *);
 int	db_cursor_put(MDB_txn *, struct db *, uint64_t seq);
+/*
+ * Cluster mode with HOOKPIPE_CLUSTER_TAKEOVER: until when (us since the
+ * epoch) this host may start attempts; its router renews it while NATS
+ * answers, and the dispatcher starts none past it (0: never renewed).
+ */
+int64_t	db_lease(MDB_txn *, struct db *);
+int	db_lease_put(MDB_txn *, struct db *, int64_t until_us);
 /* The listen_until of a `workflow test` the router already caught. */
 int64_t	db_test_caught(MDB_txn *, struct db *, const char *ws,
 	    const char *name);

@@ -65,10 +65,11 @@ run_id_for(const struct event_rec *e, const char *ws, const char *workflow,
 	out[j] = '\0';
 }
 
-uint64_t
-db_cursor(MDB_txn *txn, struct db *db)
+/* A number of the runs part's meta table: 0 when absent. */
+static uint64_t
+meta_get(MDB_txn *txn, struct db *db, const char *name)
 {
-	MDB_val k = { 6, "cursor" }, v;
+	MDB_val k = { strlen(name), (void *)name }, v;
 
 	if (mdb_txn_env(txn) != db->part[DB_RUNS].env ||
 	    mdb_get(txn, db->rmeta, &k, &v) != 0 || v.mv_size != 8)
@@ -76,15 +77,39 @@ db_cursor(MDB_txn *txn, struct db *db)
 	return get_be64(v.mv_data);
 }
 
+static int
+meta_put(MDB_txn *txn, struct db *db, const char *name, uint64_t n)
+{
+	unsigned char b[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { 8, b };
+
+	DB_CHECK(txn, db, DB_RUNS);
+	put_be64(b, n);
+	return mdb_put(txn, db->rmeta, &k, &v, 0);
+}
+
+uint64_t
+db_cursor(MDB_txn *txn, struct db *db)
+{
+	return meta_get(txn, db, "cursor");
+}
+
 int
 db_cursor_put(MDB_txn *txn, struct db *db, uint64_t seq)
 {
-	unsigned char b[8];
-	MDB_val k = { 6, "cursor" }, v = { 8, b };
+	return meta_put(txn, db, "cursor", seq);
+}
 
-	DB_CHECK(txn, db, DB_RUNS);
-	put_be64(b, seq);
-	return mdb_put(txn, db->rmeta, &k, &v, 0);
+int64_t
+db_lease(MDB_txn *txn, struct db *db)
+{
+	return (int64_t)meta_get(txn, db, "lease");
+}
+
+int
+db_lease_put(MDB_txn *txn, struct db *db, int64_t until_us)
+{
+	return meta_put(txn, db, "lease", (uint64_t)until_us);
 }
 
 int64_t

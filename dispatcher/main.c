@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <zmq.h>
 
+#include "cluster.h"
 #include "db.h"
 #include "dispatch.h"
 #include "integ.h"
@@ -1027,6 +1028,33 @@ release_done(struct dispatcher *d, struct job **done, int ndone)
  * then the claimed actions start. A failed commit changes nothing: the
  * ended attempts are recorded by the next pass.
  */
+/*
+ * Cluster mode with HOOKPIPE_CLUSTER_TAKEOVER: past the host's lease,
+ * which its router renews while NATS answers, another host may take its
+ * runs over, so no attempt starts here (those running go on).
+ */
+static int
+fenced(struct dispatcher *d, MDB_txn *txn, int64_t now)
+{
+	static int said;
+
+	if (d->cfg.takeover_s == 0 || !cluster_enabled())
+		return 0;
+	if (db_lease(txn, &d->db) >= now) {
+		if (said)
+			log_info("cluster: this host's lease is renewed: "
+			    "attempts start again");
+		said = 0;
+		return 0;
+	}
+	if (!said)
+		log_warn("cluster: this host's lease has lapsed (its router "
+		    "is not running, or cannot reach NATS): no attempt starts "
+		    "until the router renews it");
+	said = 1;
+	return 1;
+}
+
 static void
 pass(struct dispatcher *d, int claim)
 {
@@ -1048,7 +1076,7 @@ pass(struct dispatcher *d, int claim)
 		return;	/* retried on the next pass */
 	if (ndone > 0)
 		rc = record_done(d, txn, done, ndone);
-	if (rc == 0 && claim)
+	if (rc == 0 && claim && !fenced(d, txn, now))
 		rc = claim_due(d, txn, free_slots, now, starts, &nstart,
 		    &held);
 	if (rc == 0)

@@ -904,6 +904,195 @@ sweep_own(struct router *r, MDB_txn *txn, int slot)
 }
 
 /*
+ * Takeover (HOOKPIPE_CLUSTER_TAKEOVER). Each router beats every SWEEP_MS
+ * (cluster_beat), and while its beats get through it renews its host's
+ * lease, half the takeover time, which the dispatcher starts no attempt
+ * past. A host whose router has not beaten for the takeover time (and
+ * twice its own lease) is lost: the other routers take its claims over
+ * and route its marks' events again, as for a forgotten host, with a
+ * list of the hosts lost no older than LOST_FRESH_MS at each claim. A
+ * router whose lease lapsed (or that starts without one) beats for
+ * BACK_SETTLE_MS first, so that no router takes anything of its host
+ * over any more, then ends the runs of its host that another host took
+ * over meanwhile, then renews the lease.
+ */
+#define LOST_FRESH_MS	(2 * SWEEP_MS)
+#define BACK_SETTLE_MS	(3 * SWEEP_MS)
+
+static int
+host_lost(void *arg, const char *host)
+{
+	struct rcl *q = arg;
+	json_t *v;
+	size_t i;
+
+	if (q->lost == NULL || mono_ms() - q->lost_at > LOST_FRESH_MS)
+		return 0;
+	json_array_foreach(q->lost, i, v)
+		if (strcmp(json_string_value(v), host) == 0)
+			return 1;
+	return 0;
+}
+
+struct due_ids {
+	char	(*id)[UUID_LEN + 1];
+	size_t	 n, cap;
+};
+
+static int
+due_collect(void *arg, const char *id)
+{
+	struct due_ids *l = arg;
+	void *p;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		if ((p = realloc(l->id, l->cap * sizeof(*l->id))) == NULL)
+			return 1;
+		l->id = p;
+	}
+	memcpy(l->id[l->n++], id, UUID_LEN + 1);
+	return 0;
+}
+
+/*
+ * This host's runs not ended whose claims another host holds now (it
+ * took them over while this one was away): ended here, dead, unless an
+ * attempt runs. 0, or -1 (NATS or the database failed: later).
+ */
+static int
+end_taken(struct router *r)
+{
+	struct due_ids l = { NULL, 0, 0 }, taken = { NULL, 0, 0 };
+	char owner[CLUSTER_HOST_LEN], (*owners)[CLUSTER_HOST_LEN] = NULL;
+	struct run_rec run, old;
+	MDB_txn *txn;
+	size_t i;
+	int rc = 0, n = 0, got;
+
+	if ((txn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
+		return -1;
+	db_due_each(txn, &r->db, INT64_MAX, due_collect, &l);
+	mdb_txn_abort(txn);
+	/* Their claims asked first, outside any write. */
+	for (i = 0; i < l.n && rc == 0; i++) {
+		if ((got = cluster_claim_owner(&r->cl->c, l.id[i], owner,
+		    sizeof(owner))) == -1)
+			rc = -1;
+		else if (got == 1 && strcmp(owner, r->cl->c.host) != 0) {
+			void *p = realloc(owners, (taken.n + 1) *
+			    sizeof(*owners));
+
+			if (p == NULL || due_collect(&taken, l.id[i]) != 0) {
+				if (p != NULL)
+					owners = p;
+				rc = -1;
+				break;
+			}
+			owners = p;
+			str_copy(owners[taken.n - 1], owner,
+			    sizeof(owners[0]));
+		}
+	}
+	free(l.id);
+	if (rc == 0 && taken.n > 0 &&
+	    (txn = db_begin(&r->db, DB_RUNS, 0)) == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < taken.n; i++) {
+		if (db_run_get(txn, &r->db, taken.id[i], &run) != 0 ||
+		    !run_is_due(&run) || run.state == RUN_RUNNING)
+			continue;
+		old = run;
+		run.state = RUN_DEAD;
+		run.updated_at = now_us();
+		snprintf(run.last_error, sizeof(run.last_error), "taken over "
+		    "by host %s while this host was away (longer than "
+		    "HOOKPIPE_CLUSTER_TAKEOVER)", owners[i]);
+		if ((rc = db_run_put(txn, &r->db, &run, &old)) == 0)
+			n++;
+		else
+			mdb_txn_abort(txn);
+	}
+	if (rc == 0 && taken.n > 0 && db_commit(txn) != 0)
+		rc = -1;
+	free(taken.id);
+	free(owners);
+	if (rc != 0)
+		return -1;
+	if (n > 0)
+		log_warn("cluster: %d runs of this host were taken over by "
+		    "other hosts while it was away: ended here", n);
+	return 0;
+}
+
+static void
+lease_renew(struct router *r)
+{
+	struct rcl *q = r->cl;
+	int64_t lease_s = q->takeover_s / 2, now = now_us();
+	char err[1024];
+	MDB_txn *txn;
+
+	if (cluster_beat(&q->c, lease_s, err, sizeof(err)) == -1) {
+		log_debug("cluster: %s", err);
+		q->back_since = 0;	/* the lease lapses by itself */
+		return;
+	}
+	if (q->lease_until < now) {
+		if (q->back_since == 0) {
+			q->back_since = mono_ms();
+			log_info("cluster: no lease: the dispatcher starts no "
+			    "attempt for %d s, until the runs other hosts "
+			    "took over are ended here", BACK_SETTLE_MS / 1000);
+			return;
+		}
+		if (mono_ms() - q->back_since < BACK_SETTLE_MS ||
+		    end_taken(r) == -1)
+			return;
+		q->back_since = 0;
+		log_info("cluster: lease renewed: attempts may start");
+	}
+	if ((txn = db_begin(&r->db, DB_RUNS, 0)) == NULL)
+		return;
+	if (db_lease_put(txn, &r->db, now + lease_s * 1000000) != 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	if (db_commit(txn) == 0)
+		q->lease_until = now + lease_s * 1000000;
+}
+
+/* The hosts lost: beats older than the takeover time (and twice the
+ * host's own lease). */
+static void
+lost_read(struct rcl *q)
+{
+	char err[1024];
+	json_t *a, *v;
+	json_int_t lease, age;
+	const char *host;
+	size_t i;
+
+	if ((a = cluster_beats(&q->c, err, sizeof(err))) == NULL) {
+		log_debug("cluster: %s", err);
+		return;
+	}
+	json_decref(q->lost);
+	q->lost = json_array();
+	json_array_foreach(a, i, v) {
+		host = json_string_value(json_object_get(v, "host"));
+		lease = json_integer_value(json_object_get(v, "lease_s"));
+		age = json_integer_value(json_object_get(v, "age_ms"));
+		if (host == NULL || strcmp(host, q->c.host) == 0 || lease <= 0 ||
+		    age < q->takeover_s * 1000 || age < 2 * lease * 1000)
+			continue;
+		json_array_append_new(q->lost, json_string(host));
+	}
+	json_decref(a);
+	q->lost_at = mono_ms();
+}
+
+/*
  * Cluster mode, every SWEEP_MS: this host's marks brought up to date
  * with its runs (SWEEP_SLOTS of them at a time); then, when no orphan
  * is held, the first mark of a forgotten host taken up: its events held
@@ -917,22 +1106,28 @@ sweep_marks(struct router *r)
 	char err[1024];
 	json_t *a, *v, *m;
 	MDB_txn *txn;
-	size_t i, j;
+	size_t i, j, nforgot;
 	int k, n, slot;
 
 	if (q->orph_key[0] != '\0' && q->orph_pending == 0) {
 		if (q->orph_failed == 0 && cluster_mark_put(&q->c, q->orph_key,
 		    NULL, err, sizeof(err)) == 0) {
-			log_info("cluster: forgotten host %s: %d events of its "
-			    "unfinished runs routed here", q->orph_host,
-			    q->orph_n);
+			log_info("cluster: %s host %s: %d events of its "
+			    "unfinished runs routed here", q->orph_why,
+			    q->orph_host, q->orph_n);
 			q->next_sweep = 0;	/* its next mark at once */
 		}
 		q->orph_key[0] = '\0';
 	}
-	if (mono_ms() < q->next_sweep || q->c.route == NULL)
+	if (mono_ms() < q->next_sweep)
 		return;
 	q->next_sweep = mono_ms() + SWEEP_MS;
+	if (q->takeover_s > 0) {
+		lease_renew(r);
+		lost_read(q);
+	}
+	if (q->c.route == NULL)
+		return;
 	if (marks_list(q) == 0 && (txn = db_begin(&r->db, DB_RUNS, 1)) !=
 	    NULL) {
 		for (k = n = 0; k < RCL_MARK_SLOTS && n < SWEEP_SLOTS; k++) {
@@ -952,10 +1147,17 @@ sweep_marks(struct router *r)
 	if (q->orph_key[0] != '\0' ||
 	    (a = cluster_forgotten(&q->c, err, sizeof(err))) == NULL)
 		return;
+	/* The hosts forgotten, then those lost. */
+	nforgot = json_array_size(a);
+	json_array_foreach(a, i, v)
+		json_array_set(a, i, json_object_get(v, "host"));
+	if (q->lost != NULL && mono_ms() - q->lost_at <= LOST_FRESH_MS)
+		json_array_extend(a, q->lost);
 	json_array_foreach(a, i, v) {
-		const char *host = json_string_value(json_object_get(v,
-		    "host"));
+		const char *host = json_string_value(v);
 		json_t *marks;
+
+		q->orph_why = i < nforgot ? "forgotten" : "lost";
 
 		if (host == NULL || strcmp(host, q->c.host) == 0 ||
 		    (marks = cluster_marks(&q->c, host, 1, err,
@@ -965,9 +1167,9 @@ sweep_marks(struct router *r)
 			if (rcl_orphans(q, host, json_string_value(
 			    json_object_get(m, "key")), json_string_value(
 			    json_object_get(m, "ids"))) > 0)
-				log_info("cluster: forgotten host %s: routing "
-				    "again the %d events of its mark %s", host,
-				    q->orph_n, q->orph_key);
+				log_info("cluster: %s host %s: routing again "
+				    "the %d events of its mark %s", q->orph_why,
+				    host, q->orph_n, q->orph_key);
 		json_decref(marks);
 		if (q->orph_key[0] != '\0')
 			break;
@@ -1203,6 +1405,19 @@ main(int argc, char **argv)
 	    NULL || (rc = rcl_open(r->cl, err, sizeof(err))) != 0))
 		fatal(r->cl == NULL ? EXIT_TEMPORARY : rc, "cluster: %s",
 		    r->cl == NULL ? "out of memory" : err);
+	if (r->cl != NULL && r->cfg.takeover_s > 0) {
+		MDB_txn *txn;
+
+		r->cl->takeover_s = r->cfg.takeover_s;
+		r->cl->c.gone = host_lost;
+		r->cl->c.gone_arg = r->cl;
+		/* A lease still running was renewed within half the takeover
+		 * time: no host has taken anything of this one over. */
+		if ((txn = db_begin(&r->db, DB_RUNS, 1)) != NULL) {
+			r->cl->lease_until = db_lease(txn, &r->db);
+			mdb_txn_abort(txn);
+		}
+	}
 	if (r->cl != NULL && cluster_host_forgotten(&r->cl->c, r->cl->c.host,
 	    err, sizeof(err)) == 1)
 		fatal(EXIT_PERMANENT, "cluster: this host (%s) was forgotten "

@@ -28,6 +28,8 @@ rcl_close(struct rcl *q)
 	q->n = 0;
 	free(q->cur_ids);
 	q->cur_ids = NULL;
+	json_decref(q->lost);
+	q->lost = NULL;
 	cluster_close(&q->c);
 }
 

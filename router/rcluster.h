@@ -48,6 +48,7 @@ struct rcl {
 	 * routed here. */
 	char		 orph_key[CLUSTER_MARK_KEY_LEN + 1];
 	char		 orph_host[CLUSTER_HOST_LEN];
+	const char	*orph_why;	/* "forgotten" or "lost" */
 	int		 orph_n, orph_pending, orph_failed;
 	int64_t		 next_sweep;	/* mono ms: the marks looked at */
 	/* This host's marks (cluster_mark_key): the slots in use (known
@@ -58,6 +59,15 @@ struct rcl {
 	char		*cur_ids;
 	int		 sweep_at;	/* the slot a sweep starts at */
 	int64_t		 full_warn;	/* mono ms: every slot in use, said */
+	/* Takeover (HOOKPIPE_CLUSTER_TAKEOVER; 0 never): this host's lease
+	 * (us since the epoch; lapsed when past), since when it has beaten
+	 * again after a lapse (mono ms), and the hosts lost (names) as read
+	 * at lost_at (mono ms). */
+	int64_t		 takeover_s;
+	int64_t		 lease_until;
+	int64_t		 back_since;
+	json_t		*lost;
+	int64_t		 lost_at;
 };
 
 /* Connect to HOOKPIPE_NATS: 0, or the exit code (100, 111) with err. */

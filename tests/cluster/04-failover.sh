@@ -12,10 +12,7 @@ cluster_init
 
 two_hosts
 
-new_sub fo
-RAN=$T_DIR/ran
-ran_workflow w "$RAN"
-check "host B has the workflow" wait_for 30 published_on_b
+ran_on_both fo
 
 # ran_all FILE: every event id in FILE ran.
 ran_all() {

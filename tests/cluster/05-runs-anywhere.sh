@@ -12,10 +12,7 @@ cluster_init
 
 two_hosts
 
-new_sub ra
-RAN=$T_DIR/ran
-ran_workflow w "$RAN"
-check "host B has the workflow" wait_for 30 published_on_b
+ran_on_both ra
 
 ran() {
 	[ "$(wc -l <"$RAN")" -ge "$1" ]

@@ -9,10 +9,7 @@
 
 cluster_init
 two_hosts
-new_sub fr
-RAN=$T_DIR/ran
-ran_workflow w "$RAN"
-check "host B has the workflow" wait_for 30 published_on_b
+ran_on_both fr
 
 # marks_is HOME ADMIN N: that host's router says it has N marks in use.
 marks_is() {
@@ -69,9 +66,9 @@ check "host A runs host B's four unfinished runs" wait_for 60 ran 7
 check "its router says so" wait_for 30 grep -q \
     "forgotten host $host_b: 4 events of its unfinished runs routed here" \
     "$HOOKPIPE_HOME/log/router.log"
-for ev in $(cat "$T_DIR/sent"); do
+while read -r ev; do
 	assert_eq "event $ev ran" 1 "$(grep -c "$ev" "$RAN")"
-done
+done <"$T_DIR/sent"
 assert_eq "under the run ids host B had made" "$open_ids" \
     "$(hookpipe runs --here --json |
     json '" ".join(sorted(r["id"] for r in d))')"

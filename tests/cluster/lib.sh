@@ -170,3 +170,12 @@ send_to() {
 		fi
 	done
 }
+
+# ran_on_both SUB: a subscription SUB (new_sub) and a workflow w whose
+# exec action appends each event's id to $RAN, published on both hosts.
+ran_on_both() {
+	new_sub "$1"
+	RAN=$T_DIR/ran
+	ran_workflow w "$RAN"
+	check "host B has the workflow" wait_for 30 published_on_b
+}

@@ -68,5 +68,22 @@ main(void)
 	setenv("HOOKPIPE_RETRY_SCHEDULE", "1,x", 1);
 	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
 	    strstr(err, "HOOKPIPE_RETRY_SCHEDULE") != NULL);
+	unsetenv("HOOKPIPE_RETRY_SCHEDULE");
+
+	/* The cluster's takeover time: never by default, 30 s at least. */
+	unsetenv("HOOKPIPE_CLUSTER_TAKEOVER");
+	CHECK(config_load(&c, err, sizeof(err)) == 0 && c.takeover_s == 0);
+	setenv("HOOKPIPE_CLUSTER_TAKEOVER", "10m", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0 && c.takeover_s == 600);
+	setenv("HOOKPIPE_CLUSTER_TAKEOVER", "0", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0 && c.takeover_s == 0);
+	setenv("HOOKPIPE_CLUSTER_TAKEOVER", "29s", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
+	    strstr(err, "HOOKPIPE_CLUSTER_TAKEOVER=29s") != NULL &&
+	    strstr(err, "30s or more") != NULL);
+	setenv("HOOKPIPE_CLUSTER_TAKEOVER", "soon", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == -1 &&
+	    strstr(err, "HOOKPIPE_CLUSTER_TAKEOVER") != NULL);
+	unsetenv("HOOKPIPE_CLUSTER_TAKEOVER");
 	return t_done("test_config");
 }

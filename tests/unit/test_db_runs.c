@@ -140,6 +140,11 @@ main(void)
 	CHECK(db_cursor(txn, &db) == 0);
 	CHECK(db_cursor_put(txn, &db, 41) == 0);
 	CHECK(db_cursor(txn, &db) == 41);
+	/* The lease beside it (cluster mode's takeover). */
+	CHECK(db_lease(txn, &db) == 0);
+	CHECK(db_lease_put(txn, &db, 1764000000123456LL) == 0);
+	CHECK(db_lease(txn, &db) == 1764000000123456LL);
+	CHECK(db_cursor(txn, &db) == 41);
 	CHECK(db_test_caught(txn, &db, "default", "wf") == 0);
 	CHECK(db_test_catch(txn, &db, "default", "wf", 12345) == 0);
 	CHECK(db_test_caught(txn, &db, "default", "wf") == 12345);
@@ -173,6 +178,7 @@ main(void)
 	txn = db_begin(&db, DB_CONFIG, 1);
 	CHECK(db_run_get(txn, &db, r.id, &r2) == DB_EWRONGENV);
 	CHECK(db_cursor(txn, &db) == 0);
+	CHECK(db_lease(txn, &db) == 0);
 	mdb_txn_abort(txn);
 
 	/* A quiet stage drops the pages it mapped, and reads on. */

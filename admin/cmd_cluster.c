@@ -41,7 +41,8 @@ const struct cmd cluster_cmds[] = {
 	    "(each host's admin stage says so every 5 s, and when it "
 	    "stops): name, version, up since, last seen; then the hosts "
 	    "forgotten, with the events of their unfinished runs not routed "
-	    "again yet. Exits 1 when NATS "
+	    "again yet; then, with HOOKPIPE_CLUSTER_TAKEOVER, each router's "
+	    "last beat and lease, and the hosts lost. Exits 1 when NATS "
 	    "cannot be reached or something is missing.", 0, NULL, NULL },
 	{ "forget", cluster_forget_cmd, "cluster forget [--undo] HOST",
 	    "Say that HOST (a name as cluster status and the routers' log "
@@ -233,6 +234,13 @@ print_hosts(json_t *st)
 	if (json_array_size(json_object_get(st, "hosts")) > 0)
 		table_print(&t, stdout);
 	table_free(&t);
+	json_array_foreach(json_object_get(st, "beats"), i, h)
+		printf("router of %s: last beat %lld s ago, lease %lld s%s\n",
+		    field(h, "host"), (long long)json_integer_value(
+		    json_object_get(h, "age_ms")) / 1000,
+		    (long long)json_integer_value(json_object_get(h,
+		    "lease_s")), json_is_true(json_object_get(h, "lost")) ?
+		    " (lost: the other hosts take its runs over)" : "");
 	json_array_foreach(json_object_get(st, "forgotten"), i, h) {
 		printf("forgotten: %s, at %s by %s (hookpipe cluster forget; "
 		    "--undo takes it back)\n", field(h, "host"), field(h, "at"),
@@ -272,6 +280,19 @@ unfinished_count(struct cluster *cl, json_t *h)
 			}
 	json_decref(marks);
 	json_object_set_new(h, "unfinished", json_integer(n));
+}
+
+/* A router's beat (HOOKPIPE_CLUSTER_TAKEOVER): "lost" when its host
+ * has not been heard from for the takeover time and twice its lease. */
+static void
+beat_lost(struct ctx *ctx, json_t *b)
+{
+	json_int_t lease = json_integer_value(json_object_get(b, "lease_s"));
+	json_int_t age = json_integer_value(json_object_get(b, "age_ms"));
+
+	json_object_set_new(b, "lost", json_boolean(ctx->cfg.takeover_s > 0 &&
+	    lease > 0 && age >= ctx->cfg.takeover_s * 1000 &&
+	    age >= 2 * lease * 1000));
 }
 
 static int
@@ -320,6 +341,10 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
 			json_object_set_new(st, "forgotten", hosts);
 		json_array_foreach(hosts, i, s)
 			unfinished_count(&cl, s);
+		if ((hosts = cluster_beats(&cl, err, sizeof(err))) != NULL)
+			json_object_set_new(st, "beats", hosts);
+		json_array_foreach(hosts, i, s)
+			beat_lost(ctx, s);
 	}
 	cluster_close(&cl);
 	if (st == NULL)

@@ -44,6 +44,14 @@ hookpipectl start >/dev/null 2>&1
 sleep 10
 assert_eq "none of them runs at once" 0 "$(wc -l <"$RAN")"
 check "host A runs host B's four runs once B is lost" wait_for 120 ran 4
+out=$(hookpipe cluster status 2>&1)
+assert_contains "cluster status: host B's router's last beat" \
+    "router of $host_b: last beat " "$out"
+assert_contains "and that host B is lost" \
+    "(lost: the other hosts take its runs over)" "$out"
+assert_eq "cluster status --json: beats, B lost" true \
+    "$(hookpipe cluster status --json | HB=$host_b json \
+    '[b["lost"] for b in d["beats"] if b["host"] == __import__("os").environ["HB"]][0]')"
 check "host A's router says so" grep -q \
     "lost host $host_b: 4 events of its unfinished runs routed here" \
     "$HOOKPIPE_HOME/log/router.log"
@@ -69,6 +77,9 @@ assert_contains "taken over by host A" "taken over by host " \
     "$(json 'd[0]["last_error"]' <<<"$out")"
 check "host B renews its lease" wait_for 60 grep -q "lease renewed" \
     "$HOME_B/log/router.log"
+assert_eq "cluster status --json: B not lost any more" false \
+    "$(hookpipe cluster status --json | HB=$host_b json \
+    '[b["lost"] for b in d["beats"] if b["host"] == __import__("os").environ["HB"]][0]')"
 sleep 3
 assert_eq "none ran twice" "" "$(sort "$RAN" | uniq -d)"
 assert_eq "four runs in all" 4 "$(wc -l <"$RAN")"

@@ -17,10 +17,7 @@ skipped=0
 failed_names=()
 
 free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+	python3 "tests/free-port.py"
 }
 
 # Adds up the checks in a test's output. A test that exited non-zero

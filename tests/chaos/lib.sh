@@ -60,8 +60,7 @@ need_bins() {
 }
 
 free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 "$ROOT/tests/free-port.py"
 }
 
 # A scratch home (short: unix socket paths stay well under 100 bytes),

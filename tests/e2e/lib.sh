@@ -39,10 +39,7 @@ else
 	T_OWN_HOME=0
 fi
 free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+	python3 "$ROOT/tests/free-port.py"
 }
 if [ -z "${HOOKPIPE_LISTEN:-}" ]; then
 	HOOKPIPE_LISTEN=127.0.0.1:$(free_port)

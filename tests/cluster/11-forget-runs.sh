@@ -66,12 +66,7 @@ check "host A runs host B's four unfinished runs" wait_for 60 ran 7
 check "its router says so" wait_for 30 grep -q \
     "forgotten host $host_b: 4 events of its unfinished runs routed here" \
     "$HOOKPIPE_HOME/log/router.log"
-while read -r ev; do
-	assert_eq "event $ev ran" 1 "$(grep -c "$ev" "$RAN")"
-done <"$T_DIR/sent"
-assert_eq "under the run ids host B had made" "$open_ids" \
-    "$(hookpipe runs --here --json |
-    json '" ".join(sorted(r["id"] for r in d))')"
+ran_once_here "$T_DIR/sent" "$open_ids"
 sleep 7
 assert_eq "each ran once, and the three host B ended did not run again" \
     "" "$(sort "$RAN" | uniq -d)"

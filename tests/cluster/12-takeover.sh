@@ -55,12 +55,7 @@ assert_eq "cluster status --json: beats, B lost" true \
 check "host A's router says so" grep -q \
     "lost host $host_b: 4 events of its unfinished runs routed here" \
     "$HOOKPIPE_HOME/log/router.log"
-while read -r ev; do
-	assert_eq "event $ev ran once" 1 "$(grep -c "$ev" "$RAN")"
-done <"$T_DIR/sent"
-assert_eq "under the run ids host B had made" "$open_ids" \
-    "$(hookpipe runs --here --json |
-    json '" ".join(sorted(r["id"] for r in d))')"
+ran_once_here "$T_DIR/sent" "$open_ids"
 
 # Host B back with its state directory: it ends the four itself.
 on_b hookpipectl start >/dev/null 2>&1

@@ -179,3 +179,16 @@ ran_on_both() {
 	ran_workflow w "$RAN"
 	check "host B has the workflow" wait_for 30 published_on_b
 }
+
+# ran_once_here FILE IDS: each event of FILE (an id a line) ran once
+# ($RAN), and this host's runs have the ids IDS (sorted, one space
+# between), those another host had made.
+ran_once_here() {
+	local ev
+	while read -r ev; do
+		assert_eq "event $ev ran once" 1 "$(grep -c "$ev" "$RAN")"
+	done <"$1"
+	assert_eq "under the run ids the other host had made" "$2" \
+	    "$(hookpipe runs --here --json |
+	    json '" ".join(sorted(r["id"] for r in d))')"
+}

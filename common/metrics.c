@@ -67,7 +67,9 @@ const struct metric_desc metric_descs[M_NMETRICS] = {
 	    "Console logins, by result.", MT_COUNTER, { "result", NULL } },
 	[M_QUEUE] = { "hookpipe_queue_depth",
 	    "Work waiting: deliveries in the spool, events the router has "
-	    "not passed yet (unrouted), runs due to start (due).", MT_GAUGE,
+	    "not passed yet (unrouted), runs due to start (due); cluster "
+	    "mode: this host's marks of unfinished runs in use (marks).",
+	    MT_GAUGE,
 	    { "queue", NULL } },
 	[M_MAP_USED] = { "hookpipe_db_map_used_bytes",
 	    "Bytes of a part of the state in use.", MT_GAUGE,

@@ -505,7 +505,7 @@ add_stream(struct cluster *c, const char *name, const char *subj,
 
 		snprintf(what, sizeof(what), "stream %s", name);
 		nats_why(s, err, errlen, what);
-		return -1;
+		return s == NATS_TIMEOUT ? -2 : -1;
 	}
 	jsStreamInfo_Destroy(si);
 	return 0;
@@ -530,7 +530,7 @@ add_bucket(struct cluster *c, const char *name, int replicas, int64_t ttl,
 
 		snprintf(what, sizeof(what), "bucket %s", name);
 		nats_why(s, err, errlen, what);
-		return -1;
+		return s == NATS_TIMEOUT ? -2 : -1;
 	}
 	kvStore_Destroy(kv);
 	return 0;
@@ -566,9 +566,35 @@ add_router_consumer(struct cluster *c, char *err, size_t errlen)
 	if ((s = js_AddConsumer(&ci, c->js, CLUSTER_EVENTS, &cc, NULL,
 	    &jerr)) != NATS_OK) {
 		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER);
-		return -1;
+		return s == NATS_TIMEOUT ? -2 : -1;
 	}
 	jsConsumerInfo_Destroy(ci);
+	return 0;
+}
+
+/*
+ * One pass of the set-up: 0, -1 on an error, -2 on a timeout (each step
+ * is idempotent, the pass may be made again).
+ */
+static int
+init_once(struct cluster *c, int replicas, int64_t age, char *err,
+    size_t errlen)
+{
+	int r;
+
+	if ((r = add_stream(c, CLUSTER_EVENTS, CLUSTER_EVENTS_SUBJ ".>",
+	    replicas, age, DUP_WINDOW_S * NS_PER_S, err, errlen)) != 0 ||
+	    (r = add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
+	    age, DUP_WINDOW_S * NS_PER_S, err, errlen)) != 0 ||
+	    (r = add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S *
+	    NS_PER_S, err, errlen)) != 0 ||
+	    (r = add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen)) != 0 ||
+	    (r = add_bucket(c, CLUSTER_CLAIMS, replicas, DEDUPE_TTL_S *
+	    NS_PER_S, err, errlen)) != 0 ||
+	    (r = add_bucket(c, CLUSTER_HOSTS, replicas, CLUSTER_HOST_TTL_S *
+	    NS_PER_S, err, errlen)) != 0 ||
+	    (r = add_router_consumer(c, err, errlen)) != 0)
+		return r;
 	return 0;
 }
 
@@ -576,7 +602,12 @@ int
 cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
     size_t errlen)
 {
+	jsOptions jo;
+	jsCtx *js;
+	void *stages;
+	natsStatus s;
 	int64_t age;
+	int i, r = -1;
 
 	/*
 	 * A claim in the dedupe bucket whose event is no longer in the
@@ -586,20 +617,28 @@ cluster_init(struct cluster *c, int replicas, int64_t max_age_s, char *err,
 	if (max_age_s > 0 && max_age_s < DEDUPE_TTL_S)
 		max_age_s = DEDUPE_TTL_S;
 	age = max_age_s * NS_PER_S;
-	if (add_stream(c, CLUSTER_EVENTS, CLUSTER_EVENTS_SUBJ ".>", replicas,
-	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
-	    add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
-	    age, DUP_WINDOW_S * NS_PER_S, err, errlen) == -1 ||
-	    add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S * NS_PER_S, err,
-	    errlen) == -1 ||
-	    add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen) == -1 ||
-	    add_bucket(c, CLUSTER_CLAIMS, replicas, DEDUPE_TTL_S * NS_PER_S,
-	    err, errlen) == -1 ||
-	    add_bucket(c, CLUSTER_HOSTS, replicas, CLUSTER_HOST_TTL_S *
-	    NS_PER_S, err, errlen) == -1 ||
-	    add_router_consumer(c, err, errlen) == -1)
+
+	/*
+	 * The set-up waits longer on JetStream than the stages do: a
+	 * replicated stream is made by a vote of its servers, which a
+	 * busy cluster takes seconds over.
+	 */
+	jsOptions_Init(&jo);
+	jo.Wait = CLUSTER_ADMIN_WAIT_MS;
+	if ((s = natsConnection_JetStream(&js, c->nc, &jo)) != NATS_OK) {
+		nats_why(s, err, errlen, "JetStream");
 		return -1;
-	return 0;
+	}
+	stages = c->js;
+	c->js = js;
+	for (i = 0; i < CLUSTER_ADMIN_TRIES; i++) {
+		if ((r = init_once(c, replicas, age, err, errlen)) != -2)
+			break;
+		nats_Sleep(1000);
+	}
+	c->js = stages;
+	jsCtx_Destroy(js);
+	return r == 0 ? 0 : -1;
 }
 
 /*

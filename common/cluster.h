@@ -56,6 +56,8 @@ struct event_rec;
 #define CLUSTER_ASK_RUNS	"hookpipe.ask.runs"	/* runs of every host */
 #define CLUSTER_REPLICAS	3
 #define CLUSTER_WAIT_MS		2000	/* a JetStream request's limit */
+#define CLUSTER_ADMIN_WAIT_MS	10000	/* cluster init's, per request */
+#define CLUSTER_ADMIN_TRIES	3	/* cluster init's tries on a timeout */
 /* A dedupe claim's publish is over, one way or the other, this long
  * after the claim (its own wait, twice, and some clock skew). */
 #define CLAIM_SETTLE_MS		(2 * CLUSTER_WAIT_MS + 1000)

@@ -1050,29 +1050,42 @@ cluster_route_open(struct cluster *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Up to max messages of the routers' consumer, waiting up to ms for the
+ * first (0: about none). A plain fetch of a batch waits for the whole
+ * batch or the time, and its first pull, one that "does not wait", is
+ * held by the server for the time all the same while the consumer has
+ * messages in flight: at a few events a second every event waited the
+ * whole time. A pull that does not wait but has an expiry is one the
+ * server ends as soon as it has given what there is, at least one.
+ */
 int
 cluster_route_fetch(struct cluster *c, void **msgs, int max, int ms,
     char *err, size_t errlen)
 {
 	natsMsgList l = { 0 };
-	jsErrCode jerr = 0;
+	jsFetchRequest fr;
 	natsStatus s;
-	int i, n;
+	int i, n = 0;
 
 	if (c->route == NULL || max <= 0)
 		return 0;
-	s = natsSubscription_Fetch(&l, c->route, max, ms, &jerr);
-	if (s == NATS_TIMEOUT || (s == NATS_OK && l.Count == 0))
+	jsFetchRequest_Init(&fr);
+	fr.Batch = max;
+	fr.NoWait = true;
+	fr.Expires = (int64_t)(ms > 0 ? ms : 1) * 1000000;
+	s = natsSubscription_FetchRequest(&l, c->route, &fr);
+	if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
 		return 0;
+	}
 	if (s != NATS_OK) {
 		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER);
 		natsMsgList_Destroy(&l);
 		return -1;
 	}
-	n = l.Count < max ? l.Count : max;
 	for (i = 0; i < l.Count; i++) {
-		if (i < n)
-			msgs[i] = l.Msgs[i];
+		if (n < max)
+			msgs[n++] = l.Msgs[i];
 		else
 			natsMsg_Destroy(l.Msgs[i]);	/* redelivered later */
 		l.Msgs[i] = NULL;

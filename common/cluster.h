@@ -149,8 +149,8 @@ void	cluster_follow_stop(struct cluster *);
  * The routers' consumer group (the router, in cluster mode).
  * cluster_route_open: bind to the durable consumer hookpipe_router (made
  * by cluster init). cluster_route_fetch: up to max messages, waiting up
- * to ms when none waits; the number, or -1 when JetStream did not answer
- * (err). A message (a natsMsg) is given back with one of: _ack (routed),
+ * to ms for the first when none waits (0: not at all); the number, or -1
+ * when JetStream did not answer (err). A message (a natsMsg) is given back with one of: _ack (routed),
  * _nak (again, after delay_ms, maybe to another host), _term (never
  * again: not an event), and _progress keeps it (the ack wait starts
  * over); cluster_msg_free after each. cluster_msg_event: its event id

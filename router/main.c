@@ -1182,8 +1182,9 @@ sweep_marks(struct router *r)
  * messages whose events the verifier has copied here are planned,
  * evaluated, claimed and written as route_pending does (without the
  * cursor), then acknowledged; the others wait (rcl_expire gives them
- * back after a while). 1 when it fetched or routed something, 0 when
- * nothing waited, -1 when the consumer cannot be reached.
+ * back after a while). 1 when it routed something, 2 when all it holds
+ * wait for their copies (the verifier's hint says when they are here),
+ * 0 when nothing waited, -1 when the consumer cannot be reached.
  */
 static int
 route_fetched(struct router *r)
@@ -1196,7 +1197,8 @@ route_fetched(struct router *r)
 	MDB_txn *etxn;
 	int i, k, rc = 0, got, full;
 
-	if ((got = rcl_fetch(q, q->n > 0 ? 50 : RCL_WAIT_MS)) <= 0)
+	/* Holding messages, it waits for their copies, not the fetch. */
+	if ((got = rcl_fetch(q, q->n > 0 ? 0 : RCL_WAIT_MS)) <= 0)
 		return got;
 	p.r = r;
 	p.rc = 0;
@@ -1287,7 +1289,7 @@ route_fetched(struct router *r)
 	metrics_add(M_EVENTS_ROUTED, NULL, NULL, (uint64_t)k);
 	if (runs.n > 0)
 		hint_dispatcher(r, runs.id[runs.n - 1]);
-	return 1;
+	return k == 0 && q->n > 0 ? 2 : 1;
 }
 
 /*
@@ -1466,11 +1468,13 @@ main(int argc, char **argv)
 		int64_t wait = next_tick - mono_ms();
 		int ready;
 
-		/* Cluster mode: the fetch waits, not the poll (unless the
-		 * consumer cannot be reached). */
+		/* Cluster mode: the fetch waits, not the poll, unless the
+		 * consumer cannot be reached or what it holds waits for the
+		 * verifier's copies (its hint ends the wait). */
 		if (r->cl != NULL)
-			wait = fetched >= 0 ? 0 : wait < RCL_WAIT_MS ? wait :
-			    RCL_WAIT_MS;
+			wait = fetched == 2 ? (wait < RCL_COPY_MS ? wait :
+			    RCL_COPY_MS) : fetched >= 0 ? 0 : wait <
+			    RCL_WAIT_MS ? wait : RCL_WAIT_MS;
 		if ((ready = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait)) ==
 		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",

@@ -22,6 +22,7 @@
 #define RCL_HOLD_MAX	256	/* messages held at once */
 #define RCL_HOLD_MS	5000	/* then given back, for another host */
 #define RCL_WAIT_MS	250	/* a fetch's wait when nothing is held */
+#define RCL_COPY_MS	20	/* a wait for copies when all wait for theirs */
 #define RCL_OTHER_MS	2000	/* another host's event: given back for */
 #define RCL_MARK_SLOTS	4096	/* marks of this host's unfinished runs */
 #define RCL_MARK_BYTES	4096	/* a mark batches add to, until this long */

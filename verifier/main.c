@@ -1208,8 +1208,16 @@ follow(struct verifier *v)
 		    "(starting over)", db_strerror(rc));
 		cluster_follow_stop(&v->cl);
 	}
-	if (n > 0)
+	if (rc == 0 && n > 0) {
+		struct mpw w;
+
 		log_debug("cluster: %d events copied from the stream", n);
+		/* The router may hold their messages, waiting for them. */
+		mpw_init(&w);
+		msg_hint_pack(&w, MSG_WAKE, NULL);
+		zs_send(v->out, w.sb.data, w.sb.size, 0);
+		mpw_free(&w);
+	}
 	return rc == 0 ? seen : 0;
 }
 

@@ -194,7 +194,14 @@ def cluster(kv, rs, rows, notes, details):
                      "single host: %s" % (three("cluster.single.", "ack")
                                           if "cluster.single.ack_p99_ms"
                                           in kv else "-"), "", ""))
+        if "cluster.low.lat_p99_ms" in kv:
+            rows.append(("cluster", "  at %s/s (a quiet cluster): request "
+                         "-> action; HTTP answer" % kv.get(
+                             "cluster.low_rate"),
+                         three("cluster.low.", "lat"),
+                         three("cluster.low.", "ack"), "", ""))
         for run, what in (("latency", "cluster latency run"),
+                          ("low", "the quiet cluster's latency run"),
                           ("single", "the single host at the cluster's "
                            "rate")):
             for k in ("missing", "duplicates", "non2xx"):

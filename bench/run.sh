@@ -53,6 +53,8 @@
 #   HOOKPIPE_CONCURRENCY at that; 0: not)
 #   BENCH_ONLY="micro receipt httplib latency dispatch filters memory cluster"
 #   (a subset; add "profile" for the perf profile alone)
+#   BENCH_CLUSTER_LOW_RATE (events/s of its second latency run, quiet
+#   on purpose; default 10)
 #   BENCH_CLUSTER_RATE (events/s of the cluster's latency run; default
 #   half the two-host req/s just measured, at most BENCH_RATE/4: each
 #   event there is also two quorum writes in a row to three NATS servers
@@ -84,6 +86,7 @@ CONNS=${BENCH_CONNS:-64}
 PLACES=${BENCH_LATENCY_PLACES:-64}
 RATE=${BENCH_RATE:-2000}
 CL_RATE=${BENCH_CLUSTER_RATE:-}
+CL_LOW_RATE=${BENCH_CLUSTER_LOW_RATE:-10}
 NREQ=${BENCH_REQUESTS:-200000}
 ROUNDS=${BENCH_ROUNDS:-3}
 EXEC_N=${BENCH_EXEC_RUNS:-5000}
@@ -1186,8 +1189,36 @@ cl_figures() {
 	    END { for (n in s) printf "%s.%s=%s\n", k, n, s[n] }' >>"$KV"
 }
 
+# cl_latency RATE KEY: request -> action at RATE events/s, half to each
+# host, as cluster.KEY.*.
+cl_latency() {
+	local rate=$1 key=$2 sa n
+	say "cluster: latency at $rate events/s, half to each host"
+	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
+	logged "$BB/send" -u "127.0.0.1:$CL_PORT_A" \
+	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" \
+	    -r "$(((rate + 1) / 2))" -d "$SECS" -c 16 \
+	    -o "$WORK/cluster-send-a.log" >"$WORK/cluster-send-a.out" &
+	sa=$!
+	logged "$BB/send" -u "127.0.0.1:$CL_PORT_B" \
+	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" \
+	    -r "$(((rate + 1) / 2))" -d "$SECS" -c 16 \
+	    -o "$WORK/cluster-send-b.log" >"$WORK/cluster-send-b.out"
+	wait "$sa"
+	kv "cluster.$key.sender" "A: $(cat "$WORK/cluster-send-a.out"); B: $(
+	    cat "$WORK/cluster-send-b.out")"
+	cat "$WORK/cluster-send-a.log" "$WORK/cluster-send-b.log" \
+	    >"$WORK/cluster-send.log"
+	n=$(awk 'END{print NR}' "$WORK/cluster-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/cluster-$key-sink.dump"
+	logged python3 bench/latency.py "$WORK/cluster-send.log" \
+	    "$WORK/cluster-$key-sink.dump" | sed "s/^/cluster.$key./" >>"$KV"
+}
+
 phase_cluster() {
-	local r t0 w sa half=$((CONNS / 2)) n
+	local r t0 w half=$((CONNS / 2))
 	[ "$half" -ge 1 ] || half=1
 	if ! command -v nats-server >/dev/null 2>&1; then
 		say "cluster: nats-server is missing (Debian: nats-server):" \
@@ -1242,29 +1273,12 @@ phase_cluster() {
 			r = int(r / 10) * 10; if (r > cap) r = cap
 			if (r < 20) r = 20; print r }')
 	fi
-	say "cluster: latency at $CL_RATE events/s, half to each host"
-	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
-	logged "$BB/send" -u "127.0.0.1:$CL_PORT_A" \
-	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" -r "$((CL_RATE / 2))" \
-	    -d "$SECS" -c 16 -o "$WORK/cluster-send-a.log" \
-	    >"$WORK/cluster-send-a.out" &
-	sa=$!
-	logged "$BB/send" -u "127.0.0.1:$CL_PORT_B" \
-	    -p "/triggers/plugin/$SUB_CLLAT" -s "$SECRET" -r "$((CL_RATE / 2))" \
-	    -d "$SECS" -c 16 -o "$WORK/cluster-send-b.log" \
-	    >"$WORK/cluster-send-b.out"
-	wait "$sa"
-	kv cluster.latency.sender "A: $(cat "$WORK/cluster-send-a.out"); B: $(
-	    cat "$WORK/cluster-send-b.out")"
-	cat "$WORK/cluster-send-a.log" "$WORK/cluster-send-b.log" \
-	    >"$WORK/cluster-send.log"
-	n=$(awk 'END{print NR}' "$WORK/cluster-send.log")
-	wait_sink "$n" 60
-	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
-	cp "$WORK/sink.dump" "$WORK/cluster-sink.dump"
-	logged python3 bench/latency.py "$WORK/cluster-send.log" \
-	    "$WORK/cluster-sink.dump" | sed 's/^/cluster.latency./' >>"$KV"
+	cl_latency "$CL_RATE" latency
+	# At a few events a second, what a quiet cluster adds to each
+	# (nothing batches there: the waits show).
+	cl_latency "$CL_LOW_RATE" low
 	kv cluster.rate "$CL_RATE"
+	kv cluster.low_rate "$CL_LOW_RATE"
 	grep -h -c -i -E 'warn|error|fatal' "$CL_A"/log/*.log "$CL_B"/log/*.log \
 	    2>/dev/null | awk '{s += $1} END {print "cluster.log_warnings=" s+0}' \
 	    >>"$KV"

@@ -8,8 +8,11 @@
  * calls it per batch), so that a cluster without quorum costs one
  * timeout per batch, not one per delivery.
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -875,37 +878,181 @@ cluster_event_publish(struct cluster *c, const struct event_rec *e,
 	return 0;
 }
 
+/*
+ * The follower's messages come to the stage through a thread: it waits
+ * on the consumer and queues what comes (up to FOLLOW_QUEUE, then the
+ * consumer's flow control holds the stream back), and the eventfd tells
+ * the stage's poll, which copies them at once rather than at its next
+ * tick: a router of this host may be holding their events' messages.
+ */
+#define FOLLOW_QUEUE	1024
+#define FOLLOW_WAIT_MS	500	/* the thread looks at its stop this often */
+
+struct follower {
+	natsSubscription *sub;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 room;
+	natsMsg		*q[FOLLOW_QUEUE];
+	int		 head, n;
+	natsStatus	 failed;	/* why the consumer stopped, or OK */
+	int		 stop;
+	int		 fd;		/* eventfd: something is queued */
+};
+
+static void
+follow_wake(struct follower *f)
+{
+	uint64_t one = 1;
+
+	if (write(f->fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_debug("cluster: the follower's wake: %s", strerror(errno));
+}
+
+static void *
+follow_main(void *arg)
+{
+	struct follower *f = arg;
+	natsMsg *m;
+	natsStatus s;
+
+	for (;;) {
+		m = NULL;
+		s = natsSubscription_NextMsg(&m, f->sub, FOLLOW_WAIT_MS);
+		pthread_mutex_lock(&f->mu);
+		while (s == NATS_OK && f->n == FOLLOW_QUEUE && !f->stop)
+			pthread_cond_wait(&f->room, &f->mu);
+		if (f->stop) {
+			pthread_mutex_unlock(&f->mu);
+			natsMsg_Destroy(m);
+			break;
+		}
+		if (s == NATS_OK) {
+			f->q[(f->head + f->n++) % FOLLOW_QUEUE] = m;
+			if (f->n == 1)
+				follow_wake(f);
+		} else if (s != NATS_TIMEOUT) {
+			/* Messages dropped, the consumer gone (a NATS server
+			 * lost with it, and its reset failed): it delivers
+			 * nothing any more. */
+			f->failed = s;
+			follow_wake(f);
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
 int
 cluster_follow_open(struct cluster *c, char *err, size_t errlen)
 {
-	natsSubscription *sub = NULL;
+	struct follower *f;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsStatus s;
 
 	if (c->follow != NULL)
 		return 0;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((f->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(f);
+		return -1;
+	}
 	jsSubOptions_Init(&so);
 	so.Stream = CLUSTER_EVENTS;
 	so.Ordered = true;
 	so.Config.DeliverPolicy = js_DeliverAll;
-	if ((s = js_SubscribeSync(&sub, c->js, CLUSTER_EVENTS_SUBJ ".>", NULL,
-	    &so, &jerr)) != NATS_OK) {
+	if ((s = js_SubscribeSync(&f->sub, c->js, CLUSTER_EVENTS_SUBJ ".>",
+	    NULL, &so, &jerr)) != NATS_OK) {
 		nats_why(s, err, errlen, "stream " CLUSTER_EVENTS);
+		close(f->fd);
+		free(f);
 		return -1;
 	}
-	c->follow = sub;
+	f->failed = NATS_OK;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->room, NULL);
+	if ((errno = pthread_create(&f->thread, NULL, follow_main, f)) != 0) {
+		snprintf(err, errlen, "the follower's thread: %s",
+		    strerror(errno));
+		natsSubscription_Unsubscribe(f->sub);
+		natsSubscription_Destroy(f->sub);
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->room);
+		close(f->fd);
+		free(f);
+		return -1;
+	}
+	c->follow = f;
 	return 0;
+}
+
+int
+cluster_follow_fd(struct cluster *c)
+{
+	struct follower *f = c->follow;
+
+	return f != NULL ? f->fd : -1;
 }
 
 void
 cluster_follow_stop(struct cluster *c)
 {
-	if (c->follow == NULL)
+	struct follower *f = c->follow;
+
+	if (f == NULL)
 		return;
-	natsSubscription_Unsubscribe(c->follow);
-	natsSubscription_Destroy(c->follow);
+	pthread_mutex_lock(&f->mu);
+	f->stop = 1;
+	pthread_cond_broadcast(&f->room);
+	pthread_mutex_unlock(&f->mu);
+	/* Its wait ends with the subscription (or within FOLLOW_WAIT_MS). */
+	natsSubscription_Unsubscribe(f->sub);
+	pthread_join(f->thread, NULL);
+	while (f->n > 0) {
+		natsMsg_Destroy(f->q[f->head]);
+		f->head = (f->head + 1) % FOLLOW_QUEUE;
+		f->n--;
+	}
+	natsSubscription_Destroy(f->sub);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->room);
+	close(f->fd);
+	free(f);
 	c->follow = NULL;
+}
+
+/* The next queued message, NULL when none (with *failed the status that
+ * ended the consumer, or NATS_OK). */
+static natsMsg *
+follow_pop(struct follower *f, natsStatus *failed)
+{
+	natsMsg *m = NULL;
+	uint64_t v;
+
+	pthread_mutex_lock(&f->mu);
+	*failed = NATS_OK;
+	if (f->n > 0) {
+		m = f->q[f->head];
+		f->head = (f->head + 1) % FOLLOW_QUEUE;
+		if (f->n-- == FOLLOW_QUEUE)
+			pthread_cond_signal(&f->room);
+	} else {
+		/* Read while the queue is empty and locked: the thread's
+		 * next wake comes after. */
+		if (read(f->fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+			log_debug("cluster: the follower's wake: %s",
+			    strerror(errno));
+		*failed = f->failed;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return m;
 }
 
 static int
@@ -929,12 +1076,10 @@ cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
 	memset(e, 0, sizeof(*e));
 	if (c->follow == NULL)
 		return 0;
-	if ((s = natsSubscription_NextMsg(&m, c->follow, 0)) == NATS_TIMEOUT)
+	if ((m = follow_pop(c->follow, &s)) == NULL && s == NATS_OK)
 		return 0;
-	if (s != NATS_OK) {
-		/* Messages dropped, the consumer gone (a NATS server lost
-		 * with it, and its reset failed): it delivers nothing any
-		 * more. From the start again, next time. */
+	if (m == NULL) {
+		/* From the start again, next time. */
 		snprintf(c->follow_err, sizeof(c->follow_err), "%s",
 		    natsStatus_GetText(s));
 		cluster_follow_stop(c);

@@ -72,7 +72,7 @@ struct cluster {
 	void	*js;		/* jsCtx */
 	void	*dedupe;	/* kvStore, once opened */
 	int	 failing;	/* a call failed: the next fail at once */
-	void	*follow;	/* natsSubscription: the ordered consumer */
+	void	*follow;	/* the ordered consumer and its thread */
 	char	 follow_err[128];	/* why it last failed */
 	void	*route;		/* natsSubscription: the routers' consumer */
 	void	*claims;	/* kvStore, once opened */
@@ -138,10 +138,12 @@ int	cluster_event_publish(struct cluster *, const struct event_rec *,
  * not have). cluster_follow_next: 1 with e (event_free it) and whether
  * this host published it, 0 when nothing waits, -1 on a message that
  * is not an event (skipped), -2 when the consumer failed (follow_err
- * says how; stopped: it starts over next time). cluster_follow_stop:
- * start over next time.
+ * says how; stopped: it starts over next time). cluster_follow_fd: a
+ * descriptor readable when something waits (-1 before the open).
+ * cluster_follow_stop: start over next time.
  */
 int	cluster_follow_open(struct cluster *, char *err, size_t errlen);
+int	cluster_follow_fd(struct cluster *);
 int	cluster_follow_next(struct cluster *, struct event_rec *e, int *mine);
 void	cluster_follow_stop(struct cluster *);
 

@@ -1481,16 +1481,19 @@ main(int argc, char **argv)
 	next_tick = next_prune = mono_ms();
 	v->drain_all = 1;
 	while (!v->stopping) {
-		zmq_pollitem_t items[3] = {
+		/* In cluster mode, the follower's queue: copied at once. */
+		int ffd = v->clustered ? cluster_follow_fd(&v->cl) : -1;
+		zmq_pollitem_t items[4] = {
 			{ v->in, 0, ZMQ_POLLIN, 0 },
 			{ NULL, v->st.sig_fd, ZMQ_POLLIN, 0 },
 			{ v->tap.sock, 0, ZMQ_POLLIN, 0 },
+			{ NULL, ffd, ZMQ_POLLIN, 0 },
 		};
 		int64_t wait = more ? 0 : next_tick - mono_ms();
 		int ready;
 
-		if ((ready = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait)) ==
-		    -1 && errno != EINTR)
+		if ((ready = zmq_poll(items, ffd >= 0 ? 4 : 3, wait < 0 ? 0 :
+		    (long)wait)) == -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
 		if (stage_pass(&v->st, ready > 0 || more))

@@ -689,7 +689,7 @@ answer_runs(void *arg, json_t *req)
  * its first read; a NATS outage only delays it.
  */
 static void
-config_sync(struct admin *adm)
+config_sync(struct admin *adm, int seen)
 {
 	char err[1024];
 	json_t *snap = NULL;
@@ -727,6 +727,18 @@ config_sync(struct admin *adm)
 		__atomic_store_n(&adm->hosts_up, cluster_hosts_count(&adm->cl),
 		    __ATOMIC_RELAXED);
 	}
+	/* The bucket's changes come through its watch; read anyway now
+	 * and then, and every time while there is no watch. */
+	if (adm->watch == NULL && mono_ms() >= adm->next_watch) {
+		if (ccfg_watch(&adm->cl, &adm->watch, err, sizeof(err)) == -1) {
+			log_debug("cluster: %s (the bucket is read every %d "
+			    "ms)", err, SYNC_EVERY_MS);
+			adm->next_watch = mono_ms() + CLUSTER_HOST_BEAT_S * 1000;
+		}
+	}
+	if (!seen && adm->watch != NULL && mono_ms() < adm->next_read)
+		return;
+	adm->next_read = mono_ms() + SYNC_QUIET_MS;
 	if (ccfg_latest(&adm->cl, NULL, &rev, err, sizeof(err)) != 0) {
 		if (!adm->nats_warned)
 			log_warn("cluster: %s", err);
@@ -851,16 +863,28 @@ main(int argc, char **argv)
 	next_prune = mono_ms() + PRUNE_EVERY_MS;
 	fmt_rfc3339(now_us(), adm->since, sizeof(adm->since));
 	if (cluster_enabled())
-		config_sync(adm);
+		config_sync(adm, 1);
 	for (;;) {
-		zmq_pollitem_t items[2] = {
+		zmq_pollitem_t items[3] = {
 			{ NULL, adm->st.sig_fd, ZMQ_POLLIN, 0 },
 			{ adm->tap.sock, 0, ZMQ_POLLIN, 0 },
+			{ NULL, -1, ZMQ_POLLIN, 0 },
 		};
+		int seen = 0;
 
-		if (zmq_poll(items, 2, 1000) == -1 && errno != EINTR)
+		if (adm->watch != NULL)
+			items[2].fd = ccfg_watch_fd(adm->watch);
+		if (zmq_poll(items, adm->watch != NULL ? 3 : 2, 1000) == -1 &&
+		    errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",
 			    zmq_strerror(errno));
+		if (adm->watch != NULL && (items[2].revents & ZMQ_POLLIN) &&
+		    (seen = ccfg_watch_seen(adm->watch)) == -1) {
+			log_info("cluster: the configuration watch ended: "
+			    "watched again");
+			ccfg_unwatch(&adm->watch);
+			seen = 1;
+		}
 		if (items[1].revents & ZMQ_POLLIN) {
 			pthread_mutex_lock(&adm->dblock);
 			tap_poll(&adm->tap);
@@ -868,8 +892,8 @@ main(int argc, char **argv)
 		}
 		if ((items[0].revents & ZMQ_POLLIN) && stage_signal(&adm->st))
 			break;
-		if (cluster_enabled() && mono_ms() >= next_sync) {
-			config_sync(adm);
+		if (cluster_enabled() && (mono_ms() >= next_sync || seen)) {
+			config_sync(adm, seen);
 			next_sync = mono_ms() + SYNC_EVERY_MS;
 		}
 		if (mono_ms() >= next_prune) {
@@ -888,6 +912,7 @@ main(int argc, char **argv)
 		jqpool_close(&adm->jq);
 	if (adm->nats_up) {
 		cluster_host_leave(&adm->cl);
+		ccfg_unwatch(&adm->watch);
 		cluster_close(&adm->cl);
 	}
 	db_close(&adm->db);

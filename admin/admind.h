@@ -43,6 +43,7 @@
 #define CLI_TIMEOUT_S	120		/* a CLI child (not a stream) */
 #define ANSWER_MAX	(16 << 20)	/* what a CLI child may print */
 #define SYNC_EVERY_MS	1000	/* cluster mode: the config bucket read */
+#define SYNC_QUIET_MS	10000	/* read then too, while the watch runs */
 
 struct admin {
 	struct config	 cfg;
@@ -64,6 +65,9 @@ struct admin {
 	int		 nats_up;
 	int		 nats_warned;
 	int64_t		 next_beat;	/* hookpipe_hosts: say this host is up */
+	struct ccfg_watch *watch;	/* the config bucket's, once up */
+	int64_t		 next_watch;	/* when to try the watch again */
+	int64_t		 next_read;	/* the bucket read even when quiet */
 	int		 beat_warned;
 	int		 hosts_up;	/* at the last beat, -1 unknown */
 	char		 since[32];	/* when the stage started, RFC 3339 */

@@ -202,6 +202,19 @@ int	 ccfg_latest(struct cluster *, json_t **snap, uint64_t *rev,
 	    char *err, size_t errlen);
 uint64_t ccfg_applied(MDB_txn *, struct db *);
 int	 ccfg_apply(MDB_txn *, struct db *, json_t *snap, uint64_t rev);
+/*
+ * A watch on the snapshot: ccfg_watch returns a descriptor that becomes
+ * readable when a revision is put (and once at the start), or -1 with
+ * err; ccfg_watch_seen reads it, 1 when something came, 0 when not, -1
+ * when the watch ended (a NATS server lost with its consumer): watch
+ * again. ccfg_watch_fd: that descriptor. ccfg_unwatch ends it.
+ */
+struct ccfg_watch;
+int	 ccfg_watch(struct cluster *, struct ccfg_watch **, char *err,
+	    size_t errlen);
+int	 ccfg_watch_fd(struct ccfg_watch *);
+int	 ccfg_watch_seen(struct ccfg_watch *);
+void	 ccfg_unwatch(struct ccfg_watch **);
 
 /*
  * Asking every host (core NATS, no stream): cluster_answer subscribes

@@ -16,6 +16,10 @@
  * host. The admin stage of each host applies a newer snapshot to its
  * config part, whole, and keeps the revision in meta "cluster_rev".
  */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 #include "cluster.h"
 #include "crypto.h"
 #include "db.h"
+#include "log.h"
 #include "util.h"
 
 #define SNAP_KEY	"snapshot"
@@ -429,4 +434,136 @@ ccfg_apply(MDB_txn *txn, struct db *db, json_t *snap, uint64_t rev)
 	rv.mv_data = be;
 	rv.mv_size = 8;
 	return mdb_put(txn, db->cmeta, &rk, &rv, 0);
+}
+
+/*
+ * The watch: a thread waits on the bucket's watcher (the library's
+ * ordered consumer of the snapshot's key) and writes to an eventfd when
+ * something comes, so that the admin stage reads the snapshot at once,
+ * not at its next look.
+ */
+#define WATCH_WAIT_MS	1000	/* the thread looks at its stop this often */
+
+struct ccfg_watch {
+	kvStore		*kv;
+	kvWatcher	*w;
+	pthread_t	 thread;
+	int		 fd;
+	int		 stop;		/* atomic */
+	int		 ended;		/* atomic */
+};
+
+static void
+watch_wake(struct ccfg_watch *cw)
+{
+	uint64_t one = 1;
+
+	if (write(cw->fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_debug("cluster: the configuration watch: %s",
+		    strerror(errno));
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct ccfg_watch *cw = arg;
+	kvEntry *e;
+	natsStatus s;
+
+	while (!__atomic_load_n(&cw->stop, __ATOMIC_ACQUIRE)) {
+		e = NULL;
+		s = kvWatcher_Next(&e, cw->w, WATCH_WAIT_MS);
+		kvEntry_Destroy(e);
+		if (s == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK) {
+			__atomic_store_n(&cw->ended, 1, __ATOMIC_RELEASE);
+			watch_wake(cw);
+			break;
+		}
+		/* A put, or the end of the initial values (no entry). */
+		watch_wake(cw);
+	}
+	return NULL;
+}
+
+int
+ccfg_watch(struct cluster *c, struct ccfg_watch **out, char *err,
+    size_t errlen)
+{
+	struct ccfg_watch *cw;
+	kvWatchOptions o;
+	natsStatus s;
+
+	*out = NULL;
+	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((cw->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(cw);
+		return -1;
+	}
+	kvWatchOptions_Init(&o);
+	o.MetaOnly = true;
+	if ((s = js_KeyValue(&cw->kv, c->js, CLUSTER_CONFIG)) != NATS_OK ||
+	    (s = kvStore_Watch(&cw->w, cw->kv, SNAP_KEY, &o)) != NATS_OK) {
+		snprintf(err, errlen, "bucket " CLUSTER_CONFIG ": watch: %s",
+		    natsStatus_GetText(s));
+		goto fail;
+	}
+	if ((errno = pthread_create(&cw->thread, NULL, watch_main, cw)) !=
+	    0) {
+		snprintf(err, errlen, "the configuration watch's thread: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	*out = cw;
+	return cw->fd;
+fail:
+	if (cw->w != NULL) {
+		kvWatcher_Stop(cw->w);
+		kvWatcher_Destroy(cw->w);
+	}
+	kvStore_Destroy(cw->kv);
+	close(cw->fd);
+	free(cw);
+	return -1;
+}
+
+int
+ccfg_watch_fd(struct ccfg_watch *cw)
+{
+	return cw->fd;
+}
+
+int
+ccfg_watch_seen(struct ccfg_watch *cw)
+{
+	uint64_t v;
+	int got;
+
+	got = read(cw->fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+	if (__atomic_load_n(&cw->ended, __ATOMIC_ACQUIRE))
+		return -1;
+	return got;
+}
+
+void
+ccfg_unwatch(struct ccfg_watch **p)
+{
+	struct ccfg_watch *cw = *p;
+
+	if (cw == NULL)
+		return;
+	__atomic_store_n(&cw->stop, 1, __ATOMIC_RELEASE);
+	/* Its wait ends with the watcher (or within WATCH_WAIT_MS). */
+	kvWatcher_Stop(cw->w);
+	pthread_join(cw->thread, NULL);
+	kvWatcher_Destroy(cw->w);
+	kvStore_Destroy(cw->kv);
+	close(cw->fd);
+	free(cw);
+	*p = NULL;
 }

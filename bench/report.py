@@ -194,6 +194,11 @@ def cluster(kv, rs, rows, notes, details):
                      "single host: %s" % (three("cluster.single.", "ack")
                                           if "cluster.single.ack_p99_ms"
                                           in kv else "-"), "", ""))
+        if "cluster.config_ms" in kv:
+            rows.append(("cluster", "  a workflow published on host A, "
+                         "shown published by host B's CLI",
+                         "%s ms" % kv["cluster.config_ms"],
+                         "both commands' own time included", "", ""))
         if "cluster.low.lat_p99_ms" in kv:
             rows.append(("cluster", "  at %s/s (a quiet cluster): request "
                          "-> action; HTTP answer" % kv.get(

@@ -1197,12 +1197,9 @@ cluster_route_open(struct cluster *c, char *err, size_t errlen)
 
 /*
  * Up to max messages of the routers' consumer, waiting up to ms for the
- * first (0: about none). A plain fetch of a batch waits for the whole
- * batch or the time, and its first pull, one that "does not wait", is
- * held by the server for the time all the same while the consumer has
- * messages in flight: at a few events a second every event waited the
- * whole time. A pull that does not wait but has an expiry is one the
- * server ends as soon as it has given what there is, at least one.
+ * first (0: about none): one pull that does not wait but has an expiry,
+ * which the server holds until something comes and ends as soon as it
+ * has given what there is.
  */
 int
 cluster_route_fetch(struct cluster *c, void **msgs, int max, int ms,

@@ -818,12 +818,25 @@ phase_latency() {
 	[ "$PLACES" -gt 0 ] && latency_places
 }
 
+# sink_latency NAME PREFIX: once the sink has every request of
+# $WORK/NAME-send.log, its arrivals kept as $WORK/NAME-sink.dump and the
+# request -> action figures added to the results as PREFIX.*.
+sink_latency() {
+	local n
+	n=$(awk 'END{print NR}' "$WORK/$1-send.log")
+	wait_sink "$n" 60
+	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
+	cp "$WORK/sink.dump" "$WORK/$1-sink.dump"
+	logged python3 bench/latency.py "$WORK/$1-send.log" \
+	    "$WORK/$1-sink.dump" | sed "s/^/$2./" >>"$KV"
+}
+
 # The same run with the dispatcher restarted with more places
 # (HOOKPIPE_CONCURRENCY): a place comes free for the next run only at the
 # pass after its attempt ended, so the places bound the runs started per
 # pass, however quick the actions are.
 latency_places() {
-	local out n was=${HOOKPIPE_CONCURRENCY-}
+	local out was=${HOOKPIPE_CONCURRENCY-}
 	say "latency: again with HOOKPIPE_CONCURRENCY=$PLACES"
 	stage_stop dispatcher
 	export HOOKPIPE_CONCURRENCY=$PLACES
@@ -836,13 +849,8 @@ latency_places() {
 	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$RATE" -d "$SECS" \
 	    -c 32 -o "$WORK/latency-places-send.log")
 	say "  $out"
-	n=$(awk 'END{print NR}' "$WORK/latency-places-send.log")
-	wait_sink "$n" 60
-	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
-	cp "$WORK/sink.dump" "$WORK/latency-places-sink.dump"
 	kv latency_places.places "$PLACES"
-	logged python3 bench/latency.py "$WORK/latency-places-send.log" \
-	    "$WORK/latency-places-sink.dump" | sed 's/^/latency_places./' >>"$KV"
+	sink_latency latency-places latency_places
 	stack_check "latency (places)"
 	# The next phases: the dispatcher as it was.
 	stage_stop dispatcher
@@ -1198,7 +1206,7 @@ cl_figures() {
 # cl_latency RATE KEY: request -> action at RATE events/s, half to each
 # host, as cluster.KEY.*.
 cl_latency() {
-	local rate=$1 key=$2 sa n
+	local rate=$1 key=$2 sa
 	say "cluster: latency at $rate events/s, half to each host"
 	curl -s "http://127.0.0.1:$SINK_PORT/reset" >/dev/null
 	logged "$BB/send" -u "127.0.0.1:$CL_PORT_A" \
@@ -1214,13 +1222,8 @@ cl_latency() {
 	kv "cluster.$key.sender" "A: $(cat "$WORK/cluster-send-a.out"); B: $(
 	    cat "$WORK/cluster-send-b.out")"
 	cat "$WORK/cluster-send-a.log" "$WORK/cluster-send-b.log" \
-	    >"$WORK/cluster-send.log"
-	n=$(awk 'END{print NR}' "$WORK/cluster-send.log")
-	wait_sink "$n" 60
-	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
-	cp "$WORK/sink.dump" "$WORK/cluster-$key-sink.dump"
-	logged python3 bench/latency.py "$WORK/cluster-send.log" \
-	    "$WORK/cluster-$key-sink.dump" | sed "s/^/cluster.$key./" >>"$KV"
+	    >"$WORK/cluster-$key-send.log"
+	sink_latency "cluster-$key" "cluster.$key"
 }
 
 phase_cluster() {
@@ -1296,7 +1299,7 @@ phase_cluster() {
 # cluster's at the same load (BENCH_RATE may be past what the cluster,
 # or a busy machine, sustains).
 cluster_single_latency() {
-	local out n s
+	local out s
 	say "cluster: the single host at $CL_RATE events/s, for comparison"
 	stack_start
 	wait_routed
@@ -1305,12 +1308,7 @@ cluster_single_latency() {
 	    -p "/triggers/plugin/$SUB_LAT" -s "$SECRET" -r "$CL_RATE" \
 	    -d "$SECS" -c 32 -o "$WORK/cluster-single-send.log")
 	kv cluster.single.sender "$out"
-	n=$(awk 'END{print NR}' "$WORK/cluster-single-send.log")
-	wait_sink "$n" 60
-	curl -s "http://127.0.0.1:$SINK_PORT/dump" >/dev/null
-	cp "$WORK/sink.dump" "$WORK/cluster-single-sink.dump"
-	logged python3 bench/latency.py "$WORK/cluster-single-send.log" \
-	    "$WORK/cluster-single-sink.dump" | sed 's/^/cluster.single./' >>"$KV"
+	sink_latency cluster-single cluster.single
 	stack_check "the single host at the cluster's rate"
 	for s in $STAGES; do
 		stage_stop "$s"

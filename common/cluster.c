@@ -8,8 +8,6 @@
  * calls it per batch), so that a cluster without quorum costs one
  * timeout per batch, not one per delivery.
  */
-#include <sys/eventfd.h>
-
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -900,15 +898,6 @@ struct follower {
 	int		 fd;		/* eventfd: something is queued */
 };
 
-static void
-follow_wake(struct follower *f)
-{
-	uint64_t one = 1;
-
-	if (write(f->fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
-		log_debug("cluster: the follower's wake: %s", strerror(errno));
-}
-
 static void *
 follow_main(void *arg)
 {
@@ -930,13 +919,13 @@ follow_main(void *arg)
 		if (s == NATS_OK) {
 			f->q[(f->head + f->n++) % FOLLOW_QUEUE] = m;
 			if (f->n == 1)
-				follow_wake(f);
+				wake_post(f->fd);
 		} else if (s != NATS_TIMEOUT) {
 			/* Messages dropped, the consumer gone (a NATS server
 			 * lost with it, and its reset failed): it delivers
 			 * nothing any more. */
 			f->failed = s;
-			follow_wake(f);
+			wake_post(f->fd);
 			pthread_mutex_unlock(&f->mu);
 			break;
 		}
@@ -959,7 +948,7 @@ cluster_follow_open(struct cluster *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((f->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+	if ((f->fd = wake_open()) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		free(f);
 		return -1;
@@ -1034,7 +1023,6 @@ static natsMsg *
 follow_pop(struct follower *f, natsStatus *failed)
 {
 	natsMsg *m = NULL;
-	uint64_t v;
 
 	pthread_mutex_lock(&f->mu);
 	*failed = NATS_OK;
@@ -1044,11 +1032,9 @@ follow_pop(struct follower *f, natsStatus *failed)
 		if (f->n-- == FOLLOW_QUEUE)
 			pthread_cond_signal(&f->room);
 	} else {
-		/* Read while the queue is empty and locked: the thread's
+		/* Taken while the queue is empty and locked: the thread's
 		 * next wake comes after. */
-		if (read(f->fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-			log_debug("cluster: the follower's wake: %s",
-			    strerror(errno));
+		wake_take(f->fd);
 		*failed = f->failed;
 	}
 	pthread_mutex_unlock(&f->mu);

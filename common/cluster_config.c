@@ -16,8 +16,6 @@
  * host. The admin stage of each host applies a newer snapshot to its
  * config part, whole, and keeps the revision in meta "cluster_rev".
  */
-#include <sys/eventfd.h>
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,7 +28,6 @@
 #include "cluster.h"
 #include "crypto.h"
 #include "db.h"
-#include "log.h"
 #include "util.h"
 
 #define SNAP_KEY	"snapshot"
@@ -453,16 +450,6 @@ struct ccfg_watch {
 	int		 ended;		/* atomic */
 };
 
-static void
-watch_wake(struct ccfg_watch *cw)
-{
-	uint64_t one = 1;
-
-	if (write(cw->fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
-		log_debug("cluster: the configuration watch: %s",
-		    strerror(errno));
-}
-
 static void *
 watch_main(void *arg)
 {
@@ -478,11 +465,11 @@ watch_main(void *arg)
 			continue;
 		if (s != NATS_OK) {
 			__atomic_store_n(&cw->ended, 1, __ATOMIC_RELEASE);
-			watch_wake(cw);
+			wake_post(cw->fd);
 			break;
 		}
 		/* A put, or the end of the initial values (no entry). */
-		watch_wake(cw);
+		wake_post(cw->fd);
 	}
 	return NULL;
 }
@@ -500,7 +487,7 @@ ccfg_watch(struct cluster *c, struct ccfg_watch **out, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((cw->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+	if ((cw->fd = wake_open()) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		free(cw);
 		return -1;
@@ -541,10 +528,8 @@ ccfg_watch_fd(struct ccfg_watch *cw)
 int
 ccfg_watch_seen(struct ccfg_watch *cw)
 {
-	uint64_t v;
-	int got;
+	int got = wake_take(cw->fd);
 
-	got = read(cw->fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 	if (__atomic_load_n(&cw->ended, __ATOMIC_ACQUIRE))
 		return -1;
 	return got;

@@ -1,3 +1,5 @@
+#include <sys/eventfd.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +11,30 @@
 #include <unistd.h>
 
 #include "util.h"
+
+int
+wake_open(void)
+{
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+void
+wake_post(int fd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, the wake is there all the same. */
+	while (write(fd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
+int
+wake_take(int fd)
+{
+	uint64_t v;
+
+	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+}
 
 int64_t
 now_us(void)

@@ -12,6 +12,11 @@
 
 int64_t	now_us(void);		/* wall clock, microseconds since the epoch */
 int64_t	mono_ms(void);		/* monotonic clock, milliseconds */
+/* A descriptor a thread posts to so that a stage's poll wakes (an
+ * eventfd; -1 with errno); wake_take: 1 when posted since the last. */
+int	wake_open(void);
+void	wake_post(int fd);
+int	wake_take(int fd);
 
 /* "2026-11-23T09:32:44.123456Z"; buf needs 32 bytes. */
 char   *fmt_rfc3339(int64_t us, char *buf, size_t len);

@@ -704,31 +704,48 @@ cluster_dedupe_open(struct cluster *c, char *err, size_t errlen)
 }
 
 /*
- * 1 with the value (and when it was written, in ns since the epoch, by
- * the server's clock), 0 when there is no such key, -1 when unknown.
+ * One string value of a bucket, with its revision and when it was
+ * written (ns since the epoch, by the server's clock; either NULL when
+ * not wanted): NATS_OK, NATS_NOT_FOUND, or the failure. A value that is
+ * empty or does not fit in len is "".
  */
-static int
-dedupe_get(struct cluster *c, const char *key, char *val, size_t len,
-    int64_t *created)
+static natsStatus
+kv_get_str(kvStore *kv, const char *key, char *val, size_t len,
+    uint64_t *rev, int64_t *created)
 {
 	kvEntry *e = NULL;
 	natsStatus s;
 	int n;
 
-	if ((s = kvStore_Get(&e, c->dedupe, key)) == NATS_NOT_FOUND)
-		return 0;
-	if (s != NATS_OK)
-		return -1;
+	val[0] = '\0';
+	if ((s = kvStore_Get(&e, kv, key)) != NATS_OK)
+		return s;
 	n = kvEntry_ValueLen(e);
-	if (n <= 0 || (size_t)n >= len) {
-		kvEntry_Destroy(e);
-		return -1;
+	if (n > 0 && (size_t)n < len) {
+		memcpy(val, kvEntry_Value(e), (size_t)n);
+		val[n] = '\0';
 	}
-	memcpy(val, kvEntry_Value(e), n);
-	val[n] = '\0';
-	*created = kvEntry_Created(e);
+	if (rev != NULL)
+		*rev = kvEntry_Revision(e);
+	if (created != NULL)
+		*created = kvEntry_Created(e);
 	kvEntry_Destroy(e);
-	return 1;
+	return NATS_OK;
+}
+
+/*
+ * 1 with the value (and when it was written), 0 when there is no such
+ * key, -1 when unknown.
+ */
+static int
+dedupe_get(struct cluster *c, const char *key, char *val, size_t len,
+    int64_t *created)
+{
+	natsStatus s = kv_get_str(c->dedupe, key, val, len, NULL, created);
+
+	if (s == NATS_NOT_FOUND)
+		return 0;
+	return s == NATS_OK && val[0] != '\0' ? 1 : -1;
 }
 
 int
@@ -1480,21 +1497,7 @@ static natsStatus
 claim_get(struct cluster *c, const char *key, char *owner, size_t ownerlen,
     uint64_t *rev)
 {
-	kvEntry *e = NULL;
-	natsStatus s;
-	int n;
-
-	owner[0] = '\0';
-	if ((s = kvStore_Get(&e, c->claims, key)) != NATS_OK)
-		return s;
-	n = kvEntry_ValueLen(e);
-	if (n < 0 || (size_t)n >= ownerlen)
-		n = 0;
-	memcpy(owner, kvEntry_Value(e), (size_t)n);
-	owner[n] = '\0';
-	*rev = kvEntry_Revision(e);
-	kvEntry_Destroy(e);
-	return NATS_OK;
+	return kv_get_str(c->claims, key, owner, ownerlen, rev, NULL);
 }
 
 int

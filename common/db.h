@@ -696,6 +696,12 @@ int	run_is_due(const struct run_rec *);
 /* Runs due at or before `now`, oldest first; stop when fn returns 1. */
 typedef int (*db_id_fn)(void *arg, const char *id);
 int	db_due_each(MDB_txn *, struct db *, int64_t now, db_id_fn, void *);
+/* Run ids gathered (a db_id_fn: 1 when out of memory); free(id) after. */
+struct run_ids {
+	char	(*id)[UUID_LEN + 1];
+	size_t	 n, cap;
+};
+int	run_ids_add(void *arg, const char *id);
 /* The earliest due time, or INT64_MAX. */
 int64_t	db_due_next(MDB_txn *, struct db *);
 int	db_attempt_put(MDB_txn *, struct db *, const char *run_id,

@@ -337,6 +337,24 @@ db_run_each_for_event(MDB_txn *txn, struct db *db, const char *event_id,
 }
 
 int
+run_ids_add(void *arg, const char *id)
+{
+	struct run_ids *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *p = realloc(l->id, cap * sizeof(*l->id));
+
+		if (p == NULL)
+			return 1;
+		l->id = p;
+		l->cap = cap;
+	}
+	memcpy(l->id[l->n++], id, UUID_LEN + 1);
+	return 0;
+}
+
+int
 db_due_each(MDB_txn *txn, struct db *db, int64_t now, db_id_fn fn,
     void *arg)
 {

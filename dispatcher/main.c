@@ -838,29 +838,6 @@ launch(struct dispatcher *d, struct start *starts, int nstart)
 	}
 }
 
-struct idlist {
-	char	(*id)[UUID_LEN + 1];
-	size_t	 n, cap;
-};
-
-static int
-collect_all(void *arg, const char *id)
-{
-	struct idlist *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		void *p = realloc(l->id, cap * sizeof(*l->id));
-
-		if (p == NULL)
-			return 1;
-		l->id = p;
-		l->cap = cap;
-	}
-	memcpy(l->id[l->n++], id, UUID_LEN + 1);
-	return 0;
-}
-
 /*
  * Commits txn and waits for it to be on disk, meta page included
  * (db_sync): as a synced commit, with the writer lock let go sooner. A
@@ -887,14 +864,14 @@ commit_synced(struct dispatcher *d, MDB_txn *txn)
 static void
 recover_running(struct dispatcher *d)
 {
-	struct idlist l = { NULL, 0, 0 };
+	struct run_ids l = { NULL, 0, 0 };
 	MDB_txn *txn;
 	size_t i, n = 0;
 	int rc = 0;
 
 	if ((txn = db_begin(&d->db, DB_RUNS, 0)) == NULL)
 		fatal(EXIT_TEMPORARY, "cannot read the run queue");
-	db_due_each(txn, &d->db, INT64_MAX, collect_all, &l);
+	db_due_each(txn, &d->db, INT64_MAX, run_ids_add, &l);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct run_rec run;
 

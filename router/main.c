@@ -934,27 +934,6 @@ host_lost(void *arg, const char *host)
 	return 0;
 }
 
-struct due_ids {
-	char	(*id)[UUID_LEN + 1];
-	size_t	 n, cap;
-};
-
-static int
-due_collect(void *arg, const char *id)
-{
-	struct due_ids *l = arg;
-	void *p;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 256;
-		if ((p = realloc(l->id, l->cap * sizeof(*l->id))) == NULL)
-			return 1;
-		l->id = p;
-	}
-	memcpy(l->id[l->n++], id, UUID_LEN + 1);
-	return 0;
-}
-
 /*
  * This host's runs not ended whose claims another host holds now (it
  * took them over while this one was away): ended here, dead, unless an
@@ -963,7 +942,7 @@ due_collect(void *arg, const char *id)
 static int
 end_taken(struct router *r)
 {
-	struct due_ids l = { NULL, 0, 0 }, taken = { NULL, 0, 0 };
+	struct run_ids l = { NULL, 0, 0 }, taken = { NULL, 0, 0 };
 	char owner[CLUSTER_HOST_LEN], (*owners)[CLUSTER_HOST_LEN] = NULL;
 	struct run_rec run, old;
 	MDB_txn *txn;
@@ -972,7 +951,7 @@ end_taken(struct router *r)
 
 	if ((txn = db_begin(&r->db, DB_RUNS, 1)) == NULL)
 		return -1;
-	db_due_each(txn, &r->db, INT64_MAX, due_collect, &l);
+	db_due_each(txn, &r->db, INT64_MAX, run_ids_add, &l);
 	mdb_txn_abort(txn);
 	/* Their claims asked first, outside any write. */
 	for (i = 0; i < l.n && rc == 0; i++) {
@@ -983,7 +962,7 @@ end_taken(struct router *r)
 			void *p = realloc(owners, (taken.n + 1) *
 			    sizeof(*owners));
 
-			if (p == NULL || due_collect(&taken, l.id[i]) != 0) {
+			if (p == NULL || run_ids_add(&taken, l.id[i]) != 0) {
 				if (p != NULL)
 					owners = p;
 				rc = -1;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "db.h"
 #include "integ.h"
+#include "runjson.h"
 
 #define EXIT_OK		0
 #define EXIT_FAIL	1
@@ -136,9 +137,6 @@ void	table_free(struct table *);
 
 /* out.c: values. */
 int	json_print(json_t *);		/* steals the reference */
-json_t *json_time(int64_t us);		/* RFC 3339, or null for 0 */
-json_t *json_lossy(const void *, size_t);	/* invalid UTF-8 -> U+FFFD */
-json_t *json_or_string(const void *, size_t);
 json_t *json_event_list(const char *events);	/* "a,b" -> ["a","b"] */
 /* "3m ago", "in 25s" ("-" for 0): for tables. */
 const char *time_str(int64_t us, char *buf, size_t len);
@@ -290,7 +288,6 @@ json_t *run_json(struct ctx *, struct rtx *, const struct run_rec *,
 	    int history);
 json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 	    int full);
-json_t *attempt_json(const struct attempt_rec *);
 /* A run's record from its JSON (run_json's, maybe from another host). */
 void	run_rec_of_json(json_t *, struct run_rec *);
 /* Cluster mode: every host's runs in an event's JSON (event_json's). */

@@ -468,6 +468,39 @@ newest_first(const void *x, const void *y)
 	return strcmp(b ? b : "", a ? a : "");
 }
 
+/*
+ * An event's runs on hosts that did not answer (down, cut off): their
+ * copies in HOOKPIPE_RUNS, as each was when its last attempt ended (the
+ * dispatchers send them), those of runs already listed left out.
+ */
+static void
+runs_add_copies(struct ctx *ctx, struct cluster *cl, json_t *runs,
+    const struct runs_ask *ra)
+{
+	json_t *copies, *c, *r;
+	char err[1024];
+	size_t i, j;
+
+	if ((copies = cluster_run_copies(cl, ra->event, NULL, err,
+	    sizeof(err))) == NULL) {
+		warnmsg("cluster: %s: the runs of hosts that do not answer are "
+		    "not listed", err);
+		return;
+	}
+	json_array_foreach(copies, i, c) {
+		int have = 0;
+
+		if (strcmp(field(c, "workspace"), ctx->ws) != 0 ||
+		    (ra->test && !json_is_true(json_object_get(c, "test"))))
+			continue;
+		json_array_foreach(runs, j, r)
+			have |= strcmp(field(c, "id"), field(r, "id")) == 0;
+		if (!have)
+			json_array_append(runs, c);
+	}
+	json_decref(copies);
+}
+
 int
 cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
     int64_t lim)
@@ -494,9 +527,11 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
 	rc = cluster_ask(&cl, CLUSTER_ASK_RUNS, req, ASK_MS, runs_answer, &q,
 	    err, sizeof(err));
 	json_decref(req);
-	cluster_close(&cl);
 	if (rc == -1)
 		warnmsg("cluster: %s: this host's runs only", err);
+	else if (ra->event != NULL)
+		runs_add_copies(ctx, &cl, runs, ra);
+	cluster_close(&cl);
 	/* Newest first, as one host lists them, and no more than asked. */
 	n = json_array_size(runs);
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
@@ -530,6 +565,30 @@ cluster_run_on(struct ctx *ctx, struct cluster *cl, const char *id)
 	return q.run;
 }
 
+/* A run no host up has: its copy, by its whole id. */
+static json_t *
+run_copy(struct ctx *ctx, struct cluster *cl, const char *id)
+{
+	json_t *copies, *r;
+	char err[1024];
+
+	if (strlen(id) != UUID_LEN)
+		return NULL;
+	if ((copies = cluster_run_copies(cl, NULL, id, err, sizeof(err))) ==
+	    NULL) {
+		warnmsg("cluster: %s: the runs of hosts that do not answer are "
+		    "not looked up", err);
+		return NULL;
+	}
+	r = json_array_get(copies, 0);
+	if (r != NULL && strcmp(field(r, "workspace"), ctx->ws) == 0)
+		json_incref(r);
+	else
+		r = NULL;
+	json_decref(copies);
+	return r;
+}
+
 json_t *
 cluster_run(struct ctx *ctx, const char *id)
 {
@@ -541,7 +600,8 @@ cluster_run(struct ctx *ctx, const char *id)
 		warnmsg("cluster: %s: this host's runs only", err);
 		return NULL;
 	}
-	r = cluster_run_on(ctx, &cl, id);
+	if ((r = cluster_run_on(ctx, &cl, id)) == NULL)
+		r = run_copy(ctx, &cl, id);
 	cluster_close(&cl);
 	return r;
 }

@@ -81,49 +81,9 @@ limit_parse(struct ctx *ctx, const char *arg, int64_t *limit)
 /* --- JSON objects --- */
 
 json_t *
-attempt_json(const struct attempt_rec *a)
-{
-	return json_pack("{s:I,s:o,s:I,s:o,s:o,s:o,s:o}",
-	    "attempt", (json_int_t)a->n,
-	    "started_at", json_time(a->started_at),
-	    "duration_ms", (json_int_t)(a->duration_us / 1000),
-	    "exit_code", a->exit_code == -1 ? json_null() :
-	    json_integer(a->exit_code),
-	    "http_status", a->http_status == 0 ? json_null() :
-	    json_integer(a->http_status),
-	    "error", a->error[0] ? json_string(a->error) : json_null(),
-	    "output", json_lossy(a->output, a->output_len));
-}
-
-static int
-history_cb(void *arg, const struct attempt_rec *a)
-{
-	json_array_append_new(arg, attempt_json(a));
-	return 0;
-}
-
-json_t *
 run_json(struct ctx *ctx, struct rtx *t, const struct run_rec *r, int history)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:b}",
-	    "id", r->id, "workflow", r->workflow, "workspace", r->workspace,
-	    "event_id", r->event_id, "status", run_state_name(r->state),
-	    "attempts", (json_int_t)r->attempts,
-	    "max_attempts", (json_int_t)r->max_attempts,
-	    "created_at", json_time(r->created_at),
-	    "updated_at", json_time(r->updated_at),
-	    "last_error", r->last_error[0] ? json_string(r->last_error) :
-	    json_null(), "test", r->test);
-
-	if (r->state == RUN_QUEUED || r->state == RUN_FAILED)
-		json_object_set_new(o, "next_at", json_time(r->next_at));
-	if (history && t != NULL) {
-		json_t *h = json_array();
-
-		db_attempt_each(t->r, &ctx->db, r->id, history_cb, h);
-		json_object_set_new(o, "history", h);
-	}
-	return o;
+	return run_rec_json(history && t != NULL ? t->r : NULL, &ctx->db, r);
 }
 
 struct run_list {
@@ -783,6 +743,8 @@ event_print(json_t *o)
 		if (str_of(r, "host") != NULL) {
 			printf(", on ");
 			print_safe(stdout, str_of(r, "host"));
+			if (json_is_true(json_object_get(r, "copy")))
+				printf(" (which does not answer: its copy)");
 		}
 		printf("\n");
 		/* A run that never started says why (a trigger's jq program
@@ -1189,7 +1151,12 @@ run_show_remote(struct ctx *ctx, const char *arg)
 		free(s);
 	}
 	run_print(ctx, o, &r);
-	printf("\nhost:      %s\n", str_of(o, "host"));
+	printf("\nhost:      ");
+	print_safe(stdout, str_of(o, "host"));
+	printf("\n");
+	if (json_is_true(json_object_get(o, "copy")))
+		printf("\nThat host does not answer: this is the run's copy, "
+		    "as it was when its\nlast attempt ended.\n");
 	json_decref(o);
 	return EXIT_OK;
 }

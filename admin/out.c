@@ -462,16 +462,6 @@ json_print(json_t *doc)
 	    fail("cannot write the output");
 }
 
-json_t *
-json_time(int64_t us)
-{
-	char buf[40];
-
-	if (us == 0)
-		return json_null();
-	return json_string(fmt_rfc3339(us, buf, sizeof(buf)));
-}
-
 /*
  * A table says how long ago ("3m ago", "in 25s" for a time to come): the
  * question a reader of a list asks. JSON keeps the RFC 3339 time, with
@@ -537,43 +527,6 @@ time_long(int64_t us, char *buf, size_t len)
 	return buf;
 }
 
-/*
- * Captured output is whatever a command printed; JSON strings must be
- * UTF-8, so a byte that is not becomes U+FFFD.
- */
-json_t *
-json_lossy(const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	struct buf b = { 0 };
-	json_t *s;
-	size_t i, l;
-
-	if (n == 0)
-		return json_string("");
-	if ((s = json_stringn(data, n)) != NULL)
-		return s;
-	for (i = 0; i < n; i += l) {
-		if ((l = log_utf8_len(p + i, n - i, NULL)) == 0) {
-			buf_append(&b, "\xef\xbf\xbd", 3);
-			l = 1;
-		} else
-			buf_append(&b, p + i, l);
-	}
-	s = json_stringn(b.data ? b.data : "", b.len);
-	buf_free(&b);
-	return s;
-}
-
-json_t *
-json_or_string(const void *data, size_t n)
-{
-	json_t *v;
-
-	if (n > 0 && (v = json_loadb(data, n, JSON_DECODE_ANY, NULL)) != NULL)
-		return v;
-	return json_lossy(data, n);
-}
 
 json_t *
 json_event_list(const char *events)

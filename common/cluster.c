@@ -30,6 +30,7 @@
 #define DEDUPE_TTL_S	(7LL * 86400)
 #define DUP_WINDOW_S	120
 #define HOST_KEY_LEN	(2 + 32)	/* "h." + half a SHA-256, in hex */
+#define COPIES_MAX	256	/* of one event's runs read */
 
 int
 cluster_enabled(void)
@@ -297,8 +298,16 @@ connect_why(natsStatus s, int tls, char *err, size_t len)
 	return 111;
 }
 
-int
-cluster_connect(struct cluster *c, const char *name, char *err,
+/* A connection made later, in the library's thread: nothing to do. */
+static void
+connected_later(natsConnection *nc, void *arg)
+{
+	(void)nc;
+	(void)arg;
+}
+
+static int
+connect_to(struct cluster *c, const char *name, int later, char *err,
     size_t errlen)
 {
 	char list[4096], *p, *save = NULL;
@@ -413,7 +422,13 @@ cluster_connect(struct cluster *c, const char *name, char *err,
 		nats_why(s, err, errlen, "TLS");
 		goto fail;
 	}
-	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK) {
+	if (later && (s = natsOptions_SetRetryOnFailedConnect(o, true,
+	    connected_later, NULL)) != NATS_OK) {
+		nats_why(s, err, errlen, "HOOKPIPE_NATS");
+		goto fail;
+	}
+	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK &&
+	    !(later && s == NATS_NOT_YET_CONNECTED)) {
 		rc = connect_why(s, tls, err, errlen);
 		goto fail;
 	}
@@ -441,6 +456,20 @@ fail:
 	natsConnection_Destroy(nc);
 	natsOptions_Destroy(o);
 	return rc;
+}
+
+int
+cluster_connect(struct cluster *c, const char *name, char *err,
+    size_t errlen)
+{
+	return connect_to(c, name, 0, err, errlen);
+}
+
+int
+cluster_connect_later(struct cluster *c, const char *name, char *err,
+    size_t errlen)
+{
+	return connect_to(c, name, 1, err, errlen);
 }
 
 void
@@ -480,7 +509,8 @@ cluster_retry(struct cluster *c)
 
 static int
 add_stream(struct cluster *c, const char *name, const char *subj,
-    int replicas, int64_t max_age, int64_t dupwin, char *err, size_t errlen)
+    int replicas, int64_t max_age, int64_t dupwin, int64_t per_subject,
+    char *err, size_t errlen)
 {
 	jsStreamConfig sc;
 	jsStreamInfo *si = NULL;
@@ -496,6 +526,7 @@ add_stream(struct cluster *c, const char *name, const char *subj,
 	sc.Replicas = replicas;
 	sc.MaxAge = max_age;
 	sc.Duplicates = dupwin;
+	sc.MaxMsgsPerSubject = per_subject;
 	s = js_AddStream(&si, c->js, &sc, NULL, &jerr);
 	if (s != NATS_OK && jerr == JSStreamNameExistErr) {
 		/* There, with other settings: the replicas may change. */
@@ -584,9 +615,9 @@ init_once(struct cluster *c, int replicas, int64_t age, char *err,
 	int r;
 
 	if ((r = add_stream(c, CLUSTER_EVENTS, CLUSTER_EVENTS_SUBJ ".>",
-	    replicas, age, DUP_WINDOW_S * NS_PER_S, err, errlen)) != 0 ||
+	    replicas, age, DUP_WINDOW_S * NS_PER_S, -1, err, errlen)) != 0 ||
 	    (r = add_stream(c, CLUSTER_RUNS, CLUSTER_RUNS_SUBJ ".>", replicas,
-	    age, DUP_WINDOW_S * NS_PER_S, err, errlen)) != 0 ||
+	    age, DUP_WINDOW_S * NS_PER_S, 1, err, errlen)) != 0 ||
 	    (r = add_bucket(c, CLUSTER_DEDUPE, replicas, DEDUPE_TTL_S *
 	    NS_PER_S, err, errlen)) != 0 ||
 	    (r = add_bucket(c, CLUSTER_CONFIG, replicas, 0, err, errlen)) != 0 ||
@@ -1646,6 +1677,109 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
 		return;
 	snprintf(key, sizeof(key), "r.%s", run_id);
 	kvStore_Delete(c->claims, key);
+}
+
+/*
+ * The runs' copies, in HOOKPIPE_RUNS: hookpipe.runs.EVENT.RUN, the
+ * stream keeping the last message of each subject. Sent without
+ * waiting for the stream (core NATS, buffered by the library while it
+ * reconnects): a copy lost in an outage is replaced at the run's next
+ * change. -1 when the library refuses it (that buffer full).
+ */
+static int
+token_ok(const char *s)
+{
+	return *s != '\0' && strcspn(s, ".*> \t\r\n") == strlen(s);
+}
+
+int
+cluster_run_copy(struct cluster *c, const char *event_id, const char *run_id,
+    const char *doc, size_t len)
+{
+	char subj[64 + 2 * UUID_LEN];
+
+	if (c->nc == NULL || !token_ok(event_id) || !token_ok(run_id) ||
+	    len > INT_MAX)
+		return -1;
+	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s", event_id,
+	    run_id);
+	return natsConnection_Publish(c->nc, subj, doc, (int)len) == NATS_OK ?
+	    0 : -1;
+}
+
+/* The last copy on subj (which may hold a wildcard) appended to a: 0,
+ * 0 when there is none, -1 with err. */
+static int
+copy_get(struct cluster *c, const char *subj, json_t *a, char *err,
+    size_t errlen)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	json_t *o;
+
+	s = js_GetLastMsg(&m, c->js, CLUSTER_RUNS, subj, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+		natsMsg_Destroy(m);
+		return 0;
+	}
+	if (s != NATS_OK) {
+		natsMsg_Destroy(m);
+		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+		return -1;
+	}
+	o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+	    0, NULL);
+	natsMsg_Destroy(m);
+	if (json_is_object(o)) {
+		json_object_set_new(o, "copy", json_true());
+		json_array_append(a, o);
+	}
+	json_decref(o);
+	return 0;
+}
+
+json_t *
+cluster_run_copies(struct cluster *c, const char *event_id,
+    const char *run_id, char *err, size_t errlen)
+{
+	char subj[64 + 2 * UUID_LEN];
+	jsStreamInfo *si = NULL;
+	jsOptions o;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	json_t *a = json_array();
+	int i, rc = 0;
+
+	if ((event_id != NULL && !token_ok(event_id)) ||
+	    (run_id != NULL && !token_ok(run_id)))
+		return a;	/* not an id: no copy has it */
+	if (run_id != NULL) {
+		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s",
+		    event_id != NULL ? event_id : "*", run_id);
+		rc = copy_get(c, subj, a, err, errlen);
+	} else if (event_id != NULL) {
+		/* The event's subjects, then the last copy of each. */
+		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.*",
+		    event_id);
+		jsOptions_Init(&o);
+		o.Stream.Info.SubjectsFilter = subj;
+		if ((s = js_GetStreamInfo(&si, c->js, CLUSTER_RUNS, &o,
+		    &jerr)) != NATS_OK) {
+			nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+			rc = -1;
+		} else if (si->State.Subjects != NULL)
+			for (i = 0; i < si->State.Subjects->Count &&
+			    i < COPIES_MAX && rc == 0; i++)
+				rc = copy_get(c, si->State.Subjects->List[i].Subject,
+				    a, err, errlen);
+		jsStreamInfo_Destroy(si);
+	}
+	if (rc != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
 /*

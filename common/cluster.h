@@ -20,7 +20,9 @@
  *				host that claimed it; create-if-absent:
  *				one host creates a run; "g." + a host's
  *				digest: a host forgotten (gone for good)
- *	HOOKPIPE_RUNS		stream, hookpipe.runs.> (reserved: runs)
+ *	HOOKPIPE_RUNS		stream, hookpipe.runs.EVENT.RUN -> a copy
+ *				of the run (run show --json's), the last of
+ *				each subject kept
  *	hookpipe_hosts		KV bucket, CLUSTER_HOST_TTL_S: "h." + hex
  *				SHA-256 of a host's name -> {host, version,
  *				since}, put by its admin stage every
@@ -95,6 +97,10 @@ int	cluster_enabled(void);
  * answers. err says which and what to fix.
  */
 int	cluster_connect(struct cluster *, const char *name, char *err,
+	    size_t errlen);
+/* The same, and when no server answers now, 0 all the same: the library
+ * connects later, in its own thread (the dispatcher's copies). */
+int	cluster_connect_later(struct cluster *, const char *name, char *err,
 	    size_t errlen);
 void	cluster_close(struct cluster *);
 /* Try JetStream again after a failure (once per batch). */
@@ -179,6 +185,16 @@ int	cluster_run_claim(struct cluster *, const char *run_id, char *owner,
 	    size_t ownerlen, char *err, size_t errlen);
 /* Give a claim up: the run it was for was not created (best effort). */
 void	cluster_run_unclaim(struct cluster *, const char *run_id);
+/*
+ * A run's copy (doc: its JSON, with "host"), sent without waiting: 0, -1
+ * when not sent. The copies of a run (event_id may be NULL) or of an
+ * event's runs (run_id NULL): an array of their JSON, each with "copy":
+ * true; NULL with err when NATS does not answer.
+ */
+int	cluster_run_copy(struct cluster *, const char *event_id,
+	    const char *run_id, const char *doc, size_t len);
+json_t	*cluster_run_copies(struct cluster *, const char *event_id,
+	    const char *run_id, char *err, size_t errlen);
 
 /*
  * The shared configuration (cluster_config.c). ccfg_dump: the shared

@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include "cluster.h"
+#include "runjson.h"
 #include "db.h"
 #include "dispatch.h"
 #include "integ.h"
@@ -67,6 +68,9 @@ struct dispatcher {
 	 * again (a definition changed between the child's load and ours). */
 	char		 enriched[64][UUID_LEN + 1];
 	int		 nenriched;
+	/* Cluster mode: where the runs' copies go (copy_runs). */
+	struct cluster	 cl;
+	int		 copies_failing;
 };
 
 static const char usage[] =
@@ -1000,6 +1004,91 @@ release_done(struct dispatcher *d, struct job **done, int ndone)
 }
 
 /*
+ * Cluster mode: a copy of each run whose attempt ended goes to
+ * HOOKPIPE_RUNS, where `run show` and `event show` on the other hosts
+ * find it while this host does not answer. Read after the commit and
+ * sent without waiting, once the pass's actions have started. A copy
+ * over COPY_MAX leaves out the output of the attempts before the last,
+ * then the last's (NATS takes 1 MiB a message).
+ */
+#define COPY_MAX	(512 << 10)
+
+struct copy_id {
+	char	 run[UUID_LEN + 1];
+	char	 event[UUID_LEN + 1];
+};
+
+static char *
+copy_doc(struct dispatcher *d, MDB_txn *txn, const struct run_rec *run)
+{
+	json_t *o = run_rec_json(txn, &d->db, run), *h, *a;
+	char *doc, *in;
+	size_t i, n;
+	int pass;
+
+	json_object_set_new(o, "host", json_string(d->cl.host));
+	if ((in = db_run_inputs_get(txn, &d->db, run->id)) != NULL) {
+		json_object_set_new(o, "inputs", json_or_string(in,
+		    strlen(in)));
+		free(in);
+	}
+	h = json_object_get(o, "history");
+	n = json_array_size(h);
+	for (pass = 0; pass < 3; pass++) {
+		doc = json_dumps(o, JSON_COMPACT);
+		if (doc == NULL || strlen(doc) <= COPY_MAX || pass == 2)
+			break;
+		free(doc);
+		/* First the attempts before the last, then all. */
+		for (i = 0; i < n; i++) {
+			if (pass == 0 && i + 1 == n)
+				continue;
+			a = json_array_get(h, i);
+			json_object_set_new(a, "output", json_string(""));
+			json_object_set_new(a, "output_left_out", json_true());
+		}
+	}
+	json_decref(o);
+	if (doc != NULL && strlen(doc) > COPY_MAX) {
+		free(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+static void
+copy_runs(struct dispatcher *d, const struct copy_id *ids, int n)
+{
+	struct run_rec run;
+	MDB_txn *txn;
+	char *doc;
+	int i, sent = 0;
+
+	if (n == 0 || d->cl.nc == NULL ||
+	    (txn = db_begin(&d->db, DB_RUNS, 1)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (db_run_get(txn, &d->db, ids[i].run, &run) != 0)
+			continue;
+		if ((doc = copy_doc(d, txn, &run)) == NULL)
+			continue;
+		if (cluster_run_copy(&d->cl, ids[i].event, ids[i].run, doc,
+		    strlen(doc)) == 0)
+			sent++;
+		free(doc);
+	}
+	mdb_txn_abort(txn);
+	if (sent < n && !d->copies_failing)
+		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
+		    "unreachable for too long?): the other hosts show them "
+		    "as they were, or not at all, while this host does not "
+		    "answer", n - sent, n, CLUSTER_RUNS);
+	else if (sent == n && d->copies_failing)
+		log_info("cluster: the runs' copies are sent again");
+	d->copies_failing = sent < n;
+}
+
+/*
  * One pass over the runs: the attempts that ended are recorded and the
  * due runs claimed (when claim is set) in one transaction, synced once,
  * then the claimed actions start. A failed commit changes nothing: the
@@ -1036,8 +1125,9 @@ static void
 pass(struct dispatcher *d, int claim)
 {
 	static struct start starts[256];
+	static struct copy_id copies[1024];
 	struct job *done[1024];
-	int ndone = 0, nstart = 0, held = 0, free_slots, i, rc = 0;
+	int ndone = 0, nstart = 0, held = 0, free_slots, i, rc = 0, ncopy = 0;
 	int64_t now = now_us();
 	MDB_txn *txn;
 
@@ -1068,8 +1158,17 @@ pass(struct dispatcher *d, int claim)
 		unclaim(d, starts, nstart);
 		return;
 	}
+	for (i = 0; i < ndone && d->cl.nc != NULL; i++)
+		if (!(done[i]->kind == JOB_ENRICH && done[i]->ok)) {
+			str_copy(copies[ncopy].run, done[i]->run_id,
+			    sizeof(copies[ncopy].run));
+			str_copy(copies[ncopy].event, done[i]->event_id,
+			    sizeof(copies[ncopy].event));
+			ncopy++;
+		}
 	release_done(d, done, ndone);
 	launch(d, starts, nstart);
+	copy_runs(d, copies, ncopy);
 	/* Due runs all held back by their workflow's concurrency: look
 	 * again shortly rather than spin; ended attempts may have made
 	 * retries due: look again. */
@@ -1383,6 +1482,10 @@ main(int argc, char **argv)
 	d->integs.slim = 1;
 	integ_load_all(&d->integs, &d->cfg, warn_integ);
 	recover_running(d);
+	if (cluster_enabled() && (i = cluster_connect_later(&d->cl,
+	    "hookpipe-dispatcher", err, sizeof(err))) != 0)
+		fatal(i == 100 ? EXIT_PERMANENT : EXIT_TEMPORARY, "cluster: %s",
+		    err);
 	stage_ready(&d->st, &d->cfg);
 	loop(d);
 	log_info("stopping: %llu attempts succeeded, %llu failed",
@@ -1395,6 +1498,7 @@ main(int argc, char **argv)
 	}
 	zmq_ctx_term(d->zctx);
 	httpc_cleanup(&d->http);
+	cluster_close(&d->cl);
 	free(d->jobs);
 	integ_free_all(&d->integs);
 	db_close(&d->db);

@@ -26,13 +26,13 @@
 #include <zmq.h>
 
 #include "cluster.h"
-#include "runjson.h"
 #include "db.h"
 #include "dispatch.h"
 #include "integ.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
+#include "runjson.h"
 #include "stage.h"
 #include "zsock.h"
 
@@ -1018,12 +1018,27 @@ struct copy_id {
 	char	 event[UUID_LEN + 1];
 };
 
+/* The attempts before the last (all when all is set) without output. */
+static void
+outputs_left_out(json_t *history, int all)
+{
+	size_t i, n = json_array_size(history);
+	json_t *a;
+
+	for (i = 0; i < n; i++) {
+		if (!all && i + 1 == n)
+			continue;
+		a = json_array_get(history, i);
+		json_object_set_new(a, "output", json_string(""));
+		json_object_set_new(a, "output_left_out", json_true());
+	}
+}
+
 static char *
 copy_doc(struct dispatcher *d, MDB_txn *txn, const struct run_rec *run)
 {
-	json_t *o = run_rec_json(txn, &d->db, run), *h, *a;
+	json_t *o = run_rec_json(txn, &d->db, run);
 	char *doc, *in;
-	size_t i, n;
 	int pass;
 
 	json_object_set_new(o, "host", json_string(d->cl.host));
@@ -1032,27 +1047,17 @@ copy_doc(struct dispatcher *d, MDB_txn *txn, const struct run_rec *run)
 		    strlen(in)));
 		free(in);
 	}
-	h = json_object_get(o, "history");
-	n = json_array_size(h);
 	for (pass = 0; pass < 3; pass++) {
-		doc = json_dumps(o, JSON_COMPACT);
-		if (doc == NULL || strlen(doc) <= COPY_MAX || pass == 2)
+		if ((doc = json_dumps(o, JSON_COMPACT)) == NULL ||
+		    strlen(doc) <= COPY_MAX)
 			break;
 		free(doc);
-		/* First the attempts before the last, then all. */
-		for (i = 0; i < n; i++) {
-			if (pass == 0 && i + 1 == n)
-				continue;
-			a = json_array_get(h, i);
-			json_object_set_new(a, "output", json_string(""));
-			json_object_set_new(a, "output_left_out", json_true());
-		}
+		doc = NULL;
+		if (pass < 2)
+			outputs_left_out(json_object_get(o, "history"),
+			    pass == 1);
 	}
 	json_decref(o);
-	if (doc != NULL && strlen(doc) > COPY_MAX) {
-		free(doc);
-		doc = NULL;
-	}
 	return doc;
 }
 
@@ -1080,9 +1085,10 @@ copy_runs(struct dispatcher *d, const struct copy_id *ids, int n)
 	mdb_txn_abort(txn);
 	if (sent < n && !d->copies_failing)
 		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
-		    "unreachable for too long?): the other hosts show them "
-		    "as they were, or not at all, while this host does not "
-		    "answer", n - sent, n, CLUSTER_RUNS);
+		    "unreachable for longer than the library's buffer "
+		    "holds): while this host does not answer, the other "
+		    "hosts show those runs as they were before, or not at "
+		    "all", n - sent, n, CLUSTER_RUNS);
 	else if (sent == n && d->copies_failing)
 		log_info("cluster: the runs' copies are sent again");
 	d->copies_failing = sent < n;

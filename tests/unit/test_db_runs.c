@@ -6,6 +6,7 @@
 #include <ctype.h>
 
 #include "dbt.h"
+#include "runjson.h"
 #include "t.h"
 
 static int
@@ -135,6 +136,35 @@ main(void)
 	CHECK((in = db_run_inputs_get(txn, &db, r.id)) != NULL &&
 	    strcmp(in, "{\"x\":1}") == 0);
 	free(in);
+
+	/* Its JSON (runjson.c), as run show --json and the copies have it:
+	 * the history with a transaction only, next_at while it waits. */
+	{
+		json_t *o = run_rec_json(txn, &db, &r2), *h;
+
+		CHECK(strcmp(json_string_value(json_object_get(o, "status")),
+		    "succeeded") == 0);
+		h = json_object_get(o, "history");
+		CHECK(json_array_size(h) == 1 && json_integer_value(
+		    json_object_get(json_array_get(h, 0), "exit_code")) == 0);
+		CHECK(json_object_get(o, "next_at") == NULL);
+		json_decref(o);
+		r2.state = RUN_FAILED;
+		o = run_rec_json(NULL, &db, &r2);
+		CHECK(json_object_get(o, "history") == NULL);
+		CHECK(json_is_string(json_object_get(o, "next_at")));
+		json_decref(o);
+		r2.state = RUN_SUCCEEDED;
+		o = json_lossy("a\xffz", 3);
+		CHECK(strcmp(json_string_value(o), "a\xef\xbf\xbdz") == 0);
+		json_decref(o);
+		o = json_or_string("{\"x\":1}", 7);
+		CHECK(json_is_object(o));
+		json_decref(o);
+		o = json_or_string("{x", 2);
+		CHECK(json_is_string(o));
+		json_decref(o);
+	}
 
 	/* The cursor, and the tests caught. */
 	CHECK(db_cursor(txn, &db) == 0);

@@ -43,8 +43,9 @@ const struct cmd event_cmds[] = {
 	    "started, each with its attempts and the output of the last one "
 	    "('hookpipe run show RUN' shows every attempt's). ID may be a "
 	    "unique prefix of the id. In cluster mode the runs of every host "
-	    "whose admin stage answers, each with its host; --here: this "
-	    "host's only.", 1, "ID", NULL },
+	    "whose admin stage answers, each with its host, and the copies "
+	    "of the other hosts' runs (as they were when their last attempt "
+	    "ended); --here: this host's only.", 1, "ID", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -55,8 +56,10 @@ const struct cmd run_cmds[] = {
 	    "error and captured output (the first 64 KiB), then when the "
 	    "next attempt is due. RUN may be a unique prefix of the id. In "
 	    "cluster mode a run this host does not have is asked of the "
-	    "other hosts' admin stages (its host shown); --here: this "
-	    "host's only.", 1, "RUN", NULL },
+	    "other hosts' admin stages (its host shown), and, none having "
+	    "it, looked up by its whole id among the runs' copies (as it "
+	    "was when its last attempt ended); --here: this host's only.",
+	    1, "RUN", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 

@@ -4,7 +4,7 @@
 # host until the runs end there; once the operator forgets the host, a
 # router of another host routes those events again, takes their claims
 # over and runs them, once, under the same run ids; runs the host had
-# ended are not run again.
+# ended are not run again, and their copies show them.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -29,6 +29,7 @@ queued_on_b() {
 hookpipectl stop router >/dev/null 2>&1
 send_to "$BASE_B" 3
 check "host B runs three" wait_for 60 ran 3
+ended_b=$(on_b hookpipe runs --here --json | json 'd[0]["id"]')
 # Its marks of them are gone once it sees the runs ended (every 5 s:
 # the gauge read after a sweep that followed the runs' end).
 sleep 7
@@ -75,5 +76,10 @@ check "host A's marks end with its runs (/metrics)" \
     wait_for 20 marks_is "$HOOKPIPE_HOME" "$ADMIN" 0
 assert_eq "cluster status: none of B's left" 0 \
     "$(hookpipe cluster status --json | json 'd["forgotten"][0]["unfinished"]')"
+# What host B ended is not lost with it: its copy, on host A.
+assert_eq "run show on host A of a run host B had ended: its copy" \
+    "$ended_b succeeded $host_b" \
+    "$(hookpipe run show "$ended_b" --json |
+    json '" ".join([d["id"], d["status"], d["host"]])')"
 
 finish

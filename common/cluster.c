@@ -31,6 +31,7 @@
 #define DUP_WINDOW_S	120
 #define HOST_KEY_LEN	(2 + 32)	/* "h." + half a SHA-256, in hex */
 #define COPIES_MAX	256	/* of one event's runs read */
+#define CONNECT_AUTH_TRIES 3	/* a refusal of the credentials, tried */
 
 int
 cluster_enabled(void)
@@ -317,7 +318,7 @@ connect_to(struct cluster *c, const char *name, int later, char *err,
 	jsCtx *js = NULL;
 	jsOptions jo;
 	natsStatus s;
-	int n = 0, tls = 0, rc = 100;
+	int n = 0, tls = 0, rc = 100, tries;
 
 	memset(c, 0, sizeof(*c));
 	if ((v = env("HOOKPIPE_NATS")) == NULL) {
@@ -427,8 +428,22 @@ connect_to(struct cluster *c, const char *name, int later, char *err,
 		nats_why(s, err, errlen, "HOOKPIPE_NATS");
 		goto fail;
 	}
-	if ((s = natsConnection_Connect(&nc, o)) != NATS_OK &&
-	    !(later && s == NATS_NOT_YET_CONNECTED)) {
+	/*
+	 * A server with operator JWTs (a .creds file) refuses good
+	 * credentials now and then: 5 connections of 1,500 with
+	 * nats-server 2.9.10 and libnats 3.4.1, the server logging an
+	 * authentication error (the library's signatures of 20,000 random
+	 * nonces all verify with OpenSSL). Wrong ones are refused every
+	 * time: a refusal is tried again, twice.
+	 */
+	for (tries = 0; tries < CONNECT_AUTH_TRIES; tries++) {
+		natsConnection_Destroy(nc);
+		nc = NULL;
+		if ((s = natsConnection_Connect(&nc, o)) !=
+		    NATS_CONNECTION_AUTH_FAILED)
+			break;
+	}
+	if (s != NATS_OK && !(later && s == NATS_NOT_YET_CONNECTED)) {
 		rc = connect_why(s, tls, err, errlen);
 		goto fail;
 	}

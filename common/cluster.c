@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "runjson.h"
 #include "util.h"
 #include "version.h"
 
@@ -1699,7 +1700,9 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
  * stream keeping the last message of each subject. Sent without
  * waiting for the stream (core NATS, buffered by the library while it
  * reconnects): a copy lost in an outage is replaced at the run's next
- * change. -1 when the library refuses it (that buffer full).
+ * change. A router's copy of a run it created is kept only when the
+ * stream has none of it yet: a dispatcher's, sent over another
+ * connection, may get there first.
  */
 static int
 token_ok(const char *s)
@@ -1707,19 +1710,58 @@ token_ok(const char *s)
 	return *s != '\0' && strcspn(s, ".*> \t\r\n") == strlen(s);
 }
 
-int
-cluster_run_copy(struct cluster *c, const char *event_id, const char *run_id,
-    const char *doc, size_t len)
+static int
+copy_send(struct cluster *c, const struct run_rec *run, const char *doc,
+    int created)
 {
 	char subj[64 + 2 * UUID_LEN];
+	natsMsg *m = NULL;
+	natsStatus s;
 
-	if (c->nc == NULL || !token_ok(event_id) || !token_ok(run_id) ||
-	    len > INT_MAX)
+	if (!token_ok(run->event_id) || !token_ok(run->id))
 		return -1;
-	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s", event_id,
-	    run_id);
-	return natsConnection_Publish(c->nc, subj, doc, (int)len) == NATS_OK ?
-	    0 : -1;
+	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s", run->event_id,
+	    run->id);
+	s = natsMsg_Create(&m, subj, NULL, doc, (int)strlen(doc));
+	if (s == NATS_OK && created)
+		s = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence",
+		    "0");
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(c->nc, m);
+	natsMsg_Destroy(m);
+	return s == NATS_OK ? 0 : -1;
+}
+
+void
+cluster_copy_runs(struct cluster *c, struct db *db,
+    const char (*ids)[UUID_LEN + 1], int n, int created)
+{
+	struct run_rec run;
+	MDB_txn *txn;
+	char *doc;
+	int i, sent = 0;
+
+	if (n == 0 || c->nc == NULL ||
+	    (txn = db_begin(db, DB_RUNS, 1)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (db_run_get(txn, db, ids[i], &run) != 0 ||
+		    (doc = run_copy_json(txn, db, &run, c->host)) == NULL)
+			continue;
+		if (copy_send(c, &run, doc, created) == 0)
+			sent++;
+		free(doc);
+	}
+	mdb_txn_abort(txn);
+	if (sent < n && !c->copies_failing)
+		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
+		    "unreachable for longer than the library's buffer "
+		    "holds): while this host does not answer, the other "
+		    "hosts show those runs as they were before, or not at "
+		    "all", n - sent, n, CLUSTER_RUNS);
+	else if (sent == n && c->copies_failing)
+		log_info("cluster: the runs' copies are sent again");
+	c->copies_failing = sent < n;
 }
 
 /* The last copy on subj (which may hold a wildcard) appended to a: 0,

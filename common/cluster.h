@@ -40,6 +40,8 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#include "util.h"
+
 struct db;
 struct event_rec;
 
@@ -80,6 +82,7 @@ struct cluster {
 	void	*claims;	/* kvStore, once opened */
 	void	*answers;	/* natsSubscription: asks this host answers */
 	void	*hosts;		/* kvStore, once opened */
+	int	 copies_failing;	/* run copies not sent: said */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
 	/* The router's: 1 when a host's runs are to be taken over. */
@@ -186,13 +189,15 @@ int	cluster_run_claim(struct cluster *, const char *run_id, char *owner,
 /* Give a claim up: the run it was for was not created (best effort). */
 void	cluster_run_unclaim(struct cluster *, const char *run_id);
 /*
- * A run's copy (doc: its JSON, with "host"), sent without waiting: 0, -1
- * when not sent. The copies of a run (event_id may be NULL) or of an
- * event's runs (run_id NULL): an array of their JSON, each with "copy":
- * true; NULL with err when NATS does not answer.
+ * Copies of the runs ids (read in db/runs) sent to HOOKPIPE_RUNS without
+ * waiting; created: the router's, of runs it just created, kept only
+ * where the stream has no copy yet. Says in the log when copies cannot
+ * be sent, and when they are again. The copies of a run (event_id may
+ * be NULL) or of an event's runs (run_id NULL): an array of their JSON,
+ * each with "copy": true; NULL with err when NATS does not answer.
  */
-int	cluster_run_copy(struct cluster *, const char *event_id,
-	    const char *run_id, const char *doc, size_t len);
+void	cluster_copy_runs(struct cluster *, struct db *,
+	    const char (*ids)[UUID_LEN + 1], int n, int created);
 json_t	*cluster_run_copies(struct cluster *, const char *event_id,
 	    const char *run_id, char *err, size_t errlen);
 

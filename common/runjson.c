@@ -4,6 +4,8 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -105,4 +107,48 @@ run_rec_json(MDB_txn *txn, struct db *db, const struct run_rec *r)
 		json_object_set_new(o, "history", h);
 	}
 	return o;
+}
+
+/* The attempts before the last (all when all is set) without output. */
+static void
+outputs_left_out(json_t *history, int all)
+{
+	size_t i, n = json_array_size(history);
+	json_t *a;
+
+	for (i = 0; i < n; i++) {
+		if (!all && i + 1 == n)
+			continue;
+		a = json_array_get(history, i);
+		json_object_set_new(a, "output", json_string(""));
+		json_object_set_new(a, "output_left_out", json_true());
+	}
+}
+
+char *
+run_copy_json(MDB_txn *txn, struct db *db, const struct run_rec *run,
+    const char *host)
+{
+	json_t *o = run_rec_json(txn, db, run);
+	char *doc, *in;
+	int pass;
+
+	json_object_set_new(o, "host", json_string(host));
+	if ((in = db_run_inputs_get(txn, db, run->id)) != NULL) {
+		json_object_set_new(o, "inputs", json_or_string(in,
+		    strlen(in)));
+		free(in);
+	}
+	for (pass = 0; pass < 3; pass++) {
+		if ((doc = json_dumps(o, JSON_COMPACT)) == NULL ||
+		    strlen(doc) <= RUN_COPY_MAX)
+			break;
+		free(doc);
+		doc = NULL;
+		if (pass < 2)
+			outputs_left_out(json_object_get(o, "history"),
+			    pass == 1);
+	}
+	json_decref(o);
+	return doc;
 }

@@ -21,4 +21,15 @@ json_t	*attempt_json(const struct attempt_rec *);
 /* With "history", every attempt, when txn (on db/runs) is given. */
 json_t	*run_rec_json(MDB_txn *txn, struct db *, const struct run_rec *);
 
+/*
+ * A run's copy, in cluster mode (see cluster_copy_runs): its JSON with
+ * every attempt, its inputs and host, at most RUN_COPY_MAX bytes (NATS
+ * takes 1 MiB a message): past that the attempts before the last lose
+ * their output ("output_left_out": true), then the last; NULL when
+ * still over, or out of memory.
+ */
+#define RUN_COPY_MAX	(512 << 10)
+char	*run_copy_json(MDB_txn *txn, struct db *, const struct run_rec *,
+	    const char *host);
+
 #endif

@@ -32,7 +32,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
-#include "runjson.h"
 #include "stage.h"
 #include "zsock.h"
 
@@ -68,9 +67,8 @@ struct dispatcher {
 	 * again (a definition changed between the child's load and ours). */
 	char		 enriched[64][UUID_LEN + 1];
 	int		 nenriched;
-	/* Cluster mode: where the runs' copies go (copy_runs). */
+	/* Cluster mode: where the runs' copies go. */
 	struct cluster	 cl;
-	int		 copies_failing;
 };
 
 static const char usage[] =
@@ -1004,97 +1002,6 @@ release_done(struct dispatcher *d, struct job **done, int ndone)
 }
 
 /*
- * Cluster mode: a copy of each run whose attempt ended goes to
- * HOOKPIPE_RUNS, where `run show` and `event show` on the other hosts
- * find it while this host does not answer. Read after the commit and
- * sent without waiting, once the pass's actions have started. A copy
- * over COPY_MAX leaves out the output of the attempts before the last,
- * then the last's (NATS takes 1 MiB a message).
- */
-#define COPY_MAX	(512 << 10)
-
-struct copy_id {
-	char	 run[UUID_LEN + 1];
-	char	 event[UUID_LEN + 1];
-};
-
-/* The attempts before the last (all when all is set) without output. */
-static void
-outputs_left_out(json_t *history, int all)
-{
-	size_t i, n = json_array_size(history);
-	json_t *a;
-
-	for (i = 0; i < n; i++) {
-		if (!all && i + 1 == n)
-			continue;
-		a = json_array_get(history, i);
-		json_object_set_new(a, "output", json_string(""));
-		json_object_set_new(a, "output_left_out", json_true());
-	}
-}
-
-static char *
-copy_doc(struct dispatcher *d, MDB_txn *txn, const struct run_rec *run)
-{
-	json_t *o = run_rec_json(txn, &d->db, run);
-	char *doc, *in;
-	int pass;
-
-	json_object_set_new(o, "host", json_string(d->cl.host));
-	if ((in = db_run_inputs_get(txn, &d->db, run->id)) != NULL) {
-		json_object_set_new(o, "inputs", json_or_string(in,
-		    strlen(in)));
-		free(in);
-	}
-	for (pass = 0; pass < 3; pass++) {
-		if ((doc = json_dumps(o, JSON_COMPACT)) == NULL ||
-		    strlen(doc) <= COPY_MAX)
-			break;
-		free(doc);
-		doc = NULL;
-		if (pass < 2)
-			outputs_left_out(json_object_get(o, "history"),
-			    pass == 1);
-	}
-	json_decref(o);
-	return doc;
-}
-
-static void
-copy_runs(struct dispatcher *d, const struct copy_id *ids, int n)
-{
-	struct run_rec run;
-	MDB_txn *txn;
-	char *doc;
-	int i, sent = 0;
-
-	if (n == 0 || d->cl.nc == NULL ||
-	    (txn = db_begin(&d->db, DB_RUNS, 1)) == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		if (db_run_get(txn, &d->db, ids[i].run, &run) != 0)
-			continue;
-		if ((doc = copy_doc(d, txn, &run)) == NULL)
-			continue;
-		if (cluster_run_copy(&d->cl, ids[i].event, ids[i].run, doc,
-		    strlen(doc)) == 0)
-			sent++;
-		free(doc);
-	}
-	mdb_txn_abort(txn);
-	if (sent < n && !d->copies_failing)
-		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
-		    "unreachable for longer than the library's buffer "
-		    "holds): while this host does not answer, the other "
-		    "hosts show those runs as they were before, or not at "
-		    "all", n - sent, n, CLUSTER_RUNS);
-	else if (sent == n && d->copies_failing)
-		log_info("cluster: the runs' copies are sent again");
-	d->copies_failing = sent < n;
-}
-
-/*
  * One pass over the runs: the attempts that ended are recorded and the
  * due runs claimed (when claim is set) in one transaction, synced once,
  * then the claimed actions start. A failed commit changes nothing: the
@@ -1131,7 +1038,7 @@ static void
 pass(struct dispatcher *d, int claim)
 {
 	static struct start starts[256];
-	static struct copy_id copies[1024];
+	static char copies[1024][UUID_LEN + 1];
 	struct job *done[1024];
 	int ndone = 0, nstart = 0, held = 0, free_slots, i, rc = 0, ncopy = 0;
 	int64_t now = now_us();
@@ -1164,17 +1071,16 @@ pass(struct dispatcher *d, int claim)
 		unclaim(d, starts, nstart);
 		return;
 	}
+	/* Cluster mode: a copy of each run whose attempt ended, for the
+	 * other hosts to show while this one does not answer; once the
+	 * pass's actions have started. */
 	for (i = 0; i < ndone && d->cl.nc != NULL; i++)
-		if (!(done[i]->kind == JOB_ENRICH && done[i]->ok)) {
-			str_copy(copies[ncopy].run, done[i]->run_id,
-			    sizeof(copies[ncopy].run));
-			str_copy(copies[ncopy].event, done[i]->event_id,
-			    sizeof(copies[ncopy].event));
-			ncopy++;
-		}
+		if (!(done[i]->kind == JOB_ENRICH && done[i]->ok))
+			str_copy(copies[ncopy++], done[i]->run_id,
+			    sizeof(copies[0]));
 	release_done(d, done, ndone);
 	launch(d, starts, nstart);
-	copy_runs(d, copies, ncopy);
+	cluster_copy_runs(&d->cl, &d->db, copies, ncopy, 0);
 	/* Due runs all held back by their workflow's concurrency: look
 	 * again shortly rather than spin; ended attempts may have made
 	 * retries due: look again. */

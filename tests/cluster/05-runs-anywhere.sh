@@ -65,22 +65,9 @@ assert_eq "a run no host has: exit 1" 1 "$rc"
 # A run whose answer is over the NATS servers' message limit (1 MiB):
 # three attempts of 64 KiB of output each, control characters that JSON
 # writes in six bytes. Host B answers in parts; host A shows it whole.
-# shellcheck disable=SC2016 # expanded by the action's /bin/sh
-hookpipe workflow create big --retries 2 \
-    --exec 'head -c 65536 /dev/zero | tr "\0" "\001"; exit 1' >/dev/null
-hookpipe workflow trigger big --sub "$SUB_ID" --event batch.failed >/dev/null
-hookpipe workflow publish big >/dev/null
-check "host B has workflow big" wait_for 30 published_on_b big
-hookpipectl stop router >/dev/null 2>&1
-BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" \
-    "$(payload batch.failed "$T_DIR/f.json")"
-big_dead() {
-	on_b hookpipe runs --here --workflow big --json 2>/dev/null |
-	    grep -q '"dead"'
-}
-check "host B ran workflow big three times" wait_for 60 big_dead
+big_dead_on_b
 start_stack
-rb=$(on_b hookpipe runs --here --workflow big --json | json 'd[0]["id"]')
+rb=$BIG
 out=$(hookpipe run show "$rb" --json 2>&1)
 assert_eq "run show on host A: host B's answer of over 1 MiB, whole" \
     "$rb dead 3" \

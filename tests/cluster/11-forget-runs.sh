@@ -17,9 +17,6 @@ marks_is() {
 	[ "$(awk '$1 == "hookpipe_queue_depth{queue=\"marks\"}" { print $2 }' \
 	    <<<"$HTTP_BODY")" = "$3" ]
 }
-ran() {
-	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
-}
 queued_on_b() {
 	[ "$(on_b hookpipe runs --here --status queued --json |
 	    json 'len(d)')" -ge "$1" ]

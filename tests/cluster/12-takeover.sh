@@ -12,9 +12,6 @@ cluster_init
 two_hosts
 ran_on_both tk
 
-ran() {
-	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
-}
 queued_on_b() {
 	[ "$(on_b hookpipe runs --here --status queued --json |
 	    json 'len(d)')" -ge "$1" ]

@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# Cluster mode, the runs of a host that is down: each dispatcher sends a
-# copy of a run to HOOKPIPE_RUNS as its attempt ends, and `run show` and
-# `event show` on another host show that copy, with its host, while the
-# host does not answer; a copy over 512 KiB leaves out the output of
-# the attempts before the last; the host back, its own answer again.
+# Cluster mode, the runs of a host that is down: each router sends a
+# copy of a run to HOOKPIPE_RUNS as it creates it, each dispatcher as
+# an attempt ends, and `run show` and `event show` on another host show
+# that copy, with its host, while the host does not answer; a copy over
+# 512 KiB leaves out the output of the attempts before the last; the
+# host back, its own answer again.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
 two_hosts
 ran_on_both rc
-
-ran() {
-	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
-}
 
 # Host A's router stopped: host B routes, and runs, everything.
 hookpipectl stop router >/dev/null 2>&1
@@ -21,25 +18,22 @@ check "host B ran two" wait_for 60 ran 2
 
 # A run whose copy is over 512 KiB: three attempts of 64 KiB of output
 # each, control characters that JSON writes in six bytes.
-# shellcheck disable=SC2016 # expanded by the action's /bin/sh
-hookpipe workflow create big --retries 2 \
-    --exec 'head -c 65536 /dev/zero | tr "\0" "\001"; exit 1' >/dev/null
-hookpipe workflow trigger big --sub "$SUB_ID" --event batch.failed >/dev/null
-hookpipe workflow publish big >/dev/null
-check "host B has workflow big" wait_for 30 published_on_b big
-BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" \
-    "$(payload batch.failed "$T_DIR/f.json")"
-big_dead() {
-	on_b hookpipe runs --here --workflow big --json 2>/dev/null |
-	    grep -q '"dead"'
-}
-check "host B ran workflow big three times" wait_for 60 big_dead
+big_dead_on_b
 
 rb=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["id"]')
 ev=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["event_id"]')
-big=$(on_b hookpipe runs --here --workflow big --json | json 'd[0]["id"]')
 host_b=$(on_b hookpipe cluster status --json |
     json '"\n".join(h["host"] for h in d["hosts"])' | grep -F ":$HOME_B")
+
+# A run host B created and has not run: its dispatcher stopped.
+on_b hookpipectl stop dispatcher >/dev/null 2>&1
+queued_on_b() {
+	[ "$(on_b hookpipe runs --here --status queued --json |
+	    json 'len(d)')" -ge 1 ]
+}
+send_to "$BASE_A" 1
+check "host B has a run queued" wait_for 60 queued_on_b
+rq=$(on_b hookpipe runs --here --status queued --json | json 'd[0]["id"]')
 
 # Host B down.
 on_b hookpipectl stop >/dev/null 2>&1
@@ -54,6 +48,11 @@ assert_contains "it says the host does not answer" \
     "That host does not answer: this is the run's copy" "$out"
 assert_contains "and shows the run's status" "succeeded" "$out"
 
+out=$(hookpipe run show "$rq" --json 2>&1)
+assert_eq "a run host B created and had not run: its router's copy" \
+    "$rq queued True 0" \
+    "$(json '" ".join([d["id"], d["status"], str(d.get("copy")), str(len(d["history"]))])' <<<"$out")"
+
 out=$(hookpipe event show "$ev" --json 2>&1)
 assert_eq "event show on host A: host B's run of the event, its copy" \
     "$rb True" \
@@ -62,7 +61,7 @@ out=$(hookpipe event show "$ev" 2>&1)
 assert_contains "in text, the run with its host" \
     "(which does not answer: its copy)" "$out"
 
-out=$(hookpipe run show "$big" --json 2>&1)
+out=$(hookpipe run show "$BIG" --json 2>&1)
 assert_eq "a copy over 512 KiB: every attempt, the last one's output whole" \
     "dead 3 0 0 65536" \
     "$(json '" ".join([d["status"], str(len(d["history"]))] + [str(len(a["output"])) for a in d["history"]])' <<<"$out")"
@@ -83,5 +82,13 @@ answers_b() {
 	    grep -qx true
 }
 check "host B back: run show on host A shows B's answer" wait_for 30 answers_b
+# The queued run, run now: its dispatcher's copy replaces the router's.
+on_b hookpipectl stop >/dev/null 2>&1
+copy_of_rq_ran() {
+	hookpipe run show "$rq" --json 2>/dev/null |
+	    json 'd.get("copy") and d["status"] == "succeeded"' | grep -qx true
+}
+check "host B ran the queued run and is down again: its copy says so" \
+    wait_for 30 copy_of_rq_ran
 
 finish

@@ -180,6 +180,34 @@ ran_on_both() {
 	check "host B has the workflow" wait_for 30 published_on_b
 }
 
+# ran N: N events or more ran ($RAN), each counted once.
+ran() {
+	[ "$(sort -u "$RAN" | wc -l)" -ge "$1" ]
+}
+
+# big_dead_on_b: a workflow big whose three attempts each print 64 KiB
+# of control characters (JSON writes each in six bytes: 384 KiB an
+# attempt) and fail, made on host A; one event of it delivered to host
+# A with A's router stopped (it stays stopped), so that host B routes
+# it and runs it to dead. BIG: that run's id.
+big_dead_on_b() {
+	# shellcheck disable=SC2016 # expanded by the action's /bin/sh
+	hookpipe workflow create big --retries 2 \
+	    --exec 'head -c 65536 /dev/zero | tr "\0" "\001"; exit 1' >/dev/null
+	hookpipe workflow trigger big --sub "$SUB_ID" --event batch.failed \
+	    >/dev/null
+	hookpipe workflow publish big >/dev/null
+	check "host B has workflow big" wait_for 30 published_on_b big
+	hookpipectl stop router >/dev/null 2>&1
+	BASE=$BASE_A deliver "$SUB_ID" "$SUB_SECRET" \
+	    "$(payload batch.failed "$T_DIR/f.json")"
+	check "host B ran workflow big three times" wait_for 60 eval \
+	    'on_b hookpipe runs --here --workflow big --json 2>/dev/null |
+	    grep -q "\"dead\""'
+	BIG=$(on_b hookpipe runs --here --workflow big --json |
+	    json 'd[0]["id"]')
+}
+
 # ran_once_here FILE IDS: each event of FILE (an id a line) ran once
 # ($RAN), and this host's runs have the ids IDS (sorted, one space
 # between), those another host had made.

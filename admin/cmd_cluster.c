@@ -471,9 +471,8 @@ newest_first(const void *x, const void *y)
 
 /*
  * An event's runs on hosts that did not answer (down, cut off): their
- * copies in HOOKPIPE_RUNS, as each was when created or when its last
- * attempt ended (the routers and the dispatchers send them), those of
- * runs already listed left out.
+ * copies in HOOKPIPE_RUNS, as each was when its last attempt ended (the
+ * dispatchers send them), those of runs already listed left out.
  */
 static void
 runs_add_copies(struct ctx *ctx, struct cluster *cl, json_t *runs,

@@ -44,9 +44,8 @@ const struct cmd event_cmds[] = {
 	    "('hookpipe run show RUN' shows every attempt's). ID may be a "
 	    "unique prefix of the id. In cluster mode the runs of every host "
 	    "whose admin stage answers, each with its host, and the copies "
-	    "of the other hosts' runs (as they were when created or when "
-	    "their last attempt ended); --here: this host's only.", 1, "ID",
-	    NULL },
+	    "of the other hosts' runs (as they were when their last attempt "
+	    "ended); --here: this host's only.", 1, "ID", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -59,8 +58,8 @@ const struct cmd run_cmds[] = {
 	    "cluster mode a run this host does not have is asked of the "
 	    "other hosts' admin stages (its host shown), and, none having "
 	    "it, looked up by its whole id among the runs' copies (as it "
-	    "was when created or when its last attempt ended); --here: this "
-	    "host's only.", 1, "RUN", NULL },
+	    "was when its last attempt ended); --here: this host's only.",
+	    1, "RUN", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -1160,8 +1159,7 @@ run_show_remote(struct ctx *ctx, const char *arg)
 	printf("\n");
 	if (json_is_true(json_object_get(o, "copy")))
 		printf("\nThat host does not answer: this is the run's copy, "
-		    "as it was when created\nor when its last attempt "
-		    "ended.\n");
+		    "as it was when its\nlast attempt ended.\n");
 	json_decref(o);
 	return EXIT_OK;
 }

@@ -1700,9 +1700,7 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
  * stream keeping the last message of each subject. Sent without
  * waiting for the stream (core NATS, buffered by the library while it
  * reconnects): a copy lost in an outage is replaced at the run's next
- * change. A router's copy of a run it created is kept only when the
- * stream has none of it yet: a dispatcher's, sent over another
- * connection, may get there first.
+ * change.
  */
 static int
 token_ok(const char *s)
@@ -1711,30 +1709,21 @@ token_ok(const char *s)
 }
 
 static int
-copy_send(struct cluster *c, const struct run_rec *run, const char *doc,
-    int created)
+copy_send(struct cluster *c, const struct run_rec *run, const char *doc)
 {
 	char subj[64 + 2 * UUID_LEN];
-	natsMsg *m = NULL;
-	natsStatus s;
 
 	if (!token_ok(run->event_id) || !token_ok(run->id))
 		return -1;
 	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s", run->event_id,
 	    run->id);
-	s = natsMsg_Create(&m, subj, NULL, doc, (int)strlen(doc));
-	if (s == NATS_OK && created)
-		s = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence",
-		    "0");
-	if (s == NATS_OK)
-		s = natsConnection_PublishMsg(c->nc, m);
-	natsMsg_Destroy(m);
-	return s == NATS_OK ? 0 : -1;
+	return natsConnection_Publish(c->nc, subj, doc, (int)strlen(doc)) ==
+	    NATS_OK ? 0 : -1;
 }
 
 void
 cluster_copy_runs(struct cluster *c, struct db *db,
-    const char (*ids)[UUID_LEN + 1], int n, int created)
+    const char (*ids)[UUID_LEN + 1], int n)
 {
 	struct run_rec run;
 	MDB_txn *txn;
@@ -1748,7 +1737,7 @@ cluster_copy_runs(struct cluster *c, struct db *db,
 		if (db_run_get(txn, db, ids[i], &run) != 0 ||
 		    (doc = run_copy_json(txn, db, &run, c->host)) == NULL)
 			continue;
-		if (copy_send(c, &run, doc, created) == 0)
+		if (copy_send(c, &run, doc) == 0)
 			sent++;
 		free(doc);
 	}

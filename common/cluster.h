@@ -190,14 +190,14 @@ int	cluster_run_claim(struct cluster *, const char *run_id, char *owner,
 void	cluster_run_unclaim(struct cluster *, const char *run_id);
 /*
  * Copies of the runs ids (read in db/runs) sent to HOOKPIPE_RUNS without
- * waiting; created: the router's, of runs it just created, kept only
- * where the stream has no copy yet. Says in the log when copies cannot
- * be sent, and when they are again. The copies of a run (event_id may
- * be NULL) or of an event's runs (run_id NULL): an array of their JSON,
- * each with "copy": true; NULL with err when NATS does not answer.
+ * waiting (the dispatcher's, as attempts end). Says in the log when
+ * copies cannot be sent, and when they are again. The copies of a run
+ * (event_id may be NULL) or of an event's runs (run_id NULL): an array
+ * of their JSON, each with "copy": true; NULL with err when NATS does
+ * not answer.
  */
 void	cluster_copy_runs(struct cluster *, struct db *,
-	    const char (*ids)[UUID_LEN + 1], int n, int created);
+	    const char (*ids)[UUID_LEN + 1], int n);
 json_t	*cluster_run_copies(struct cluster *, const char *event_id,
 	    const char *run_id, char *err, size_t errlen);
 

@@ -1080,7 +1080,7 @@ pass(struct dispatcher *d, int claim)
 			    sizeof(copies[0]));
 	release_done(d, done, ndone);
 	launch(d, starts, nstart);
-	cluster_copy_runs(&d->cl, &d->db, copies, ncopy, 0);
+	cluster_copy_runs(&d->cl, &d->db, copies, ncopy);
 	/* Due runs all held back by their workflow's concurrency: look
 	 * again shortly rather than spin; ended attempts may have made
 	 * retries due: look again. */

@@ -631,9 +631,6 @@ route_pending(struct router *r)
 		 * batch is enough. */
 		if (runs.n > 0)
 			hint_dispatcher(r, runs.id[runs.n - 1]);
-		if (r->cl != NULL)
-			cluster_copy_runs(&r->cl->c, &r->db, runs.id, runs.n,
-			    1);
 	} while (more && n > 0 && mono_ms() < end);
 	return more && n > 0;
 }
@@ -1271,9 +1268,6 @@ route_fetched(struct router *r)
 	metrics_add(M_EVENTS_ROUTED, NULL, NULL, (uint64_t)k);
 	if (runs.n > 0)
 		hint_dispatcher(r, runs.id[runs.n - 1]);
-	/* A copy of each run made, for the other hosts to show while this
-	 * one does not answer (the dispatcher's replace it). */
-	cluster_copy_runs(&q->c, &r->db, runs.id, runs.n, 1);
 	return k == 0 && q->n > 0 ? 2 : 1;
 }
 

@@ -431,7 +431,7 @@ connect_to(struct cluster *c, const char *name, int later, char *err,
 	}
 	/*
 	 * A server with operator JWTs (a .creds file) refuses good
-	 * credentials now and then: 5 connections of 1,500 with
+	 * credentials now and then: 5 connections of 1,200 with
 	 * nats-server 2.9.10 and libnats 3.4.1, the server logging an
 	 * authentication error (the library's signatures of 20,000 random
 	 * nonces all verify with OpenSSL). Wrong ones are refused every

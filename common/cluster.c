@@ -1267,9 +1267,8 @@ cluster_route_fetch(struct cluster *c, void **msgs, int max, int ms,
 	fr.NoWait = true;
 	fr.Expires = (int64_t)(ms > 0 ? ms : 1) * 1000000;
 	s = natsSubscription_FetchRequest(&l, c->route, &fr);
-	if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
+	if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND)
 		return 0;
-	}
 	if (s != NATS_OK) {
 		nats_why(s, err, errlen, "consumer " CLUSTER_ROUTER);
 		natsMsgList_Destroy(&l);
@@ -1728,29 +1727,29 @@ cluster_copy_runs(struct cluster *c, struct db *db,
 	struct run_rec run;
 	MDB_txn *txn;
 	char *doc;
-	int i, sent = 0;
+	int i, failed = 0;
 
 	if (n == 0 || c->nc == NULL ||
 	    (txn = db_begin(db, DB_RUNS, 1)) == NULL)
 		return;
+	/* A run gone meanwhile (pruned) has nothing to copy. */
 	for (i = 0; i < n; i++) {
 		if (db_run_get(txn, db, ids[i], &run) != 0 ||
 		    (doc = run_copy_json(txn, db, &run, c->host)) == NULL)
 			continue;
-		if (copy_send(c, &run, doc) == 0)
-			sent++;
+		failed += copy_send(c, &run, doc) != 0;
 		free(doc);
 	}
 	mdb_txn_abort(txn);
-	if (sent < n && !c->copies_failing)
+	if (failed > 0 && !c->copies_failing)
 		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
 		    "unreachable for longer than the library's buffer "
 		    "holds): while this host does not answer, the other "
 		    "hosts show those runs as they were before, or not at "
-		    "all", n - sent, n, CLUSTER_RUNS);
-	else if (sent == n && c->copies_failing)
+		    "all", failed, n, CLUSTER_RUNS);
+	else if (failed == 0 && c->copies_failing)
 		log_info("cluster: the runs' copies are sent again");
-	c->copies_failing = sent < n;
+	c->copies_failing = failed > 0;
 }
 
 /* The last copy on subj (which may hold a wildcard) appended to a: 0,

@@ -1450,10 +1450,13 @@ main(int argc, char **argv)
 		/* Cluster mode: the fetch waits, not the poll, unless the
 		 * consumer cannot be reached or what it holds waits for the
 		 * verifier's copies (its hint ends the wait). */
-		if (r->cl != NULL)
-			wait = fetched == 2 ? (wait < RCL_COPY_MS ? wait :
-			    RCL_COPY_MS) : fetched >= 0 ? 0 : wait <
-			    RCL_WAIT_MS ? wait : RCL_WAIT_MS;
+		if (r->cl != NULL) {
+			int64_t most = fetched == 2 ? RCL_COPY_MS :
+			    fetched < 0 ? RCL_WAIT_MS : 0;
+
+			if (wait > most)
+				wait = most;
+		}
 		if ((ready = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait)) ==
 		    -1 && errno != EINTR)
 			fatal(EXIT_TEMPORARY, "zmq_poll: %s",

@@ -411,7 +411,7 @@ cluster_status_cmd(struct ctx *ctx, const struct cmd *c, int argc,
  * test in cluster mode): this host's, then the other hosts' as their
  * admin stages answer the ask CLUSTER_ASK_RUNS (see answer_runs in
  * admind.c). A host whose admin stage does not answer (stopped, cut off)
- * is not listed.
+ * is listed as its runs' copies in HOOKPIPE_RUNS have it.
  */
 #define ASK_MS	3000
 
@@ -419,6 +419,7 @@ struct ask_runs {
 	const char	*self;		/* this host's name: its answer skipped */
 	json_t		*runs;		/* hookpipe runs: appended to */
 	json_t		*run;		/* run show: the first found */
+	json_t		*answered;	/* the hosts that answered */
 	const char	*event;		/* runs of that event only */
 	int		 test;		/* test runs only */
 };
@@ -442,8 +443,11 @@ runs_answer(void *arg, json_t *ans)
 	json_t *a = json_object_get(ans, "answer"), *r;
 	size_t i;
 
-	if (host == NULL || strcmp(host, q->self) == 0 ||
-	    json_integer_value(json_object_get(ans, "status")) != 0)
+	if (host == NULL || strcmp(host, q->self) == 0)
+		return;
+	if (q->answered != NULL)
+		json_array_append_new(q->answered, json_string(host));
+	if (json_integer_value(json_object_get(ans, "status")) != 0)
 		return;
 	if (q->runs != NULL && json_is_array(a))
 		json_array_foreach(a, i, r) {
@@ -469,36 +473,63 @@ newest_first(const void *x, const void *y)
 	return strcmp(b ? b : "", a ? a : "");
 }
 
+/* A copy the command lists: of its workspace, and as its filters say. */
+struct copy_want {
+	struct ctx		*ctx;
+	const struct runs_ask	*ra;
+	json_t			*runs;	/* listed already: not again */
+};
+
+static int
+copy_wanted(void *arg, json_t *c)
+{
+	struct copy_want *w = arg;
+	json_t *r;
+	size_t i;
+
+	if (strcmp(field(c, "workspace"), w->ctx->ws) != 0 ||
+	    (w->ra->workflow != NULL && strcmp(field(c, "workflow"),
+	    w->ra->workflow) != 0) ||
+	    (w->ra->status != NULL && strcmp(field(c, "status"),
+	    w->ra->status) != 0) ||
+	    (w->ra->test && !json_is_true(json_object_get(c, "test"))))
+		return 0;
+	/* A run taken over: the host that has it now answered for it. */
+	json_array_foreach(w->runs, i, r)
+		if (strcmp(field(c, "id"), field(r, "id")) == 0)
+			return 0;
+	return 1;
+}
+
 /*
- * An event's runs on hosts that did not answer (down, cut off): their
- * copies in HOOKPIPE_RUNS, as each was when its last attempt ended (the
- * dispatchers send them), those of runs already listed left out.
+ * The runs of hosts that did not answer (down, cut off): an event's
+ * copies, or each such host's newest copies, as each run was when its
+ * last attempt ended (the dispatchers send them).
  */
 static void
 runs_add_copies(struct ctx *ctx, struct cluster *cl, json_t *runs,
-    const struct runs_ask *ra)
+    const struct runs_ask *ra, json_t *answered, int64_t lim)
 {
-	json_t *copies, *c, *r;
+	struct copy_want w = { ctx, ra, runs };
+	json_t *copies, *c;
 	char err[1024];
-	size_t i, j;
+	size_t i;
 
-	if ((copies = cluster_run_copies(cl, ra->event, NULL, err,
+	if (ra->event == NULL) {
+		copies = json_array();
+		if (cluster_host_copies(cl, answered, copy_wanted, &w,
+		    (size_t)lim, copies, err, sizeof(err)) == -1)
+			warnmsg("cluster: %s: the runs of hosts that do not "
+			    "answer are not listed", err);
+	} else if ((copies = cluster_run_copies(cl, ra->event, NULL, err,
 	    sizeof(err))) == NULL) {
 		warnmsg("cluster: %s: the runs of hosts that do not answer are "
 		    "not listed", err);
 		return;
 	}
-	json_array_foreach(copies, i, c) {
-		int have = 0;
-
-		if (strcmp(field(c, "workspace"), ctx->ws) != 0 ||
-		    (ra->test && !json_is_true(json_object_get(c, "test"))))
-			continue;
-		json_array_foreach(runs, j, r)
-			have |= strcmp(field(c, "id"), field(r, "id")) == 0;
-		if (!have)
+	json_array_foreach(copies, i, c)
+		if (ra->event == NULL || copy_wanted(&w, c))
 			json_array_append(runs, c);
-	}
 	json_decref(copies);
 }
 
@@ -521,6 +552,7 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
 	json_array_foreach(runs, i, r)
 		json_object_set_new(r, "host", json_string(cl.host));
 	q.self = cl.host;
+	q.answered = json_array();
 	req = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:b}", "what",
 	    "runs", "workspace", ctx->ws, "workflow", ra->workflow, "status",
 	    ra->status, "event", ra->event, "limit", ra->limit, "test",
@@ -530,8 +562,9 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
 	json_decref(req);
 	if (rc == -1)
 		warnmsg("cluster: %s: this host's runs only", err);
-	else if (ra->event != NULL)
-		runs_add_copies(ctx, &cl, runs, ra);
+	else
+		runs_add_copies(ctx, &cl, runs, ra, q.answered, lim);
+	json_decref(q.answered);
 	cluster_close(&cl);
 	/* Newest first, as one host lists them, and no more than asked. */
 	n = json_array_size(runs);

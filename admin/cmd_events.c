@@ -900,6 +900,7 @@ static int
 runs_print_hosts(json_t *a, int filtered)
 {
 	char when[40], att[48], wf[NAME_MAX_LEN + 8], err[ERROR_WIDTH + 4];
+	char host[CLUSTER_HOST_LEN + 8];
 	struct table t;
 	const char *e, *st;
 	json_t *r;
@@ -920,11 +921,14 @@ runs_print_hosts(json_t *a, int filtered)
 		e = json_string_value(json_object_get(r, "last_error"));
 		cut(err, sizeof(err), e == NULL || (st != NULL &&
 		    strcmp(st, "succeeded") == 0) ? "" : e, ERROR_WIDTH);
+		/* A host that does not answer: the run as its copy has it. */
+		snprintf(host, sizeof(host), "%s%s", str_of(r, "host") ?
+		    str_of(r, "host") : "-", json_is_true(json_object_get(r,
+		    "copy")) ? " (copy)" : "");
 		table_row(&t, json_string_value(json_object_get(r, "id")), wf,
 		    st, att, time_str(rfc3339_us(json_string_value(
 		    json_object_get(r, "updated_at"))), when, sizeof(when)),
-		    err[0] ? err : NULL, json_string_value(json_object_get(r,
-		    "host")));
+		    err[0] ? err : NULL, host);
 	}
 	json_decref(a);
 	table_print_or(&t, stdout, filtered ? "no runs match" : "no runs yet");

@@ -128,8 +128,9 @@ static const struct cmd commands[] = {
 	    "'hookpipe workflow test'. --status is queued, running, "
 	    "succeeded, failed or dead; --event: the runs of that event (an "
 	    "id or a unique prefix); --test: test runs only. In cluster mode "
-	    "the runs of every host whose admin stage answers, with a HOST "
-	    "column; --here: this host's only.", 0, NULL, NULL },
+	    "the runs of every host, with a HOST column (a host that does "
+	    "not answer: its runs' copies, 'HOST (copy)'); --here: this "
+	    "host's only.", 0, NULL, NULL },
 	{ "run", NULL, "run show RUN [--here]", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",
 	    "Run a stored event again, as the router would: through every "

@@ -1695,29 +1695,60 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
 }
 
 /*
- * The runs' copies, in HOOKPIPE_RUNS: hookpipe.runs.EVENT.RUN, the
- * stream keeping the last message of each subject. Sent without
- * waiting for the stream (core NATS, buffered by the library while it
- * reconnects): a copy lost in an outage is replaced at the run's next
- * change.
+ * The runs' copies, in HOOKPIPE_RUNS: hookpipe.runs.HOST.EVENT.RUN (HOST
+ * the digest of the host's name, as its keys in the buckets have it),
+ * the stream keeping the last message of each subject; and each host's
+ * marker, hookpipe.runs.HOST.host (its name), sent again with its
+ * copies once a minute, by which `hookpipe runs` finds the hosts that
+ * have copies. Sent without waiting for the stream (core NATS, buffered
+ * by the library while it reconnects): a copy lost in an outage is
+ * replaced at the run's next change.
  */
+#define COPIES_MARK_MS	60000	/* a host's marker sent again */
+#define COPIES_SCAN	20000	/* of a host's copies read, newest first */
+
 static int
 token_ok(const char *s)
 {
 	return *s != '\0' && strcspn(s, ".*> \t\r\n") == strlen(s);
 }
 
+/* A host's digest, the 32 hex digits its keys in the buckets have. */
+static void
+host_digest(const char *host, char dg[33])
+{
+	char key[HOST_KEY_LEN + 1];
+
+	host_key(host, key);
+	memcpy(dg, key + 2, 33);
+}
+
 static int
 copy_send(struct cluster *c, const struct run_rec *run, const char *doc)
 {
-	char subj[64 + 2 * UUID_LEN];
+	char subj[96 + 2 * UUID_LEN], dg[33];
 
 	if (!token_ok(run->event_id) || !token_ok(run->id))
 		return -1;
-	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s", run->event_id,
-	    run->id);
+	host_digest(c->host, dg);
+	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s.%s", dg,
+	    run->event_id, run->id);
 	return natsConnection_Publish(c->nc, subj, doc, (int)strlen(doc)) ==
 	    NATS_OK ? 0 : -1;
+}
+
+static void
+copy_mark(struct cluster *c)
+{
+	char subj[96], dg[33];
+	int64_t now = mono_ms();
+
+	if (c->copies_marked != 0 && now - c->copies_marked < COPIES_MARK_MS)
+		return;
+	host_digest(c->host, dg);
+	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.host", dg);
+	if (natsConnection_PublishString(c->nc, subj, c->host) == NATS_OK)
+		c->copies_marked = now;
 }
 
 void
@@ -1741,6 +1772,8 @@ cluster_copy_runs(struct cluster *c, struct db *db,
 		free(doc);
 	}
 	mdb_txn_abort(txn);
+	if (failed == 0)
+		copy_mark(c);
 	if (failed > 0 && !c->copies_failing)
 		log_warn("cluster: %d of %d runs' copies not sent to %s (NATS "
 		    "unreachable for longer than the library's buffer "
@@ -1750,6 +1783,22 @@ cluster_copy_runs(struct cluster *c, struct db *db,
 	else if (failed == 0 && c->copies_failing)
 		log_info("cluster: the runs' copies are sent again");
 	c->copies_failing = failed > 0;
+}
+
+/* A copy's JSON, marked as one; NULL for a message that is not one. */
+static json_t *
+copy_of(natsMsg *m)
+{
+	json_t *o;
+
+	o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+	    0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "copy", json_true());
+	return o;
 }
 
 /* The last copy on subj (which may hold a wildcard) appended to a: 0,
@@ -1773,26 +1822,39 @@ copy_get(struct cluster *c, const char *subj, json_t *a, char *err,
 		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
 		return -1;
 	}
-	o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
-	    0, NULL);
+	if ((o = copy_of(m)) != NULL)
+		json_array_append_new(a, o);
 	natsMsg_Destroy(m);
-	if (json_is_object(o)) {
-		json_object_set_new(o, "copy", json_true());
-		json_array_append(a, o);
-	}
-	json_decref(o);
 	return 0;
+}
+
+/* The stream's subjects that filter matches (stream info): NULL with
+ * err, or the info, whose State.Subjects may be NULL (none). */
+static jsStreamInfo *
+copy_subjects(struct cluster *c, const char *filter, char *err,
+    size_t errlen)
+{
+	jsStreamInfo *si = NULL;
+	jsOptions o;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsOptions_Init(&o);
+	o.Stream.Info.SubjectsFilter = filter;
+	if ((s = js_GetStreamInfo(&si, c->js, CLUSTER_RUNS, &o, &jerr)) !=
+	    NATS_OK) {
+		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+		return NULL;
+	}
+	return si;
 }
 
 json_t *
 cluster_run_copies(struct cluster *c, const char *event_id,
     const char *run_id, char *err, size_t errlen)
 {
-	char subj[64 + 2 * UUID_LEN];
-	jsStreamInfo *si = NULL;
-	jsOptions o;
-	jsErrCode jerr = 0;
-	natsStatus s;
+	char subj[96 + 2 * UUID_LEN];
+	jsStreamInfo *si;
 	json_t *a = json_array();
 	int i, rc = 0;
 
@@ -1800,20 +1862,16 @@ cluster_run_copies(struct cluster *c, const char *event_id,
 	    (run_id != NULL && !token_ok(run_id)))
 		return a;	/* not an id: no copy has it */
 	if (run_id != NULL) {
-		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s",
+		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".*.%s.%s",
 		    event_id != NULL ? event_id : "*", run_id);
 		rc = copy_get(c, subj, a, err, errlen);
 	} else if (event_id != NULL) {
 		/* The event's subjects, then the last copy of each. */
-		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.*",
+		snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".*.%s.*",
 		    event_id);
-		jsOptions_Init(&o);
-		o.Stream.Info.SubjectsFilter = subj;
-		if ((s = js_GetStreamInfo(&si, c->js, CLUSTER_RUNS, &o,
-		    &jerr)) != NATS_OK) {
-			nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+		if ((si = copy_subjects(c, subj, err, errlen)) == NULL)
 			rc = -1;
-		} else if (si->State.Subjects != NULL)
+		else if (si->State.Subjects != NULL)
 			for (i = 0; i < si->State.Subjects->Count &&
 			    i < COPIES_MAX && rc == 0; i++)
 				rc = copy_get(c, si->State.Subjects->List[i].Subject,
@@ -1825,6 +1883,155 @@ cluster_run_copies(struct cluster *c, const char *event_id,
 		return NULL;
 	}
 	return a;
+}
+
+/*
+ * A host's copies with stream sequences from..to, oldest first, those
+ * keep() wants appended to got; *seen counts the copies read. An ordered
+ * consumer from `from`, read until a copy past `to` or the stream's end.
+ */
+static int
+copies_range(struct cluster *c, const char *subj, uint64_t from, uint64_t to,
+    int (*keep)(void *, json_t *), void *arg, json_t *got, int *seen,
+    char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	jsMsgMetaData *meta;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	natsMsg *m;
+	json_t *o;
+	uint64_t seq, pending;
+
+	jsSubOptions_Init(&so);
+	so.Stream = CLUSTER_RUNS;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverByStartSequence;
+	so.Config.OptStartSeq = from;
+	if ((s = js_SubscribeSync(&sub, c->js, subj, NULL, &so, &jerr)) !=
+	    NATS_OK) {
+		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+		return -1;
+	}
+	while (*seen < COPIES_SCAN) {
+		m = NULL;
+		if ((s = natsSubscription_NextMsg(&m, sub, CLUSTER_WAIT_MS)) !=
+		    NATS_OK)
+			break;	/* none came: the copies past `to` are gone */
+		meta = NULL;
+		if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+			natsMsg_Destroy(m);
+			continue;
+		}
+		seq = meta->Sequence.Stream;
+		pending = meta->NumPending;
+		jsMsgMetaData_Destroy(meta);
+		if (seq > to) {
+			natsMsg_Destroy(m);
+			break;
+		}
+		(*seen)++;
+		if ((o = copy_of(m)) != NULL && keep(arg, o))
+			json_array_append(got, o);
+		json_decref(o);
+		natsMsg_Destroy(m);
+		if (pending == 0)
+			break;
+	}
+	natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
+	return 0;
+}
+
+/*
+ * A host's newest copies that keep() wants, newest first, up to limit:
+ * from its last copy back through windows of stream sequences four
+ * times larger each (the other hosts' copies are between its own).
+ */
+static int
+copies_newest(struct cluster *c, const char *dg, uint64_t first,
+    int (*keep)(void *, json_t *), void *arg, size_t limit, json_t *a,
+    char *err, size_t errlen)
+{
+	char subj[96];
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	json_t *got;
+	uint64_t to, from, w = limit * 4 < 64 ? 64 : limit * 4;
+	size_t n = 0, i;
+	int seen = 0, rc = 0;
+
+	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.*.*", dg);
+	s = js_GetLastMsg(&m, c->js, CLUSTER_RUNS, subj, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+		natsMsg_Destroy(m);
+		return 0;
+	}
+	if (s != NATS_OK) {
+		natsMsg_Destroy(m);
+		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+		return -1;
+	}
+	to = natsMsg_GetSequence(m);
+	natsMsg_Destroy(m);
+	if (first == 0)
+		first = 1;
+	while (n < limit && seen < COPIES_SCAN && to >= first) {
+		from = to - first + 1 > w ? to - w + 1 : first;
+		got = json_array();
+		rc = copies_range(c, subj, from, to, keep, arg, got, &seen,
+		    err, errlen);
+		for (i = json_array_size(got); rc == 0 && i > 0 && n < limit;
+		    i--, n++)
+			json_array_append(a, json_array_get(got, i - 1));
+		json_decref(got);
+		if (rc != 0 || from == first)
+			break;
+		to = from - 1;
+		w *= 4;
+	}
+	return rc;
+}
+
+int
+cluster_host_copies(struct cluster *c, json_t *answered,
+    int (*keep)(void *, json_t *), void *arg, size_t limit, json_t *a,
+    char *err, size_t errlen)
+{
+	jsStreamInfo *si;
+	const char *subj, *dg;
+	char mine[33];
+	json_t *h;
+	size_t j;
+	int i, rc = 0, skip;
+
+	if ((si = copy_subjects(c, CLUSTER_RUNS_SUBJ ".*.host", err,
+	    errlen)) == NULL)
+		return -1;
+	for (i = 0; si->State.Subjects != NULL &&
+	    i < si->State.Subjects->Count && rc == 0; i++) {
+		subj = si->State.Subjects->List[i].Subject;
+		dg = subj + sizeof(CLUSTER_RUNS_SUBJ);
+		if (strlen(dg) != 32 + sizeof(".host") - 1)
+			continue;
+		host_digest(c->host, mine);
+		skip = strncmp(dg, mine, 32) == 0;
+		json_array_foreach(answered, j, h) {
+			host_digest(json_string_value(h) ? json_string_value(h) :
+			    "", mine);
+			skip |= strncmp(dg, mine, 32) == 0;
+		}
+		if (!skip) {
+			memcpy(mine, dg, 32);
+			mine[32] = '\0';
+			rc = copies_newest(c, mine, si->State.FirstSeq, keep,
+			    arg, limit, a, err, errlen);
+		}
+	}
+	jsStreamInfo_Destroy(si);
+	return rc;
 }
 
 /*

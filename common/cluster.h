@@ -20,9 +20,11 @@
  *				host that claimed it; create-if-absent:
  *				one host creates a run; "g." + a host's
  *				digest: a host forgotten (gone for good)
- *	HOOKPIPE_RUNS		stream, hookpipe.runs.EVENT.RUN -> a copy
- *				of the run (run show --json's), the last of
- *				each subject kept
+ *	HOOKPIPE_RUNS		stream, hookpipe.runs.HOST.EVENT.RUN (HOST
+ *				the digest of its name) -> a copy of the
+ *				run (run show --json's), the last of each
+ *				subject kept; hookpipe.runs.HOST.host ->
+ *				the host's name, for the hosts with copies
  *	hookpipe_hosts		KV bucket, CLUSTER_HOST_TTL_S: "h." + hex
  *				SHA-256 of a host's name -> {host, version,
  *				since}, put by its admin stage every
@@ -83,6 +85,7 @@ struct cluster {
 	void	*answers;	/* natsSubscription: asks this host answers */
 	void	*hosts;		/* kvStore, once opened */
 	int	 copies_failing;	/* run copies not sent: said */
+	int64_t	 copies_marked;	/* mono_ms: this host's marker last sent */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
 	/* The router's: 1 when a host's runs are to be taken over. */
@@ -200,6 +203,15 @@ void	cluster_copy_runs(struct cluster *, struct db *,
 	    const char (*ids)[UUID_LEN + 1], int n);
 json_t	*cluster_run_copies(struct cluster *, const char *event_id,
 	    const char *run_id, char *err, size_t errlen);
+/*
+ * The copies of the runs of the hosts that have copies, but are neither
+ * this host nor named in answered (an array of host names): each one's
+ * newest copies that keep() wants, up to limit of each host, appended
+ * to a (each with "copy": true). 0, or -1 with err.
+ */
+int	cluster_host_copies(struct cluster *, json_t *answered,
+	    int (*keep)(void *arg, json_t *run), void *arg, size_t limit,
+	    json_t *a, char *err, size_t errlen);
 
 /*
  * The shared configuration (cluster_config.c). ccfg_dump: the shared

@@ -2,8 +2,9 @@
 # Cluster mode, the runs of a host that is down: each dispatcher sends a
 # copy of a run to HOOKPIPE_RUNS as its attempt ends, and `run show` and
 # `event show` on another host show that copy, with its host, while the
-# host does not answer; a copy over 512 KiB leaves out the output of
-# the attempts before the last; the host back, its own answer again.
+# host does not answer, and `hookpipe runs` lists its newest copies; a
+# copy over 512 KiB leaves out the output of the attempts before the
+# last; the host back, its own answer again.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -18,6 +19,17 @@ check "host B ran two" wait_for 60 ran 2
 # A run whose copy is over 512 KiB: three attempts of 64 KiB of output
 # each, control characters that JSON writes in six bytes.
 big_dead_on_b
+
+# 80 more runs on host B after it: its copy is behind theirs.
+send_to "$BASE_A" 80
+check "host B ran 82" wait_for 120 ran 82
+newest_b() {
+	on_b hookpipe runs --here --json 2>/dev/null |
+	    json '" ".join(sorted(r["id"] for r in d if r["status"] == "succeeded"))'
+}
+check "host B's runs all ended" wait_for 30 eval \
+    '[ "$(newest_b | wc -w)" = 50 ]'
+ids_b=$(newest_b)
 
 rb=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["id"]')
 ev=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["event_id"]')
@@ -45,6 +57,24 @@ out=$(hookpipe event show "$ev" 2>&1)
 assert_contains "in text, the run with its host" \
     "(which does not answer: its copy)" "$out"
 
+out=$(hookpipe runs --json 2>&1)
+assert_eq "hookpipe runs on host A: host B's 50 newest runs, their copies" \
+    "$ids_b" "$(json '" ".join(sorted(r["id"] for r in d))' <<<"$out")"
+assert_eq "each with its host, marked a copy" "$host_b True" \
+    "$(json '" ".join(sorted(set(r["host"] + " " + str(r.get("copy")) for r in d)))' <<<"$out")"
+out=$(hookpipe runs --workflow big --limit 1 --json 2>&1)
+assert_eq "an older copy of host B, behind 80 others, by its workflow" \
+    "$BIG dead True" \
+    "$(json '" ".join(r["id"] + " " + r["status"] + " " + str(r.get("copy")) for r in d)' <<<"$out")"
+out=$(hookpipe runs --status dead --json 2>&1)
+assert_eq "by its status" "$BIG" "$(json '" ".join(r["id"] for r in d)' <<<"$out")"
+out=$(hookpipe runs --limit 2 2>&1)
+assert_contains "in text, the HOST column says it is a copy" \
+    "$host_b (copy)" "$out"
+out=$(HOOKPIPE_WORKSPACE=other hookpipe runs --json 2>&1)
+assert_eq "another workspace lists none of them" 0 \
+    "$(json 'len(d)' <<<"$out")"
+
 out=$(hookpipe run show "$BIG" --json 2>&1)
 assert_eq "a copy over 512 KiB: every attempt, the last one's output whole" \
     "dead 3 0 0 65536" \
@@ -66,5 +96,8 @@ answers_b() {
 	    grep -qx true
 }
 check "host B back: run show on host A shows B's answer" wait_for 30 answers_b
+out=$(hookpipe runs --json 2>&1)
+assert_eq "and hookpipe runs its runs, not their copies" "$host_b None" \
+    "$(json '" ".join(sorted(set(r["host"] + " " + str(r.get("copy")) for r in d)))' <<<"$out")"
 
 finish

@@ -49,8 +49,8 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/jqprog.o common/jqpool.o common/sandbox.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o common/version.o common/db_life.o \
-	   common/integ_api.o common/cluster.o common/cluster_config.o \
-	   common/runjson.o
+	   common/integ_api.o common/cluster.o common/cluster_wire.o \
+	   common/cluster_config.o common/runjson.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o
@@ -184,7 +184,7 @@ tests/npm/node_modules/.package-lock.json: tests/npm/package-lock.json
 # corpus in tests/fuzz/corpus. CI runs each briefly.
 FUZZ	 = fuzz_msg fuzz_verify fuzz_integ fuzz_form fuzz_http fuzz_secret \
 	   fuzz_escape fuzz_quarantine fuzz_tpl fuzz_kv fuzz_jwt fuzz_pem \
-	   fuzz_evtype fuzz_decrypt fuzz_handshake
+	   fuzz_evtype fuzz_decrypt fuzz_handshake fuzz_cluster
 FUZZ_SECONDS ?= 60
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \

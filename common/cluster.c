@@ -1105,23 +1105,13 @@ follow_pop(struct follower *f, natsStatus *failed)
 	return m;
 }
 
-static int
-jcopy(json_t *o, const char *k, char *out, size_t len)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	return v == NULL || str_copy(out, v, len) >= len ? -1 : 0;
-}
-
 int
 cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
 {
 	natsMsg *m = NULL;
-	const char *meta = NULL, *h;
-	char state[16];
-	json_t *o = NULL;
+	const char *meta = NULL;
 	natsStatus s;
-	int n, rc = -1, st;
+	int rc;
 
 	memset(e, 0, sizeof(*e));
 	if (c->follow == NULL)
@@ -1135,40 +1125,10 @@ cluster_follow_next(struct cluster *c, struct event_rec *e, int *mine)
 		cluster_follow_stop(c);
 		return -2;
 	}
-	if (natsMsgHeader_Get(m, "Hookpipe-Event", &meta) != NATS_OK ||
-	    (o = json_loads(meta, 0, NULL)) == NULL ||
-	    jcopy(o, "id", e->id, sizeof(e->id)) ||
-	    jcopy(o, "sub", e->sub, sizeof(e->sub)) ||
-	    jcopy(o, "workspace", e->workspace, sizeof(e->workspace)) ||
-	    jcopy(o, "integration", e->integration,
-	    sizeof(e->integration)) ||
-	    jcopy(o, "type", e->type, sizeof(e->type)) ||
-	    jcopy(o, "delivery_id", e->delivery_id,
-	    sizeof(e->delivery_id)) ||
-	    jcopy(o, "state", state, sizeof(state)) ||
-	    !uuid_valid(e->id) || !uuid_valid(e->sub) ||
-	    (st = event_state_parse(state)) == -1 ||
-	    !json_is_integer(json_object_get(o, "received_at")))
-		goto out;
-	e->state = st;
-	e->received_at = json_integer_value(json_object_get(o,
-	    "received_at"));
-	h = json_string_value(json_object_get(o, "host"));
-	*mine = h != NULL && strcmp(h, c->host) == 0;
-	if ((h = json_string_value(json_object_get(o, "headers"))) != NULL &&
-	    (e->headers = strdup(h)) == NULL)
-		goto out;
-	n = natsMsg_GetDataLength(m);
-	if ((e->payload = malloc((size_t)n + 1)) == NULL)
-		goto out;
-	memcpy(e->payload, natsMsg_GetData(m), (size_t)n);
-	e->payload[n] = '\0';
-	e->payload_len = (size_t)n;
-	rc = 1;
-out:
-	if (rc != 1)
-		event_free(e);
-	json_decref(o);
+	natsMsgHeader_Get(m, "Hookpipe-Event", &meta);
+	rc = cluster_event_parse(natsMsg_GetSubject(m), meta,
+	    natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), c->host, e,
+	    mine) == 0 ? 1 : -1;
 	natsMsg_Destroy(m);
 	return rc;
 }
@@ -1288,12 +1248,18 @@ cluster_route_fetch(struct cluster *c, void **msgs, int max, int ms,
 int
 cluster_msg_event(void *msg, char *id, size_t len)
 {
-	const char *subj = natsMsg_GetSubject(msg);
-	size_t pl = strlen(CLUSTER_EVENTS_SUBJ ".");
+	struct event_rec e;
+	const char *meta = NULL;
+	int mine;
 
-	if (subj == NULL || strncmp(subj, CLUSTER_EVENTS_SUBJ ".", pl) != 0 ||
-	    str_copy(id, subj + pl, len) >= len || !uuid_valid(id))
+	/* What no verifier would store, no router waits for. */
+	natsMsgHeader_Get(msg, "Hookpipe-Event", &meta);
+	if (cluster_event_parse(natsMsg_GetSubject(msg), meta, NULL, 0, NULL,
+	    &e, &mine) == -1 || str_copy(id, e.id, len) >= len) {
+		event_free(&e);
 		return -1;
+	}
+	event_free(&e);
 	return 0;
 }
 
@@ -2157,8 +2123,6 @@ cluster_hosts(struct cluster *c, char *err, size_t errlen)
 #define PART_HEADER	"Hookpipe-Part"
 #define HOST_HEADER	"Hookpipe-Host"
 #define PART_ROOM	1024		/* of max_payload, for the headers */
-#define ANSWER_MAX	(64u << 20)	/* one host's answer, put together */
-#define PARTS_HOSTS	16		/* hosts answering in parts at once */
 
 static void
 answer_send(struct cluster *c, natsConnection *nc, const char *reply,
@@ -2174,9 +2138,9 @@ answer_send(struct cluster *c, natsConnection *nc, const char *reply,
 		natsConnection_Publish(nc, reply, out, (int)len);
 		return;
 	}
-	if (len > ANSWER_MAX) {
+	if (len > CLUSTER_ANSWER_MAX) {
 		log_warn("cluster: an answer of %zu bytes not sent (at most "
-		    "%u)", len, ANSWER_MAX);
+		    "%u)", len, CLUSTER_ANSWER_MAX);
 		return;
 	}
 	n = (len + part - 1) / part;
@@ -2193,57 +2157,6 @@ answer_send(struct cluster *c, natsConnection *nc, const char *reply,
 		}
 		natsMsg_Destroy(m);
 	}
-}
-
-struct parts {
-	char		 host[CLUSTER_HOST_LEN];
-	size_t		 next;		/* the part expected, from 1 */
-	struct buf	 b;
-};
-
-/*
- * A part of an answer: kept with the earlier ones of its host. The
- * whole answer, to free, once its last part is in; else NULL.
- */
-static char *
-part_add(struct parts *p, natsMsg *m, size_t *len)
-{
-	const char *hdr = NULL, *host = NULL;
-	unsigned long i, n;
-	struct parts *slot = NULL;
-	char *whole;
-	int k;
-
-	if (natsMsgHeader_Get(m, PART_HEADER, &hdr) != NATS_OK ||
-	    natsMsgHeader_Get(m, HOST_HEADER, &host) != NATS_OK ||
-	    sscanf(hdr, "%lu/%lu", &i, &n) != 2 || i == 0 || i > n ||
-	    strlen(host) >= sizeof(p->host))
-		return NULL;
-	for (k = 0; k < PARTS_HOSTS && slot == NULL; k++)
-		if (strcmp(p[k].host, host) == 0 ||
-		    (i == 1 && p[k].host[0] == '\0'))
-			slot = &p[k];
-	if (slot == NULL)
-		return NULL;
-	if (i == 1) {
-		str_copy(slot->host, host, sizeof(slot->host));
-		slot->next = 1;
-		buf_reset(&slot->b);
-	}
-	if (i != slot->next || slot->b.len + (size_t)natsMsg_GetDataLength(m) >
-	    ANSWER_MAX || buf_append(&slot->b, natsMsg_GetData(m),
-	    (size_t)natsMsg_GetDataLength(m)) == -1) {
-		slot->host[0] = '\0';	/* a part lost: that answer is */
-		buf_reset(&slot->b);
-		return NULL;
-	}
-	if (++slot->next <= n)
-		return NULL;
-	whole = slot->b.data;
-	*len = slot->b.len;
-	memset(&slot->b, 0, sizeof(slot->b));
-	slot->host[0] = '\0';
-	return whole;
 }
 
 static void
@@ -2301,9 +2214,9 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 	natsMsg *m;
 	natsStatus s;
 	json_t *a;
-	struct parts parts[PARTS_HOSTS];
+	struct cluster_parts parts[CLUSTER_PARTS_HOSTS];
 	kvKeysList up;
-	const char *hdr;
+	const char *hdr, *from;
 	char *body, *whole, key[HOST_KEY_LEN + 1], why[256];
 	int64_t end = mono_ms() + ms, quiet = 0, wait;
 	size_t len;
@@ -2341,7 +2254,11 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 			break;
 		quiet = mono_ms() + ASK_QUIET_MS;
 		if (natsMsgHeader_Get(m, PART_HEADER, &hdr) == NATS_OK) {
-			whole = part_add(parts, m, &len);
+			from = NULL;
+			natsMsgHeader_Get(m, HOST_HEADER, &from);
+			whole = cluster_parts_add(parts, hdr, from,
+			    natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+			    &len);
 			natsMsg_Destroy(m);
 			if (whole == NULL)
 				continue;
@@ -2372,8 +2289,7 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 			break;
 	}
 	kvKeysList_Destroy(&up);
-	for (i = 0; i < PARTS_HOSTS; i++)
-		buf_free(&parts[i].b);
+	cluster_parts_free(parts);
 	natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);
 	natsInbox_Destroy(inbox);

@@ -214,6 +214,32 @@ int	cluster_host_copies(struct cluster *, json_t *answered,
 	    json_t *a, char *err, size_t errlen);
 
 /*
+ * What other hosts send, read (cluster_wire.c): anything that does not
+ * read as what a host sends is refused, -1 or NULL. An event of the
+ * stream: its subject, its Hookpipe-Event header (meta) and its payload
+ * (not copied when NULL) into e (event_free it), *mine when the host
+ * self stored it. An answer's part (headers Hookpipe-Part "i/n" and
+ * Hookpipe-Host): kept with the earlier parts of its host in p (an
+ * array of CLUSTER_PARTS_HOSTS, zeroed at first, cluster_parts_free
+ * after); the whole answer, to free, once its last part is in.
+ */
+#define CLUSTER_ANSWER_MAX	(64u << 20)	/* one host's answer, whole */
+#define CLUSTER_PARTS_HOSTS	16	/* hosts answering in parts at once */
+
+struct cluster_parts {
+	char		 host[CLUSTER_HOST_LEN];
+	size_t		 next;		/* the part expected, from 1 */
+	struct buf	 b;
+};
+
+int	cluster_event_parse(const char *subj, const char *meta,
+	    const void *payload, size_t n, const char *self,
+	    struct event_rec *e, int *mine);
+char	*cluster_parts_add(struct cluster_parts *p, const char *part,
+	    const char *host, const void *data, size_t n, size_t *len);
+void	cluster_parts_free(struct cluster_parts *p);
+
+/*
  * The shared configuration (cluster_config.c). ccfg_dump: the shared
  * tables of the config part as a snapshot (NULL: no memory);
  * ccfg_diff: the records that differ, a deleted one as null (empty:

@@ -69,16 +69,22 @@ rcl_fetch(struct rcl *q, int ms)
 
 		if (cluster_msg_event(msgs[i], m->id, sizeof(m->id)) == -1) {
 			/* Not an event: no host will ever route it. */
-			log_warn("cluster: a message of the event stream "
-			    "that is not an event: dropped");
 			cluster_msg_term(msgs[i]);
 			cluster_msg_free(msgs[i]);
+			q->dropped++;
 			continue;
 		}
 		m->msg = msgs[i];
 		m->since = mono_ms();
 		m->plan = -1;
 		q->n++;
+	}
+	if (q->dropped > 0 && mono_ms() - q->dropped_said >= RCL_SAY_MS) {
+		log_warn("cluster: %d messages of the event stream that no "
+		    "host's verifier published (a client other than the "
+		    "hosts publishes there): dropped", q->dropped);
+		q->dropped = 0;
+		q->dropped_said = mono_ms();
 	}
 	return q->n;
 }

@@ -24,6 +24,7 @@
 #define RCL_WAIT_MS	250	/* a fetch's wait when nothing is held */
 #define RCL_COPY_MS	20	/* a wait for copies when all wait for theirs */
 #define RCL_OTHER_MS	2000	/* another host's event: given back for */
+#define RCL_SAY_MS	60000	/* dropped messages: said at most this often */
 #define RCL_MARK_SLOTS	4096	/* marks of this host's unfinished runs */
 #define RCL_MARK_BYTES	4096	/* a mark batches add to, until this long */
 
@@ -42,6 +43,8 @@ struct rcl {
 	int64_t		 next_bind;	/* mono ms */
 	int64_t		 down_warn;	/* mono ms: an event waits for a host
 					 * that is down, said again after */
+	int		 dropped;	/* messages not events, not said yet */
+	int64_t		 dropped_said;	/* mono ms: said last */
 	struct rcl_msg	 h[RCL_HOLD_MAX];
 	int		 n;
 	/* The forgotten host's mark whose events are held (key empty:

@@ -119,6 +119,97 @@ apply_newer_only(void)
 	dbt_cleanup();
 }
 
+/*
+ * An event of the stream as a verifier publishes it is read; what no
+ * verifier publishes is refused: the subject's id and the header's must
+ * agree, the headers be a JSON object, every field there and in size.
+ */
+#define EV_ID	"0a1b2c3d-0000-4000-8000-000000000001"
+#define EV_SUB	"0a1b2c3d-0000-4000-8000-000000000002"
+#define EV_META(id, extra) "{\"host\":\"h:/a\",\"id\":\"" id "\",\"sub\":\"" \
+	EV_SUB "\",\"workspace\":\"default\",\"integration\":\"github\"," \
+	"\"type\":\"push\",\"delivery_id\":\"d1\",\"state\":\"stored\"," \
+	"\"received_at\":1700000000000000" extra "}"
+
+static void
+event_wire(void)
+{
+	static const char *bad[] = {
+		"", "{", "[]", "null",
+		EV_META("0a1b2c3d-0000-4000-8000-000000000009", ""),
+		EV_META("not-a-uuid", ""),
+		EV_META(EV_ID, ",\"headers\":\"[1]\""),
+		EV_META(EV_ID, ",\"headers\":\"{\""),
+		EV_META(EV_ID, ",\"received_at\":\"1\""),
+		"{\"id\":\"" EV_ID "\"}",
+		NULL
+	};
+	struct event_rec e;
+	int mine, i;
+
+	CHECK(cluster_event_parse("hookpipe.events." EV_ID, EV_META(EV_ID,
+	    ",\"headers\":\"{\\\"x-a\\\":\\\"1\\\"}\""), "{}", 2, "h:/a", &e,
+	    &mine) == 0);
+	CHECK(strcmp(e.id, EV_ID) == 0 && strcmp(e.type, "push") == 0 &&
+	    e.state == EV_STORED && mine && e.payload_len == 2 &&
+	    strcmp((char *)e.payload, "{}") == 0 &&
+	    strcmp(e.headers, "{\"x-a\":\"1\"}") == 0);
+	event_free(&e);
+	CHECK(cluster_event_parse("hookpipe.events." EV_ID, EV_META(EV_ID, ""),
+	    NULL, 0, "h:/b", &e, &mine) == 0 && !mine && e.payload == NULL);
+	event_free(&e);
+	for (i = 0; bad[i] != NULL; i++)
+		CHECK_MSG(cluster_event_parse("hookpipe.events." EV_ID, bad[i],
+		    "{}", 2, NULL, &e, &mine) == -1 && e.payload == NULL &&
+		    e.headers == NULL, "%s", bad[i]);
+	CHECK(cluster_event_parse("hookpipe.event." EV_ID, EV_META(EV_ID, ""),
+	    "{}", 2, NULL, &e, &mine) == -1);
+	CHECK(cluster_event_parse("hookpipe.events." EV_ID, NULL, "{}", 2,
+	    NULL, &e, &mine) == -1);
+}
+
+/* An answer in parts: put together per host, in order; a part out of
+ * order or a malformed header loses that answer, not another host's. */
+static void
+answer_parts(void)
+{
+	struct cluster_parts p[CLUSTER_PARTS_HOSTS];
+	static const char *bad[] = { "0/2", "3/2", "1/", "/2", "-1/2",
+	    " 1/2", "1/2x", "1 /2", "+1/2", "1/99999999999", NULL };
+	size_t len;
+	char *w;
+	int i;
+
+	memset(p, 0, sizeof(p));
+	CHECK(cluster_parts_add(p, "1/3", "a", "ab", 2, &len) == NULL);
+	CHECK(cluster_parts_add(p, "1/2", "b", "xy", 2, &len) == NULL);
+	CHECK(cluster_parts_add(p, "2/3", "a", "cd", 2, &len) == NULL);
+	CHECK((w = cluster_parts_add(p, "3/3", "a", "e", 1, &len)) != NULL &&
+	    len == 5 && memcmp(w, "abcde", 5) == 0);
+	free(w);
+	/* b's second part skipped: its answer is lost, and no other. */
+	CHECK(cluster_parts_add(p, "2/2", "c", "zz", 2, &len) == NULL);
+	CHECK(cluster_parts_add(p, "3/3", "b", "zz", 2, &len) == NULL);
+	CHECK(cluster_parts_add(p, "2/2", "b", "zz", 2, &len) == NULL);
+	CHECK((w = cluster_parts_add(p, "1/1", "b", "q", 1, &len)) != NULL &&
+	    len == 1 && w[0] == 'q');
+	free(w);
+	for (i = 0; bad[i] != NULL; i++)
+		CHECK_MSG(cluster_parts_add(p, bad[i], "d", "q", 1, &len) ==
+		    NULL && p[0].host[0] == '\0', "%s", bad[i]);
+	CHECK(cluster_parts_add(p, "1/1", NULL, "q", 1, &len) == NULL);
+	CHECK(cluster_parts_add(p, "1/1", "", "q", 1, &len) == NULL);
+	/* Every slot taken: a 17th host's answer waits for none. */
+	for (i = 0; i < CLUSTER_PARTS_HOSTS; i++) {
+		char h[8];
+
+		snprintf(h, sizeof(h), "h%d", i);
+		CHECK(cluster_parts_add(p, "1/2", h, "x", 1, &len) == NULL);
+	}
+	CHECK(cluster_parts_add(p, "1/1", "late", "x", 1, &len) == NULL);
+	cluster_parts_free(p);
+}
+
 int
 main(void)
 {
@@ -131,6 +222,8 @@ main(void)
 	char err[512];
 	int i;
 
+	event_wire();
+	answer_parts();
 	unsetenv("HOOKPIPE_NATS_CREDS");
 	unsetenv("HOOKPIPE_NATS_CA");
 	unsetenv("HOOKPIPE_NATS_CERT");

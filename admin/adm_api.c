@@ -87,6 +87,7 @@ struct call {
 	char		 what[64];
 	char		 target[256];
 	char		 err[256];	/* a bad request's reason */
+	int		 also_ok;	/* an exit status that answers too */
 };
 
 static int
@@ -362,6 +363,10 @@ run(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 		return adm_error(c, 500, "cannot run the CLI; see the admin "
 		    "log");
 	}
+	/* `hookpipectl status` says a stage is down with exit 3, and its
+	 * report, which is the answer. */
+	if (k->also_ok != 0 && o.status == k->also_ok && o.out.len > 0)
+		o.status = 0;
 	status = http_status(o.status, o.err.data != NULL ? o.err.data : "",
 	    created);
 	if (o.status == 0) {
@@ -846,6 +851,7 @@ adm_api(struct admin *adm, struct MHD_Connection *c, const struct who *w,
 		arg(&k, "status");
 		arg(&k, "--json");
 		ctl = 1;
+		k.also_ok = 3;
 	} else if (strcmp(seg[0], "integrations") == 0 && get && n <= 2) {
 		arg(&k, "integration");
 		arg(&k, n == 1 ? "list" : "show");

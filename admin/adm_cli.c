@@ -158,6 +158,9 @@ cli_run(struct admin *adm, int ctl, const char *const *args,
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
 	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (WIFSIGNALED(st) && o->err.len == 0)
+		buf_appendf(&o->err, "hookpipe: ended by signal %d (%s)\n",
+		    WTERMSIG(st), strsignal(WTERMSIG(st)));
 	rc = 0;
 	/* The answer is text for jansson. */
 	buf_append(&o->out, "", 1);

@@ -227,6 +227,7 @@ extern const struct cmd cluster_cmds[];
 struct runs_ask {
 	const char	*workflow, *status, *event, *limit;
 	int		 test;
+	json_t		*claims;	/* with event: see event_runs_cluster */
 };
 int	cluster_runs(struct ctx *, json_t *runs, const struct runs_ask *q,
 	    int64_t lim);
@@ -290,8 +291,13 @@ json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 	    int full);
 /* A run's record from its JSON (run_json's, maybe from another host). */
 void	run_rec_of_json(json_t *, struct run_rec *);
-/* Cluster mode: every host's runs in an event's JSON (event_json's). */
-void	event_runs_cluster(struct ctx *, json_t *);
+/*
+ * Cluster mode: every host's runs in an event's JSON (event_json's);
+ * claims (NULL: none), the runs the event's triggers would make, [{id,
+ * workflow}]: one no host answers for and of which there is no copy is
+ * shown from its claim, when a host made it.
+ */
+void	event_runs_cluster(struct ctx *, json_t *, json_t *claims);
 json_t *rejected_json(const struct rejected_rec *, const char *sub_name);
 /* Wake the dispatcher so new runs start now; best effort. */
 void	dispatcher_wake(struct ctx *, const char *run_id);

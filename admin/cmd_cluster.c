@@ -533,6 +533,41 @@ runs_add_copies(struct ctx *ctx, struct cluster *cl, json_t *runs,
 	json_decref(copies);
 }
 
+/*
+ * An event's runs that neither a host nor a copy showed, from their
+ * claims: a host made each (its router claimed it), and no attempt of
+ * it has ended there, or its copy was lost. Shown as queued, on that
+ * host.
+ */
+static void
+runs_add_claims(struct ctx *ctx, struct cluster *cl, json_t *runs,
+    const struct runs_ask *ra, json_t *answered)
+{
+	char owner[CLUSTER_HOST_LEN];
+	json_t *c, *r, *h;
+	size_t i, j;
+	int have;
+
+	json_array_foreach(ra->claims, i, c) {
+		have = 0;
+		json_array_foreach(runs, j, r)
+			have |= strcmp(field(c, "id"), field(r, "id")) == 0;
+		if (have || cluster_claim_owner(cl, field(c, "id"), owner,
+		    sizeof(owner)) != 1 || strcmp(owner, cl->host) == 0)
+			continue;
+		/* A host that answered has the runs it has. */
+		json_array_foreach(answered, j, h)
+			have |= strcmp(json_string_value(h), owner) == 0;
+		if (have)
+			continue;
+		json_array_append_new(runs, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:s, s:i, s:[], s:s, s:b}", "id", field(c, "id"),
+		    "workspace", ctx->ws, "workflow", field(c, "workflow"),
+		    "event_id", ra->event, "status", "queued", "attempts", 0,
+		    "history", "host", owner, "claim", 1));
+	}
+}
+
 int
 cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
     int64_t lim)
@@ -562,8 +597,11 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
 	json_decref(req);
 	if (rc == -1)
 		warnmsg("cluster: %s: this host's runs only", err);
-	else
+	else {
 		runs_add_copies(ctx, &cl, runs, ra, q.answered, lim);
+		if (ra->event != NULL && ra->claims != NULL)
+			runs_add_claims(ctx, &cl, runs, ra, q.answered);
+	}
 	json_decref(q.answered);
 	cluster_close(&cl);
 	/* Newest first, as one host lists them, and no more than asked. */

@@ -737,17 +737,22 @@ event_print(json_t *o)
 		print_safe(stdout, str_of(r, "workflow"));
 		printf(": ");
 		print_status(stdout, str_of(r, "status"));
-		printf(", %lld of %lld attempts%s",
-		    (long long)json_integer_value(json_object_get(r,
-		    "attempts")), (long long)json_integer_value(
-		    json_object_get(r, "max_attempts")),
-		    json_is_true(json_object_get(r, "test")) ? " (test)" : "");
+		if (!json_is_true(json_object_get(r, "claim")))
+			printf(", %lld of %lld attempts%s",
+			    (long long)json_integer_value(json_object_get(r,
+			    "attempts")), (long long)json_integer_value(
+			    json_object_get(r, "max_attempts")),
+			    json_is_true(json_object_get(r, "test")) ?
+			    " (test)" : "");
 		/* Cluster mode: the host that has the run. */
 		if (str_of(r, "host") != NULL) {
 			printf(", on ");
 			print_safe(stdout, str_of(r, "host"));
 			if (json_is_true(json_object_get(r, "copy")))
 				printf(" (which does not answer: its copy)");
+			if (json_is_true(json_object_get(r, "claim")))
+				printf(" (which does not answer: it made the "
+				    "run, and no attempt of it has ended)");
 		}
 		printf("\n");
 		/* A run that never started says why (a trigger's jq program
@@ -799,11 +804,38 @@ event_get(struct ctx *ctx, MDB_txn *txn, const char *arg, struct event_rec *e)
  * it made them), each with its host, added to o's "runs" (this host's).
  */
 void
-event_runs_cluster(struct ctx *ctx, json_t *o)
+event_runs_cluster(struct ctx *ctx, json_t *o, json_t *claims)
 {
-	struct runs_ask q = { .event = str_of(o, "id") };
+	struct runs_ask q = { .event = str_of(o, "id"), .claims = claims };
 
 	cluster_runs(ctx, json_object_get(o, "runs"), &q, INT64_MAX);
+}
+
+static int	collect_cb(void *, const char *, size_t);
+
+/* The runs the event's triggers make, as the router names them. */
+static json_t *
+event_run_ids(struct ctx *ctx, struct rtx *t, const struct event_rec *e)
+{
+	struct buf keys = { 0 };
+	char id[UUID_LEN + 1];
+	const char *key, *name;
+	json_t *a = json_array();
+	size_t off;
+
+	db_trigger_match(t->c, &ctx->db, e->sub, e->type, collect_cb, &keys);
+	for (off = 0; off < keys.len; off += strlen(keys.data + off) + 1) {
+		key = keys.data + off;
+		if ((name = strchr(key, '/')) == NULL ||
+		    (size_t)(name - key) != strlen(e->workspace) ||
+		    strncmp(key, e->workspace, (size_t)(name - key)) != 0)
+			continue;
+		run_id_for(e, e->workspace, name + 1, id);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "id", id,
+		    "workflow", name + 1));
+	}
+	buf_free(&keys);
+	return a;
 }
 
 static int
@@ -812,8 +844,8 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	struct event_rec e;
 	struct rtx t;
 	char **args;
-	json_t *o;
-	int rc, here = 0;
+	json_t *o, *claims = NULL;
+	int rc, here = 0, clustered;
 	const struct opt opts[] = {
 		{ "here", OPT_FLAG, &here },
 		{ NULL, 0, NULL }
@@ -830,10 +862,14 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 		return rc;
 	}
 	o = event_json(ctx, &t, &e, 1);
+	clustered = cluster_enabled() && !here;
+	if (clustered)
+		claims = event_run_ids(ctx, &t, &e);
 	event_free(&e);
 	rtx_end(&t);
-	if (cluster_enabled() && !here)
-		event_runs_cluster(ctx, o);
+	if (clustered)
+		event_runs_cluster(ctx, o, claims);
+	json_decref(claims);
 	if (ctx->json)
 		return json_print(o);
 	event_print(o);

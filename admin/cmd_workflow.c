@@ -1727,7 +1727,7 @@ test_result_json(struct ctx *ctx, const struct test_find *f, int live)
 	rtx_end(&t);
 	/* Cluster mode: the event's runs are on the host that routed it. */
 	if (f->cl != NULL && json_object_get(o, "event") != NULL)
-		event_runs_cluster(ctx, json_object_get(o, "event"));
+		event_runs_cluster(ctx, json_object_get(o, "event"), NULL);
 	if (!live)
 		return json_print(o);
 	json_line(stdout, o);

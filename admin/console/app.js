@@ -988,16 +988,32 @@ async function events(params) {
 			e.id)))), 'No events match.'));
 }
 
-function runRow(r, replay) {
+// Cluster mode: the host that has the run, and how it is known when
+// that host does not answer (its copy; its claim, no attempt ended).
+function runHost(r) {
+	return r.host + (r.copy ? ' (copy: the host does not answer)' : '') +
+	    (r.claim ? ' (does not answer; no attempt ended)' : '');
+}
+
+function runHeads(list) {
+	return ['Created', 'Workflow', 'Status', 'Attempts', 'Error']
+	    .concat(list.some((r) => r.host) ? ['Host'] : [], ['']);
+}
+
+function runRow(r, replay, hosts) {
 	return h('tr', {}, h('td', {}, when(r.created_at)),
 	    h('td', {}, r.workflow), h('td', {}, badge(r.status)),
-	    h('td', {}, `${r.attempts}/${r.max_attempts}`),
+	    h('td', {}, r.claim ? '' : `${r.attempts}/${r.max_attempts}`),
 	    h('td', {}, r.last_error || ''),
+	    hosts ? h('td', {}, r.host ? runHost(r) : '') : null,
 	    h('td', {}, h('div', { class: 'actions' },
-		h('a', { href: '#/runs/' + r.id, class: 'mono' }, r.id.slice(0, 8)),
-		h('button', { type: 'button', class: 'secondary',
-		    'aria-label': 'Replay run ' + r.id, onclick: () => replay(r) },
-		    'Replay'))));
+		r.claim ? h('span', { class: 'mono' }, r.id.slice(0, 8)) :
+		    h('a', { href: '#/runs/' + r.id, class: 'mono' },
+			r.id.slice(0, 8)),
+		// A run its host has yet to run is not replayed here.
+		r.claim ? null : h('button', { type: 'button',
+		    class: 'secondary', 'aria-label': 'Replay run ' + r.id,
+		    onclick: () => replay(r) }, 'Replay'))));
 }
 
 async function replayRun(r) {
@@ -1016,11 +1032,11 @@ async function eventPage(id) {
 		h('h2', {}, 'Headers'), h('pre', {}, pretty(e.headers)),
 		h('h2', {}, 'Payload'), h('pre', {}, pretty(e.payload))),
 	    h('section', { class: 'card' }, h('h2', {}, 'Runs'),
-		table(['Created', 'Workflow', 'Status', 'Attempts', 'Error', ''],
+		table(runHeads(e.runs || []),
 		    (e.runs || []).map((r) => runRow(r, async (x) => {
 			await replayRun(x);
 			await eventPage(id);
-		    })), 'No runs.')));
+		    }, (e.runs || []).some((x) => x.host))), 'No runs.')));
 }
 
 async function runs(params) {
@@ -1048,11 +1064,11 @@ async function runs(params) {
 		'dead']], ['limit', 'Limit']], params,
 	    (q) => { location.hash = '#/runs' + q; }),
 	    h('section', { class: 'card' }, bulk,
-		table(['Created', 'Workflow', 'Status', 'Attempts', 'Error', ''],
+		table(runHeads(list),
 		    list.map((r) => runRow(r, async (x) => {
 			await replayRun(x);
 			await runs(params);
-		    })), 'No runs match.')));
+		    }, list.some((x) => x.host))), 'No runs match.')));
 }
 
 async function runPage(id) {
@@ -1065,7 +1081,7 @@ async function runPage(id) {
 		h('p', {}, `${r.workflow} `, badge(r.status),
 		    ` ${r.attempts}/${r.max_attempts} attempts, event `,
 		    h('a', { href: '#/events/' + r.event_id, class: 'mono' },
-			r.event_id)),
+			r.event_id), r.host ? ', on ' + runHost(r) : ''),
 		h('div', { class: 'actions' }, h('button', { type: 'button',
 		    onclick: async () => { await replayRun(r); } }, 'Replay'))),
 	    (r.history || []).map((a) => h('section', { class: 'card' },

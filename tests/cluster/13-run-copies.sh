@@ -3,6 +3,7 @@
 # copy of a run to HOOKPIPE_RUNS as its attempt ends, and `run show` and
 # `event show` on another host show that copy, with its host, while the
 # host does not answer, and `hookpipe runs` lists its newest copies; a
+# run it made and has not run is shown from its claim in `event show`; a
 # copy over 512 KiB leaves out the output of the attempts before the
 # last; the host back, its own answer again.
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +36,14 @@ rb=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["id"]')
 ev=$(on_b hookpipe runs --here --workflow w --json | json 'd[0]["event_id"]')
 host_b=$(on_b hookpipe cluster status --json |
     json '"\n".join(h["host"] for h in d["hosts"])' | grep -F ":$HOME_B")
+
+# A run host B made and has not run: its dispatcher stopped.
+on_b hookpipectl stop dispatcher >/dev/null 2>&1
+send_to "$BASE_A" 1 "$T_DIR/queued"
+eq=$(cat "$T_DIR/queued")
+check "host B routed it, its run queued" wait_for 30 eval \
+    'on_b hookpipe runs --here --event "$eq" --status queued --json 2>/dev/null |
+    grep -q queued'
 
 # Host B down.
 on_b hookpipectl stop >/dev/null 2>&1
@@ -74,6 +83,29 @@ assert_contains "in text, the HOST column says it is a copy" \
 out=$(HOOKPIPE_WORKSPACE=other hookpipe runs --json 2>&1)
 assert_eq "another workspace lists none of them" 0 \
     "$(json 'len(d)' <<<"$out")"
+
+out=$(hookpipe event show "$eq" --json 2>&1)
+assert_eq "event show of the event whose run host B made and did not run: its claim" \
+    "w queued $host_b True" \
+    "$(json '" ".join(" ".join([r["workflow"], r["status"], r["host"], str(r.get("claim"))]) for r in d["runs"])' <<<"$out")"
+out=$(hookpipe event show "$eq" 2>&1)
+assert_contains "in text, which host made it" \
+    "(which does not answer: it made the run, and no attempt of it has ended)" \
+    "$out"
+
+# The console on host A, in a browser.
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
+if [ -z "$chromium" ] || ! command -v node >/dev/null ||
+    [ ! -d "$ROOT/tests/npm/node_modules/puppeteer-core" ]; then
+	skip "the console: Chromium or puppeteer-core is not installed"
+else
+	shots=${HOOKPIPE_TEST_OUT:-$ROOT/tests/out}/cluster-13
+	rm -rf "$shots"
+	mkdir -p "$shots"
+	link=$(hookpipe console --user alice --json | json 'd["url"]')
+	HOST_B=$host_b EVENT_ID=$eq browser_walk console-hosts.js "$link" \
+	    "$shots"
+fi
 
 out=$(hookpipe run show "$BIG" --json 2>&1)
 assert_eq "a copy over 512 KiB: every attempt, the last one's output whole" \

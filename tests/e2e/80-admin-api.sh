@@ -121,6 +121,14 @@ api GET /api/v1/stages ""
 assert_eq "stages: five, the admin stage among them" \
     '["admin", "dispatcher", "receiver", "router", "verifier"]' \
     "$(json 'sorted(s["name"] for s in d["stages"])' <<<"$HTTP_BODY")"
+# A stage stopped: the report still answers, saying which (the
+# console's overview draws from it).
+hookpipectl stop router >/dev/null 2>&1
+api GET /api/v1/stages ""
+assert_status "stages with the router stopped" 200
+assert_eq "the router is not up, the others are" "router" \
+    "$(json '" ".join(s["name"] for s in d["stages"] if s["state"] != "up")' <<<"$HTTP_BODY")"
+hookpipectl start router >/dev/null 2>&1
 api DELETE /api/v1/subscriptions/a1 ""
 assert_status "delete refused while a workflow uses it" 422
 api GET /api/v1/subscriptions/a1 ""

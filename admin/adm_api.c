@@ -87,7 +87,7 @@ struct call {
 	char		 what[64];
 	char		 target[256];
 	char		 err[256];	/* a bad request's reason */
-	int		 also_ok;	/* an exit status that answers too */
+	int		 also_ok;	/* an exit status that answers */
 };
 
 static int

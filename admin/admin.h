@@ -227,7 +227,7 @@ extern const struct cmd cluster_cmds[];
 struct runs_ask {
 	const char	*workflow, *status, *event, *limit;
 	int		 test;
-	json_t		*claims;	/* with event: see event_runs_cluster */
+	json_t		*claims;	/* see event_runs_cluster */
 };
 int	cluster_runs(struct ctx *, json_t *runs, const struct runs_ask *q,
 	    int64_t lim);
@@ -298,6 +298,9 @@ void	run_rec_of_json(json_t *, struct run_rec *);
  * shown from its claim, when a host made it.
  */
 void	event_runs_cluster(struct ctx *, json_t *, json_t *claims);
+/* Those runs of the events event_ids (ids this host has; others are
+ * passed over), [{id, workflow, event_id, created_at}]. */
+json_t	*events_run_ids(struct ctx *, json_t *event_ids);
 json_t *rejected_json(const struct rejected_rec *, const char *sub_name);
 /* Wake the dispatcher so new runs start now; best effort. */
 void	dispatcher_wake(struct ctx *, const char *run_id);

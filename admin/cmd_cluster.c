@@ -477,7 +477,7 @@ newest_first(const void *x, const void *y)
 struct copy_want {
 	struct ctx		*ctx;
 	const struct runs_ask	*ra;
-	json_t			*runs;	/* listed already: not again */
+	json_t			*runs;	/* listed already */
 };
 
 static int
@@ -533,39 +533,158 @@ runs_add_copies(struct ctx *ctx, struct cluster *cl, json_t *runs,
 	json_decref(copies);
 }
 
+/* name is one of the hosts in a (an array of names). */
+static int
+host_in(json_t *a, const char *name)
+{
+	json_t *h;
+	size_t i;
+
+	json_array_foreach(a, i, h)
+		if (json_is_string(h) &&
+		    strcmp(json_string_value(h), name) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * An event's runs that neither a host nor a copy showed, from their
- * claims: a host made each (its router claimed it), and no attempt of
- * it has ended there, or its copy was lost. Shown as queued, on that
- * host.
+ * Runs that neither a host nor a copy showed, from their claims: of the
+ * candidates cand ({id, workflow, event_id, created_at}, the runs the
+ * events' triggers make), those a host that did not answer claimed (its
+ * router made them, and no attempt of them has ended there, or its copy
+ * was lost), shown as queued, on that host; up to lim.
  */
 static void
 runs_add_claims(struct ctx *ctx, struct cluster *cl, json_t *runs,
-    const struct runs_ask *ra, json_t *answered)
+    json_t *cand, json_t *answered, int64_t lim, int copies)
 {
-	char owner[CLUSTER_HOST_LEN];
-	json_t *c, *r, *h;
+	char owner[CLUSTER_HOST_LEN], err[256];
+	json_t *c, *r, *cp;
 	size_t i, j;
+	int64_t n = 0;
 	int have;
 
-	json_array_foreach(ra->claims, i, c) {
+	json_array_foreach(cand, i, c) {
+		if (n >= lim)
+			break;
 		have = 0;
 		json_array_foreach(runs, j, r)
 			have |= strcmp(field(c, "id"), field(r, "id")) == 0;
 		if (have || cluster_claim_owner(cl, field(c, "id"), owner,
-		    sizeof(owner)) != 1 || strcmp(owner, cl->host) == 0)
+		    sizeof(owner)) != 1 || strcmp(owner, cl->host) == 0 ||
+		    host_in(answered, owner))
 			continue;
-		/* A host that answered has the runs it has. */
-		json_array_foreach(answered, j, h)
-			have |= strcmp(json_string_value(h), owner) == 0;
-		if (have)
-			continue;
+		/* A run whose copy the command's filters left out (copies:
+		 * not looked up yet) has ended an attempt: not queued. */
+		if (copies) {
+			cp = cluster_run_copies(cl, field(c, "event_id"),
+			    field(c, "id"), err, sizeof(err));
+			have = cp == NULL || json_array_size(cp) > 0;
+			json_decref(cp);
+			if (have)
+				continue;
+		}
 		json_array_append_new(runs, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:i, s:[], s:s, s:b}", "id", field(c, "id"),
+		    "s:s, s:i, s:[], s:O, s:s, s:b}", "id", field(c, "id"),
 		    "workspace", ctx->ws, "workflow", field(c, "workflow"),
-		    "event_id", ra->event, "status", "queued", "attempts", 0,
-		    "history", "host", owner, "claim", 1));
+		    "event_id", field(c, "event_id"), "status", "queued",
+		    "attempts", 0, "history", "created_at",
+		    json_object_get(c, "created_at"), "host", owner, "claim",
+		    1));
+		n++;
 	}
+}
+
+static int
+newest_id_first(const void *x, const void *y)
+{
+	return strcmp(json_string_value(*(json_t *const *)y),
+	    json_string_value(*(json_t *const *)x));
+}
+
+/*
+ * hookpipe runs: the runs hosts that did not answer made and have not
+ * ended (their routers' marks name the events), newest event first
+ * (event ids are in time order), as runs_add_claims finds them. A run
+ * with a copy is listed as its copy already.
+ */
+static void
+runs_add_marked(struct ctx *ctx, struct cluster *cl, json_t *runs,
+    const struct runs_ask *ra, json_t *answered, int64_t lim)
+{
+	char err[1024], dg[33], *ids, *tok, *save;
+	json_t *keys, *skip, *marks, *m, *evs, *cand, *c, *h, **v;
+	size_t i, j, n = 0;
+
+	if (ra->test || (ra->status != NULL && strcmp(ra->status,
+	    "queued") != 0))
+		return;
+	/* The hosts with marks ("o." + digest + "." + slot), their keys
+	 * alone, then the marks of those that neither are this host nor
+	 * answered. */
+	if ((keys = cluster_marks_of(cl, NULL, 1, err, sizeof(err))) == NULL) {
+		warnmsg("cluster: %s: the queued runs of hosts that do not "
+		    "answer are not listed", err);
+		return;
+	}
+	skip = json_array();
+	cluster_host_digest(cl->host, dg);
+	json_array_append_new(skip, json_string(dg));
+	json_array_foreach(answered, i, h) {
+		cluster_host_digest(json_string_value(h), dg);
+		json_array_append_new(skip, json_string(dg));
+	}
+	evs = json_array();
+	json_array_foreach(keys, i, m) {
+		if (strlen(field(m, "key")) < 2 + 32 + 1)
+			continue;
+		snprintf(dg, sizeof(dg), "%.32s", field(m, "key") + 2);
+		if (host_in(skip, dg))
+			continue;
+		json_array_append_new(skip, json_string(dg));
+		if ((marks = cluster_marks_of(cl, dg, 0, err, sizeof(err))) ==
+		    NULL) {
+			warnmsg("cluster: %s: the queued runs of hosts that do "
+			    "not answer are not listed", err);
+			continue;
+		}
+		json_array_foreach(marks, j, c) {
+			if ((ids = strdup(field(c, "ids"))) == NULL)
+				continue;
+			for (tok = strtok_r(ids, " ", &save); tok != NULL;
+			    tok = strtok_r(NULL, " ", &save))
+				if (uuid_valid(tok))
+					json_array_append_new(evs,
+					    json_string(tok));
+			free(ids);
+		}
+		json_decref(marks);
+	}
+	json_decref(keys);
+	json_decref(skip);
+	/* The newest events, as many as the limit (a run each at least). */
+	n = json_array_size(evs);
+	if ((v = calloc(n + 1, sizeof(*v))) != NULL) {
+		for (i = 0; i < n; i++)
+			v[i] = json_array_get(evs, i);
+		qsort(v, n, sizeof(*v), newest_id_first);
+		cand = json_array();
+		for (i = 0; i < n && (int64_t)i < lim; i++)
+			json_array_append(cand, v[i]);
+		free(v);
+		json_decref(evs);
+		evs = cand;
+	}
+	cand = events_run_ids(ctx, evs);
+	json_decref(evs);
+	/* --workflow: its runs only. */
+	for (i = json_array_size(cand); ra->workflow != NULL && i > 0; i--) {
+		c = json_array_get(cand, i - 1);
+		if (strcmp(field(c, "workflow"), ra->workflow) != 0)
+			json_array_remove(cand, i - 1);
+	}
+	runs_add_claims(ctx, cl, runs, cand, answered, lim, 1);
+	json_decref(cand);
 }
 
 int
@@ -600,7 +719,10 @@ cluster_runs(struct ctx *ctx, json_t *runs, const struct runs_ask *ra,
 	else {
 		runs_add_copies(ctx, &cl, runs, ra, q.answered, lim);
 		if (ra->event != NULL && ra->claims != NULL)
-			runs_add_claims(ctx, &cl, runs, ra, q.answered);
+			runs_add_claims(ctx, &cl, runs, ra->claims, q.answered,
+			    lim, 0);
+		else if (ra->event == NULL)
+			runs_add_marked(ctx, &cl, runs, ra, q.answered, lim);
 	}
 	json_decref(q.answered);
 	cluster_close(&cl);

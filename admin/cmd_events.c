@@ -22,6 +22,7 @@
 #include "cluster.h"
 #include "jqpool.h"
 #include "msg.h"
+#include "runjson.h"
 #include "util.h"
 #include "zsock.h"
 
@@ -813,16 +814,19 @@ event_runs_cluster(struct ctx *ctx, json_t *o, json_t *claims)
 
 static int	collect_cb(void *, const char *, size_t);
 
-/* The runs the event's triggers make, as the router names them. */
-static json_t *
-event_run_ids(struct ctx *ctx, struct rtx *t, const struct event_rec *e)
+/* The runs the event's triggers make, as the router names them, each
+ * {id, workflow, event_id, created_at (the event's receipt)}. */
+static void
+trigger_runs_add(struct ctx *ctx, struct rtx *t, const struct event_rec *e,
+    json_t *a)
 {
 	struct buf keys = { 0 };
 	char id[UUID_LEN + 1];
 	const char *key, *name;
-	json_t *a = json_array();
 	size_t off;
 
+	if (strcmp(e->workspace, ctx->ws) != 0)
+		return;
 	db_trigger_match(t->c, &ctx->db, e->sub, e->type, collect_cb, &keys);
 	for (off = 0; off < keys.len; off += strlen(keys.data + off) + 1) {
 		key = keys.data + off;
@@ -831,10 +835,31 @@ event_run_ids(struct ctx *ctx, struct rtx *t, const struct event_rec *e)
 		    strncmp(key, e->workspace, (size_t)(name - key)) != 0)
 			continue;
 		run_id_for(e, e->workspace, name + 1, id);
-		json_array_append_new(a, json_pack("{s:s, s:s}", "id", id,
-		    "workflow", name + 1));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o}",
+		    "id", id, "workflow", name + 1, "event_id", e->id,
+		    "created_at", json_time(e->received_at)));
 	}
 	buf_free(&keys);
+}
+
+json_t *
+events_run_ids(struct ctx *ctx, json_t *event_ids)
+{
+	struct event_rec e;
+	struct rtx t;
+	json_t *a = json_array(), *v;
+	size_t i;
+
+	if (rtx_begin(ctx, &t) != 0)
+		return a;
+	json_array_foreach(event_ids, i, v) {
+		if (!json_is_string(v) || db_event_get(t.e, &ctx->db,
+		    json_string_value(v), &e) != 0)
+			continue;
+		trigger_runs_add(ctx, &t, &e, a);
+		event_free(&e);
+	}
+	rtx_end(&t);
 	return a;
 }
 
@@ -864,7 +889,7 @@ event_show(struct ctx *ctx, const struct cmd *c, int argc, char **argv)
 	o = event_json(ctx, &t, &e, 1);
 	clustered = cluster_enabled() && !here;
 	if (clustered)
-		claims = event_run_ids(ctx, &t, &e);
+		trigger_runs_add(ctx, &t, &e, claims = json_array());
 	event_free(&e);
 	rtx_end(&t);
 	if (clustered)
@@ -951,6 +976,8 @@ runs_print_hosts(json_t *a, int filtered)
 		    json_integer_value(json_object_get(r, "attempts")),
 		    (long long)json_integer_value(json_object_get(r,
 		    "max_attempts")));
+		if (json_is_true(json_object_get(r, "claim")))
+			snprintf(att, sizeof(att), "0/-");
 		snprintf(wf, sizeof(wf), "%s%s", json_string_value(
 		    json_object_get(r, "workflow")), json_is_true(
 		    json_object_get(r, "test")) ? " (test)" : "");
@@ -960,7 +987,8 @@ runs_print_hosts(json_t *a, int filtered)
 		/* A host that does not answer: the run as its copy has it. */
 		snprintf(host, sizeof(host), "%s%s", str_of(r, "host") ?
 		    str_of(r, "host") : "-", json_is_true(json_object_get(r,
-		    "copy")) ? " (copy)" : "");
+		    "copy")) ? " (copy)" : json_is_true(json_object_get(r,
+		    "claim")) ? " (claim)" : "");
 		table_row(&t, json_string_value(json_object_get(r, "id")), wf,
 		    st, att, time_str(rfc3339_us(json_string_value(
 		    json_object_get(r, "updated_at"))), when, sizeof(when)),

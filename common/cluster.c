@@ -1347,9 +1347,12 @@ cluster_host_forgotten(struct cluster *c, const char *host, char *when,
 	return 1;
 }
 
+static int	token_ok(const char *);
+
 /*
  * The entries of the claims bucket whose keys match filter, as they are
- * now, each given to fn (up to max, 0: all); 0, or -1 with err.
+ * now, each given to fn (up to max, 0: all; -1: all, their keys only,
+ * values empty); 0, or -1 with err.
  */
 static int
 claims_each(struct cluster *c, const char *filter, int max,
@@ -1365,6 +1368,10 @@ claims_each(struct cluster *c, const char *filter, int max,
 		return -1;
 	kvWatchOptions_Init(&o);
 	o.IgnoreDeletes = true;
+	/* The keys alone: values empty. */
+	o.MetaOnly = max < 0;
+	if (max < 0)
+		max = 0;
 	/* A filter on the server, not every claim. */
 	if ((s = kvStore_Watch(&w, c->claims, filter, &o)) != NATS_OK) {
 		nats_why(s, err, errlen, "bucket " CLUSTER_CLAIMS);
@@ -1498,8 +1505,9 @@ mark_one(void *arg, kvEntry *e)
 	json_t *o;
 
 	o = json_pack("{s:s, s:i, s:s%}", "key", k, "slot", dot != NULL ?
-	    atoi(dot + 1) : -1, "ids", kvEntry_Value(e),
-	    (size_t)kvEntry_ValueLen(e));
+	    atoi(dot + 1) : -1, "ids", kvEntry_Value(e) != NULL ?
+	    (const char *)kvEntry_Value(e) : "", kvEntry_Value(e) != NULL ?
+	    (size_t)kvEntry_ValueLen(e) : 0);
 	if (o != NULL && arg != NULL)
 		json_array_append_new(arg, o);
 }
@@ -1566,6 +1574,30 @@ cluster_marks(struct cluster *c, const char *host, int max, char *err,
 		return NULL;
 	}
 	if (claims_each(c, key, max, mark_one, a, err, errlen) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+json_t *
+cluster_marks_of(struct cluster *c, const char *dg, int keys_only, char *err,
+    size_t errlen)
+{
+	char filter[64];
+	json_t *a;
+
+	if (dg != NULL && (strlen(dg) != 32 || !token_ok(dg))) {
+		snprintf(err, errlen, "not a host's digest");
+		return NULL;
+	}
+	snprintf(filter, sizeof(filter), dg != NULL ? "o.%s.*" : "o.>", dg);
+	if ((a = json_array()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (claims_each(c, filter, keys_only ? -1 : 0, mark_one, a, err,
+	    errlen) == -1) {
 		json_decref(a);
 		return NULL;
 	}
@@ -1671,7 +1703,7 @@ cluster_run_unclaim(struct cluster *c, const char *run_id)
  * replaced at the run's next change.
  */
 #define COPIES_MARK_MS	60000	/* a host's marker sent again */
-#define COPIES_SCAN	20000	/* of a host's copies read, newest first */
+#define COPIES_SCAN	20000	/* of a host's copies read, at most */
 
 static int
 token_ok(const char *s)
@@ -1679,9 +1711,8 @@ token_ok(const char *s)
 	return *s != '\0' && strcspn(s, ".*> \t\r\n") == strlen(s);
 }
 
-/* A host's digest, the 32 hex digits its keys in the buckets have. */
-static void
-host_digest(const char *host, char dg[33])
+void
+cluster_host_digest(const char *host, char dg[33])
 {
 	char key[HOST_KEY_LEN + 1];
 
@@ -1696,7 +1727,7 @@ copy_send(struct cluster *c, const struct run_rec *run, const char *doc)
 
 	if (!token_ok(run->event_id) || !token_ok(run->id))
 		return -1;
-	host_digest(c->host, dg);
+	cluster_host_digest(c->host, dg);
 	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.%s.%s", dg,
 	    run->event_id, run->id);
 	return natsConnection_Publish(c->nc, subj, doc, (int)strlen(doc)) ==
@@ -1711,7 +1742,7 @@ copy_mark(struct cluster *c)
 
 	if (c->copies_marked != 0 && now - c->copies_marked < COPIES_MARK_MS)
 		return;
-	host_digest(c->host, dg);
+	cluster_host_digest(c->host, dg);
 	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.host", dg);
 	if (natsConnection_PublishString(c->nc, subj, c->host) == NATS_OK)
 		c->copies_marked = now;
@@ -1884,7 +1915,7 @@ copies_range(struct cluster *c, const char *subj, uint64_t from, uint64_t to,
 		m = NULL;
 		if ((s = natsSubscription_NextMsg(&m, sub, CLUSTER_WAIT_MS)) !=
 		    NATS_OK)
-			break;	/* none came: the copies past `to` are gone */
+			break;	/* none came: those past `to` are gone */
 		meta = NULL;
 		if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
 			natsMsg_Destroy(m);
@@ -1982,11 +2013,11 @@ cluster_host_copies(struct cluster *c, json_t *answered,
 		dg = subj + sizeof(CLUSTER_RUNS_SUBJ);
 		if (strlen(dg) != 32 + sizeof(".host") - 1)
 			continue;
-		host_digest(c->host, mine);
+		cluster_host_digest(c->host, mine);
 		skip = strncmp(dg, mine, 32) == 0;
 		json_array_foreach(answered, j, h) {
-			host_digest(json_string_value(h) ? json_string_value(h) :
-			    "", mine);
+			cluster_host_digest(json_is_string(h) ?
+			    json_string_value(h) : "", mine);
 			skip |= strncmp(dg, mine, 32) == 0;
 		}
 		if (!skip) {
@@ -2257,8 +2288,8 @@ cluster_ask(struct cluster *c, const char *subj, json_t *req, int ms,
 			from = NULL;
 			natsMsgHeader_Get(m, HOST_HEADER, &from);
 			whole = cluster_parts_add(parts, hdr, from,
-			    natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
-			    &len);
+			    natsMsg_GetData(m),
+			    (size_t)natsMsg_GetDataLength(m), &len);
 			natsMsg_Destroy(m);
 			if (whole == NULL)
 				continue;

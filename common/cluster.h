@@ -20,8 +20,8 @@
  *				host that claimed it; create-if-absent:
  *				one host creates a run; "g." + a host's
  *				digest: a host forgotten (gone for good)
- *	HOOKPIPE_RUNS		stream, hookpipe.runs.HOST.EVENT.RUN (HOST
- *				the digest of its name) -> a copy of the
+ *	HOOKPIPE_RUNS		stream, hookpipe.runs.HOST.EVENT.RUN
+ *				(HOST: its name's digest) -> a copy of the
  *				run (run show --json's), the last of each
  *				subject kept; hookpipe.runs.HOST.host ->
  *				the host's name, for the hosts with copies
@@ -85,7 +85,7 @@ struct cluster {
 	void	*answers;	/* natsSubscription: asks this host answers */
 	void	*hosts;		/* kvStore, once opened */
 	int	 copies_failing;	/* run copies not sent: said */
-	int64_t	 copies_marked;	/* mono_ms: this host's marker last sent */
+	int64_t	 copies_marked;	/* mono_ms: this host's marker sent */
 	cluster_answer_fn answer_fn;
 	void	*answer_arg;
 	/* The router's: 1 when a host's runs are to be taken over. */
@@ -209,6 +209,9 @@ json_t	*cluster_run_copies(struct cluster *, const char *event_id,
  * newest copies that keep() wants, up to limit of each host, appended
  * to a (each with "copy": true). 0, or -1 with err.
  */
+/* A host's digest: the 32 hex digits its keys in the buckets and its
+ * copies' subjects have. */
+void	cluster_host_digest(const char *host, char dg[33]);
 int	cluster_host_copies(struct cluster *, json_t *answered,
 	    int (*keep)(void *arg, json_t *run), void *arg, size_t limit,
 	    json_t *a, char *err, size_t errlen);
@@ -354,6 +357,11 @@ void	cluster_mark_key(struct cluster *, const char *host, int slot,
 int	cluster_mark_put(struct cluster *, const char *key, const char *ids,
 	    char *err, size_t errlen);
 int	cluster_mark_get(struct cluster *, const char *key, char **ids,
+	    char *err, size_t errlen);
+/* The marks of the host of digest dg (NULL: of every host), as
+ * cluster_marks gives them, their ids left empty when keys_only; NULL
+ * with err. */
+json_t	*cluster_marks_of(struct cluster *, const char *dg, int keys_only,
 	    char *err, size_t errlen);
 json_t	*cluster_marks(struct cluster *, const char *host, int max, char *err,
 	    size_t errlen);

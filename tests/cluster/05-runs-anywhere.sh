@@ -4,8 +4,8 @@
 # for its own), with the host of each; --here lists this host's only;
 # an answer over the NATS message limit comes in parts; a run of host B
 # is replayed from host A (singly, and in bulk); `cluster status`
-# lists the hosts up; a host whose admin stage is stopped is left out,
-# and the command says nothing false about the rest.
+# lists the hosts up; a host whose admin stage is stopped leaves it, and
+# its runs are listed as their copies have them.
 . "$(dirname "$0")/lib.sh"
 
 cluster_init
@@ -120,12 +120,16 @@ kill -CONT "$adm_b"
 check "thawed: listed again" wait_for 30 eval '[ "$(hosts_up)" = "$both" ]'
 
 # Host B's admin stage stopped: it leaves the list at once (not 15 s
-# later), and host A lists its own runs.
+# later), and host A lists its own runs, and host B's from their copies.
+ids_b=$(on_b hookpipe runs --here --json |
+    json '" ".join(sorted(r["id"] for r in d))')
 on_b hookpipectl stop admin >/dev/null 2>&1
 check "host B's admin stage stopped: it left the hosts up" wait_for 5 \
     eval '[ "$(hosts_up)" = "$HOOKPIPE_HOME" ]'
 out=$(hookpipe runs --json)
 assert_eq "host B's admin stage stopped: host A lists its own (3, 2 replayed)" 5 \
-    "$(json 'len(d)' <<<"$out")"
+    "$(json 'sum(1 for r in d if not r.get("copy"))' <<<"$out")"
+assert_eq "and host B's, from their copies" "$ids_b" \
+    "$(json '" ".join(sorted(r["id"] for r in d if r.get("copy")))' <<<"$out")"
 
 finish

@@ -66,7 +66,7 @@ out=$(hookpipe event show "$ev" 2>&1)
 assert_contains "in text, the run with its host" \
     "(which does not answer: its copy)" "$out"
 
-out=$(hookpipe runs --json 2>&1)
+out=$(hookpipe runs --status succeeded --json 2>&1)
 assert_eq "hookpipe runs on host A: host B's 50 newest runs, their copies" \
     "$ids_b" "$(json '" ".join(sorted(r["id"] for r in d))' <<<"$out")"
 assert_eq "each with its host, marked a copy" "$host_b True" \
@@ -88,6 +88,13 @@ out=$(hookpipe event show "$eq" --json 2>&1)
 assert_eq "event show of the event whose run host B made and did not run: its claim" \
     "w queued $host_b True" \
     "$(json '" ".join(" ".join([r["workflow"], r["status"], r["host"], str(r.get("claim"))]) for r in d["runs"])' <<<"$out")"
+out=$(hookpipe runs --status queued --json 2>&1)
+assert_eq "hookpipe runs --status queued: that run, from its claim" \
+    "$eq w queued $host_b True" \
+    "$(json '" ".join(" ".join([r["event_id"], r["workflow"], r["status"], r["host"], str(r.get("claim"))]) for r in d)' <<<"$out")"
+out=$(hookpipe runs --limit 1 2>&1)
+assert_contains "in text, the newest run, its HOST with (claim)" \
+    "$host_b (claim)" "$out"
 out=$(hookpipe event show "$eq" 2>&1)
 assert_contains "in text, which host made it" \
     "(which does not answer: it made the run, and no attempt of it has ended)" \

@@ -51,9 +51,12 @@ const hostB = process.env.HOST_B, eventId = process.env.EVENT_ID;
 		    document.querySelector('main h1')?.textContent === 'Overview');
 		await go('#/runs', 'Runs');
 		const list = await rows();
-		await check('the runs page lists host B\'s runs, marked as copies',
-		    () => list.length > 0 && list.every((r) => r.Host ===
-			hostB + ' (copy: the host does not answer)'));
+		const copy = hostB + ' (copy: the host does not answer)';
+		const claim = hostB + ' (does not answer; no attempt ended)';
+		await check('the runs page lists host B\'s runs, marked as copies, ' +
+		    'and the one it has not run, from its claim', () =>
+		    list.filter((r) => r.Host === copy).length === list.length - 1 &&
+		    list.filter((r) => r.Host === claim && !r.replay).length === 1);
 		await page.screenshot({ path: path.join(shots, 'runs.png'),
 		    fullPage: true });
 		await go('#/events/' + eventId, 'Event');

@@ -1591,7 +1591,10 @@ cluster_marks_of(struct cluster *c, const char *dg, int keys_only, char *err,
 		snprintf(err, errlen, "not a host's digest");
 		return NULL;
 	}
-	snprintf(filter, sizeof(filter), dg != NULL ? "o.%s.*" : "o.>", dg);
+	if (dg != NULL)
+		snprintf(filter, sizeof(filter), "o.%s.*", dg);
+	else
+		str_copy(filter, "o.>", sizeof(filter));
 	if ((a = json_array()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

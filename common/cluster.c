@@ -1801,27 +1801,39 @@ copy_of(natsMsg *m)
 	return o;
 }
 
-/* The last copy on subj (which may hold a wildcard) appended to a: 0,
- * 0 when there is none, -1 with err. */
+/* The last message of HOOKPIPE_RUNS on subj (which may hold a
+ * wildcard): 1 and *m (to destroy), 0 when there is none, -1 with err. */
+static int
+copy_last(struct cluster *c, const char *subj, natsMsg **m, char *err,
+    size_t errlen)
+{
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	*m = NULL;
+	s = js_GetLastMsg(m, c->js, CLUSTER_RUNS, subj, NULL, &jerr);
+	if (s == NATS_OK)
+		return 1;
+	natsMsg_Destroy(*m);
+	*m = NULL;
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+		return 0;
+	nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
+	return -1;
+}
+
+/* The last copy on subj appended to a: 0, 0 when there is none, -1 with
+ * err. */
 static int
 copy_get(struct cluster *c, const char *subj, json_t *a, char *err,
     size_t errlen)
 {
-	natsMsg *m = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
+	natsMsg *m;
 	json_t *o;
+	int rc;
 
-	s = js_GetLastMsg(&m, c->js, CLUSTER_RUNS, subj, NULL, &jerr);
-	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
-		natsMsg_Destroy(m);
-		return 0;
-	}
-	if (s != NATS_OK) {
-		natsMsg_Destroy(m);
-		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
-		return -1;
-	}
+	if ((rc = copy_last(c, subj, &m, err, errlen)) != 1)
+		return rc;
 	if ((o = copy_of(m)) != NULL)
 		json_array_append_new(a, o);
 	natsMsg_Destroy(m);
@@ -1955,25 +1967,16 @@ copies_newest(struct cluster *c, const char *dg, uint64_t first,
     char *err, size_t errlen)
 {
 	char subj[96];
-	natsMsg *m = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
+	natsMsg *m;
 	json_t *got;
 	uint64_t to, from, w = limit * 4 < 64 ? 64 : limit * 4;
 	size_t n = 0, i;
-	int seen = 0, rc = 0;
+	int seen = 0, rc;
 
 	snprintf(subj, sizeof(subj), CLUSTER_RUNS_SUBJ ".%s.*.*", dg);
-	s = js_GetLastMsg(&m, c->js, CLUSTER_RUNS, subj, NULL, &jerr);
-	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
-		natsMsg_Destroy(m);
-		return 0;
-	}
-	if (s != NATS_OK) {
-		natsMsg_Destroy(m);
-		nats_why(s, err, errlen, "stream " CLUSTER_RUNS);
-		return -1;
-	}
+	if ((rc = copy_last(c, subj, &m, err, errlen)) != 1)
+		return rc;
+	rc = 0;
 	to = natsMsg_GetSequence(m);
 	natsMsg_Destroy(m);
 	if (first == 0)

@@ -32,4 +32,27 @@ function cli(...args) {
 }
 const failed = () => failures;
 
-module.exports = { puppeteer, pass, fail, check, cli, failed };
+// Headless Chromium (CHROMIUM, else Debian's) and a page of 1280 x 900
+// whose waits end after 30 s.
+async function browse() {
+	const browser = await puppeteer.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+	});
+	const page = await browser.newPage();
+	await page.setViewport({ width: 1280, height: 900 });
+	page.setDefaultTimeout(30000);
+	return { browser, page };
+}
+
+// A console page by its hash, once its heading starts with title.
+async function go(page, hash, title) {
+	await page.evaluate((x) => { location.hash = x; }, hash);
+	await page.waitForFunction((t) => {
+		const h = document.querySelector('main h1');
+		return h && h.textContent.startsWith(t);
+	}, {}, title);
+}
+
+module.exports = { puppeteer, pass, fail, check, cli, failed, browse, go };

@@ -6,21 +6,14 @@
 //   node console-auto.js LOGIN_URL SHOTS_DIR
 'use strict';
 const path = require('path');
-const { puppeteer, pass, fail, check, cli, failed } =
+const { pass, fail, check, cli, failed, browse } =
     require('./checks');
 
 const [login, shots] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
-	const page = await browser.newPage();
-	await page.setViewport({ width: 1280, height: 900 });
-	page.setDefaultTimeout(30000);
+	const { browser, page } = await browse();
 	const errors = [];
 	let expectErrors = false;
 	page.on('pageerror', (e) => errors.push(e.message));

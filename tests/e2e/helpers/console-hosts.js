@@ -6,29 +6,16 @@
 //   HOST_B=... EVENT_ID=... node console-hosts.js LOGIN_URL SHOTS_DIR
 'use strict';
 const path = require('path');
-const { puppeteer, fail, check, failed } = require('./checks');
+const { fail, check, failed, browse, go: goTo } = require('./checks');
 
 const [login, shots] = process.argv.slice(2);
 const hostB = process.env.HOST_B, eventId = process.env.EVENT_ID;
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
-	const page = await browser.newPage();
-	await page.setViewport({ width: 1280, height: 900 });
-	page.setDefaultTimeout(30000);
+	const { browser, page } = await browse();
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(e.message));
-	const go = async (hash, title) => {
-		await page.evaluate((x) => { location.hash = x; }, hash);
-		await page.waitForFunction((t) => {
-			const h = document.querySelector('main h1');
-			return h && h.textContent.startsWith(t);
-		}, {}, title);
-	};
+	const go = (hash, title) => goTo(page, hash, title);
 	// The rows of the page's last table: its cells' text, by column.
 	const rows = () => page.$$eval('main table', (ts) => {
 		const t = ts[ts.length - 1];

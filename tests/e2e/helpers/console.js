@@ -5,24 +5,17 @@
 //   node console.js LOGIN_URL SHOTS_DIR
 'use strict';
 const path = require('path');
-const { puppeteer, pass, fail, check, cli, failed } =
+const { pass, fail, check, cli, failed, browse, go: goTo } =
     require('./checks');
 
 const [login, shots] = process.argv.slice(2);
 const origin = new URL(login).origin;
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-	});
+	const { browser, page } = await browse();
 	const ctx = browser.defaultBrowserContext();
 	await ctx.overridePermissions(origin, ['clipboard-read',
 	    'clipboard-write', 'clipboard-sanitized-write']);
-	const page = await browser.newPage();
-	await page.setViewport({ width: 1280, height: 900 });
-	page.setDefaultTimeout(30000);
 	const dialogs = [];
 	page.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
 	const errors = [];
@@ -42,13 +35,7 @@ const origin = new URL(login).origin;
 		e.value = x;
 		e.dispatchEvent(new Event('input', { bubbles: true }));
 	}, v);
-	const go = async (hash, title) => {
-		await page.evaluate((x) => { location.hash = x; }, hash);
-		await page.waitForFunction((t) => {
-			const h = document.querySelector('main h1');
-			return h && h.textContent.startsWith(t);
-		}, {}, title);
-	};
+	const go = (hash, title) => goTo(page, hash, title);
 
 	try {
 		// --- log in with the link -----------------------------------

@@ -293,9 +293,9 @@ json_t *event_json(struct ctx *, struct rtx *, const struct event_rec *,
 void	run_rec_of_json(json_t *, struct run_rec *);
 /*
  * Cluster mode: every host's runs in an event's JSON (event_json's);
- * claims (NULL: none), the runs the event's triggers would make, [{id,
- * workflow}]: one no host answers for and of which there is no copy is
- * shown from its claim, when a host made it.
+ * claims (NULL: none), the runs the event's triggers make, as
+ * events_run_ids gives them: one no host answers for and of which there
+ * is no copy is shown from its claim, when a host made it.
  */
 void	event_runs_cluster(struct ctx *, json_t *, json_t *claims);
 /* Those runs of the events event_ids (ids this host has; others are

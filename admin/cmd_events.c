@@ -46,7 +46,8 @@ const struct cmd event_cmds[] = {
 	    "unique prefix of the id. In cluster mode the runs of every host "
 	    "whose admin stage answers, each with its host, and the copies "
 	    "of the other hosts' runs (as they were when their last attempt "
-	    "ended); --here: this host's only.", 1, "ID", NULL },
+	    "ended), or their claims (a run not run yet); --here: this "
+	    "host's only.", 1, "ID", NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL, NULL }
 };
 
@@ -984,7 +985,8 @@ runs_print_hosts(json_t *a, int filtered)
 		e = json_string_value(json_object_get(r, "last_error"));
 		cut(err, sizeof(err), e == NULL || (st != NULL &&
 		    strcmp(st, "succeeded") == 0) ? "" : e, ERROR_WIDTH);
-		/* A host that does not answer: the run as its copy has it. */
+		/* A host that does not answer: the run as its copy has it,
+		 * or from its claim. */
 		snprintf(host, sizeof(host), "%s%s", str_of(r, "host") ?
 		    str_of(r, "host") : "-", json_is_true(json_object_get(r,
 		    "copy")) ? " (copy)" : json_is_true(json_object_get(r,

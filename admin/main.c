@@ -129,7 +129,8 @@ static const struct cmd commands[] = {
 	    "succeeded, failed or dead; --event: the runs of that event (an "
 	    "id or a unique prefix); --test: test runs only. In cluster mode "
 	    "the runs of every host, with a HOST column (a host that does "
-	    "not answer: its runs' copies, 'HOST (copy)'); --here: this "
+	    "not answer: its runs' copies, 'HOST (copy)', and the runs it "
+	    "has not run, from their claims, 'HOST (claim)'); --here: this "
 	    "host's only.", 0, NULL, NULL },
 	{ "run", NULL, "run show RUN [--here]", NULL, 0, NULL, run_cmds },
 	{ "replay", cmd_replay, "replay EVENT [--workflow W [--force]]",

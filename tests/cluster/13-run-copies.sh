@@ -3,7 +3,8 @@
 # copy of a run to HOOKPIPE_RUNS as its attempt ends, and `run show` and
 # `event show` on another host show that copy, with its host, while the
 # host does not answer, and `hookpipe runs` lists its newest copies; a
-# run it made and has not run is shown from its claim in `event show`; a
+# run it made and has not run is shown from its claim in `event show`
+# and `hookpipe runs`; the console shows both, in a browser; a
 # copy over 512 KiB leaves out the output of the attempts before the
 # last; the host back, its own answer again.
 . "$(dirname "$0")/lib.sh"

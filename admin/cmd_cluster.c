@@ -613,7 +613,7 @@ runs_add_marked(struct ctx *ctx, struct cluster *cl, json_t *runs,
     const struct runs_ask *ra, json_t *answered, int64_t lim)
 {
 	char err[1024], dg[33], *ids, *tok, *save;
-	json_t *keys, *skip, *marks, *m, *evs, *cand, *c, *h, **v;
+	json_t *keys, *skip, *marks, *m, *evs, *cand, *c, **v;
 	size_t i, j, n = 0;
 
 	if (ra->test || (ra->status != NULL && strcmp(ra->status,
@@ -627,19 +627,13 @@ runs_add_marked(struct ctx *ctx, struct cluster *cl, json_t *runs,
 		    "answer are not listed", err);
 		return;
 	}
-	skip = json_array();
-	cluster_host_digest(cl->host, dg);
-	json_array_append_new(skip, json_string(dg));
-	json_array_foreach(answered, i, h) {
-		cluster_host_digest(json_string_value(h), dg);
-		json_array_append_new(skip, json_string(dg));
-	}
+	skip = cluster_digests(cl, answered);
 	evs = json_array();
 	json_array_foreach(keys, i, m) {
 		if (strlen(field(m, "key")) < 2 + 32 + 1)
 			continue;
 		snprintf(dg, sizeof(dg), "%.32s", field(m, "key") + 2);
-		if (host_in(skip, dg))
+		if (cluster_digest_in(skip, dg))
 			continue;
 		json_array_append_new(skip, json_string(dg));
 		if ((marks = cluster_marks_of(cl, dg, 0, err, sizeof(err))) ==

@@ -1723,6 +1723,35 @@ cluster_host_digest(const char *host, char dg[33])
 	memcpy(dg, key + 2, 33);
 }
 
+json_t *
+cluster_digests(struct cluster *c, json_t *names)
+{
+	json_t *a = json_array(), *h;
+	char dg[33];
+	size_t i;
+
+	cluster_host_digest(c->host, dg);
+	json_array_append_new(a, json_string(dg));
+	json_array_foreach(names, i, h)
+		if (json_is_string(h)) {
+			cluster_host_digest(json_string_value(h), dg);
+			json_array_append_new(a, json_string(dg));
+		}
+	return a;
+}
+
+int
+cluster_digest_in(json_t *digests, const char *dg)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(digests, i, v)
+		if (strcmp(json_string_value(v), dg) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 copy_send(struct cluster *c, const struct run_rec *run, const char *doc)
 {
@@ -2004,35 +2033,27 @@ cluster_host_copies(struct cluster *c, json_t *answered,
     char *err, size_t errlen)
 {
 	jsStreamInfo *si;
-	const char *subj, *dg;
-	char mine[33];
-	json_t *h;
-	size_t j;
-	int i, rc = 0, skip;
+	const char *subj;
+	char dg[33];
+	json_t *skip;
+	int i, rc = 0;
 
 	if ((si = copy_subjects(c, CLUSTER_RUNS_SUBJ ".*.host", err,
 	    errlen)) == NULL)
 		return -1;
+	skip = cluster_digests(c, answered);
 	for (i = 0; si->State.Subjects != NULL &&
 	    i < si->State.Subjects->Count && rc == 0; i++) {
-		subj = si->State.Subjects->List[i].Subject;
-		dg = subj + sizeof(CLUSTER_RUNS_SUBJ);
-		if (strlen(dg) != 32 + sizeof(".host") - 1)
+		subj = si->State.Subjects->List[i].Subject +
+		    sizeof(CLUSTER_RUNS_SUBJ);
+		if (strlen(subj) != 32 + sizeof(".host") - 1)
 			continue;
-		cluster_host_digest(c->host, mine);
-		skip = strncmp(dg, mine, 32) == 0;
-		json_array_foreach(answered, j, h) {
-			cluster_host_digest(json_is_string(h) ?
-			    json_string_value(h) : "", mine);
-			skip |= strncmp(dg, mine, 32) == 0;
-		}
-		if (!skip) {
-			memcpy(mine, dg, 32);
-			mine[32] = '\0';
-			rc = copies_newest(c, mine, si->State.FirstSeq, keep,
+		snprintf(dg, sizeof(dg), "%.32s", subj);
+		if (!cluster_digest_in(skip, dg))
+			rc = copies_newest(c, dg, si->State.FirstSeq, keep,
 			    arg, limit, a, err, errlen);
-		}
 	}
+	json_decref(skip);
 	jsStreamInfo_Destroy(si);
 	return rc;
 }

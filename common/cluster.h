@@ -212,6 +212,10 @@ json_t	*cluster_run_copies(struct cluster *, const char *event_id,
 /* A host's digest: the 32 hex digits its keys in the buckets and its
  * copies' subjects have. */
 void	cluster_host_digest(const char *host, char dg[33]);
+/* The digests of this host and of the hosts named in names (an array of
+ * strings), and whether dg is one of such digests. */
+json_t	*cluster_digests(struct cluster *, json_t *names);
+int	cluster_digest_in(json_t *digests, const char *dg);
 int	cluster_host_copies(struct cluster *, json_t *answered,
 	    int (*keep)(void *arg, json_t *run), void *arg, size_t limit,
 	    json_t *a, char *err, size_t errlen);

@@ -223,6 +223,58 @@ def cluster(kv, rs, rows, notes, details):
                  kv.get("machine.nproc", "?"))
 
 
+def floor(kv, rs, rows):
+    fr = sorted({k.split(".")[3] for k in kv
+                 if k.startswith("floor.receipt.hookpipe.") and
+                 k.endswith(".rps")}, key=int)
+    if fr:
+        f = statistics.median(num(kv, "floor.receipt.hookpipe.%s.rps" % r)
+                              for r in fr)
+        extra = []
+        if rs:
+            d = statistics.median(num(kv, "receipt.hookpipe.%s.rps" % r)
+                                  for r in rs)
+            extra.append("durable %s req/s (%.2fx)" % (fmt(d), d / f))
+            ng = [num(kv, "receipt.nginx.%s.rps" % r) for r in rs]
+            ng = [v for v in ng if v]
+            if ng:
+                extra.append("%.2fx nginx" % (f / statistics.median(ng)))
+        rows.append(("floor", "state on tmpfs: receipt at %s connections" %
+                     kv.get("config.conns"), fmt(f) + " req/s",
+                     "; ".join(extra), "", ""))
+    p50 = num(kv, "floor.single.p50_ms")
+    if p50 is not None:
+        d = num(kv, "single.p50_ms")
+        rows.append(("floor", "  one connection: median request -> 2xx",
+                     "%.3f ms" % p50, "durable %.3f ms" % d
+                     if d is not None else "", "", ""))
+    n = num(kv, "floor.syscalls.events")
+    if n:
+        f = sum(float(v) for k, v in kv.items()
+                if k.startswith("floor.syscalls.") and k.count(".") >= 3)
+        d = sum(float(v) for k, v in kv.items()
+                if k.startswith("syscalls.") and k.count(".") >= 2)
+        rows.append(("floor", "  system calls per event, all stage "
+                     "threads", "%.1f" % f, "durable %.1f" % d if d else "",
+                     "", ""))
+    if "floor.latency.lat_p99_ms" in kv:
+        rows.append(("floor", "  request -> action at %s/s: p50 / p99 / "
+                     "p99.9" % kv.get("config.rate", "?"),
+                     "%s / %s / %s ms" % tuple(
+                         kv["floor.latency.lat_%s_ms" % q]
+                         for q in ("p50", "p99", "p99_9")),
+                     "durable %s / %s / %s ms" % tuple(
+                         kv.get("latency.lat_%s_ms" % q, "?")
+                         for q in ("p50", "p99", "p99_9")), "", ""))
+        rows.append(("floor", "  HTTP answer (2xx) p50 / p99 / p99.9",
+                     "%s / %s / %s ms" % tuple(
+                         kv["floor.latency.ack_%s_ms" % q]
+                         for q in ("p50", "p99", "p99_9")),
+                     "durable %s / %s / %s ms" % tuple(
+                         kv.get("latency.ack_%s_ms" % q, "?")
+                         for q in ("p50", "p99", "p99_9")), "", ""))
+
+
 def main():
     kv = load(sys.argv[1])
     with open(sys.argv[2]) as f:
@@ -484,6 +536,19 @@ def main():
                                  s, "flushes" if flush == "flushes"
                                  else "syncs"), "?"))
                          for s in STAGES), "", ""))
+
+    if any("io.%s.fdatasync_mean_ms" % s in kv for s in STAGES):
+        rows.append(("storage", "fdatasync mean / max, per stage "
+                     "(latency run)", "", "; ".join(
+                         "%s %s / %s ms" % (
+                             ABBR[s], kv["io.%s.fdatasync_mean_ms" % s],
+                             kv.get("io.%s.fdatasync_max_ms" % s, "?"))
+                         for s in STAGES
+                         if "io.%s.fdatasync_mean_ms" % s in kv), "", ""))
+
+    # The same stack with its state on tmpfs: what is left without the
+    # disk's flushes, beside the durable figures of this run.
+    floor(kv, rs, rows)
 
     # The baseline commit, measured by its own harness in this invocation.
     if "baseline.commit" in kv:

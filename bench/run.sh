@@ -43,6 +43,10 @@
 #              On one machine this is the cost per event of replication
 #              (hosts and NATS servers share its cores), not the gain of
 #              a second machine. Skipped when nats-server is missing.
+#   floor      receipt (hookpipe alone) and latency again, with the state
+#              on tmpfs (BENCH_FLOOR_WORK, /dev/shm/hpbench-floor): every
+#              fdatasync returns at once, so the gap to the durable
+#              figures is what the disk's flushes cost
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10  BENCH_THREADS=1  BENCH_CONNS=64  BENCH_RATE=2000
@@ -51,7 +55,8 @@
 #   BENCH_LONG_EVENTS=1000000  BENCH_PROFILE=0 (perf record the stages)
 #   BENCH_LATENCY_PLACES=64 (the latency run again with the dispatcher's
 #   HOOKPIPE_CONCURRENCY at that; 0: not)
-#   BENCH_ONLY="micro receipt httplib latency dispatch filters memory cluster"
+#   BENCH_ONLY="micro receipt httplib latency dispatch filters memory cluster
+#   floor"
 #   (a subset; add "profile" for the perf profile alone)
 #   BENCH_CLUSTER_LOW_RATE (events/s of its second latency run, quiet
 #   on purpose; default 10)
@@ -66,7 +71,9 @@
 #   node +2, webhook +3, PostgreSQL +4, its Node receiver +5,
 #   bench-httplib +6, sink +10; cluster: host A +20 (admin +21), host B
 #   +22 (admin +23), NATS clients +24..+26, NATS cluster routes
-#   +27..+29)  BENCH_KEEP=1 (keep BENCH_WORK)
+#   +27..+29)  BENCH_KEEP=1 (keep BENCH_WORK)  BENCH_PEERS=0 (receipt: hookpipe
+#   alone, no nginx, Node, PostgreSQL or webhook); the floor run's ports
+#   are these + 200
 #   BENCH_NO_INSTALL=1 (never apt-get/npm install)
 #   BENCH_BIN=bin (the stage binaries and the hookpipe CLI to measure)
 #   BENCH_RESULTS=bench/results.md (where the report goes)
@@ -95,7 +102,9 @@ FILTER_N=${BENCH_FILTER_EVENTS:-1000}
 LONG=${BENCH_LONG:-0}
 LONG_N=${BENCH_LONG_EVENTS:-1000000}
 PROFILE=${BENCH_PROFILE:-0}
-ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch filters memory cluster}
+PEERS=${BENCH_PEERS:-1}
+FLOOR_WORK=${BENCH_FLOOR_WORK:-/dev/shm/hpbench-floor}
+ONLY=${BENCH_ONLY:-micro receipt httplib latency dispatch filters memory cluster floor}
 WORK=${BENCH_WORK:-/tmp/hpbench}
 PORT=${BENCH_PORT:-28080}
 NGINX_PORT=$((PORT + 1))
@@ -593,8 +602,8 @@ phase_syscalls() {
 phase_receipt() {
 	local r p t0
 	say "receipt: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS round(s)"
-	pg_start || { say "PostgreSQL did not start (see $WORK/log/pg-*.log):" \
-	    "no PostgreSQL reference"; pg_stop; }
+	[ "$PEERS" = 1 ] && { pg_start || { say "PostgreSQL did not start" \
+	    "(see $WORK/log/pg-*.log): no PostgreSQL reference"; pg_stop; }; }
 	for r in $(seq "$ROUNDS"); do
 		# hookpipe: the full durable path (no workflow on bench-rx:
 		# receipt, verification, storage and routing, no actions).
@@ -610,6 +619,7 @@ phase_receipt() {
 		kv "receipt.hookpipe.$r.routed_after_s" "$(echo "$t0 $(date +%s.%N)" |
 		    awk '{printf "%.1f", $2 - $1}')"
 		kv "receipt.hookpipe.$r.stored" $(($(db_entries events log) - ${before:-0}))
+		[ "$PEERS" = 1 ] || continue
 
 		mkdir -p "$WORK/nginx"
 		sed "s/127.0.0.1:28081/127.0.0.1:$NGINX_PORT/" bench/nginx.conf \
@@ -757,6 +767,7 @@ dsync_fds() {
 	done
 	echo "$out"
 }
+declare -A IOTRACE
 io_begin() {
 	local s filt
 	for s in $STAGES; do
@@ -769,6 +780,10 @@ io_begin() {
 			    ${filt:+-e syscalls:sys_enter_pwrite64 --filter "$filt"} \
 			    2>/dev/null &
 			IOPERF[$s]=$!
+			# How long each flush took: perf trace's summary.
+			perf trace -s -e fdatasync,fsync -p "${SPID[$s]}" \
+			    -o "$WORK/flushes-$s.txt" 2>/dev/null &
+			IOTRACE[$s]=$!
 		fi
 	done
 	sleep 0.3
@@ -791,8 +806,18 @@ io_end() {	# io_end EVENTS
 		kv "io.$s.flushes_per_event" "$(awk -F, -v n="$n" \
 		    '$3 ~ /sync|pwrite/ && $1 ~ /^[0-9]+$/ { c += $1 }
 		    END { printf "%.4f", c / (n ? n : 1) }' "$WORK/syncs-$s.txt")"
+		[ -n "${IOTRACE[$s]:-}" ] || continue
+		kill -INT "${IOTRACE[$s]}" 2>/dev/null
+		wait "${IOTRACE[$s]}" 2>/dev/null
+		# Summary lines, per thread: NAME CALLS ERRORS TOTAL MIN AVG MAX.
+		awk -v s="$s" '$1 == "fdatasync" || $1 == "fsync" {
+			c += $2; t += $4; if ($7 > m) m = $7 }
+		    END { if (c) printf "io.%s.fdatasync_mean_ms=%.3f\n" \
+			"io.%s.fdatasync_max_ms=%.3f\n", s, t / c, s, m }' \
+		    "$WORK/flushes-$s.txt" >>"$KV"
 	done
 	IOPERF=()
+	IOTRACE=()
 }
 
 phase_latency() {
@@ -1384,6 +1409,30 @@ if want cluster; then
 fi
 want httplib && phase_httplib
 kv machine.busy_after "$(background_busy)"
+
+# The same stack again with its state on tmpfs, where an fdatasync
+# reaches no disk: receipt and latency as above, no peers. What the
+# durable figures lose against these is what the disk's flushes cost; the
+# rest is the pipeline's own.
+phase_floor() {
+	local fw=$FLOOR_WORK k
+	if [ "$(stat -f -c %T "$(dirname "$fw")" 2>/dev/null)" != tmpfs ]; then
+		say "floor: $(dirname "$fw") is not tmpfs: no floor run" \
+		    "(set BENCH_FLOOR_WORK)"
+		return
+	fi
+	say "floor: receipt and latency again with the state in $fw (tmpfs)"
+	rm -rf "$fw"
+	BENCH_ONLY="receipt latency" BENCH_PEERS=0 BENCH_LATENCY_PLACES=0 \
+	    BENCH_WORK=$fw BENCH_KEEP=1 BENCH_PORT=$((PORT + 200)) \
+	    BENCH_RESULTS=$fw/floor.md BENCH_BASELINE= BENCH_NO_INSTALL=1 \
+	    bash "$top/bench/run.sh" >"$WORK/log/floor.log" 2>&1 ||
+	    say "floor: its bench failed (see $WORK/log/floor.log)"
+	grep -E '^(receipt\.hookpipe\.|single\.|syscalls\.|latency\.|io\.)' \
+	    "$fw/results.kv" 2>/dev/null | sed 's/^/floor./' >>"$KV"
+	rm -rf "$fw"
+}
+want floor && phase_floor
 
 # Another commit, measured by its own harness in the same invocation: the
 # same machine, minutes apart, so the comparison is fair.

@@ -13,6 +13,7 @@ $(B)/bench/sink: $(B)/bench/sink.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The HTTP server libraries the receiver could be built on (httplib
-# phase): libmicrohttpd, H2O (libh2o-evloop-dev), libevent's evhttp.
+# phase): libmicrohttpd, H2O (libh2o-evloop-dev), libevent's evhttp;
+# libzmq for -z (a ZeroMQ round trip per request, as to a verifier).
 $(B)/bench/httplib: $(B)/bench/httplib.o
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lh2o-evloop -levent
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lh2o-evloop -levent -lzmq

@@ -4,7 +4,7 @@
  * bench`'s "httplib" phase (issue 17): how many requests a second the
  * library itself costs, before any of hookpipe's work.
  *
- *	bench-httplib -l mhd|h2o|evhttp -p PORT [-d]
+ *	bench-httplib -l mhd|h2o|evhttp -p PORT [-d] [-z]
  *
  * Each reads the whole POST body and answers 200 with a small JSON
  * body, keeping the connection alive. With -d the answer is deferred
@@ -15,6 +15,14 @@
  * its documentation shows it: libmicrohttpd in its external epoll mode
  * as the receiver runs it, H2O's own event loop (libh2o-evloop),
  * libevent's evhttp. SIGTERM or SIGINT ends it.
+ *
+ * With -z (libmicrohttpd, deferred) each request's body also makes a
+ * round trip through ZeroMQ to a second process before its answer, as a
+ * delivery goes from the receiver to its verifier and the verdict comes
+ * back: a DEALER polled in the same zmq_poll as MHD's epoll fd, the
+ * child a ROUTER that sends a short reply for each message and does
+ * nothing else. What the pipeline's first hop costs, without any of its
+ * work.
  */
 #define H2O_USE_LIBUV 0
 
@@ -32,16 +40,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <h2o.h>
 #include <microhttpd.h>
+#include <zmq.h>
 
 #define ANSWER		"{\"status\":\"ok\"}"
 #define PENDING_MAX	4096
 
-static int deferred;
+static int deferred, hop;
+static pid_t hop_pid;
+static void *hop_sock;
+static char hop_ep[64];
 static volatile sig_atomic_t stop;
 
 static void
@@ -55,7 +69,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-httplib -l mhd|h2o|evhttp -p PORT "
-	    "[-d]\n");
+	    "[-d] [-z]\n");
 	exit(2);
 }
 
@@ -64,10 +78,20 @@ usage(void)
 struct mhd_rq {
 	size_t			 n;	/* body bytes */
 	int			 suspended;
+	int			 slot;	/* -z: its place in hop_slots, or -1 */
+	char			*body;	/* -z: the body, sent to the child */
 };
 
 static struct MHD_Connection *mhd_pending[PENDING_MAX];
 static int mhd_npending;
+
+/* -z: the requests waiting for the child's reply, by slot; a reply names
+ * its slot and generation (a request that went away frees its slot). */
+static struct {
+	struct MHD_Connection	*c;
+	uint32_t		 gen;
+} hop_slots[PENDING_MAX];
+static int hop_free[PENDING_MAX], hop_nfree;
 
 static enum MHD_Result
 mhd_on_req(void *cls, struct MHD_Connection *c, const char *url,
@@ -82,12 +106,38 @@ mhd_on_req(void *cls, struct MHD_Connection *c, const char *url,
 	if (r == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
+		r->slot = -1;
 		*ctx = r;
 		return MHD_YES;
 	}
 	if (*size > 0) {
+		if (hop) {
+			char *b = realloc(r->body, r->n + *size);
+
+			if (b == NULL)
+				return MHD_NO;
+			memcpy(b + r->n, data, *size);
+			r->body = b;
+		}
 		r->n += *size;
 		*size = 0;
+		return MHD_YES;
+	}
+	if (hop && !r->suspended && hop_nfree > 0) {
+		uint32_t tok[2];
+
+		r->slot = hop_free[--hop_nfree];
+		hop_slots[r->slot].c = c;
+		tok[0] = (uint32_t)r->slot;
+		tok[1] = hop_slots[r->slot].gen;
+		r->suspended = 1;
+		MHD_suspend_connection(c);
+		if (zmq_send(hop_sock, tok, sizeof(tok), ZMQ_SNDMORE) == -1 ||
+		    zmq_send(hop_sock, r->body, r->n, 0) == -1) {
+			fprintf(stderr, "bench-httplib: zmq_send: %s\n",
+			    zmq_strerror(errno));
+			exit(1);
+		}
 		return MHD_YES;
 	}
 	if (deferred && !r->suspended && mhd_npending < PENDING_MAX) {
@@ -110,9 +160,70 @@ static void
 mhd_on_done(void *cls, struct MHD_Connection *c, void **ctx,
     enum MHD_RequestTerminationCode why)
 {
+	struct mhd_rq *r = *ctx;
+
 	(void)cls, (void)c, (void)why;
-	free(*ctx);
+	if (r != NULL && r->slot >= 0) {
+		hop_slots[r->slot].c = NULL;
+		hop_slots[r->slot].gen++;
+		hop_free[hop_nfree++] = r->slot;
+	}
+	if (r != NULL)
+		free(r->body);
+	free(r);
 	*ctx = NULL;
+}
+
+/* -z, the child: a reply for each message, as a verifier's verdict. */
+static void
+hop_child(void)
+{
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_ROUTER);
+	zmq_msg_t id, tok, body;
+	int zero = 0;
+
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	if (zmq_bind(s, hop_ep) == -1) {
+		fprintf(stderr, "bench-httplib: zmq_bind %s: %s\n", hop_ep,
+		    zmq_strerror(errno));
+		_exit(1);
+	}
+	while (!stop) {
+		zmq_msg_init(&id);
+		zmq_msg_init(&tok);
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&id, s, 0) == -1 ||
+		    zmq_msg_recv(&tok, s, 0) == -1 ||
+		    zmq_msg_recv(&body, s, 0) == -1) {
+			zmq_msg_close(&id);
+			zmq_msg_close(&tok);
+			zmq_msg_close(&body);
+			continue;	/* EINTR: stop is set */
+		}
+		zmq_msg_send(&id, s, ZMQ_SNDMORE);
+		zmq_msg_send(&tok, s, 0);
+		zmq_msg_close(&body);
+	}
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	_exit(0);
+}
+
+/* -z: the replies that came, each request resumed. */
+static void
+hop_replies(void)
+{
+	uint32_t tok[2];
+	int n;
+
+	while ((n = zmq_recv(hop_sock, tok, sizeof(tok), ZMQ_DONTWAIT)) ==
+	    (int)sizeof(tok)) {
+		if (tok[0] < PENDING_MAX && hop_slots[tok[0]].gen == tok[1] &&
+		    hop_slots[tok[0]].c != NULL) {
+			mhd_pending[mhd_npending++] = hop_slots[tok[0]].c;
+			hop_slots[tok[0]].c = NULL;
+		}
+	}
 }
 
 static int
@@ -141,13 +252,24 @@ run_mhd(int port)
 	p.events = POLLIN;
 	while (!stop) {
 		MHD_UNSIGNED_LONG_LONG ms = 1000;
+		zmq_pollitem_t items[2] = {
+			{ NULL, p.fd, ZMQ_POLLIN, 0 },
+			{ hop_sock, 0, ZMQ_POLLIN, 0 },
+		};
 
 		/* MHD's epoll is edge-triggered: it says when it has work
 		 * that the fd will not show (data it has read, not used). */
 		if (mhd_npending > 0 || MHD_get_timeout(d, &ms) == MHD_NO ||
 		    ms > 1000)
 			ms = mhd_npending > 0 ? 0 : 1000;
-		if (poll(&p, 1, (int)ms) == -1 && errno != EINTR)
+		if (hop) {
+			/* As the receiver: one zmq_poll for both. */
+			if (zmq_poll(items, 2, (long)ms) == -1 &&
+			    errno != EINTR)
+				break;
+			if (items[1].revents & ZMQ_POLLIN)
+				hop_replies();
+		} else if (poll(&p, 1, (int)ms) == -1 && errno != EINTR)
 			break;
 		/* What the last pass read is answered in this one, as the
 		 * receiver resumes a request once its verdict came, then
@@ -159,6 +281,31 @@ run_mhd(int port)
 	}
 	MHD_stop_daemon(d);
 	return 0;
+}
+
+/* -z: the child, and the DEALER that talks to it. */
+static int
+hop_start(void)
+{
+	void *ctx;
+	pid_t pid;
+	int i, zero = 0;
+
+	snprintf(hop_ep, sizeof(hop_ep), "ipc:///tmp/bench-httplib-%d.sock",
+	    (int)getpid());
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0)
+		hop_child();
+	hop_pid = pid;
+	for (i = 0; i < PENDING_MAX; i++)
+		hop_free[i] = PENDING_MAX - 1 - i;
+	hop_nfree = PENDING_MAX;
+	if ((ctx = zmq_ctx_new()) == NULL ||
+	    (hop_sock = zmq_socket(ctx, ZMQ_DEALER)) == NULL)
+		return -1;
+	zmq_setsockopt(hop_sock, ZMQ_LINGER, &zero, sizeof(zero));
+	return zmq_connect(hop_sock, hop_ep);
 }
 
 /* --- H2O, libh2o-evloop --------------------------------------------- */
@@ -370,7 +517,7 @@ main(int argc, char **argv)
 	const char *lib = NULL;
 	int ch, port = 0;
 
-	while ((ch = getopt(argc, argv, "l:p:d")) != -1)
+	while ((ch = getopt(argc, argv, "l:p:dz")) != -1)
 		switch (ch) {
 		case 'l':
 			lib = optarg;
@@ -381,6 +528,9 @@ main(int argc, char **argv)
 		case 'd':
 			deferred = 1;
 			break;
+		case 'z':
+			hop = deferred = 1;
+			break;
 		default:
 			usage();
 		}
@@ -389,8 +539,24 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	if (strcmp(lib, "mhd") == 0)
-		return run_mhd(port);
+	if (hop && strcmp(lib, "mhd") != 0)
+		usage();
+	if (strcmp(lib, "mhd") == 0) {
+		int rc;
+
+		if (hop && hop_start() == -1) {
+			fprintf(stderr, "bench-httplib: -z: %s\n",
+			    zmq_strerror(errno));
+			return 1;
+		}
+		rc = run_mhd(port);
+		if (hop) {
+			kill(hop_pid, SIGTERM);
+			waitpid(hop_pid, NULL, 0);
+			unlink(hop_ep + strlen("ipc://"));
+		}
+		return rc;
+	}
 	if (strcmp(lib, "h2o") == 0)
 		return run_h2o(port);
 	if (strcmp(lib, "evhttp") == 0)

@@ -32,7 +32,9 @@ LIBS = {"mhd": "libmicrohttpd, answered at once",
         "h2o": "H2O (libh2o-evloop), answered at once",
         "h2o-deferred": "H2O, answered after the pass",
         "evhttp": "libevent evhttp, answered at once",
-        "evhttp-deferred": "libevent evhttp, answered after the pass"}
+        "evhttp-deferred": "libevent evhttp, answered after the pass",
+        "mhd-zmq": "libmicrohttpd, suspended, answered after a ZeroMQ "
+                   "round trip to another process (the receiver's hop)"}
 
 
 def load(path):

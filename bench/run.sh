@@ -30,7 +30,9 @@
 #              libevent's evhttp, each answering at once and deferred to
 #              the loop's next pass (as the receiver answers once its
 #              verifier replied); wrk as in receipt, against nginx; and
-#              their system calls per request
+#              their system calls per request. libmicrohttpd once more
+#              with a ZeroMQ round trip per request to a second process
+#              that only replies (-z): the pipeline's first hop alone
 #   memory     VmHWM (peak RSS) of each stage; BENCH_LONG=1 also sends
 #              BENCH_LONG_EVENTS (1,000,000) events and samples RSS
 #   micro      verify_request() against a bare OpenSSL HMAC
@@ -726,8 +728,14 @@ phase_httplib() {
 		hl_run nginx "$r" "$p" "$f"
 		stop "$p"
 		for v in mhd h2o evhttp; do
-			for d in "" -d; do
-				name=$v${d:+-deferred}
+			# -z: MHD as the receiver, with a ZeroMQ round trip
+			# to another process per request, as to a verifier.
+			for d in "" -d $([ "$v" = mhd ] && echo -z); do
+				case $d in
+				-d) name=$v-deferred ;;
+				-z) name=$v-zmq ;;
+				*) name=$v ;;
+				esac
 				bg "hl-$name" "$BB/httplib" -l "$v" \
 				    -p "$HTTPLIB_PORT" $d
 				p=$!

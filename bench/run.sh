@@ -1431,6 +1431,8 @@ phase_floor() {
 	fi
 	say "floor: receipt and latency again with the state in $fw (tmpfs)"
 	rm -rf "$fw"
+	printf 'BENCH_ONLY="receipt latency" BENCH_PEERS=0 BENCH_LATENCY_PLACES=0 BENCH_WORK=%s BENCH_PORT=%s bash bench/run.sh (its commands as above)\n' \
+	    "$fw" $((PORT + 200)) >>"$CMDS"
 	BENCH_ONLY="receipt latency" BENCH_PEERS=0 BENCH_LATENCY_PLACES=0 \
 	    BENCH_WORK=$fw BENCH_KEEP=1 BENCH_PORT=$((PORT + 200)) \
 	    BENCH_RESULTS=$fw/floor.md BENCH_BASELINE= BENCH_NO_INSTALL=1 \

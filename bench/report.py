@@ -259,23 +259,17 @@ def floor(kv, rs, rows):
         rows.append(("floor", "  system calls per event, all stage "
                      "threads", "%.1f" % f, "durable %.1f" % d if d else "",
                      "", ""))
-    if "floor.latency.lat_p99_ms" in kv:
-        rows.append(("floor", "  request -> action at %s/s: p50 / p99 / "
-                     "p99.9" % kv.get("config.rate", "?"),
-                     "%s / %s / %s ms" % tuple(
-                         kv["floor.latency.lat_%s_ms" % q]
-                         for q in ("p50", "p99", "p99_9")),
-                     "durable %s / %s / %s ms" % tuple(
-                         kv.get("latency.lat_%s_ms" % q, "?")
-                         for q in ("p50", "p99", "p99_9")), "", ""))
-        rows.append(("floor", "  HTTP answer (2xx) p50 / p99 / p99.9",
-                     "%s / %s / %s ms" % tuple(
-                         kv["floor.latency.ack_%s_ms" % q]
-                         for q in ("p50", "p99", "p99_9")),
-                     "durable %s / %s / %s ms" % tuple(
-                         kv.get("latency.ack_%s_ms" % q, "?")
-                         for q in ("p50", "p99", "p99_9")), "", ""))
+    def three(prefix, what):
+        return " / ".join(kv.get("%slatency.%s_%s_ms" % (prefix, what, q),
+                                 "?") for q in ("p50", "p99", "p99_9"))
 
+    if "floor.latency.lat_p99_ms" in kv:
+        for what, label in (("lat", "request -> action at %s/s" %
+                             kv.get("config.rate", "?")),
+                            ("ack", "HTTP answer (2xx)")):
+            rows.append(("floor", "  %s: p50 / p99 / p99.9" % label,
+                         three("floor.", what) + " ms",
+                         "durable %s ms" % three("", what), "", ""))
 
 def main():
     kv = load(sys.argv[1])

@@ -226,6 +226,10 @@ def cluster(kv, rs, rows, notes, details):
 
 
 def floor(kv, rs, rows):
+    def three(prefix, what):
+        return " / ".join(kv.get("%slatency.%s_%s_ms" % (prefix, what, q),
+                                 "?") for q in ("p50", "p99", "p99_9"))
+
     fr = sorted({k.split(".")[3] for k in kv
                  if k.startswith("floor.receipt.hookpipe.") and
                  k.endswith(".rps")}, key=int)
@@ -259,10 +263,6 @@ def floor(kv, rs, rows):
         rows.append(("floor", "  system calls per event, all stage "
                      "threads", "%.1f" % f, "durable %.1f" % d if d else "",
                      "", ""))
-    def three(prefix, what):
-        return " / ".join(kv.get("%slatency.%s_%s_ms" % (prefix, what, q),
-                                 "?") for q in ("p50", "p99", "p99_9"))
-
     if "floor.latency.lat_p99_ms" in kv:
         for what, label in (("lat", "request -> action at %s/s" %
                              kv.get("config.rate", "?")),
@@ -270,6 +270,7 @@ def floor(kv, rs, rows):
             rows.append(("floor", "  %s: p50 / p99 / p99.9" % label,
                          three("floor.", what) + " ms",
                          "durable %s ms" % three("", what), "", ""))
+
 
 def main():
     kv = load(sys.argv[1])

@@ -1423,7 +1423,7 @@ kv machine.busy_after "$(background_busy)"
 # durable figures lose against these is what the disk's flushes cost; the
 # rest is the pipeline's own.
 phase_floor() {
-	local fw=$FLOOR_WORK k
+	local fw=$FLOOR_WORK
 	if [ "$(stat -f -c %T "$(dirname "$fw")" 2>/dev/null)" != tmpfs ]; then
 		say "floor: $(dirname "$fw") is not tmpfs: no floor run" \
 		    "(set BENCH_FLOOR_WORK)"

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <event2/buffer.h>
@@ -182,6 +183,8 @@ hop_child(void)
 	zmq_msg_t id, tok, body;
 	int zero = 0;
 
+	/* Ends with its parent, however the parent ends. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	if (zmq_bind(s, hop_ep) == -1) {
 		fprintf(stderr, "bench-httplib: zmq_bind %s: %s\n", hop_ep,

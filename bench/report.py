@@ -269,7 +269,8 @@ def floor(kv, rs, rows):
                             ("ack", "HTTP answer (2xx)")):
             rows.append(("floor", "  %s: p50 / p99 / p99.9" % label,
                          three("floor.", what) + " ms",
-                         "durable %s ms" % three("", what), "", ""))
+                         "durable %s ms" % three("", what)
+                         if "latency.lat_p99_ms" in kv else "", "", ""))
 
 
 def main():

@@ -219,11 +219,12 @@ tools() {
 		need /usr/include/h2o.h libh2o-evloop-dev
 		need /usr/include/event2/http.h libevent-dev
 	fi
-	# The cluster's throughput is measured with wrk too.
-	if want receipt || want httplib || want cluster; then
+	# The cluster's throughput is measured with wrk too, and so is the
+	# floor run's receipt.
+	if want receipt || want httplib || want cluster || want floor; then
 		need wrk wrk
 	fi
-	if want receipt || want httplib; then
+	if { want receipt && [ "$PEERS" = 1 ]; } || want httplib; then
 		need nginx nginx
 		need webhook webhook
 		need node nodejs
@@ -1435,7 +1436,7 @@ phase_floor() {
 	    "$fw" $((PORT + 200)) >>"$CMDS"
 	BENCH_ONLY="receipt latency" BENCH_PEERS=0 BENCH_LATENCY_PLACES=0 \
 	    BENCH_WORK=$fw BENCH_KEEP=1 BENCH_PORT=$((PORT + 200)) \
-	    BENCH_RESULTS=$fw/floor.md BENCH_BASELINE= BENCH_NO_INSTALL=1 \
+	    BENCH_RESULTS=$fw/floor.md BENCH_BASELINE= \
 	    bash "$top/bench/run.sh" >"$WORK/log/floor.log" 2>&1 ||
 	    say "floor: its bench failed (see $WORK/log/floor.log)"
 	grep -E '^(receipt\.hookpipe\.|single\.|syscalls\.|latency\.|io\.)' \

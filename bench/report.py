@@ -422,6 +422,20 @@ def main():
                                           kv.get("latency.ack_p99_ms"),
                                           kv.get("latency.ack_p99_9_ms")),
                      "", "", ""))
+        for hop, what in (("routed", "receipt -> run created (verifier, "
+                           "router)"),
+                          ("started", "run created -> attempt started "
+                           "(router's commit, dispatcher's claim)")):
+            if "latency.hops.%s.p99_ms" % hop not in kv:
+                continue
+            q = " / ".join(kv.get("latency.hops.%s.%s_ms" % (hop, p), "?")
+                           for p in ("p50", "p99", "p99_9"))
+            f = " / ".join(kv.get("floor.latency.hops.%s.%s_ms" % (hop, p),
+                                  "?") for p in ("p50", "p99", "p99_9"))
+            rows.append(("latency", "  " + what, q + " ms",
+                         "on tmpfs: %s ms" % f
+                         if "floor.latency.hops.%s.p99_ms" % hop in kv
+                         else "", "", ""))
         for k in ("missing", "duplicates", "non2xx"):
             if num(kv, "latency." + k, 0):
                 notes.append("latency run: %s %s" % (kv["latency." + k], k))

@@ -17,7 +17,9 @@
 #              a measured fdatasync) and the system calls of every stage
 #              thread per event (perf stat --per-thread)
 #   latency    bench-send at a fixed BENCH_RATE/s; the workflow's http
-#              action posts to bench-sink, which records arrivals
+#              action posts to bench-sink, which records arrivals; then
+#              each hop's share from the stages' records (bench/hops.py:
+#              receipt -> run created -> attempt started)
 #   dispatch   runs queued while the dispatcher is stopped, then timed
 #              from the first action to the last: exec and http
 #   filters    BENCH_FILTER_EVENTS (1000) events stored while the router
@@ -847,6 +849,16 @@ phase_latency() {
 	cp "$WORK/sink.dump" "$WORK/latency-sink.dump"
 	logged python3 bench/latency.py "$WORK/latency-send.log" \
 	    "$WORK/latency-sink.dump" | sed 's/^/latency./' >>"$KV"
+	# Where the events waited, hop by hop, from the stages' records (the
+	# newest, as many as the CLI lists at once).
+	local l=$((n > 100000 ? 100000 : n))
+	if "$BIN/hookpipe" --json events --sub bench-lat --limit "$l" \
+	    >"$WORK/latency-events.json" 2>>"$WORK/log/hops.log" &&
+	    "$BIN/hookpipe" --json runs --workflow bench-http --limit "$l" \
+	    >"$WORK/latency-runs.json" 2>>"$WORK/log/hops.log"; then
+		logged python3 bench/hops.py "$WORK/latency-events.json" \
+		    "$WORK/latency-runs.json" | sed 's/^/latency./' >>"$KV"
+	fi
 	stack_check "latency"
 	rss_sample
 	[ "$PLACES" -gt 0 ] && latency_places

@@ -9,6 +9,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=python.sh
 . tests/python.sh
+# shellcheck source=leftovers.sh
+. tests/leftovers.sh
 pattern=${1:-}
 
 pass=0
@@ -84,7 +86,7 @@ fi
 # scratch HOOKPIPE_HOME on its own port; its output in OUT, its exit
 # status in OUT.rc.
 run_script() {
-	local t=$1 o=$2 home port f p start=$SECONDS
+	local t=$1 o=$2 home port start=$SECONDS
 	home=$(mktemp -d /tmp/hp.XXXXXX)
 	port=$(free_port)
 	HOOKPIPE_HOME=$home HOOKPIPE_LISTEN=127.0.0.1:$port \
@@ -96,15 +98,7 @@ run_script() {
 	# The script cleans up after itself; this catches a script that was
 	# killed by the timeout.
 	HOOKPIPE_HOME=$home bin/hookpipectl stop >/dev/null 2>&1
-	for f in "$home"/run/*.pid "$home"/run/*.sup; do
-		[ -f "$f" ] || continue
-		for p in $(cat "$f" 2>/dev/null); do
-			case $p in
-			'' | 0 | *[!0-9]*) ;;
-			*) kill -KILL "$p" 2>/dev/null ;;
-			esac
-		done
-	done
+	kill_leftovers "$home"
 	rm -rf "$home"
 }
 

@@ -15,6 +15,8 @@
 set -u
 # shellcheck source=../python.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../python.sh"
+# shellcheck source=../leftovers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../leftovers.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # make test SANITIZE=... runs the sanitized build (build-san/bin).
@@ -162,16 +164,7 @@ start_stack() {
 stop_stack() {
 	hookpipectl stop >/dev/null 2>&1
 	# Anything that survived (a loop killed with SIGKILL, a stuck stage).
-	local f p
-	for f in "$HOOKPIPE_HOME"/run/*.pid "$HOOKPIPE_HOME"/run/*.sup; do
-		[ -f "$f" ] || continue
-		for p in $(cat "$f" 2>/dev/null); do
-			case $p in
-			'' | 0 | *[!0-9]*) ;;
-			*) kill -KILL "$p" 2>/dev/null ;;
-			esac
-		done
-	done
+	kill_leftovers "$HOOKPIPE_HOME"
 }
 
 dump_logs() {

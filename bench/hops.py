@@ -12,22 +12,20 @@ each run of those events, from the times the stages wrote (microseconds):
     run created -> started   the router's commit, its hint, the
                              dispatcher's durable claim of the attempt
 
-Prints key=value lines (p50/p99/p99.9 in ms, and the count).
+Prints key=value lines as bench/latency.py does (hops.routed_p50_ms
+... in ms, and the count).
 """
 import datetime
 import json
 import sys
+
+from latency import pct
 
 
 def us(t):
     d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
     d = d.replace(tzinfo=datetime.timezone.utc)
     return int(d.timestamp()) * 1000000 + d.microsecond
-
-
-def pct(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(len(v) * p / 100.0))]
 
 
 def main():
@@ -51,9 +49,10 @@ def main():
     for name, v in (("routed", routed), ("started", started)):
         if not v:
             continue
-        print("hops.%s.n=%d" % (name, len(v)))
+        v.sort()
+        print("hops.%s_n=%d" % (name, len(v)))
         for p, key in ((50, "p50"), (99, "p99"), (99.9, "p99_9")):
-            print("hops.%s.%s_ms=%.3f" % (name, key, pct(v, p)))
+            print("hops.%s_%s_ms=%.3f" % (name, key, pct(v, p)))
 
 
 if __name__ == "__main__":

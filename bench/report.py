@@ -107,6 +107,14 @@ def cpu_us(kv, prefix, rs, key=None):
     return statistics.median(v) if v else None
 
 
+def three(kv, prefix, key):
+    """PREFIX KEY's p50 / p99 / p99.9, as latency.py and hops.py name
+    them (KEY_p50_ms ...), "-" for one missing."""
+    return "%s / %s / %s ms" % tuple(
+        kv.get("%s%s_%s_ms" % (prefix, key, p), "-")
+        for p in ("p50", "p99", "p99_9"))
+
+
 def cluster(kv, rs, rows, notes, details):
     if "cluster.skipped" in kv:
         notes.append("cluster: not measured (%s)" % kv["cluster.skipped"])
@@ -169,31 +177,27 @@ def cluster(kv, rs, rows, notes, details):
                     fmt(num(kv, "cluster.two.%s.rps" % r))))
             details.append("")
     if "cluster.latency.lat_p99_ms" in kv:
-        def three(prefix, key):
-            return "%s / %s / %s ms" % tuple(
-                kv.get("%s%s_%s_ms" % (prefix, key, p), "-")
-                for p in ("p50", "p99", "p99_9"))
         rows.append(("cluster", "request -> action at %s/s over both "
                      "hosts: p50 / p99 / p99.9" % kv.get("cluster.rate"),
-                     three("cluster.latency.", "lat"),
+                     three(kv, "cluster.latency.", "lat"),
                      "single host at %s/s: %s" % (
                          kv.get("cluster.rate"),
-                         three("cluster.single.", "lat")
+                         three(kv, "cluster.single.", "lat")
                          if "cluster.single.lat_p99_ms" in kv else "-"),
                      "", ""))
         if "latency.lat_p99_ms" in kv:
             rows.append(("cluster", "  the single host at %s/s (latency "
                          "above)" % kv.get("config.rate", "?"), "",
-                         three("latency.", "lat"), "", ""))
+                         three(kv, "latency.", "lat"), "", ""))
         rows.append(("cluster", "  from the scheduled send (queueing "
-                     "included)", three("cluster.latency.", "lat_sched"),
+                     "included)", three(kv, "cluster.latency.", "lat_sched"),
                      "single host: %s" % (
-                         three("cluster.single.", "lat_sched")
+                         three(kv, "cluster.single.", "lat_sched")
                          if "cluster.single.lat_p99_ms" in kv else "-"),
                      "", ""))
         rows.append(("cluster", "  HTTP answer (2xx) p50 / p99 / p99.9",
-                     three("cluster.latency.", "ack"),
-                     "single host: %s" % (three("cluster.single.", "ack")
+                     three(kv, "cluster.latency.", "ack"),
+                     "single host: %s" % (three(kv, "cluster.single.", "ack")
                                           if "cluster.single.ack_p99_ms"
                                           in kv else "-"), "", ""))
         if "cluster.config_ms" in kv:
@@ -205,8 +209,8 @@ def cluster(kv, rs, rows, notes, details):
             rows.append(("cluster", "  at %s/s (a quiet cluster): request "
                          "-> action; HTTP answer" % kv.get(
                              "cluster.low_rate"),
-                         three("cluster.low.", "lat"),
-                         three("cluster.low.", "ack"), "", ""))
+                         three(kv, "cluster.low.", "lat"),
+                         three(kv, "cluster.low.", "ack"), "", ""))
         for run, what in (("latency", "cluster latency run"),
                           ("low", "the quiet cluster's latency run"),
                           ("single", "the single host at the cluster's "
@@ -226,10 +230,6 @@ def cluster(kv, rs, rows, notes, details):
 
 
 def floor(kv, rs, rows):
-    def three(prefix, what):
-        return " / ".join(kv.get("%slatency.%s_%s_ms" % (prefix, what, q),
-                                 "?") for q in ("p50", "p99", "p99_9"))
-
     fr = sorted({k.split(".")[3] for k in kv
                  if k.startswith("floor.receipt.hookpipe.") and
                  k.endswith(".rps")}, key=int)
@@ -268,8 +268,8 @@ def floor(kv, rs, rows):
                              kv.get("config.rate", "?")),
                             ("ack", "HTTP answer (2xx)")):
             rows.append(("floor", "  %s: p50 / p99 / p99.9" % label,
-                         three("floor.", what) + " ms",
-                         "durable %s ms" % three("", what)
+                         three(kv, "floor.latency.", what),
+                         "durable %s" % three(kv, "latency.", what)
                          if "latency.lat_p99_ms" in kv else "", "", ""))
 
 
@@ -426,15 +426,13 @@ def main():
                            "router)"),
                           ("started", "run created -> attempt started "
                            "(router's commit, dispatcher's claim)")):
-            if "latency.hops.%s.p99_ms" % hop not in kv:
+            if "latency.hops.%s_p99_ms" % hop not in kv:
                 continue
-            q = " / ".join(kv.get("latency.hops.%s.%s_ms" % (hop, p), "?")
-                           for p in ("p50", "p99", "p99_9"))
-            f = " / ".join(kv.get("floor.latency.hops.%s.%s_ms" % (hop, p),
-                                  "?") for p in ("p50", "p99", "p99_9"))
-            rows.append(("latency", "  " + what, q + " ms",
-                         "on tmpfs: %s ms" % f
-                         if "floor.latency.hops.%s.p99_ms" % hop in kv
+            rows.append(("latency", "  " + what,
+                         three(kv, "latency.hops.", hop),
+                         "on tmpfs: %s" % three(kv, "floor.latency.hops.",
+                                                hop)
+                         if "floor.latency.hops.%s_p99_ms" % hop in kv
                          else "", "", ""))
         for k in ("missing", "duplicates", "non2xx"):
             if num(kv, "latency." + k, 0):

@@ -1241,6 +1241,12 @@ restart_stage() {
 	fi
 	rs_i=0
 	while [ "$rs_i" -lt $((READY_TIMEOUT * 20)) ]; do
+		# The loop records the successor's pid, then counts the
+		# restart: read the count first. A count that changed comes
+		# with the successor's pid (or, if it failed, the old one's
+		# again); read the other way round, a count that changed
+		# meanwhile would come with the old pid of before the start.
+		read_last "$rs"
 		read_sup "$rs"
 		read_pid "$rs"
 		rs_p=$pf
@@ -1255,7 +1261,6 @@ restart_stage() {
 		fi
 		# A receiver whose successor failed goes on as before. (Its
 		# loop counts the restart once it has started the successor.)
-		read_last "$rs"
 		if [ "$rs" = receiver ] && [ -n "$rs_old" ] &&
 		    [ "$sup_child" = "$rs_old" ] && [ "$lm" != "$rs_mark" ]; then
 			not_ready="exited before it was ready"

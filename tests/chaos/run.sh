@@ -158,7 +158,7 @@ for sc in $SCENARIOS; do
 		ok "$sc: $stage back up (new pid $(stage_pid "$stage")) in $ms ms"
 	else
 		notok "$sc: $stage back up within 20 s" \
-		    "$(tail -n 5 "$WORK/ctl.log" 2>/dev/null | tr '\n' '|') log: $HOOKPIPE_HOME/log/$stage.log"
+		    "$(grep -v '^  ' "$WORK/ctl.log" 2>/dev/null | tail -n 4 | tr '\n' '|') log: $HOOKPIPE_HOME/log/$stage.log"
 	fi
 	wait "$lgpid"
 	sed 's/^/    /' "$WORK/$sc.lgerr"

@@ -36,6 +36,9 @@ LIBS = {"mhd": "libmicrohttpd, answered at once",
         "mhd-zmq": "libmicrohttpd, suspended, answered after a ZeroMQ "
                    "round trip to another process (the receiver's hop)"}
 
+HELD_NAMES = {"mhd": "libmicrohttpd", "h2o": "H2O", "evhttp": "evhttp",
+              "hookpipe": "hookpipe's receiver"}
+
 
 def load(path):
     kv = {}
@@ -367,6 +370,26 @@ def main():
                 if bad:
                     notes.append("httplib round %s: %s answered %d non-2xx "
                                  "or failed requests" % (r, name, bad))
+
+    # What each library holds of bodies in flight (bench/held.py), and
+    # the receiver within its budget: a library that reads a whole body
+    # before the application sees the request cannot keep the budget.
+    held = [(n, num(kv, "held.%s.kib" % n))
+            for n in ("mhd", "h2o", "evhttp", "hookpipe")]
+    held = [(n, v) for n, v in held if v is not None]
+    if held:
+        n, size = num(kv, "held.bodies", 0), num(kv, "held.size", 0)
+        parts = []
+        for lib, v in held:
+            parts.append("%s +%.1f MiB" % (HELD_NAMES[lib], v / 1024))
+            if num(kv, "held.%s.closed" % lib):
+                parts[-1] += ", %d answered at once (%d with 503)" % (
+                    num(kv, "held.%s.closed" % lib),
+                    num(kv, "held.%s.status_503" % lib, 0))
+        rows.append(("httplib", "memory held with %d bodies of %.0f KiB "
+                     "in flight, each one byte short" % (n, size / 1024),
+                     "%.0f MiB sent" % (n * size / 1048576),
+                     "; ".join(parts), "", ""))
 
     # One connection: a durable answer costs one fdatasync and little more.
     p50, fs = num(kv, "single.p50_ms"), num(kv, "single.fdatasync_ms")

@@ -34,7 +34,10 @@
 #              verifier replied); wrk as in receipt, against nginx; and
 #              their system calls per request. libmicrohttpd once more
 #              with a ZeroMQ round trip per request to a second process
-#              that only replies (-z): the pipeline's first hop alone
+#              that only replies (-z): the pipeline's first hop alone;
+#              and the memory each library, and the receiver (after the
+#              memory phase), holds of 128 bodies of 1 MiB sent at once,
+#              each one byte short (bench/held.py)
 #   memory     VmHWM (peak RSS) of each stage; BENCH_LONG=1 also sends
 #              BENCH_LONG_EVENTS (1,000,000) events and samples RSS
 #   micro      verify_request() against a bare OpenSSL HMAC
@@ -713,6 +716,29 @@ $WORK/log/wrk-hl-$name-$r.log)"
 	say "  $name: $(printf '%s\n' "$out" | sed 's/^WRK //')"
 }
 
+# held NAME PORT PID [PATH]: what the server holds of HELD_CONNS bodies
+# of HELD_SIZE bytes sent but for their last byte (bench/held.py): a
+# library that reads a whole body before its application sees the
+# request holds them all, whatever the application's limits.
+HELD_CONNS=128
+HELD_SIZE=1048576
+held() {
+	local out kib closed
+	out=$(python3 bench/held.py "$2" "$3" "$HELD_CONNS" "$HELD_SIZE" \
+	    "${4:-/triggers/plugin/x}") || return 0
+	printf 'python3 bench/held.py %s %s %s %s %s\n' "$2" "$3" \
+	    "$HELD_CONNS" "$HELD_SIZE" "${4:-/triggers/plugin/x}" >>"$CMDS"
+	kib=$(printf '%s\n' "$out" | sed -n 's/.*held_kib=\([0-9]*\).*/\1/p')
+	closed=$(printf '%s\n' "$out" | sed -n 's/.*closed=\([0-9]*\).*/\1/p')
+	kv "held.$1.kib" "${kib:-0}"
+	kv "held.$1.closed" "${closed:-0}"
+	kv "held.$1.status_503" "$(printf '%s\n' "$out" |
+	    sed -n 's/.*status_503=\([0-9]*\).*/\1/p')"
+	kv held.bodies "$HELD_CONNS"
+	kv held.size "$HELD_SIZE"
+	say "  $1 holds $((${kib:-0} / 1024)) MiB of $((HELD_CONNS * HELD_SIZE >> 20)) MiB of bodies in flight; ${closed:-0} of $HELD_CONNS answered at once or closed ($out)"
+}
+
 phase_httplib() {
 	local r v d p name f=$WORK/httplib.req
 	say "httplib: libmicrohttpd, H2O, libevent alone, against nginx"
@@ -746,6 +772,8 @@ phase_httplib() {
 				    "$HTTPLIB_PORT" "$d" >>"$CMDS"
 				wait_port "$HTTPLIB_PORT"
 				hl_run "$name" "$r" "$p" "$f"
+				[ "$r" = 1 ] && [ -z "$d" ] &&
+				    held "$name" "$HTTPLIB_PORT" "$p"
 				stop "$p"
 			done
 		done
@@ -1419,6 +1447,10 @@ if [ -n "$single" ]; then
 	done
 	grep -h -c -i -E 'warn|error|fatal' "$WORK"/log/{receiver,verifier,router,dispatcher}.log \
 	    2>/dev/null | paste -sd' ' | sed 's/^/logs.warnings=/' >>"$KV"
+	# The receiver's body budget against the bodies of the httplib
+	# phase's probe; after the memory figures, which it would inflate.
+	want receipt && held hookpipe "$PORT" "${SPID[receiver]}" \
+	    "/triggers/plugin/$SUB_RX"
 	# The cluster's hosts get the machine to themselves.
 	for s in $STAGES; do
 		stage_stop "$s"

@@ -50,7 +50,7 @@ COMMON	 = common/log.o common/util.o common/config.o common/crypto.o \
 	   common/httpc.o common/integ_scheme.o common/jwks.o common/metrics.o \
 	   common/jwks_fetch.o common/version.o common/db_life.o \
 	   common/integ_api.o common/cluster.o common/cluster_wire.o \
-	   common/cluster_config.o common/runjson.o
+	   common/cluster_config.o common/runjson.o common/pid.o
 RECEIVER = receiver/main.o $(RECEIVER_LIB)
 RECEIVER_LIB = receiver/http.o receiver/handoff.o receiver/oauth.o \
 	   receiver/handshake.o

@@ -15,5 +15,6 @@ $(B)/bench/sink: $(B)/bench/sink.o
 # The HTTP server libraries the receiver could be built on (httplib
 # phase): libmicrohttpd, H2O (libh2o-evloop-dev), libevent's evhttp;
 # libzmq for -z (a ZeroMQ round trip per request, as to a verifier).
-$(B)/bench/httplib: $(B)/bench/httplib.o
+# getpid from memory, as the stages answer it (common/pid.c).
+$(B)/bench/httplib: $(B)/bench/httplib.o $(B)/common/pid.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lh2o-evloop -levent -lzmq

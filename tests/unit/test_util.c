@@ -1,4 +1,8 @@
+#include <dlfcn.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "t.h"
 #include "util.h"
@@ -10,6 +14,20 @@ main(void)
 	unsigned char be[8];
 	char ts[40], small[4];
 	int64_t v;
+	pid_t parent, child;
+	int st;
+
+	/* getpid from memory (common/pid.c): the libraries' calls come to
+	 * it, and a forked child gets its own id. */
+	parent = (pid_t)syscall(SYS_getpid);
+	CHECK(getpid() == parent);
+	CHECK(dlsym(RTLD_DEFAULT, "getpid") == (void *)getpid);
+	if ((child = fork()) == 0)
+		_exit(getpid() == (pid_t)syscall(SYS_getpid) &&
+		    getpid() != parent ? 0 : 1);
+	CHECK(child > 0 && waitpid(child, &st, 0) == child &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(getpid() == parent);
 
 	CHECK(name_valid("my-sub_1.x"));
 	CHECK(!name_valid(""));

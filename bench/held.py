@@ -4,8 +4,8 @@
     held.py PORT PID [CONNECTIONS [SIZE [PATH]]]
 
 Opens CONNECTIONS (128) connections to 127.0.0.1:PORT, each sending a
-POST to PATH (/triggers/plugin/x) whose Content-Length is SIZE (1 MiB) and all of its body but the
-last byte, then reads the resident memory of process PID (VmRSS) until
+POST to PATH (/triggers/plugin/x) whose Content-Length is SIZE (1 MiB)
+and all of its body but the last byte, then reads the resident memory of process PID (VmRSS) until
 it stops growing. Prints "held_kib=N" (VmRSS then, less VmRSS before),
 "closed=N" (connections the server answered or closed meanwhile) and
 "status_CODE=N" for the answers among them (the receiver answers 503 at
@@ -62,14 +62,14 @@ def main():
     for i, s in enumerate(socks):
         s.setblocking(False)
         try:
-            head = s.recv(12)  # "HTTP/1.1 503", or the end
+            status = s.recv(12)  # "HTTP/1.1 503", or the end
         except BlockingIOError:
             continue
         except OSError:
-            head = b""
+            status = b""
         ended.add(i)
-        if head.startswith(b"HTTP/1.") and len(head) == 12:
-            code = head[9:12].decode("ascii", "replace")
+        if status.startswith(b"HTTP/1.") and len(status) == 12:
+            code = status[9:12].decode("ascii", "replace")
             answers[code] = answers.get(code, 0) + 1
     print("held_kib=%d closed=%d%s" % (
         max(0, now - before), len(ended),

@@ -374,7 +374,7 @@ def main():
     # What each library holds of bodies in flight (bench/held.py), and
     # the receiver within its budget: a library that reads a whole body
     # before the application sees the request cannot keep the budget.
-    held = [(n, num(kv, "held.%s.kib" % n))
+    held = [(n, num(kv, "held.%s.held_kib" % n))
             for n in ("mhd", "h2o", "evhttp", "hookpipe")]
     held = [(n, v) for n, v in held if v is not None]
     if held:

@@ -723,20 +723,17 @@ $WORK/log/wrk-hl-$name-$r.log)"
 HELD_CONNS=128
 HELD_SIZE=1048576
 held() {
-	local out kib closed
+	local out f
 	out=$(python3 bench/held.py "$2" "$3" "$HELD_CONNS" "$HELD_SIZE" \
 	    "${4:-/triggers/plugin/x}") || return 0
 	printf 'python3 bench/held.py %s %s %s %s %s\n' "$2" "$3" \
 	    "$HELD_CONNS" "$HELD_SIZE" "${4:-/triggers/plugin/x}" >>"$CMDS"
-	kib=$(printf '%s\n' "$out" | sed -n 's/.*held_kib=\([0-9]*\).*/\1/p')
-	closed=$(printf '%s\n' "$out" | sed -n 's/.*closed=\([0-9]*\).*/\1/p')
-	kv "held.$1.kib" "${kib:-0}"
-	kv "held.$1.closed" "${closed:-0}"
-	kv "held.$1.status_503" "$(printf '%s\n' "$out" |
-	    sed -n 's/.*status_503=\([0-9]*\).*/\1/p')"
+	for f in $out; do
+		kv "held.$1.${f%%=*}" "${f#*=}"
+	done
 	kv held.bodies "$HELD_CONNS"
 	kv held.size "$HELD_SIZE"
-	say "  $1 holds $((${kib:-0} / 1024)) MiB of $((HELD_CONNS * HELD_SIZE >> 20)) MiB of bodies in flight; ${closed:-0} of $HELD_CONNS answered at once or closed ($out)"
+	say "  $1, $HELD_CONNS bodies of $HELD_SIZE bytes in flight: $out"
 }
 
 phase_httplib() {
